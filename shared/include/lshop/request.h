@@ -1,0 +1,40 @@
+/*
+ * liveshop core: bodies of the control calls of SPEC §5.
+ */
+#ifndef LSHOP_REQUEST_H
+#define LSHOP_REQUEST_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "error.h"
+#include "offer.h"
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+#define LSHOP_PIN_DURATION_MAX 86400 /* s */
+#define LSHOP_AT_PAST_MAX 10000      /* ms: SPEC §5, "at" ≤ 10 s past */
+#define LSHOP_AT_FUTURE_MAX 1000     /* ms of clock skew we accept */
+
+typedef struct lshop_pin_request {
+	char offer_id[LSHOP_ID_MAX + 1];
+	int64_t duration_s; /* 0 = until unpinned */
+	int64_t at_ms;      /* when the host pressed the key; now if absent */
+} lshop_pin_request;
+
+/*
+ * Parses {"offer":"ID","duration":120,"at":"…"}: offer required (a valid
+ * id), duration optional (whole seconds, 1..LSHOP_PIN_DURATION_MAX), at
+ * optional (RFC 3339, at most 10 s before now_ms and 1 s after). Unknown
+ * fields are an error. Returns 0, or -1 with err naming the field.
+ */
+int lshop_pin_request_parse(const char *json, size_t len, int64_t now_ms,
+			    lshop_pin_request *req, lshop_error *err);
+
+#ifdef __cplusplus
+}
+#endif
+
+#endif
