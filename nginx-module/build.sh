@@ -1,0 +1,40 @@
+#!/usr/bin/env bash
+# Builds ngx_live_shop_module.so against Debian's nginx (nginx-dev) with
+# Debian's own configure flags, so the module loads into the packaged
+# nginx. Called by CMake; configure runs again only when `config` changes.
+#
+# Usage: build.sh OUT_DIR MODULE_DIR CORE_INC CORE_LIB RTMP_SRC
+set -euo pipefail
+
+out=$1 module=$2
+export LIVESHOP_CORE_INC=$3 LIVESHOP_CORE_LIB=$4 LIVESHOP_RTMP_SRC=$5
+
+nginx_src=/usr/share/nginx/src
+if [ ! -f "$nginx_src/conf_flags" ]; then
+    echo "build.sh: $nginx_src/conf_flags missing: install nginx-dev" >&2
+    exit 1
+fi
+if [ ! -f "$LIVESHOP_RTMP_SRC/ngx_rtmp.h" ]; then
+    echo "build.sh: no nginx-rtmp source in $LIVESHOP_RTMP_SRC:" \
+         "run scripts/setup-deps.sh" >&2
+    exit 1
+fi
+
+# shellcheck source=/dev/null
+. "$nginx_src/conf_flags"     # defines NGX_CONF_FLAGS
+
+tree=$out/nginx
+stamp=$tree/.liveshop-configured
+if [ ! -f "$tree/objs/Makefile" ] || [ "$module/config" -nt "$stamp" ]; then
+    rm -rf "$tree"
+    cp -a "$nginx_src" "$tree"
+    (cd "$tree" && ./configure "${NGX_CONF_FLAGS[@]}" \
+        --add-dynamic-module="$module" >configure.log 2>&1) || {
+        tail -n 30 "$tree/configure.log" >&2
+        exit 1
+    }
+    touch "$stamp"
+fi
+
+make -s -C "$tree" -f objs/Makefile modules
+cp "$tree/objs/ngx_live_shop_module.so" "$out/ngx_live_shop_module.so"

@@ -1,0 +1,929 @@
+
+/*
+ * liveshop: the HTTP module. Directives of SPEC §4 and the HTTP API of
+ * SPEC §5 under a "live_shop_api" location. The rules about offers,
+ * tokens and events are the core's; this file routes requests to them.
+ */
+
+
+#include <ngx_config.h>
+#include <ngx_core.h>
+#include <ngx_http.h>
+
+#include <lshop/request.h>
+#include <lshop/token.h>
+
+#include "ngx_http_live_shop.h"
+
+
+#define NGX_HTTP_LIVE_SHOP_MAX_BODY  65536
+
+
+typedef ngx_int_t (*ngx_http_live_shop_call_pt)(ngx_http_request_t *r,
+    u_char *body, size_t len);
+
+
+typedef struct {
+    ngx_str_t                       stream;      /* "app/name" */
+    ngx_str_t                       id;          /* offers/ID */
+    ngx_http_live_shop_call_pt      call;
+} ngx_http_live_shop_ctx_t;
+
+
+typedef struct {
+    ngx_str_t                       resource;
+    ngx_uint_t                      with_id;
+    ngx_uint_t                      method;
+    ngx_uint_t                      auth;
+    ngx_http_live_shop_call_pt      call;
+} ngx_http_live_shop_route_t;
+
+
+static ngx_int_t ngx_http_live_shop_api_handler(ngx_http_request_t *r);
+static void ngx_http_live_shop_body_handler(ngx_http_request_t *r);
+static ngx_int_t ngx_http_live_shop_route(ngx_http_request_t *r,
+    ngx_http_live_shop_ctx_t *ctx, ngx_uint_t *auth);
+static ngx_int_t ngx_http_live_shop_authorize(ngx_http_request_t *r,
+    ngx_str_t *stream);
+static ngx_int_t ngx_http_live_shop_error(ngx_http_request_t *r,
+    ngx_uint_t status, lshop_error *err);
+static ngx_int_t ngx_http_live_shop_fail(ngx_http_request_t *r,
+    ngx_uint_t status, const char *code, const char *field,
+    const char *message);
+static ngx_int_t ngx_http_live_shop_store_error(ngx_http_request_t *r,
+    lshop_error *err);
+
+static ngx_int_t ngx_http_live_shop_put_offer(ngx_http_request_t *r,
+    u_char *body, size_t len);
+static ngx_int_t ngx_http_live_shop_list_offers(ngx_http_request_t *r,
+    u_char *body, size_t len);
+static ngx_int_t ngx_http_live_shop_pin(ngx_http_request_t *r,
+    u_char *body, size_t len);
+static ngx_int_t ngx_http_live_shop_unpin(ngx_http_request_t *r,
+    u_char *body, size_t len);
+static ngx_int_t ngx_http_live_shop_state(ngx_http_request_t *r,
+    u_char *body, size_t len);
+
+static char *ngx_http_live_shop_secret(ngx_conf_t *cf, ngx_command_t *cmd,
+    void *conf);
+static char *ngx_http_live_shop_api(ngx_conf_t *cf, ngx_command_t *cmd,
+    void *conf);
+static void *ngx_http_live_shop_create_loc_conf(ngx_conf_t *cf);
+static char *ngx_http_live_shop_merge_loc_conf(ngx_conf_t *cf, void *parent,
+    void *child);
+static ngx_int_t ngx_http_live_shop_init(ngx_conf_t *cf);
+
+
+static ngx_command_t  ngx_http_live_shop_commands[] = {
+
+    { ngx_string("live_shop_zone"),
+      NGX_HTTP_MAIN_CONF|NGX_CONF_TAKE2,
+      ngx_live_shop_zone,
+      0,
+      0,
+      NULL },
+
+    { ngx_string("live_shop_secret"),
+      NGX_HTTP_MAIN_CONF|NGX_CONF_TAKE1,
+      ngx_http_live_shop_secret,
+      0,
+      0,
+      NULL },
+
+    { ngx_string("live_shop_api"),
+      NGX_HTTP_LOC_CONF|NGX_CONF_NOARGS,
+      ngx_http_live_shop_api,
+      NGX_HTTP_LOC_CONF_OFFSET,
+      0,
+      NULL },
+
+    { ngx_string("live_shop_hls"),
+      NGX_HTTP_MAIN_CONF|NGX_HTTP_SRV_CONF|NGX_HTTP_LOC_CONF|NGX_CONF_FLAG,
+      ngx_conf_set_flag_slot,
+      NGX_HTTP_LOC_CONF_OFFSET,
+      offsetof(ngx_http_live_shop_loc_conf_t, hls),
+      NULL },
+
+    { ngx_string("live_shop_hls_app"),
+      NGX_HTTP_MAIN_CONF|NGX_HTTP_SRV_CONF|NGX_HTTP_LOC_CONF|NGX_CONF_TAKE1,
+      ngx_conf_set_str_slot,
+      NGX_HTTP_LOC_CONF_OFFSET,
+      offsetof(ngx_http_live_shop_loc_conf_t, hls_app),
+      NULL },
+
+      ngx_null_command
+};
+
+
+static ngx_http_module_t  ngx_http_live_shop_module_ctx = {
+    NULL,                                  /* preconfiguration */
+    ngx_http_live_shop_init,               /* postconfiguration */
+
+    NULL,                                  /* create main configuration */
+    NULL,                                  /* init main configuration */
+
+    NULL,                                  /* create server configuration */
+    NULL,                                  /* merge server configuration */
+
+    ngx_http_live_shop_create_loc_conf,    /* create location configuration */
+    ngx_http_live_shop_merge_loc_conf      /* merge location configuration */
+};
+
+
+ngx_module_t  ngx_http_live_shop_module = {
+    NGX_MODULE_V1,
+    &ngx_http_live_shop_module_ctx,        /* module context */
+    ngx_http_live_shop_commands,           /* module directives */
+    NGX_HTTP_MODULE,                       /* module type */
+    NULL,                                  /* init master */
+    NULL,                                  /* init module */
+    NULL,                                  /* init process */
+    NULL,                                  /* init thread */
+    NULL,                                  /* exit thread */
+    NULL,                                  /* exit process */
+    NULL,                                  /* exit master */
+    NGX_MODULE_V1_PADDING
+};
+
+
+/* SPEC §5; "auth" marks control calls that need a token */
+
+static ngx_http_live_shop_route_t  ngx_http_live_shop_routes[] = {
+
+    { ngx_string("offers"), 1, NGX_HTTP_PUT, 1,
+      ngx_http_live_shop_put_offer },
+
+    { ngx_string("offers"), 0, NGX_HTTP_GET|NGX_HTTP_HEAD, 1,
+      ngx_http_live_shop_list_offers },
+
+    { ngx_string("pin"), 0, NGX_HTTP_POST, 1,
+      ngx_http_live_shop_pin },
+
+    { ngx_string("unpin"), 0, NGX_HTTP_POST, 1,
+      ngx_http_live_shop_unpin },
+
+    { ngx_string("state"), 0, NGX_HTTP_GET|NGX_HTTP_HEAD, 0,
+      ngx_http_live_shop_state },
+
+    { ngx_null_string, 0, 0, 0, NULL }
+};
+
+
+static ngx_str_t  ngx_http_live_shop_json_type =
+    ngx_string("application/json");
+
+
+static ngx_int_t
+ngx_http_live_shop_api_handler(ngx_http_request_t *r)
+{
+    ngx_int_t                  rc;
+    ngx_uint_t                 auth;
+    ngx_http_live_shop_ctx_t  *ctx;
+
+    ctx = ngx_pcalloc(r->pool, sizeof(ngx_http_live_shop_ctx_t));
+    if (ctx == NULL) {
+        return NGX_HTTP_INTERNAL_SERVER_ERROR;
+    }
+
+    ngx_http_set_ctx(r, ctx, ngx_http_live_shop_module);
+
+    rc = ngx_http_live_shop_route(r, ctx, &auth);
+    if (rc != NGX_OK) {
+        ngx_http_discard_request_body(r);
+        return rc;
+    }
+
+    if (auth) {
+        rc = ngx_http_live_shop_authorize(r, &ctx->stream);
+        if (rc != NGX_OK) {
+            ngx_http_discard_request_body(r);
+            return rc;
+        }
+    }
+
+    if (!(r->method & (NGX_HTTP_PUT|NGX_HTTP_POST))) {
+        rc = ngx_http_discard_request_body(r);
+        if (rc != NGX_OK) {
+            return rc;
+        }
+
+        return ctx->call(r, NULL, 0);
+    }
+
+    if (r->headers_in.content_length_n > NGX_HTTP_LIVE_SHOP_MAX_BODY) {
+        ngx_http_discard_request_body(r);
+        return ngx_http_live_shop_fail(r, NGX_HTTP_REQUEST_ENTITY_TOO_LARGE,
+                                       "too_large", "",
+                                       "the request body is over 64 KiB");
+    }
+
+    r->request_body_in_single_buf = 1;
+
+    rc = ngx_http_read_client_request_body(r,
+                                           ngx_http_live_shop_body_handler);
+
+    if (rc >= NGX_HTTP_SPECIAL_RESPONSE) {
+        return rc;
+    }
+
+    return NGX_DONE;
+}
+
+
+static void
+ngx_http_live_shop_body_handler(ngx_http_request_t *r)
+{
+    u_char                    *body, *p;
+    size_t                     len;
+    ssize_t                    n;
+    ngx_buf_t                 *b;
+    ngx_chain_t               *cl;
+    ngx_http_live_shop_ctx_t  *ctx;
+
+    ctx = ngx_http_get_module_ctx(r, ngx_http_live_shop_module);
+
+    len = 0;
+
+    if (r->request_body) {
+        for (cl = r->request_body->bufs; cl; cl = cl->next) {
+            len += ngx_buf_size(cl->buf);
+        }
+    }
+
+    if (len > NGX_HTTP_LIVE_SHOP_MAX_BODY) {
+        ngx_http_finalize_request(r,
+            ngx_http_live_shop_fail(r, NGX_HTTP_REQUEST_ENTITY_TOO_LARGE,
+                                    "too_large", "",
+                                    "the request body is over 64 KiB"));
+        return;
+    }
+
+    body = ngx_pnalloc(r->pool, len + 1);
+    if (body == NULL) {
+        ngx_http_finalize_request(r, NGX_HTTP_INTERNAL_SERVER_ERROR);
+        return;
+    }
+
+    p = body;
+
+    for (cl = r->request_body ? r->request_body->bufs : NULL;
+         cl;
+         cl = cl->next)
+    {
+        b = cl->buf;
+
+        if (!b->in_file) {
+            p = ngx_cpymem(p, b->pos, b->last - b->pos);
+            continue;
+        }
+
+        n = ngx_read_file(b->file, p, b->file_last - b->file_pos,
+                          b->file_pos);
+
+        if (n != b->file_last - b->file_pos) {
+            ngx_http_finalize_request(r, NGX_HTTP_INTERNAL_SERVER_ERROR);
+            return;
+        }
+
+        p += n;
+    }
+
+    *p = '\0';
+
+    ngx_http_finalize_request(r, ctx->call(r, body, p - body));
+}
+
+
+/*
+ * v1/streams/APP/NAME/RESOURCE[/ID], relative to the location. The stream
+ * name is checked by the core (lshop_stream_valid), so what reaches the
+ * store, the logs and later the file system is always a safe name.
+ */
+
+static ngx_int_t
+ngx_http_live_shop_route(ngx_http_request_t *r, ngx_http_live_shop_ctx_t *ctx,
+    ngx_uint_t *auth)
+{
+    u_char                      *p, *last, *app, *name, *res, *id;
+    ngx_str_t                    resource;
+    ngx_uint_t                   allowed, with_id;
+    ngx_table_elt_t             *h;
+    ngx_http_core_loc_conf_t    *clcf;
+    ngx_http_live_shop_route_t  *rt;
+
+    static u_char  prefix[] = "v1/streams/";
+
+    *auth = 0;
+
+    clcf = ngx_http_get_module_loc_conf(r, ngx_http_core_module);
+
+    p = r->uri.data;
+    last = r->uri.data + r->uri.len;
+
+    if (r->uri.len < clcf->name.len
+        || ngx_strncmp(p, clcf->name.data, clcf->name.len) != 0)
+    {
+        goto not_found;
+    }
+
+    p += clcf->name.len;
+
+    if (p < last && *p == '/') {
+        p++;
+    }
+
+    if ((size_t) (last - p) < sizeof(prefix) - 1
+        || ngx_strncmp(p, prefix, sizeof(prefix) - 1) != 0)
+    {
+        goto not_found;
+    }
+
+    app = p + sizeof(prefix) - 1;
+
+    name = ngx_strlchr(app, last, '/');
+    if (name == NULL) {
+        goto not_found;
+    }
+
+    res = ngx_strlchr(++name, last, '/');
+    if (res == NULL) {
+        goto not_found;
+    }
+
+    ctx->stream.data = app;
+    ctx->stream.len = res - app;
+
+    res++;
+    id = ngx_strlchr(res, last, '/');
+
+    resource.data = res;
+    resource.len = (id ? id : last) - res;
+
+    with_id = (id != NULL);
+
+    if (id) {
+        id++;
+        ctx->id.data = id;
+        ctx->id.len = last - id;
+    }
+
+    if (!lshop_stream_valid((char *) ctx->stream.data, ctx->stream.len)) {
+        return ngx_http_live_shop_fail(r, NGX_HTTP_BAD_REQUEST,
+                   "invalid_field", "stream",
+                   "the stream must be APP/NAME, each 1-64 of "
+                   "A-Z a-z 0-9 . _ -");
+    }
+
+    allowed = 0;
+
+    for (rt = ngx_http_live_shop_routes; rt->call; rt++) {
+        if (rt->resource.len != resource.len
+            || ngx_strncmp(rt->resource.data, resource.data, resource.len)
+               != 0
+            || rt->with_id != with_id)
+        {
+            continue;
+        }
+
+        allowed |= rt->method;
+
+        if (r->method & rt->method) {
+            *auth = rt->auth;
+            ctx->call = rt->call;
+            break;
+        }
+    }
+
+    if (ctx->call) {
+        if (with_id && !lshop_id_valid((char *) ctx->id.data, ctx->id.len))
+        {
+            return ngx_http_live_shop_fail(r, NGX_HTTP_BAD_REQUEST,
+                       "invalid_field", "id",
+                       "an offer id is 1-64 of A-Z a-z 0-9 . _ -");
+        }
+
+        return NGX_OK;
+    }
+
+    if (allowed == 0) {
+        goto not_found;
+    }
+
+    h = ngx_list_push(&r->headers_out.headers);
+    if (h == NULL) {
+        return NGX_HTTP_INTERNAL_SERVER_ERROR;
+    }
+
+    h->hash = 1;
+    ngx_str_set(&h->key, "Allow");
+
+    if (allowed & NGX_HTTP_PUT) {
+        ngx_str_set(&h->value, "PUT");
+
+    } else if (allowed & NGX_HTTP_POST) {
+        ngx_str_set(&h->value, "POST");
+
+    } else {
+        ngx_str_set(&h->value, "GET, HEAD");
+    }
+
+    return ngx_http_live_shop_fail(r, NGX_HTTP_NOT_ALLOWED,
+                                   "method_not_allowed", "",
+                                   "this call does not take that method");
+
+not_found:
+
+    return ngx_http_live_shop_fail(r, NGX_HTTP_NOT_FOUND, "not_found", "",
+                                   "no such API call; see docs/api.md");
+}
+
+
+/* SPEC §5: 401 when missing or forged, 403 on another stream */
+
+static ngx_int_t
+ngx_http_live_shop_authorize(ngx_http_request_t *r, ngx_str_t *stream)
+{
+    ngx_str_t              token;
+    ngx_table_elt_t       *h, *auth;
+    ngx_live_shop_conf_t  *lscf;
+    lshop_token_result     rc;
+
+    static ngx_str_t  bearer = ngx_string("Bearer ");
+
+    auth = r->headers_in.authorization;
+
+    if (auth == NULL
+        || auth->value.len <= bearer.len
+        || ngx_strncasecmp(auth->value.data, bearer.data, bearer.len) != 0)
+    {
+        rc = LSHOP_TOKEN_MALFORMED;
+        goto unauthorized;
+    }
+
+    token.data = auth->value.data + bearer.len;
+    token.len = auth->value.len - bearer.len;
+
+    while (token.len && token.data[0] == ' ') {
+        token.data++;
+        token.len--;
+    }
+
+    lscf = ngx_live_shop_get_conf((ngx_cycle_t *) ngx_cycle);
+
+    rc = lshop_token_verify((char *) lscf->secret.data, lscf->secret.len,
+                            (char *) token.data, token.len,
+                            (char *) stream->data, stream->len,
+                            ngx_time());
+
+    if (rc == LSHOP_TOKEN_OK) {
+        return NGX_OK;
+    }
+
+    if (rc == LSHOP_TOKEN_OTHER_STREAM) {
+        return ngx_http_live_shop_fail(r, NGX_HTTP_FORBIDDEN, "forbidden", "",
+                                       "this token is for another stream");
+    }
+
+unauthorized:
+
+    h = ngx_list_push(&r->headers_out.headers);
+    if (h == NULL) {
+        return NGX_HTTP_INTERNAL_SERVER_ERROR;
+    }
+
+    h->hash = 1;
+    ngx_str_set(&h->key, "WWW-Authenticate");
+    ngx_str_set(&h->value, "Bearer realm=\"liveshop\"");
+
+    ngx_log_error(NGX_LOG_INFO, r->connection->log, 0,
+                  "live_shop: refused a control call on \"%V\": %s",
+                  stream, lshop_token_result_text(rc));
+
+    return ngx_http_live_shop_fail(r, NGX_HTTP_UNAUTHORIZED, "unauthorized",
+                                   "",
+                                   auth ? lshop_token_result_text(rc)
+                                        : "an Authorization: Bearer token "
+                                          "is needed");
+}
+
+
+ngx_int_t
+ngx_http_live_shop_send(ngx_http_request_t *r, ngx_uint_t status,
+    ngx_str_t *type, ngx_str_t *body)
+{
+    ngx_int_t         rc;
+    ngx_buf_t        *b;
+    ngx_chain_t       out;
+    ngx_table_elt_t  *h;
+
+    h = ngx_list_push(&r->headers_out.headers);
+    if (h == NULL) {
+        return NGX_HTTP_INTERNAL_SERVER_ERROR;
+    }
+
+    h->hash = 1;
+    ngx_str_set(&h->key, "Cache-Control");
+    ngx_str_set(&h->value, "no-store");
+
+    r->headers_out.status = status;
+    r->headers_out.content_type = *type;
+    r->headers_out.content_type_len = type->len;
+    r->headers_out.content_length_n = body->len;
+
+    rc = ngx_http_send_header(r);
+
+    if (rc == NGX_ERROR || rc > NGX_OK || r->header_only) {
+        return rc;
+    }
+
+    b = ngx_calloc_buf(r->pool);
+    if (b == NULL) {
+        return NGX_HTTP_INTERNAL_SERVER_ERROR;
+    }
+
+    b->pos = body->data;
+    b->last = body->data + body->len;
+    b->memory = body->len ? 1 : 0;
+    b->last_buf = (r == r->main) ? 1 : 0;
+    b->last_in_chain = 1;
+
+    out.buf = b;
+    out.next = NULL;
+
+    return ngx_http_output_filter(r, &out);
+}
+
+
+/* JSON answers end with a newline, for people reading them in a shell */
+
+static ngx_int_t
+ngx_http_live_shop_send_json(ngx_http_request_t *r, ngx_uint_t status,
+    u_char *json, size_t len)
+{
+    ngx_str_t  body;
+
+    body.data = ngx_pnalloc(r->pool, len + 1);
+    if (body.data == NULL) {
+        return NGX_HTTP_INTERNAL_SERVER_ERROR;
+    }
+
+    ngx_memcpy(body.data, json, len);
+    body.data[len] = '\n';
+    body.len = len + 1;
+
+    return ngx_http_live_shop_send(r, status, &ngx_http_live_shop_json_type,
+                                   &body);
+}
+
+
+static ngx_int_t
+ngx_http_live_shop_error(ngx_http_request_t *r, ngx_uint_t status,
+    lshop_error *err)
+{
+    char       *json;
+    ngx_int_t   rc;
+
+    json = lshop_error_json(err);
+    if (json == NULL) {
+        return NGX_HTTP_INTERNAL_SERVER_ERROR;
+    }
+
+    rc = ngx_http_live_shop_send_json(r, status, (u_char *) json,
+                                      ngx_strlen(json));
+    free(json);
+
+    return rc;
+}
+
+
+static ngx_int_t
+ngx_http_live_shop_fail(ngx_http_request_t *r, ngx_uint_t status,
+    const char *code, const char *field, const char *message)
+{
+    lshop_error  err;
+
+    lshop_error_set(&err, code, field, "%s", message);
+
+    return ngx_http_live_shop_error(r, status, &err);
+}
+
+
+/* The store's refusals, each with the status that says it */
+
+static ngx_int_t
+ngx_http_live_shop_store_error(ngx_http_request_t *r, lshop_error *err)
+{
+    ngx_uint_t  status;
+
+    if (err->code[0] == '\0') {
+        return NGX_HTTP_INTERNAL_SERVER_ERROR;
+    }
+
+    if (ngx_strcmp(err->code, "not_found") == 0) {
+        status = NGX_HTTP_NOT_FOUND;
+
+    } else if (ngx_strcmp(err->code, "not_pinned") == 0
+               || ngx_strcmp(err->code, "too_many_offers") == 0)
+    {
+        status = NGX_HTTP_CONFLICT;
+
+    } else if (ngx_strcmp(err->code, "zone_full") == 0) {
+        ngx_log_error(NGX_LOG_ERR, r->connection->log, 0,
+                      "live_shop: %s", err->message);
+        status = NGX_HTTP_SERVICE_UNAVAILABLE;
+
+    } else {
+        status = NGX_HTTP_BAD_REQUEST;
+    }
+
+    return ngx_http_live_shop_error(r, status, err);
+}
+
+
+static ngx_int_t
+ngx_http_live_shop_put_offer(ngx_http_request_t *r, u_char *body, size_t len)
+{
+    char                      *json, id[LSHOP_ID_MAX + 1];
+    size_t                     n;
+    ngx_int_t                  rc;
+    ngx_uint_t                 created;
+    lshop_error                err;
+    lshop_offer               *offer;
+    ngx_live_shop_shm_t       *shm;
+    ngx_http_live_shop_ctx_t  *ctx;
+
+    ctx = ngx_http_get_module_ctx(r, ngx_http_live_shop_module);
+    shm = ngx_live_shop_get_shm((ngx_cycle_t *) ngx_cycle);
+
+    ngx_memcpy(id, ctx->id.data, ctx->id.len);
+    id[ctx->id.len] = '\0';
+
+    offer = ngx_palloc(r->pool, sizeof(lshop_offer));
+    if (offer == NULL) {
+        return NGX_HTTP_INTERNAL_SERVER_ERROR;
+    }
+
+    lshop_error_clear(&err);
+
+    if (lshop_offer_parse((char *) body, len, id, offer, &err) != 0) {
+        return ngx_http_live_shop_error(r, NGX_HTTP_BAD_REQUEST, &err);
+    }
+
+    if (ngx_live_shop_put_offer(shm, &ctx->stream, offer, &created, &err)
+        != NGX_OK)
+    {
+        return ngx_http_live_shop_store_error(r, &err);
+    }
+
+    ngx_rtmp_live_shop_deliver();
+
+    json = lshop_offer_to_json(offer, &n);
+    if (json == NULL) {
+        return NGX_HTTP_INTERNAL_SERVER_ERROR;
+    }
+
+    rc = ngx_http_live_shop_send_json(r, created ? NGX_HTTP_CREATED
+                                                 : NGX_HTTP_OK,
+                                      (u_char *) json, n);
+    free(json);
+
+    return rc;
+}
+
+
+static ngx_int_t
+ngx_http_live_shop_list_offers(ngx_http_request_t *r, u_char *body,
+    size_t len)
+{
+    ngx_str_t                  json;
+    ngx_live_shop_shm_t       *shm;
+    ngx_http_live_shop_ctx_t  *ctx;
+
+    ctx = ngx_http_get_module_ctx(r, ngx_http_live_shop_module);
+    shm = ngx_live_shop_get_shm((ngx_cycle_t *) ngx_cycle);
+
+    if (ngx_live_shop_list_offers(shm, &ctx->stream, r->pool, &json)
+        != NGX_OK)
+    {
+        return NGX_HTTP_INTERNAL_SERVER_ERROR;
+    }
+
+    return ngx_http_live_shop_send_json(r, NGX_HTTP_OK, json.data, json.len);
+}
+
+
+static ngx_int_t
+ngx_http_live_shop_pin(ngx_http_request_t *r, u_char *body, size_t len)
+{
+    int64_t                    until;
+    ngx_str_t                  event;
+    lshop_error                err;
+    lshop_pin_request          req;
+    ngx_live_shop_shm_t       *shm;
+    ngx_http_live_shop_ctx_t  *ctx;
+
+    ctx = ngx_http_get_module_ctx(r, ngx_http_live_shop_module);
+    shm = ngx_live_shop_get_shm((ngx_cycle_t *) ngx_cycle);
+
+    lshop_error_clear(&err);
+
+    if (lshop_pin_request_parse((char *) body, len, lshop_now_ms(), &req,
+                                &err)
+        != 0)
+    {
+        return ngx_http_live_shop_error(r, NGX_HTTP_BAD_REQUEST, &err);
+    }
+
+    until = req.duration_s ? req.at_ms + req.duration_s * 1000 : 0;
+
+    if (ngx_live_shop_pin(shm, &ctx->stream, req.offer_id, req.at_ms, until,
+                          r->pool, &event, &err)
+        != NGX_OK)
+    {
+        return ngx_http_live_shop_store_error(r, &err);
+    }
+
+    ngx_rtmp_live_shop_deliver();
+
+    return ngx_http_live_shop_send_json(r, NGX_HTTP_OK, event.data,
+                                        event.len);
+}
+
+
+static ngx_int_t
+ngx_http_live_shop_unpin(ngx_http_request_t *r, u_char *body, size_t len)
+{
+    ngx_str_t                  event;
+    lshop_error                err;
+    ngx_live_shop_shm_t       *shm;
+    ngx_http_live_shop_ctx_t  *ctx;
+
+    ctx = ngx_http_get_module_ctx(r, ngx_http_live_shop_module);
+    shm = ngx_live_shop_get_shm((ngx_cycle_t *) ngx_cycle);
+
+    lshop_error_clear(&err);
+
+    if (ngx_live_shop_unpin(shm, &ctx->stream, lshop_now_ms(), r->pool,
+                            &event, &err)
+        != NGX_OK)
+    {
+        return ngx_http_live_shop_store_error(r, &err);
+    }
+
+    ngx_rtmp_live_shop_deliver();
+
+    return ngx_http_live_shop_send_json(r, NGX_HTTP_OK, event.data,
+                                        event.len);
+}
+
+
+static ngx_int_t
+ngx_http_live_shop_state(ngx_http_request_t *r, u_char *body, size_t len)
+{
+    ngx_str_t                  json;
+    ngx_live_shop_shm_t       *shm;
+    ngx_http_live_shop_ctx_t  *ctx;
+
+    ctx = ngx_http_get_module_ctx(r, ngx_http_live_shop_module);
+    shm = ngx_live_shop_get_shm((ngx_cycle_t *) ngx_cycle);
+
+    if (ngx_live_shop_state_json(shm, &ctx->stream, r->pool, &json, NULL)
+        != NGX_OK)
+    {
+        return NGX_HTTP_INTERNAL_SERVER_ERROR;
+    }
+
+    return ngx_http_live_shop_send_json(r, NGX_HTTP_OK, json.data, json.len);
+}
+
+
+/* live_shop_secret STRING; */
+
+static char *
+ngx_http_live_shop_secret(ngx_conf_t *cf, ngx_command_t *cmd, void *conf)
+{
+    ngx_str_t             *value;
+    ngx_live_shop_conf_t  *lscf;
+
+    lscf = ngx_live_shop_get_conf(cf->cycle);
+
+    if (lscf->secret.data) {
+        return "is duplicate";
+    }
+
+    value = cf->args->elts;
+
+    /* HMAC-SHA256 keys shorter than this are guessable */
+    if (value[1].len < 16) {
+        ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
+                           "\"%V\" must be at least 16 characters long",
+                           &cmd->name);
+        return NGX_CONF_ERROR;
+    }
+
+    lscf->secret = value[1];
+
+    return NGX_CONF_OK;
+}
+
+
+static char *
+ngx_http_live_shop_api(ngx_conf_t *cf, ngx_command_t *cmd, void *conf)
+{
+    ngx_http_live_shop_loc_conf_t  *lslcf = conf;
+
+    ngx_http_core_loc_conf_t  *clcf;
+
+    if (lslcf->api != NGX_CONF_UNSET) {
+        return "is duplicate";
+    }
+
+    lslcf->api = 1;
+
+    clcf = ngx_http_conf_get_module_loc_conf(cf, ngx_http_core_module);
+    clcf->handler = ngx_http_live_shop_api_handler;
+
+    return NGX_CONF_OK;
+}
+
+
+static void *
+ngx_http_live_shop_create_loc_conf(ngx_conf_t *cf)
+{
+    ngx_http_live_shop_loc_conf_t  *conf;
+
+    conf = ngx_pcalloc(cf->pool, sizeof(ngx_http_live_shop_loc_conf_t));
+    if (conf == NULL) {
+        return NULL;
+    }
+
+    /*
+     * set by ngx_pcalloc():
+     *
+     *     conf->hls_app = { 0, NULL };
+     */
+
+    conf->api = NGX_CONF_UNSET;
+    conf->hls = NGX_CONF_UNSET;
+
+    return conf;
+}
+
+
+static char *
+ngx_http_live_shop_merge_loc_conf(ngx_conf_t *cf, void *parent, void *child)
+{
+    ngx_http_live_shop_loc_conf_t  *prev = parent;
+    ngx_http_live_shop_loc_conf_t  *conf = child;
+
+    ngx_conf_merge_value(conf->hls, prev->hls, 0);
+    ngx_conf_merge_str_value(conf->hls_app, prev->hls_app, "live");
+
+    if (conf->hls_app.len == 0 || conf->hls_app.len > LSHOP_STREAM_PART_MAX)
+    {
+        ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
+                           "invalid \"live_shop_hls_app\" \"%V\"",
+                           &conf->hls_app);
+        return NGX_CONF_ERROR;
+    }
+
+    if ((conf->api == 1 || conf->hls)
+        && ngx_live_shop_get_shm(cf->cycle) == NULL)
+    {
+        ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
+                           "\"%s\" needs \"live_shop_zone\" in http{}",
+                           conf->api == 1 ? "live_shop_api"
+                                          : "live_shop_hls");
+        return NGX_CONF_ERROR;
+    }
+
+    if (conf->api == 1 && ngx_live_shop_get_conf(cf->cycle)->secret.len == 0)
+    {
+        ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
+                           "\"live_shop_api\" needs \"live_shop_secret\" "
+                           "in http{}");
+        return NGX_CONF_ERROR;
+    }
+
+    return NGX_CONF_OK;
+}
+
+
+static ngx_int_t
+ngx_http_live_shop_init(ngx_conf_t *cf)
+{
+    ngx_http_handler_pt        *h;
+    ngx_http_core_main_conf_t  *cmcf;
+
+    cmcf = ngx_http_conf_get_module_main_conf(cf, ngx_http_core_module);
+
+    /* runs before the static module: rewrites playlists it would serve */
+    h = ngx_array_push(&cmcf->phases[NGX_HTTP_CONTENT_PHASE].handlers);
+    if (h == NULL) {
+        return NGX_ERROR;
+    }
+
+    *h = ngx_http_live_shop_hls_handler;
+
+    return NGX_OK;
+}

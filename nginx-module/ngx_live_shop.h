@@ -1,0 +1,137 @@
+
+/*
+ * liveshop: declarations shared by the parts of ngx_live_shop_module.so —
+ * the core module (process-wide settings), the shared-memory store, the
+ * HTTP module (API, HLS) and the RTMP module (cue points).
+ */
+
+
+#ifndef _NGX_LIVE_SHOP_H_INCLUDED_
+#define _NGX_LIVE_SHOP_H_INCLUDED_
+
+
+#include <ngx_config.h>
+#include <ngx_core.h>
+
+#include <lshop/error.h>
+#include <lshop/event.h>
+#include <lshop/hls.h>
+#include <lshop/offer.h>
+#include <lshop/state.h>
+#include <lshop/time.h>
+
+
+#define NGX_LIVE_SHOP_MAX_OFFERS    1000  /* per stream catalog */
+#define NGX_LIVE_SHOP_KEEP_EVENTS   64    /* recent events, for RTMP */
+#define NGX_LIVE_SHOP_KEEP_RANGES   64    /* ended intervals, for HLS */
+
+
+/* Process-wide settings, from the http{} directives. */
+
+typedef struct {
+    ngx_shm_zone_t                 *zone;
+    ngx_str_t                       secret;
+} ngx_live_shop_conf_t;
+
+
+/* Shared memory: every worker sees the same streams. */
+
+typedef struct {
+    ngx_rbtree_t                    rbtree;
+    ngx_rbtree_node_t               sentinel;
+    ngx_atomic_t                    generation;  /* bumped on every event */
+} ngx_live_shop_sh_t;
+
+
+typedef struct {
+    ngx_live_shop_sh_t             *sh;
+    ngx_slab_pool_t                *shpool;
+} ngx_live_shop_shm_t;
+
+
+typedef struct {
+    ngx_queue_t                     queue;
+    ngx_str_t                       id;
+    int64_t                         stock;
+    size_t                          len;
+    u_char                          json[1];
+} ngx_live_shop_offer_t;
+
+
+typedef struct {
+    ngx_queue_t                     queue;
+    uint64_t                        seq;
+    lshop_event_type                type;
+    size_t                          len;
+    u_char                          json[1];
+} ngx_live_shop_event_t;
+
+
+typedef struct {
+    ngx_queue_t                     queue;
+    lshop_event_type                type;
+    uint64_t                        seq;
+    int64_t                         start_ms;
+    int64_t                         end_ms;      /* 0: still open */
+    size_t                          len;
+    u_char                          json[1];     /* the opening event */
+} ngx_live_shop_range_t;
+
+
+typedef struct {
+    ngx_str_node_t                  sn;          /* key: "app/name" */
+    u_char                          name[LSHOP_STREAM_MAX + 1];
+    lshop_state                     state;
+    ngx_queue_t                     offers;
+    ngx_uint_t                      noffers;
+    ngx_queue_t                     events;      /* oldest first */
+    ngx_uint_t                      nevents;
+    ngx_queue_t                     ranges;      /* by start */
+    ngx_uint_t                      nended;
+} ngx_live_shop_stream_t;
+
+
+/* A copy of a stream's state taken under the lock, for answers. */
+
+typedef struct {
+    lshop_state                     state;
+    lshop_stock_entry              *stock;
+    ngx_uint_t                      nstock;
+} ngx_live_shop_snapshot_t;
+
+
+extern ngx_module_t  ngx_live_shop_module;
+extern ngx_module_t  ngx_http_live_shop_module;
+extern ngx_module_t  ngx_rtmp_live_shop_module;
+
+
+ngx_live_shop_conf_t *ngx_live_shop_get_conf(ngx_cycle_t *cycle);
+ngx_live_shop_shm_t *ngx_live_shop_get_shm(ngx_cycle_t *cycle);
+
+char *ngx_live_shop_zone(ngx_conf_t *cf, ngx_command_t *cmd, void *conf);
+
+/* The store; every function takes the zone's lock itself. */
+
+ngx_int_t ngx_live_shop_put_offer(ngx_live_shop_shm_t *shm, ngx_str_t *stream,
+    lshop_offer *offer, ngx_uint_t *created, lshop_error *err);
+ngx_int_t ngx_live_shop_list_offers(ngx_live_shop_shm_t *shm,
+    ngx_str_t *stream, ngx_pool_t *pool, ngx_str_t *json);
+ngx_int_t ngx_live_shop_pin(ngx_live_shop_shm_t *shm, ngx_str_t *stream,
+    const char *offer_id, int64_t at_ms, int64_t until_ms, ngx_pool_t *pool,
+    ngx_str_t *event, lshop_error *err);
+ngx_int_t ngx_live_shop_unpin(ngx_live_shop_shm_t *shm, ngx_str_t *stream,
+    int64_t at_ms, ngx_pool_t *pool, ngx_str_t *event, lshop_error *err);
+ngx_int_t ngx_live_shop_snapshot(ngx_live_shop_shm_t *shm, ngx_str_t *stream,
+    ngx_pool_t *pool, ngx_live_shop_snapshot_t *snap);
+ngx_int_t ngx_live_shop_state_json(ngx_live_shop_shm_t *shm,
+    ngx_str_t *stream, ngx_pool_t *pool, ngx_str_t *json, uint64_t *seq);
+ngx_int_t ngx_live_shop_ranges(ngx_live_shop_shm_t *shm, ngx_str_t *stream,
+    ngx_pool_t *pool, lshop_range **ranges, ngx_uint_t *nranges);
+ngx_int_t ngx_live_shop_events_after(ngx_live_shop_shm_t *shm,
+    ngx_str_t *stream, uint64_t after, ngx_pool_t *pool, ngx_array_t *events);
+
+/* Tells this worker's RTMP subscribers about new events now. */
+void ngx_rtmp_live_shop_deliver(void);
+
+
+#endif /* _NGX_LIVE_SHOP_H_INCLUDED_ */
