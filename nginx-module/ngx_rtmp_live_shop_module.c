@@ -57,6 +57,7 @@ struct ngx_rtmp_live_shop_stream_s {
     ngx_str_t                       name;        /* "app/name" */
     u_char                          data[LSHOP_STREAM_MAX];
     ngx_queue_t                     sessions;
+    ngx_uint_t                      states_due;  /* sessions awaiting one */
     uint32_t                        timestamp;   /* of its latest media */
     ngx_rtmp_core_srv_conf_t       *cscf;
 };
@@ -189,6 +190,7 @@ ngx_rtmp_live_shop_play(ngx_rtmp_session_t *s, ngx_rtmp_play_t *v)
 
     if (ctx) {
         ctx->state_due = 1;
+        ctx->stream->states_due++;
 
         if (ctx->stream->timestamp) {
             ngx_rtmp_live_shop_send_state(ctx);
@@ -305,6 +307,10 @@ ngx_rtmp_live_shop_close_stream(ngx_rtmp_session_t *s,
         ngx_queue_remove(&ctx->queue);
         ctx->stream = NULL;
 
+        if (ctx->state_due) {
+            st->states_due--;
+        }
+
         if (ctx->publishing) {
             st->timestamp = 0;
         }
@@ -339,6 +345,10 @@ ngx_rtmp_live_shop_av(ngx_rtmp_session_t *s, ngx_rtmp_header_t *h,
 
     /* SPEC §6: a non-zero timestamp, or ffmpeg's FLV reader drops it */
     st->timestamp = h->timestamp ? h->timestamp : 1;
+
+    if (st->states_due == 0) {
+        return NGX_OK;
+    }
 
     for (q = ngx_queue_head(&st->sessions);
          q != ngx_queue_sentinel(&st->sessions);
@@ -375,7 +385,11 @@ ngx_rtmp_live_shop_send_state(ngx_rtmp_live_shop_ctx_t *ctx)
     {
         ngx_rtmp_live_shop_send(ctx, "state", seq, json.data, json.len);
         ctx->seq = seq;
-        ctx->state_due = 0;
+
+        if (ctx->state_due) {
+            ctx->state_due = 0;
+            ctx->stream->states_due--;
+        }
     }
 
     ngx_destroy_pool(pool);
