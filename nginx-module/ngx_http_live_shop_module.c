@@ -42,9 +42,11 @@ typedef struct {
 static ngx_int_t ngx_http_live_shop_api_handler(ngx_http_request_t *r);
 static void ngx_http_live_shop_body_handler(ngx_http_request_t *r);
 static ngx_int_t ngx_http_live_shop_route(ngx_http_request_t *r,
-    ngx_http_live_shop_ctx_t *ctx, ngx_uint_t *auth);
+    ngx_http_live_shop_ctx_t *ctx, ngx_uint_t *auth, lshop_error *err);
 static ngx_int_t ngx_http_live_shop_authorize(ngx_http_request_t *r,
-    ngx_str_t *stream);
+    ngx_str_t *stream, lshop_error *err);
+static ngx_int_t ngx_http_live_shop_add_header(ngx_http_request_t *r,
+    const char *key, const char *value);
 static ngx_int_t ngx_http_live_shop_error(ngx_http_request_t *r,
     ngx_uint_t status, lshop_error *err);
 static ngx_int_t ngx_http_live_shop_fail(ngx_http_request_t *r,
@@ -178,6 +180,7 @@ ngx_http_live_shop_api_handler(ngx_http_request_t *r)
 {
     ngx_int_t                  rc;
     ngx_uint_t                 auth;
+    lshop_error                err;
     ngx_http_live_shop_ctx_t  *ctx;
 
     ctx = ngx_pcalloc(r->pool, sizeof(ngx_http_live_shop_ctx_t));
@@ -187,18 +190,25 @@ ngx_http_live_shop_api_handler(ngx_http_request_t *r)
 
     ngx_http_set_ctx(r, ctx, ngx_http_live_shop_module);
 
-    rc = ngx_http_live_shop_route(r, ctx, &auth);
-    if (rc != NGX_OK) {
-        ngx_http_discard_request_body(r);
-        return rc;
+    lshop_error_clear(&err);
+
+    rc = ngx_http_live_shop_route(r, ctx, &auth, &err);
+
+    if (rc == NGX_OK && auth) {
+        rc = ngx_http_live_shop_authorize(r, &ctx->stream, &err);
     }
 
-    if (auth) {
-        rc = ngx_http_live_shop_authorize(r, &ctx->stream);
-        if (rc != NGX_OK) {
-            ngx_http_discard_request_body(r);
+    if (rc != NGX_OK) {
+        /* refused: the call is never made */
+        if (ngx_http_discard_request_body(r) != NGX_OK) {
+            return NGX_HTTP_INTERNAL_SERVER_ERROR;
+        }
+
+        if (err.code[0] == '\0') {
             return rc;
         }
+
+        return ngx_http_live_shop_error(r, rc, &err);
     }
 
     if (!(r->method & (NGX_HTTP_PUT|NGX_HTTP_POST))) {
@@ -302,12 +312,11 @@ ngx_http_live_shop_body_handler(ngx_http_request_t *r)
 
 static ngx_int_t
 ngx_http_live_shop_route(ngx_http_request_t *r, ngx_http_live_shop_ctx_t *ctx,
-    ngx_uint_t *auth)
+    ngx_uint_t *auth, lshop_error *err)
 {
     u_char                      *p, *last, *app, *name, *res, *id;
     ngx_str_t                    resource;
     ngx_uint_t                   allowed, with_id;
-    ngx_table_elt_t             *h;
     ngx_http_core_loc_conf_t    *clcf;
     ngx_http_live_shop_route_t  *rt;
 
@@ -368,10 +377,10 @@ ngx_http_live_shop_route(ngx_http_request_t *r, ngx_http_live_shop_ctx_t *ctx,
     }
 
     if (!lshop_stream_valid((char *) ctx->stream.data, ctx->stream.len)) {
-        return ngx_http_live_shop_fail(r, NGX_HTTP_BAD_REQUEST,
-                   "invalid_field", "stream",
-                   "the stream must be APP/NAME, each 1-64 of "
-                   "A-Z a-z 0-9 . _ -");
+        lshop_error_set(err, "invalid_field", "stream",
+                        "the stream must be APP/NAME, each 1-64 of "
+                        "A-Z a-z 0-9 . _ -");
+        return NGX_HTTP_BAD_REQUEST;
     }
 
     allowed = 0;
@@ -397,9 +406,9 @@ ngx_http_live_shop_route(ngx_http_request_t *r, ngx_http_live_shop_ctx_t *ctx,
     if (ctx->call) {
         if (with_id && !lshop_id_valid((char *) ctx->id.data, ctx->id.len))
         {
-            return ngx_http_live_shop_fail(r, NGX_HTTP_BAD_REQUEST,
-                       "invalid_field", "id",
-                       "an offer id is 1-64 of A-Z a-z 0-9 . _ -");
+            lshop_error_set(err, "invalid_field", "id",
+                            "an offer id is 1-64 of A-Z a-z 0-9 . _ -");
+            return NGX_HTTP_BAD_REQUEST;
         }
 
         return NGX_OK;
@@ -409,42 +418,36 @@ ngx_http_live_shop_route(ngx_http_request_t *r, ngx_http_live_shop_ctx_t *ctx,
         goto not_found;
     }
 
-    h = ngx_list_push(&r->headers_out.headers);
-    if (h == NULL) {
+    if (ngx_http_live_shop_add_header(r, "Allow",
+                                      (allowed & NGX_HTTP_PUT) ? "PUT"
+                                      : (allowed & NGX_HTTP_POST) ? "POST"
+                                      : "GET, HEAD")
+        != NGX_OK)
+    {
         return NGX_HTTP_INTERNAL_SERVER_ERROR;
     }
 
-    h->hash = 1;
-    ngx_str_set(&h->key, "Allow");
+    lshop_error_set(err, "method_not_allowed", "",
+                    "this call does not take that method");
 
-    if (allowed & NGX_HTTP_PUT) {
-        ngx_str_set(&h->value, "PUT");
-
-    } else if (allowed & NGX_HTTP_POST) {
-        ngx_str_set(&h->value, "POST");
-
-    } else {
-        ngx_str_set(&h->value, "GET, HEAD");
-    }
-
-    return ngx_http_live_shop_fail(r, NGX_HTTP_NOT_ALLOWED,
-                                   "method_not_allowed", "",
-                                   "this call does not take that method");
+    return NGX_HTTP_NOT_ALLOWED;
 
 not_found:
 
-    return ngx_http_live_shop_fail(r, NGX_HTTP_NOT_FOUND, "not_found", "",
-                                   "no such API call; see docs/api.md");
+    lshop_error_set(err, "not_found", "", "no such API call; see docs/api.md");
+
+    return NGX_HTTP_NOT_FOUND;
 }
 
 
 /* SPEC §5: 401 when missing or forged, 403 on another stream */
 
 static ngx_int_t
-ngx_http_live_shop_authorize(ngx_http_request_t *r, ngx_str_t *stream)
+ngx_http_live_shop_authorize(ngx_http_request_t *r, ngx_str_t *stream,
+    lshop_error *err)
 {
     ngx_str_t              token;
-    ngx_table_elt_t       *h, *auth;
+    ngx_table_elt_t       *auth;
     ngx_live_shop_conf_t  *lscf;
     lshop_token_result     rc;
 
@@ -480,30 +483,50 @@ ngx_http_live_shop_authorize(ngx_http_request_t *r, ngx_str_t *stream)
     }
 
     if (rc == LSHOP_TOKEN_OTHER_STREAM) {
-        return ngx_http_live_shop_fail(r, NGX_HTTP_FORBIDDEN, "forbidden", "",
-                                       "this token is for another stream");
+        lshop_error_set(err, "forbidden", "",
+                        "this token is for another stream");
+        return NGX_HTTP_FORBIDDEN;
     }
 
 unauthorized:
 
-    h = ngx_list_push(&r->headers_out.headers);
-    if (h == NULL) {
+    if (ngx_http_live_shop_add_header(r, "WWW-Authenticate",
+                                      "Bearer realm=\"liveshop\"")
+        != NGX_OK)
+    {
         return NGX_HTTP_INTERNAL_SERVER_ERROR;
     }
-
-    h->hash = 1;
-    ngx_str_set(&h->key, "WWW-Authenticate");
-    ngx_str_set(&h->value, "Bearer realm=\"liveshop\"");
 
     ngx_log_error(NGX_LOG_INFO, r->connection->log, 0,
                   "live_shop: refused a control call on \"%V\": %s",
                   stream, lshop_token_result_text(rc));
 
-    return ngx_http_live_shop_fail(r, NGX_HTTP_UNAUTHORIZED, "unauthorized",
-                                   "",
-                                   auth ? lshop_token_result_text(rc)
-                                        : "an Authorization: Bearer token "
-                                          "is needed");
+    lshop_error_set(err, "unauthorized", "", "%s",
+                    auth ? lshop_token_result_text(rc)
+                         : "an Authorization: Bearer token is needed");
+
+    return NGX_HTTP_UNAUTHORIZED;
+}
+
+
+static ngx_int_t
+ngx_http_live_shop_add_header(ngx_http_request_t *r, const char *key,
+    const char *value)
+{
+    ngx_table_elt_t  *h;
+
+    h = ngx_list_push(&r->headers_out.headers);
+    if (h == NULL) {
+        return NGX_ERROR;
+    }
+
+    h->hash = 1;
+    h->key.data = (u_char *) key;
+    h->key.len = ngx_strlen(key);
+    h->value.data = (u_char *) value;
+    h->value.len = ngx_strlen(value);
+
+    return NGX_OK;
 }
 
 
@@ -514,16 +537,12 @@ ngx_http_live_shop_send(ngx_http_request_t *r, ngx_uint_t status,
     ngx_int_t         rc;
     ngx_buf_t        *b;
     ngx_chain_t       out;
-    ngx_table_elt_t  *h;
 
-    h = ngx_list_push(&r->headers_out.headers);
-    if (h == NULL) {
+    if (ngx_http_live_shop_add_header(r, "Cache-Control", "no-store")
+        != NGX_OK)
+    {
         return NGX_HTTP_INTERNAL_SERVER_ERROR;
     }
-
-    h->hash = 1;
-    ngx_str_set(&h->key, "Cache-Control");
-    ngx_str_set(&h->value, "no-store");
 
     r->headers_out.status = status;
     r->headers_out.content_type = *type;
