@@ -14,6 +14,7 @@
 
 #include <ngx_config.h>
 #include <ngx_core.h>
+#include <ngx_event.h>
 
 #include <ngx_rtmp.h>
 #include <ngx_rtmp_cmd_module.h>
@@ -84,6 +85,7 @@ static char *ngx_rtmp_live_shop_merge_app_conf(ngx_conf_t *cf,
     void *parent, void *child);
 static ngx_int_t ngx_rtmp_live_shop_postconfiguration(ngx_conf_t *cf);
 static ngx_int_t ngx_rtmp_live_shop_init_process(ngx_cycle_t *cycle);
+static ngx_int_t ngx_rtmp_live_shop_listen_auto_push(ngx_cycle_t *cycle);
 
 
 static ngx_rtmp_publish_pt       next_publish;
@@ -666,6 +668,69 @@ ngx_rtmp_live_shop_init_process(ngx_cycle_t *cycle)
     ngx_rtmp_live_shop_poll_event.log = cycle->log;
     ngx_rtmp_live_shop_poll_event.data = &ngx_rtmp_live_shop_streams;
     ngx_rtmp_live_shop_poll_event.cancelable = 1;
+
+    if (ngx_process != NGX_PROCESS_WORKER) {
+        return NGX_OK;
+    }
+
+    return ngx_rtmp_live_shop_listen_auto_push(cycle);
+}
+
+
+/*
+ * rtmp_auto_push relays a stream to the other workers through a unix
+ * socket per worker, which it adds to cycle->listening in its
+ * init_process. Built as a dynamic module (as Debian ships nginx-rtmp),
+ * that runs after the event module has put the listening sockets into the
+ * event loop, so the socket is never accepted on and subscribers in the
+ * other workers get no stream at all. This module loads after it, so it
+ * finishes the job: a listening RTMP socket without a connection of its
+ * own gets one, as ngx_event_process_init() would have given it.
+ */
+
+static ngx_int_t
+ngx_rtmp_live_shop_listen_auto_push(ngx_cycle_t *cycle)
+{
+    ngx_uint_t         i;
+    ngx_event_t       *rev;
+    ngx_listening_t   *ls;
+    ngx_connection_t  *c;
+
+    ls = cycle->listening.elts;
+
+    for (i = 0; i < cycle->listening.nelts; i++) {
+
+        if (ls[i].handler != ngx_rtmp_init_connection
+            || ls[i].fd == (ngx_socket_t) -1
+            || ls[i].sockaddr->sa_family != AF_UNIX
+            || (ls[i].connection && ls[i].connection->listening == &ls[i]))
+        {
+            continue;
+        }
+
+        c = ngx_get_connection(ls[i].fd, cycle->log);
+        if (c == NULL) {
+            return NGX_ERROR;
+        }
+
+        c->type = SOCK_STREAM;
+        c->log = &ls[i].log;
+        c->listening = &ls[i];
+        ls[i].connection = c;
+
+        rev = c->read;
+        rev->log = c->log;
+        rev->accept = 1;
+        rev->handler = ngx_event_accept;
+
+        if (ngx_add_event(rev, NGX_READ_EVENT, 0) == NGX_ERROR) {
+            return NGX_ERROR;
+        }
+
+        ngx_log_error(NGX_LOG_INFO, cycle->log, 0,
+                      "live_shop: accepting rtmp_auto_push relays on %V",
+                      &ls[i].addr_text);
+    }
 
     return NGX_OK;
 }
