@@ -1,0 +1,85 @@
+/*
+ * liveshop core: private helpers shared by the sources of the core.
+ * Not installed; nothing outside shared/src includes it.
+ */
+#ifndef LSHOP_INTERNAL_H
+#define LSHOP_INTERNAL_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include <jansson.h>
+
+#include "lshop/error.h"
+#include "lshop/offer.h"
+
+/* Length of the valid UTF-8 sequence at s (len bytes left), 0 if none. */
+size_t lshop_utf8_seq(const unsigned char *s, size_t len);
+
+/* lshop_hmac_sha256 that reports failure: 0, or -1 (out unusable). */
+int lshop_hmac_sha256_ok(uint8_t out[32], const void *key, size_t key_len,
+			 const void *msg, size_t msg_len);
+
+/*
+ * Parses untrusted JSON that must be an object. Duplicate keys are refused.
+ * Invalid UTF-8 inside a string comes back as a string holding NUL, so
+ * that the check of that field (lshop_json_text) reports it by name.
+ * what names the document in messages ("offer", "event", ...).
+ * Returns a new reference, or NULL with err set ("invalid_json", field "").
+ */
+json_t *lshop_json_load(const char *json, size_t len, const char *what,
+			lshop_error *err);
+
+/*
+ * v as compact JSON, UTF-8 as is, keys in insertion order. Returns a
+ * malloc'd string (caller frees) and its length in *len if len is not NULL.
+ */
+char *lshop_json_dump(const json_t *v, size_t *len);
+
+/* Sets obj[key] = v, stealing v. Non-zero if v is NULL or on ENOMEM. */
+int lshop_json_set(json_t *obj, const char *key, json_t *v);
+
+/* RFC 3339 string of ms, or NULL on ENOMEM. */
+json_t *lshop_json_time(int64_t ms);
+
+/*
+ * The value of key in obj; NULL when it is absent or JSON null (optional
+ * fields may be sent as null by serializers that write every field).
+ */
+json_t *lshop_json_get(const json_t *obj, const char *key);
+
+/* 1 if v is a string holding no NUL byte (and so valid UTF-8). */
+int lshop_json_text(const json_t *v, const char **s, size_t *len);
+
+/*
+ * Fails with "unknown_field" on the first key of obj that is not in the
+ * NULL-terminated list keys. prefix is prepended to field names.
+ */
+int lshop_json_known_keys(const json_t *obj, const char *const *keys,
+			  const char *prefix, lshop_error *err);
+
+/*
+ * Sets err on the field prefix + key; the message is the field's name
+ * followed by a space and fmt.
+ */
+void lshop_field_error(lshop_error *err, const char *code, const char *prefix,
+		       const char *key, const char *fmt, ...)
+    __attribute__((format(printf, 5, 6)));
+
+/*
+ * Reads a time field. Returns 1 and sets *ms when present, 0 when absent
+ * (an error if required), -1 with err set when it is not an RFC 3339 time.
+ */
+int lshop_json_time_field(const json_t *obj, const char *key,
+			  const char *prefix, int required, int64_t *ms,
+			  lshop_error *err);
+
+/* The offer as a JSON object (SPEC §2 order); NULL on ENOMEM. */
+json_t *lshop_offer_json(const lshop_offer *offer);
+
+/* lshop_offer_parse on a parsed value; prefix as above. */
+int lshop_offer_from_json(const json_t *v, const char *expect_id,
+			  const char *prefix, lshop_offer *offer,
+			  lshop_error *err);
+
+#endif

@@ -1,0 +1,478 @@
+/*
+ * liveshop core: offers (SPEC §2).
+ */
+#include <stdio.h>
+#include <string.h>
+
+#include "lshop/codec.h"
+#include "lshop/offer.h"
+
+#include "internal.h"
+
+static const char *const offer_keys[] = {
+    "id",    "title", "price", "currency",   "compare_at",
+    "stock", "url",   "image", "disclosure", NULL};
+
+static const char *const disclosure_kinds[] = {
+    "ad", "sponsored", "affiliate", "gifted", "own", NULL};
+
+static int id_char(char c)
+{
+	return (c >= 'A' && c <= 'Z') || (c >= 'a' && c <= 'z') ||
+	       (c >= '0' && c <= '9') || c == '.' || c == '_' || c == '-';
+}
+
+int lshop_id_valid(const char *s, size_t len)
+{
+	size_t i;
+
+	if (s == NULL || len < 1 || len > LSHOP_ID_MAX)
+		return 0;
+	for (i = 0; i < len; i++)
+		if (!id_char(s[i]))
+			return 0;
+	return 1;
+}
+
+static int stream_part_valid(const char *s, size_t len)
+{
+	size_t i;
+
+	if (len < 1 || len > LSHOP_STREAM_PART_MAX)
+		return 0;
+	if ((len == 1 && s[0] == '.') ||
+	    (len == 2 && s[0] == '.' && s[1] == '.'))
+		return 0;
+	for (i = 0; i < len; i++)
+		if (!id_char(s[i]))
+			return 0;
+	return 1;
+}
+
+int lshop_stream_valid(const char *s, size_t len)
+{
+	const char *slash;
+
+	if (s == NULL)
+		return 0;
+	slash = memchr(s, '/', len);
+	if (slash == NULL)
+		return 0;
+	return stream_part_valid(s, (size_t)(slash - s)) &&
+	       stream_part_valid(slash + 1, len - (size_t)(slash - s) - 1);
+}
+
+int lshop_disclosure_kind_valid(const char *s, size_t len)
+{
+	size_t i;
+
+	if (s == NULL)
+		return 0;
+	for (i = 0; disclosure_kinds[i] != NULL; i++)
+		if (strlen(disclosure_kinds[i]) == len &&
+		    memcmp(disclosure_kinds[i], s, len) == 0)
+			return 1;
+	return 0;
+}
+
+/*
+ * Parses ^\d{1,9}(\.\d{1,4})?$ into units of 1/10000, so that prices
+ * compare exactly.
+ */
+static int price_scaled(const char *s, size_t len, int64_t *v)
+{
+	int64_t r = 0;
+	size_t i = 0, n = 0;
+	int frac = 0;
+
+	while (i < len && s[i] >= '0' && s[i] <= '9' && n < 10) {
+		r = r * 10 + (s[i++] - '0');
+		n++;
+	}
+	if (n < 1 || n > 9)
+		return -1;
+	if (i < len && s[i] == '.') {
+		i++;
+		while (i < len && s[i] >= '0' && s[i] <= '9' && frac < 5) {
+			r = r * 10 + (s[i++] - '0');
+			frac++;
+		}
+		if (frac < 1 || frac > 4)
+			return -1;
+	}
+	if (i != len)
+		return -1;
+	while (frac++ < 4)
+		r *= 10;
+	*v = r;
+	return 0;
+}
+
+static int url_byte_ok(unsigned char c)
+{
+	/* RFC 3986 never allows these raw; they also break HTML and
+	 * M3U attributes if a client pastes the URL somewhere. */
+	return c > 0x20 && c < 0x7f && strchr("\"<>\\^`{|}", c) == NULL;
+}
+
+/* RFC 3986 §3.1: schemes are case-insensitive; ASCII only, any locale. */
+static int has_scheme(const char *s, size_t len, const char *scheme)
+{
+	size_t i, n = strlen(scheme);
+	char c;
+
+	if (len < n)
+		return 0;
+	for (i = 0; i < n; i++) {
+		c = s[i];
+		if (c >= 'A' && c <= 'Z')
+			c = (char)(c - 'A' + 'a');
+		if (c != scheme[i])
+			return 0;
+	}
+	return 1;
+}
+
+/*
+ * Absolute http(s) URL with a host, as SPEC §2 asks. Returns NULL, or the
+ * reason (the rest of "url must ...").
+ */
+static const char *url_problem(const char *s, size_t len, char *buf, size_t cap)
+{
+	size_t i, skip, host, end, at, colon;
+
+	if (len > LSHOP_URL_MAX)
+		return "be at most 2048 bytes long";
+	for (i = 0; i < len; i++) {
+		if (!url_byte_ok((unsigned char)s[i])) {
+			snprintf(buf, cap,
+				 "not hold the byte 0x%02x (at byte %zu); "
+				 "percent-encode spaces, non-ASCII, "
+				 "control characters and \"<>\\^`{|}",
+				 (unsigned char)s[i], i);
+			return buf;
+		}
+	}
+	if (has_scheme(s, len, "http://"))
+		skip = 7;
+	else if (has_scheme(s, len, "https://"))
+		skip = 8;
+	else
+		return "be an absolute URL starting with http:// or https://";
+	end = skip;
+	while (end < len && s[end] != '/' && s[end] != '?' && s[end] != '#')
+		end++;
+	host = skip;
+	for (at = skip; at < end; at++)
+		if (s[at] == '@')
+			host = at + 1;
+	colon = end;
+	if (host < end && s[host] == '[') {
+		for (i = host; i < end && s[i] != ']'; i++)
+			;
+		if (i == end)
+			return "have a closing ']' after an IPv6 host";
+		colon = i + 1;
+		if (colon < end && s[colon] != ':')
+			return "have a host, optionally followed by :PORT";
+	} else {
+		for (i = host; i < end; i++) {
+			if (s[i] == ':') {
+				colon = i;
+				break;
+			}
+		}
+	}
+	if (colon == host)
+		return "name a host, e.g. https://shop.example/p/123";
+	for (i = colon + 1; i < end; i++)
+		if (s[i] < '0' || s[i] > '9')
+			return "have a numeric port after the host's ':'";
+	return NULL;
+}
+
+/*
+ * Reads a string field; what says what the field must be ("a string of
+ * 1-120 characters"). Returns 1 when present, 0 when absent and optional,
+ * -1 with err set.
+ */
+static int text_field(const json_t *obj, const char *key, const char *prefix,
+		      int required, const char *what, const char **s,
+		      size_t *len, lshop_error *err)
+{
+	json_t *v = lshop_json_get(obj, key);
+
+	if (v == NULL) {
+		if (required)
+			lshop_field_error(err, "missing_field", prefix, key,
+					  "is required: %s", what);
+		return required ? -1 : 0;
+	}
+	if (!json_is_string(v)) {
+		lshop_field_error(err, "invalid_field", prefix, key,
+				  "must be %s", what);
+		return -1;
+	}
+	if (!lshop_json_text(v, s, len)) {
+		lshop_field_error(err, "invalid_field", prefix, key,
+				  "must be valid UTF-8 text without NUL "
+				  "characters");
+		return -1;
+	}
+	return 1;
+}
+
+static int price_field(const json_t *obj, const char *key, const char *prefix,
+		       int required, char *out, int64_t *scaled,
+		       lshop_error *err)
+{
+	json_t *v = lshop_json_get(obj, key);
+	const char *s;
+	size_t len;
+
+	if (v == NULL) {
+		if (!required)
+			return 0;
+		lshop_field_error(err, "missing_field", prefix, key,
+				  "is required: a decimal string like "
+				  "\"19.99\" (up to 9 digits, 4 decimals)");
+		return -1;
+	}
+	if (json_is_number(v)) {
+		/* A JSON number would round through a double somewhere. */
+		lshop_field_error(err, "invalid_field", prefix, key,
+				  "must be a decimal string like \"19.99\" "
+				  "(up to 9 digits, 4 decimals), not a JSON "
+				  "number");
+		return -1;
+	}
+	if (!lshop_json_text(v, &s, &len) || price_scaled(s, len, scaled)) {
+		lshop_field_error(err, "invalid_field", prefix, key,
+				  "must be a decimal string like \"19.99\" "
+				  "(up to 9 digits, 4 decimals)");
+		return -1;
+	}
+	memcpy(out, s, len);
+	out[len] = '\0';
+	return 1;
+}
+
+static int url_field(const json_t *obj, const char *key, const char *prefix,
+		     int required, char *out, lshop_error *err)
+{
+	char buf[200];
+	const char *s, *why;
+	size_t len;
+	int r;
+
+	r = text_field(obj, key, prefix, required,
+		       "an absolute http:// or https:// URL", &s, &len, err);
+	if (r <= 0)
+		return r;
+	why = url_problem(s, len, buf, sizeof(buf));
+	if (why != NULL) {
+		lshop_field_error(err, "invalid_field", prefix, key, "must %s",
+				  why);
+		return -1;
+	}
+	memcpy(out, s, len);
+	out[len] = '\0';
+	return 1;
+}
+
+int lshop_offer_from_json(const json_t *v, const char *expect_id,
+			  const char *prefix, lshop_offer *offer,
+			  lshop_error *err)
+{
+	char name[sizeof(err->field)];
+	lshop_offer o;
+	const char *s;
+	size_t len, i;
+	int64_t price, compare_at;
+	long chars;
+	json_t *j;
+	int r;
+
+	if (!json_is_object(v)) {
+		/* The field is the offer itself: prefix without its '.'. */
+		snprintf(name, sizeof(name), "%s", *prefix ? prefix : "offer.");
+		name[strlen(name) - 1] = '\0';
+		lshop_field_error(err, "invalid_field", "", name,
+				  "must be a JSON object");
+		return -1;
+	}
+	if (lshop_json_known_keys(v, offer_keys, prefix, err))
+		return -1;
+	memset(&o, 0, sizeof(o));
+
+	j = lshop_json_get(v, "id");
+	if (j == NULL && expect_id == NULL) {
+		lshop_field_error(err, "missing_field", prefix, "id",
+				  "is required: 1-64 characters of A-Z a-z "
+				  "0-9 . _ -");
+		return -1;
+	}
+	if (j == NULL) {
+		s = expect_id;
+		len = strlen(expect_id);
+	} else if (!lshop_json_text(j, &s, &len)) {
+		s = "";
+		len = 0;
+	}
+	if (!lshop_id_valid(s, len)) {
+		lshop_field_error(err, "invalid_field", prefix, "id",
+				  "must be 1-64 characters of A-Z a-z 0-9 "
+				  ". _ -");
+		return -1;
+	}
+	if (expect_id != NULL &&
+	    (strlen(expect_id) != len || memcmp(expect_id, s, len) != 0)) {
+		lshop_field_error(err, "invalid_field", prefix, "id",
+				  "\"%.*s\" does not match the offer id in "
+				  "the path, \"%.64s\"",
+				  (int)len, s, expect_id);
+		return -1;
+	}
+	memcpy(o.id, s, len);
+
+	r = text_field(v, "title", prefix, 1,
+		       "a string of 1-120 characters (the product name)", &s,
+		       &len, err);
+	if (r < 0)
+		return -1;
+	chars = lshop_utf8_chars(s, len);
+	if (chars < 0) {
+		lshop_field_error(err, "invalid_field", prefix, "title",
+				  "must be valid UTF-8 text without NUL "
+				  "characters");
+		return -1;
+	}
+	if (chars < 1 || chars > LSHOP_TITLE_CHARS) {
+		lshop_field_error(err, "invalid_field", prefix, "title",
+				  "must be 1-%d characters long (it has %ld)",
+				  LSHOP_TITLE_CHARS, chars);
+		return -1;
+	}
+	memcpy(o.title, s, len);
+
+	if (price_field(v, "price", prefix, 1, o.price, &price, err) < 0)
+		return -1;
+
+	r = text_field(v, "currency", prefix, 1,
+		       "3 upper-case letters (an ISO 4217 code like \"EUR\")",
+		       &s, &len, err);
+	if (r < 0)
+		return -1;
+	for (i = 0; i < len && s[i] >= 'A' && s[i] <= 'Z'; i++)
+		;
+	if (len != 3 || i != 3) {
+		lshop_field_error(err, "invalid_field", prefix, "currency",
+				  "must be 3 upper-case letters (an ISO 4217 "
+				  "code like \"EUR\" or \"USD\")");
+		return -1;
+	}
+	memcpy(o.currency, s, 3);
+
+	r = price_field(v, "compare_at", prefix, 0, o.compare_at, &compare_at,
+			err);
+	if (r < 0)
+		return -1;
+	if (r > 0 && compare_at <= price) {
+		lshop_field_error(err, "invalid_field", prefix, "compare_at",
+				  "(the price before the offer) must be "
+				  "greater than price (%s); leave it out if "
+				  "there is none",
+				  o.price);
+		return -1;
+	}
+
+	o.stock = LSHOP_STOCK_UNLIMITED;
+	j = lshop_json_get(v, "stock");
+	if (j != NULL) {
+		if (!json_is_integer(j) || json_integer_value(j) < 0) {
+			lshop_field_error(err, "invalid_field", prefix, "stock",
+					  "must be a whole number >= 0 (leave "
+					  "it out for unlimited stock)");
+			return -1;
+		}
+		o.stock = json_integer_value(j);
+	}
+
+	if (url_field(v, "url", prefix, 1, o.url, err) < 0 ||
+	    url_field(v, "image", prefix, 0, o.image, err) < 0)
+		return -1;
+
+	r = text_field(v, "disclosure", prefix, 0,
+		       "one of ad, sponsored, affiliate, gifted, own", &s, &len,
+		       err);
+	if (r < 0)
+		return -1;
+	if (r > 0) {
+		if (!lshop_disclosure_kind_valid(s, len)) {
+			lshop_field_error(err, "invalid_field", prefix,
+					  "disclosure",
+					  "must be one of ad, sponsored, "
+					  "affiliate, gifted, own");
+			return -1;
+		}
+		memcpy(o.disclosure, s, len);
+	}
+
+	*offer = o;
+	return 0;
+}
+
+int lshop_offer_parse(const char *json, size_t len, const char *expect_id,
+		      lshop_offer *offer, lshop_error *err)
+{
+	json_t *v;
+	int r;
+
+	v = lshop_json_load(json, len, "offer", err);
+	if (v == NULL)
+		return -1;
+	r = lshop_offer_from_json(v, expect_id, "", offer, err);
+	json_decref(v);
+	return r;
+}
+
+json_t *lshop_offer_json(const lshop_offer *o)
+{
+	json_t *v = json_object();
+
+	if (v == NULL)
+		return NULL;
+	if (lshop_json_set(v, "id", json_string(o->id)) ||
+	    lshop_json_set(v, "title", json_string(o->title)) ||
+	    lshop_json_set(v, "price", json_string(o->price)) ||
+	    lshop_json_set(v, "currency", json_string(o->currency)))
+		goto fail;
+	if (o->compare_at[0] &&
+	    lshop_json_set(v, "compare_at", json_string(o->compare_at)))
+		goto fail;
+	if (o->stock >= 0 && lshop_json_set(v, "stock", json_integer(o->stock)))
+		goto fail;
+	if (lshop_json_set(v, "url", json_string(o->url)))
+		goto fail;
+	if (o->image[0] && lshop_json_set(v, "image", json_string(o->image)))
+		goto fail;
+	if (o->disclosure[0] &&
+	    lshop_json_set(v, "disclosure", json_string(o->disclosure)))
+		goto fail;
+	return v;
+fail:
+	json_decref(v);
+	return NULL;
+}
+
+char *lshop_offer_to_json(const lshop_offer *offer, size_t *len)
+{
+	json_t *v = lshop_offer_json(offer);
+	char *out;
+
+	if (v == NULL)
+		return NULL;
+	out = lshop_json_dump(v, len);
+	json_decref(v);
+	return out;
+}
