@@ -21,8 +21,6 @@ static ngx_live_shop_offer_t *ngx_live_shop_offer(ngx_live_shop_stream_t *st,
 static ngx_int_t ngx_live_shop_emit(ngx_live_shop_shm_t *shm,
     ngx_live_shop_stream_t *st, lshop_event *ev, ngx_pool_t *pool,
     ngx_str_t *out, lshop_error *err);
-static int64_t ngx_live_shop_class_boundary(ngx_live_shop_stream_t *st,
-    const char *cls);
 static void ngx_live_shop_trim(ngx_live_shop_shm_t *shm,
     ngx_live_shop_stream_t *st);
 static ngx_int_t ngx_live_shop_copy(ngx_pool_t *pool, ngx_str_t *dst,
@@ -149,9 +147,7 @@ ngx_live_shop_emit(ngx_live_shop_shm_t *shm, ngx_live_shop_stream_t *st,
     ngx_memcpy(e->json, json, len);
 
     cls = lshop_event_class(ev->type);
-    opens = (ev->type == LSHOP_OFFER_PINNED
-             || ev->type == LSHOP_COUNTDOWN_STARTED
-             || ev->type == LSHOP_DISCLOSURE_SHOWN);
+    opens = lshop_event_opens(ev->type);
 
     r = NULL;
     open = NULL;
@@ -227,37 +223,6 @@ nomem:
 }
 
 
-/*
- * The latest moment at which an interval of this class began or ended: a
- * new interval may not start before it, or ranges would overlap.
- */
-
-static int64_t
-ngx_live_shop_class_boundary(ngx_live_shop_stream_t *st, const char *cls)
-{
-    int64_t                 t;
-    ngx_queue_t            *q;
-    ngx_live_shop_range_t  *r;
-
-    t = 0;
-
-    for (q = ngx_queue_head(&st->ranges);
-         q != ngx_queue_sentinel(&st->ranges);
-         q = ngx_queue_next(q))
-    {
-        r = ngx_queue_data(q, ngx_live_shop_range_t, queue);
-
-        if (lshop_event_class(r->type) != cls) {
-            continue;
-        }
-
-        t = ngx_max(t, ngx_max(r->start_ms, r->end_ms));
-    }
-
-    return t;
-}
-
-
 static void
 ngx_live_shop_trim(ngx_live_shop_shm_t *shm, ngx_live_shop_stream_t *st)
 {
@@ -318,7 +283,8 @@ ngx_live_shop_put_offer(ngx_live_shop_shm_t *shm, ngx_str_t *stream,
     int64_t                  old_stock;
     ngx_int_t                rc;
     ngx_str_t                id;
-    lshop_event              ev;
+    ngx_uint_t               i, n;
+    lshop_event              ev[2];
     ngx_live_shop_offer_t   *o, *old;
     ngx_live_shop_stream_t  *st;
 
@@ -381,27 +347,19 @@ ngx_live_shop_put_offer(ngx_live_shop_shm_t *shm, ngx_str_t *stream,
     *created = (old == NULL);
     rc = NGX_OK;
 
-    if (old == NULL || old_stock == offer->stock
-        || offer->stock == LSHOP_STOCK_UNLIMITED)
-    {
+    if (old == NULL) {
         goto done;
     }
 
-    /* SPEC §3: a stock update is an event; reaching 0 is another */
+    n = lshop_stock_events(offer->id, old_stock, offer->stock,
+                           lshop_now_ms(), ev);
 
-    ngx_memzero(&ev, sizeof(lshop_event));
-    ev.type = LSHOP_STOCK_CHANGED;
-    ev.at_ms = lshop_now_ms();
-    ngx_memcpy(ev.offer_id, id.data, id.len);
-    ev.stock = offer->stock;
-
-    if (ngx_live_shop_emit(shm, st, &ev, NULL, NULL, err) != NGX_OK) {
-        goto done;
-    }
-
-    if (offer->stock == 0) {
-        ev.type = LSHOP_OFFER_SOLD_OUT;
-        (void) ngx_live_shop_emit(shm, st, &ev, NULL, NULL, err);
+    for (i = 0; i < n; i++) {
+        if (ngx_live_shop_emit(shm, st, &ev[i], NULL, NULL, err) != NGX_OK) {
+            ngx_log_error(NGX_LOG_ERR, ngx_cycle->log, 0,
+                          "live_shop: %s", err->message);
+            break;
+        }
     }
 
 done:
@@ -483,13 +441,16 @@ ngx_live_shop_pin(ngx_live_shop_shm_t *shm, ngx_str_t *stream,
 {
     ngx_int_t                rc;
     ngx_str_t                id;
+    ngx_uint_t               i, n;
+    lshop_offer             *offer;
     lshop_event             *ev;
     ngx_live_shop_offer_t   *o;
     ngx_live_shop_stream_t  *st;
 
-    /* an lshop_event holds a whole offer: keep it off the stack */
-    ev = ngx_pcalloc(pool, sizeof(lshop_event));
-    if (ev == NULL) {
+    /* an lshop_event holds a whole offer: keep them off the stack */
+    ev = ngx_palloc(pool, 2 * sizeof(lshop_event));
+    offer = ngx_palloc(pool, sizeof(lshop_offer));
+    if (ev == NULL || offer == NULL) {
         return NGX_ERROR;
     }
 
@@ -510,40 +471,19 @@ ngx_live_shop_pin(ngx_live_shop_shm_t *shm, ngx_str_t *stream,
         goto done;
     }
 
-    if (lshop_offer_parse((char *) o->json, o->len, NULL, &ev->offer, err)
-        != 0)
-    {
+    if (lshop_offer_parse((char *) o->json, o->len, NULL, offer, err) != 0) {
         goto done;
     }
 
-    at_ms = ngx_max(at_ms,
-                    ngx_live_shop_class_boundary(st, "org.liveshop.offer"));
+    n = lshop_state_plan_pin(&st->state, offer, at_ms, until_ms, ev, err);
 
-    if (until_ms && until_ms <= at_ms) {
-        lshop_error_set(err, "invalid_field", "duration",
-                        "the pin would end before it starts");
-        goto done;
-    }
-
-    if (st->state.pinned) {
-        /* the pinned offer makes way: its interval ends as this begins */
-        ev->type = LSHOP_OFFER_UNPINNED;
-        ev->at_ms = at_ms;
-        ngx_cpystrn((u_char *) ev->offer_id, (u_char *) st->state.offer.id,
-                    sizeof(ev->offer_id));
-
-        if (ngx_live_shop_emit(shm, st, ev, NULL, NULL, err) != NGX_OK) {
-            goto done;
+    for (i = 0; i < n; i++) {
+        rc = ngx_live_shop_emit(shm, st, &ev[i], pool,
+                                i + 1 == n ? event : NULL, err);
+        if (rc != NGX_OK) {
+            break;
         }
-
-        ev->offer_id[0] = '\0';
     }
-
-    ev->type = LSHOP_OFFER_PINNED;
-    ev->at_ms = at_ms;
-    ev->until_ms = until_ms;
-
-    rc = ngx_live_shop_emit(shm, st, ev, pool, event, err);
 
 done:
 
@@ -558,10 +498,11 @@ ngx_live_shop_unpin(ngx_live_shop_shm_t *shm, ngx_str_t *stream,
     int64_t at_ms, ngx_pool_t *pool, ngx_str_t *event, lshop_error *err)
 {
     ngx_int_t                rc;
+    lshop_state              empty;
     lshop_event             *ev;
     ngx_live_shop_stream_t  *st;
 
-    ev = ngx_pcalloc(pool, sizeof(lshop_event));
+    ev = ngx_palloc(pool, sizeof(lshop_event));
     if (ev == NULL) {
         return NGX_ERROR;
     }
@@ -572,19 +513,15 @@ ngx_live_shop_unpin(ngx_live_shop_shm_t *shm, ngx_str_t *stream,
 
     st = ngx_live_shop_stream(shm, stream, 0);
 
-    if (st == NULL || !st->state.pinned) {
-        lshop_error_set(err, "not_pinned", "",
-                        "nothing is pinned on %.*s",
-                        (int) stream->len, stream->data);
+    if (st == NULL) {
+        lshop_state_init(&empty);
+        (void) lshop_state_plan_unpin(&empty, at_ms, ev, err);
         goto done;
     }
 
-    ev->type = LSHOP_OFFER_UNPINNED;
-    ev->at_ms = ngx_max(at_ms, st->state.pin_at_ms);
-    ngx_cpystrn((u_char *) ev->offer_id, (u_char *) st->state.offer.id,
-                sizeof(ev->offer_id));
-
-    rc = ngx_live_shop_emit(shm, st, ev, pool, event, err);
+    if (lshop_state_plan_unpin(&st->state, at_ms, ev, err) == 0) {
+        rc = ngx_live_shop_emit(shm, st, ev, pool, event, err);
+    }
 
 done:
 

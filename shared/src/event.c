@@ -82,6 +82,12 @@ const char *lshop_event_class(lshop_event_type type)
 	}
 }
 
+int lshop_event_opens(lshop_event_type type)
+{
+	return type == LSHOP_OFFER_PINNED || type == LSHOP_COUNTDOWN_STARTED ||
+	       type == LSHOP_DISCLOSURE_SHOWN;
+}
+
 size_t lshop_event_id(char *out, size_t cap, const char *stream, uint64_t seq)
 {
 	int n = snprintf(out, cap, "%s:%" PRIu64, stream, seq);

@@ -2,6 +2,7 @@
  * liveshop core: the timeline of one stream.
  */
 #include <inttypes.h>
+#include <stdio.h>
 #include <string.h>
 
 #include "lshop/state.h"
@@ -29,6 +30,8 @@ int lshop_state_apply(lshop_state *st, const lshop_event *ev, lshop_error *err)
 		st->pin_at_ms = ev->at_ms;
 		st->pin_until_ms = ev->until_ms;
 		st->offer = ev->offer;
+		if (ev->at_ms > st->pin_edge_ms)
+			st->pin_edge_ms = ev->at_ms;
 		break;
 	case LSHOP_OFFER_UNPINNED:
 		if (!st->pinned || strcmp(st->offer.id, ev->offer_id) != 0) {
@@ -43,6 +46,8 @@ int lshop_state_apply(lshop_state *st, const lshop_event *ev, lshop_error *err)
 		st->pin_at_ms = 0;
 		st->pin_until_ms = 0;
 		memset(&st->offer, 0, sizeof(st->offer));
+		if (ev->at_ms > st->pin_edge_ms)
+			st->pin_edge_ms = ev->at_ms;
 		break;
 	case LSHOP_COUNTDOWN_STARTED:
 		st->countdown = 1;
@@ -90,6 +95,74 @@ int lshop_state_apply(lshop_state *st, const lshop_event *ev, lshop_error *err)
 	}
 	st->seq = ev->seq;
 	return 0;
+}
+
+size_t lshop_state_plan_pin(const lshop_state *st, const lshop_offer *offer,
+			    int64_t at_ms, int64_t until_ms, lshop_event out[2],
+			    lshop_error *err)
+{
+	size_t n = 0;
+
+	if (at_ms < st->pin_edge_ms)
+		at_ms = st->pin_edge_ms;
+	if (until_ms != 0 && until_ms <= at_ms) {
+		lshop_error_set(err, "invalid_field", "duration",
+				"the pin would end before it starts");
+		return 0;
+	}
+	if (st->pinned) {
+		/* The pinned offer makes way: its interval ends as the new
+		 * one begins. */
+		memset(&out[n], 0, sizeof(out[n]));
+		out[n].type = LSHOP_OFFER_UNPINNED;
+		out[n].at_ms = at_ms;
+		memcpy(out[n].offer_id, st->offer.id, sizeof(st->offer.id));
+		n++;
+	}
+	memset(&out[n], 0, sizeof(out[n]));
+	out[n].type = LSHOP_OFFER_PINNED;
+	out[n].at_ms = at_ms;
+	out[n].until_ms = until_ms;
+	out[n].offer = *offer;
+	return n + 1;
+}
+
+int lshop_state_plan_unpin(const lshop_state *st, int64_t at_ms,
+			   lshop_event *out, lshop_error *err)
+{
+	if (!st->pinned) {
+		lshop_error_set(
+		    err, "not_pinned", "",
+		    "nothing is pinned, so nothing can be unpinned");
+		return -1;
+	}
+	memset(out, 0, sizeof(*out));
+	out->type = LSHOP_OFFER_UNPINNED;
+	out->at_ms = at_ms < st->pin_edge_ms ? st->pin_edge_ms : at_ms;
+	memcpy(out->offer_id, st->offer.id, sizeof(st->offer.id));
+	return 0;
+}
+
+size_t lshop_stock_events(const char *offer_id, int64_t old_stock,
+			  int64_t new_stock, int64_t at_ms, lshop_event out[2])
+{
+	size_t n = 0;
+
+	if (new_stock == LSHOP_STOCK_UNLIMITED || new_stock == old_stock)
+		return 0;
+	memset(&out[0], 0, sizeof(out[0]));
+	out[0].type = LSHOP_STOCK_CHANGED;
+	out[0].at_ms = at_ms;
+	snprintf(out[0].offer_id, sizeof(out[0].offer_id), "%s", offer_id);
+	out[0].stock = new_stock;
+	n = 1;
+	if (new_stock == 0) {
+		out[1] = out[0];
+		out[1].type = LSHOP_OFFER_SOLD_OUT;
+		out[1].stock = 0;
+		n = 2;
+	}
+	return n;
 }
 
 static json_t *interval_id(const char *stream, uint64_t seq)

@@ -608,6 +608,110 @@ static void test_state_rebuilt_from_events(void **state)
 	free(b);
 }
 
+/* Applies planned events in order, numbering them as the store does. */
+static void apply_planned(lshop_state *st, lshop_event *evs, size_t n)
+{
+	for (size_t i = 0; i < n; i++) {
+		evs[i].seq = st->seq + 1;
+		apply_ok(st, &evs[i]);
+	}
+}
+
+static void test_plan_pin_replaces_and_never_overlaps(void **state)
+{
+	lshop_state st;
+	lshop_event evs[2];
+	lshop_offer a = sample_offer("first"), b = sample_offer("second");
+	lshop_error err;
+	size_t n;
+
+	(void)state;
+	strcpy(b.id, "sku-456");
+	lshop_state_init(&st);
+
+	n = lshop_state_plan_pin(&st, &a, T0, 0, evs, &err);
+	assert_int_equal(n, 1);
+	assert_int_equal(evs[0].type, LSHOP_OFFER_PINNED);
+	assert_true(evs[0].at_ms == T0);
+	apply_planned(&st, evs, n);
+
+	/* a second pin, stamped 5 s before the first began */
+	n = lshop_state_plan_pin(&st, &b, T0 - 5000, T0 + 60000, evs, &err);
+	assert_int_equal(n, 2);
+	assert_int_equal(evs[0].type, LSHOP_OFFER_UNPINNED);
+	assert_string_equal(evs[0].offer_id, a.id);
+	assert_int_equal(evs[1].type, LSHOP_OFFER_PINNED);
+	assert_string_equal(evs[1].offer.id, "sku-456");
+	assert_string_equal(evs[1].offer.title, "second");
+	/* moved forward to the first pin's start: no overlap */
+	assert_true(evs[0].at_ms == T0);
+	assert_true(evs[1].at_ms == T0);
+	assert_true(evs[1].until_ms == T0 + 60000);
+	apply_planned(&st, evs, n);
+	assert_string_equal(st.offer.id, "sku-456");
+	assert_true(st.seq == 3);
+
+	/* an end before the (moved) start is refused */
+	n = lshop_state_plan_pin(&st, &a, T0 - 9000, T0 - 1000, evs, &err);
+	assert_int_equal(n, 0);
+	assert_string_equal(err.field, "duration");
+}
+
+static void test_plan_unpin(void **state)
+{
+	lshop_state st;
+	lshop_event evs[2], ev;
+	lshop_offer a = sample_offer("first");
+	lshop_error err;
+
+	(void)state;
+	lshop_state_init(&st);
+	assert_int_equal(lshop_state_plan_unpin(&st, T0, &ev, &err), -1);
+	assert_string_equal(err.code, "not_pinned");
+
+	apply_planned(&st, evs,
+		      lshop_state_plan_pin(&st, &a, T0, 0, evs, &err));
+	assert_int_equal(lshop_state_plan_unpin(&st, T0 - 3000, &ev, &err), 0);
+	assert_int_equal(ev.type, LSHOP_OFFER_UNPINNED);
+	assert_string_equal(ev.offer_id, a.id);
+	assert_true(ev.at_ms == T0);
+	apply_planned(&st, &ev, 1);
+	assert_false(st.pinned);
+	assert_true(st.pin_edge_ms == T0);
+}
+
+static void test_stock_events(void **state)
+{
+	lshop_event evs[2];
+
+	(void)state;
+	assert_int_equal(lshop_stock_events("sku-1", 5, 5, T0, evs), 0);
+	assert_int_equal(
+	    lshop_stock_events("sku-1", 5, LSHOP_STOCK_UNLIMITED, T0, evs), 0);
+	assert_int_equal(lshop_stock_events("sku-1", 5, 3, T0, evs), 1);
+	assert_int_equal(evs[0].type, LSHOP_STOCK_CHANGED);
+	assert_string_equal(evs[0].offer_id, "sku-1");
+	assert_true(evs[0].stock == 3);
+	assert_int_equal(lshop_stock_events("sku-1", 3, 0, T0, evs), 2);
+	assert_int_equal(evs[0].type, LSHOP_STOCK_CHANGED);
+	assert_true(evs[0].stock == 0);
+	assert_int_equal(evs[1].type, LSHOP_OFFER_SOLD_OUT);
+	assert_string_equal(evs[1].offer_id, "sku-1");
+	assert_true(evs[1].at_ms == T0);
+}
+
+static void test_event_opens(void **state)
+{
+	(void)state;
+	assert_true(lshop_event_opens(LSHOP_OFFER_PINNED));
+	assert_true(lshop_event_opens(LSHOP_COUNTDOWN_STARTED));
+	assert_true(lshop_event_opens(LSHOP_DISCLOSURE_SHOWN));
+	assert_false(lshop_event_opens(LSHOP_OFFER_UNPINNED));
+	assert_false(lshop_event_opens(LSHOP_COUNTDOWN_ENDED));
+	assert_false(lshop_event_opens(LSHOP_DISCLOSURE_HIDDEN));
+	assert_false(lshop_event_opens(LSHOP_STOCK_CHANGED));
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -621,6 +725,10 @@ int main(void)
 	    cmocka_unit_test(test_state_json_empty),
 	    cmocka_unit_test(test_state_json_full),
 	    cmocka_unit_test(test_state_rebuilt_from_events),
+	    cmocka_unit_test(test_plan_pin_replaces_and_never_overlaps),
+	    cmocka_unit_test(test_plan_unpin),
+	    cmocka_unit_test(test_stock_events),
+	    cmocka_unit_test(test_event_opens),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

@@ -32,8 +32,9 @@ typedef enum lshop_event_type {
 	LSHOP_EVENT_TYPES
 } lshop_event_type;
 
-#define LSHOP_LABEL_MAX 240           /* countdown label, bytes (≤ 60 chars) */
-#define LSHOP_DISCLOSURE_TEXT_MAX 240 /* disclosure text, bytes (≤ 60 chars) */
+#define LSHOP_LABEL_MAX           240 /* countdown label, bytes (≤ 60 chars) */
+#define LSHOP_DISCLOSURE_TEXT_MAX 240 /* disclosure text, bytes (≤ 60 chars) \
+				       */
 
 typedef struct lshop_event {
 	uint64_t seq;
@@ -41,15 +42,15 @@ typedef struct lshop_event {
 	int64_t at_ms;
 	char stream[LSHOP_STREAM_MAX + 1];
 
-	lshop_offer offer;                 /* offer.pinned */
-	int64_t until_ms;                  /* offer.pinned: 0 = no end set */
-	char offer_id[LSHOP_ID_MAX + 1];   /* all other offer-related types */
-	int64_t ends_at_ms;                /* countdown.started */
-	char label[LSHOP_LABEL_MAX + 1];   /* countdown.* */
-	char kind[16];                     /* disclosure.* */
+	lshop_offer offer;               /* offer.pinned */
+	int64_t until_ms;                /* offer.pinned: 0 = no end set */
+	char offer_id[LSHOP_ID_MAX + 1]; /* all other offer-related types */
+	int64_t ends_at_ms;              /* countdown.started */
+	char label[LSHOP_LABEL_MAX + 1]; /* countdown.* */
+	char kind[16];                   /* disclosure.* */
 	char text[LSHOP_DISCLOSURE_TEXT_MAX + 1]; /* disclosure.shown */
-	int64_t stock;                     /* stock.changed */
-	int64_t quantity;                  /* purchase.completed */
+	int64_t stock;                            /* stock.changed */
+	int64_t quantity;                         /* purchase.completed */
 } lshop_event;
 
 /* "offer.pinned", ...; NULL for a value out of range. */
@@ -66,9 +67,15 @@ int lshop_event_type_parse(const char *name, size_t len,
  */
 const char *lshop_event_class(lshop_event_type type);
 
+/*
+ * 1 if an event of this type opens an interval (offer.pinned,
+ * countdown.started, disclosure.shown); the interval lasts until the
+ * event of its class that closes it.
+ */
+int lshop_event_opens(lshop_event_type type);
+
 /* Writes "STREAM:SEQ" into out; returns its length. */
-size_t lshop_event_id(char *out, size_t cap, const char *stream,
-		      uint64_t seq);
+size_t lshop_event_id(char *out, size_t cap, const char *stream, uint64_t seq);
 
 /*
  * The event as compact JSON (keys in the order above; data per SPEC §3;

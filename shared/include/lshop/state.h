@@ -27,6 +27,7 @@ typedef struct lshop_state {
 	int64_t pin_at_ms;
 	int64_t pin_until_ms; /* 0 = until unpinned */
 	lshop_offer offer;
+	int64_t pin_edge_ms; /* latest start or end of a pin interval */
 
 	int countdown;
 	uint64_t countdown_seq;
@@ -56,8 +57,37 @@ void lshop_state_init(lshop_state *st);
  * offer.unpinned of an offer that is not pinned is an error
  * ("not_pinned"). On error st is unchanged.
  */
-int lshop_state_apply(lshop_state *st, const lshop_event *ev,
-		      lshop_error *err);
+int lshop_state_apply(lshop_state *st, const lshop_event *ev, lshop_error *err);
+
+/*
+ * The events a pin of offer makes on st, in order, written into out: an
+ * offer.unpinned of the offer it replaces (if one is pinned), then the
+ * offer.pinned. at_ms is moved forward to st->pin_edge_ms, so that pin
+ * intervals never overlap (SPEC §7) even when callers stamp the moment a
+ * key was pressed; until_ms (0 = until unpinned) must lie after it.
+ * seq and stream are left for the caller. Returns the number of events
+ * (1 or 2), or 0 with err set.
+ */
+size_t lshop_state_plan_pin(const lshop_state *st, const lshop_offer *offer,
+			    int64_t at_ms, int64_t until_ms, lshop_event out[2],
+			    lshop_error *err);
+
+/*
+ * The offer.unpinned event that ends the pinned offer at at_ms (moved
+ * forward to when it was pinned). Returns 0, or -1 with err set
+ * ("not_pinned") when nothing is pinned.
+ */
+int lshop_state_plan_unpin(const lshop_state *st, int64_t at_ms,
+			   lshop_event *out, lshop_error *err);
+
+/*
+ * The events of an offer's stock going from old_stock to new_stock
+ * (LSHOP_STOCK_UNLIMITED for none): a stock.changed when a limited stock
+ * changes, then an offer.sold_out when it reaches 0 (SPEC §3). Returns
+ * how many were written into out (0, 1 or 2).
+ */
+size_t lshop_stock_events(const char *offer_id, int64_t old_stock,
+			  int64_t new_stock, int64_t at_ms, lshop_event out[2]);
 
 /*
  * The state as compact JSON:
