@@ -374,6 +374,10 @@ ngx_http_live_shop_route(ngx_http_request_t *r, ngx_http_live_shop_ctx_t *ctx,
         id++;
         ctx->id.data = id;
         ctx->id.len = last - id;
+
+        if (ngx_strlchr(id, last, '/')) {
+            goto not_found;
+        }
     }
 
     if (!lshop_stream_valid((char *) ctx->stream.data, ctx->stream.len)) {
@@ -538,12 +542,6 @@ ngx_http_live_shop_send(ngx_http_request_t *r, ngx_uint_t status,
     ngx_buf_t        *b;
     ngx_chain_t       out;
 
-    if (ngx_http_live_shop_add_header(r, "Cache-Control", "no-store")
-        != NGX_OK)
-    {
-        return NGX_HTTP_INTERNAL_SERVER_ERROR;
-    }
-
     r->headers_out.status = status;
     r->headers_out.content_type = *type;
     r->headers_out.content_type_len = type->len;
@@ -580,6 +578,13 @@ ngx_http_live_shop_send_json(ngx_http_request_t *r, ngx_uint_t status,
     u_char *json, size_t len)
 {
     ngx_str_t  body;
+
+    /* API answers are live state: never from a cache */
+    if (ngx_http_live_shop_add_header(r, "Cache-Control", "no-store")
+        != NGX_OK)
+    {
+        return NGX_HTTP_INTERNAL_SERVER_ERROR;
+    }
 
     body.data = ngx_pnalloc(r->pool, len + 1);
     if (body.data == NULL) {

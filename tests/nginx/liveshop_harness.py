@@ -1,0 +1,1645 @@
+"""Test harness for liveshop's nginx module: real nginx (2 workers) with
+nginx-rtmp, an ffmpeg publisher, ffprobe RTMP subscribers, the HTTP API,
+and an RFC 8216bis checker for the playlists we serve.
+
+Only the standard library is used, so the tests run with Debian's
+python3 + python3-pytest and nothing else.
+
+Everything that runs has a time bound: a hung nginx, ffmpeg or ffprobe is
+killed, never waited for forever.
+"""
+
+import base64
+import datetime as _dt
+import email.message
+import hashlib
+import hmac
+import json
+import math
+import os
+import re
+import shutil
+import signal
+import socket
+import struct
+import subprocess
+import tempfile
+import threading
+import time
+import urllib.error
+import urllib.request
+
+NGINX = os.environ.get("LIVESHOP_NGINX", "/usr/sbin/nginx")
+RTMP_MODULE = os.environ.get(
+    "LIVESHOP_RTMP_MODULE", "/usr/lib/nginx/modules/ngx_rtmp_module.so")
+FFMPEG = os.environ.get("LIVESHOP_FFMPEG", "/usr/bin/ffmpeg")
+FFPROBE = os.environ.get("LIVESHOP_FFPROBE", "/usr/bin/ffprobe")
+STDBUF = shutil.which("stdbuf") or "/usr/bin/stdbuf"
+
+REPO = os.path.abspath(os.path.join(os.path.dirname(__file__), "..", ".."))
+DEFAULT_MODULE = os.path.join(
+    REPO, "build", "nginx-module", "ngx_live_shop_module.so")
+DEFAULT_ARTIFACTS = os.path.join(REPO, "build", "test-artifacts")
+
+APP = "live"
+NAME = "demo"
+STREAM = APP + "/" + NAME
+SECRET = "test-secret-\u00e9-0123456789abcdef"  # non-ASCII on purpose
+
+# Error-log lines that fail a run whatever the test did.
+BAD_LOG = re.compile(
+    r"\[(alert|emerg|crit)\]|signal 11|exited on signal|"
+    r"AddressSanitizer|runtime error:")
+
+
+# --------------------------------------------------------------------------
+# small helpers
+
+
+def module_path():
+    """The module under test: $LIVESHOP_MODULE, else the build tree's."""
+    return os.environ.get("LIVESHOP_MODULE") or DEFAULT_MODULE
+
+
+def artifacts_root():
+    return os.environ.get("LIVESHOP_ARTIFACTS") or DEFAULT_ARTIFACTS
+
+
+def free_port():
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def free_ports(n):
+    ports = set()
+    while len(ports) < n:
+        ports.add(free_port())
+    return sorted(ports)
+
+
+def wait_for(predicate, timeout, interval=0.05, what="condition"):
+    """Polls predicate() until it returns a true value, which is returned.
+    Raises TimeoutError naming `what` after `timeout` seconds."""
+    deadline = time.monotonic() + timeout
+    while True:
+        v = predicate()
+        if v:
+            return v
+        if time.monotonic() >= deadline:
+            raise TimeoutError("timed out after %.1fs waiting for %s"
+                               % (timeout, what))
+        time.sleep(interval)
+
+
+def port_open(port, host="127.0.0.1"):
+    try:
+        with socket.create_connection((host, port), timeout=0.5):
+            return True
+    except OSError:
+        return False
+
+
+def b64url(data):
+    if isinstance(data, str):
+        data = data.encode("utf-8")
+    return base64.urlsafe_b64encode(data).rstrip(b"=").decode("ascii")
+
+
+def mint_token(secret, stream, expires=0):
+    """SPEC §5 token, written independently of the C core:
+    "ls1." B64URL(stream) "." EXPIRES "." B64URL(HMAC-SHA256(secret, head))"""
+    if isinstance(secret, str):
+        secret = secret.encode("utf-8")
+    head = "ls1." + b64url(stream) + "." + str(int(expires))
+    mac = hmac.new(secret, head.encode("ascii"), hashlib.sha256).digest()
+    return head + "." + b64url(mac)
+
+
+_libc = None
+
+
+def _die_with_parent(sig=signal.SIGKILL):
+    """preexec_fn: the child gets sig when the test process dies, so a run
+    killed by ctest's timeout leaves no nginx, ffmpeg or ffprobe behind."""
+    def fn():
+        global _libc
+        if _libc is None:
+            import ctypes
+            _libc = ctypes.CDLL(None, use_errno=True)
+        _libc.prctl(1, int(sig), 0, 0, 0)   # PR_SET_PDEATHSIG
+    return fn
+
+
+def now_ms():
+    return int(time.time() * 1000)
+
+
+# --------------------------------------------------------------------------
+# ISO-8601 (RFC 8216bis 4.2 "date-time-msec" and SPEC §3 "UTC with ms")
+
+ISO_RE = re.compile(
+    r"^(\d{4})-(\d{2})-(\d{2})T(\d{2}):(\d{2}):(\d{2})(\.\d+)?"
+    r"(Z|[+-]\d{2}:?\d{2})$")
+SPEC_TIME_RE = re.compile(r"^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}\.\d{3}Z$")
+
+
+def parse_iso(s):
+    """ISO-8601 date-time with a time zone -> Unix seconds (float).
+    Raises ValueError when s is not one."""
+    m = ISO_RE.match(s)
+    if not m:
+        raise ValueError("not an ISO-8601 date-time with zone: %r" % s)
+    y, mo, d, h, mi, sec = (int(m.group(i)) for i in range(1, 7))
+    frac = float(m.group(7)) if m.group(7) else 0.0
+    tz = m.group(8)
+    if tz == "Z":
+        off = 0
+    else:
+        sign = 1 if tz[0] == "+" else -1
+        digits = tz[1:].replace(":", "")
+        off = sign * (int(digits[:2]) * 3600 + int(digits[2:]) * 60)
+    t = _dt.datetime(y, mo, d, h, mi, sec, tzinfo=_dt.timezone.utc)
+    return t.timestamp() + frac - off
+
+
+def parse_spec_time(s):
+    """SPEC §3 time ("2026-11-24T10:00:00.123Z") -> Unix ms (int)."""
+    if not isinstance(s, str) or not SPEC_TIME_RE.match(s):
+        raise ValueError("not a UTC time with milliseconds: %r" % (s,))
+    return int(round(parse_iso(s) * 1000))
+
+
+def format_spec_time(ms):
+    t = _dt.datetime.fromtimestamp(ms // 1000, tz=_dt.timezone.utc)
+    return t.strftime("%Y-%m-%dT%H:%M:%S") + ".%03dZ" % (ms % 1000)
+
+
+# --------------------------------------------------------------------------
+# AMF0 (the body of RTMP data messages, SPEC §6)
+
+
+class AmfError(ValueError):
+    pass
+
+
+class AmfReader:
+    def __init__(self, data):
+        self.d = bytes(data)
+        self.i = 0
+
+    def _take(self, n):
+        if self.i + n > len(self.d):
+            raise AmfError("truncated AMF0 at %d (+%d of %d)"
+                           % (self.i, n, len(self.d)))
+        b = self.d[self.i:self.i + n]
+        self.i += n
+        return b
+
+    def _utf8(self, n):
+        raw = self._take(n)
+        try:
+            return raw.decode("utf-8")
+        except UnicodeDecodeError as e:
+            raise AmfError("AMF0 string is not UTF-8: %s" % e)
+
+    def _props(self):
+        obj = {}
+        while True:
+            (klen,) = struct.unpack(">H", self._take(2))
+            if klen == 0:
+                end = self._take(1)
+                if end != b"\x09":
+                    raise AmfError("object key of length 0 not followed by "
+                                   "object-end at %d" % (self.i - 1))
+                return obj
+            key = self._utf8(klen)
+            if key in obj:
+                raise AmfError("duplicate key %r in AMF0 object" % key)
+            obj[key] = self.value()
+
+    def value(self):
+        t = self._take(1)[0]
+        if t == 0x00:
+            return struct.unpack(">d", self._take(8))[0]
+        if t == 0x01:
+            return self._take(1)[0] != 0
+        if t == 0x02:
+            (n,) = struct.unpack(">H", self._take(2))
+            return self._utf8(n)
+        if t == 0x03:
+            return self._props()
+        if t in (0x05, 0x06):
+            return None
+        if t == 0x08:  # ECMA array: count, then like an object
+            self._take(4)
+            return self._props()
+        if t == 0x0A:  # strict array
+            (n,) = struct.unpack(">I", self._take(4))
+            return [self.value() for _ in range(n)]
+        if t == 0x0C:
+            (n,) = struct.unpack(">I", self._take(4))
+            return self._utf8(n)
+        raise AmfError("unsupported AMF0 type 0x%02x at %d" % (t, self.i - 1))
+
+    def all(self):
+        out = []
+        while self.i < len(self.d):
+            out.append(self.value())
+        return out
+
+
+def amf0_decode(data):
+    """All AMF0 values in data, in order."""
+    return AmfReader(data).all()
+
+
+def amf0_encode(v):
+    """Minimal AMF0 writer, used to test the reader."""
+    if v is None:
+        return b"\x05"
+    if isinstance(v, bool):
+        return b"\x01" + (b"\x01" if v else b"\x00")
+    if isinstance(v, (int, float)):
+        return b"\x00" + struct.pack(">d", float(v))
+    if isinstance(v, str):
+        raw = v.encode("utf-8")
+        if len(raw) > 0xFFFF:
+            return b"\x0c" + struct.pack(">I", len(raw)) + raw
+        return b"\x02" + struct.pack(">H", len(raw)) + raw
+    if isinstance(v, dict):
+        out = b"\x03"
+        for k, x in v.items():
+            kr = k.encode("utf-8")
+            out += struct.pack(">H", len(kr)) + kr + amf0_encode(x)
+        return out + b"\x00\x00\x09"
+    raise TypeError(type(v))
+
+
+# --------------------------------------------------------------------------
+# HTTP API
+
+
+class Response:
+    def __init__(self, status, headers, body):
+        self.status = status
+        self.headers = headers
+        self.body = body
+
+    @property
+    def text(self):
+        return self.body.decode("utf-8", "replace")
+
+    def json(self):
+        try:
+            return json.loads(self.body.decode("utf-8"))
+        except (UnicodeDecodeError, ValueError) as e:
+            raise AssertionError("response is not JSON (%s): status %d, "
+                                 "body %r" % (e, self.status, self.body[:500]))
+
+    def __repr__(self):
+        return "<Response %d %r>" % (self.status, self.body[:300])
+
+
+def http_request(url, method="GET", body=None, headers=None, timeout=10):
+    """One HTTP request on a fresh connection. body may be bytes, str or a
+    JSON-able object. Never raises for HTTP status codes."""
+    h = dict(headers or {})
+    if body is not None and not isinstance(body, (bytes, str)):
+        body = json.dumps(body, ensure_ascii=False)
+        h.setdefault("Content-Type", "application/json")
+    if isinstance(body, str):
+        body = body.encode("utf-8")
+    req = urllib.request.Request(url, data=body, method=method, headers=h)
+    try:
+        with urllib.request.urlopen(req, timeout=timeout) as r:
+            return Response(r.status, r.headers, r.read())
+    except urllib.error.HTTPError as e:
+        try:
+            data = e.read()
+        except Exception:  # noqa: BLE001 - body is best effort
+            data = b""
+        return Response(e.code, e.headers, data)
+
+
+def raw_http(sock, url, method="GET", headers=None, body=b"", timeout=5):
+    """HTTP/1.0 request over an already connected socket (whose worker the
+    caller chose). Returns a Response."""
+    m = re.match(r"^http://[^/]+(/.*)$", url)
+    path = m.group(1)
+    lines = ["%s %s HTTP/1.0" % (method, path), "Host: 127.0.0.1",
+             "Content-Length: %d" % len(body)]
+    for k, v in (headers or {}).items():
+        lines.append("%s: %s" % (k, v))
+    sock.settimeout(timeout)
+    sock.sendall(("\r\n".join(lines) + "\r\n\r\n").encode() + body)
+    data = b""
+    while True:
+        b = sock.recv(65536)
+        if not b:
+            break
+        data += b
+    head, _, content = data.partition(b"\r\n\r\n")
+    hl = head.decode("iso-8859-1").split("\r\n")
+    status = int(hl[0].split()[1])
+    hdrs = email.message.Message()
+    for ln in hl[1:]:
+        k, _, v = ln.partition(":")
+        hdrs[k.strip()] = v.strip()
+    return Response(status, hdrs, content)
+
+
+class Api:
+    """The SPEC §5 API of one stream under /shop/."""
+
+    def __init__(self, http_port, stream=STREAM, token=None, prefix="/shop"):
+        self.base = "http://127.0.0.1:%d%s" % (http_port, prefix)
+        self.stream = stream
+        self.token = token
+
+    def url(self, rest, stream=None):
+        return "%s/v1/streams/%s%s" % (self.base, stream or self.stream, rest)
+
+    def call(self, method, rest, body=None, token="default", stream=None,
+             headers=None, timeout=10):
+        h = dict(headers or {})
+        if token == "default":
+            token = self.token
+        if token is not None:
+            h["Authorization"] = "Bearer " + token
+        return http_request(self.url(rest, stream), method, body, h, timeout)
+
+    def put_offer(self, offer, **kw):
+        return self.call("PUT", "/offers/" + offer["id"], offer, **kw)
+
+    def offers(self, **kw):
+        return self.call("GET", "/offers", **kw)
+
+    def pin(self, offer_id, duration=None, at=None, **kw):
+        body = {"offer": offer_id}
+        if duration is not None:
+            body["duration"] = duration
+        if at is not None:
+            body["at"] = at
+        return self.call("POST", "/pin", body, **kw)
+
+    def unpin(self, **kw):
+        return self.call("POST", "/unpin", b"", **kw)
+
+    def state(self, **kw):
+        return self.call("GET", "/state", token=None, **kw)
+
+
+def offer(offer_id, title=None, **extra):
+    """A valid SPEC §2 offer with a short url (the RTMP path needs AMF
+    strings below 1024 bytes)."""
+    o = {
+        "id": offer_id,
+        "title": title if title is not None else "Offer " + offer_id,
+        "price": "19.99",
+        "currency": "EUR",
+        "url": "https://shop.example/p/" + offer_id,
+    }
+    o.update(extra)
+    return o
+
+
+# --------------------------------------------------------------------------
+# nginx
+
+
+def make_conf(d, rtmp_port, http_port, module=None, secret=SECRET,
+              workers=2, zone="live_shop_zone liveshop 16m;",
+              hls_directive="live_shop_hls on;", extra_http="",
+              extra_app="", user_root=None, extra_modules=None):
+    """The nginx.conf of the conventions. module=None leaves every liveshop
+    directive out (stock nginx + nginx-rtmp, to check the harness)."""
+    if user_root is None:
+        user_root = os.geteuid() == 0
+    shop = module is not None
+    lines = []
+    w = lines.append
+    w("load_module %s;" % RTMP_MODULE)
+    if shop:
+        w("load_module %s;" % module)
+    if extra_modules is None:
+        # A diagnostic aid: more modules to load, e.g. to try a fix of
+        # nginx-rtmp without the liveshop module.
+        extra_modules = os.environ.get("LIVESHOP_EXTRA_MODULES", "").split()
+    for m in extra_modules:
+        w("load_module %s;" % m)
+    w("worker_processes %d;" % workers)
+    w("daemon off;")
+    w("master_process on;")
+    w("pid %s/nginx.pid;" % d)
+    w("error_log %s/error.log info;" % d)
+    if user_root:
+        w("user root;")
+    w("events { worker_connections 4096; }")
+    # rtmp_auto_push: subscribers in the other worker get the stream.
+    w("rtmp_auto_push on;")
+    w("rtmp_socket_dir %s;" % d)
+    w("rtmp {")
+    w("  server {")
+    w("    listen 127.0.0.1:%d;" % rtmp_port)
+    w("    application %s {" % APP)
+    w("      live on;")
+    w("      hls on; hls_path %s/hls; hls_fragment 1s; "
+      "hls_playlist_length 10s;" % d)
+    w("      hls_fragment_naming system;")
+    if shop:
+        w("      live_shop on;")
+    if extra_app:
+        w("      " + extra_app)
+    w("    }")
+    w("  }")
+    w("}")
+    w("http {")
+    # $pid in the access log tells which worker answered a request.
+    w("  log_format lstest '$pid $status \"$request\" $request_time';")
+    w("  access_log %s/access.log lstest;" % d)
+    w("  client_body_temp_path %s/tmp/body; proxy_temp_path %s/tmp/proxy; "
+      "fastcgi_temp_path %s/tmp/fcgi; uwsgi_temp_path %s/tmp/uwsgi; "
+      "scgi_temp_path %s/tmp/scgi;" % (d, d, d, d, d))
+    if shop:
+        if zone:
+            w("  " + zone)
+        if secret is not None:
+            w("  live_shop_secret %s;" % nginx_quote(secret))
+    if extra_http:
+        w("  " + extra_http)
+    w("  server {")
+    w("    listen 127.0.0.1:%d;" % http_port)
+    if shop:
+        w("    location /shop/ { live_shop_api; }")
+    w("    location /hls/ {")
+    if shop and hls_directive:
+        w("      " + hls_directive)
+    w("      alias %s/hls/;" % d)
+    w("      types { application/vnd.apple.mpegurl m3u8; video/mp2t ts; }")
+    w("      add_header Cache-Control no-cache;")
+    w("    }")
+    w("  }")
+    w("}")
+    return "\n".join(lines) + "\n"
+
+
+def nginx_quote(s):
+    return '"' + s.replace("\\", "\\\\").replace('"', '\\"') + '"'
+
+
+def make_prefix(base=None):
+    d = tempfile.mkdtemp(prefix="liveshop-", dir=base)
+    for sub in ("hls", "tmp", "logs", "playlists", "subscribers"):
+        os.makedirs(os.path.join(d, sub), exist_ok=True)
+    return d
+
+
+def nginx_test_config(d, conf_text, timeout=20):
+    """`nginx -t` on conf_text; returns (returncode, stderr text)."""
+    path = os.path.join(d, "nginx.conf")
+    with open(path, "w") as f:
+        f.write(conf_text)
+    p = subprocess.run([NGINX, "-t", "-p", d + "/", "-c", path],
+                       stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
+                       timeout=timeout)
+    return p.returncode, p.stdout.decode("utf-8", "replace")
+
+
+class Nginx:
+    def __init__(self, d, rtmp_port, http_port, conf_text):
+        self.d = d
+        self.rtmp_port = rtmp_port
+        self.http_port = http_port
+        self.conf_path = os.path.join(d, "nginx.conf")
+        with open(self.conf_path, "w") as f:
+            f.write(conf_text)
+        self.proc = None
+        self.stderr = None
+
+    @property
+    def error_log(self):
+        return os.path.join(self.d, "error.log")
+
+    @property
+    def access_log(self):
+        return os.path.join(self.d, "access.log")
+
+    def start(self, timeout=20):
+        self.stderr = open(os.path.join(self.d, "nginx.stderr"), "wb")
+        self.proc = subprocess.Popen(
+            [NGINX, "-p", self.d + "/", "-c", self.conf_path],
+            stdin=subprocess.DEVNULL, stdout=self.stderr,
+            stderr=subprocess.STDOUT, start_new_session=True,
+            preexec_fn=_die_with_parent(signal.SIGTERM))
+        try:
+            wait_for(lambda: self.proc.poll() is not None or
+                     (port_open(self.rtmp_port) and port_open(self.http_port)
+                      and len(self.workers()) >= 1),
+                     timeout, what="nginx to listen")
+            if self.proc.poll() is not None:
+                raise RuntimeError("nginx exited with %s:\n%s" % (
+                    self.proc.returncode, self.read_tail()))
+        except Exception:
+            self.stop()
+            raise
+
+    def read_tail(self, n=40):
+        out = []
+        for p in (os.path.join(self.d, "nginx.stderr"), self.error_log):
+            try:
+                with open(p, "rb") as f:
+                    lines = f.read().decode("utf-8", "replace").splitlines()
+                out.append("== %s ==\n%s" % (p, "\n".join(lines[-n:])))
+            except OSError:
+                pass
+        return "\n".join(out)
+
+    def workers(self):
+        """PIDs of the worker processes (children of the master)."""
+        if self.proc is None:
+            return []
+        return [p for p in children_of(self.proc.pid)
+                if "worker process" in cmdline(p)]
+
+    def stop(self, timeout=10):
+        if self.proc is None:
+            return
+        if self.proc.poll() is None:
+            try:
+                self.proc.send_signal(signal.SIGQUIT)
+                self.proc.wait(timeout=timeout)
+            except subprocess.TimeoutExpired:
+                self.proc.send_signal(signal.SIGTERM)
+                try:
+                    self.proc.wait(timeout=5)
+                except subprocess.TimeoutExpired:
+                    # Kill master and workers; they share our new session.
+                    try:
+                        os.killpg(self.proc.pid, signal.SIGKILL)
+                    except ProcessLookupError:
+                        pass
+                    self.proc.wait(timeout=5)
+        if self.stderr:
+            self.stderr.close()
+            self.stderr = None
+
+    def error_log_problems(self):
+        """Lines of error.log that fail any run."""
+        try:
+            with open(self.error_log, "rb") as f:
+                text = f.read().decode("utf-8", "replace")
+        except OSError:
+            return []
+        return [ln for ln in text.splitlines() if BAD_LOG.search(ln)]
+
+    def access_pids(self, needle):
+        """The worker PIDs that answered requests whose line holds needle."""
+        pids = []
+        try:
+            with open(self.access_log) as f:
+                for ln in f:
+                    if needle in ln:
+                        pids.append(int(ln.split(" ", 1)[0]))
+        except OSError:
+            pass
+        return pids
+
+
+def proc_state(pid):
+    """The one-letter state of a process ("S", "R", "T" = stopped...),
+    None if it is gone."""
+    try:
+        with open("/proc/%d/stat" % pid) as f:
+            return f.read().rsplit(")", 1)[1].split()[0]
+    except (OSError, IndexError):
+        return None
+
+
+def cmdline(pid):
+    try:
+        with open("/proc/%d/cmdline" % pid, "rb") as f:
+            return f.read().replace(b"\0", b" ").decode("utf-8", "replace")
+    except OSError:
+        return ""
+
+
+def children_of(pid):
+    out = []
+    for entry in os.listdir("/proc"):
+        if not entry.isdigit():
+            continue
+        try:
+            with open("/proc/%s/stat" % entry) as f:
+                stat = f.read()
+        except OSError:
+            continue
+        # the command may hold spaces and parentheses: split after the last ')'
+        rest = stat.rsplit(")", 1)[1].split()
+        if int(rest[1]) == pid:
+            out.append(int(entry))
+    return sorted(out)
+
+
+# --------------------------------------------------------------------------
+# which worker holds a TCP connection (from /proc, no `ss` needed)
+
+
+def _socket_inodes(pid):
+    inodes = set()
+    try:
+        for fd in os.listdir("/proc/%d/fd" % pid):
+            try:
+                link = os.readlink("/proc/%d/fd/%s" % (pid, fd))
+            except OSError:
+                continue
+            if link.startswith("socket:["):
+                inodes.add(int(link[8:-1]))
+    except OSError:
+        pass
+    return inodes
+
+
+def _tcp_table():
+    """inode -> (local_port, remote_port) of IPv4 loopback TCP sockets."""
+    table = {}
+    with open("/proc/net/tcp") as f:
+        next(f)
+        for ln in f:
+            parts = ln.split()
+            local, remote, inode = parts[1], parts[2], int(parts[9])
+            table[inode] = (int(local.split(":")[1], 16),
+                            int(remote.split(":")[1], 16))
+    return table
+
+
+def worker_of_client(client_pid, server_port, worker_pids):
+    """The nginx worker PID that serves client_pid's connection to
+    server_port, or None if it cannot be told (yet)."""
+    table = _tcp_table()
+    client_ports = {table[i][0] for i in _socket_inodes(client_pid)
+                    if i in table and table[i][1] == server_port}
+    if not client_ports:
+        return None
+    for w in worker_pids:
+        for i in _socket_inodes(w):
+            if i in table and table[i][0] == server_port and \
+                    table[i][1] in client_ports:
+                return w
+    return None
+
+
+def _owner_of_server_side(server_port, client_port, pids):
+    table = _tcp_table()
+    for w in pids:
+        for i in _socket_inodes(w):
+            if table.get(i) == (server_port, client_port):
+                return w
+    return None
+
+
+class stopped_workers:
+    """Context manager: SIGSTOPs the given nginx workers, SIGCONTs them on
+    exit. A stopped worker is not waiting in epoll_wait, so with
+    EPOLLEXCLUSIVE (nginx's default on Linux) the kernel hands a new
+    connection on a shared listening socket to a worker that is: this is
+    how the tests choose the worker a client lands in. Keep the block
+    short: everything the stopped workers serve stalls meanwhile."""
+
+    def __init__(self, pids):
+        self.pids = list(pids)
+        self.stopped = []
+
+    def __enter__(self):
+        try:
+            for p in self.pids:
+                os.kill(p, signal.SIGSTOP)
+                self.stopped.append(p)
+            # kill() returns before the worker stops. One still in
+            # epoll_wait would take the connection's wake-up and then stop
+            # without accepting, so wait until each one has stopped.
+            for p in self.pids:
+                wait_for(lambda: proc_state(p) in ("T", "t", None), 5,
+                         0.001, "worker %d to stop" % p)
+        except BaseException:
+            self.__exit__(None, None, None)
+            raise
+        return self
+
+    def __exit__(self, *exc):
+        for p in self.stopped:
+            try:
+                os.kill(p, signal.SIGCONT)
+            except ProcessLookupError:
+                pass
+        self.stopped = []
+        return False
+
+
+def connect_in_worker(port, target, workers, timeout=5, attempts=3):
+    """A TCP connection to 127.0.0.1:port that worker `target` accepted."""
+    others = [w for w in workers if w != target]
+    last = None
+    for _ in range(attempts):
+        s = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+        try:
+            with stopped_workers(others):
+                s.settimeout(timeout)
+                s.connect(("127.0.0.1", port))
+                lport = s.getsockname()[1]
+                owner = wait_for(lambda: _owner_of_server_side(
+                    port, lport, workers), timeout, 0.002,
+                    "worker %d to accept" % target)
+            if owner == target:
+                s.settimeout(None)
+                return s
+            last = "accepted by %d" % owner
+        except (OSError, TimeoutError) as e:
+            last = str(e)
+        s.close()
+    raise RuntimeError("could not get a connection into worker %d: %s"
+                       % (target, last))
+
+
+class TcpRelay:
+    """Listens on a loopback port, accepts one client and pumps bytes
+    between it and an already connected upstream socket. Lets ffprobe use
+    a connection whose nginx worker the test chose."""
+
+    def __init__(self, upstream, label="relay"):
+        self.upstream = upstream
+        self.lsock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+        self.lsock.bind(("127.0.0.1", 0))
+        self.lsock.listen(1)
+        self.lsock.settimeout(30)
+        self.port = self.lsock.getsockname()[1]
+        self.client = None
+        self.closed = False
+        self.thread = threading.Thread(target=self._run, daemon=True,
+                                       name=label)
+        self.thread.start()
+
+    def _pump(self, src, dst):
+        try:
+            while True:
+                b = src.recv(65536)
+                if not b:
+                    break
+                dst.sendall(b)
+        except OSError:
+            pass
+        finally:
+            for sock in (src, dst):
+                try:
+                    sock.shutdown(socket.SHUT_RDWR)
+                except OSError:
+                    pass
+
+    def _run(self):
+        try:
+            self.client, _ = self.lsock.accept()
+        except OSError:
+            self.upstream.close()
+            return
+        finally:
+            self.lsock.close()
+        t = threading.Thread(target=self._pump,
+                             args=(self.upstream, self.client), daemon=True)
+        t.start()
+        self._pump(self.client, self.upstream)
+        t.join(timeout=5)
+
+    def close(self):
+        for sock in (self.lsock, self.client, self.upstream):
+            if sock is not None:
+                try:
+                    sock.close()
+                except OSError:
+                    pass
+        self.thread.join(timeout=5)
+
+
+# --------------------------------------------------------------------------
+# ffmpeg publisher
+
+
+class Publisher:
+    def __init__(self, d, rtmp_port, name=NAME, app=APP, extra=()):
+        self.log_path = os.path.join(d, "ffmpeg-%s.log" % name)
+        self.url = "rtmp://127.0.0.1:%d/%s/%s" % (rtmp_port, app, name)
+        self.cmd = [FFMPEG, "-hide_banner", "-nostdin", "-loglevel", "warning",
+                    "-re", "-f", "lavfi",
+                    "-i", "testsrc=size=320x240:rate=25",
+                    "-f", "lavfi", "-i", "sine=frequency=440",
+                    "-c:v", "libx264", "-preset", "ultrafast",
+                    "-tune", "zerolatency", "-g", "25",
+                    "-c:a", "aac"] + list(extra) + ["-f", "flv", self.url]
+        self.proc = None
+        self.log = None
+
+    def start(self):
+        self.log = open(self.log_path, "wb")
+        self.proc = subprocess.Popen(self.cmd, stdin=subprocess.DEVNULL,
+                                     stdout=self.log, stderr=subprocess.STDOUT,
+                                     start_new_session=True,
+                                     preexec_fn=_die_with_parent())
+        return self
+
+    def alive(self):
+        return self.proc is not None and self.proc.poll() is None
+
+    def stop(self):
+        kill_proc(self.proc)
+        if self.log:
+            self.log.close()
+            self.log = None
+
+
+def kill_proc(proc, grace=3):
+    if proc is None or proc.poll() is not None:
+        return
+    proc.terminate()
+    try:
+        proc.wait(timeout=grace)
+    except subprocess.TimeoutExpired:
+        proc.kill()
+        proc.wait(timeout=grace)
+
+
+# --------------------------------------------------------------------------
+# ffprobe subscriber
+
+
+class Packet:
+    __slots__ = ("fields", "data", "read_at", "index")
+
+    def __init__(self):
+        self.fields = {}
+        self.data = None
+        self.read_at = None
+        self.index = None
+
+    @property
+    def codec_type(self):
+        return self.fields.get("codec_type")
+
+    def number(self, key):
+        try:
+            return float(self.fields.get(key))
+        except (TypeError, ValueError):
+            return None
+
+
+class Cue:
+    """One onCuePoint a subscriber received."""
+
+    def __init__(self, packet, values):
+        self.packet = packet
+        self.values = values
+        self.read_at = packet.read_at
+        self.index = packet.index
+        self.error = None
+        obj = values[1] if len(values) > 1 else None
+        self.obj = obj if isinstance(obj, dict) else {}
+        params = self.obj.get("parameters")
+        self.params = params if isinstance(params, dict) else {}
+        self.name = self.obj.get("name")
+        self.seq = self.params.get("seq")
+        self.json_text = self.params.get("json")
+        self.json = None
+        if isinstance(self.json_text, str):
+            try:
+                self.json = json.loads(self.json_text)
+            except ValueError as e:
+                self.error = "parameters.json is not JSON: %s" % e
+
+    def __repr__(self):
+        return "<Cue %s seq=%s pts=%s>" % (
+            self.name, self.seq, self.packet.fields.get("pts"))
+
+
+def hexdump_bytes(line):
+    """Bytes of one ffprobe -show_data line "00000010: 0a0b 0c0d ...  ascii".
+    The hex part is 41 columns after the 10-column offset."""
+    part = line[10:51].replace(" ", "")
+    return bytes.fromhex(part)
+
+
+HEXLINE_RE = re.compile(r"^[0-9a-f]{8}: ")
+
+
+class PacketParser:
+    """Reads `ffprobe -show_packets -show_data` output line by line.
+    feed() returns a Packet when its [/PACKET] line arrives (read_at = the
+    monotonic time of that moment), else None. The hexdump of video and
+    audio packets is skipped: only the data of other packets is kept."""
+
+    def __init__(self):
+        self.pkt = None
+        self.in_data = False
+        self.keep = False
+        self.index = 0
+        self.lines = []
+        self.last_lines = []
+
+    def feed(self, line):
+        s = line.rstrip("\n")
+        if s == "[PACKET]":
+            self.pkt = Packet()
+            self.in_data = False
+            self.keep = False
+            self.lines = [line]
+            return None
+        pkt = self.pkt
+        if pkt is None:
+            return None
+        self.lines.append(line)
+        if s == "[/PACKET]":
+            pkt.read_at = time.monotonic()
+            pkt.index = self.index
+            self.index += 1
+            self.pkt = None
+            self.last_lines = self.lines
+            return pkt
+        if self.in_data and HEXLINE_RE.match(s):
+            if self.keep:
+                pkt.data.extend(hexdump_bytes(s))
+            return None
+        self.in_data = False
+        if "=" in s:
+            k, v = s.split("=", 1)
+            pkt.fields[k] = v
+            if k == "codec_type":
+                self.keep = v not in ("video", "audio")
+            elif k == "data":
+                self.in_data = True
+                pkt.data = bytearray()
+        return None
+
+
+def cue_from_packet(pkt):
+    """A Cue if pkt carries an AMF0 onCuePoint, else None. Raises AmfError
+    when it starts like one but does not decode."""
+    data = bytes(pkt.data or b"")
+    if data[:13] != b"\x02\x00\x0aonCuePoint":
+        return None
+    return Cue(pkt, amf0_decode(data))
+
+
+class Subscriber:
+    """`ffprobe -show_packets -show_data` on the stream, read by a thread.
+
+    Every onCuePoint (data or subtitle packet whose AMF0 body starts with
+    the string "onCuePoint") becomes a Cue in .cues, in arrival order, with
+    the monotonic time its [/PACKET] line was read."""
+
+    def __init__(self, d, rtmp_port, name=NAME, app=APP, label="sub",
+                 extra=(), relay=None, worker=None):
+        self.relay = relay
+        self.worker = worker    # the nginx worker serving it, when known
+        port = relay.port if relay else rtmp_port
+        self.url = "rtmp://127.0.0.1:%d/%s/%s" % (port, app, name)
+        self.label = label
+        self.err_path = os.path.join(d, "subscribers", label + ".stderr")
+        self.out_path = os.path.join(d, "subscribers", label + ".packets")
+        # stdbuf -oL: ffprobe's stdout is block-buffered into a pipe.
+        self.cmd = [STDBUF, "-oL", FFPROBE, "-hide_banner",
+                    "-loglevel", "warning", "-show_packets", "-show_data"] + \
+            list(extra) + ["-i", self.url]
+        self.proc = None
+        self.thread = None
+        self.cond = threading.Condition()
+        self.cues = []
+        self.bad_cues = []      # onCuePoint packets we could not decode
+        self.counts = {}        # codec_type -> packets
+        self.first_media_at = None
+        self.started_at = None
+        self.eof = False
+        self.lines_out = None
+        self.err = None
+
+    def start(self):
+        self.err = open(self.err_path, "wb")
+        self.lines_out = open(self.out_path, "w")
+        self.started_at = time.monotonic()
+        self.proc = subprocess.Popen(self.cmd, stdin=subprocess.DEVNULL,
+                                     stdout=subprocess.PIPE, stderr=self.err,
+                                     start_new_session=True,
+                                     preexec_fn=_die_with_parent())
+        self.thread = threading.Thread(target=self._read, daemon=True,
+                                       name="ffprobe-" + self.label)
+        self.thread.start()
+        return self
+
+    def _record(self, line):
+        # Keep what a person needs to debug: every non-media packet whole,
+        # media packets without their hexdump.
+        try:
+            self.lines_out.write(line)
+        except ValueError:
+            pass
+
+    def _read(self):
+        parser = PacketParser()
+        try:
+            for raw in self.proc.stdout:
+                done = parser.feed(raw.decode("utf-8", "replace"))
+                if done is not None:
+                    self._packet(done, parser.last_lines)
+        except (OSError, ValueError):
+            pass
+        finally:
+            with self.cond:
+                self.eof = True
+                self.cond.notify_all()
+
+    def _packet(self, pkt, buf):
+        ct = pkt.codec_type
+        with self.cond:
+            self.counts[ct] = self.counts.get(ct, 0) + 1
+            if ct in ("video", "audio"):
+                if self.first_media_at is None:
+                    self.first_media_at = pkt.read_at
+                self._record("%s pts=%s size=%s\n" % (
+                    ct, pkt.fields.get("pts"), pkt.fields.get("size")))
+                self.cond.notify_all()
+                return
+            self._record("".join(buf))
+            try:
+                cue = cue_from_packet(pkt)
+                if cue is not None:
+                    self.cues.append(cue)
+            except AmfError as e:
+                self.bad_cues.append((pkt, str(e)))
+            self.cond.notify_all()
+
+    def wait(self, predicate, timeout, what="cue"):
+        """Waits until predicate(self) is true; returns its value. Raises
+        AssertionError (with what ffprobe saw) on timeout."""
+        deadline = time.monotonic() + timeout
+        with self.cond:
+            while True:
+                v = predicate(self)
+                if v:
+                    return v
+                left = deadline - time.monotonic()
+                if left <= 0 or (self.eof and not v):
+                    break
+                self.cond.wait(min(left, 0.2))
+        raise AssertionError(
+            "subscriber %s: no %s within %.1fs (eof=%s, packets=%r, cues=%r,"
+            " undecodable=%r); ffprobe stderr: %s" % (
+                self.label, what, timeout, self.eof, self.counts, self.cues,
+                [e for _, e in self.bad_cues], self.stderr_tail()))
+
+    def wait_cue(self, match, timeout, what="cue"):
+        def pred(s):
+            for c in s.cues:
+                if match(c):
+                    return c
+            return None
+        return self.wait(pred, timeout, what)
+
+    def wait_playing(self, timeout):
+        return self.wait(lambda s: s.first_media_at, timeout,
+                         "media packets")
+
+    def stderr_tail(self, n=1500):
+        try:
+            with open(self.err_path, "rb") as f:
+                return f.read()[-n:].decode("utf-8", "replace")
+        except OSError:
+            return ""
+
+    def stop(self):
+        kill_proc(self.proc, grace=2)
+        if self.relay:
+            self.relay.close()
+        if self.thread:
+            self.thread.join(timeout=5)
+        if self.err:
+            self.err.close()
+        if self.lines_out:
+            try:
+                self.lines_out.close()
+            except ValueError:
+                pass
+
+
+# --------------------------------------------------------------------------
+# HLS playlists (RFC 8216bis)
+
+# Largest accepted |(PDT[i+1] - PDT[i]) - EXTINF[i]|, seconds. Measured
+# with stock nginx-rtmp 1.2.2, "hls_fragment_naming system", hls_fragment
+# 1s and the ffmpeg -re publisher of the conventions (PDT taken from the
+# file names, 60 s runs): steady state within +-10 ms, also with six
+# subscribers and both CPUs saturated; only the first segment after the
+# publisher starts is off, by -42..-58 ms (x264 start-up delays the first
+# keyframe, -re then catches up). 150 ms is 2.5x the worst measured and
+# still far below what a PDT from the wrong segment produces (~1 s). A PDT
+# off by a constant keeps the steps right: the tests also compare each PDT
+# with the time in its file name, which must match to the millisecond.
+PDT_TOLERANCE = 0.150
+
+
+ATTR_NAME_RE = re.compile(r"[A-Z0-9-]+")
+QUOTED_RE = re.compile(r'"([^"\r\n]*)"')
+UNQUOTED_RE = re.compile(r'[^",\s]+')
+DECIMAL_FLOAT_RE = re.compile(r"^[0-9]+(\.[0-9]+)?$")
+HEX_SEQ_RE = re.compile(r"^0[xX][0-9A-Fa-f]+$")
+
+
+class PlaylistError(AssertionError):
+    pass
+
+
+class Attr:
+    """One AttributeValue: .quoted tells a quoted-string from the rest."""
+    __slots__ = ("value", "quoted")
+
+    def __init__(self, value, quoted):
+        self.value = value
+        self.quoted = quoted
+
+    def __eq__(self, other):
+        return isinstance(other, Attr) and self.value == other.value and \
+            self.quoted == other.quoted
+
+    def __repr__(self):
+        return ('"%s"' % self.value) if self.quoted else self.value
+
+
+def parse_attribute_list(s):
+    """RFC 8216bis 4.2 attribute-list -> ordered dict name -> Attr.
+    Raises PlaylistError on anything the grammar does not allow
+    (whitespace, lower-case names, quotes holding '"', CR or LF, repeats)."""
+    out = {}
+    i = 0
+    n = len(s)
+    if n == 0:
+        raise PlaylistError("empty attribute list")
+    while True:
+        m = ATTR_NAME_RE.match(s, i)
+        if not m:
+            raise PlaylistError("bad AttributeName at %d in %r" % (i, s))
+        name = m.group(0)
+        i = m.end()
+        if i >= n or s[i] != "=":
+            raise PlaylistError("expected '=' after %s in %r" % (name, s))
+        i += 1
+        if i < n and s[i] == '"':
+            m = QUOTED_RE.match(s, i)
+            if not m:
+                raise PlaylistError("unterminated quoted-string for %s in %r"
+                                    % (name, s))
+            val = Attr(m.group(1), True)
+        else:
+            m = UNQUOTED_RE.match(s, i)
+            if not m:
+                raise PlaylistError("empty value for %s in %r" % (name, s))
+            val = Attr(m.group(0), False)
+        i = m.end()
+        if name in out:
+            raise PlaylistError("attribute %s repeated in %r" % (name, s))
+        out[name] = val
+        if i == n:
+            return out
+        if s[i] != ",":
+            raise PlaylistError("expected ',' at %d in %r" % (i, s))
+        i += 1
+
+
+class Segment:
+    def __init__(self, uri, duration, pdt, msn, pdt_line):
+        self.uri = uri
+        self.duration = duration
+        self.pdt = pdt              # Unix seconds or None
+        self.pdt_text = pdt_line
+        self.msn = msn
+
+    @property
+    def uri_ms(self):
+        """The ms time in a "hls_fragment_naming system" file name."""
+        m = re.search(r"(\d{10,})\.ts$", self.uri)
+        return int(m.group(1)) if m else None
+
+
+class DateRange:
+    def __init__(self, attrs, line):
+        self.attrs = attrs
+        self.line = line
+
+    def get(self, name):
+        a = self.attrs.get(name)
+        return a.value if a else None
+
+    @property
+    def id(self):
+        return self.get("ID")
+
+    @property
+    def start(self):
+        return parse_iso(self.get("START-DATE"))
+
+    @property
+    def end(self):
+        """End as Unix seconds; None while open."""
+        if "END-DATE" in self.attrs:
+            return parse_iso(self.get("END-DATE"))
+        if "DURATION" in self.attrs:
+            return self.start + float(self.get("DURATION"))
+        return None
+
+    def event(self):
+        """The liveshop event carried in X-LIVESHOP-DATA, and its raw bytes."""
+        raw = base64.b64decode(self.get("X-LIVESHOP-DATA"), validate=True)
+        return json.loads(raw.decode("utf-8")), raw
+
+
+class Playlist:
+    def __init__(self, text):
+        self.text = text
+        self.segments = []
+        self.dateranges = []
+        self.tags = {}
+        self.target_duration = None
+        self.media_sequence = 0
+        self.pdt_count = 0
+
+
+def parse_playlist(text):
+    """Parses a media playlist strictly enough that nginx-rtmp's output and
+    our additions are checked line by line. Raises PlaylistError."""
+    if "\r" in text:
+        raise PlaylistError("playlist holds a CR")
+    lines = text.split("\n")
+    if lines and lines[-1] == "":
+        lines.pop()
+    if not lines or lines[0] != "#EXTM3U":
+        raise PlaylistError("playlist does not start with #EXTM3U")
+    pl = Playlist(text)
+    pending_dur = None
+    pending_pdt = None
+    pending_pdt_text = None
+    once = ("#EXT-X-TARGETDURATION", "#EXT-X-MEDIA-SEQUENCE",
+            "#EXT-X-VERSION", "#EXT-X-PLAYLIST-TYPE", "#EXT-X-ENDLIST")
+    msn = None
+    for no, ln in enumerate(lines[1:], 2):
+        if ln == "":
+            continue
+        if ln != ln.strip():
+            raise PlaylistError("line %d has surrounding whitespace: %r"
+                                % (no, ln))
+        if ln.startswith("#EXT"):
+            tag, _, value = ln.partition(":")
+            if tag in once:
+                if tag in pl.tags:
+                    raise PlaylistError("%s appears twice" % tag)
+                pl.tags[tag] = value
+            if tag == "#EXT-X-TARGETDURATION":
+                if not value.isdigit():
+                    raise PlaylistError("bad TARGETDURATION %r" % value)
+                pl.target_duration = int(value)
+            elif tag == "#EXT-X-MEDIA-SEQUENCE":
+                if not value.isdigit():
+                    raise PlaylistError("bad MEDIA-SEQUENCE %r" % value)
+                pl.media_sequence = int(value)
+            elif tag == "#EXTINF":
+                if pending_dur is not None:
+                    raise PlaylistError("line %d: two EXTINF for one segment"
+                                        % no)
+                dur = value.split(",", 1)[0]
+                if not DECIMAL_FLOAT_RE.match(dur):
+                    raise PlaylistError("line %d: bad EXTINF %r" % (no, ln))
+                pending_dur = float(dur)
+            elif tag == "#EXT-X-PROGRAM-DATE-TIME":
+                if pending_pdt is not None:
+                    raise PlaylistError("line %d: two PROGRAM-DATE-TIME for "
+                                        "one segment" % no)
+                try:
+                    pending_pdt = parse_iso(value)
+                except ValueError as e:
+                    raise PlaylistError("line %d: %s" % (no, e))
+                pending_pdt_text = value
+                pl.pdt_count += 1
+            elif tag == "#EXT-X-DATERANGE":
+                pl.dateranges.append(DateRange(parse_attribute_list(value),
+                                               ln))
+            continue
+        if ln.startswith("#"):
+            continue  # a comment
+        # a URI line
+        if pending_dur is None:
+            raise PlaylistError("line %d: URI %r without EXTINF" % (no, ln))
+        if msn is None:
+            msn = pl.media_sequence
+        pl.segments.append(Segment(ln, pending_dur, pending_pdt, msn,
+                                   pending_pdt_text))
+        msn += 1
+        pending_dur = pending_pdt = pending_pdt_text = None
+    if pending_dur is not None:
+        raise PlaylistError("EXTINF at the end without a URI")
+    if pending_pdt is not None:
+        # RFC 8216bis 4.4.4.6: PDT applies to the next Media Segment.
+        raise PlaylistError("PROGRAM-DATE-TIME at the end without a segment")
+    if pl.target_duration is None:
+        raise PlaylistError("no EXT-X-TARGETDURATION")
+    return pl
+
+
+def check_media_playlist(pl, pdt_tolerance, require_pdt=True):
+    """RFC 8216bis rules on one media playlist. Returns a list of problems
+    (empty when valid).
+
+    pdt_tolerance: the largest |PDT[i+1]-PDT[i] - EXTINF[i]| accepted, in
+    seconds."""
+    p = []
+    for s in pl.segments:
+        # 4.4.3.1: EXTINF rounded to the nearest integer <= TARGETDURATION
+        if int(s.duration + 0.5) > pl.target_duration:
+            p.append("segment %s: EXTINF %.3f above TARGETDURATION %d"
+                     % (s.uri, s.duration, pl.target_duration))
+    if require_pdt:
+        for s in pl.segments:
+            if s.pdt is None:
+                p.append("segment %s has no EXT-X-PROGRAM-DATE-TIME" % s.uri)
+    for a, b in zip(pl.segments, pl.segments[1:]):
+        if a.pdt is None or b.pdt is None:
+            continue
+        if not b.pdt > a.pdt:
+            p.append("PROGRAM-DATE-TIME not ascending: %s (%s) then %s (%s)"
+                     % (a.pdt_text, a.uri, b.pdt_text, b.uri))
+        gap = b.pdt - a.pdt
+        if abs(gap - a.duration) > pdt_tolerance:
+            p.append("PDT step %.3fs after %s differs from its EXTINF %.3f by "
+                     "more than %.3fs" % (gap, a.uri, a.duration,
+                                          pdt_tolerance))
+    p.extend(check_dateranges(pl))
+    return p
+
+
+def check_dateranges(pl):
+    """RFC 8216bis 4.4.5.1 on the DATERANGEs of one playlist."""
+    p = []
+    if pl.dateranges and pl.pdt_count == 0:
+        p.append("EXT-X-DATERANGE without any EXT-X-PROGRAM-DATE-TIME")
+    by_id = {}
+    for dr in pl.dateranges:
+        a = dr.attrs
+        for name, v in a.items():
+            if name in ("ID", "CLASS", "START-DATE", "END-DATE", "CUE"):
+                if not v.quoted:
+                    p.append("%s must be a quoted-string: %s" % (name,
+                                                                 dr.line))
+            if name in ("DURATION", "PLANNED-DURATION"):
+                if v.quoted or not DECIMAL_FLOAT_RE.match(v.value):
+                    p.append("%s must be a decimal-floating-point: %s"
+                             % (name, dr.line))
+            if name.startswith("X-"):
+                if not (v.quoted or HEX_SEQ_RE.match(v.value) or
+                        DECIMAL_FLOAT_RE.match(v.value)):
+                    p.append("client attribute %s has a bad value: %s"
+                             % (name, dr.line))
+            if name == "END-ON-NEXT" and v.value != "YES":
+                p.append("END-ON-NEXT must be YES: %s" % dr.line)
+        if "ID" not in a:
+            p.append("DATERANGE without ID: %s" % dr.line)
+            continue
+        if "START-DATE" not in a:
+            p.append("DATERANGE without START-DATE: %s" % dr.line)
+            continue
+        try:
+            start = dr.start
+        except ValueError as e:
+            p.append("bad START-DATE (%s): %s" % (e, dr.line))
+            continue
+        end = None
+        if "END-DATE" in a:
+            try:
+                end = parse_iso(dr.get("END-DATE"))
+            except ValueError as e:
+                p.append("bad END-DATE (%s): %s" % (e, dr.line))
+                continue
+            if end < start:
+                p.append("END-DATE before START-DATE: %s" % dr.line)
+        if "DURATION" in a and DECIMAL_FLOAT_RE.match(dr.get("DURATION")):
+            dend = start + float(dr.get("DURATION"))
+            if end is not None and abs(dend - end) > 0.0005:
+                p.append("END-DATE != START-DATE + DURATION: %s" % dr.line)
+        if "END-ON-NEXT" in a:
+            if "CLASS" not in a:
+                p.append("END-ON-NEXT without CLASS: %s" % dr.line)
+            if "END-DATE" in a or "DURATION" in a:
+                p.append("END-ON-NEXT with END-DATE or DURATION: %s"
+                         % dr.line)
+        prev = by_id.get(dr.id)
+        if prev is not None:
+            for name in set(prev.attrs) & set(a):
+                if prev.attrs[name] != a[name]:
+                    p.append("two DATERANGEs with ID %s differ in %s"
+                             % (dr.id, name))
+        else:
+            by_id[dr.id] = dr
+    p.extend(check_no_overlap(list(by_id.values())))
+    return p
+
+
+def check_no_overlap(ranges):
+    """Ranges of one CLASS must not overlap (RFC 8216bis 4.4.5.1). An open
+    range (no END-DATE/DURATION) runs forever; [a,b) and [b,c) touch but do
+    not overlap."""
+    p = []
+    classes = {}
+    for dr in ranges:
+        try:
+            classes.setdefault(dr.get("CLASS"), []).append(
+                (dr.start, dr.end, dr.id))
+        except (ValueError, TypeError):
+            continue  # reported elsewhere
+    for cls, rs in classes.items():
+        if cls is None:
+            continue
+        rs.sort(key=lambda r: r[0])
+        for (s1, e1, id1), (s2, _e2, id2) in zip(rs, rs[1:]):
+            if e1 is None or e1 > s2 + 0.0005:
+                p.append("CLASS %s: range %s (%.3f..%s) overlaps %s "
+                         "starting %.3f" % (cls, id1, s1, e1, id2, s2))
+    return p
+
+
+class DateRangeHistory:
+    """What a client that refreshes the playlist sees over time: the same
+    ID never changes an attribute's value (RFC 8216bis 4.4.5.1), and the
+    ranges seen, taken together, never overlap within a CLASS."""
+
+    def __init__(self):
+        self.seen = {}       # ID -> {name: Attr}
+        self.latest = {}     # ID -> DateRange (latest copy)
+        self.problems = []
+
+    def add(self, pl, label=""):
+        for dr in pl.dateranges:
+            if dr.id is None:
+                continue
+            known = self.seen.setdefault(dr.id, {})
+            for name, v in dr.attrs.items():
+                if name in known and known[name] != v:
+                    self.problems.append(
+                        "%sDATERANGE %s changed %s from %r to %r" % (
+                            label, dr.id, name, known[name], v))
+                known.setdefault(name, v)
+            self.latest[dr.id] = dr
+
+    def check(self):
+        return self.problems + check_no_overlap(list(self.latest.values()))
+
+
+# --------------------------------------------------------------------------
+# one live setup: nginx + publisher (+ the API when the module is loaded)
+
+
+class LiveSetup:
+    """nginx (2 workers) + ffmpeg publishing live/demo, in a fresh prefix.
+
+    module=None runs stock nginx + nginx-rtmp (harness self-checks)."""
+
+    def __init__(self, module=None, secret=SECRET, workers=2, base=None):
+        self.module = module
+        self.secret = secret
+        self.d = make_prefix(base)
+        self.rtmp_port, self.http_port = free_ports(2)
+        self.conf = make_conf(self.d, self.rtmp_port, self.http_port,
+                              module=module, secret=secret, workers=workers)
+        self.nginx = Nginx(self.d, self.rtmp_port, self.http_port, self.conf)
+        self.publisher = None
+        self.subscribers = []
+        self.api = Api(self.http_port, token=mint_token(secret, STREAM))
+        self.playlist_url = "http://127.0.0.1:%d/hls/%s.m3u8" % (
+            self.http_port, NAME)
+        self.fetch_no = 0
+        self.failed = False
+
+    def start(self, min_segments=3, timeout=40):
+        self.nginx.start()
+        try:
+            self.publisher = Publisher(self.d, self.rtmp_port).start()
+            self.wait_segments(min_segments, timeout)
+        except Exception:
+            self.stop()
+            raise
+        return self
+
+    def wait_segments(self, n, timeout):
+        def enough():
+            if not self.publisher.alive():
+                raise RuntimeError("ffmpeg exited: %s" % self.publisher_log())
+            r = http_request(self.playlist_url, timeout=5)
+            if r.status != 200:
+                return None
+            try:
+                pl = parse_playlist(r.text)
+            except PlaylistError:
+                return None
+            return pl if len(pl.segments) >= n else None
+        return wait_for(enough, timeout, 0.2,
+                        "%d segments in %s" % (n, self.playlist_url))
+
+    def publisher_log(self):
+        try:
+            with open(self.publisher.log_path, "rb") as f:
+                return f.read()[-2000:].decode("utf-8", "replace")
+        except OSError:
+            return ""
+
+    def fetch_playlist(self, save=True):
+        """GET the playlist; returns (Response, text). Every fetch is kept
+        in D/playlists for the artifacts."""
+        r = http_request(self.playlist_url, timeout=10)
+        if save:
+            self.fetch_no += 1
+            path = os.path.join(self.d, "playlists",
+                                "%03d-%d.m3u8" % (self.fetch_no, r.status))
+            with open(path, "wb") as f:
+                f.write(r.body)
+        return r
+
+    def subscribe(self, label=None, worker=None):
+        """Starts an ffprobe subscriber; worker=PID makes that nginx worker
+        serve it (see connect_in_worker), else the kernel chooses."""
+        label = label or "sub%d" % (len(self.subscribers) + 1)
+        relay = None
+        if worker is not None:
+            conn = connect_in_worker(self.rtmp_port, worker,
+                                     self.nginx.workers())
+            relay = TcpRelay(conn, "relay-" + label)
+        s = Subscriber(self.d, self.rtmp_port, label=label, relay=relay,
+                       worker=worker).start()
+        self.subscribers.append(s)
+        return s
+
+    def worker_of(self, sub, timeout=10):
+        """The worker PID that serves subscriber sub."""
+        if sub.worker is not None:
+            return sub.worker
+        return wait_for(lambda: worker_of_client(
+            sub.proc.pid, self.rtmp_port, self.nginx.workers()),
+            timeout, 0.1, "the worker of %s" % sub.label)
+
+    def publisher_worker(self, timeout=10):
+        return wait_for(lambda: worker_of_client(
+            self.publisher.proc.pid, self.rtmp_port, self.nginx.workers()),
+            timeout, 0.1, "the worker of the publisher")
+
+    def request_in_worker(self, target, url, timeout=5, **kw):
+        """One HTTP request answered by worker target."""
+        workers = self.nginx.workers()
+        conn = connect_in_worker(self.http_port, target, workers)
+        try:
+            return raw_http(conn, url, timeout=timeout, **kw)
+        finally:
+            conn.close()
+
+    def stop(self):
+        for s in self.subscribers:
+            s.stop()
+        if self.publisher:
+            self.publisher.stop()
+        self.nginx.stop()
+
+    def keep_artifacts(self, name):
+        """Copies logs, config and playlists (not the media) out of the
+        temporary prefix; returns the destination."""
+        dest = os.path.join(artifacts_root(), "%s-%s" % (
+            re.sub(r"[^A-Za-z0-9_.-]+", "_", name),
+            time.strftime("%Y%m%d-%H%M%S")))
+        os.makedirs(dest, exist_ok=True)
+        for root, _dirs, files in os.walk(self.d):
+            for fn in files:
+                if fn.endswith(".ts") or fn.endswith(".sock") or \
+                        root.startswith(os.path.join(self.d, "tmp")):
+                    continue
+                src = os.path.join(root, fn)
+                rel = os.path.relpath(src, self.d)
+                os.makedirs(os.path.dirname(os.path.join(dest, rel)),
+                            exist_ok=True)
+                try:
+                    shutil.copy2(src, os.path.join(dest, rel))
+                except OSError:
+                    pass
+        return dest
+
+    def cleanup(self):
+        shutil.rmtree(self.d, ignore_errors=True)
+
+
+# --------------------------------------------------------------------------
+# statistics for the bench and the tolerance measurement
+
+
+def percentile(values, q):
+    """Nearest-rank percentile (q in 0..100)."""
+    v = sorted(values)
+    if not v:
+        return math.nan
+    k = max(0, min(len(v) - 1, int(math.ceil(q / 100.0 * len(v))) - 1))
+    return v[k]
