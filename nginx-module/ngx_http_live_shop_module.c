@@ -54,6 +54,10 @@ static ngx_int_t ngx_http_live_shop_fail(ngx_http_request_t *r,
     const char *message);
 static ngx_int_t ngx_http_live_shop_store_error(ngx_http_request_t *r,
     lshop_error *err);
+static ngx_int_t ngx_http_live_shop_send_json(ngx_http_request_t *r,
+    ngx_uint_t status, u_char *json, size_t len);
+static ngx_int_t ngx_http_live_shop_send_event(ngx_http_request_t *r,
+    ngx_str_t *event);
 
 static ngx_int_t ngx_http_live_shop_put_offer(ngx_http_request_t *r,
     u_char *body, size_t len);
@@ -600,6 +604,21 @@ ngx_http_live_shop_send_json(ngx_http_request_t *r, ngx_uint_t status,
 }
 
 
+/*
+ * SPEC §5: a control call answers with the event it made. This worker's
+ * RTMP subscribers get it first; the other workers' find it in the zone.
+ */
+
+static ngx_int_t
+ngx_http_live_shop_send_event(ngx_http_request_t *r, ngx_str_t *event)
+{
+    ngx_rtmp_live_shop_deliver();
+
+    return ngx_http_live_shop_send_json(r, NGX_HTTP_OK, event->data,
+                                        event->len);
+}
+
+
 static ngx_int_t
 ngx_http_live_shop_error(ngx_http_request_t *r, ngx_uint_t status,
     lshop_error *err)
@@ -767,10 +786,7 @@ ngx_http_live_shop_pin(ngx_http_request_t *r, u_char *body, size_t len)
         return ngx_http_live_shop_store_error(r, &err);
     }
 
-    ngx_rtmp_live_shop_deliver();
-
-    return ngx_http_live_shop_send_json(r, NGX_HTTP_OK, event.data,
-                                        event.len);
+    return ngx_http_live_shop_send_event(r, &event);
 }
 
 
@@ -794,10 +810,7 @@ ngx_http_live_shop_unpin(ngx_http_request_t *r, u_char *body, size_t len)
         return ngx_http_live_shop_store_error(r, &err);
     }
 
-    ngx_rtmp_live_shop_deliver();
-
-    return ngx_http_live_shop_send_json(r, NGX_HTTP_OK, event.data,
-                                        event.len);
+    return ngx_http_live_shop_send_event(r, &event);
 }
 
 
