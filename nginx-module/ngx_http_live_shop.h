@@ -23,6 +23,7 @@ typedef struct {
 
 
 ngx_int_t ngx_http_live_shop_hls_handler(ngx_http_request_t *r);
+ngx_int_t ngx_http_live_shop_sse(ngx_http_request_t *r, ngx_str_t *stream);
 ngx_int_t ngx_http_live_shop_send(ngx_http_request_t *r, ngx_uint_t status,
     ngx_str_t *type, ngx_str_t *body);
 

@@ -10,6 +10,7 @@
 #include <ngx_core.h>
 #include <ngx_http.h>
 
+#include <lshop/report.h>
 #include <lshop/request.h>
 #include <lshop/token.h>
 
@@ -67,18 +68,50 @@ static ngx_int_t ngx_http_live_shop_pin(ngx_http_request_t *r,
     u_char *body, size_t len);
 static ngx_int_t ngx_http_live_shop_unpin(ngx_http_request_t *r,
     u_char *body, size_t len);
+static ngx_int_t ngx_http_live_shop_countdown(ngx_http_request_t *r,
+    u_char *body, size_t len);
+static ngx_int_t ngx_http_live_shop_disclose(ngx_http_request_t *r,
+    u_char *body, size_t len);
+static ngx_int_t ngx_http_live_shop_hide(ngx_http_request_t *r,
+    u_char *body, size_t len);
+static ngx_int_t ngx_http_live_shop_act(ngx_http_request_t *r,
+    ngx_live_shop_action_t *act);
 static ngx_int_t ngx_http_live_shop_state(ngx_http_request_t *r,
     u_char *body, size_t len);
+static ngx_int_t ngx_http_live_shop_events(ngx_http_request_t *r,
+    u_char *body, size_t len);
+static ngx_int_t ngx_http_live_shop_report(ngx_http_request_t *r,
+    u_char *body, size_t len);
+static int ngx_http_live_shop_report_offer(void *arg,
+    const lshop_offer *offer, int64_t at_ms);
+static int ngx_http_live_shop_report_event(void *arg, const lshop_event *ev,
+    const char *json, size_t len, int restored);
 
 static char *ngx_http_live_shop_secret(ngx_conf_t *cf, ngx_command_t *cmd,
     void *conf);
 static char *ngx_http_live_shop_api(ngx_conf_t *cf, ngx_command_t *cmd,
     void *conf);
+static char *ngx_http_live_shop_journal_size(ngx_conf_t *cf, void *post,
+    void *data);
+static char *ngx_http_live_shop_locale(ngx_conf_t *cf, void *post,
+    void *data);
+static void *ngx_http_live_shop_create_main_conf(ngx_conf_t *cf);
 static void *ngx_http_live_shop_create_loc_conf(ngx_conf_t *cf);
 static char *ngx_http_live_shop_merge_loc_conf(ngx_conf_t *cf, void *parent,
     void *child);
 static ngx_int_t ngx_http_live_shop_init(ngx_conf_t *cf);
 
+
+static ngx_conf_post_handler_pt  ngx_http_live_shop_journal_size_post =
+    ngx_http_live_shop_journal_size;
+static ngx_conf_post_handler_pt  ngx_http_live_shop_locale_post =
+    ngx_http_live_shop_locale;
+
+
+/*
+ * The http{} settings are process-wide, shared with the RTMP module: the
+ * main configuration of this module is the core module's (live_shop).
+ */
 
 static ngx_command_t  ngx_http_live_shop_commands[] = {
 
@@ -94,6 +127,41 @@ static ngx_command_t  ngx_http_live_shop_commands[] = {
       ngx_http_live_shop_secret,
       0,
       0,
+      NULL },
+
+    { ngx_string("live_shop_journal"),
+      NGX_HTTP_MAIN_CONF|NGX_CONF_TAKE1,
+      ngx_conf_set_str_slot,
+      NGX_HTTP_MAIN_CONF_OFFSET,
+      offsetof(ngx_live_shop_conf_t, journal),
+      NULL },
+
+    { ngx_string("live_shop_journal_max_size"),
+      NGX_HTTP_MAIN_CONF|NGX_CONF_TAKE1,
+      ngx_conf_set_off_slot,
+      NGX_HTTP_MAIN_CONF_OFFSET,
+      offsetof(ngx_live_shop_conf_t, journal_max_size),
+      &ngx_http_live_shop_journal_size_post },
+
+    { ngx_string("live_shop_journal_fsync"),
+      NGX_HTTP_MAIN_CONF|NGX_CONF_FLAG,
+      ngx_conf_set_flag_slot,
+      NGX_HTTP_MAIN_CONF_OFFSET,
+      offsetof(ngx_live_shop_conf_t, journal_fsync),
+      NULL },
+
+    { ngx_string("live_shop_locale"),
+      NGX_HTTP_MAIN_CONF|NGX_CONF_TAKE1,
+      ngx_conf_set_str_slot,
+      NGX_HTTP_MAIN_CONF_OFFSET,
+      offsetof(ngx_live_shop_conf_t, locale),
+      &ngx_http_live_shop_locale_post },
+
+    { ngx_string("live_shop_sse_ping"),
+      NGX_HTTP_MAIN_CONF|NGX_CONF_TAKE1,
+      ngx_conf_set_msec_slot,
+      NGX_HTTP_MAIN_CONF_OFFSET,
+      offsetof(ngx_live_shop_conf_t, sse_ping),
       NULL },
 
     { ngx_string("live_shop_api"),
@@ -125,7 +193,7 @@ static ngx_http_module_t  ngx_http_live_shop_module_ctx = {
     NULL,                                  /* preconfiguration */
     ngx_http_live_shop_init,               /* postconfiguration */
 
-    NULL,                                  /* create main configuration */
+    ngx_http_live_shop_create_main_conf,   /* create main configuration */
     NULL,                                  /* init main configuration */
 
     NULL,                                  /* create server configuration */
@@ -168,8 +236,23 @@ static ngx_http_live_shop_route_t  ngx_http_live_shop_routes[] = {
     { ngx_string("unpin"), 0, NGX_HTTP_POST, 1,
       ngx_http_live_shop_unpin },
 
+    { ngx_string("countdown"), 0, NGX_HTTP_POST, 1,
+      ngx_http_live_shop_countdown },
+
+    { ngx_string("disclosure"), 0, NGX_HTTP_POST, 1,
+      ngx_http_live_shop_disclose },
+
+    { ngx_string("disclosure"), 0, NGX_HTTP_DELETE, 1,
+      ngx_http_live_shop_hide },
+
     { ngx_string("state"), 0, NGX_HTTP_GET|NGX_HTTP_HEAD, 0,
       ngx_http_live_shop_state },
+
+    { ngx_string("events"), 0, NGX_HTTP_GET, 0,
+      ngx_http_live_shop_events },
+
+    { ngx_string("report"), 0, NGX_HTTP_GET|NGX_HTTP_HEAD, 1,
+      ngx_http_live_shop_report },
 
     { ngx_null_string, 0, 0, 0, NULL }
 };
@@ -428,8 +511,11 @@ ngx_http_live_shop_route(ngx_http_request_t *r, ngx_http_live_shop_ctx_t *ctx,
 
     if (ngx_http_live_shop_add_header(r, "Allow",
                                       (allowed & NGX_HTTP_PUT) ? "PUT"
+                                      : (allowed & NGX_HTTP_DELETE)
+                                        ? "POST, DELETE"
                                       : (allowed & NGX_HTTP_POST) ? "POST"
-                                      : "GET, HEAD")
+                                      : (allowed & NGX_HTTP_HEAD)
+                                        ? "GET, HEAD" : "GET")
         != NGX_OK)
     {
         return NGX_HTTP_INTERNAL_SERVER_ERROR;
@@ -666,11 +752,15 @@ ngx_http_live_shop_store_error(ngx_http_request_t *r, lshop_error *err)
         status = NGX_HTTP_NOT_FOUND;
 
     } else if (ngx_strcmp(err->code, "not_pinned") == 0
+               || ngx_strcmp(err->code, "not_shown") == 0
+               || ngx_strcmp(err->code, "disclosure_required") == 0
                || ngx_strcmp(err->code, "too_many_offers") == 0)
     {
         status = NGX_HTTP_CONFLICT;
 
-    } else if (ngx_strcmp(err->code, "zone_full") == 0) {
+    } else if (ngx_strcmp(err->code, "zone_full") == 0
+               || ngx_strcmp(err->code, "journal_failed") == 0)
+    {
         ngx_log_error(NGX_LOG_ERR, r->connection->log, 0,
                       "live_shop: %s", err->message);
         status = NGX_HTTP_SERVICE_UNAVAILABLE;
@@ -758,40 +848,120 @@ ngx_http_live_shop_list_offers(ngx_http_request_t *r, u_char *body,
 static ngx_int_t
 ngx_http_live_shop_pin(ngx_http_request_t *r, u_char *body, size_t len)
 {
-    int64_t                    until;
-    ngx_str_t                  event;
-    lshop_error                err;
-    lshop_pin_request          req;
-    ngx_live_shop_shm_t       *shm;
-    ngx_http_live_shop_ctx_t  *ctx;
+    lshop_error              err;
+    ngx_live_shop_action_t  *act;
 
-    ctx = ngx_http_get_module_ctx(r, ngx_http_live_shop_module);
-    shm = ngx_live_shop_get_shm((ngx_cycle_t *) ngx_cycle);
+    act = ngx_pcalloc(r->pool, sizeof(ngx_live_shop_action_t));
+    if (act == NULL) {
+        return NGX_HTTP_INTERNAL_SERVER_ERROR;
+    }
 
     lshop_error_clear(&err);
 
-    if (lshop_pin_request_parse((char *) body, len, lshop_now_ms(), &req,
-                                &err)
+    if (lshop_pin_request_parse((char *) body, len, lshop_now_ms(),
+                                &act->pin, &err)
         != 0)
     {
         return ngx_http_live_shop_error(r, NGX_HTTP_BAD_REQUEST, &err);
     }
 
-    until = req.duration_s ? req.at_ms + req.duration_s * 1000 : 0;
+    act->action = NGX_LIVE_SHOP_PIN;
+    act->at_ms = act->pin.at_ms;
 
-    if (ngx_live_shop_pin(shm, &ctx->stream, req.offer_id, req.at_ms, until,
-                          r->pool, &event, &err)
-        != NGX_OK)
-    {
-        return ngx_http_live_shop_store_error(r, &err);
-    }
-
-    return ngx_http_live_shop_send_event(r, &event);
+    return ngx_http_live_shop_act(r, act);
 }
 
 
 static ngx_int_t
 ngx_http_live_shop_unpin(ngx_http_request_t *r, u_char *body, size_t len)
+{
+    ngx_live_shop_action_t  *act;
+
+    act = ngx_pcalloc(r->pool, sizeof(ngx_live_shop_action_t));
+    if (act == NULL) {
+        return NGX_HTTP_INTERNAL_SERVER_ERROR;
+    }
+
+    act->action = NGX_LIVE_SHOP_UNPIN;
+    act->at_ms = lshop_now_ms();
+
+    return ngx_http_live_shop_act(r, act);
+}
+
+
+static ngx_int_t
+ngx_http_live_shop_countdown(ngx_http_request_t *r, u_char *body, size_t len)
+{
+    lshop_error              err;
+    ngx_live_shop_action_t  *act;
+
+    act = ngx_pcalloc(r->pool, sizeof(ngx_live_shop_action_t));
+    if (act == NULL) {
+        return NGX_HTTP_INTERNAL_SERVER_ERROR;
+    }
+
+    lshop_error_clear(&err);
+
+    if (lshop_countdown_request_parse((char *) body, len, lshop_now_ms(),
+                                      &act->countdown, &err)
+        != 0)
+    {
+        return ngx_http_live_shop_error(r, NGX_HTTP_BAD_REQUEST, &err);
+    }
+
+    act->action = NGX_LIVE_SHOP_COUNTDOWN;
+    act->at_ms = act->countdown.at_ms;
+
+    return ngx_http_live_shop_act(r, act);
+}
+
+
+static ngx_int_t
+ngx_http_live_shop_disclose(ngx_http_request_t *r, u_char *body, size_t len)
+{
+    lshop_error              err;
+    ngx_live_shop_action_t  *act;
+
+    act = ngx_pcalloc(r->pool, sizeof(ngx_live_shop_action_t));
+    if (act == NULL) {
+        return NGX_HTTP_INTERNAL_SERVER_ERROR;
+    }
+
+    lshop_error_clear(&err);
+
+    if (lshop_disclosure_request_parse((char *) body, len, lshop_now_ms(),
+                                       &act->disclosure, &err)
+        != 0)
+    {
+        return ngx_http_live_shop_error(r, NGX_HTTP_BAD_REQUEST, &err);
+    }
+
+    act->action = NGX_LIVE_SHOP_DISCLOSE;
+    act->at_ms = act->disclosure.at_ms;
+
+    return ngx_http_live_shop_act(r, act);
+}
+
+
+static ngx_int_t
+ngx_http_live_shop_hide(ngx_http_request_t *r, u_char *body, size_t len)
+{
+    ngx_live_shop_action_t  *act;
+
+    act = ngx_pcalloc(r->pool, sizeof(ngx_live_shop_action_t));
+    if (act == NULL) {
+        return NGX_HTTP_INTERNAL_SERVER_ERROR;
+    }
+
+    act->action = NGX_LIVE_SHOP_HIDE;
+    act->at_ms = lshop_now_ms();
+
+    return ngx_http_live_shop_act(r, act);
+}
+
+
+static ngx_int_t
+ngx_http_live_shop_act(ngx_http_request_t *r, ngx_live_shop_action_t *act)
 {
     ngx_str_t                  event;
     lshop_error                err;
@@ -803,8 +973,7 @@ ngx_http_live_shop_unpin(ngx_http_request_t *r, u_char *body, size_t len)
 
     lshop_error_clear(&err);
 
-    if (ngx_live_shop_unpin(shm, &ctx->stream, lshop_now_ms(), r->pool,
-                            &event, &err)
+    if (ngx_live_shop_act(shm, &ctx->stream, act, r->pool, &event, &err)
         != NGX_OK)
     {
         return ngx_http_live_shop_store_error(r, &err);
@@ -831,6 +1000,174 @@ ngx_http_live_shop_state(ngx_http_request_t *r, u_char *body, size_t len)
     }
 
     return ngx_http_live_shop_send_json(r, NGX_HTTP_OK, json.data, json.len);
+}
+
+
+static ngx_int_t
+ngx_http_live_shop_events(ngx_http_request_t *r, u_char *body, size_t len)
+{
+    ngx_http_live_shop_ctx_t  *ctx;
+
+    ctx = ngx_http_get_module_ctx(r, ngx_http_live_shop_module);
+
+    return ngx_http_live_shop_sse(r, &ctx->stream);
+}
+
+
+typedef struct {
+    lshop_report                   *report;
+    uint64_t                        seq;      /* last event fed */
+    ngx_int_t                       rc;
+} ngx_http_live_shop_report_ctx_t;
+
+
+/* SPEC §5: the report, computed from the journal by the core */
+
+static ngx_int_t
+ngx_http_live_shop_report(ngx_http_request_t *r, u_char *body, size_t len)
+{
+    char                             *json, name[LSHOP_STREAM_MAX + 1];
+    size_t                            n;
+    ngx_int_t                         rc;
+    lshop_state                      *st;
+    lshop_replay_ops                  ops;
+    ngx_live_shop_conf_t             *lscf;
+    ngx_http_live_shop_ctx_t         *ctx;
+    ngx_http_live_shop_report_ctx_t   rctx;
+
+    ctx = ngx_http_get_module_ctx(r, ngx_http_live_shop_module);
+    lscf = ngx_live_shop_get_conf((ngx_cycle_t *) ngx_cycle);
+
+    if (lscf->journal.len == 0) {
+        return ngx_http_live_shop_fail(r, NGX_HTTP_CONFLICT, "no_journal", "",
+                                       "the report is computed from the "
+                                       "journal: set live_shop_journal");
+    }
+
+    st = ngx_palloc(r->pool, sizeof(lshop_state));
+    rctx.report = lshop_report_new();
+
+    if (st == NULL || rctx.report == NULL) {
+        lshop_report_free(rctx.report);
+        return NGX_HTTP_INTERNAL_SERVER_ERROR;
+    }
+
+    lshop_state_init(st);
+    rctx.seq = 0;
+    rctx.rc = NGX_OK;
+
+    ngx_memzero(&ops, sizeof(lshop_replay_ops));
+    ops.arg = &rctx;
+    ops.offer = ngx_http_live_shop_report_offer;
+    ops.event = ngx_http_live_shop_report_event;
+
+    rc = ngx_live_shop_journal_replay(lscf, &ctx->stream, st, &ops,
+                                      r->connection->log);
+
+    json = NULL;
+
+    if (rc != NGX_ERROR && rctx.rc == NGX_OK) {
+        ngx_memcpy(name, ctx->stream.data, ctx->stream.len);
+        name[ctx->stream.len] = '\0';
+
+        json = lshop_report_to_json(rctx.report, name, lshop_now_ms(), &n);
+    }
+
+    lshop_report_free(rctx.report);
+
+    if (json == NULL) {
+        return NGX_HTTP_INTERNAL_SERVER_ERROR;
+    }
+
+    rc = ngx_http_live_shop_send_json(r, NGX_HTTP_OK, (u_char *) json, n);
+    free(json);
+
+    return rc;
+}
+
+
+static int
+ngx_http_live_shop_report_offer(void *arg, const lshop_offer *offer,
+    int64_t at_ms)
+{
+    ngx_http_live_shop_report_ctx_t *rctx = arg;
+
+    if (lshop_report_add_offer(rctx->report, offer) != 0) {
+        rctx->rc = NGX_ERROR;
+        return -1;
+    }
+
+    return 0;
+}
+
+
+static int
+ngx_http_live_shop_report_event(void *arg, const lshop_event *ev,
+    const char *json, size_t len, int restored)
+{
+    ngx_http_live_shop_report_ctx_t *rctx = arg;
+
+    /* a checkpoint re-lists what a rotated journal told already */
+    if (ev->seq <= rctx->seq) {
+        return 0;
+    }
+
+    rctx->seq = ev->seq;
+
+    if (lshop_report_add_event(rctx->report, ev) != 0) {
+        rctx->rc = NGX_ERROR;
+        return -1;
+    }
+
+    return 0;
+}
+
+
+/* live_shop_journal_max_size SIZE; */
+
+static char *
+ngx_http_live_shop_journal_size(ngx_conf_t *cf, void *post, void *data)
+{
+    off_t *size = data;
+
+    if (*size < 64 * 1024) {
+        return "is too small: at least 64k";
+    }
+
+    return NGX_CONF_OK;
+}
+
+
+/*
+ * live_shop_locale en | de (or with a region, de-AT): the languages the
+ * core has disclosure labels in; another would silently read English.
+ */
+
+static char *
+ngx_http_live_shop_locale(ngx_conf_t *cf, void *post, void *data)
+{
+    ngx_str_t *locale = data;
+
+    u_char  *p;
+
+    p = locale->data;
+
+    if ((locale->len != 2 && locale->len != 5)
+        || (ngx_strncmp(p, "en", 2) != 0 && ngx_strncmp(p, "de", 2) != 0)
+        || (locale->len == 5 && p[2] != '-' && p[2] != '_'))
+    {
+        return "must be \"en\" or \"de\" (a region such as \"de-AT\" "
+               "may follow): disclosure labels exist in these";
+    }
+
+    return NGX_CONF_OK;
+}
+
+
+static void *
+ngx_http_live_shop_create_main_conf(ngx_conf_t *cf)
+{
+    return ngx_live_shop_get_conf(cf->cycle);
 }
 
 

@@ -16,7 +16,9 @@
 #include <lshop/error.h>
 #include <lshop/event.h>
 #include <lshop/hls.h>
+#include <lshop/journal.h>
 #include <lshop/offer.h>
+#include <lshop/request.h>
 #include <lshop/state.h>
 #include <lshop/time.h>
 
@@ -31,6 +33,11 @@
 typedef struct {
     ngx_shm_zone_t                 *zone;
     ngx_str_t                       secret;
+    ngx_str_t                       journal;     /* directory, or empty */
+    off_t                           journal_max_size;
+    ngx_flag_t                      journal_fsync;
+    ngx_str_t                       locale;
+    ngx_msec_t                      sse_ping;
 } ngx_live_shop_conf_t;
 
 
@@ -40,6 +47,7 @@ typedef struct {
     ngx_rbtree_t                    rbtree;
     ngx_rbtree_node_t               sentinel;
     ngx_atomic_t                    generation;  /* bumped on every event */
+    int64_t                         next_due;    /* ms; 0: nothing due */
 } ngx_live_shop_sh_t;
 
 
@@ -88,6 +96,7 @@ typedef struct {
     ngx_uint_t                      nevents;
     ngx_queue_t                     ranges;      /* by start */
     ngx_uint_t                      nended;
+    off_t                           journal_size;
 } ngx_live_shop_stream_t;
 
 
@@ -110,17 +119,36 @@ ngx_live_shop_shm_t *ngx_live_shop_get_shm(ngx_cycle_t *cycle);
 
 char *ngx_live_shop_zone(ngx_conf_t *cf, ngx_command_t *cmd, void *conf);
 
+/* A control call on a stream's timeline, as the store carries it out. */
+
+typedef enum {
+    NGX_LIVE_SHOP_PIN,
+    NGX_LIVE_SHOP_UNPIN,
+    NGX_LIVE_SHOP_COUNTDOWN,
+    NGX_LIVE_SHOP_DISCLOSE,
+    NGX_LIVE_SHOP_HIDE
+} ngx_live_shop_action_e;
+
+
+typedef struct {
+    ngx_live_shop_action_e          action;
+    int64_t                         at_ms;
+    lshop_pin_request               pin;
+    lshop_countdown_request         countdown;
+    lshop_disclosure_request        disclosure;
+} ngx_live_shop_action_t;
+
+
 /* The store; every function takes the zone's lock itself. */
 
 ngx_int_t ngx_live_shop_put_offer(ngx_live_shop_shm_t *shm, ngx_str_t *stream,
     lshop_offer *offer, ngx_uint_t *created, lshop_error *err);
 ngx_int_t ngx_live_shop_list_offers(ngx_live_shop_shm_t *shm,
     ngx_str_t *stream, ngx_pool_t *pool, ngx_str_t *json);
-ngx_int_t ngx_live_shop_pin(ngx_live_shop_shm_t *shm, ngx_str_t *stream,
-    const char *offer_id, int64_t at_ms, int64_t until_ms, ngx_pool_t *pool,
-    ngx_str_t *event, lshop_error *err);
-ngx_int_t ngx_live_shop_unpin(ngx_live_shop_shm_t *shm, ngx_str_t *stream,
-    int64_t at_ms, ngx_pool_t *pool, ngx_str_t *event, lshop_error *err);
+ngx_int_t ngx_live_shop_act(ngx_live_shop_shm_t *shm, ngx_str_t *stream,
+    ngx_live_shop_action_t *act, ngx_pool_t *pool, ngx_str_t *event,
+    lshop_error *err);
+ngx_uint_t ngx_live_shop_fire_due(ngx_live_shop_shm_t *shm, int64_t now_ms);
 ngx_int_t ngx_live_shop_snapshot(ngx_live_shop_shm_t *shm, ngx_str_t *stream,
     ngx_pool_t *pool, ngx_live_shop_snapshot_t *snap);
 ngx_int_t ngx_live_shop_state_json(ngx_live_shop_shm_t *shm,
@@ -130,8 +158,40 @@ ngx_int_t ngx_live_shop_ranges(ngx_live_shop_shm_t *shm, ngx_str_t *stream,
 ngx_int_t ngx_live_shop_events_after(ngx_live_shop_shm_t *shm,
     ngx_str_t *stream, uint64_t after, ngx_pool_t *pool, ngx_array_t *events);
 
-/* Tells this worker's RTMP subscribers about new events now. */
+/* The journal files (callers hold the lock for writes) */
+
+ngx_int_t ngx_live_shop_journal_append(ngx_live_shop_conf_t *lscf,
+    ngx_str_t *stream, u_char *line, size_t len, off_t *size, ngx_log_t *log);
+ngx_int_t ngx_live_shop_journal_read(ngx_live_shop_conf_t *lscf,
+    ngx_str_t *stream, ngx_uint_t old, ngx_str_t *data, ngx_log_t *log);
+ngx_int_t ngx_live_shop_journal_truncate(ngx_live_shop_conf_t *lscf,
+    ngx_str_t *stream, off_t size, ngx_log_t *log);
+ngx_int_t ngx_live_shop_journal_rotate(ngx_live_shop_conf_t *lscf,
+    ngx_str_t *stream, u_char *checkpoint, size_t len, ngx_log_t *log);
+
+/*
+ * Replays a stream's journal files (the rotated one, then the current)
+ * through ops onto st, outside the zone: for SSE catch-up and reports.
+ */
+ngx_int_t ngx_live_shop_journal_replay(ngx_live_shop_conf_t *lscf,
+    ngx_str_t *stream, lshop_state *st, lshop_replay_ops *ops,
+    ngx_log_t *log);
+
+/*
+ * This worker's clock: fires due events, hands new events to its RTMP and
+ * SSE subscribers. Arm it again after anything that may make it due
+ * sooner.
+ */
+void ngx_live_shop_tick_arm(void);
+void ngx_live_shop_deliver(void);
+
+/* This worker's subscribers: new events from the zone, and whether any */
 void ngx_rtmp_live_shop_deliver(void);
+ngx_uint_t ngx_rtmp_live_shop_listening(void);
+void ngx_http_live_shop_sse_deliver(void);
+void ngx_http_live_shop_sse_keepalive(void);
+void ngx_http_live_shop_sse_close_all(void);
+ngx_uint_t ngx_http_live_shop_sse_listening(void);
 
 
 #endif /* _NGX_LIVE_SHOP_H_INCLUDED_ */

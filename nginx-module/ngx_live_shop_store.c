@@ -2,9 +2,11 @@
 /*
  * liveshop: the store in shared memory. One node per stream holds its
  * timeline state (lshop_state), its catalog, its recent events (for RTMP
- * subscribers in every worker) and its intervals (for HLS DATERANGEs).
- * The decisions about events are the core's (lshop_state_apply); this file
- * keeps them in the zone under its lock.
+ * and SSE subscribers in every worker) and its intervals (for HLS
+ * DATERANGEs). What an action does to the timeline is the core's decision
+ * (lshop_state_plan_*, lshop_state_due); this file journals the events,
+ * keeps them in the zone under its lock, and rebuilds a stream from its
+ * journal the first time it is needed after a restart.
  */
 
 
@@ -14,26 +16,64 @@
 #include "ngx_live_shop.h"
 
 
+typedef struct {
+    ngx_live_shop_shm_t            *shm;
+    ngx_live_shop_stream_t         *st;
+    ngx_int_t                       rc;
+} ngx_live_shop_load_t;
+
+
 static ngx_live_shop_stream_t *ngx_live_shop_stream(ngx_live_shop_shm_t *shm,
     ngx_str_t *name, ngx_uint_t create);
+static ngx_live_shop_stream_t *ngx_live_shop_stream_new(
+    ngx_live_shop_shm_t *shm, ngx_str_t *name, uint32_t hash);
+static ngx_int_t ngx_live_shop_load(ngx_live_shop_shm_t *shm,
+    ngx_live_shop_stream_t *st);
+static int ngx_live_shop_load_offer(void *arg, const lshop_offer *offer,
+    int64_t at_ms);
+static int ngx_live_shop_load_checkpoint(void *arg, uint64_t seq);
+static int ngx_live_shop_load_event(void *arg, const lshop_event *ev,
+    const char *json, size_t len, int restored);
 static ngx_live_shop_offer_t *ngx_live_shop_offer(ngx_live_shop_stream_t *st,
     ngx_str_t *id);
+static ngx_int_t ngx_live_shop_catalog_put(ngx_live_shop_shm_t *shm,
+    ngx_live_shop_stream_t *st, const lshop_offer *offer,
+    int64_t *old_stock, ngx_uint_t *created);
+static ngx_int_t ngx_live_shop_keep(ngx_live_shop_shm_t *shm,
+    ngx_live_shop_stream_t *st, const lshop_event *ev, const char *json,
+    size_t len, ngx_uint_t restored);
 static ngx_int_t ngx_live_shop_emit(ngx_live_shop_shm_t *shm,
     ngx_live_shop_stream_t *st, lshop_event *ev, ngx_pool_t *pool,
     ngx_str_t *out, lshop_error *err);
+static ngx_int_t ngx_live_shop_journal(ngx_live_shop_stream_t *st,
+    u_char *line, size_t len, lshop_error *err);
+static void ngx_live_shop_checkpoint(ngx_live_shop_shm_t *shm,
+    ngx_live_shop_stream_t *st);
 static void ngx_live_shop_trim(ngx_live_shop_shm_t *shm,
     ngx_live_shop_stream_t *st);
 static ngx_int_t ngx_live_shop_copy(ngx_pool_t *pool, ngx_str_t *dst,
     u_char *src, size_t len);
 
 
+/*
+ * The node of a stream; with a journal, a stream not in the zone (after a
+ * restart) is rebuilt from it. create: make a node for a stream that has
+ * neither.
+ */
+
 static ngx_live_shop_stream_t *
 ngx_live_shop_stream(ngx_live_shop_shm_t *shm, ngx_str_t *name,
     ngx_uint_t create)
 {
     uint32_t                 hash;
+    ngx_str_t                data;
     ngx_str_node_t          *sn;
+    ngx_live_shop_conf_t    *lscf;
     ngx_live_shop_stream_t  *st;
+
+    if (name->len > LSHOP_STREAM_MAX) {
+        return NULL;
+    }
 
     hash = ngx_crc32_short(name->data, name->len);
 
@@ -43,9 +83,41 @@ ngx_live_shop_stream(ngx_live_shop_shm_t *shm, ngx_str_t *name,
         return (ngx_live_shop_stream_t *) sn;
     }
 
-    if (!create || name->len > LSHOP_STREAM_MAX) {
+    lscf = ngx_live_shop_get_conf((ngx_cycle_t *) ngx_cycle);
+
+    if (!create) {
+        /* only a stream with a journal is worth a node */
+        if (lscf->journal.len == 0
+            || ngx_live_shop_journal_read(lscf, name, 0, &data,
+                                          ngx_cycle->log)
+               != NGX_OK)
+        {
+            return NULL;
+        }
+
+        ngx_free(data.data);
+    }
+
+    st = ngx_live_shop_stream_new(shm, name, hash);
+    if (st == NULL) {
         return NULL;
     }
+
+    if (lscf->journal.len && ngx_live_shop_load(shm, st) != NGX_OK) {
+        ngx_log_error(NGX_LOG_ALERT, ngx_cycle->log, 0,
+                      "live_shop: the journal of \"%V\" could not be "
+                      "loaded into the zone; raise live_shop_zone", name);
+    }
+
+    return st;
+}
+
+
+static ngx_live_shop_stream_t *
+ngx_live_shop_stream_new(ngx_live_shop_shm_t *shm, ngx_str_t *name,
+    uint32_t hash)
+{
+    ngx_live_shop_stream_t  *st;
 
     st = ngx_slab_calloc_locked(shm->shpool, sizeof(ngx_live_shop_stream_t));
     if (st == NULL) {
@@ -67,6 +139,156 @@ ngx_live_shop_stream(ngx_live_shop_shm_t *shm, ngx_str_t *name,
     ngx_rbtree_insert(&shm->sh->rbtree, &st->sn.node);
 
     return st;
+}
+
+
+/* Rebuilds a stream from its journal files, the rotated one first */
+
+static ngx_int_t
+ngx_live_shop_load(ngx_live_shop_shm_t *shm, ngx_live_shop_stream_t *st)
+{
+    int64_t                d;
+    ngx_str_t              data;
+    ngx_int_t              rc;
+    ngx_uint_t             old, found;
+    lshop_replay_ops       ops;
+    ngx_live_shop_load_t   load;
+    lshop_replay_result    result;
+    ngx_live_shop_conf_t  *lscf;
+
+    lscf = ngx_live_shop_get_conf((ngx_cycle_t *) ngx_cycle);
+
+    load.shm = shm;
+    load.st = st;
+    load.rc = NGX_OK;
+
+    ops.arg = &load;
+    ops.offer = ngx_live_shop_load_offer;
+    ops.checkpoint = ngx_live_shop_load_checkpoint;
+    ops.event = ngx_live_shop_load_event;
+
+    found = 0;
+
+    for (old = 1; /* void */ ; old--) {
+
+        rc = ngx_live_shop_journal_read(lscf, &st->sn.str, old, &data,
+                                        ngx_cycle->log);
+        if (rc == NGX_ERROR) {
+            return NGX_ERROR;
+        }
+
+        if (rc == NGX_OK) {
+            found = 1;
+            ngx_memzero(&result, sizeof(lshop_replay_result));
+
+            (void) lshop_journal_replay((char *) data.data, data.len,
+                                        &st->state, &ops, &result);
+
+            if (result.skipped) {
+                ngx_log_error(NGX_LOG_ERR, ngx_cycle->log, 0,
+                              "live_shop: journal of \"%V\"%s: skipped %uz "
+                              "of %uz records%s: %s", &st->sn.str,
+                              old ? " (rotated)" : "", result.skipped,
+                              result.records + result.skipped,
+                              result.torn ? ", the last one torn by a crash"
+                                          : "",
+                              result.first_problem.message);
+            }
+
+            if (!old) {
+                st->journal_size = result.torn ? (off_t) result.last_good
+                                               : (off_t) data.len;
+            }
+
+            if (!old && result.torn) {
+                /* appends must not follow half a record */
+                (void) ngx_live_shop_journal_truncate(lscf, &st->sn.str,
+                                                      result.last_good,
+                                                      ngx_cycle->log);
+            }
+
+            ngx_free(data.data);
+        }
+
+        if (old == 0) {
+            break;
+        }
+    }
+
+    d = lshop_state_next_due(&st->state);
+
+    if (d && (shm->sh->next_due == 0 || d < shm->sh->next_due)) {
+        shm->sh->next_due = d;
+    }
+
+    if (found) {
+        ngx_log_error(NGX_LOG_INFO, ngx_cycle->log, 0,
+                      "live_shop: \"%V\" loaded from its journal, seq %uL",
+                      &st->sn.str, st->state.seq);
+    }
+
+    return load.rc;
+}
+
+
+static int
+ngx_live_shop_load_offer(void *arg, const lshop_offer *offer, int64_t at_ms)
+{
+    ngx_live_shop_load_t *load = arg;
+
+    int64_t     old_stock;
+    ngx_uint_t  created;
+
+    if (ngx_live_shop_catalog_put(load->shm, load->st, offer, &old_stock,
+                                  &created)
+        != NGX_OK)
+    {
+        load->rc = NGX_ERROR;
+    }
+
+    return 0;
+}
+
+
+static int
+ngx_live_shop_load_checkpoint(void *arg, uint64_t seq)
+{
+    ngx_live_shop_load_t *load = arg;
+
+    ngx_queue_t            *q;
+    ngx_live_shop_offer_t  *o;
+    ngx_live_shop_stream_t *st;
+
+    st = load->st;
+
+    /* the checkpoint's catalog replaces the one replayed so far */
+
+    while (!ngx_queue_empty(&st->offers)) {
+        q = ngx_queue_head(&st->offers);
+        ngx_queue_remove(q);
+        o = ngx_queue_data(q, ngx_live_shop_offer_t, queue);
+        ngx_slab_free_locked(load->shm->shpool, o);
+    }
+
+    st->noffers = 0;
+
+    return 0;
+}
+
+
+static int
+ngx_live_shop_load_event(void *arg, const lshop_event *ev, const char *json,
+    size_t len, int restored)
+{
+    ngx_live_shop_load_t *load = arg;
+
+    if (ngx_live_shop_keep(load->shm, load->st, ev, json, len, restored)
+        != NGX_OK)
+    {
+        load->rc = NGX_ERROR;
+    }
+
+    return 0;
 }
 
 
@@ -101,54 +323,80 @@ ngx_live_shop_no_memory(lshop_error *err)
 }
 
 
-/*
- * Assigns the next seq, lets the core apply the event to the state, and
- * keeps it for RTMP and, if it opens or closes an interval, for HLS.
- * Called with the lock held. On error nothing has changed.
- */
+
+/* Puts an offer into the catalog in the zone; the lock is held */
 
 static ngx_int_t
-ngx_live_shop_emit(ngx_live_shop_shm_t *shm, ngx_live_shop_stream_t *st,
-    lshop_event *ev, ngx_pool_t *pool, ngx_str_t *out, lshop_error *err)
+ngx_live_shop_catalog_put(ngx_live_shop_shm_t *shm,
+    ngx_live_shop_stream_t *st, const lshop_offer *offer, int64_t *old_stock,
+    ngx_uint_t *created)
 {
     char                   *json;
     size_t                  len;
-    ngx_int_t               opens;
+    ngx_str_t               id;
+    ngx_live_shop_offer_t  *o, *old;
+
+    id.data = (u_char *) offer->id;
+    id.len = ngx_strlen(offer->id);
+
+    old = ngx_live_shop_offer(st, &id);
+
+    *created = (old == NULL);
+    *old_stock = old ? old->stock : LSHOP_STOCK_UNLIMITED;
+
+    json = lshop_offer_to_json(offer, &len);
+    if (json == NULL) {
+        return NGX_ERROR;
+    }
+
+    o = ngx_slab_alloc_locked(shm->shpool,
+                              offsetof(ngx_live_shop_offer_t, json)
+                              + len + id.len);
+    if (o == NULL) {
+        free(json);
+        return NGX_ERROR;
+    }
+
+    o->len = len;
+    ngx_memcpy(o->json, json, len);
+    o->id.data = o->json + len;
+    o->id.len = id.len;
+    ngx_memcpy(o->id.data, id.data, id.len);
+    o->stock = offer->stock;
+
+    free(json);
+
+    if (old) {
+        ngx_queue_insert_after(&old->queue, &o->queue);
+        ngx_queue_remove(&old->queue);
+        ngx_slab_free_locked(shm->shpool, old);
+
+    } else {
+        ngx_queue_insert_tail(&st->offers, &o->queue);
+        st->noffers++;
+    }
+
+    return NGX_OK;
+}
+
+
+/*
+ * Keeps an event for RTMP and SSE subscribers and, if it opens or closes
+ * an interval, for HLS. A restored event (an open interval a checkpoint
+ * re-lists) only restores its range, if the range is not kept already.
+ * The lock is held. On error nothing is kept.
+ */
+
+static ngx_int_t
+ngx_live_shop_keep(ngx_live_shop_shm_t *shm, ngx_live_shop_stream_t *st,
+    const lshop_event *ev, const char *json, size_t len, ngx_uint_t restored)
+{
     ngx_queue_t            *q;
     const char             *cls;
-    lshop_state             next;
     ngx_live_shop_event_t  *e;
     ngx_live_shop_range_t  *r, *open;
 
-    ev->seq = st->state.seq + 1;
-    ngx_memcpy(ev->stream, st->name, st->sn.str.len + 1);
-
-    next = st->state;
-
-    if (lshop_state_apply(&next, ev, err) != 0) {
-        return NGX_ERROR;
-    }
-
-    json = lshop_event_to_json(ev, &len);
-    if (json == NULL) {
-        ngx_live_shop_no_memory(err);
-        return NGX_ERROR;
-    }
-
-    e = ngx_slab_alloc_locked(shm->shpool,
-                              offsetof(ngx_live_shop_event_t, json) + len);
-    if (e == NULL) {
-        goto nomem;
-    }
-
-    e->seq = ev->seq;
-    e->type = ev->type;
-    e->len = len;
-    ngx_memcpy(e->json, json, len);
-
     cls = lshop_event_class(ev->type);
-    opens = lshop_event_opens(ev->type);
-
     r = NULL;
     open = NULL;
 
@@ -159,19 +407,45 @@ ngx_live_shop_emit(ngx_live_shop_shm_t *shm, ngx_live_shop_stream_t *st,
         {
             r = ngx_queue_data(q, ngx_live_shop_range_t, queue);
 
+            if (restored && r->seq == ev->seq) {
+                return NGX_OK;
+            }
+
             if (r->end_ms == 0 && lshop_event_class(r->type) == cls) {
                 open = r;
             }
         }
+    }
+
+    e = NULL;
+
+    if (!restored) {
+        e = ngx_slab_alloc_locked(shm->shpool,
+                                  offsetof(ngx_live_shop_event_t, json)
+                                  + len);
+        if (e == NULL) {
+            return NGX_ERROR;
+        }
+
+        e->seq = ev->seq;
+        e->type = ev->type;
+        e->len = len;
+        ngx_memcpy(e->json, json, len);
+    }
+
+    if (cls) {
 
         r = NULL;
 
-        if (opens) {
+        if (lshop_event_opens(ev->type)) {
             r = ngx_slab_alloc_locked(shm->shpool,
                                 offsetof(ngx_live_shop_range_t, json) + len);
             if (r == NULL) {
-                ngx_slab_free_locked(shm->shpool, e);
-                goto nomem;
+                if (e) {
+                    ngx_slab_free_locked(shm->shpool, e);
+                }
+
+                return NGX_ERROR;
             }
 
             r->type = ev->type;
@@ -183,14 +457,12 @@ ngx_live_shop_emit(ngx_live_shop_shm_t *shm, ngx_live_shop_stream_t *st,
         }
     }
 
-    /* nothing can fail from here on */
+    if (e) {
+        ngx_queue_insert_tail(&st->events, &e->queue);
+        st->nevents++;
+    }
 
-    st->state = next;
-
-    ngx_queue_insert_tail(&st->events, &e->queue);
-    st->nevents++;
-
-    if (open) {
+    if (open && !restored) {
         /* ranges of one class never overlap (SPEC §7) */
         open->end_ms = ngx_max(ev->at_ms, open->start_ms);
         st->nended++;
@@ -202,24 +474,376 @@ ngx_live_shop_emit(ngx_live_shop_shm_t *shm, ngx_live_shop_stream_t *st,
 
     ngx_live_shop_trim(shm, st);
 
-    (void) ngx_atomic_fetch_add(&shm->sh->generation, 1);
+    return NGX_OK;
+}
 
-    if (out && ngx_live_shop_copy(pool, out, (u_char *) json, len) != NGX_OK)
-    {
-        free(json);
+
+/*
+ * Assigns the next seq, journals the event, keeps it, and applies it to
+ * the state. Called with the lock held. On error nothing has changed
+ * (but for a record in the journal that a failing write left behind,
+ * which a replay skips: its seq comes again).
+ */
+
+static ngx_int_t
+ngx_live_shop_emit(ngx_live_shop_shm_t *shm, ngx_live_shop_stream_t *st,
+    lshop_event *ev, ngx_pool_t *pool, ngx_str_t *out, lshop_error *err)
+{
+    char         *json;
+    size_t        len;
+    int64_t       d;
+    ngx_int_t     rc;
+    lshop_state   next;
+
+    ev->seq = st->state.seq + 1;
+    ngx_memcpy(ev->stream, st->name, st->sn.str.len + 1);
+
+    next = st->state;
+
+    if (lshop_state_apply(&next, ev, err) != 0) {
         return NGX_ERROR;
+    }
+
+    json = lshop_journal_event_line(ev, &len);
+    if (json == NULL) {
+        ngx_live_shop_no_memory(err);
+        return NGX_ERROR;
+    }
+
+    /* SPEC §3: journalled before anyone hears of it */
+    rc = ngx_live_shop_journal(st, (u_char *) json, len, err);
+
+    if (rc == NGX_OK && ngx_live_shop_keep(shm, st, ev, json, len - 1, 0)
+                        != NGX_OK)
+    {
+        ngx_live_shop_no_memory(err);
+        rc = NGX_ERROR;
+    }
+
+    if (rc == NGX_OK && out) {
+        rc = ngx_live_shop_copy(pool, out, (u_char *) json, len - 1);
     }
 
     free(json);
 
+    if (rc != NGX_OK) {
+        return NGX_ERROR;
+    }
+
+    st->state = next;
+
+    d = lshop_state_next_due(&st->state);
+
+    if (d && (shm->sh->next_due == 0 || d < shm->sh->next_due)) {
+        shm->sh->next_due = d;
+    }
+
+    (void) ngx_atomic_fetch_add(&shm->sh->generation, 1);
+
+    if (st->journal_size
+        > ngx_live_shop_get_conf((ngx_cycle_t *) ngx_cycle)->journal_max_size)
+    {
+        ngx_live_shop_checkpoint(shm, st);
+    }
+
     return NGX_OK;
+}
 
-nomem:
 
-    free(json);
-    ngx_live_shop_no_memory(err);
+static ngx_int_t
+ngx_live_shop_journal(ngx_live_shop_stream_t *st, u_char *line, size_t len,
+    lshop_error *err)
+{
+    ngx_live_shop_conf_t  *lscf;
 
-    return NGX_ERROR;
+    lscf = ngx_live_shop_get_conf((ngx_cycle_t *) ngx_cycle);
+
+    if (lscf->journal.len == 0) {
+        return NGX_OK;
+    }
+
+    if (ngx_live_shop_journal_append(lscf, &st->sn.str, line, len,
+                                     &st->journal_size, ngx_cycle->log)
+        != NGX_OK)
+    {
+        lshop_error_set(err, "journal_failed", "",
+                        "the journal could not be written; nothing was "
+                        "changed (see the error log)");
+        return NGX_ERROR;
+    }
+
+    return NGX_OK;
+}
+
+
+/* Rotates a stream's journal: a new one begins with a checkpoint */
+
+static void
+ngx_live_shop_checkpoint(ngx_live_shop_shm_t *shm, ngx_live_shop_stream_t *st)
+{
+    char                   *line;
+    size_t                  len, n;
+    ngx_queue_t            *q;
+    lshop_error             err;
+    lshop_offer            *offers;
+    ngx_live_shop_conf_t   *lscf;
+    ngx_live_shop_offer_t  *o;
+
+    lscf = ngx_live_shop_get_conf((ngx_cycle_t *) ngx_cycle);
+
+    offers = ngx_alloc(st->noffers * sizeof(lshop_offer) + 1,
+                       ngx_cycle->log);
+    if (offers == NULL) {
+        return;
+    }
+
+    n = 0;
+
+    for (q = ngx_queue_head(&st->offers);
+         q != ngx_queue_sentinel(&st->offers);
+         q = ngx_queue_next(q))
+    {
+        o = ngx_queue_data(q, ngx_live_shop_offer_t, queue);
+
+        if (lshop_offer_parse((char *) o->json, o->len, NULL, &offers[n],
+                              &err)
+            == 0)
+        {
+            n++;
+        }
+    }
+
+    line = lshop_journal_checkpoint_line(&st->state, (char *) st->name,
+                                         lshop_now_ms(), offers, n, &len);
+    ngx_free(offers);
+
+    if (line == NULL) {
+        return;
+    }
+
+    if (ngx_live_shop_journal_rotate(lscf, &st->sn.str, (u_char *) line, len,
+                                     ngx_cycle->log)
+        == NGX_OK)
+    {
+        st->journal_size = len;
+    }
+
+    free(line);
+}
+
+
+
+/*
+ * Carries out a control call: the core plans its events on the state,
+ * this emits them. *event is the one the call is answered with.
+ */
+
+ngx_int_t
+ngx_live_shop_act(ngx_live_shop_shm_t *shm, ngx_str_t *stream,
+    ngx_live_shop_action_t *act, ngx_pool_t *pool, ngx_str_t *event,
+    lshop_error *err)
+{
+    size_t                   i, n, answer;
+    ngx_int_t                rc;
+    ngx_str_t                id, json;
+    ngx_uint_t               create;
+    const char              *locale;
+    lshop_offer             *offer;
+    lshop_event             *ev;
+    lshop_state              empty;
+    ngx_live_shop_offer_t   *o;
+    ngx_live_shop_stream_t  *st;
+
+    /* events hold whole offers: keep them off the stack */
+    ev = ngx_palloc(pool, LSHOP_PLAN_MAX * sizeof(lshop_event));
+    offer = ngx_palloc(pool, sizeof(lshop_offer));
+    if (ev == NULL || offer == NULL) {
+        return NGX_ERROR;
+    }
+
+    locale = (char *) ngx_live_shop_get_conf((ngx_cycle_t *) ngx_cycle)
+                          ->locale.data;
+
+    lshop_state_init(&empty);
+
+    rc = NGX_ERROR;
+    n = 0;
+
+    ngx_shmtx_lock(&shm->shpool->mutex);
+
+    create = (act->action != NGX_LIVE_SHOP_UNPIN
+              && act->action != NGX_LIVE_SHOP_HIDE);
+
+    st = ngx_live_shop_stream(shm, stream, create);
+
+    if (st == NULL && create) {
+        ngx_live_shop_no_memory(err);
+        goto done;
+    }
+
+    switch (act->action) {
+
+    case NGX_LIVE_SHOP_PIN:
+    case NGX_LIVE_SHOP_COUNTDOWN:
+        id.data = (u_char *) (act->action == NGX_LIVE_SHOP_PIN
+                              ? act->pin.offer_id
+                              : act->countdown.offer_id);
+        id.len = ngx_strlen(id.data);
+
+        if (id.len == 0) {
+            o = NULL;
+
+        } else {
+            o = st ? ngx_live_shop_offer(st, &id) : NULL;
+
+            if (o == NULL) {
+                lshop_error_set(err, "not_found", "offer",
+                                "no offer \"%s\" in the catalog of %.*s; "
+                                "PUT it first", (char *) id.data,
+                                (int) stream->len, stream->data);
+                goto done;
+            }
+        }
+
+        if (act->action == NGX_LIVE_SHOP_COUNTDOWN) {
+            n = lshop_state_plan_countdown(&st->state, act->at_ms,
+                                           act->countdown.seconds,
+                                           act->countdown.label,
+                                           act->countdown.offer_id, ev, err);
+            break;
+        }
+
+        if (lshop_offer_parse((char *) o->json, o->len, NULL, offer, err)
+            != 0)
+        {
+            goto done;
+        }
+
+        n = lshop_state_plan_pin(&st->state, offer, act->at_ms,
+                                 act->pin.duration_s
+                                 ? act->at_ms + act->pin.duration_s * 1000
+                                 : 0,
+                                 locale, ev, err);
+        break;
+
+    case NGX_LIVE_SHOP_UNPIN:
+        n = lshop_state_plan_unpin(st ? &st->state : &empty, act->at_ms, ev,
+                                   err);
+        break;
+
+    case NGX_LIVE_SHOP_DISCLOSE:
+        n = lshop_state_plan_disclose(&st->state, act->at_ms,
+                                      act->disclosure.kind,
+                                      act->disclosure.text, locale, ev, err);
+        break;
+
+    case NGX_LIVE_SHOP_HIDE:
+        n = lshop_state_plan_hide(st ? &st->state : &empty, act->at_ms, ev,
+                                  err);
+        break;
+    }
+
+    if (n == 0) {
+        goto done;
+    }
+
+    if (st == NULL) {
+        ngx_live_shop_no_memory(err);
+        goto done;
+    }
+
+    /* the call answers with the event of its own kind: the last planned,
+     * but for an unpin, whose tied disclosure is hidden after it */
+    answer = (act->action == NGX_LIVE_SHOP_UNPIN) ? 0 : n - 1;
+
+    for (i = 0; i < n; i++) {
+        rc = ngx_live_shop_emit(shm, st, &ev[i], pool,
+                                i == answer ? &json : NULL, err);
+        if (rc != NGX_OK) {
+            break;
+        }
+    }
+
+    if (rc == NGX_OK) {
+        *event = json;
+    }
+
+done:
+
+    ngx_shmtx_unlock(&shm->shpool->mutex);
+
+    return rc;
+}
+
+
+/*
+ * Emits what the clock has made due on every stream (countdowns ending,
+ * pins running out). Whichever worker gets here first does it, under the
+ * lock. Returns the number of events.
+ */
+
+ngx_uint_t
+ngx_live_shop_fire_due(ngx_live_shop_shm_t *shm, int64_t now_ms)
+{
+    size_t                   i, n;
+    int64_t                  d, next;
+    ngx_uint_t               fired;
+    lshop_error              err;
+    lshop_event              ev[LSHOP_PLAN_MAX];
+    ngx_rbtree_node_t       *node, *root, *sentinel;
+    ngx_live_shop_stream_t  *st;
+
+    if (shm->sh->next_due == 0 || now_ms < shm->sh->next_due) {
+        return 0;
+    }
+
+    fired = 0;
+    next = 0;
+
+    ngx_shmtx_lock(&shm->shpool->mutex);
+
+    root = shm->sh->rbtree.root;
+    sentinel = shm->sh->rbtree.sentinel;
+
+    if (root == sentinel) {
+        goto done;
+    }
+
+    for (node = ngx_rbtree_min(root, sentinel);
+         node;
+         node = ngx_rbtree_next(&shm->sh->rbtree, node))
+    {
+        st = (ngx_live_shop_stream_t *) node;
+
+        n = lshop_state_due(&st->state, now_ms, ev);
+
+        for (i = 0; i < n; i++) {
+            if (ngx_live_shop_emit(shm, st, &ev[i], NULL, NULL, &err)
+                != NGX_OK)
+            {
+                ngx_log_error(NGX_LOG_ERR, ngx_cycle->log, 0,
+                              "live_shop: \"%V\": %s", &st->sn.str,
+                              err.message);
+                break;
+            }
+
+            fired++;
+        }
+
+        d = lshop_state_next_due(&st->state);
+
+        if (d && (next == 0 || d < next)) {
+            next = d;
+        }
+    }
+
+done:
+
+    shm->sh->next_due = next;
+
+    ngx_shmtx_unlock(&shm->shpool->mutex);
+
+    return fired;
 }
 
 
@@ -274,22 +898,22 @@ ngx_live_shop_copy(ngx_pool_t *pool, ngx_str_t *dst, u_char *src, size_t len)
 }
 
 
+
 ngx_int_t
 ngx_live_shop_put_offer(ngx_live_shop_shm_t *shm, ngx_str_t *stream,
     lshop_offer *offer, ngx_uint_t *created, lshop_error *err)
 {
-    char                    *json;
+    char                    *line;
     size_t                   len;
     int64_t                  old_stock;
     ngx_int_t                rc;
     ngx_str_t                id;
     ngx_uint_t               i, n;
     lshop_event              ev[2];
-    ngx_live_shop_offer_t   *o, *old;
     ngx_live_shop_stream_t  *st;
 
-    json = lshop_offer_to_json(offer, &len);
-    if (json == NULL) {
+    line = lshop_journal_offer_line(offer, lshop_now_ms(), &len);
+    if (line == NULL) {
         ngx_live_shop_no_memory(err);
         return NGX_ERROR;
     }
@@ -307,47 +931,29 @@ ngx_live_shop_put_offer(ngx_live_shop_shm_t *shm, ngx_str_t *stream,
         goto done;
     }
 
-    old = ngx_live_shop_offer(st, &id);
-
-    if (old == NULL && st->noffers >= NGX_LIVE_SHOP_MAX_OFFERS) {
+    if (ngx_live_shop_offer(st, &id) == NULL
+        && st->noffers >= NGX_LIVE_SHOP_MAX_OFFERS)
+    {
         lshop_error_set(err, "too_many_offers", "id",
                         "a stream's catalog holds at most %d offers",
                         NGX_LIVE_SHOP_MAX_OFFERS);
         goto done;
     }
 
-    o = ngx_slab_alloc_locked(shm->shpool,
-                              offsetof(ngx_live_shop_offer_t, json)
-                              + len + id.len);
-    if (o == NULL) {
+    if (ngx_live_shop_journal(st, (u_char *) line, len, err) != NGX_OK) {
+        goto done;
+    }
+
+    if (ngx_live_shop_catalog_put(shm, st, offer, &old_stock, created)
+        != NGX_OK)
+    {
         ngx_live_shop_no_memory(err);
         goto done;
     }
 
-    o->len = len;
-    ngx_memcpy(o->json, json, len);
-    o->id.data = o->json + len;
-    o->id.len = id.len;
-    ngx_memcpy(o->id.data, id.data, id.len);
-    o->stock = offer->stock;
-
-    old_stock = LSHOP_STOCK_UNLIMITED;
-
-    if (old) {
-        old_stock = old->stock;
-        ngx_queue_insert_after(&old->queue, &o->queue);
-        ngx_queue_remove(&old->queue);
-        ngx_slab_free_locked(shm->shpool, old);
-
-    } else {
-        ngx_queue_insert_tail(&st->offers, &o->queue);
-        st->noffers++;
-    }
-
-    *created = (old == NULL);
     rc = NGX_OK;
 
-    if (old == NULL) {
+    if (*created) {
         goto done;
     }
 
@@ -366,7 +972,7 @@ done:
 
     ngx_shmtx_unlock(&shm->shpool->mutex);
 
-    free(json);
+    free(line);
 
     return rc;
 }
@@ -431,103 +1037,6 @@ ngx_live_shop_list_offers(ngx_live_shop_shm_t *shm, ngx_str_t *stream,
     json->len = p - json->data;
 
     return NGX_OK;
-}
-
-
-ngx_int_t
-ngx_live_shop_pin(ngx_live_shop_shm_t *shm, ngx_str_t *stream,
-    const char *offer_id, int64_t at_ms, int64_t until_ms, ngx_pool_t *pool,
-    ngx_str_t *event, lshop_error *err)
-{
-    ngx_int_t                rc;
-    ngx_str_t                id;
-    ngx_uint_t               i, n;
-    lshop_offer             *offer;
-    lshop_event             *ev;
-    ngx_live_shop_offer_t   *o;
-    ngx_live_shop_stream_t  *st;
-
-    /* an lshop_event holds a whole offer: keep them off the stack */
-    ev = ngx_palloc(pool, 2 * sizeof(lshop_event));
-    offer = ngx_palloc(pool, sizeof(lshop_offer));
-    if (ev == NULL || offer == NULL) {
-        return NGX_ERROR;
-    }
-
-    id.data = (u_char *) offer_id;
-    id.len = ngx_strlen(offer_id);
-
-    rc = NGX_ERROR;
-
-    ngx_shmtx_lock(&shm->shpool->mutex);
-
-    st = ngx_live_shop_stream(shm, stream, 0);
-    o = st ? ngx_live_shop_offer(st, &id) : NULL;
-
-    if (o == NULL) {
-        lshop_error_set(err, "not_found", "offer",
-                        "no offer \"%s\" in the catalog of %.*s; PUT it "
-                        "first", offer_id, (int) stream->len, stream->data);
-        goto done;
-    }
-
-    if (lshop_offer_parse((char *) o->json, o->len, NULL, offer, err) != 0) {
-        goto done;
-    }
-
-    n = lshop_state_plan_pin(&st->state, offer, at_ms, until_ms, ev, err);
-
-    for (i = 0; i < n; i++) {
-        rc = ngx_live_shop_emit(shm, st, &ev[i], pool,
-                                i + 1 == n ? event : NULL, err);
-        if (rc != NGX_OK) {
-            break;
-        }
-    }
-
-done:
-
-    ngx_shmtx_unlock(&shm->shpool->mutex);
-
-    return rc;
-}
-
-
-ngx_int_t
-ngx_live_shop_unpin(ngx_live_shop_shm_t *shm, ngx_str_t *stream,
-    int64_t at_ms, ngx_pool_t *pool, ngx_str_t *event, lshop_error *err)
-{
-    ngx_int_t                rc;
-    lshop_state              empty;
-    lshop_event             *ev;
-    ngx_live_shop_stream_t  *st;
-
-    ev = ngx_palloc(pool, sizeof(lshop_event));
-    if (ev == NULL) {
-        return NGX_ERROR;
-    }
-
-    rc = NGX_ERROR;
-
-    ngx_shmtx_lock(&shm->shpool->mutex);
-
-    st = ngx_live_shop_stream(shm, stream, 0);
-
-    if (st == NULL) {
-        lshop_state_init(&empty);
-        (void) lshop_state_plan_unpin(&empty, at_ms, ev, err);
-        goto done;
-    }
-
-    if (lshop_state_plan_unpin(&st->state, at_ms, ev, err) == 0) {
-        rc = ngx_live_shop_emit(shm, st, ev, pool, event, err);
-    }
-
-done:
-
-    ngx_shmtx_unlock(&shm->shpool->mutex);
-
-    return rc;
 }
 
 

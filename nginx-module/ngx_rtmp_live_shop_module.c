@@ -7,8 +7,8 @@
  *
  * Events are made in whichever worker took the API call and kept in the
  * shared zone. The worker that made one delivers it at once; the others
- * notice a new zone generation on a short timer, so a subscriber in any
- * worker (nginx-rtmp's rtmp_auto_push) gets every event.
+ * notice a new zone generation on their clock (ngx_live_shop_tick), so a
+ * subscriber in any worker (nginx-rtmp's rtmp_auto_push) gets every event.
  */
 
 
@@ -24,9 +24,6 @@
 #include <lshop/amf.h>
 
 #include "ngx_live_shop.h"
-
-
-#define NGX_RTMP_LIVE_SHOP_POLL  10    /* ms between looks at the zone */
 
 
 /* nginx-rtmp declares it in no header */
@@ -79,7 +76,6 @@ static void ngx_rtmp_live_shop_send(ngx_rtmp_live_shop_ctx_t *ctx,
     const char *name, uint64_t seq, u_char *json, size_t len);
 static void ngx_rtmp_live_shop_deliver_stream(
     ngx_rtmp_live_shop_stream_t *st);
-static void ngx_rtmp_live_shop_poll_handler(ngx_event_t *ev);
 static void *ngx_rtmp_live_shop_create_app_conf(ngx_conf_t *cf);
 static char *ngx_rtmp_live_shop_merge_app_conf(ngx_conf_t *cf,
     void *parent, void *child);
@@ -93,10 +89,8 @@ static ngx_rtmp_play_pt          next_play;
 static ngx_rtmp_close_stream_pt  next_close_stream;
 
 
-/* this worker's streams, and the zone generation it last delivered */
+/* this worker's streams */
 static ngx_queue_t        ngx_rtmp_live_shop_streams;
-static ngx_atomic_uint_t  ngx_rtmp_live_shop_generation;
-static ngx_event_t        ngx_rtmp_live_shop_poll_event;
 
 
 static ngx_command_t  ngx_rtmp_live_shop_commands[] = {
@@ -276,10 +270,7 @@ ngx_rtmp_live_shop_join(ngx_rtmp_session_t *s, u_char *name,
         ngx_queue_init(&st->sessions);
         ngx_queue_insert_tail(&ngx_rtmp_live_shop_streams, &st->queue);
 
-        if (!ngx_rtmp_live_shop_poll_event.timer_set) {
-            ngx_add_timer(&ngx_rtmp_live_shop_poll_event,
-                          NGX_RTMP_LIVE_SHOP_POLL);
-        }
+        ngx_live_shop_tick_arm();
     }
 
     ctx->session = s;
@@ -553,23 +544,11 @@ void
 ngx_rtmp_live_shop_deliver(void)
 {
     ngx_queue_t                  *q, *next;
-    ngx_atomic_uint_t             generation;
-    ngx_live_shop_shm_t          *shm;
     ngx_rtmp_live_shop_stream_t  *st;
 
-    shm = ngx_live_shop_get_shm((ngx_cycle_t *) ngx_cycle);
-
-    if (shm == NULL || ngx_rtmp_live_shop_streams.next == NULL) {
+    if (ngx_rtmp_live_shop_streams.next == NULL) {
         return;
     }
-
-    generation = shm->sh->generation;
-
-    if (generation == ngx_rtmp_live_shop_generation) {
-        return;
-    }
-
-    ngx_rtmp_live_shop_generation = generation;
 
     for (q = ngx_queue_head(&ngx_rtmp_live_shop_streams);
          q != ngx_queue_sentinel(&ngx_rtmp_live_shop_streams);
@@ -583,16 +562,11 @@ ngx_rtmp_live_shop_deliver(void)
 }
 
 
-static void
-ngx_rtmp_live_shop_poll_handler(ngx_event_t *ev)
+ngx_uint_t
+ngx_rtmp_live_shop_listening(void)
 {
-    if (ngx_exiting || ngx_queue_empty(&ngx_rtmp_live_shop_streams)) {
-        return;
-    }
-
-    ngx_rtmp_live_shop_deliver();
-
-    ngx_add_timer(ev, NGX_RTMP_LIVE_SHOP_POLL);
+    return ngx_rtmp_live_shop_streams.next != NULL
+           && !ngx_queue_empty(&ngx_rtmp_live_shop_streams);
 }
 
 
@@ -663,11 +637,6 @@ static ngx_int_t
 ngx_rtmp_live_shop_init_process(ngx_cycle_t *cycle)
 {
     ngx_queue_init(&ngx_rtmp_live_shop_streams);
-
-    ngx_rtmp_live_shop_poll_event.handler = ngx_rtmp_live_shop_poll_handler;
-    ngx_rtmp_live_shop_poll_event.log = cycle->log;
-    ngx_rtmp_live_shop_poll_event.data = &ngx_rtmp_live_shop_streams;
-    ngx_rtmp_live_shop_poll_event.cancelable = 1;
 
     if (ngx_process != NGX_PROCESS_WORKER) {
         return NGX_OK;

@@ -32,7 +32,7 @@ static const char *const data_keys[LSHOP_EVENT_TYPES][4] = {
     [LSHOP_OFFER_UNPINNED] = {"offer_id", NULL},
     [LSHOP_COUNTDOWN_STARTED] = {"ends_at", "label", "offer_id", NULL},
     [LSHOP_COUNTDOWN_ENDED] = {"label", "offer_id", NULL},
-    [LSHOP_DISCLOSURE_SHOWN] = {"kind", "text", NULL},
+    [LSHOP_DISCLOSURE_SHOWN] = {"kind", "text", "offer_id", NULL},
     [LSHOP_DISCLOSURE_HIDDEN] = {"kind", NULL},
     [LSHOP_STOCK_CHANGED] = {"offer_id", "stock", NULL},
     [LSHOP_OFFER_SOLD_OUT] = {"offer_id", NULL},
@@ -124,6 +124,11 @@ static json_t *event_data(const lshop_event *ev)
 		bad = lshop_json_set(d, "kind", json_string(ev->kind));
 		if (!bad && ev->type == LSHOP_DISCLOSURE_SHOWN)
 			bad = lshop_json_set(d, "text", json_string(ev->text));
+		/* The offer it is shown for; a stream-wide one has none. */
+		if (!bad && ev->type == LSHOP_DISCLOSURE_SHOWN &&
+		    ev->offer_id[0])
+			bad = lshop_json_set(d, "offer_id",
+					     json_string(ev->offer_id));
 		break;
 	case LSHOP_OFFER_UNPINNED:
 	case LSHOP_STOCK_CHANGED:
@@ -150,11 +155,10 @@ static json_t *event_data(const lshop_event *ev)
 	return d;
 }
 
-char *lshop_event_to_json(const lshop_event *ev, size_t *len)
+json_t *lshop_event_json(const lshop_event *ev)
 {
 	char id[LSHOP_STREAM_MAX + 24];
 	json_t *v;
-	char *out;
 
 	if (lshop_event_type_name(ev->type) == NULL || ev->seq > INT64_MAX)
 		return NULL;
@@ -172,6 +176,16 @@ char *lshop_event_to_json(const lshop_event *ev, size_t *len)
 		json_decref(v);
 		return NULL;
 	}
+	return v;
+}
+
+char *lshop_event_to_json(const lshop_event *ev, size_t *len)
+{
+	json_t *v = lshop_event_json(ev);
+	char *out;
+
+	if (v == NULL)
+		return NULL;
 	out = lshop_json_dump(v, len);
 	json_decref(v);
 	return out;
@@ -309,9 +323,10 @@ static int parse_data(const json_t *d, lshop_event *ev, lshop_error *err)
 			return -1;
 		return offer_id_field(d, 0, ev->offer_id, err);
 	case LSHOP_DISCLOSURE_SHOWN:
-		if (kind_field(d, ev->kind, err))
+		if (kind_field(d, ev->kind, err) ||
+		    short_text(d, "text", ev->text, err))
 			return -1;
-		return short_text(d, "text", ev->text, err);
+		return offer_id_field(d, 0, ev->offer_id, err);
 	case LSHOP_DISCLOSURE_HIDDEN:
 		return kind_field(d, ev->kind, err);
 	case LSHOP_STOCK_CHANGED:
@@ -391,20 +406,27 @@ static int parse_event(const json_t *v, lshop_event *ev, lshop_error *err)
 	return parse_data(j, ev, err);
 }
 
+int lshop_event_from_json(const json_t *v, lshop_event *ev, lshop_error *err)
+{
+	lshop_event e;
+
+	memset(&e, 0, sizeof(e));
+	if (parse_event(v, &e, err) != 0)
+		return -1;
+	*ev = e;
+	return 0;
+}
+
 int lshop_event_parse(const char *json, size_t len, lshop_event *ev,
 		      lshop_error *err)
 {
-	lshop_event e;
 	json_t *v;
 	int r;
 
 	v = lshop_json_load(json, len, "event", err);
 	if (v == NULL)
 		return -1;
-	memset(&e, 0, sizeof(e));
-	r = parse_event(v, &e, err);
+	r = lshop_event_from_json(v, ev, err);
 	json_decref(v);
-	if (r == 0)
-		*ev = e;
 	return r;
 }

@@ -11,6 +11,7 @@
 #include <jansson.h>
 
 #include "lshop/error.h"
+#include "lshop/event.h"
 #include "lshop/offer.h"
 
 /* Length of the valid UTF-8 sequence at s (len bytes left), 0 if none. */
@@ -74,6 +75,12 @@ int lshop_json_time_field(const json_t *obj, const char *key,
 			  const char *prefix, int required, int64_t *ms,
 			  lshop_error *err);
 
+/*
+ * Parses a price ^\d{1,9}(\.\d{1,4})?$ into units of 1/10000, so that
+ * prices compare and add up exactly. Returns 0, or -1 for another string.
+ */
+int lshop_price_scaled(const char *s, size_t len, int64_t *v);
+
 /* The offer as a JSON object (SPEC §2 order); NULL on ENOMEM. */
 json_t *lshop_offer_json(const lshop_offer *offer);
 
@@ -81,5 +88,20 @@ json_t *lshop_offer_json(const lshop_offer *offer);
 int lshop_offer_from_json(const json_t *v, const char *expect_id,
 			  const char *prefix, lshop_offer *offer,
 			  lshop_error *err);
+
+/* The event as a JSON object (lshop_event_to_json's); NULL on ENOMEM. */
+json_t *lshop_event_json(const lshop_event *ev);
+
+/*
+ * lshop_event_parse on a parsed value (the journal reads each line once).
+ * *ev is only written on success.
+ */
+int lshop_event_from_json(const json_t *v, lshop_event *ev, lshop_error *err);
+
+/*
+ * v as compact JSON like lshop_json_dump, with reals written with at most
+ * 15 significant digits (12.345, not 12.345000000000001).
+ */
+char *lshop_json_dump_short_reals(const json_t *v, size_t *len);
 
 #endif

@@ -172,7 +172,7 @@ static int dump_cb(const char *buf, size_t size, void *data)
 	return 0;
 }
 
-char *lshop_json_dump(const json_t *v, size_t *len)
+static char *dump(const json_t *v, size_t flags, size_t *len)
 {
 	struct dump_buf b = {NULL, 0, 256};
 
@@ -181,7 +181,7 @@ char *lshop_json_dump(const json_t *v, size_t *len)
 		return NULL;
 	/* No JSON_ENSURE_ASCII: UTF-8 is written as is (SPEC §3). Since
 	 * jansson 2.8 objects keep and dump keys in insertion order. */
-	if (json_dump_callback(v, dump_cb, &b, JSON_COMPACT) != 0) {
+	if (json_dump_callback(v, dump_cb, &b, flags) != 0) {
 		free(b.p);
 		return NULL;
 	}
@@ -189,6 +189,16 @@ char *lshop_json_dump(const json_t *v, size_t *len)
 	if (len != NULL)
 		*len = b.len;
 	return b.p;
+}
+
+char *lshop_json_dump(const json_t *v, size_t *len)
+{
+	return dump(v, JSON_COMPACT, len);
+}
+
+char *lshop_json_dump_short_reals(const json_t *v, size_t *len)
+{
+	return dump(v, JSON_COMPACT | JSON_REAL_PRECISION(15), len);
 }
 
 int lshop_json_set(json_t *obj, const char *key, json_t *v)

@@ -75,11 +75,37 @@ int lshop_disclosure_kind_valid(const char *s, size_t len)
 	return 0;
 }
 
-/*
- * Parses ^\d{1,9}(\.\d{1,4})?$ into units of 1/10000, so that prices
- * compare exactly.
- */
-static int price_scaled(const char *s, size_t len, int64_t *v)
+/* The default labels, in the order of disclosure_kinds. */
+static const char *const disclosure_text_en[] = {
+    "Ad", "Sponsored", "Affiliate link", "Gifted", "Own product"};
+/* German law (UWG §5a, MStV §8) asks for "Anzeige" / "Werbung". */
+static const char *const disclosure_text_de[] = {
+    "Anzeige", "Werbung", "Affiliate-Link", "Unbezahlte Werbung",
+    "Eigenes Produkt"};
+
+/* 1 for "de" and tags of it ("de-DE", "de_AT"), in any letter case. */
+static int locale_is_de(const char *locale)
+{
+	return locale != NULL && (locale[0] == 'd' || locale[0] == 'D') &&
+	       (locale[1] == 'e' || locale[1] == 'E') &&
+	       (locale[2] == '\0' || locale[2] == '-' || locale[2] == '_' ||
+		locale[2] == '.');
+}
+
+const char *lshop_disclosure_text(const char *kind, const char *locale)
+{
+	size_t i;
+
+	if (kind == NULL)
+		return NULL;
+	for (i = 0; disclosure_kinds[i] != NULL; i++)
+		if (strcmp(disclosure_kinds[i], kind) == 0)
+			return locale_is_de(locale) ? disclosure_text_de[i]
+						    : disclosure_text_en[i];
+	return NULL;
+}
+
+int lshop_price_scaled(const char *s, size_t len, int64_t *v)
 {
 	int64_t r = 0;
 	size_t i = 0, n = 0;
@@ -246,7 +272,7 @@ static int price_field(const json_t *obj, const char *key, const char *prefix,
 				  "number");
 		return -1;
 	}
-	if (!lshop_json_text(v, &s, &len) || price_scaled(s, len, scaled)) {
+	if (!lshop_json_text(v, &s, &len) || lshop_price_scaled(s, len, scaled)) {
 		lshop_field_error(err, "invalid_field", prefix, key,
 				  "must be a decimal string like \"19.99\" "
 				  "(up to 9 digits, 4 decimals)");

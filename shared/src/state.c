@@ -5,6 +5,7 @@
 #include <stdio.h>
 #include <string.h>
 
+#include "lshop/codec.h"
 #include "lshop/state.h"
 
 #include "internal.h"
@@ -12,6 +13,13 @@
 void lshop_state_init(lshop_state *st)
 {
 	memset(st, 0, sizeof(*st));
+}
+
+/* Moves a class's edge forward: intervals of one class never overlap. */
+static void edge_forward(int64_t *edge, int64_t at_ms)
+{
+	if (at_ms > *edge)
+		*edge = at_ms;
 }
 
 int lshop_state_apply(lshop_state *st, const lshop_event *ev, lshop_error *err)
@@ -30,8 +38,7 @@ int lshop_state_apply(lshop_state *st, const lshop_event *ev, lshop_error *err)
 		st->pin_at_ms = ev->at_ms;
 		st->pin_until_ms = ev->until_ms;
 		st->offer = ev->offer;
-		if (ev->at_ms > st->pin_edge_ms)
-			st->pin_edge_ms = ev->at_ms;
+		edge_forward(&st->pin_edge_ms, ev->at_ms);
 		break;
 	case LSHOP_OFFER_UNPINNED:
 		if (!st->pinned || strcmp(st->offer.id, ev->offer_id) != 0) {
@@ -46,8 +53,7 @@ int lshop_state_apply(lshop_state *st, const lshop_event *ev, lshop_error *err)
 		st->pin_at_ms = 0;
 		st->pin_until_ms = 0;
 		memset(&st->offer, 0, sizeof(st->offer));
-		if (ev->at_ms > st->pin_edge_ms)
-			st->pin_edge_ms = ev->at_ms;
+		edge_forward(&st->pin_edge_ms, ev->at_ms);
 		break;
 	case LSHOP_COUNTDOWN_STARTED:
 		st->countdown = 1;
@@ -57,6 +63,7 @@ int lshop_state_apply(lshop_state *st, const lshop_event *ev, lshop_error *err)
 		memcpy(st->countdown_label, ev->label, sizeof(ev->label));
 		memcpy(st->countdown_offer_id, ev->offer_id,
 		       sizeof(ev->offer_id));
+		edge_forward(&st->countdown_edge_ms, ev->at_ms);
 		break;
 	case LSHOP_COUNTDOWN_ENDED:
 		/* Ending a countdown that already ended is harmless; a
@@ -65,8 +72,10 @@ int lshop_state_apply(lshop_state *st, const lshop_event *ev, lshop_error *err)
 		st->countdown_seq = 0;
 		st->countdown_at_ms = 0;
 		st->countdown_ends_at_ms = 0;
-		st->countdown_label[0] = '\0';
-		st->countdown_offer_id[0] = '\0';
+		memset(st->countdown_label, 0, sizeof(st->countdown_label));
+		memset(st->countdown_offer_id, 0,
+		       sizeof(st->countdown_offer_id));
+		edge_forward(&st->countdown_edge_ms, ev->at_ms);
 		break;
 	case LSHOP_DISCLOSURE_SHOWN:
 		st->disclosure = 1;
@@ -74,13 +83,21 @@ int lshop_state_apply(lshop_state *st, const lshop_event *ev, lshop_error *err)
 		st->disclosure_at_ms = ev->at_ms;
 		memcpy(st->disclosure_kind, ev->kind, sizeof(ev->kind));
 		memcpy(st->disclosure_text, ev->text, sizeof(ev->text));
+		memcpy(st->disclosure_offer_id, ev->offer_id,
+		       sizeof(ev->offer_id));
+		edge_forward(&st->disclosure_edge_ms, ev->at_ms);
 		break;
 	case LSHOP_DISCLOSURE_HIDDEN:
 		st->disclosure = 0;
 		st->disclosure_seq = 0;
 		st->disclosure_at_ms = 0;
-		st->disclosure_kind[0] = '\0';
-		st->disclosure_text[0] = '\0';
+		/* Whole fields, so that a state rebuilt from a checkpoint
+		 * is byte for byte the state of the full replay. */
+		memset(st->disclosure_kind, 0, sizeof(st->disclosure_kind));
+		memset(st->disclosure_text, 0, sizeof(st->disclosure_text));
+		memset(st->disclosure_offer_id, 0,
+		       sizeof(st->disclosure_offer_id));
+		edge_forward(&st->disclosure_edge_ms, ev->at_ms);
 		break;
 	case LSHOP_STOCK_CHANGED:
 	case LSHOP_OFFER_SOLD_OUT:
@@ -97,50 +114,341 @@ int lshop_state_apply(lshop_state *st, const lshop_event *ev, lshop_error *err)
 	return 0;
 }
 
-size_t lshop_state_plan_pin(const lshop_state *st, const lshop_offer *offer,
-			    int64_t at_ms, int64_t until_ms, lshop_event out[2],
-			    lshop_error *err)
-{
-	size_t n = 0;
+/* Planning */
 
-	if (at_ms < st->pin_edge_ms)
-		at_ms = st->pin_edge_ms;
+/* Countdown labels and disclosure texts: short enough for an overlay. */
+#define SHORT_TEXT_CHARS 60
+#define COUNTDOWN_MAX_S  86400
+
+static int64_t later(int64_t a, int64_t b)
+{
+	return a > b ? a : b;
+}
+
+/* Appends a zeroed event of type to out[0..*n). */
+static lshop_event *plan_add(lshop_event *out, size_t *n, lshop_event_type type)
+{
+	lshop_event *ev = &out[(*n)++];
+
+	memset(ev, 0, sizeof(*ev));
+	ev->type = type;
+	return ev;
+}
+
+/* One action's events share one moment, so an end meets the next start. */
+static size_t plan_stamp(lshop_event *out, size_t n, int64_t at_ms)
+{
+	size_t i;
+
+	for (i = 0; i < n; i++)
+		out[i].at_ms = at_ms;
+	return n;
+}
+
+/* 1 if a disclosure is shown for the pinned offer (and goes with it). */
+static int disclosure_tied(const lshop_state *st)
+{
+	return st->pinned && st->disclosure && st->disclosure_offer_id[0] &&
+	       strcmp(st->disclosure_offer_id, st->offer.id) == 0;
+}
+
+/*
+ * The end of the pinned offer: offer.unpinned, then disclosure.hidden of
+ * a disclosure tied to it. Returns where the end may happen at the
+ * earliest: the edges of the classes it touches. An offer with a
+ * disclosure touches the disclosure class even when a stream-wide
+ * disclosure covers it, so that its pin never outlasts a disclosure
+ * change that was already stamped.
+ */
+static int64_t plan_end_pin(const lshop_state *st, lshop_event *out, size_t *n)
+{
+	int64_t edge = st->pin_edge_ms;
+	lshop_event *ev;
+
+	ev = plan_add(out, n, LSHOP_OFFER_UNPINNED);
+	memcpy(ev->offer_id, st->offer.id, sizeof(ev->offer_id));
+	if (st->offer.disclosure[0])
+		edge = later(edge, st->disclosure_edge_ms);
+	if (disclosure_tied(st)) {
+		ev = plan_add(out, n, LSHOP_DISCLOSURE_HIDDEN);
+		memcpy(ev->kind, st->disclosure_kind, sizeof(ev->kind));
+		edge = later(edge, st->disclosure_edge_ms);
+	}
+	return edge;
+}
+
+/*
+ * disclosure.hidden of the shown disclosure. A hide never goes back
+ * before the latest pin edge: a pin that relied on the disclosure stays
+ * covered up to its end (SPEC §3).
+ */
+static int64_t plan_hide_shown(const lshop_state *st, lshop_event *out,
+			       size_t *n)
+{
+	lshop_event *ev = plan_add(out, n, LSHOP_DISCLOSURE_HIDDEN);
+
+	memcpy(ev->kind, st->disclosure_kind, sizeof(ev->kind));
+	return later(st->disclosure_edge_ms, st->pin_edge_ms);
+}
+
+/* 1 if text is 0 (empty_ok) or 1 up to 60 characters of valid UTF-8. */
+static int short_text_valid(const char *text, int empty_ok)
+{
+	long chars = lshop_utf8_chars(text, strlen(text));
+
+	return chars >= (empty_ok ? 0 : 1) && chars <= SHORT_TEXT_CHARS;
+}
+
+static void disclosure_required(const lshop_state *st, const char *field,
+				lshop_error *err)
+{
+	lshop_error_set(err, "disclosure_required", field,
+			"offer \"%.64s\" is pinned and needs its \"%.15s\" "
+			"disclosure; unpin it first",
+			st->offer.id, st->offer.disclosure);
+}
+
+size_t lshop_state_plan_pin(const lshop_state *st, const lshop_offer *offer,
+			    int64_t at_ms, int64_t until_ms, const char *locale,
+			    lshop_event out[LSHOP_PLAN_MAX], lshop_error *err)
+{
+	const char *need = offer->disclosure, *text = NULL;
+	int old_tied = disclosure_tied(st), hide = 0, show = 0;
+	size_t n = 0;
+	lshop_event *ev;
+
+	if (need[0]) {
+		text = lshop_disclosure_text(need, locale);
+		if (text == NULL) {
+			lshop_error_set(err, "invalid_field", "disclosure",
+					"offer \"%.64s\" has the disclosure "
+					"\"%.15s\", which is not one of ad, "
+					"sponsored, affiliate, gifted, own",
+					offer->id, need);
+			return 0;
+		}
+		/* The pin relies on a disclosure: it cannot start before
+		 * the disclosure's latest change (SPEC §3). */
+		at_ms = later(at_ms, st->disclosure_edge_ms);
+	}
+	if (st->disclosure) {
+		if (old_tied)
+			hide = 1; /* it goes with the offer that makes way */
+		else if (need[0] && strcmp(st->disclosure_kind, need) != 0)
+			hide = 1; /* another kind: the offer's own replaces it */
+		else if (need[0] && st->disclosure_offer_id[0] &&
+			 strcmp(st->disclosure_offer_id, offer->id) != 0)
+			hide = 1; /* tied to an offer no longer pinned */
+	}
+	show = need[0] && (!st->disclosure || hide);
+
+	if (st->pinned) {
+		/* plan_end_pin hides a tied disclosure itself. */
+		at_ms = later(at_ms, plan_end_pin(st, out, &n));
+		hide = hide && !old_tied;
+	}
+	at_ms = later(at_ms, st->pin_edge_ms);
+	if (hide)
+		at_ms = later(at_ms, plan_hide_shown(st, out, &n));
+	if (show) {
+		ev = plan_add(out, &n, LSHOP_DISCLOSURE_SHOWN);
+		snprintf(ev->kind, sizeof(ev->kind), "%s", need);
+		snprintf(ev->text, sizeof(ev->text), "%s", text);
+		memcpy(ev->offer_id, offer->id, sizeof(ev->offer_id));
+		at_ms = later(at_ms, st->disclosure_edge_ms);
+	}
 	if (until_ms != 0 && until_ms <= at_ms) {
 		lshop_error_set(err, "invalid_field", "duration",
 				"the pin would end before it starts");
 		return 0;
 	}
-	if (st->pinned) {
-		/* The pinned offer makes way: its interval ends as the new
-		 * one begins. */
-		memset(&out[n], 0, sizeof(out[n]));
-		out[n].type = LSHOP_OFFER_UNPINNED;
-		out[n].at_ms = at_ms;
-		memcpy(out[n].offer_id, st->offer.id, sizeof(st->offer.id));
-		n++;
-	}
-	memset(&out[n], 0, sizeof(out[n]));
-	out[n].type = LSHOP_OFFER_PINNED;
-	out[n].at_ms = at_ms;
-	out[n].until_ms = until_ms;
-	out[n].offer = *offer;
-	return n + 1;
+	ev = plan_add(out, &n, LSHOP_OFFER_PINNED);
+	ev->offer = *offer;
+	ev->until_ms = until_ms;
+	return plan_stamp(out, n, at_ms);
 }
 
-int lshop_state_plan_unpin(const lshop_state *st, int64_t at_ms,
-			   lshop_event *out, lshop_error *err)
+size_t lshop_state_plan_unpin(const lshop_state *st, int64_t at_ms,
+			      lshop_event out[LSHOP_PLAN_MAX], lshop_error *err)
 {
+	size_t n = 0;
+
 	if (!st->pinned) {
 		lshop_error_set(
 		    err, "not_pinned", "",
 		    "nothing is pinned, so nothing can be unpinned");
-		return -1;
+		return 0;
 	}
-	memset(out, 0, sizeof(*out));
-	out->type = LSHOP_OFFER_UNPINNED;
-	out->at_ms = at_ms < st->pin_edge_ms ? st->pin_edge_ms : at_ms;
-	memcpy(out->offer_id, st->offer.id, sizeof(st->offer.id));
-	return 0;
+	at_ms = later(at_ms, plan_end_pin(st, out, &n));
+	return plan_stamp(out, n, at_ms);
+}
+
+size_t lshop_state_plan_countdown(const lshop_state *st, int64_t at_ms,
+				  int64_t seconds, const char *label,
+				  const char *offer_id,
+				  lshop_event out[LSHOP_PLAN_MAX],
+				  lshop_error *err)
+{
+	size_t n = 0;
+	lshop_event *ev;
+
+	if (label == NULL)
+		label = "";
+	if (offer_id == NULL)
+		offer_id = "";
+	if (seconds < 1 || seconds > COUNTDOWN_MAX_S) {
+		lshop_error_set(err, "invalid_field", "seconds",
+				"seconds must be a whole number from 1 to %d "
+				"(a day)",
+				COUNTDOWN_MAX_S);
+		return 0;
+	}
+	if (!short_text_valid(label, 1)) {
+		lshop_error_set(err, "invalid_field", "label",
+				"label must be valid UTF-8 text of up to %d "
+				"characters",
+				SHORT_TEXT_CHARS);
+		return 0;
+	}
+	if (offer_id[0] && !lshop_id_valid(offer_id, strlen(offer_id))) {
+		lshop_error_set(err, "invalid_field", "offer",
+				"offer must be an offer id (1-64 of A-Z a-z "
+				"0-9 . _ -)");
+		return 0;
+	}
+	at_ms = later(at_ms, st->countdown_edge_ms);
+	if (st->countdown) {
+		/* Replaced, not run out: its offer stays pinned. */
+		ev = plan_add(out, &n, LSHOP_COUNTDOWN_ENDED);
+		memcpy(ev->label, st->countdown_label, sizeof(ev->label));
+		memcpy(ev->offer_id, st->countdown_offer_id,
+		       sizeof(ev->offer_id));
+	}
+	ev = plan_add(out, &n, LSHOP_COUNTDOWN_STARTED);
+	ev->ends_at_ms = at_ms + seconds * 1000;
+	snprintf(ev->label, sizeof(ev->label), "%s", label);
+	snprintf(ev->offer_id, sizeof(ev->offer_id), "%s", offer_id);
+	return plan_stamp(out, n, at_ms);
+}
+
+size_t lshop_state_plan_disclose(const lshop_state *st, int64_t at_ms,
+				 const char *kind, const char *text,
+				 const char *locale,
+				 lshop_event out[LSHOP_PLAN_MAX],
+				 lshop_error *err)
+{
+	size_t n = 0;
+	lshop_event *ev;
+
+	if (kind == NULL || !lshop_disclosure_kind_valid(kind, strlen(kind))) {
+		lshop_error_set(err, "invalid_field", "kind",
+				"kind must be one of ad, sponsored, affiliate, "
+				"gifted, own");
+		return 0;
+	}
+	if (text == NULL || text[0] == '\0')
+		text = lshop_disclosure_text(kind, locale);
+	else if (!short_text_valid(text, 0)) {
+		lshop_error_set(err, "invalid_field", "text",
+				"text must be valid UTF-8 text of 1 to %d "
+				"characters (or left out for the default "
+				"label)",
+				SHORT_TEXT_CHARS);
+		return 0;
+	}
+	if (st->pinned && st->offer.disclosure[0] &&
+	    strcmp(st->offer.disclosure, kind) != 0) {
+		disclosure_required(st, "kind", err);
+		return 0;
+	}
+	at_ms = later(at_ms, st->disclosure_edge_ms);
+	if (st->disclosure)
+		at_ms = later(at_ms, plan_hide_shown(st, out, &n));
+	ev = plan_add(out, &n, LSHOP_DISCLOSURE_SHOWN);
+	snprintf(ev->kind, sizeof(ev->kind), "%s", kind);
+	snprintf(ev->text, sizeof(ev->text), "%s", text);
+	return plan_stamp(out, n, at_ms);
+}
+
+size_t lshop_state_plan_hide(const lshop_state *st, int64_t at_ms,
+			     lshop_event out[LSHOP_PLAN_MAX], lshop_error *err)
+{
+	size_t n = 0;
+
+	if (!st->disclosure) {
+		lshop_error_set(err, "not_shown", "",
+				"no disclosure is shown, so none can be "
+				"hidden");
+		return 0;
+	}
+	if (st->pinned && st->offer.disclosure[0]) {
+		disclosure_required(st, "", err);
+		return 0;
+	}
+	at_ms = later(at_ms, plan_hide_shown(st, out, &n));
+	return plan_stamp(out, n, at_ms);
+}
+
+/*
+ * The clock. A countdown tied to an offer unpins it as it runs out, if
+ * the offer is still pinned then; a pin with an end unpins itself. The
+ * earlier of the two goes first, and an offer is unpinned once.
+ */
+size_t lshop_state_due(const lshop_state *st, int64_t now_ms,
+		       lshop_event out[LSHOP_PLAN_MAX])
+{
+	int countdown_due = st->countdown && st->countdown_ends_at_ms <= now_ms;
+	int pin_due = st->pinned && st->pin_until_ms != 0 &&
+		      st->pin_until_ms <= now_ms;
+	int64_t at_ms;
+	size_t n = 0, from;
+	lshop_event *ev;
+
+	if (pin_due &&
+	    (!countdown_due || st->pin_until_ms < st->countdown_ends_at_ms)) {
+		at_ms = later(st->pin_until_ms, plan_end_pin(st, out, &n));
+		plan_stamp(out, n, at_ms);
+		/* The countdown no longer finds its offer pinned. */
+		if (!countdown_due)
+			return n;
+		from = n;
+		ev = plan_add(out, &n, LSHOP_COUNTDOWN_ENDED);
+		memcpy(ev->label, st->countdown_label, sizeof(ev->label));
+		memcpy(ev->offer_id, st->countdown_offer_id,
+		       sizeof(ev->offer_id));
+		at_ms = later(st->countdown_ends_at_ms, st->countdown_edge_ms);
+		return from + plan_stamp(out + from, n - from, at_ms);
+	}
+	if (!countdown_due)
+		return 0;
+	ev = plan_add(out, &n, LSHOP_COUNTDOWN_ENDED);
+	memcpy(ev->label, st->countdown_label, sizeof(ev->label));
+	memcpy(ev->offer_id, st->countdown_offer_id, sizeof(ev->offer_id));
+	at_ms = later(st->countdown_ends_at_ms, st->countdown_edge_ms);
+	if (st->pinned && st->countdown_offer_id[0] &&
+	    strcmp(st->countdown_offer_id, st->offer.id) == 0) {
+		at_ms = later(at_ms, plan_end_pin(st, out, &n));
+		return plan_stamp(out, n, at_ms);
+	}
+	plan_stamp(out, n, at_ms);
+	if (!pin_due)
+		return n;
+	/* Both due, the countdown first and not tied to the pin. */
+	from = n;
+	at_ms = later(st->pin_until_ms, plan_end_pin(st, out, &n));
+	return from + plan_stamp(out + from, n - from, at_ms);
+}
+
+int64_t lshop_state_next_due(const lshop_state *st)
+{
+	int64_t next = 0;
+
+	if (st->countdown)
+		next = st->countdown_ends_at_ms;
+	if (st->pinned && st->pin_until_ms != 0 &&
+	    (next == 0 || st->pin_until_ms < next))
+		next = st->pin_until_ms;
+	return next;
 }
 
 size_t lshop_stock_events(const char *offer_id, int64_t old_stock,

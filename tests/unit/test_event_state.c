@@ -215,6 +215,19 @@ static void test_optional_data(void **state)
 	ev.offer.disclosure[0] = '\0';
 	strcpy(ev.offer.image, "https://shop.example/i.jpg");
 	round_trip(&ev);
+	/* A disclosure shown for an offer names it; a stream-wide one
+	 * (make_event's) has no offer_id. */
+	ev = make_event(LSHOP_DISCLOSURE_SHOWN, 7);
+	s = lshop_event_to_json(&ev, NULL);
+	assert_null(strstr(s, "offer_id"));
+	free(s);
+	strcpy(ev.offer_id, "sku-123");
+	s = lshop_event_to_json(&ev, NULL);
+	assert_non_null(strstr(s, "\"data\":{\"kind\":\"ad\",\"text\":"
+				  "\"Dauerwerbesendung\",\"offer_id\":"
+				  "\"sku-123\"}}"));
+	free(s);
+	round_trip(&ev);
 	/* A big seq and a time before 1970. */
 	ev = make_event(LSHOP_OFFER_SOLD_OUT, UINT64_C(9007199254740993));
 	ev.at_ms = -1;
@@ -350,6 +363,13 @@ static void test_parse_rejects(void **state)
 	expect_parse_error("{" HEAD "\"disclosure.shown\"," AT
 			   ",\"data\":{\"kind\":\"paid\",\"text\":\"x\"}}",
 			   "invalid_field", "data.kind");
+	expect_parse_error("{" HEAD "\"disclosure.shown\"," AT
+			   ",\"data\":{\"kind\":\"ad\",\"text\":\"x\","
+			   "\"offer_id\":\"a/b\"}}",
+			   "invalid_field", "data.offer_id");
+	expect_parse_error("{" HEAD "\"disclosure.hidden\"," AT
+			   ",\"data\":{\"kind\":\"ad\",\"offer_id\":\"a\"}}",
+			   "unknown_field", "data.offer_id");
 	expect_parse_error("{" HEAD "\"countdown.started\"," AT
 			   ",\"data\":{\"label\":\"x\"}}",
 			   "missing_field", "data.ends_at");
@@ -464,6 +484,69 @@ static void test_state_apply(void **state)
 	apply_ok(&st, &ev);
 	assert_false(st.pinned);
 	assert_true(st.seq == 10);
+}
+
+static void test_state_edges_and_tie(void **state)
+{
+	lshop_state st;
+	lshop_event ev;
+
+	(void)state;
+	lshop_state_init(&st);
+	assert_true(st.countdown_edge_ms == 0);
+	assert_true(st.disclosure_edge_ms == 0);
+	assert_string_equal(st.disclosure_offer_id, "");
+
+	/* A disclosure shown for an offer is tied to it. */
+	ev = make_event(LSHOP_DISCLOSURE_SHOWN, 1);
+	strcpy(ev.offer_id, "sku-123");
+	ev.at_ms = T0 + 1000;
+	apply_ok(&st, &ev);
+	assert_string_equal(st.disclosure_offer_id, "sku-123");
+	assert_true(st.disclosure_edge_ms == T0 + 1000);
+	assert_true(st.pin_edge_ms == 0);
+	assert_true(st.countdown_edge_ms == 0);
+
+	/* Each class moves its own edge, forward only. */
+	ev = make_event(LSHOP_DISCLOSURE_HIDDEN, 2);
+	ev.at_ms = T0 + 500;
+	apply_ok(&st, &ev);
+	assert_false(st.disclosure);
+	assert_string_equal(st.disclosure_offer_id, "");
+	assert_true(st.disclosure_edge_ms == T0 + 1000);
+	ev = make_event(LSHOP_DISCLOSURE_SHOWN, 3); /* stream-wide */
+	ev.at_ms = T0 + 3000;
+	apply_ok(&st, &ev);
+	assert_string_equal(st.disclosure_offer_id, "");
+	assert_true(st.disclosure_edge_ms == T0 + 3000);
+
+	ev = make_event(LSHOP_COUNTDOWN_STARTED, 4);
+	ev.at_ms = T0 + 2000;
+	apply_ok(&st, &ev);
+	assert_true(st.countdown_edge_ms == T0 + 2000);
+	ev = make_event(LSHOP_COUNTDOWN_ENDED, 5);
+	ev.at_ms = T0 + 7000;
+	apply_ok(&st, &ev);
+	assert_true(st.countdown_edge_ms == T0 + 7000);
+	ev = make_event(LSHOP_COUNTDOWN_STARTED, 6);
+	ev.at_ms = T0 + 6000;
+	apply_ok(&st, &ev);
+	assert_true(st.countdown_edge_ms == T0 + 7000);
+
+	ev = make_event(LSHOP_OFFER_PINNED, 7);
+	ev.at_ms = T0 + 4000;
+	apply_ok(&st, &ev);
+	assert_true(st.pin_edge_ms == T0 + 4000);
+	assert_true(st.disclosure_edge_ms == T0 + 3000);
+	assert_true(st.countdown_edge_ms == T0 + 7000);
+
+	/* Events outside the intervals move no edge. */
+	ev = make_event(LSHOP_PURCHASE_COMPLETED, 8);
+	ev.at_ms = T0 + 99000;
+	apply_ok(&st, &ev);
+	assert_true(st.pin_edge_ms == T0 + 4000);
+	assert_true(st.disclosure_edge_ms == T0 + 3000);
+	assert_true(st.countdown_edge_ms == T0 + 7000);
 }
 
 static void test_state_errors(void **state)
@@ -620,23 +703,27 @@ static void apply_planned(lshop_state *st, lshop_event *evs, size_t n)
 static void test_plan_pin_replaces_and_never_overlaps(void **state)
 {
 	lshop_state st;
-	lshop_event evs[2];
+	lshop_event evs[LSHOP_PLAN_MAX];
 	lshop_offer a = sample_offer("first"), b = sample_offer("second");
 	lshop_error err;
 	size_t n;
 
 	(void)state;
+	/* No disclosure: only pin intervals (test_plan covers the rest). */
+	a.disclosure[0] = '\0';
+	b.disclosure[0] = '\0';
 	strcpy(b.id, "sku-456");
 	lshop_state_init(&st);
 
-	n = lshop_state_plan_pin(&st, &a, T0, 0, evs, &err);
+	n = lshop_state_plan_pin(&st, &a, T0, 0, "en", evs, &err);
 	assert_int_equal(n, 1);
 	assert_int_equal(evs[0].type, LSHOP_OFFER_PINNED);
 	assert_true(evs[0].at_ms == T0);
 	apply_planned(&st, evs, n);
 
 	/* a second pin, stamped 5 s before the first began */
-	n = lshop_state_plan_pin(&st, &b, T0 - 5000, T0 + 60000, evs, &err);
+	n = lshop_state_plan_pin(&st, &b, T0 - 5000, T0 + 60000, "en", evs,
+				 &err);
 	assert_int_equal(n, 2);
 	assert_int_equal(evs[0].type, LSHOP_OFFER_UNPINNED);
 	assert_string_equal(evs[0].offer_id, a.id);
@@ -652,7 +739,8 @@ static void test_plan_pin_replaces_and_never_overlaps(void **state)
 	assert_true(st.seq == 3);
 
 	/* an end before the (moved) start is refused */
-	n = lshop_state_plan_pin(&st, &a, T0 - 9000, T0 - 1000, evs, &err);
+	n = lshop_state_plan_pin(&st, &a, T0 - 9000, T0 - 1000, "en", evs,
+				 &err);
 	assert_int_equal(n, 0);
 	assert_string_equal(err.field, "duration");
 }
@@ -660,22 +748,23 @@ static void test_plan_pin_replaces_and_never_overlaps(void **state)
 static void test_plan_unpin(void **state)
 {
 	lshop_state st;
-	lshop_event evs[2], ev;
+	lshop_event evs[LSHOP_PLAN_MAX];
 	lshop_offer a = sample_offer("first");
 	lshop_error err;
 
 	(void)state;
+	a.disclosure[0] = '\0';
 	lshop_state_init(&st);
-	assert_int_equal(lshop_state_plan_unpin(&st, T0, &ev, &err), -1);
+	assert_int_equal(lshop_state_plan_unpin(&st, T0, evs, &err), 0);
 	assert_string_equal(err.code, "not_pinned");
 
 	apply_planned(&st, evs,
-		      lshop_state_plan_pin(&st, &a, T0, 0, evs, &err));
-	assert_int_equal(lshop_state_plan_unpin(&st, T0 - 3000, &ev, &err), 0);
-	assert_int_equal(ev.type, LSHOP_OFFER_UNPINNED);
-	assert_string_equal(ev.offer_id, a.id);
-	assert_true(ev.at_ms == T0);
-	apply_planned(&st, &ev, 1);
+		      lshop_state_plan_pin(&st, &a, T0, 0, "en", evs, &err));
+	assert_int_equal(lshop_state_plan_unpin(&st, T0 - 3000, evs, &err), 1);
+	assert_int_equal(evs[0].type, LSHOP_OFFER_UNPINNED);
+	assert_string_equal(evs[0].offer_id, a.id);
+	assert_true(evs[0].at_ms == T0);
+	apply_planned(&st, evs, 1);
 	assert_false(st.pinned);
 	assert_true(st.pin_edge_ms == T0);
 }
@@ -721,6 +810,7 @@ int main(void)
 	    cmocka_unit_test(test_parse_rejects),
 	    cmocka_unit_test(test_type_names),
 	    cmocka_unit_test(test_state_apply),
+	    cmocka_unit_test(test_state_edges_and_tie),
 	    cmocka_unit_test(test_state_errors),
 	    cmocka_unit_test(test_state_json_empty),
 	    cmocka_unit_test(test_state_json_full),

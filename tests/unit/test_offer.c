@@ -516,6 +516,41 @@ static void test_disclosure(void **state)
 	assert_false(lshop_disclosure_kind_valid(NULL, 0));
 }
 
+static void test_disclosure_text(void **state)
+{
+	static const char *const kinds[] = {"ad", "sponsored", "affiliate",
+					    "gifted", "own"};
+	static const char *const en[] = {"Ad", "Sponsored", "Affiliate link",
+					 "Gifted", "Own product"};
+	static const char *const de[] = {"Anzeige", "Werbung",
+					 "Affiliate-Link",
+					 "Unbezahlte Werbung",
+					 "Eigenes Produkt"};
+	static const char *const de_locales[] = {"de", "de-DE", "de_AT",
+						 "DE-ch", "de_DE.UTF-8"};
+	static const char *const en_locales[] = {"en", "en-US", "fr", "",
+						 "d",  "deu",   "es-DE"};
+	size_t k, l;
+
+	(void)state;
+	for (k = 0; k < 5; k++) {
+		for (l = 0; l < 5; l++)
+			assert_string_equal(
+			    lshop_disclosure_text(kinds[k], de_locales[l]),
+			    de[k]);
+		for (l = 0; l < 7; l++)
+			assert_string_equal(
+			    lshop_disclosure_text(kinds[k], en_locales[l]),
+			    en[k]);
+		assert_string_equal(lshop_disclosure_text(kinds[k], NULL),
+				    en[k]);
+	}
+	assert_null(lshop_disclosure_text("paid", "de"));
+	assert_null(lshop_disclosure_text("", "en"));
+	assert_null(lshop_disclosure_text("Ad", "en"));
+	assert_null(lshop_disclosure_text(NULL, "de"));
+}
+
 static void test_unknown_field(void **state)
 {
 	(void)state;
@@ -718,6 +753,7 @@ int main(void)
 	    cmocka_unit_test(test_url),
 	    cmocka_unit_test(test_image),
 	    cmocka_unit_test(test_disclosure),
+	    cmocka_unit_test(test_disclosure_text),
 	    cmocka_unit_test(test_unknown_field),
 	    cmocka_unit_test(test_not_an_object),
 	    cmocka_unit_test(test_error_json),

@@ -131,12 +131,115 @@ static void test_shape(void **state)
 	expect_err("{\"offer\":\"a\"", "invalid_json", "");
 }
 
+static void countdown_err(const char *json, const char *code, const char *field)
+{
+	lshop_countdown_request req;
+	lshop_error err;
+
+	if (lshop_countdown_request_parse(json, strlen(json), NOW, &req,
+					  &err) == 0)
+		fail_msg("accepted: %s", json);
+	assert_string_equal(err.code, code);
+	assert_string_equal(err.field, field);
+}
+
+static void test_countdown(void **state)
+{
+	lshop_countdown_request req;
+	lshop_error err;
+	const char *ok = "{\"seconds\":300,\"label\":\"Nur noch \\\"kurz\\\"\","
+			 "\"offer\":\"sku-123\"}";
+	char *s, *e60, *e61;
+
+	(void)state;
+	assert_int_equal(
+	    lshop_countdown_request_parse(ok, strlen(ok), NOW, &req, &err), 0);
+	assert_true(req.seconds == 300);
+	assert_string_equal(req.label, "Nur noch \"kurz\"");
+	assert_string_equal(req.offer_id, "sku-123");
+	assert_true(req.at_ms == NOW);
+
+	assert_int_equal(lshop_countdown_request_parse("{\"seconds\":1}", 13,
+						       NOW, &req, &err),
+			 0);
+	assert_string_equal(req.label, "");
+	assert_string_equal(req.offer_id, "");
+
+	countdown_err("{}", "missing_field", "seconds");
+	countdown_err("{\"seconds\":0}", "invalid_field", "seconds");
+	countdown_err("{\"seconds\":86401}", "invalid_field", "seconds");
+	countdown_err("{\"seconds\":1.5}", "invalid_field", "seconds");
+	countdown_err("{\"seconds\":\"60\"}", "invalid_field", "seconds");
+	countdown_err("{\"seconds\":60,\"offer\":\"a b\"}", "invalid_field",
+		      "offer");
+	countdown_err("{\"seconds\":60,\"label\":7}", "invalid_field", "label");
+	countdown_err("{\"seconds\":60,\"labels\":\"x\"}", "unknown_field",
+		      "labels");
+	countdown_err("{\"seconds\":60,\"at\":\"2020-01-01T00:00:00Z\"}",
+		      "invalid_field", "at");
+
+	/* 60 characters of label pass, 61 do not */
+	e60 = repeat("\xc3\xa9", 60);
+	e61 = repeat("\xc3\xa9", 61);
+	s = fmt("{\"seconds\":60,\"label\":\"%s\"}", e60);
+	assert_int_equal(lshop_countdown_request_parse(s, strlen(s), NOW, &req,
+						       &err),
+			 0);
+	free(s);
+	s = fmt("{\"seconds\":60,\"label\":\"%s\"}", e61);
+	countdown_err(s, "invalid_field", "label");
+	free(s);
+	free(e60);
+	free(e61);
+}
+
+static void disclosure_err(const char *json, const char *code,
+			   const char *field)
+{
+	lshop_disclosure_request req;
+	lshop_error err;
+
+	if (lshop_disclosure_request_parse(json, strlen(json), NOW, &req,
+					   &err) == 0)
+		fail_msg("accepted: %s", json);
+	assert_string_equal(err.code, code);
+	assert_string_equal(err.field, field);
+}
+
+static void test_disclosure(void **state)
+{
+	lshop_disclosure_request req;
+	lshop_error err;
+	const char *ok = "{\"kind\":\"ad\",\"text\":\"Anzeige\"}";
+
+	(void)state;
+	assert_int_equal(
+	    lshop_disclosure_request_parse(ok, strlen(ok), NOW, &req, &err), 0);
+	assert_string_equal(req.kind, "ad");
+	assert_string_equal(req.text, "Anzeige");
+	assert_int_equal(lshop_disclosure_request_parse("{\"kind\":\"own\"}",
+							14, NOW, &req, &err),
+			 0);
+	assert_string_equal(req.text, "");
+
+	disclosure_err("{}", "missing_field", "kind");
+	disclosure_err("{\"kind\":\"advert\"}", "invalid_field", "kind");
+	disclosure_err("{\"kind\":\"ad\",\"text\":\"\"}", "invalid_field",
+		       "text");
+	disclosure_err("{\"kind\":\"ad\",\"text\":\"\xff\"}", "invalid_field",
+		       "text");
+	disclosure_err("{\"kind\":\"ad\",\"colour\":\"red\"}", "unknown_field",
+		       "colour");
+	disclosure_err("[]", "invalid_json", "");
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-	    cmocka_unit_test(test_minimal),  cmocka_unit_test(test_offer),
-	    cmocka_unit_test(test_duration), cmocka_unit_test(test_at),
-	    cmocka_unit_test(test_shape),
+	    cmocka_unit_test(test_minimal),    cmocka_unit_test(test_offer),
+	    cmocka_unit_test(test_duration),   cmocka_unit_test(test_at),
+	    cmocka_unit_test(test_shape),      cmocka_unit_test(test_countdown),
+	    cmocka_unit_test(test_disclosure),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

@@ -44,7 +44,9 @@ typedef struct lshop_event {
 
 	lshop_offer offer;               /* offer.pinned */
 	int64_t until_ms;                /* offer.pinned: 0 = no end set */
-	char offer_id[LSHOP_ID_MAX + 1]; /* all other offer-related types */
+	/* the other offer-related types; for disclosure.shown (optional
+	 * "offer_id" in its data) the offer it is shown for */
+	char offer_id[LSHOP_ID_MAX + 1];
 	int64_t ends_at_ms;              /* countdown.started */
 	char label[LSHOP_LABEL_MAX + 1]; /* countdown.* */
 	char kind[16];                   /* disclosure.* */

@@ -52,6 +52,15 @@ int lshop_stream_valid(const char *s, size_t len);
 int lshop_disclosure_kind_valid(const char *s, size_t len);
 
 /*
+ * The default label of a disclosure kind in a locale ("en", "de", or a
+ * tag such as "de-DE"; anything else is "en"): ad "Ad" / "Anzeige",
+ * sponsored "Sponsored" / "Werbung", affiliate "Affiliate link" /
+ * "Affiliate-Link", gifted "Gifted" / "Unbezahlte Werbung", own
+ * "Own product" / "Eigenes Produkt". NULL for an unknown kind.
+ */
+const char *lshop_disclosure_text(const char *kind, const char *locale);
+
+/*
  * Parses and validates an offer from JSON (every rule of SPEC §2).
  * expect_id, if not NULL, is the id from the request path: a body without
  * "id" takes it, a body with another id is an error on field "id".

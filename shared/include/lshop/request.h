@@ -8,6 +8,7 @@
 #include <stdint.h>
 
 #include "error.h"
+#include "event.h"
 #include "offer.h"
 
 #ifdef __cplusplus
@@ -15,8 +16,8 @@ extern "C" {
 #endif
 
 #define LSHOP_PIN_DURATION_MAX 86400 /* s */
-#define LSHOP_AT_PAST_MAX 10000      /* ms: SPEC §5, "at" ≤ 10 s past */
-#define LSHOP_AT_FUTURE_MAX 1000     /* ms of clock skew we accept */
+#define LSHOP_AT_PAST_MAX      10000 /* ms: SPEC §5, "at" ≤ 10 s past */
+#define LSHOP_AT_FUTURE_MAX    1000  /* ms of clock skew we accept */
 
 typedef struct lshop_pin_request {
 	char offer_id[LSHOP_ID_MAX + 1];
@@ -32,6 +33,38 @@ typedef struct lshop_pin_request {
  */
 int lshop_pin_request_parse(const char *json, size_t len, int64_t now_ms,
 			    lshop_pin_request *req, lshop_error *err);
+
+typedef struct lshop_countdown_request {
+	int64_t seconds;
+	char label[LSHOP_LABEL_MAX + 1]; /* "" when absent */
+	char offer_id[LSHOP_ID_MAX + 1]; /* "" when absent */
+	int64_t at_ms;
+} lshop_countdown_request;
+
+/*
+ * Parses {"seconds":300,"label":"…","offer":"ID","at":"…"}: seconds
+ * required (whole, 1..86400), label optional (0-60 characters), offer
+ * optional (an id), at as for a pin. Returns 0, or -1 with err naming
+ * the field.
+ */
+int lshop_countdown_request_parse(const char *json, size_t len, int64_t now_ms,
+				  lshop_countdown_request *req,
+				  lshop_error *err);
+
+typedef struct lshop_disclosure_request {
+	char kind[16];
+	char text[LSHOP_DISCLOSURE_TEXT_MAX + 1]; /* "": the default label */
+	int64_t at_ms;
+} lshop_disclosure_request;
+
+/*
+ * Parses {"kind":"ad","text":"Anzeige","at":"…"}: kind required (a
+ * disclosure kind), text optional (1-60 characters), at as for a pin.
+ * Returns 0, or -1 with err naming the field.
+ */
+int lshop_disclosure_request_parse(const char *json, size_t len, int64_t now_ms,
+				   lshop_disclosure_request *req,
+				   lshop_error *err);
 
 #ifdef __cplusplus
 }

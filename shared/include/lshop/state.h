@@ -31,6 +31,7 @@ typedef struct lshop_state {
 
 	int countdown;
 	uint64_t countdown_seq;
+	int64_t countdown_edge_ms; /* latest start or end of a countdown */
 	int64_t countdown_at_ms;
 	int64_t countdown_ends_at_ms;
 	char countdown_label[LSHOP_LABEL_MAX + 1];
@@ -41,7 +42,13 @@ typedef struct lshop_state {
 	int64_t disclosure_at_ms;
 	char disclosure_kind[16];
 	char disclosure_text[LSHOP_DISCLOSURE_TEXT_MAX + 1];
+	/* the pinned offer it is shown for; "" for a stream-wide one */
+	char disclosure_offer_id[LSHOP_ID_MAX + 1];
+	int64_t disclosure_edge_ms; /* latest start or end of a disclosure */
 } lshop_state;
+
+/* The most events one planned action or one tick of the clock makes. */
+#define LSHOP_PLAN_MAX 4
 
 /* An offer's stock as reported in the state's "stock" map. */
 typedef struct lshop_stock_entry {
@@ -60,25 +67,88 @@ void lshop_state_init(lshop_state *st);
 int lshop_state_apply(lshop_state *st, const lshop_event *ev, lshop_error *err);
 
 /*
- * The events a pin of offer makes on st, in order, written into out: an
- * offer.unpinned of the offer it replaces (if one is pinned), then the
- * offer.pinned. at_ms is moved forward to st->pin_edge_ms, so that pin
- * intervals never overlap (SPEC §7) even when callers stamp the moment a
- * key was pressed; until_ms (0 = until unpinned) must lie after it.
- * seq and stream are left for the caller. Returns the number of events
- * (1 or 2), or 0 with err set.
+ * Planning: each lshop_state_plan_* function says which events an action
+ * makes on st, in order, into out (at most LSHOP_PLAN_MAX), and returns
+ * how many (0 with err set when the action is refused). Nothing changes
+ * until the caller applies them; seq and stream are left for the caller.
+ * Every event is stamped at_ms, moved forward to the latest edge of its
+ * class, so intervals of one class never overlap (SPEC §7) even when
+ * callers stamp the moment a key was pressed.
+ *
+ * Compliance (SPEC §3): an offer with a "disclosure" cannot be pinned
+ * without that disclosure shown; the pin shows it (text from
+ * lshop_disclosure_text(kind, locale)) tied to the offer
+ * (disclosure_offer_id), and unpinning the offer hides a tied disclosure.
+ * A disclosure shown through plan_disclose is stream-wide: it stays until
+ * hidden.
  */
-size_t lshop_state_plan_pin(const lshop_state *st, const lshop_offer *offer,
-			    int64_t at_ms, int64_t until_ms, lshop_event out[2],
-			    lshop_error *err);
 
 /*
- * The offer.unpinned event that ends the pinned offer at at_ms (moved
- * forward to when it was pinned). Returns 0, or -1 with err set
- * ("not_pinned") when nothing is pinned.
+ * Pin offer from at_ms until until_ms (0 = until unpinned; must lie after
+ * the start): unpins a pinned offer first (hiding its tied disclosure),
+ * shows the offer's disclosure unless one of that kind is shown, then
+ * offer.pinned.
  */
-int lshop_state_plan_unpin(const lshop_state *st, int64_t at_ms,
-			   lshop_event *out, lshop_error *err);
+size_t lshop_state_plan_pin(const lshop_state *st, const lshop_offer *offer,
+			    int64_t at_ms, int64_t until_ms, const char *locale,
+			    lshop_event out[LSHOP_PLAN_MAX], lshop_error *err);
+
+/*
+ * Unpin the pinned offer: offer.unpinned, then disclosure.hidden if its
+ * disclosure is tied to it. Refused ("not_pinned") when nothing is
+ * pinned.
+ */
+size_t lshop_state_plan_unpin(const lshop_state *st, int64_t at_ms,
+			      lshop_event out[LSHOP_PLAN_MAX],
+			      lshop_error *err);
+
+/*
+ * Start a countdown of seconds (1..86400) with label (0-60 characters,
+ * valid UTF-8) and an optional offer_id ("" or NULL; when set, the offer
+ * is unpinned as the countdown ends if it is pinned then; the caller
+ * checks that it exists). A running countdown ends first.
+ * Refused: "invalid_field" naming "seconds", "label" or "offer".
+ */
+size_t lshop_state_plan_countdown(const lshop_state *st, int64_t at_ms,
+				  int64_t seconds, const char *label,
+				  const char *offer_id,
+				  lshop_event out[LSHOP_PLAN_MAX],
+				  lshop_error *err);
+
+/*
+ * Show a stream-wide disclosure of kind with text (NULL or "": the
+ * default text of kind in locale; else 1-60 characters, valid UTF-8). A
+ * shown disclosure is hidden first. Refused: "invalid_field" ("kind",
+ * "text"); "disclosure_required" when the pinned offer needs another
+ * kind.
+ */
+size_t lshop_state_plan_disclose(const lshop_state *st, int64_t at_ms,
+				 const char *kind, const char *text,
+				 const char *locale,
+				 lshop_event out[LSHOP_PLAN_MAX],
+				 lshop_error *err);
+
+/*
+ * Hide the disclosure. Refused: "disclosure_required" while the pinned
+ * offer has a disclosure (the message says which offer and why);
+ * "not_shown" when none is shown.
+ */
+size_t lshop_state_plan_hide(const lshop_state *st, int64_t at_ms,
+			     lshop_event out[LSHOP_PLAN_MAX],
+			     lshop_error *err);
+
+/*
+ * What the clock makes happen by now_ms, each event stamped at its own
+ * due time: countdown.ended at ends_at (then, for a countdown tied to the
+ * pinned offer, offer.unpinned and the tied disclosure.hidden), and
+ * offer.unpinned at a pin's until (with its tied disclosure.hidden).
+ * Returns how many events (0 when nothing is due).
+ */
+size_t lshop_state_due(const lshop_state *st, int64_t now_ms,
+		       lshop_event out[LSHOP_PLAN_MAX]);
+
+/* When the clock next makes something happen on st, in ms; 0 never. */
+int64_t lshop_state_next_due(const lshop_state *st);
 
 /*
  * The events of an offer's stock going from old_stock to new_stock

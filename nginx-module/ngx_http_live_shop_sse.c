@@ -1,0 +1,804 @@
+
+/*
+ * liveshop: Server-Sent Events (SPEC §8). GET …/events answers
+ * text/event-stream: the state first, then one message per event as it
+ * happens. A client that comes back with Last-Event-ID gets what it
+ * missed instead of the state: from the zone's recent events, or from the
+ * journal. A comment keeps idle connections alive. A client that does not
+ * read is dropped once its unsent output passes a bound; it can come back
+ * with Last-Event-ID and lose nothing.
+ */
+
+
+#include <ngx_config.h>
+#include <ngx_core.h>
+#include <ngx_http.h>
+
+#include "ngx_http_live_shop.h"
+
+
+#define NGX_HTTP_LIVE_SHOP_SSE_MAX_PENDING  (256 * 1024)
+#define NGX_HTTP_LIVE_SHOP_SSE_BUF          4096
+
+
+typedef struct ngx_http_live_shop_sse_stream_s
+    ngx_http_live_shop_sse_stream_t;
+
+
+typedef struct {
+    ngx_http_request_t               *request;
+    ngx_http_live_shop_sse_stream_t  *stream;
+    ngx_queue_t                       queue;
+    uint64_t                          seq;       /* last one it was sent */
+    ngx_msec_t                        last_write;
+    ngx_chain_t                      *free;
+    ngx_chain_t                      *busy;
+} ngx_http_live_shop_sse_t;
+
+
+/* A stream with SSE clients in this worker */
+
+struct ngx_http_live_shop_sse_stream_s {
+    ngx_queue_t                       queue;
+    ngx_str_t                         name;
+    u_char                            data[LSHOP_STREAM_MAX];
+    ngx_queue_t                       clients;
+};
+
+
+typedef struct {
+    ngx_http_live_shop_sse_t         *sse;
+    uint64_t                          after;
+    ngx_int_t                         rc;
+} ngx_http_live_shop_sse_replay_t;
+
+
+static ngx_int_t ngx_http_live_shop_sse_join(ngx_http_request_t *r,
+    ngx_http_live_shop_sse_t *sse, ngx_str_t *stream);
+static void ngx_http_live_shop_sse_cleanup(void *data);
+static void ngx_http_live_shop_sse_forget(
+    ngx_http_live_shop_sse_stream_t *st);
+static ngx_int_t ngx_http_live_shop_sse_catch_up(
+    ngx_http_live_shop_sse_t *sse, uint64_t after);
+static int ngx_http_live_shop_sse_replay_event(void *arg,
+    const lshop_event *ev, const char *json, size_t len, int restored);
+static ngx_int_t ngx_http_live_shop_sse_state(ngx_http_live_shop_sse_t *sse);
+static ngx_int_t ngx_http_live_shop_sse_message(ngx_http_live_shop_sse_t *sse,
+    uint64_t seq, const char *type, u_char *data, size_t len);
+static ngx_int_t ngx_http_live_shop_sse_send(ngx_http_live_shop_sse_t *sse,
+    u_char *data, size_t len);
+static void ngx_http_live_shop_sse_write_handler(ngx_http_request_t *r);
+static void ngx_http_live_shop_sse_close(ngx_http_live_shop_sse_t *sse);
+static void ngx_http_live_shop_sse_deliver_stream(
+    ngx_http_live_shop_sse_stream_t *st);
+
+
+static ngx_queue_t  ngx_http_live_shop_sse_streams;
+static ngx_msec_t   ngx_http_live_shop_sse_pinged;
+static ngx_uint_t   ngx_http_live_shop_sse_walking; /* streams stay put */
+
+
+ngx_int_t
+ngx_http_live_shop_sse(ngx_http_request_t *r, ngx_str_t *stream)
+{
+    u_char                    *p;
+    ngx_int_t                  rc;
+    ngx_str_t                  value;
+    uint64_t                   after;
+    ngx_uint_t                 i, resume;
+    ngx_list_part_t           *part;
+    ngx_table_elt_t           *h;
+    ngx_http_live_shop_sse_t  *sse;
+
+    static ngx_str_t  type = ngx_string("text/event-stream");
+
+    /* Last-Event-ID, or ?last_event_id= for clients that cannot set it */
+
+    resume = 0;
+    ngx_str_null(&value);
+
+    part = &r->headers_in.headers.part;
+    h = part->elts;
+
+    for (i = 0; /* void */ ; i++) {
+
+        if (i >= part->nelts) {
+            if (part->next == NULL) {
+                break;
+            }
+
+            part = part->next;
+            h = part->elts;
+            i = 0;
+        }
+
+        if (h[i].key.len == sizeof("Last-Event-ID") - 1
+            && ngx_strncasecmp(h[i].key.data, (u_char *) "Last-Event-ID",
+                               h[i].key.len) == 0)
+        {
+            value = h[i].value;
+        }
+    }
+
+    if (value.len == 0) {
+        (void) ngx_http_arg(r, (u_char *) "last_event_id",
+                            sizeof("last_event_id") - 1, &value);
+    }
+
+    after = 0;
+
+    if (value.len) {
+        for (p = value.data; p < value.data + value.len; p++) {
+            if (*p < '0' || *p > '9' || after > (UINT64_MAX - 9) / 10) {
+                return NGX_HTTP_BAD_REQUEST;
+            }
+
+            after = after * 10 + (*p - '0');
+        }
+
+        resume = 1;
+    }
+
+    sse = ngx_pcalloc(r->pool, sizeof(ngx_http_live_shop_sse_t));
+    if (sse == NULL) {
+        return NGX_HTTP_INTERNAL_SERVER_ERROR;
+    }
+
+    sse->request = r;
+
+    r->headers_out.status = NGX_HTTP_OK;
+    r->headers_out.content_type = type;
+    r->headers_out.content_type_len = type.len;
+    r->headers_out.content_length_n = -1;
+
+    h = ngx_list_push(&r->headers_out.headers);
+    if (h == NULL) {
+        return NGX_HTTP_INTERNAL_SERVER_ERROR;
+    }
+
+    h->hash = 1;
+    ngx_str_set(&h->key, "Cache-Control");
+    ngx_str_set(&h->value, "no-store");
+
+    h = ngx_list_push(&r->headers_out.headers);
+    if (h == NULL) {
+        return NGX_HTTP_INTERNAL_SERVER_ERROR;
+    }
+
+    /* a proxying nginx in front must not hold the stream back */
+    h->hash = 1;
+    ngx_str_set(&h->key, "X-Accel-Buffering");
+    ngx_str_set(&h->value, "no");
+
+    rc = ngx_http_send_header(r);
+
+    if (rc == NGX_ERROR || rc > NGX_OK || r->header_only) {
+        return rc;
+    }
+
+    if (ngx_http_live_shop_sse_join(r, sse, stream) != NGX_OK) {
+        return NGX_ERROR;
+    }
+
+    rc = resume ? ngx_http_live_shop_sse_catch_up(sse, after)
+                : ngx_http_live_shop_sse_state(sse);
+
+    if (rc != NGX_OK) {
+        return NGX_ERROR;
+    }
+
+    r->read_event_handler = ngx_http_test_reading;
+    r->write_event_handler = ngx_http_live_shop_sse_write_handler;
+
+    r->main->count++;
+
+    ngx_live_shop_tick_arm();
+
+    return NGX_DONE;
+}
+
+
+static ngx_int_t
+ngx_http_live_shop_sse_join(ngx_http_request_t *r,
+    ngx_http_live_shop_sse_t *sse, ngx_str_t *stream)
+{
+    ngx_queue_t                      *q;
+    ngx_pool_cleanup_t               *cln;
+    ngx_http_live_shop_sse_stream_t  *st;
+
+    if (ngx_http_live_shop_sse_streams.next == NULL) {
+        ngx_queue_init(&ngx_http_live_shop_sse_streams);
+    }
+
+    st = NULL;
+
+    for (q = ngx_queue_head(&ngx_http_live_shop_sse_streams);
+         q != ngx_queue_sentinel(&ngx_http_live_shop_sse_streams);
+         q = ngx_queue_next(q))
+    {
+        st = ngx_queue_data(q, ngx_http_live_shop_sse_stream_t, queue);
+
+        if (st->name.len == stream->len
+            && ngx_memcmp(st->data, stream->data, stream->len) == 0)
+        {
+            break;
+        }
+
+        st = NULL;
+    }
+
+    cln = ngx_pool_cleanup_add(r->pool, 0);
+    if (cln == NULL) {
+        return NGX_ERROR;
+    }
+
+    if (st == NULL) {
+        st = ngx_calloc(sizeof(ngx_http_live_shop_sse_stream_t),
+                        r->connection->log);
+        if (st == NULL) {
+            return NGX_ERROR;
+        }
+
+        ngx_memcpy(st->data, stream->data, stream->len);
+        st->name.data = st->data;
+        st->name.len = stream->len;
+        ngx_queue_init(&st->clients);
+        ngx_queue_insert_tail(&ngx_http_live_shop_sse_streams, &st->queue);
+    }
+
+    sse->stream = st;
+    sse->last_write = ngx_current_msec;
+    ngx_queue_insert_tail(&st->clients, &sse->queue);
+
+    cln->handler = ngx_http_live_shop_sse_cleanup;
+    cln->data = sse;
+
+    return NGX_OK;
+}
+
+
+/* The request is gone, however it ended */
+
+static void
+ngx_http_live_shop_sse_cleanup(void *data)
+{
+    ngx_http_live_shop_sse_t *sse = data;
+
+    ngx_http_live_shop_sse_stream_t  *st;
+
+    st = sse->stream;
+
+    if (st == NULL) {
+        return;
+    }
+
+    ngx_queue_remove(&sse->queue);
+    sse->stream = NULL;
+
+    if (!ngx_http_live_shop_sse_walking) {
+        ngx_http_live_shop_sse_forget(st);
+    }
+}
+
+
+/* A stream without clients goes; never while the streams are walked */
+
+static void
+ngx_http_live_shop_sse_forget(ngx_http_live_shop_sse_stream_t *st)
+{
+    if (ngx_queue_empty(&st->clients)) {
+        ngx_queue_remove(&st->queue);
+        ngx_free(st);
+    }
+}
+
+
+/*
+ * Every event after "after": from the zone while it keeps them all, else
+ * from the journal. A client further back than the journal reaches gets
+ * the state.
+ */
+
+static ngx_int_t
+ngx_http_live_shop_sse_catch_up(ngx_http_live_shop_sse_t *sse, uint64_t after)
+{
+    ngx_uint_t                        i;
+    ngx_pool_t                       *pool;
+    ngx_array_t                       events;
+    lshop_state                      *st;
+    lshop_replay_ops                  ops;
+    ngx_live_shop_shm_t              *shm;
+    ngx_live_shop_conf_t             *lscf;
+    ngx_live_shop_event_t           **e;
+    ngx_http_live_shop_sse_replay_t   replay;
+
+    shm = ngx_live_shop_get_shm((ngx_cycle_t *) ngx_cycle);
+    lscf = ngx_live_shop_get_conf((ngx_cycle_t *) ngx_cycle);
+    pool = sse->request->pool;
+
+    sse->seq = after;
+
+    if (ngx_array_init(&events, pool, 8, sizeof(ngx_live_shop_event_t *))
+        != NGX_OK
+        || ngx_live_shop_events_after(shm, &sse->stream->name, after, pool,
+                                      &events)
+           != NGX_OK)
+    {
+        return NGX_ERROR;
+    }
+
+    e = events.elts;
+
+    if (events.nelts && e[0]->seq > after + 1) {
+
+        /* older than the zone keeps: the journal has them */
+
+        st = ngx_palloc(pool, sizeof(lshop_state));
+        if (st == NULL) {
+            return NGX_ERROR;
+        }
+
+        lshop_state_init(st);
+
+        replay.sse = sse;
+        replay.after = after;
+        replay.rc = NGX_OK;
+
+        ngx_memzero(&ops, sizeof(lshop_replay_ops));
+        ops.arg = &replay;
+        ops.event = ngx_http_live_shop_sse_replay_event;
+
+        if (ngx_live_shop_journal_replay(lscf, &sse->stream->name, st, &ops,
+                                         sse->request->connection->log)
+            == NGX_ERROR
+            || replay.rc != NGX_OK)
+        {
+            return NGX_ERROR;
+        }
+
+        if (sse->seq < e[0]->seq - 1) {
+            /* the journal no longer reaches back that far */
+            return ngx_http_live_shop_sse_state(sse);
+        }
+    }
+
+    for (i = 0; i < events.nelts; i++) {
+        if (e[i]->seq <= sse->seq) {
+            continue;
+        }
+
+        if (ngx_http_live_shop_sse_message(sse, e[i]->seq,
+                                           lshop_event_type_name(e[i]->type),
+                                           e[i]->json, e[i]->len)
+            != NGX_OK)
+        {
+            return NGX_ERROR;
+        }
+    }
+
+    return NGX_OK;
+}
+
+
+static int
+ngx_http_live_shop_sse_replay_event(void *arg, const lshop_event *ev,
+    const char *json, size_t len, int restored)
+{
+    ngx_http_live_shop_sse_replay_t *replay = arg;
+
+    if (restored || ev->seq <= replay->sse->seq
+        || (replay->sse->seq == replay->after
+            && ev->seq != replay->after + 1))
+    {
+        /* only a gapless run from "after" on is worth sending */
+        return 0;
+    }
+
+    if (ngx_http_live_shop_sse_message(replay->sse, ev->seq,
+                                       lshop_event_type_name(ev->type),
+                                       (u_char *) json, len)
+        != NGX_OK)
+    {
+        replay->rc = NGX_ERROR;
+        return -1;
+    }
+
+    return 0;
+}
+
+
+static ngx_int_t
+ngx_http_live_shop_sse_state(ngx_http_live_shop_sse_t *sse)
+{
+    uint64_t              seq;
+    ngx_str_t             json;
+    ngx_live_shop_shm_t  *shm;
+
+    shm = ngx_live_shop_get_shm((ngx_cycle_t *) ngx_cycle);
+
+    if (ngx_live_shop_state_json(shm, &sse->stream->name,
+                                 sse->request->pool, &json, &seq)
+        != NGX_OK)
+    {
+        return NGX_ERROR;
+    }
+
+    return ngx_http_live_shop_sse_message(sse, seq, "state", json.data,
+                                          json.len);
+}
+
+
+static ngx_int_t
+ngx_http_live_shop_sse_message(ngx_http_live_shop_sse_t *sse, uint64_t seq,
+    const char *type, u_char *data, size_t len)
+{
+    u_char  head[NGX_INT64_LEN + 64], *p;
+
+    /* compact JSON holds no newline, so one data line carries it */
+    p = ngx_sprintf(head, "id: %uL\nevent: %s\ndata: ", seq, type);
+
+    if (ngx_http_live_shop_sse_send(sse, head, p - head) != NGX_OK
+        || ngx_http_live_shop_sse_send(sse, data, len) != NGX_OK
+        || ngx_http_live_shop_sse_send(sse, (u_char *) "\n\n", 2) != NGX_OK)
+    {
+        return NGX_ERROR;
+    }
+
+    if (seq > sse->seq) {
+        sse->seq = seq;
+    }
+
+    return NGX_OK;
+}
+
+
+/*
+ * Queues data and sends what the socket takes. Buffers come from the
+ * request's pool and are reused once sent, so a long show costs no more
+ * memory than the output a client leaves unread, and that is bounded.
+ */
+
+static ngx_int_t
+ngx_http_live_shop_sse_send(ngx_http_live_shop_sse_t *sse, u_char *data,
+    size_t len)
+{
+    size_t               n;
+    ngx_int_t            rc;
+    ngx_buf_t           *b;
+    ngx_chain_t         *cl, *out, **ll;
+    ngx_http_request_t  *r;
+
+    r = sse->request;
+    out = NULL;
+    ll = &out;
+
+    while (len) {
+        cl = ngx_chain_get_free_buf(r->pool, &sse->free);
+        if (cl == NULL) {
+            return NGX_ERROR;
+        }
+
+        b = cl->buf;
+
+        if (b->start == NULL) {
+            b->start = ngx_palloc(r->pool, NGX_HTTP_LIVE_SHOP_SSE_BUF);
+            if (b->start == NULL) {
+                return NGX_ERROR;
+            }
+
+            b->end = b->start + NGX_HTTP_LIVE_SHOP_SSE_BUF;
+            b->tag = (ngx_buf_tag_t) &ngx_http_live_shop_module;
+        }
+
+        n = ngx_min(len, (size_t) (b->end - b->start));
+
+        b->pos = b->start;
+        b->last = ngx_cpymem(b->start, data, n);
+        b->temporary = 1;
+        b->flush = 1;
+
+        data += n;
+        len -= n;
+
+        *ll = cl;
+        ll = &cl->next;
+    }
+
+    rc = ngx_http_output_filter(r, out);
+
+    ngx_chain_update_chains(r->pool, &sse->free, &sse->busy, &out,
+                            (ngx_buf_tag_t) &ngx_http_live_shop_module);
+
+    sse->last_write = ngx_current_msec;
+
+    if (rc == NGX_ERROR) {
+        return NGX_ERROR;
+    }
+
+    if (rc == NGX_AGAIN) {
+        n = 0;
+
+        for (cl = sse->busy; cl; cl = cl->next) {
+            n += ngx_buf_size(cl->buf);
+        }
+
+        if (n > NGX_HTTP_LIVE_SHOP_SSE_MAX_PENDING) {
+            ngx_log_error(NGX_LOG_INFO, r->connection->log, 0,
+                          "live_shop: SSE client reads too slowly, closing; "
+                          "it may come back with Last-Event-ID");
+            return NGX_ERROR;
+        }
+
+        if (ngx_handle_write_event(r->connection->write, 0) != NGX_OK) {
+            return NGX_ERROR;
+        }
+    }
+
+    return NGX_OK;
+}
+
+
+static void
+ngx_http_live_shop_sse_write_handler(ngx_http_request_t *r)
+{
+    ngx_int_t                  rc;
+    ngx_chain_t               *out;
+    ngx_pool_cleanup_t        *cln;
+    ngx_http_live_shop_sse_t  *sse;
+
+    sse = NULL;
+
+    for (cln = r->pool->cleanup; cln; cln = cln->next) {
+        if (cln->handler == ngx_http_live_shop_sse_cleanup) {
+            sse = cln->data;
+        }
+    }
+
+    if (sse == NULL || sse->stream == NULL) {
+        return;
+    }
+
+    out = NULL;
+    rc = ngx_http_output_filter(r, NULL);
+
+    ngx_chain_update_chains(r->pool, &sse->free, &sse->busy, &out,
+                            (ngx_buf_tag_t) &ngx_http_live_shop_module);
+
+    if (rc == NGX_ERROR
+        || (rc == NGX_AGAIN
+            && ngx_handle_write_event(r->connection->write, 0) != NGX_OK))
+    {
+        ngx_http_live_shop_sse_close(sse);
+    }
+}
+
+
+/*
+ * Ends a client now. Finalizing only posts the termination; it is run
+ * here, since a timer or the worker's exit runs no posted requests.
+ */
+
+static void
+ngx_http_live_shop_sse_close(ngx_http_live_shop_sse_t *sse)
+{
+    ngx_connection_t    *c;
+    ngx_http_request_t  *r;
+
+    r = sse->request;
+    c = r->connection;
+
+    ngx_http_live_shop_sse_cleanup(sse);
+
+    ngx_http_finalize_request(r, NGX_ERROR);
+    ngx_http_run_posted_requests(c);
+}
+
+
+static void
+ngx_http_live_shop_sse_deliver_stream(ngx_http_live_shop_sse_stream_t *st)
+{
+    uint64_t                   oldest;
+    ngx_uint_t                 i;
+    ngx_pool_t                *pool;
+    ngx_array_t                events;
+    ngx_queue_t               *q, *next;
+    ngx_live_shop_shm_t       *shm;
+    ngx_live_shop_event_t    **e;
+    ngx_http_live_shop_sse_t  *sse;
+
+    oldest = (uint64_t) -1;
+
+    for (q = ngx_queue_head(&st->clients);
+         q != ngx_queue_sentinel(&st->clients);
+         q = ngx_queue_next(q))
+    {
+        sse = ngx_queue_data(q, ngx_http_live_shop_sse_t, queue);
+        oldest = ngx_min(oldest, sse->seq);
+    }
+
+    shm = ngx_live_shop_get_shm((ngx_cycle_t *) ngx_cycle);
+
+    pool = ngx_create_pool(4096, ngx_cycle->log);
+    if (pool == NULL) {
+        return;
+    }
+
+    if (ngx_array_init(&events, pool, 8, sizeof(ngx_live_shop_event_t *))
+        != NGX_OK
+        || ngx_live_shop_events_after(shm, &st->name, oldest, pool, &events)
+           != NGX_OK
+        || events.nelts == 0)
+    {
+        ngx_destroy_pool(pool);
+        return;
+    }
+
+    e = events.elts;
+
+    for (q = ngx_queue_head(&st->clients);
+         q != ngx_queue_sentinel(&st->clients);
+         q = next)
+    {
+        next = ngx_queue_next(q);
+        sse = ngx_queue_data(q, ngx_http_live_shop_sse_t, queue);
+
+        if (e[0]->seq > sse->seq + 1) {
+            /* it missed events no longer kept: catch up from the journal */
+            if (ngx_http_live_shop_sse_catch_up(sse, sse->seq) != NGX_OK) {
+                ngx_http_live_shop_sse_close(sse);
+            }
+
+            continue;
+        }
+
+        for (i = 0; i < events.nelts; i++) {
+            if (e[i]->seq <= sse->seq) {
+                continue;
+            }
+
+            if (ngx_http_live_shop_sse_message(sse, e[i]->seq,
+                                       lshop_event_type_name(e[i]->type),
+                                       e[i]->json, e[i]->len)
+                != NGX_OK)
+            {
+                ngx_http_live_shop_sse_close(sse);
+                break;
+            }
+        }
+    }
+
+    ngx_destroy_pool(pool);
+}
+
+
+void
+ngx_http_live_shop_sse_deliver(void)
+{
+    ngx_queue_t                      *q, *next;
+    ngx_http_live_shop_sse_stream_t  *st;
+
+    if (ngx_http_live_shop_sse_streams.next == NULL) {
+        return;
+    }
+
+    ngx_http_live_shop_sse_walking = 1;
+
+    for (q = ngx_queue_head(&ngx_http_live_shop_sse_streams);
+         q != ngx_queue_sentinel(&ngx_http_live_shop_sse_streams);
+         q = next)
+    {
+        next = ngx_queue_next(q);
+        st = ngx_queue_data(q, ngx_http_live_shop_sse_stream_t, queue);
+
+        ngx_http_live_shop_sse_deliver_stream(st);
+        ngx_http_live_shop_sse_forget(st);
+    }
+
+    ngx_http_live_shop_sse_walking = 0;
+}
+
+
+/* A comment on connections idle for live_shop_sse_ping (SPEC §8) */
+
+void
+ngx_http_live_shop_sse_keepalive(void)
+{
+    ngx_queue_t                      *q, *next, *cq, *cnext;
+    ngx_msec_t                        ping;
+    ngx_http_live_shop_sse_t         *sse;
+    ngx_http_live_shop_sse_stream_t  *st;
+
+    static u_char  comment[] = ": ping\n\n";
+
+    if (ngx_http_live_shop_sse_streams.next == NULL
+        || ngx_current_msec - ngx_http_live_shop_sse_pinged < 1000)
+    {
+        return;
+    }
+
+    ngx_http_live_shop_sse_pinged = ngx_current_msec;
+    ping = ngx_live_shop_get_conf((ngx_cycle_t *) ngx_cycle)->sse_ping;
+
+    ngx_http_live_shop_sse_walking = 1;
+
+    for (q = ngx_queue_head(&ngx_http_live_shop_sse_streams);
+         q != ngx_queue_sentinel(&ngx_http_live_shop_sse_streams);
+         q = next)
+    {
+        next = ngx_queue_next(q);
+        st = ngx_queue_data(q, ngx_http_live_shop_sse_stream_t, queue);
+
+        for (cq = ngx_queue_head(&st->clients);
+             cq != ngx_queue_sentinel(&st->clients);
+             cq = cnext)
+        {
+            cnext = ngx_queue_next(cq);
+            sse = ngx_queue_data(cq, ngx_http_live_shop_sse_t, queue);
+
+            if (ngx_current_msec - sse->last_write < ping) {
+                continue;
+            }
+
+            if (ngx_http_live_shop_sse_send(sse, comment,
+                                            sizeof(comment) - 1)
+                != NGX_OK)
+            {
+                ngx_http_live_shop_sse_close(sse);
+            }
+        }
+
+        ngx_http_live_shop_sse_forget(st);
+    }
+
+    ngx_http_live_shop_sse_walking = 0;
+}
+
+
+/*
+ * The worker is going (reload, quit, stop): its clients go first, cleanly,
+ * and come back to the new workers with Last-Event-ID.
+ */
+
+void
+ngx_http_live_shop_sse_close_all(void)
+{
+    ngx_queue_t                      *q, *next, *cq, *cnext;
+    ngx_http_live_shop_sse_t         *sse;
+    ngx_http_live_shop_sse_stream_t  *st;
+
+    if (ngx_http_live_shop_sse_streams.next == NULL) {
+        return;
+    }
+
+    ngx_http_live_shop_sse_walking = 1;
+
+    for (q = ngx_queue_head(&ngx_http_live_shop_sse_streams);
+         q != ngx_queue_sentinel(&ngx_http_live_shop_sse_streams);
+         q = next)
+    {
+        next = ngx_queue_next(q);
+        st = ngx_queue_data(q, ngx_http_live_shop_sse_stream_t, queue);
+
+        for (cq = ngx_queue_head(&st->clients);
+             cq != ngx_queue_sentinel(&st->clients);
+             cq = cnext)
+        {
+            cnext = ngx_queue_next(cq);
+            sse = ngx_queue_data(cq, ngx_http_live_shop_sse_t, queue);
+
+            ngx_http_live_shop_sse_close(sse);
+        }
+
+        ngx_http_live_shop_sse_forget(st);
+    }
+
+    ngx_http_live_shop_sse_walking = 0;
+}
+
+
+ngx_uint_t
+ngx_http_live_shop_sse_listening(void)
+{
+    return ngx_http_live_shop_sse_streams.next != NULL
+           && !ngx_queue_empty(&ngx_http_live_shop_sse_streams);
+}

@@ -1,0 +1,325 @@
+
+/*
+ * liveshop: the journal files. One per stream, DIR/APP/NAME.journal, and
+ * the one before it, NAME.journal.1, once it has been rotated. What a
+ * record holds is the core's business (lshop/journal.h); this file only
+ * appends, reads, cuts and rotates files. Callers hold the zone's lock
+ * for writes, so records land in seq order from every worker.
+ */
+
+
+#include <ngx_config.h>
+#include <ngx_core.h>
+
+#include "ngx_live_shop.h"
+
+
+static ngx_int_t ngx_live_shop_journal_path(ngx_live_shop_conf_t *lscf,
+    ngx_str_t *stream, const char *suffix, u_char *path, size_t size);
+static ngx_int_t ngx_live_shop_journal_write(ngx_fd_t fd, u_char *data,
+    size_t len);
+
+
+static ngx_int_t
+ngx_live_shop_journal_path(ngx_live_shop_conf_t *lscf, ngx_str_t *stream,
+    const char *suffix, u_char *path, size_t size)
+{
+    u_char  *p;
+
+    /* stream names are checked (lshop_stream_valid): "APP/NAME", no ".." */
+    p = ngx_snprintf(path, size - 1, "%V/%V.journal%s%Z", &lscf->journal,
+                     stream, suffix);
+
+    if (p == path + size - 1) {
+        return NGX_ERROR;
+    }
+
+    return NGX_OK;
+}
+
+
+static ngx_int_t
+ngx_live_shop_journal_write(ngx_fd_t fd, u_char *data, size_t len)
+{
+    ssize_t  n;
+
+    while (len) {
+        n = write(fd, data, len);
+
+        if (n == -1) {
+            if (ngx_errno == NGX_EINTR) {
+                continue;
+            }
+
+            return NGX_ERROR;
+        }
+
+        data += n;
+        len -= n;
+    }
+
+    return NGX_OK;
+}
+
+
+/*
+ * Appends one record. It is in the kernel's hands when this returns, so it
+ * survives a crash of nginx; with live_shop_journal_fsync it is on disk.
+ * *size is the journal's size afterwards.
+ */
+
+ngx_int_t
+ngx_live_shop_journal_append(ngx_live_shop_conf_t *lscf, ngx_str_t *stream,
+    u_char *line, size_t len, off_t *size, ngx_log_t *log)
+{
+    u_char           path[NGX_MAX_PATH], *slash;
+    ngx_fd_t         fd;
+    ngx_err_t        err;
+    ngx_file_info_t  fi;
+
+    if (ngx_live_shop_journal_path(lscf, stream, "", path, sizeof(path))
+        != NGX_OK)
+    {
+        return NGX_ERROR;
+    }
+
+    fd = ngx_open_file(path, NGX_FILE_APPEND, NGX_FILE_CREATE_OR_OPEN,
+                       NGX_FILE_DEFAULT_ACCESS);
+
+    if (fd == NGX_INVALID_FILE && ngx_errno == NGX_ENOENT) {
+        /* the application's directory, made on its first record */
+        slash = (u_char *) strrchr((char *) path, '/');
+        *slash = '\0';
+
+        if (ngx_create_dir(path, 0755) == NGX_FILE_ERROR
+            && ngx_errno != NGX_EEXIST)
+        {
+            ngx_log_error(NGX_LOG_CRIT, log, ngx_errno,
+                          "live_shop: " ngx_create_dir_n " \"%s\" failed",
+                          path);
+            return NGX_ERROR;
+        }
+
+        *slash = '/';
+
+        fd = ngx_open_file(path, NGX_FILE_APPEND, NGX_FILE_CREATE_OR_OPEN,
+                           NGX_FILE_DEFAULT_ACCESS);
+    }
+
+    if (fd == NGX_INVALID_FILE) {
+        ngx_log_error(NGX_LOG_CRIT, log, ngx_errno,
+                      "live_shop: " ngx_open_file_n " \"%s\" failed", path);
+        return NGX_ERROR;
+    }
+
+    if (ngx_live_shop_journal_write(fd, line, len) != NGX_OK
+        || (lscf->journal_fsync && fdatasync(fd) == -1)
+        || ngx_fd_info(fd, &fi) == NGX_FILE_ERROR)
+    {
+        err = ngx_errno;
+        ngx_log_error(NGX_LOG_CRIT, log, err,
+                      "live_shop: writing the journal \"%s\" failed", path);
+        ngx_close_file(fd);
+        return NGX_ERROR;
+    }
+
+    *size = ngx_file_size(&fi);
+
+    ngx_close_file(fd);
+
+    return NGX_OK;
+}
+
+
+/*
+ * Reads a whole journal (old != 0: the rotated one) into memory that the
+ * caller frees with ngx_free(). NGX_DECLINED when there is none.
+ */
+
+ngx_int_t
+ngx_live_shop_journal_read(ngx_live_shop_conf_t *lscf, ngx_str_t *stream,
+    ngx_uint_t old, ngx_str_t *data, ngx_log_t *log)
+{
+    u_char           path[NGX_MAX_PATH];
+    size_t           size;
+    ssize_t          n;
+    ngx_fd_t         fd;
+    ngx_file_info_t  fi;
+
+    data->data = NULL;
+    data->len = 0;
+
+    if (lscf->journal.len == 0
+        || ngx_live_shop_journal_path(lscf, stream, old ? ".1" : "", path,
+                                      sizeof(path))
+           != NGX_OK)
+    {
+        return NGX_DECLINED;
+    }
+
+    fd = ngx_open_file(path, NGX_FILE_RDONLY, NGX_FILE_OPEN, 0);
+
+    if (fd == NGX_INVALID_FILE) {
+        if (ngx_errno == NGX_ENOENT) {
+            return NGX_DECLINED;
+        }
+
+        ngx_log_error(NGX_LOG_CRIT, log, ngx_errno,
+                      "live_shop: " ngx_open_file_n " \"%s\" failed", path);
+        return NGX_ERROR;
+    }
+
+    if (ngx_fd_info(fd, &fi) == NGX_FILE_ERROR) {
+        ngx_close_file(fd);
+        return NGX_ERROR;
+    }
+
+    size = ngx_file_size(&fi);
+
+    data->data = ngx_alloc(size + 1, log);
+    if (data->data == NULL) {
+        ngx_close_file(fd);
+        return NGX_ERROR;
+    }
+
+    n = ngx_read_fd(fd, data->data, size);
+    ngx_close_file(fd);
+
+    if (n == -1) {
+        ngx_log_error(NGX_LOG_CRIT, log, ngx_errno,
+                      "live_shop: reading \"%s\" failed", path);
+        ngx_free(data->data);
+        data->data = NULL;
+        return NGX_ERROR;
+    }
+
+    data->len = n;
+    data->data[n] = '\0';
+
+    return NGX_OK;
+}
+
+
+/* Cuts the journal after its last whole record (a torn write). */
+
+ngx_int_t
+ngx_live_shop_journal_truncate(ngx_live_shop_conf_t *lscf, ngx_str_t *stream,
+    off_t size, ngx_log_t *log)
+{
+    u_char  path[NGX_MAX_PATH];
+
+    if (ngx_live_shop_journal_path(lscf, stream, "", path, sizeof(path))
+        != NGX_OK)
+    {
+        return NGX_ERROR;
+    }
+
+    if (truncate((char *) path, size) == -1) {
+        ngx_log_error(NGX_LOG_CRIT, log, ngx_errno,
+                      "live_shop: truncate(\"%s\") failed", path);
+        return NGX_ERROR;
+    }
+
+    return NGX_OK;
+}
+
+
+/*
+ * Starts a new journal with a checkpoint line; the current one becomes
+ * NAME.journal.1 and the one before that goes. A journal so takes at most
+ * about twice live_shop_journal_max_size.
+ */
+
+ngx_int_t
+ngx_live_shop_journal_rotate(ngx_live_shop_conf_t *lscf, ngx_str_t *stream,
+    u_char *checkpoint, size_t len, ngx_log_t *log)
+{
+    u_char    path[NGX_MAX_PATH], old[NGX_MAX_PATH], tmp[NGX_MAX_PATH];
+    ngx_fd_t  fd;
+
+    if (ngx_live_shop_journal_path(lscf, stream, "", path, sizeof(path))
+        != NGX_OK
+        || ngx_live_shop_journal_path(lscf, stream, ".1", old, sizeof(old))
+           != NGX_OK
+        || ngx_live_shop_journal_path(lscf, stream, ".new", tmp, sizeof(tmp))
+           != NGX_OK)
+    {
+        return NGX_ERROR;
+    }
+
+    fd = ngx_open_file(tmp, NGX_FILE_WRONLY, NGX_FILE_TRUNCATE,
+                       NGX_FILE_DEFAULT_ACCESS);
+    if (fd == NGX_INVALID_FILE) {
+        ngx_log_error(NGX_LOG_CRIT, log, ngx_errno,
+                      "live_shop: " ngx_open_file_n " \"%s\" failed", tmp);
+        return NGX_ERROR;
+    }
+
+    if (ngx_live_shop_journal_write(fd, checkpoint, len) != NGX_OK
+        || fdatasync(fd) == -1)
+    {
+        ngx_log_error(NGX_LOG_CRIT, log, ngx_errno,
+                      "live_shop: writing \"%s\" failed", tmp);
+        ngx_close_file(fd);
+        ngx_delete_file(tmp);
+        return NGX_ERROR;
+    }
+
+    ngx_close_file(fd);
+
+    /* NAME.journal exists at every moment: a crash here loses nothing */
+
+    if ((ngx_delete_file(old) == NGX_FILE_ERROR && ngx_errno != NGX_ENOENT)
+        || link((char *) path, (char *) old) == -1
+        || ngx_rename_file(tmp, path) == NGX_FILE_ERROR)
+    {
+        ngx_log_error(NGX_LOG_CRIT, log, ngx_errno,
+                      "live_shop: rotating the journal \"%s\" failed", path);
+        return NGX_ERROR;
+    }
+
+    ngx_log_error(NGX_LOG_NOTICE, log, 0,
+                  "live_shop: journal \"%s\" rotated", path);
+
+    return NGX_OK;
+}
+
+
+ngx_int_t
+ngx_live_shop_journal_replay(ngx_live_shop_conf_t *lscf, ngx_str_t *stream,
+    lshop_state *st, lshop_replay_ops *ops, ngx_log_t *log)
+{
+    ngx_str_t            data;
+    ngx_int_t            rc, found;
+    ngx_uint_t           old;
+    lshop_replay_result  result;
+
+    found = 0;
+
+    for (old = 1; /* void */ ; old--) {
+
+        rc = ngx_live_shop_journal_read(lscf, stream, old, &data, log);
+        if (rc == NGX_ERROR) {
+            return NGX_ERROR;
+        }
+
+        if (rc == NGX_OK) {
+            found = 1;
+            ngx_memzero(&result, sizeof(lshop_replay_result));
+
+            rc = lshop_journal_replay((char *) data.data, data.len, st, ops,
+                                      &result);
+            ngx_free(data.data);
+
+            if (rc != 0) {
+                return NGX_ERROR;
+            }
+        }
+
+        if (old == 0) {
+            break;
+        }
+    }
+
+    return found ? NGX_OK : NGX_DECLINED;
+}

@@ -1,0 +1,97 @@
+/*
+ * liveshop core: the journal of a stream, one record per line.
+ *
+ * Every event (SPEC §3) is written as its JSON on a line of its own, so
+ * the journal reads like the events themselves; the catalog and the
+ * checkpoints that start a rotated journal are lines of their own kinds:
+ *
+ *   {"seq":17,"id":"live/demo:17","type":"offer.pinned",...}   an event
+ *   {"offer":{OFFER},"at":T}                                    a catalog put
+ *   {"checkpoint":{"seq":N,"at":T,"offers":[OFFER,...],
+ *                  "open":[EVENT,...]}}                         a checkpoint
+ *
+ * A checkpoint holds everything a replay needs from before it: the next
+ * seq, the catalog, and the events that opened the intervals still open
+ * (as lshop_journal_checkpoint writes them from a state). So a journal
+ * may be cut before any checkpoint: that is how it is rotated.
+ *
+ * Every line ends with "\n". A last line without one is a write that a
+ * crash cut short: replay skips it and says so.
+ */
+#ifndef LSHOP_JOURNAL_H
+#define LSHOP_JOURNAL_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "error.h"
+#include "event.h"
+#include "offer.h"
+#include "state.h"
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+/* The line of a catalog put, "\n" included; malloc'd, NULL on ENOMEM. */
+char *lshop_journal_offer_line(const lshop_offer *offer, int64_t at_ms,
+			       size_t *len);
+
+/* The line of an event: its JSON and "\n"; malloc'd, NULL on ENOMEM. */
+char *lshop_journal_event_line(const lshop_event *ev, size_t *len);
+
+/*
+ * The checkpoint line of a stream whose state is st and whose catalog is
+ * offers[0..noffers); malloc'd, "\n" included, NULL on ENOMEM.
+ */
+char *lshop_journal_checkpoint_line(const lshop_state *st, const char *stream,
+				    int64_t at_ms, const lshop_offer *offers,
+				    size_t noffers, size_t *len);
+
+/* What a replay hands its caller, record by record. */
+typedef struct lshop_replay_ops {
+	void *arg;
+	/*
+	 * A catalog put (also each offer of a checkpoint, after
+	 * checkpoint() was called). Returns 0, or -1 to stop the replay.
+	 */
+	int (*offer)(void *arg, const lshop_offer *offer, int64_t at_ms);
+	/*
+	 * A checkpoint: the catalog so far is replaced by the offers that
+	 * follow. May be NULL.
+	 */
+	int (*checkpoint)(void *arg, uint64_t seq);
+	/*
+	 * An event, once applied to the state; json is its line without
+	 * "\n". Events a checkpoint re-lists come here too, with
+	 * restored = 1. Returns 0, or -1 to stop the replay.
+	 */
+	int (*event)(void *arg, const lshop_event *ev, const char *json,
+		     size_t len, int restored);
+} lshop_replay_ops;
+
+typedef struct lshop_replay_result {
+	size_t records;  /* lines replayed */
+	size_t skipped;  /* lines skipped: torn, unreadable or out of order */
+	size_t torn;     /* 1 if the last line had no "\n" */
+	size_t last_good; /* byte offset after the last good line */
+	lshop_error first_problem; /* the first skipped line, said */
+} lshop_replay_result;
+
+/*
+ * Replays the journal in buf[0..len) onto st (which the caller
+ * initialised, or holds the state a previous file left), calling ops for
+ * each record. A line that does not parse, or an event whose seq does not
+ * follow, is skipped, counted and described in result->first_problem; the
+ * replay goes on. Returns 0, or -1 if a callback stopped it (err set by
+ * the caller's callback is left to the caller).
+ */
+int lshop_journal_replay(const char *buf, size_t len, lshop_state *st,
+			 const lshop_replay_ops *ops,
+			 lshop_replay_result *result);
+
+#ifdef __cplusplus
+}
+#endif
+
+#endif

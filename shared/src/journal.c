@@ -1,0 +1,514 @@
+/*
+ * liveshop core: the journal of a stream, one record per line.
+ *
+ * A checkpoint also carries "edges": the latest start or end of each
+ * interval class ("offer", "countdown", "disclosure"; a class left out is
+ * 0). The opening events of the open intervals cannot say them (an
+ * interval may have ended after the last one opened), and planning needs
+ * them so that intervals of one class never overlap (SPEC §7) across a
+ * rotation.
+ */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "lshop/journal.h"
+
+#include "internal.h"
+
+/* The interval classes, as a state keeps them. */
+enum { CLASS_OFFER, CLASS_COUNTDOWN, CLASS_DISCLOSURE, CLASSES };
+
+/* The keys of a checkpoint's "edges", by class; NULL-terminated. */
+static const char *const edge_keys[CLASSES + 1] = {"offer", "countdown",
+						   "disclosure", NULL};
+
+static const char *const offer_line_keys[] = {"offer", "at", NULL};
+static const char *const checkpoint_line_keys[] = {"checkpoint", NULL};
+static const char *const checkpoint_keys[] = {"seq",  "at",    "offers",
+					      "open", "edges", NULL};
+
+/* v as compact JSON and "\n"; NULL on ENOMEM. */
+static char *dump_line(const json_t *v, size_t *len)
+{
+	size_t n;
+	char *s, *line;
+
+	if (v == NULL)
+		return NULL;
+	s = lshop_json_dump(v, &n);
+	if (s == NULL)
+		return NULL;
+	line = realloc(s, n + 2);
+	if (line == NULL) {
+		free(s);
+		return NULL;
+	}
+	line[n] = '\n';
+	line[n + 1] = '\0';
+	if (len != NULL)
+		*len = n + 1;
+	return line;
+}
+
+char *lshop_journal_offer_line(const lshop_offer *offer, int64_t at_ms,
+			       size_t *len)
+{
+	json_t *v = json_object();
+	char *line = NULL;
+
+	if (v == NULL)
+		return NULL;
+	if (!lshop_json_set(v, "offer", lshop_offer_json(offer)) &&
+	    !lshop_json_set(v, "at", lshop_json_time(at_ms)))
+		line = dump_line(v, len);
+	json_decref(v);
+	return line;
+}
+
+char *lshop_journal_event_line(const lshop_event *ev, size_t *len)
+{
+	json_t *v = lshop_event_json(ev);
+	char *line = dump_line(v, len);
+
+	json_decref(v);
+	return line;
+}
+
+/* The edge of each class in st. */
+static int64_t *state_edge(lshop_state *st, int cls)
+{
+	switch (cls) {
+	case CLASS_OFFER:
+		return &st->pin_edge_ms;
+	case CLASS_COUNTDOWN:
+		return &st->countdown_edge_ms;
+	default:
+		return &st->disclosure_edge_ms;
+	}
+}
+
+static int64_t edge_of(const lshop_state *st, int cls)
+{
+	return cls == CLASS_OFFER       ? st->pin_edge_ms
+	       : cls == CLASS_COUNTDOWN ? st->countdown_edge_ms
+					: st->disclosure_edge_ms;
+}
+
+/* The class of the interval an opening event opens; -1 for others. */
+static int opening_class(lshop_event_type type)
+{
+	switch (type) {
+	case LSHOP_OFFER_PINNED:
+		return CLASS_OFFER;
+	case LSHOP_COUNTDOWN_STARTED:
+		return CLASS_COUNTDOWN;
+	case LSHOP_DISCLOSURE_SHOWN:
+		return CLASS_DISCLOSURE;
+	default:
+		return -1;
+	}
+}
+
+/*
+ * Rebuilds into ev the event that opened the interval of class cls that
+ * is open in st. Returns its seq, 0 when none is open.
+ */
+static uint64_t opening_event(const lshop_state *st, const char *stream,
+			      int cls, lshop_event *ev)
+{
+	memset(ev, 0, sizeof(*ev));
+	snprintf(ev->stream, sizeof(ev->stream), "%s", stream);
+	switch (cls) {
+	case CLASS_OFFER:
+		if (!st->pinned)
+			return 0;
+		ev->type = LSHOP_OFFER_PINNED;
+		ev->seq = st->pin_seq;
+		ev->at_ms = st->pin_at_ms;
+		ev->until_ms = st->pin_until_ms;
+		ev->offer = st->offer;
+		break;
+	case CLASS_COUNTDOWN:
+		if (!st->countdown)
+			return 0;
+		ev->type = LSHOP_COUNTDOWN_STARTED;
+		ev->seq = st->countdown_seq;
+		ev->at_ms = st->countdown_at_ms;
+		ev->ends_at_ms = st->countdown_ends_at_ms;
+		memcpy(ev->label, st->countdown_label, sizeof(ev->label));
+		memcpy(ev->offer_id, st->countdown_offer_id,
+		       sizeof(ev->offer_id));
+		break;
+	default:
+		if (!st->disclosure)
+			return 0;
+		ev->type = LSHOP_DISCLOSURE_SHOWN;
+		ev->seq = st->disclosure_seq;
+		ev->at_ms = st->disclosure_at_ms;
+		memcpy(ev->kind, st->disclosure_kind, sizeof(ev->kind));
+		memcpy(ev->text, st->disclosure_text, sizeof(ev->text));
+		memcpy(ev->offer_id, st->disclosure_offer_id,
+		       sizeof(ev->offer_id));
+		break;
+	}
+	return ev->seq;
+}
+
+/* The opening events of st's open intervals, in seq order. */
+static json_t *open_json(const lshop_state *st, const char *stream)
+{
+	lshop_event *ev;
+	json_t *open = json_array();
+	uint64_t seq[CLASSES];
+	int order[CLASSES], n = 0, i, j, t;
+
+	ev = malloc(sizeof(*ev));
+	if (open == NULL || ev == NULL)
+		goto fail;
+	for (i = 0; i < CLASSES; i++) {
+		seq[i] = opening_event(st, stream, i, ev);
+		if (seq[i] == 0)
+			continue;
+		for (j = n++; j > 0 && seq[order[j - 1]] > seq[i]; j--)
+			order[j] = order[j - 1];
+		order[j] = i;
+	}
+	for (t = 0; t < n; t++) {
+		opening_event(st, stream, order[t], ev);
+		if (json_array_append_new(open, lshop_event_json(ev)) != 0)
+			goto fail;
+	}
+	free(ev);
+	return open;
+fail:
+	free(ev);
+	json_decref(open);
+	return NULL;
+}
+
+static json_t *edges_json(const lshop_state *st)
+{
+	json_t *v = json_object();
+	int i;
+
+	if (v == NULL)
+		return NULL;
+	for (i = 0; i < CLASSES; i++) {
+		if (edge_of(st, i) == 0)
+			continue;
+		if (lshop_json_set(v, edge_keys[i],
+				   lshop_json_time(edge_of(st, i)))) {
+			json_decref(v);
+			return NULL;
+		}
+	}
+	return v;
+}
+
+char *lshop_journal_checkpoint_line(const lshop_state *st, const char *stream,
+				    int64_t at_ms, const lshop_offer *offers,
+				    size_t noffers, size_t *len)
+{
+	json_t *v = json_object(), *cp = json_object(), *catalog = json_array();
+	char *line = NULL;
+	size_t i;
+
+	if (v == NULL || cp == NULL || catalog == NULL || st->seq > INT64_MAX)
+		goto done;
+	for (i = 0; i < noffers; i++)
+		if (json_array_append_new(catalog,
+					  lshop_offer_json(&offers[i])) != 0)
+			goto done;
+	if (lshop_json_set(cp, "seq", json_integer((json_int_t)st->seq)) ||
+	    lshop_json_set(cp, "at", lshop_json_time(at_ms)) ||
+	    lshop_json_set(cp, "offers", json_incref(catalog)) ||
+	    lshop_json_set(cp, "open", open_json(st, stream)) ||
+	    lshop_json_set(cp, "edges", edges_json(st)) ||
+	    lshop_json_set(v, "checkpoint", json_incref(cp)))
+		goto done;
+	line = dump_line(v, len);
+done:
+	json_decref(catalog);
+	json_decref(cp);
+	json_decref(v);
+	return line;
+}
+
+/* Replay */
+
+/* What became of one line. */
+enum { LINE_GOOD = 0, LINE_SKIPPED = 1, LINE_STOP = -1 };
+
+/*
+ * The scratch space of a replay: events and offers hold whole URLs, too
+ * big to sit on the stack in a host's worker, and one of each serves
+ * every line.
+ */
+typedef struct replay_ctx {
+	lshop_state *st;
+	const lshop_replay_ops *ops;
+	lshop_event ev;
+	lshop_offer offer;
+	lshop_state next; /* a checkpoint's state, until it is whole */
+	lshop_error err;
+} replay_ctx;
+
+static int replay_event(replay_ctx *c, const json_t *v, const char *line,
+			size_t len)
+{
+	if (lshop_event_from_json(v, &c->ev, &c->err) != 0 ||
+	    lshop_state_apply(c->st, &c->ev, &c->err) != 0)
+		return LINE_SKIPPED;
+	if (c->ops->event != NULL &&
+	    c->ops->event(c->ops->arg, &c->ev, line, len, 0) != 0)
+		return LINE_STOP;
+	return LINE_GOOD;
+}
+
+static int replay_offer(replay_ctx *c, const json_t *v)
+{
+	int64_t at_ms;
+
+	if (lshop_json_known_keys(v, offer_line_keys, "", &c->err) ||
+	    lshop_offer_from_json(json_object_get(v, "offer"), NULL, "offer.",
+				  &c->offer, &c->err) ||
+	    lshop_json_time_field(v, "at", "", 1, &at_ms, &c->err) < 0)
+		return LINE_SKIPPED;
+	if (c->ops->offer != NULL &&
+	    c->ops->offer(c->ops->arg, &c->offer, at_ms) != 0)
+		return LINE_STOP;
+	return LINE_GOOD;
+}
+
+/*
+ * Restores the open intervals of a checkpoint into c->next: each opening
+ * event is applied as if it came right after the event before it, so it
+ * keeps its own seq (interval ids are "STREAM:SEQ") while the state's
+ * seq becomes the checkpoint's.
+ */
+static int restore_open(replay_ctx *c, const json_t *open, uint64_t seq)
+{
+	int seen[CLASSES] = {0, 0, 0};
+	size_t i;
+	int cls;
+
+	for (i = 0; i < json_array_size(open); i++) {
+		if (lshop_event_from_json(json_array_get(open, i), &c->ev,
+					  &c->err) != 0)
+			return -1;
+		cls = opening_class(c->ev.type);
+		if (cls < 0 || seen[cls] || c->ev.seq > seq) {
+			lshop_error_set(&c->err, "invalid_field",
+					"checkpoint.open",
+					"checkpoint.open must list the events "
+					"that opened the intervals still open: "
+					"one per class, none after the "
+					"checkpoint's seq %llu",
+					(unsigned long long)seq);
+			return -1;
+		}
+		seen[cls] = 1;
+		c->next.seq = c->ev.seq - 1;
+		if (lshop_state_apply(&c->next, &c->ev, &c->err) != 0)
+			return -1;
+	}
+	c->next.seq = seq;
+	return 0;
+}
+
+static int restore_edges(replay_ctx *c, const json_t *cp)
+{
+	json_t *edges = lshop_json_get(cp, "edges");
+	int64_t ms, *edge;
+	int i;
+
+	if (edges == NULL)
+		return 0;
+	if (!json_is_object(edges)) {
+		lshop_error_set(&c->err, "invalid_field", "checkpoint.edges",
+				"checkpoint.edges must be a JSON object");
+		return -1;
+	}
+	if (lshop_json_known_keys(edges, edge_keys, "checkpoint.edges.",
+				  &c->err))
+		return -1;
+	for (i = 0; i < CLASSES; i++) {
+		if (lshop_json_time_field(edges, edge_keys[i],
+					  "checkpoint.edges.", 0, &ms,
+					  &c->err) < 0)
+			return -1;
+		edge = state_edge(&c->next, i);
+		if (json_object_get(edges, edge_keys[i]) != NULL && ms > *edge)
+			*edge = ms;
+	}
+	return 0;
+}
+
+/*
+ * A checkpoint is read whole before anything changes: a damaged one is
+ * skipped like any other unreadable line and leaves st as it was.
+ */
+static int replay_checkpoint(replay_ctx *c, const json_t *v)
+{
+	const lshop_replay_ops *ops = c->ops;
+	json_t *cp = json_object_get(v, "checkpoint"), *j, *offers, *open;
+	uint64_t seq;
+	int64_t at_ms;
+	size_t i, len;
+	char *json;
+	int r;
+
+	if (lshop_json_known_keys(v, checkpoint_line_keys, "", &c->err))
+		return LINE_SKIPPED;
+	if (!json_is_object(cp)) {
+		lshop_error_set(&c->err, "invalid_field", "checkpoint",
+				"checkpoint must be a JSON object");
+		return LINE_SKIPPED;
+	}
+	if (lshop_json_known_keys(cp, checkpoint_keys, "checkpoint.", &c->err))
+		return LINE_SKIPPED;
+	j = json_object_get(cp, "seq");
+	if (!json_is_integer(j) || json_integer_value(j) < 0) {
+		lshop_error_set(&c->err, j ? "invalid_field" : "missing_field",
+				"checkpoint.seq",
+				"checkpoint.seq must be a whole number >= 0: "
+				"the seq of the last event before it");
+		return LINE_SKIPPED;
+	}
+	seq = (uint64_t)json_integer_value(j);
+	if (lshop_json_time_field(cp, "at", "checkpoint.", 1, &at_ms,
+				  &c->err) < 0)
+		return LINE_SKIPPED;
+	offers = json_object_get(cp, "offers");
+	open = json_object_get(cp, "open");
+	if (!json_is_array(offers) || !json_is_array(open)) {
+		lshop_error_set(&c->err, "invalid_field",
+				json_is_array(offers) ? "checkpoint.open"
+						      : "checkpoint.offers",
+				"checkpoint.offers and checkpoint.open must "
+				"be JSON arrays");
+		return LINE_SKIPPED;
+	}
+	for (i = 0; i < json_array_size(offers); i++)
+		if (lshop_offer_from_json(json_array_get(offers, i), NULL,
+					  "checkpoint.offers.", &c->offer,
+					  &c->err))
+			return LINE_SKIPPED;
+	lshop_state_init(&c->next);
+	if (restore_open(c, open, seq) || restore_edges(c, cp))
+		return LINE_SKIPPED;
+
+	memcpy(c->st, &c->next, sizeof(c->next));
+	if (ops->checkpoint != NULL && ops->checkpoint(ops->arg, seq) != 0)
+		return LINE_STOP;
+	for (i = 0; ops->offer != NULL && i < json_array_size(offers); i++) {
+		lshop_offer_from_json(json_array_get(offers, i), NULL, "",
+				      &c->offer, NULL);
+		if (ops->offer(ops->arg, &c->offer, at_ms) != 0)
+			return LINE_STOP;
+	}
+	for (i = 0; ops->event != NULL && i < json_array_size(open); i++) {
+		lshop_event_from_json(json_array_get(open, i), &c->ev, NULL);
+		json = lshop_event_to_json(&c->ev, &len);
+		if (json == NULL)
+			return LINE_STOP;
+		r = ops->event(ops->arg, &c->ev, json, len, 1);
+		free(json);
+		if (r != 0)
+			return LINE_STOP;
+	}
+	return LINE_GOOD;
+}
+
+static int replay_line(replay_ctx *c, const char *line, size_t len)
+{
+	json_t *v;
+	int r;
+
+	if (len == 0) {
+		lshop_error_set(&c->err, "invalid_json", "",
+				"the line is empty");
+		return LINE_SKIPPED;
+	}
+	v = lshop_json_load(line, len, "journal line", &c->err);
+	if (v == NULL)
+		return LINE_SKIPPED;
+	/* An event has a "type"; the other records are named by their
+	 * one key. */
+	if (json_object_get(v, "checkpoint") != NULL)
+		r = replay_checkpoint(c, v);
+	else if (json_object_get(v, "offer") != NULL &&
+		 json_object_get(v, "type") == NULL)
+		r = replay_offer(c, v);
+	else
+		r = replay_event(c, v, line, len);
+	json_decref(v);
+	return r;
+}
+
+/* Says the first line skipped, where it is and why. */
+static void note_problem(lshop_replay_result *res, size_t lineno,
+			 size_t offset, const lshop_error *err)
+{
+	if (res->skipped++ != 0)
+		return;
+	lshop_error_set(&res->first_problem, err->code, err->field,
+			"journal line %zu (byte %zu) is skipped: %s", lineno,
+			offset, err->message);
+}
+
+static const lshop_replay_ops no_ops;
+
+int lshop_journal_replay(const char *buf, size_t len, lshop_state *st,
+			 const lshop_replay_ops *ops,
+			 lshop_replay_result *result)
+{
+	lshop_replay_result local;
+	replay_ctx *c;
+	const char *nl;
+	size_t pos = 0, lineno = 0, n;
+	int r = LINE_GOOD;
+
+	if (result == NULL)
+		result = &local;
+	memset(result, 0, sizeof(*result));
+	lshop_error_clear(&result->first_problem);
+	c = malloc(sizeof(*c));
+	if (c == NULL) {
+		lshop_error_set(&result->first_problem, "no_memory", "",
+				"out of memory before the journal could be "
+				"read");
+		return -1;
+	}
+	c->st = st;
+	c->ops = ops != NULL ? ops : &no_ops;
+	while (pos < len) {
+		lineno++;
+		nl = memchr(buf + pos, '\n', len - pos);
+		if (nl == NULL) {
+			/* A write that a crash cut short. */
+			result->torn = 1;
+			lshop_error_set(&c->err, "torn_line", "",
+					"it has no end of line, so its write "
+					"was cut short (%zu bytes)",
+					len - pos);
+			note_problem(result, lineno, pos, &c->err);
+			break;
+		}
+		n = (size_t)(nl - (buf + pos));
+		lshop_error_clear(&c->err);
+		r = replay_line(c, buf + pos, n);
+		if (r == LINE_STOP)
+			break;
+		if (r == LINE_SKIPPED) {
+			note_problem(result, lineno, pos, &c->err);
+		} else {
+			result->records++;
+			result->last_good = pos + n + 1;
+		}
+		pos += n + 1;
+	}
+	free(c);
+	return r == LINE_STOP ? -1 : 0;
+}

@@ -1,0 +1,400 @@
+/*
+ * liveshop core: the report of a stream, computed in one pass over its
+ * journal with one small record per offer.
+ *
+ * Seconds pinned come from each offer's own offer.pinned -> offer
+ * .unpinned intervals. Disclosure coverage sweeps the pin and disclosure
+ * events in the order they were written: a sponsored pin's time counts
+ * as disclosed while any disclosure is shown. Planning keeps those
+ * events in time order (a sponsored pin and its end never go back before
+ * the latest disclosure change, a hide never before the latest pin edge:
+ * see state.c), so the sweep is exact for a planned timeline; an event
+ * stamped before one already swept counts from that one's time.
+ */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "lshop/report.h"
+#include "lshop/time.h"
+
+#include "internal.h"
+
+/*
+ * Revenue in units of 1/10000 (prices have at most 4 decimals), as
+ * base-10^9 limbs, least significant first: 54 digits hold any sum of
+ * price x quantity that int64 quantities can make.
+ */
+#define LIMBS     6
+#define LIMB_BASE 1000000000u
+
+typedef struct offer_rec {
+	char id[LSHOP_ID_MAX + 1];
+	char title[LSHOP_TITLE_MAX + 1]; /* "" until put or pinned */
+	char price[LSHOP_PRICE_MAX + 1]; /* its price now; "" unknown */
+	char currency[4];
+	int64_t pins;
+	int64_t pinned_ms; /* closed pin intervals */
+	int64_t orders;
+	int64_t units;
+	uint32_t revenue[LIMBS];
+	int decimals; /* the most of the prices counted; -1 none yet */
+	int unpriced; /* an order came before any price was known */
+} offer_rec;
+
+struct lshop_report {
+	offer_rec *offers; /* in the order first seen */
+	size_t noffers, cap;
+	size_t *slots; /* open addressing by id: index + 1, 0 = empty */
+	size_t nslots; /* a power of 2, at least twice noffers */
+
+	int pinned; /* a pin interval is open */
+	size_t pin_offer;
+	int64_t pin_at_ms;
+
+	/* disclosure coverage, swept up to sweep_ms */
+	int swept;
+	int sponsored; /* the pinned offer carries a disclosure */
+	int shown;     /* a disclosure is shown */
+	int64_t sweep_ms;
+	int64_t sponsored_pins;
+	int64_t sponsored_ms;
+	int64_t disclosed_ms;
+};
+
+lshop_report *lshop_report_new(void)
+{
+	return calloc(1, sizeof(lshop_report));
+}
+
+void lshop_report_free(lshop_report *r)
+{
+	if (r == NULL)
+		return;
+	free(r->offers);
+	free(r->slots);
+	free(r);
+}
+
+/* FNV-1a */
+static size_t id_hash(const char *id)
+{
+	uint64_t h = UINT64_C(14695981039346656037);
+
+	while (*id)
+		h = (h ^ (unsigned char)*id++) * UINT64_C(1099511628211);
+	return (size_t)h;
+}
+
+static size_t *find_slot(const lshop_report *r, const char *id)
+{
+	size_t mask = r->nslots - 1, i = id_hash(id) & mask;
+
+	while (r->slots[i] != 0 &&
+	       strcmp(r->offers[r->slots[i] - 1].id, id) != 0)
+		i = (i + 1) & mask;
+	return &r->slots[i];
+}
+
+static int grow(lshop_report *r)
+{
+	size_t nslots = r->nslots ? r->nslots * 2 : 16, i, *slots, *old;
+	offer_rec *offers;
+
+	if (r->noffers == r->cap) {
+		offers = realloc(r->offers, nslots / 2 * sizeof(*offers));
+		if (offers == NULL)
+			return -1;
+		r->offers = offers;
+		r->cap = nslots / 2;
+	}
+	slots = calloc(nslots, sizeof(*slots));
+	if (slots == NULL)
+		return -1;
+	old = r->slots;
+	r->slots = slots;
+	r->nslots = nslots;
+	for (i = 0; i < r->noffers; i++)
+		*find_slot(r, r->offers[i].id) = i + 1;
+	free(old);
+	return 0;
+}
+
+/* The record of offer id, made when first seen; NULL on ENOMEM. */
+static offer_rec *offer_of(lshop_report *r, const char *id)
+{
+	size_t *slot;
+	offer_rec *o;
+
+	if (r->nslots != 0) {
+		slot = find_slot(r, id);
+		if (*slot != 0)
+			return &r->offers[*slot - 1];
+	}
+	if (r->noffers * 2 >= r->nslots && grow(r) != 0)
+		return NULL;
+	o = &r->offers[r->noffers++];
+	memset(o, 0, sizeof(*o));
+	snprintf(o->id, sizeof(o->id), "%s", id);
+	o->decimals = -1;
+	*find_slot(r, id) = r->noffers;
+	return o;
+}
+
+static void offer_update(offer_rec *o, const lshop_offer *offer)
+{
+	memcpy(o->title, offer->title, sizeof(o->title));
+	memcpy(o->price, offer->price, sizeof(o->price));
+	memcpy(o->currency, offer->currency, sizeof(o->currency));
+}
+
+int lshop_report_add_offer(lshop_report *r, const lshop_offer *offer)
+{
+	offer_rec *o = offer_of(r, offer->id);
+
+	if (o == NULL)
+		return -1;
+	offer_update(o, offer);
+	return 0;
+}
+
+/* revenue += price x quantity, both whole numbers. */
+static void revenue_add(uint32_t rev[LIMBS], uint64_t price, uint64_t qty)
+{
+	uint64_t p[2] = {price % LIMB_BASE, price / LIMB_BASE};
+	uint64_t q[3] = {qty % LIMB_BASE, qty / LIMB_BASE % LIMB_BASE,
+			 qty / LIMB_BASE / LIMB_BASE};
+	uint64_t acc[LIMBS] = {0}, v, carry = 0;
+	size_t i, j;
+
+	/* p[1] < 10^4 and q[2] < 10: each product < 10^18, each sum of
+	 * two < 2 x 10^18, well inside 64 bits. */
+	for (i = 0; i < 2; i++)
+		for (j = 0; j < 3; j++)
+			acc[i + j] += p[i] * q[j];
+	for (i = 0; i < LIMBS; i++) {
+		v = rev[i] + acc[i] + carry;
+		rev[i] = (uint32_t)(v % LIMB_BASE);
+		carry = v / LIMB_BASE;
+	}
+}
+
+/* The decimals of a price string. */
+static int price_decimals(const char *price)
+{
+	const char *dot = strchr(price, '.');
+
+	return dot ? (int)strlen(dot + 1) : 0;
+}
+
+/* rev (in 1/10000) as a decimal string with decimals digits. */
+static void revenue_format(char *out, size_t cap, const uint32_t rev[LIMBS],
+			   int decimals)
+{
+	char digits[LIMBS * 9 + 8];
+	size_t n = 0, len, i;
+	int top = LIMBS - 1;
+
+	while (top > 0 && rev[top] == 0)
+		top--;
+	n += (size_t)snprintf(digits, sizeof(digits), "%05u", (unsigned)rev[top]);
+	while (--top >= 0)
+		n += (size_t)snprintf(digits + n, sizeof(digits) - n, "%09u",
+				      (unsigned)rev[top]);
+	/* digits holds at least 5: the units and the 4 decimals. */
+	len = n - 4;
+	for (i = 0; i + 1 < len && digits[i] == '0'; i++)
+		;
+	if (decimals > 0)
+		snprintf(out, cap, "%.*s.%.*s", (int)(len - i), digits + i,
+			 decimals, digits + len);
+	else
+		snprintf(out, cap, "%.*s", (int)(len - i), digits + i);
+}
+
+/* Moves the coverage sweep to at_ms. */
+static void sweep_to(lshop_report *r, int64_t at_ms)
+{
+	int64_t d;
+
+	if (!r->swept) {
+		r->swept = 1;
+		r->sweep_ms = at_ms;
+		return;
+	}
+	if (at_ms <= r->sweep_ms)
+		return;
+	d = at_ms - r->sweep_ms;
+	if (r->sponsored) {
+		r->sponsored_ms += d;
+		if (r->shown)
+			r->disclosed_ms += d;
+	}
+	r->sweep_ms = at_ms;
+}
+
+static void pin_close(lshop_report *r, int64_t at_ms)
+{
+	if (r->pinned && at_ms > r->pin_at_ms)
+		r->offers[r->pin_offer].pinned_ms += at_ms - r->pin_at_ms;
+	r->pinned = 0;
+}
+
+static int add_purchase(lshop_report *r, const lshop_event *ev)
+{
+	offer_rec *o = offer_of(r, ev->offer_id);
+	int64_t price;
+	int d;
+
+	if (o == NULL)
+		return -1;
+	o->orders++;
+	o->units = ev->quantity > INT64_MAX - o->units ? INT64_MAX
+						       : o->units + ev->quantity;
+	if (o->price[0] == '\0' ||
+	    lshop_price_scaled(o->price, strlen(o->price), &price) != 0) {
+		o->unpriced = 1;
+		return 0;
+	}
+	if (ev->quantity > 0)
+		revenue_add(o->revenue, (uint64_t)price,
+			    (uint64_t)ev->quantity);
+	d = price_decimals(o->price);
+	if (d > o->decimals)
+		o->decimals = d;
+	return 0;
+}
+
+int lshop_report_add_event(lshop_report *r, const lshop_event *ev)
+{
+	offer_rec *o;
+
+	switch (ev->type) {
+	case LSHOP_OFFER_PINNED:
+		o = offer_of(r, ev->offer.id);
+		if (o == NULL)
+			return -1;
+		/* The offer as pinned is the catalog's at that moment. */
+		offer_update(o, &ev->offer);
+		o->pins++;
+		pin_close(r, ev->at_ms); /* replaced without an unpin */
+		r->pinned = 1;
+		r->pin_offer = (size_t)(o - r->offers);
+		r->pin_at_ms = ev->at_ms;
+		sweep_to(r, ev->at_ms);
+		r->sponsored = ev->offer.disclosure[0] != '\0';
+		if (r->sponsored)
+			r->sponsored_pins++;
+		return 0;
+	case LSHOP_OFFER_UNPINNED:
+		if (!r->pinned ||
+		    strcmp(r->offers[r->pin_offer].id, ev->offer_id) != 0)
+			return 0;
+		pin_close(r, ev->at_ms);
+		sweep_to(r, ev->at_ms);
+		r->sponsored = 0;
+		return 0;
+	case LSHOP_DISCLOSURE_SHOWN:
+	case LSHOP_DISCLOSURE_HIDDEN:
+		sweep_to(r, ev->at_ms);
+		r->shown = ev->type == LSHOP_DISCLOSURE_SHOWN;
+		return 0;
+	case LSHOP_PURCHASE_COMPLETED:
+		return add_purchase(r, ev);
+	default:
+		return 0;
+	}
+}
+
+static json_t *seconds_json(int64_t ms)
+{
+	return json_real((double)ms / 1000.0);
+}
+
+static json_t *offer_json(const lshop_report *r, const offer_rec *o,
+			  int64_t now_ms)
+{
+	char revenue[LIMBS * 9 + 8];
+	int64_t ms = o->pinned_ms;
+	json_t *v = json_object();
+	int decimals = o->decimals;
+
+	if (v == NULL)
+		return NULL;
+	if (r->pinned && &r->offers[r->pin_offer] == o && now_ms > r->pin_at_ms)
+		ms += now_ms - r->pin_at_ms;
+	if (decimals < 0)
+		decimals = o->price[0] ? price_decimals(o->price) : 0;
+	revenue_format(revenue, sizeof(revenue), o->revenue, decimals);
+	/* An offer only seen in purchases has no title or price: its
+	 * revenue cannot be said. */
+	if (lshop_json_set(v, "offer_id", json_string(o->id)) ||
+	    lshop_json_set(v, "title",
+			   o->title[0] ? json_string(o->title) : json_null()) ||
+	    lshop_json_set(v, "pins", json_integer(o->pins)) ||
+	    lshop_json_set(v, "seconds_pinned", seconds_json(ms)) ||
+	    lshop_json_set(v, "orders", json_integer(o->orders)) ||
+	    lshop_json_set(v, "units", json_integer(o->units)) ||
+	    lshop_json_set(v, "revenue",
+			   o->unpriced ? json_null() : json_string(revenue)) ||
+	    lshop_json_set(v, "currency", o->currency[0]
+					      ? json_string(o->currency)
+					      : json_null())) {
+		json_decref(v);
+		return NULL;
+	}
+	return v;
+}
+
+static json_t *disclosure_json(const lshop_report *r, int64_t now_ms)
+{
+	int64_t sponsored = r->sponsored_ms, disclosed = r->disclosed_ms, d;
+	json_t *v = json_object();
+
+	if (v == NULL)
+		return NULL;
+	/* Intervals still open count up to now. */
+	if (r->swept && r->sponsored && now_ms > r->sweep_ms) {
+		d = now_ms - r->sweep_ms;
+		sponsored += d;
+		if (r->shown)
+			disclosed += d;
+	}
+	if (lshop_json_set(v, "sponsored_pins",
+			   json_integer(r->sponsored_pins)) ||
+	    lshop_json_set(v, "sponsored_seconds", seconds_json(sponsored)) ||
+	    lshop_json_set(v, "disclosed_seconds", seconds_json(disclosed)) ||
+	    lshop_json_set(v, "coverage",
+			   json_real(sponsored > 0 ? (double)disclosed /
+							 (double)sponsored
+						   : 1.0))) {
+		json_decref(v);
+		return NULL;
+	}
+	return v;
+}
+
+char *lshop_report_to_json(const lshop_report *r, const char *stream,
+			   int64_t now_ms, size_t *len)
+{
+	json_t *v = json_object(), *offers = json_array();
+	char *out = NULL;
+	size_t i;
+
+	if (v == NULL || offers == NULL)
+		goto done;
+	for (i = 0; i < r->noffers; i++)
+		if (json_array_append_new(offers,
+					  offer_json(r, &r->offers[i], now_ms)))
+			goto done;
+	if (lshop_json_set(v, "stream", json_string(stream)) ||
+	    lshop_json_set(v, "at", lshop_json_time(now_ms)) ||
+	    lshop_json_set(v, "offers", json_incref(offers)) ||
+	    lshop_json_set(v, "disclosure", disclosure_json(r, now_ms)))
+		goto done;
+	out = lshop_json_dump_short_reals(v, len);
+done:
+	json_decref(offers);
+	json_decref(v);
+	return out;
+}

@@ -1,0 +1,484 @@
+/*
+ * The report (report.h): pins, seconds pinned, orders, units, exact
+ * revenue, and how much of the sponsored time was disclosed.
+ */
+#include <jansson.h>
+
+#include "lshop/report.h"
+
+#include "timeline.h"
+
+#define S(n) (INT64_C(n) * 1000)
+
+static int feed_offer(void *arg, const lshop_offer *offer, int64_t at_ms)
+{
+	(void)at_ms;
+	return lshop_report_add_offer(arg, offer);
+}
+
+static int feed_event(void *arg, const lshop_event *ev, const char *json,
+		      size_t len, int restored)
+{
+	(void)json;
+	(void)len;
+	(void)restored;
+	return lshop_report_add_event(arg, ev);
+}
+
+/* The report of a journal, as the report call makes it. */
+static lshop_report *report_of(const timeline *tl)
+{
+	lshop_report *r = lshop_report_new();
+	lshop_replay_ops ops = {r, feed_offer, NULL, feed_event};
+	lshop_replay_result res;
+	lshop_state st;
+
+	assert_non_null(r);
+	lshop_state_init(&st);
+	assert_int_equal(
+	    lshop_journal_replay(tl->journal, tl->len, &st, &ops, &res), 0);
+	assert_int_equal(res.skipped, 0);
+	return r;
+}
+
+/* The report's JSON, parsed. */
+static json_t *report_json(const lshop_report *r, int64_t now_ms)
+{
+	char *s = lshop_report_to_json(r, STREAM, now_ms, NULL);
+	json_t *v;
+
+	assert_non_null(s);
+	v = json_loads(s, 0, NULL);
+	assert_non_null(v);
+	free(s);
+	return v;
+}
+
+static json_t *offer_entry(json_t *report, const char *id)
+{
+	json_t *offers = json_object_get(report, "offers"), *o;
+	size_t i;
+
+	json_array_foreach(offers, i, o)
+	{
+		if (strcmp(json_string_value(json_object_get(o, "offer_id")),
+			   id) == 0)
+			return o;
+	}
+	fail_msg("no offer %s in the report", id);
+	return NULL;
+}
+
+/* A seconds field in ms (it is written with ms precision). */
+static int64_t ms_of(json_t *obj, const char *key)
+{
+	json_t *v = json_object_get(obj, key);
+
+	assert_true(json_is_real(v));
+	return (int64_t)(json_real_value(v) * 1000.0 + 0.5);
+}
+
+static lshop_event event(lshop_event_type type, int64_t at_ms)
+{
+	lshop_event ev;
+
+	memset(&ev, 0, sizeof(ev));
+	ev.type = type;
+	ev.at_ms = at_ms;
+	strcpy(ev.stream, STREAM);
+	return ev;
+}
+
+static void add(lshop_report *r, lshop_event ev)
+{
+	assert_int_equal(lshop_report_add_event(r, &ev), 0);
+}
+
+static void add_pinned(lshop_report *r, const lshop_offer *o, int64_t at)
+{
+	lshop_event ev = event(LSHOP_OFFER_PINNED, at);
+
+	ev.offer = *o;
+	add(r, ev);
+}
+
+static void add_unpinned(lshop_report *r, const char *id, int64_t at)
+{
+	lshop_event ev = event(LSHOP_OFFER_UNPINNED, at);
+
+	strcpy(ev.offer_id, id);
+	add(r, ev);
+}
+
+static void add_disclosure(lshop_report *r, int shown, int64_t at)
+{
+	lshop_event ev = event(
+	    shown ? LSHOP_DISCLOSURE_SHOWN : LSHOP_DISCLOSURE_HIDDEN, at);
+
+	strcpy(ev.kind, "ad");
+	if (shown)
+		strcpy(ev.text, "Anzeige");
+	add(r, ev);
+}
+
+static void add_purchase(lshop_report *r, const char *id, int64_t quantity)
+{
+	lshop_event ev = event(LSHOP_PURCHASE_COMPLETED, T0);
+
+	strcpy(ev.offer_id, id);
+	ev.quantity = quantity;
+	add(r, ev);
+}
+
+static lshop_offer ad_a, ad_b, plain, never;
+
+static int setup(void **state)
+{
+	(void)state;
+	ad_a = make_offer("sku-a", "19.99", "ad");
+	ad_b = make_offer("sku-b", "7", "ad");
+	plain = make_offer("sku-plain", "12.5", NULL);
+	never = make_offer("sku-never", "1.00", NULL);
+	return 0;
+}
+
+static void test_empty_report(void **state)
+{
+	lshop_report *r = lshop_report_new();
+	size_t len;
+	char *s;
+
+	(void)state;
+	s = lshop_report_to_json(r, STREAM, T0, &len);
+	assert_string_equal(s, "{\"stream\":\"live/demo\",\"at\":\"2026-11-24T"
+			       "10:00:00.123Z\",\"offers\":[],\"disclosure\":{"
+			       "\"sponsored_pins\":0,\"sponsored_seconds\":0.0,"
+			       "\"disclosed_seconds\":0.0,\"coverage\":1.0}}");
+	assert_int_equal(len, strlen(s));
+	free(s);
+	lshop_report_free(r);
+	lshop_report_free(NULL);
+}
+
+/* A show, start to end, through the journal as the report call reads it. */
+static void test_scripted_show(void **state)
+{
+	lshop_report *r;
+	timeline tl;
+	char *s;
+
+	(void)state;
+	tl_init(&tl);
+	tl_put(&tl, &ad_a, T0 - S(1000));
+	tl_put(&tl, &plain, T0 - S(1000));
+	tl_put(&tl, &never, T0 - S(1000));
+	tl_pin(&tl, &ad_a, T0, 0);
+	tl_purchase(&tl, T0 + S(5), "sku-a", 1);
+	tl_purchase(&tl, T0 + S(10), "sku-a", 2);
+	tl_pin(&tl, &plain, T0 + S(30), 0);
+	tl_purchase(&tl, T0 + S(31), "sku-plain", 2);
+	tl_unpin(&tl, T0 + 45500);
+	tl_pin(&tl, &ad_a, T0 + S(60), 0); /* still pinned at the end */
+	r = report_of(&tl);
+
+	s = lshop_report_to_json(r, STREAM, T0 + 70250, NULL);
+	assert_string_equal(
+	    s, "{\"stream\":\"live/demo\",\"at\":\"2026-11-24T10:01:10.373Z\","
+	       "\"offers\":["
+	       "{\"offer_id\":\"sku-a\",\"title\":\"Title of sku-a\","
+	       "\"pins\":2,\"seconds_pinned\":40.25,\"orders\":2,\"units\":3,"
+	       "\"revenue\":\"59.97\",\"currency\":\"EUR\"},"
+	       "{\"offer_id\":\"sku-plain\",\"title\":\"Title of sku-plain\","
+	       "\"pins\":1,\"seconds_pinned\":15.5,\"orders\":1,\"units\":2,"
+	       "\"revenue\":\"25.0\",\"currency\":\"EUR\"},"
+	       "{\"offer_id\":\"sku-never\",\"title\":\"Title of sku-never\","
+	       "\"pins\":0,\"seconds_pinned\":0.0,\"orders\":0,\"units\":0,"
+	       "\"revenue\":\"0.00\",\"currency\":\"EUR\"}],"
+	       "\"disclosure\":{\"sponsored_pins\":2,"
+	       "\"sponsored_seconds\":40.25,\"disclosed_seconds\":40.25,"
+	       "\"coverage\":1.0}}");
+	free(s);
+
+	/* Open intervals count up to now, whenever now is. */
+	s = lshop_report_to_json(r, STREAM, T0 + S(90), NULL);
+	assert_non_null(strstr(s, "\"pins\":2,\"seconds_pinned\":60.0,"));
+	assert_non_null(strstr(s, "\"sponsored_seconds\":60.0,"
+				  "\"disclosed_seconds\":60.0"));
+	free(s);
+	lshop_report_free(r);
+	tl_free(&tl);
+}
+
+/* Coverage below 1, built by hand: sponsored time without a disclosure. */
+static void test_coverage_below_one(void **state)
+{
+	lshop_report *r = lshop_report_new();
+	json_t *v, *d;
+
+	(void)state;
+	/* sku-a pinned 40 s, disclosed for 20 of them */
+	add_pinned(r, &ad_a, T0);
+	add_disclosure(r, 1, T0 + S(10));
+	add_disclosure(r, 0, T0 + S(30));
+	add_unpinned(r, "sku-a", T0 + S(40));
+	/* a plain pin counts for nothing here */
+	add_pinned(r, &plain, T0 + S(40));
+	add_unpinned(r, "sku-plain", T0 + S(45));
+	/* sku-b pinned 10 s, disclosed throughout */
+	add_disclosure(r, 1, T0 + S(50));
+	add_pinned(r, &ad_b, T0 + S(50));
+	add_unpinned(r, "sku-b", T0 + S(60));
+	add_disclosure(r, 0, T0 + S(70));
+
+	v = report_json(r, T0 + S(75));
+	d = json_object_get(v, "disclosure");
+	assert_int_equal(json_integer_value(json_object_get(d, "sponsored_pins")),
+			 2);
+	assert_int_equal(ms_of(d, "sponsored_seconds"), S(50));
+	assert_int_equal(ms_of(d, "disclosed_seconds"), S(30));
+	assert_true(json_real_value(json_object_get(d, "coverage")) == 0.6);
+	assert_int_equal(ms_of(offer_entry(v, "sku-a"), "seconds_pinned"),
+			 S(40));
+	assert_int_equal(ms_of(offer_entry(v, "sku-plain"), "seconds_pinned"),
+			 S(5));
+	json_decref(v);
+
+	/* A sponsored pin still open and never disclosed. */
+	add_pinned(r, &ad_a, T0 + S(80));
+	v = report_json(r, T0 + S(90));
+	d = json_object_get(v, "disclosure");
+	assert_int_equal(ms_of(d, "sponsored_seconds"), S(60));
+	assert_int_equal(ms_of(d, "disclosed_seconds"), S(30));
+	assert_true(json_real_value(json_object_get(d, "coverage")) == 0.5);
+	assert_int_equal(json_integer_value(
+			     json_object_get(offer_entry(v, "sku-a"), "pins")),
+			 2);
+	json_decref(v);
+	lshop_report_free(r);
+}
+
+static const char *revenue_of(json_t *report, const char *id)
+{
+	json_t *rev = json_object_get(offer_entry(report, id), "revenue");
+
+	return json_is_null(rev) ? NULL : json_string_value(rev);
+}
+
+static void test_revenue_is_exact(void **state)
+{
+	lshop_report *r = lshop_report_new();
+	lshop_offer cheap = make_offer("sku-cheap", "0.0001", NULL);
+	lshop_offer big = make_offer("sku-big", "999999999.9999", NULL);
+	lshop_offer five = make_offer("sku-5", "5", NULL);
+	lshop_offer a = ad_a;
+	json_t *v, *o;
+
+	(void)state;
+	/* An offer only ever seen in purchases: first seen, but no price
+	 * to count its revenue with. */
+	add_purchase(r, "sku-ghost", 4);
+	/* 19.99 x 3 */
+	assert_int_equal(lshop_report_add_offer(r, &a), 0);
+	add_purchase(r, "sku-a", 1);
+	add_purchase(r, "sku-a", 2);
+	v = report_json(r, T0);
+	assert_string_equal(revenue_of(v, "sku-a"), "59.97");
+	json_decref(v);
+	/* The price at the moment of each purchase. */
+	strcpy(a.price, "20");
+	assert_int_equal(lshop_report_add_offer(r, &a), 0);
+	add_purchase(r, "sku-a", 1);
+	/* A pin carries the offer as the catalog held it then: its price
+	 * counts from there on. */
+	strcpy(a.price, "17.5");
+	add_pinned(r, &a, T0);
+	add_purchase(r, "sku-a", 2);
+	/* An offer first seen in a pin has its title and price. */
+	add_pinned(r, &plain, T0 + S(1));
+	add_purchase(r, "sku-plain", 1);
+	/* Tiny, whole and huge: beyond 64 bits, still exact. */
+	assert_int_equal(lshop_report_add_offer(r, &cheap), 0);
+	add_purchase(r, "sku-cheap", 3);
+	assert_int_equal(lshop_report_add_offer(r, &five), 0);
+	add_purchase(r, "sku-5", 2);
+	assert_int_equal(lshop_report_add_offer(r, &big), 0);
+	add_purchase(r, "sku-big", INT64_MAX);
+	add_purchase(r, "sku-big", INT64_MAX);
+
+	v = report_json(r, T0);
+	/* 59.97 + 20 + 2 x 17.5 */
+	assert_string_equal(revenue_of(v, "sku-a"), "114.97");
+	o = offer_entry(v, "sku-a");
+	assert_int_equal(json_integer_value(json_object_get(o, "orders")), 4);
+	assert_int_equal(json_integer_value(json_object_get(o, "units")), 6);
+	assert_string_equal(revenue_of(v, "sku-plain"), "12.5");
+	assert_string_equal(json_string_value(json_object_get(
+				offer_entry(v, "sku-plain"), "title")),
+			    "Title of sku-plain");
+	assert_string_equal(revenue_of(v, "sku-cheap"), "0.0003");
+	assert_string_equal(revenue_of(v, "sku-5"), "10");
+	assert_string_equal(revenue_of(v, "sku-big"),
+			    "18446744073707706939592629044.8386");
+	o = offer_entry(v, "sku-big");
+	assert_true(json_integer_value(json_object_get(o, "units")) ==
+		    INT64_MAX);
+	/* The ghost: counted, first, but without title, price, revenue. */
+	o = json_array_get(json_object_get(v, "offers"), 0);
+	assert_string_equal(json_string_value(json_object_get(o, "offer_id")),
+			    "sku-ghost");
+	assert_true(json_is_null(json_object_get(o, "title")));
+	assert_true(json_is_null(json_object_get(o, "currency")));
+	assert_null(revenue_of(v, "sku-ghost"));
+	assert_int_equal(json_integer_value(json_object_get(o, "orders")), 1);
+	assert_int_equal(json_integer_value(json_object_get(o, "units")), 4);
+	assert_int_equal(json_array_size(json_object_get(v, "offers")), 6);
+	json_decref(v);
+	lshop_report_free(r);
+}
+
+/* Many offers: the per-offer records stay findable as they grow. */
+static void test_many_offers(void **state)
+{
+	lshop_report *r = lshop_report_new();
+	lshop_offer o;
+	char id[16];
+	json_t *v, *e;
+	int i;
+
+	(void)state;
+	for (i = 0; i < 300; i++) {
+		snprintf(id, sizeof(id), "sku-%d", i);
+		o = make_offer(id, "1.5", NULL);
+		assert_int_equal(lshop_report_add_offer(r, &o), 0);
+	}
+	for (i = 299; i >= 0; i -= 3) {
+		snprintf(id, sizeof(id), "sku-%d", i);
+		add_purchase(r, id, i + 1);
+	}
+	v = report_json(r, T0);
+	assert_int_equal(json_array_size(json_object_get(v, "offers")), 300);
+	for (i = 0; i < 300; i++) {
+		e = json_array_get(json_object_get(v, "offers"), (size_t)i);
+		snprintf(id, sizeof(id), "sku-%d", i);
+		assert_string_equal(
+		    json_string_value(json_object_get(e, "offer_id")), id);
+		assert_int_equal(
+		    json_integer_value(json_object_get(e, "units")),
+		    (299 - i) % 3 == 0 ? i + 1 : 0);
+	}
+	assert_string_equal(revenue_of(v, "sku-299"), "450.0");
+	json_decref(v);
+	lshop_report_free(r);
+}
+
+/*
+ * A long random show, planned by the core: every sponsored second is
+ * disclosed (coverage exactly 1), and the numbers agree with intervals
+ * worked out the slow way.
+ */
+typedef struct mark {
+	lshop_event_type type;
+	int64_t at_ms;
+	int offer; /* index into the offers */
+} mark;
+
+static void test_random_show_is_fully_disclosed(void **state)
+{
+	const lshop_offer *const offers[] = {&ad_a, &ad_b, &plain};
+	lshop_event evs[LSHOP_PLAN_MAX];
+	int64_t now = T0, pinned_ms[3] = {0, 0, 0}, sponsored = 0;
+	int64_t disclosed = 0, ps = 0, ds, de, s, e;
+	uint32_t rnd = 4242;
+	size_t n, i, j, k, nmarks = 0;
+	mark *marks = calloc(20000, sizeof(*marks));
+	lshop_report *r;
+	timeline tl;
+	json_t *v, *d;
+	int step, po = -1;
+
+	(void)state;
+	tl_init(&tl);
+	for (i = 0; i < 3; i++)
+		tl_put(&tl, offers[i], T0);
+	for (step = 0; step < 3000; step++) {
+		n = tl_random_plan(&tl, &rnd, &now, offers, 3, evs);
+		if (n == 0)
+			continue;
+		tl_apply(&tl, evs, n);
+		for (i = 0; i < n; i++) {
+			const char *id = evs[i].type == LSHOP_OFFER_PINNED
+					     ? evs[i].offer.id
+					     : evs[i].offer_id;
+
+			marks[nmarks].type = evs[i].type;
+			marks[nmarks].at_ms = evs[i].at_ms;
+			marks[nmarks].offer = -1;
+			for (k = 0; k < 3; k++)
+				if (strcmp(offers[k]->id, id) == 0)
+					marks[nmarks].offer = (int)k;
+			nmarks++;
+		}
+	}
+	/* Pin intervals and their overlap with disclosure intervals. */
+	for (i = 0; i <= nmarks; i++) {
+		if (i < nmarks && marks[i].type == LSHOP_OFFER_PINNED) {
+			po = marks[i].offer;
+			ps = marks[i].at_ms;
+			continue;
+		}
+		if (po < 0 ||
+		    (i < nmarks && marks[i].type != LSHOP_OFFER_UNPINNED))
+			continue;
+		e = i < nmarks ? marks[i].at_ms : now;
+		pinned_ms[po] += e - ps;
+		if (offers[po]->disclosure[0]) {
+			sponsored += e - ps;
+			for (j = 0; j < nmarks; j++) {
+				if (marks[j].type != LSHOP_DISCLOSURE_SHOWN)
+					continue;
+				ds = marks[j].at_ms;
+				for (k = j + 1; k < nmarks &&
+						marks[k].type !=
+						    LSHOP_DISCLOSURE_HIDDEN;
+				     k++)
+					;
+				de = k < nmarks ? marks[k].at_ms : now;
+				s = ds > ps ? ds : ps;
+				if ((de < e ? de : e) > s)
+					disclosed += (de < e ? de : e) - s;
+			}
+		}
+		po = -1;
+	}
+	assert_true(sponsored > S(1000));
+	assert_int_equal(disclosed, sponsored);
+
+	r = report_of(&tl);
+	v = report_json(r, now);
+	for (k = 0; k < 3; k++)
+		assert_int_equal(
+		    ms_of(offer_entry(v, offers[k]->id), "seconds_pinned"),
+		    pinned_ms[k]);
+	d = json_object_get(v, "disclosure");
+	assert_int_equal(ms_of(d, "sponsored_seconds"), sponsored);
+	assert_int_equal(ms_of(d, "disclosed_seconds"), disclosed);
+	assert_true(json_real_value(json_object_get(d, "coverage")) == 1.0);
+	json_decref(v);
+	lshop_report_free(r);
+	tl_free(&tl);
+	free(marks);
+}
+
+int main(void)
+{
+	const struct CMUnitTest tests[] = {
+	    cmocka_unit_test(test_empty_report),
+	    cmocka_unit_test(test_scripted_show),
+	    cmocka_unit_test(test_coverage_below_one),
+	    cmocka_unit_test(test_revenue_is_exact),
+	    cmocka_unit_test(test_many_offers),
+	    cmocka_unit_test(test_random_show_is_fully_disclosed),
+	};
+
+	return cmocka_run_group_tests(tests, setup, NULL);
+}
