@@ -377,8 +377,8 @@ static int replay_checkpoint(replay_ctx *c, const json_t *v)
 		return LINE_SKIPPED;
 	}
 	seq = (uint64_t)json_integer_value(j);
-	if (lshop_json_time_field(cp, "at", "checkpoint.", 1, &at_ms,
-				  &c->err) < 0)
+	r = lshop_json_time_field(cp, "at", "checkpoint.", 1, &at_ms, &c->err);
+	if (r < 0)
 		return LINE_SKIPPED;
 	offers = json_object_get(cp, "offers");
 	open = json_object_get(cp, "open");
@@ -448,8 +448,8 @@ static int replay_line(replay_ctx *c, const char *line, size_t len)
 }
 
 /* Says the first line skipped, where it is and why. */
-static void note_problem(lshop_replay_result *res, size_t lineno,
-			 size_t offset, const lshop_error *err)
+static void note_problem(lshop_replay_result *res, size_t lineno, size_t offset,
+			 const lshop_error *err)
 {
 	if (res->skipped++ != 0)
 		return;

@@ -272,7 +272,8 @@ static int price_field(const json_t *obj, const char *key, const char *prefix,
 				  "number");
 		return -1;
 	}
-	if (!lshop_json_text(v, &s, &len) || lshop_price_scaled(s, len, scaled)) {
+	if (!lshop_json_text(v, &s, &len) ||
+	    lshop_price_scaled(s, len, scaled)) {
 		lshop_field_error(err, "invalid_field", prefix, key,
 				  "must be a decimal string like \"19.99\" "
 				  "(up to 9 digits, 4 decimals)");

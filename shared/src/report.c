@@ -197,7 +197,8 @@ static void revenue_format(char *out, size_t cap, const uint32_t rev[LIMBS],
 
 	while (top > 0 && rev[top] == 0)
 		top--;
-	n += (size_t)snprintf(digits, sizeof(digits), "%05u", (unsigned)rev[top]);
+	n += (size_t)snprintf(digits, sizeof(digits), "%05u",
+			      (unsigned)rev[top]);
 	while (--top >= 0)
 		n += (size_t)snprintf(digits + n, sizeof(digits) - n, "%09u",
 				      (unsigned)rev[top]);
@@ -249,8 +250,9 @@ static int add_purchase(lshop_report *r, const lshop_event *ev)
 	if (o == NULL)
 		return -1;
 	o->orders++;
-	o->units = ev->quantity > INT64_MAX - o->units ? INT64_MAX
-						       : o->units + ev->quantity;
+	o->units = ev->quantity > INT64_MAX - o->units
+		       ? INT64_MAX
+		       : o->units + ev->quantity;
 	if (o->price[0] == '\0' ||
 	    lshop_price_scaled(o->price, strlen(o->price), &price) != 0) {
 		o->unpriced = 1;
@@ -337,9 +339,9 @@ static json_t *offer_json(const lshop_report *r, const offer_rec *o,
 	    lshop_json_set(v, "units", json_integer(o->units)) ||
 	    lshop_json_set(v, "revenue",
 			   o->unpriced ? json_null() : json_string(revenue)) ||
-	    lshop_json_set(v, "currency", o->currency[0]
-					      ? json_string(o->currency)
-					      : json_null())) {
+	    lshop_json_set(v, "currency",
+			   o->currency[0] ? json_string(o->currency)
+					  : json_null())) {
 		json_decref(v);
 		return NULL;
 	}
@@ -365,9 +367,9 @@ static json_t *disclosure_json(const lshop_report *r, int64_t now_ms)
 	    lshop_json_set(v, "sponsored_seconds", seconds_json(sponsored)) ||
 	    lshop_json_set(v, "disclosed_seconds", seconds_json(disclosed)) ||
 	    lshop_json_set(v, "coverage",
-			   json_real(sponsored > 0 ? (double)disclosed /
-							 (double)sponsored
-						   : 1.0))) {
+			   json_real(sponsored > 0
+					 ? (double)disclosed / (double)sponsored
+					 : 1.0))) {
 		json_decref(v);
 		return NULL;
 	}

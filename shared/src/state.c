@@ -232,13 +232,16 @@ size_t lshop_state_plan_pin(const lshop_state *st, const lshop_offer *offer,
 		at_ms = later(at_ms, st->disclosure_edge_ms);
 	}
 	if (st->disclosure) {
+		/* It goes with the offer that makes way; or it is of
+		 * another kind, and the offer's own replaces it; or it is
+		 * tied to an offer no longer pinned, and is tied anew. */
 		if (old_tied)
-			hide = 1; /* it goes with the offer that makes way */
+			hide = 1;
 		else if (need[0] && strcmp(st->disclosure_kind, need) != 0)
-			hide = 1; /* another kind: the offer's own replaces it */
+			hide = 1;
 		else if (need[0] && st->disclosure_offer_id[0] &&
 			 strcmp(st->disclosure_offer_id, offer->id) != 0)
-			hide = 1; /* tied to an offer no longer pinned */
+			hide = 1;
 	}
 	show = need[0] && (!st->disclosure || hide);
 
@@ -398,8 +401,8 @@ size_t lshop_state_due(const lshop_state *st, int64_t now_ms,
 		       lshop_event out[LSHOP_PLAN_MAX])
 {
 	int countdown_due = st->countdown && st->countdown_ends_at_ms <= now_ms;
-	int pin_due = st->pinned && st->pin_until_ms != 0 &&
-		      st->pin_until_ms <= now_ms;
+	int pin_due =
+	    st->pinned && st->pin_until_ms != 0 && st->pin_until_ms <= now_ms;
 	int64_t at_ms;
 	size_t n = 0, from;
 	lshop_event *ev;

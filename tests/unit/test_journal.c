@@ -171,12 +171,12 @@ static void test_offer_and_event_lines(void **state)
 	(void)state;
 	line = lshop_journal_offer_line(&o, T0, &len);
 	assert_non_null(line);
-	assert_string_equal(line,
-			    "{\"offer\":{\"id\":\"sku-123\",\"title\":\"Title of "
-			    "sku-123\",\"price\":\"19.99\",\"currency\":\"EUR\","
-			    "\"url\":\"https://shop.example/p/sku-123\","
-			    "\"disclosure\":\"ad\"},\"at\":\"2026-11-24T10:00:"
-			    "00.123Z\"}\n");
+	assert_string_equal(
+	    line, "{\"offer\":{\"id\":\"sku-123\",\"title\":\"Title of "
+		  "sku-123\",\"price\":\"19.99\",\"currency\":\"EUR\","
+		  "\"url\":\"https://shop.example/p/sku-123\","
+		  "\"disclosure\":\"ad\"},\"at\":\"2026-11-24T10:00:"
+		  "00.123Z\"}\n");
 	assert_int_equal(len, strlen(line));
 	free(line);
 
@@ -226,12 +226,12 @@ static void test_checkpoint_line(void **state)
 	/* An open pin with its tied disclosure, and a countdown: "open"
 	 * holds exactly the events that opened them, in seq order. */
 	tl_init(&tl);
-	tl_pin(&tl, &ad_a, T0, T0 + 90000);    /* seq 1 shown, 2 pinned */
+	tl_pin(&tl, &ad_a, T0, T0 + 90000); /* seq 1 shown, 2 pinned */
 	tl_countdown(&tl, T0 + 1000, 10, "x", "sku-a"); /* seq 3 */
 	catalog[0] = ad_a;
 	catalog[1] = plain;
-	line = lshop_journal_checkpoint_line(&tl.st, STREAM, T0 + 5000,
-					     catalog, 2, &len);
+	line = lshop_journal_checkpoint_line(&tl.st, STREAM, T0 + 5000, catalog,
+					     2, &len);
 	assert_non_null(line);
 	o0 = lshop_offer_to_json(&ad_a, NULL);
 	o1 = lshop_offer_to_json(&plain, NULL);
@@ -245,12 +245,13 @@ static void test_checkpoint_line(void **state)
 		e[i] = lshop_event_to_json(&ev, NULL);
 		off = end;
 	}
-	expected = fmt("{\"checkpoint\":{\"seq\":3,\"at\":\"2026-11-24T10:00:05."
-		       "123Z\",\"offers\":[%s,%s],\"open\":[%s,%s,%s],"
-		       "\"edges\":{\"offer\":\"2026-11-24T10:00:00.123Z\","
-		       "\"countdown\":\"2026-11-24T10:00:01.123Z\","
-		       "\"disclosure\":\"2026-11-24T10:00:00.123Z\"}}}\n",
-		       o0, o1, e[0], e[1], e[2]);
+	expected =
+	    fmt("{\"checkpoint\":{\"seq\":3,\"at\":\"2026-11-24T10:00:05."
+		"123Z\",\"offers\":[%s,%s],\"open\":[%s,%s,%s],"
+		"\"edges\":{\"offer\":\"2026-11-24T10:00:00.123Z\","
+		"\"countdown\":\"2026-11-24T10:00:01.123Z\","
+		"\"disclosure\":\"2026-11-24T10:00:00.123Z\"}}}\n",
+		o0, o1, e[0], e[1], e[2]);
 	assert_string_equal(line, expected);
 	assert_int_equal(len, strlen(expected));
 	free(expected);
@@ -294,9 +295,8 @@ static void test_replay_full_history(void **state)
 		lshop_replay_ops ops = ops_for(&s);
 
 		lshop_state_init(&st);
-		assert_int_equal(lshop_journal_replay(tl.journal, cut, &st,
-						      &ops, &res),
-				 0);
+		assert_int_equal(
+		    lshop_journal_replay(tl.journal, cut, &st, &ops, &res), 0);
 		assert_int_equal(lshop_journal_replay(tl.journal + cut,
 						      tl.len - cut, &st, &ops,
 						      &res),
@@ -429,8 +429,8 @@ static void test_replay_skips_out_of_order_seq(void **state)
 	a = after_line(tl.journal, 4);
 	b = after_line(tl.journal, 5);
 	dup = fmt("%.*s", (int)(b - a), tl.journal + a);
-	buf = insert_at(tl.journal, tl.len, after_line(tl.journal, 9), dup,
-			&len);
+	buf =
+	    insert_at(tl.journal, tl.len, after_line(tl.journal, 9), dup, &len);
 	assert_int_equal(replay(buf, len, &st, &s, &res), 0);
 	assert_int_equal(res.skipped, 1);
 	assert_int_equal(res.records, n);
@@ -494,8 +494,8 @@ static void test_replay_callback_stops(void **state)
 static char *rotated(const timeline *tl, size_t cut, const char *checkpoint,
 		     size_t *len)
 {
-	char *buf = fmt("%s%.*s", checkpoint, (int)(tl->len - cut),
-			tl->journal + cut);
+	char *buf =
+	    fmt("%s%.*s", checkpoint, (int)(tl->len - cut), tl->journal + cut);
 
 	*len = strlen(buf);
 	return buf;
@@ -540,9 +540,8 @@ static void test_checkpoint_round_trip(void **state)
 	{
 		lshop_replay_ops ops = ops_for(&s);
 
-		assert_int_equal(lshop_journal_replay(buf, len, &st, &ops,
-						      &res),
-				 0);
+		assert_int_equal(
+		    lshop_journal_replay(buf, len, &st, &ops, &res), 0);
 	}
 	assert_int_equal(res.skipped, 0);
 	assert_int_equal(res.records, count_lines(buf, len));
@@ -604,9 +603,8 @@ static void test_checkpoint_keeps_edges(void **state)
 	assert_true(st.disclosure_edge_ms == T0 + 7000);
 	assert_true(st.pin_edge_ms == T0 + 8000);
 	/* So planning after a rotation stamps as it would have. */
-	assert_int_equal(lshop_state_plan_countdown(&st, T0, 5, "y", NULL, evs,
-						    &err),
-			 1);
+	assert_int_equal(
+	    lshop_state_plan_countdown(&st, T0, 5, "y", NULL, evs, &err), 1);
 	assert_true(evs[0].at_ms == T0 + 5000);
 	free(cp);
 	tl_free(&tl);

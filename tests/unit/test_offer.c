@@ -522,13 +522,12 @@ static void test_disclosure_text(void **state)
 					    "gifted", "own"};
 	static const char *const en[] = {"Ad", "Sponsored", "Affiliate link",
 					 "Gifted", "Own product"};
-	static const char *const de[] = {"Anzeige", "Werbung",
-					 "Affiliate-Link",
+	static const char *const de[] = {"Anzeige", "Werbung", "Affiliate-Link",
 					 "Unbezahlte Werbung",
 					 "Eigenes Produkt"};
 	static const char *const de_locales[] = {"de", "de-DE", "de_AT",
 						 "DE-ch", "de_DE.UTF-8"};
-	static const char *const en_locales[] = {"en", "en-US", "fr", "",
+	static const char *const en_locales[] = {"en", "en-US", "fr",   "",
 						 "d",  "deu",   "es-DE"};
 	size_t k, l;
 

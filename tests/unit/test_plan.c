@@ -9,25 +9,25 @@
 #include "timeline.h"
 
 /* Assertions on one planned event, reported at the caller's line. */
-#define IS_PINNED(ev, at, id_)                                                  \
+#define IS_PINNED(ev, at, id_)                                                 \
 	do {                                                                   \
 		assert_int_equal((ev).type, LSHOP_OFFER_PINNED);               \
 		assert_int_equal((ev).at_ms, (at));                            \
-		assert_string_equal((ev).offer.id, (id_));                      \
+		assert_string_equal((ev).offer.id, (id_));                     \
 	} while (0)
-#define IS_UNPINNED(ev, at, id_)                                                \
+#define IS_UNPINNED(ev, at, id_)                                               \
 	do {                                                                   \
 		assert_int_equal((ev).type, LSHOP_OFFER_UNPINNED);             \
 		assert_int_equal((ev).at_ms, (at));                            \
-		assert_string_equal((ev).offer_id, (id_));                      \
+		assert_string_equal((ev).offer_id, (id_));                     \
 	} while (0)
-#define IS_SHOWN(ev, at, kind_, text_, id_)                                     \
+#define IS_SHOWN(ev, at, kind_, text_, id_)                                    \
 	do {                                                                   \
 		assert_int_equal((ev).type, LSHOP_DISCLOSURE_SHOWN);           \
 		assert_int_equal((ev).at_ms, (at));                            \
 		assert_string_equal((ev).kind, (kind_));                       \
 		assert_string_equal((ev).text, (text_));                       \
-		assert_string_equal((ev).offer_id, (id_));                      \
+		assert_string_equal((ev).offer_id, (id_));                     \
 	} while (0)
 #define IS_HIDDEN(ev, at, kind_)                                               \
 	do {                                                                   \
@@ -35,20 +35,20 @@
 		assert_int_equal((ev).at_ms, (at));                            \
 		assert_string_equal((ev).kind, (kind_));                       \
 	} while (0)
-#define IS_STARTED(ev, at, ends, label_, id_)                                   \
+#define IS_STARTED(ev, at, ends, label_, id_)                                  \
 	do {                                                                   \
 		assert_int_equal((ev).type, LSHOP_COUNTDOWN_STARTED);          \
 		assert_int_equal((ev).at_ms, (at));                            \
 		assert_int_equal((ev).ends_at_ms, (ends));                     \
 		assert_string_equal((ev).label, (label_));                     \
-		assert_string_equal((ev).offer_id, (id_));                      \
+		assert_string_equal((ev).offer_id, (id_));                     \
 	} while (0)
-#define IS_ENDED(ev, at, label_, id_)                                           \
+#define IS_ENDED(ev, at, label_, id_)                                          \
 	do {                                                                   \
 		assert_int_equal((ev).type, LSHOP_COUNTDOWN_ENDED);            \
 		assert_int_equal((ev).at_ms, (at));                            \
 		assert_string_equal((ev).label, (label_));                     \
-		assert_string_equal((ev).offer_id, (id_));                      \
+		assert_string_equal((ev).offer_id, (id_));                     \
 	} while (0)
 
 #define S(n) (INT64_C(n) * 1000) /* seconds after T0, in ms */
@@ -77,9 +77,9 @@ static void test_pin_plain(void **state)
 
 	(void)state;
 	lshop_state_init(&st);
-	assert_int_equal(lshop_state_plan_pin(&st, &plain, T0, T0 + S(60),
-					      "en", evs, &err),
-			 1);
+	assert_int_equal(
+	    lshop_state_plan_pin(&st, &plain, T0, T0 + S(60), "en", evs, &err),
+	    1);
 	IS_PINNED(evs[0], T0, "sku-plain");
 	assert_int_equal(evs[0].until_ms, T0 + S(60));
 	assert_string_equal(evs[0].offer.title, "Title of sku-plain");
@@ -170,8 +170,7 @@ static void test_pin_sponsored_after_sponsored(void **state)
 
 	/* Same kind: the disclosure passes from one offer to the next,
 	 * closing and reopening at the same moment. */
-	n = lshop_state_plan_pin(&tl.st, &ad_b, T0 + S(10), 0, "en", evs,
-				 &err);
+	n = lshop_state_plan_pin(&tl.st, &ad_b, T0 + S(10), 0, "en", evs, &err);
 	assert_int_equal(n, LSHOP_PLAN_MAX);
 	IS_UNPINNED(evs[0], T0 + S(10), "sku-a");
 	IS_HIDDEN(evs[1], T0 + S(10), "ad");
@@ -181,8 +180,8 @@ static void test_pin_sponsored_after_sponsored(void **state)
 	assert_string_equal(tl.st.disclosure_offer_id, "sku-b");
 
 	/* Another kind: the old one goes, the offer's own comes. */
-	n = lshop_state_plan_pin(&tl.st, &affiliate_d, T0 + S(20), 0, "de",
-				 evs, &err);
+	n = lshop_state_plan_pin(&tl.st, &affiliate_d, T0 + S(20), 0, "de", evs,
+				 &err);
 	assert_int_equal(n, 4);
 	IS_UNPINNED(evs[0], T0 + S(20), "sku-b");
 	IS_HIDDEN(evs[1], T0 + S(20), "ad");
@@ -283,8 +282,7 @@ static void test_stream_wide_disclosure_survives(void **state)
 
 	/* Offer to offer, sponsored or not. */
 	tl_pin(&tl, &ad_b, T0 + S(3), 0);
-	n = lshop_state_plan_pin(&tl.st, &plain, T0 + S(4), 0, "de", evs,
-				 &err);
+	n = lshop_state_plan_pin(&tl.st, &plain, T0 + S(4), 0, "de", evs, &err);
 	assert_int_equal(n, 2);
 	IS_UNPINNED(evs[0], T0 + S(4), "sku-b");
 	IS_PINNED(evs[1], T0 + S(4), "sku-plain");
@@ -386,8 +384,8 @@ static void test_disclose_another_kind_refused(void **state)
 	tl_init(&tl);
 	tl_pin(&tl, &ad_a, T0, 0);
 	assert_int_equal(lshop_state_plan_disclose(&tl.st, T0 + S(1),
-						   "sponsored", NULL, "de",
-						   evs, &err),
+						   "sponsored", NULL, "de", evs,
+						   &err),
 			 0);
 	assert_string_equal(err.code, "disclosure_required");
 	assert_string_equal(err.field, "kind");
@@ -418,18 +416,16 @@ static void test_disclose_texts_and_checks(void **state)
 
 	(void)state;
 	lshop_state_init(&st);
-	assert_int_equal(lshop_state_plan_disclose(&st, T0, NULL, NULL, "de",
-						   evs, &err),
-			 0);
+	assert_int_equal(
+	    lshop_state_plan_disclose(&st, T0, NULL, NULL, "de", evs, &err), 0);
 	assert_string_equal(err.code, "invalid_field");
 	assert_string_equal(err.field, "kind");
-	assert_int_equal(lshop_state_plan_disclose(&st, T0, "paid", NULL, "de",
-						   evs, &err),
-			 0);
+	assert_int_equal(
+	    lshop_state_plan_disclose(&st, T0, "paid", NULL, "de", evs, &err),
+	    0);
 	assert_string_equal(err.field, "kind");
-	assert_int_equal(lshop_state_plan_disclose(&st, T0, "ad", e61, "de",
-						   evs, &err),
-			 0);
+	assert_int_equal(
+	    lshop_state_plan_disclose(&st, T0, "ad", e61, "de", evs, &err), 0);
 	assert_string_equal(err.code, "invalid_field");
 	assert_string_equal(err.field, "text");
 	assert_int_equal(lshop_state_plan_disclose(&st, T0, "ad", "bad \xff",
@@ -437,18 +433,17 @@ static void test_disclose_texts_and_checks(void **state)
 			 0);
 	assert_string_equal(err.field, "text");
 
-	assert_int_equal(lshop_state_plan_disclose(&st, T0, "ad", e60, "de",
-						   evs, &err),
-			 1);
+	assert_int_equal(
+	    lshop_state_plan_disclose(&st, T0, "ad", e60, "de", evs, &err), 1);
 	IS_SHOWN(evs[0], T0, "ad", e60, "");
 	/* No text: the kind's label in the locale. */
-	assert_int_equal(lshop_state_plan_disclose(&st, T0, "own", NULL, "de",
-						   evs, &err),
-			 1);
+	assert_int_equal(
+	    lshop_state_plan_disclose(&st, T0, "own", NULL, "de", evs, &err),
+	    1);
 	IS_SHOWN(evs[0], T0, "own", "Eigenes Produkt", "");
-	assert_int_equal(lshop_state_plan_disclose(&st, T0, "gifted", "", NULL,
-						   evs, &err),
-			 1);
+	assert_int_equal(
+	    lshop_state_plan_disclose(&st, T0, "gifted", "", NULL, evs, &err),
+	    1);
 	IS_SHOWN(evs[0], T0, "gifted", "Gifted", "");
 
 	/* A shown one is hidden first, at the same moment. */
@@ -499,8 +494,7 @@ static void test_events_move_forward_to_edges(void **state)
 	tl_init(&tl);
 	tl_pin(&tl, &plain, T0 + S(10), 0);
 	tl_disclose(&tl, T0 + S(30), "sponsored", NULL);
-	n = lshop_state_plan_pin(&tl.st, &ad_a, T0 + S(12), 0, "en", evs,
-				 &err);
+	n = lshop_state_plan_pin(&tl.st, &ad_a, T0 + S(12), 0, "en", evs, &err);
 	assert_int_equal(n, 4);
 	IS_UNPINNED(evs[0], T0 + S(30), "sku-plain");
 	IS_HIDDEN(evs[1], T0 + S(30), "sponsored");
@@ -534,8 +528,8 @@ static void test_events_move_forward_to_edges(void **state)
 	IS_HIDDEN(evs[0], T0 + S(8), "ad");
 	tl_apply(&tl, evs, n);
 	/* A show with nothing shown: only its own edge. */
-	n = lshop_state_plan_disclose(&tl.st, T0 + S(1), "own", NULL, "en",
-				      evs, &err);
+	n = lshop_state_plan_disclose(&tl.st, T0 + S(1), "own", NULL, "en", evs,
+				      &err);
 	assert_int_equal(n, 1);
 	IS_SHOWN(evs[0], T0 + S(8), "own", "Own product", "");
 	tl_free(&tl);
@@ -573,8 +567,8 @@ static void test_countdown(void **state)
 	tl_apply(&tl, evs, n);
 
 	/* A running countdown ends first; its offer stays pinned. */
-	n = lshop_state_plan_countdown(&tl.st, T0 + S(5), 86400, l60, NULL,
-				       evs, &err);
+	n = lshop_state_plan_countdown(&tl.st, T0 + S(5), 86400, l60, NULL, evs,
+				       &err);
 	assert_int_equal(n, 2);
 	IS_ENDED(evs[0], T0 + S(5), "Nur noch \"kurz\"", "sku-a");
 	IS_STARTED(evs[1], T0 + S(5), T0 + S(5) + S(86400), l60, "");
@@ -583,26 +577,25 @@ static void test_countdown(void **state)
 	IS_STARTED(evs[1], T0 + S(5), T0 + S(6), "", "");
 
 	/* Refusals name the field. */
-	assert_int_equal(lshop_state_plan_countdown(&tl.st, T0, 0, "x", NULL,
-						    evs, &err),
-			 0);
+	assert_int_equal(
+	    lshop_state_plan_countdown(&tl.st, T0, 0, "x", NULL, evs, &err), 0);
 	assert_string_equal(err.code, "invalid_field");
 	assert_string_equal(err.field, "seconds");
-	assert_int_equal(lshop_state_plan_countdown(&tl.st, T0, 86401, "x",
-						    NULL, evs, &err),
-			 0);
+	assert_int_equal(
+	    lshop_state_plan_countdown(&tl.st, T0, 86401, "x", NULL, evs, &err),
+	    0);
 	assert_string_equal(err.field, "seconds");
-	assert_int_equal(lshop_state_plan_countdown(&tl.st, T0, -5, "x", NULL,
-						    evs, &err),
-			 0);
+	assert_int_equal(
+	    lshop_state_plan_countdown(&tl.st, T0, -5, "x", NULL, evs, &err),
+	    0);
 	assert_string_equal(err.field, "seconds");
-	assert_int_equal(lshop_state_plan_countdown(&tl.st, T0, 10, l61, NULL,
-						    evs, &err),
-			 0);
+	assert_int_equal(
+	    lshop_state_plan_countdown(&tl.st, T0, 10, l61, NULL, evs, &err),
+	    0);
 	assert_string_equal(err.field, "label");
-	assert_int_equal(lshop_state_plan_countdown(&tl.st, T0, 10, "\xc3",
-						    NULL, evs, &err),
-			 0);
+	assert_int_equal(
+	    lshop_state_plan_countdown(&tl.st, T0, 10, "\xc3", NULL, evs, &err),
+	    0);
 	assert_string_equal(err.field, "label");
 	assert_int_equal(lshop_state_plan_countdown(&tl.st, T0, 10, "x",
 						    "no/such", evs, &err),
@@ -795,8 +788,8 @@ static void test_due_both_at_once(void **state)
  */
 static void test_random_actions_keep_the_rules(void **state)
 {
-	const lshop_offer *const offers[] = {&plain, &ad_a, &ad_b,
-					     &sponsored_c, &affiliate_d};
+	const lshop_offer *const offers[] = {&plain, &ad_a, &ad_b, &sponsored_c,
+					     &affiliate_d};
 	lshop_event evs[LSHOP_PLAN_MAX], other[LSHOP_PLAN_MAX];
 	int64_t now = T0, last[3] = {0, 0, 0};
 	uint32_t rnd = 12345;
@@ -819,10 +812,10 @@ static void test_random_actions_keep_the_rules(void **state)
 			if (!due)
 				assert_int_equal(evs[i].at_ms, evs[0].at_ms);
 			cls = evs[i].type == LSHOP_OFFER_PINNED ||
-					  evs[i].type == LSHOP_OFFER_UNPINNED
+				      evs[i].type == LSHOP_OFFER_UNPINNED
 				  ? 0
 			      : evs[i].type == LSHOP_COUNTDOWN_STARTED ||
-					  evs[i].type == LSHOP_COUNTDOWN_ENDED
+				      evs[i].type == LSHOP_COUNTDOWN_ENDED
 				  ? 1
 				  : 2;
 			assert_true(evs[i].at_ms >= last[cls]);

@@ -112,8 +112,8 @@ static void add_unpinned(lshop_report *r, const char *id, int64_t at)
 
 static void add_disclosure(lshop_report *r, int shown, int64_t at)
 {
-	lshop_event ev = event(
-	    shown ? LSHOP_DISCLOSURE_SHOWN : LSHOP_DISCLOSURE_HIDDEN, at);
+	lshop_event ev =
+	    event(shown ? LSHOP_DISCLOSURE_SHOWN : LSHOP_DISCLOSURE_HIDDEN, at);
 
 	strcpy(ev.kind, "ad");
 	if (shown)
@@ -232,8 +232,8 @@ static void test_coverage_below_one(void **state)
 
 	v = report_json(r, T0 + S(75));
 	d = json_object_get(v, "disclosure");
-	assert_int_equal(json_integer_value(json_object_get(d, "sponsored_pins")),
-			 2);
+	assert_int_equal(
+	    json_integer_value(json_object_get(d, "sponsored_pins")), 2);
 	assert_int_equal(ms_of(d, "sponsored_seconds"), S(50));
 	assert_int_equal(ms_of(d, "disclosed_seconds"), S(30));
 	assert_true(json_real_value(json_object_get(d, "coverage")) == 0.6);
@@ -437,9 +437,9 @@ static void test_random_show_is_fully_disclosed(void **state)
 				if (marks[j].type != LSHOP_DISCLOSURE_SHOWN)
 					continue;
 				ds = marks[j].at_ms;
-				for (k = j + 1; k < nmarks &&
-						marks[k].type !=
-						    LSHOP_DISCLOSURE_HIDDEN;
+				for (k = j + 1;
+				     k < nmarks &&
+				     marks[k].type != LSHOP_DISCLOSURE_HIDDEN;
 				     k++)
 					;
 				de = k < nmarks ? marks[k].at_ms : now;

@@ -76,8 +76,7 @@ static inline void tl_apply(timeline *tl, lshop_event *evs, size_t n)
 		evs[i].seq = tl->st.seq + 1;
 		snprintf(evs[i].stream, sizeof(evs[i].stream), "%s", STREAM);
 		if (lshop_state_apply(&tl->st, &evs[i], &err) != 0)
-			fail_msg("apply %d: %s", (int)evs[i].type,
-				 err.message);
+			fail_msg("apply %d: %s", (int)evs[i].type, err.message);
 		line = lshop_journal_event_line(&evs[i], &len);
 		assert_non_null(line);
 		tl_write(tl, line, len);
@@ -102,8 +101,8 @@ static inline void tl_pin(timeline *tl, const lshop_offer *o, int64_t at_ms,
 {
 	lshop_event evs[LSHOP_PLAN_MAX];
 	lshop_error err;
-	size_t n = lshop_state_plan_pin(&tl->st, o, at_ms, until_ms, "en",
-					evs, &err);
+	size_t n =
+	    lshop_state_plan_pin(&tl->st, o, at_ms, until_ms, "en", evs, &err);
 
 	if (n == 0)
 		fail_msg("pin refused: %s", err.message);
@@ -217,9 +216,8 @@ static inline size_t tl_random_plan(timeline *tl, uint32_t *rnd, int64_t *now,
 	case 2:
 		return lshop_state_plan_unpin(&tl->st, at, evs, &err);
 	case 3:
-		return lshop_state_plan_disclose(&tl->st, at,
-						 kinds[(r >> 24) % 4], NULL,
-						 "de", evs, &err);
+		return lshop_state_plan_disclose(
+		    &tl->st, at, kinds[(r >> 24) % 4], NULL, "de", evs, &err);
 	case 4:
 		return lshop_state_plan_hide(&tl->st, at, evs, &err);
 	default:

@@ -7,13 +7,15 @@
  *
  *   {"seq":17,"id":"live/demo:17","type":"offer.pinned",...}   an event
  *   {"offer":{OFFER},"at":T}                                    a catalog put
- *   {"checkpoint":{"seq":N,"at":T,"offers":[OFFER,...],
- *                  "open":[EVENT,...]}}                         a checkpoint
+ *   {"checkpoint":{"seq":N,"at":T,"edges":{"offer":T,...},
+ *                  "offers":[OFFER,...],"open":[EVENT,...]}}    a checkpoint
  *
- * A checkpoint holds everything a replay needs from before it: the next
- * seq, the catalog, and the events that opened the intervals still open
- * (as lshop_journal_checkpoint writes them from a state). So a journal
- * may be cut before any checkpoint: that is how it is rotated.
+ * A checkpoint holds everything a replay needs from before it: the seq of
+ * the last event, the latest edge of each interval class (so that new
+ * intervals still never overlap), the catalog, and the events that opened
+ * the intervals still open (as lshop_journal_checkpoint_line writes them
+ * from a state). So a journal may be cut before any checkpoint: that is
+ * how it is rotated.
  *
  * Every line ends with "\n". A last line without one is a write that a
  * crash cut short: replay skips it and says so.
