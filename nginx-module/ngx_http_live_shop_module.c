@@ -28,6 +28,7 @@ typedef struct {
     ngx_str_t                       stream;      /* "app/name" */
     ngx_str_t                       id;          /* offers/ID */
     ngx_http_live_shop_call_pt      call;
+    ngx_live_shop_action_e          action;      /* of a control call */
 } ngx_http_live_shop_ctx_t;
 
 
@@ -37,6 +38,7 @@ typedef struct {
     ngx_uint_t                      method;
     ngx_uint_t                      auth;
     ngx_http_live_shop_call_pt      call;
+    ngx_live_shop_action_e          action;
 } ngx_http_live_shop_route_t;
 
 
@@ -64,18 +66,8 @@ static ngx_int_t ngx_http_live_shop_put_offer(ngx_http_request_t *r,
     u_char *body, size_t len);
 static ngx_int_t ngx_http_live_shop_list_offers(ngx_http_request_t *r,
     u_char *body, size_t len);
-static ngx_int_t ngx_http_live_shop_pin(ngx_http_request_t *r,
+static ngx_int_t ngx_http_live_shop_control(ngx_http_request_t *r,
     u_char *body, size_t len);
-static ngx_int_t ngx_http_live_shop_unpin(ngx_http_request_t *r,
-    u_char *body, size_t len);
-static ngx_int_t ngx_http_live_shop_countdown(ngx_http_request_t *r,
-    u_char *body, size_t len);
-static ngx_int_t ngx_http_live_shop_disclose(ngx_http_request_t *r,
-    u_char *body, size_t len);
-static ngx_int_t ngx_http_live_shop_hide(ngx_http_request_t *r,
-    u_char *body, size_t len);
-static ngx_int_t ngx_http_live_shop_act(ngx_http_request_t *r,
-    ngx_live_shop_action_t *act);
 static ngx_int_t ngx_http_live_shop_state(ngx_http_request_t *r,
     u_char *body, size_t len);
 static ngx_int_t ngx_http_live_shop_events(ngx_http_request_t *r,
@@ -225,36 +217,36 @@ ngx_module_t  ngx_http_live_shop_module = {
 static ngx_http_live_shop_route_t  ngx_http_live_shop_routes[] = {
 
     { ngx_string("offers"), 1, NGX_HTTP_PUT, 1,
-      ngx_http_live_shop_put_offer },
+      ngx_http_live_shop_put_offer, 0 },
 
     { ngx_string("offers"), 0, NGX_HTTP_GET|NGX_HTTP_HEAD, 1,
-      ngx_http_live_shop_list_offers },
+      ngx_http_live_shop_list_offers, 0 },
 
     { ngx_string("pin"), 0, NGX_HTTP_POST, 1,
-      ngx_http_live_shop_pin },
+      ngx_http_live_shop_control, NGX_LIVE_SHOP_PIN },
 
     { ngx_string("unpin"), 0, NGX_HTTP_POST, 1,
-      ngx_http_live_shop_unpin },
+      ngx_http_live_shop_control, NGX_LIVE_SHOP_UNPIN },
 
     { ngx_string("countdown"), 0, NGX_HTTP_POST, 1,
-      ngx_http_live_shop_countdown },
+      ngx_http_live_shop_control, NGX_LIVE_SHOP_COUNTDOWN },
 
     { ngx_string("disclosure"), 0, NGX_HTTP_POST, 1,
-      ngx_http_live_shop_disclose },
+      ngx_http_live_shop_control, NGX_LIVE_SHOP_DISCLOSE },
 
     { ngx_string("disclosure"), 0, NGX_HTTP_DELETE, 1,
-      ngx_http_live_shop_hide },
+      ngx_http_live_shop_control, NGX_LIVE_SHOP_HIDE },
 
     { ngx_string("state"), 0, NGX_HTTP_GET|NGX_HTTP_HEAD, 0,
-      ngx_http_live_shop_state },
+      ngx_http_live_shop_state, 0 },
 
     { ngx_string("events"), 0, NGX_HTTP_GET, 0,
-      ngx_http_live_shop_events },
+      ngx_http_live_shop_events, 0 },
 
     { ngx_string("report"), 0, NGX_HTTP_GET|NGX_HTTP_HEAD, 1,
-      ngx_http_live_shop_report },
+      ngx_http_live_shop_report, 0 },
 
-    { ngx_null_string, 0, 0, 0, NULL }
+    { ngx_null_string, 0, 0, 0, NULL, 0 }
 };
 
 
@@ -490,6 +482,7 @@ ngx_http_live_shop_route(ngx_http_request_t *r, ngx_http_live_shop_ctx_t *ctx,
         if (r->method & rt->method) {
             *auth = rt->auth;
             ctx->call = rt->call;
+            ctx->action = rt->action;
             break;
         }
     }
@@ -845,133 +838,67 @@ ngx_http_live_shop_list_offers(ngx_http_request_t *r, u_char *body,
 }
 
 
-static ngx_int_t
-ngx_http_live_shop_pin(ngx_http_request_t *r, u_char *body, size_t len)
-{
-    lshop_error              err;
-    ngx_live_shop_action_t  *act;
-
-    act = ngx_pcalloc(r->pool, sizeof(ngx_live_shop_action_t));
-    if (act == NULL) {
-        return NGX_HTTP_INTERNAL_SERVER_ERROR;
-    }
-
-    lshop_error_clear(&err);
-
-    if (lshop_pin_request_parse((char *) body, len, lshop_now_ms(),
-                                &act->pin, &err)
-        != 0)
-    {
-        return ngx_http_live_shop_error(r, NGX_HTTP_BAD_REQUEST, &err);
-    }
-
-    act->action = NGX_LIVE_SHOP_PIN;
-    act->at_ms = act->pin.at_ms;
-
-    return ngx_http_live_shop_act(r, act);
-}
-
+/*
+ * pin, unpin, countdown, disclosure: the core parses the body, the store
+ * carries the call out, and the answer is the event it made.
+ */
 
 static ngx_int_t
-ngx_http_live_shop_unpin(ngx_http_request_t *r, u_char *body, size_t len)
+ngx_http_live_shop_control(ngx_http_request_t *r, u_char *body, size_t len)
 {
-    ngx_live_shop_action_t  *act;
-
-    act = ngx_pcalloc(r->pool, sizeof(ngx_live_shop_action_t));
-    if (act == NULL) {
-        return NGX_HTTP_INTERNAL_SERVER_ERROR;
-    }
-
-    act->action = NGX_LIVE_SHOP_UNPIN;
-    act->at_ms = lshop_now_ms();
-
-    return ngx_http_live_shop_act(r, act);
-}
-
-
-static ngx_int_t
-ngx_http_live_shop_countdown(ngx_http_request_t *r, u_char *body, size_t len)
-{
-    lshop_error              err;
-    ngx_live_shop_action_t  *act;
-
-    act = ngx_pcalloc(r->pool, sizeof(ngx_live_shop_action_t));
-    if (act == NULL) {
-        return NGX_HTTP_INTERNAL_SERVER_ERROR;
-    }
-
-    lshop_error_clear(&err);
-
-    if (lshop_countdown_request_parse((char *) body, len, lshop_now_ms(),
-                                      &act->countdown, &err)
-        != 0)
-    {
-        return ngx_http_live_shop_error(r, NGX_HTTP_BAD_REQUEST, &err);
-    }
-
-    act->action = NGX_LIVE_SHOP_COUNTDOWN;
-    act->at_ms = act->countdown.at_ms;
-
-    return ngx_http_live_shop_act(r, act);
-}
-
-
-static ngx_int_t
-ngx_http_live_shop_disclose(ngx_http_request_t *r, u_char *body, size_t len)
-{
-    lshop_error              err;
-    ngx_live_shop_action_t  *act;
-
-    act = ngx_pcalloc(r->pool, sizeof(ngx_live_shop_action_t));
-    if (act == NULL) {
-        return NGX_HTTP_INTERNAL_SERVER_ERROR;
-    }
-
-    lshop_error_clear(&err);
-
-    if (lshop_disclosure_request_parse((char *) body, len, lshop_now_ms(),
-                                       &act->disclosure, &err)
-        != 0)
-    {
-        return ngx_http_live_shop_error(r, NGX_HTTP_BAD_REQUEST, &err);
-    }
-
-    act->action = NGX_LIVE_SHOP_DISCLOSE;
-    act->at_ms = act->disclosure.at_ms;
-
-    return ngx_http_live_shop_act(r, act);
-}
-
-
-static ngx_int_t
-ngx_http_live_shop_hide(ngx_http_request_t *r, u_char *body, size_t len)
-{
-    ngx_live_shop_action_t  *act;
-
-    act = ngx_pcalloc(r->pool, sizeof(ngx_live_shop_action_t));
-    if (act == NULL) {
-        return NGX_HTTP_INTERNAL_SERVER_ERROR;
-    }
-
-    act->action = NGX_LIVE_SHOP_HIDE;
-    act->at_ms = lshop_now_ms();
-
-    return ngx_http_live_shop_act(r, act);
-}
-
-
-static ngx_int_t
-ngx_http_live_shop_act(ngx_http_request_t *r, ngx_live_shop_action_t *act)
-{
+    int                        rc;
+    int64_t                    now;
     ngx_str_t                  event;
     lshop_error                err;
     ngx_live_shop_shm_t       *shm;
+    ngx_live_shop_action_t    *act;
     ngx_http_live_shop_ctx_t  *ctx;
 
     ctx = ngx_http_get_module_ctx(r, ngx_http_live_shop_module);
     shm = ngx_live_shop_get_shm((ngx_cycle_t *) ngx_cycle);
 
+    act = ngx_pcalloc(r->pool, sizeof(ngx_live_shop_action_t));
+    if (act == NULL) {
+        return NGX_HTTP_INTERNAL_SERVER_ERROR;
+    }
+
+    act->action = ctx->action;
+
+    now = lshop_now_ms();
+    act->at_ms = now;
+    rc = 0;
+
     lshop_error_clear(&err);
+
+    switch (act->action) {
+
+    case NGX_LIVE_SHOP_PIN:
+        rc = lshop_pin_request_parse((char *) body, len, now, &act->pin,
+                                     &err);
+        act->at_ms = act->pin.at_ms;
+        break;
+
+    case NGX_LIVE_SHOP_COUNTDOWN:
+        rc = lshop_countdown_request_parse((char *) body, len, now,
+                                           &act->countdown, &err);
+        act->at_ms = act->countdown.at_ms;
+        break;
+
+    case NGX_LIVE_SHOP_DISCLOSE:
+        rc = lshop_disclosure_request_parse((char *) body, len, now,
+                                            &act->disclosure, &err);
+        act->at_ms = act->disclosure.at_ms;
+        break;
+
+    case NGX_LIVE_SHOP_UNPIN:
+    case NGX_LIVE_SHOP_HIDE:
+        /* no body to read: the moment is now */
+        break;
+    }
+
+    if (rc != 0) {
+        return ngx_http_live_shop_error(r, NGX_HTTP_BAD_REQUEST, &err);
+    }
 
     if (ngx_live_shop_act(shm, &ctx->stream, act, r->pool, &event, &err)
         != NGX_OK)

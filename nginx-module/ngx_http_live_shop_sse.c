@@ -304,7 +304,7 @@ ngx_http_live_shop_sse_catch_up(ngx_http_live_shop_sse_t *sse, uint64_t after)
 {
     ngx_uint_t                        i;
     ngx_pool_t                       *pool;
-    ngx_array_t                       events;
+    ngx_array_t                      *events;
     lshop_state                      *st;
     lshop_replay_ops                  ops;
     ngx_live_shop_shm_t              *shm;
@@ -318,18 +318,15 @@ ngx_http_live_shop_sse_catch_up(ngx_http_live_shop_sse_t *sse, uint64_t after)
 
     sse->seq = after;
 
-    if (ngx_array_init(&events, pool, 8, sizeof(ngx_live_shop_event_t *))
-        != NGX_OK
-        || ngx_live_shop_events_after(shm, &sse->stream->name, after, pool,
-                                      &events)
-           != NGX_OK)
-    {
-        return NGX_ERROR;
+    events = ngx_live_shop_events_after(shm, &sse->stream->name, after,
+                                        pool);
+    if (events == NULL) {
+        return NGX_OK;
     }
 
-    e = events.elts;
+    e = events->elts;
 
-    if (events.nelts && e[0]->seq > after + 1) {
+    if (e[0]->seq > after + 1) {
 
         /* older than the zone keeps: the journal has them */
 
@@ -362,7 +359,7 @@ ngx_http_live_shop_sse_catch_up(ngx_http_live_shop_sse_t *sse, uint64_t after)
         }
     }
 
-    for (i = 0; i < events.nelts; i++) {
+    for (i = 0; i < events->nelts; i++) {
         if (e[i]->seq <= sse->seq) {
             continue;
         }
@@ -600,7 +597,7 @@ ngx_http_live_shop_sse_deliver_stream(ngx_http_live_shop_sse_stream_t *st)
     uint64_t                   oldest;
     ngx_uint_t                 i;
     ngx_pool_t                *pool;
-    ngx_array_t                events;
+    ngx_array_t               *events;
     ngx_queue_t               *q, *next;
     ngx_live_shop_shm_t       *shm;
     ngx_live_shop_event_t    **e;
@@ -623,17 +620,14 @@ ngx_http_live_shop_sse_deliver_stream(ngx_http_live_shop_sse_stream_t *st)
         return;
     }
 
-    if (ngx_array_init(&events, pool, 8, sizeof(ngx_live_shop_event_t *))
-        != NGX_OK
-        || ngx_live_shop_events_after(shm, &st->name, oldest, pool, &events)
-           != NGX_OK
-        || events.nelts == 0)
-    {
+    events = ngx_live_shop_events_after(shm, &st->name, oldest, pool);
+
+    if (events == NULL) {
         ngx_destroy_pool(pool);
         return;
     }
 
-    e = events.elts;
+    e = events->elts;
 
     for (q = ngx_queue_head(&st->clients);
          q != ngx_queue_sentinel(&st->clients);
@@ -651,7 +645,7 @@ ngx_http_live_shop_sse_deliver_stream(ngx_http_live_shop_sse_stream_t *st)
             continue;
         }
 
-        for (i = 0; i < events.nelts; i++) {
+        for (i = 0; i < events->nelts; i++) {
             if (e[i]->seq <= sse->seq) {
                 continue;
             }

@@ -1228,22 +1228,25 @@ done:
 
 
 /*
- * Copies the kept events after seq "after" into events (an array of
- * ngx_live_shop_event_t *), oldest first. Only the last
- * NGX_LIVE_SHOP_KEEP_EVENTS are kept: a caller that finds the first one
- * copied is not after + 1 has missed some, and sends the state instead.
+ * The kept events after seq "after" (ngx_live_shop_event_t *, oldest
+ * first), copied into an array from pool; NULL when there are none. Only
+ * the last NGX_LIVE_SHOP_KEEP_EVENTS are kept: a caller that finds the
+ * first one is not after + 1 has missed some, and catches up otherwise.
  */
 
-ngx_int_t
+ngx_array_t *
 ngx_live_shop_events_after(ngx_live_shop_shm_t *shm, ngx_str_t *stream,
-    uint64_t after, ngx_pool_t *pool, ngx_array_t *events)
+    uint64_t after, ngx_pool_t *pool)
 {
-    ngx_int_t                rc;
     ngx_queue_t             *q;
+    ngx_array_t             *events;
     ngx_live_shop_event_t   *e, *copy, **slot;
     ngx_live_shop_stream_t  *st;
 
-    rc = NGX_OK;
+    events = ngx_array_create(pool, 8, sizeof(ngx_live_shop_event_t *));
+    if (events == NULL) {
+        return NULL;
+    }
 
     ngx_shmtx_lock(&shm->shpool->mutex);
 
@@ -1268,7 +1271,7 @@ ngx_live_shop_events_after(ngx_live_shop_shm_t *shm, ngx_str_t *stream,
         slot = ngx_array_push(events);
 
         if (copy == NULL || slot == NULL) {
-            rc = NGX_ERROR;
+            events->nelts = 0;
             goto done;
         }
 
@@ -1285,5 +1288,5 @@ done:
 
     ngx_shmtx_unlock(&shm->shpool->mutex);
 
-    return rc;
+    return events->nelts ? events : NULL;
 }

@@ -464,7 +464,7 @@ ngx_rtmp_live_shop_deliver_stream(ngx_rtmp_live_shop_stream_t *st)
     uint64_t                   oldest;
     ngx_uint_t                 i;
     ngx_pool_t                *pool;
-    ngx_array_t                events;
+    ngx_array_t               *events;
     ngx_queue_t               *q, *next;
     ngx_live_shop_shm_t       *shm;
     ngx_live_shop_event_t    **e;
@@ -496,17 +496,14 @@ ngx_rtmp_live_shop_deliver_stream(ngx_rtmp_live_shop_stream_t *st)
         return;
     }
 
-    if (ngx_array_init(&events, pool, 8, sizeof(ngx_live_shop_event_t *))
-        != NGX_OK
-        || ngx_live_shop_events_after(shm, &st->name, oldest, pool, &events)
-           != NGX_OK
-        || events.nelts == 0)
-    {
+    events = ngx_live_shop_events_after(shm, &st->name, oldest, pool);
+
+    if (events == NULL) {
         ngx_destroy_pool(pool);
         return;
     }
 
-    e = events.elts;
+    e = events->elts;
 
     for (q = ngx_queue_head(&st->sessions);
          q != ngx_queue_sentinel(&st->sessions);
@@ -525,7 +522,7 @@ ngx_rtmp_live_shop_deliver_stream(ngx_rtmp_live_shop_stream_t *st)
             continue;
         }
 
-        for (i = 0; i < events.nelts; i++) {
+        for (i = 0; i < events->nelts; i++) {
             if (e[i]->seq <= ctx->seq) {
                 continue;
             }

@@ -1,6 +1,7 @@
 /*
  * liveshopctl: the command line of liveshop. It mints stream-scoped control
- * tokens and drives the HTTP API of SPEC §5.
+ * tokens, drives the HTTP API of SPEC §5 and tails the event stream of
+ * SPEC §8.
  *
  * Scripts are its first users: the server's JSON goes to stdout as
  * received, a minted token is alone on the last line, and the exit status
@@ -9,16 +10,20 @@
  */
 #include <ctype.h>
 #include <errno.h>
+#include <inttypes.h>
+#include <signal.h>
 #include <stdarg.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
+#include <time.h>
 
 #include <curl/curl.h>
 #include <jansson.h>
 
+#include <lshop/codec.h>
 #include <lshop/error.h>
 #include <lshop/offer.h>
 #include <lshop/request.h>
@@ -26,6 +31,7 @@
 #include <lshop/token.h>
 
 #include "api.h"
+#include "sse.h"
 
 #ifndef LIVESHOP_VERSION
 #define LIVESHOP_VERSION "unknown"
@@ -34,7 +40,12 @@
 #define CTL_DEFAULT_SERVER "http://127.0.0.1:8080/shop/"
 #define CTL_OFFER_FILE_MAX (1024 * 1024)             /* far above any offer */
 #define CTL_EXPIRES_MAX    (100LL * 365 * 24 * 3600) /* s; keeps ms in range */
-#define CTL_SHOWN_MAX      400 /* bytes of server text quoted on stderr */
+#define CTL_SHOWN_MAX      400   /* bytes of server text quoted on stderr */
+#define CTL_COUNTDOWN_MAX  86400 /* s, lshop_state_plan_countdown */
+#define CTL_TEXT_CHARS     60    /* countdown label, disclosure text */
+#define CTL_RETRY_FIRST    1     /* s before events reconnects, doubling */
+#define CTL_RETRY_MAX      30    /* s, the longest wait between tries */
+#define CTL_EVENT_ID_MAX   64    /* bytes of an SSE id we send back */
 
 enum ctl_exit {
 	CTL_EXIT_OK = 0,
@@ -54,6 +65,11 @@ enum ctl_opt {
 	OPT_EXPIRES,
 	OPT_DURATION,
 	OPT_AT,
+	OPT_LABEL,
+	OPT_OFFER,
+	OPT_TEXT,
+	OPT_AFTER,
+	OPT_ONCE,
 	OPT_COUNT
 };
 
@@ -76,6 +92,11 @@ static const struct ctl_option ctl_options[OPT_COUNT] = {
     [OPT_EXPIRES] = {.name = "expires", .takes_value = 1},
     [OPT_DURATION] = {.name = "duration", .takes_value = 1},
     [OPT_AT] = {.name = "at", .takes_value = 1},
+    [OPT_LABEL] = {.name = "label", .takes_value = 1},
+    [OPT_OFFER] = {.name = "offer", .takes_value = 1},
+    [OPT_TEXT] = {.name = "text", .takes_value = 1},
+    [OPT_AFTER] = {.name = "after", .takes_value = 1},
+    [OPT_ONCE] = {.name = "once"},
 };
 
 struct ctl_command;
@@ -104,7 +125,12 @@ static int cmd_offer_put(struct ctl *ctl, char **args);
 static int cmd_offer_list(struct ctl *ctl, char **args);
 static int cmd_pin(struct ctl *ctl, char **args);
 static int cmd_unpin(struct ctl *ctl, char **args);
+static int cmd_countdown(struct ctl *ctl, char **args);
+static int cmd_disclosure_show(struct ctl *ctl, char **args);
+static int cmd_disclosure_hide(struct ctl *ctl, char **args);
 static int cmd_state(struct ctl *ctl, char **args);
+static int cmd_report(struct ctl *ctl, char **args);
+static int cmd_events(struct ctl *ctl, char **args);
 
 static const struct ctl_command ctl_commands[] = {
     {
@@ -148,11 +174,58 @@ static const struct ctl_command ctl_commands[] = {
 	.run = cmd_unpin,
     },
     {
+	.name = "countdown",
+	.args = {"STREAM", "SECONDS"},
+	.usage = "STREAM SECONDS [--label TEXT] [--offer ID] [--at RFC3339]",
+	.summary = "start a countdown of SECONDS (1-86400) with a label of\n"
+		   "up to 60 characters, for the offer ID if given",
+	.options = OPT_BIT(OPT_LABEL) | OPT_BIT(OPT_OFFER) | OPT_BIT(OPT_AT),
+	.run = cmd_countdown,
+    },
+    {
+	.name = "disclosure show",
+	.args = {"STREAM", "KIND"},
+	.usage = "STREAM KIND [--text TEXT] [--at RFC3339]",
+	.summary = "show a disclosure: KIND is ad, sponsored, affiliate,\n"
+		   "gifted or own; TEXT (1-60 characters) replaces the\n"
+		   "server's default label, e.g. \"Anzeige\"",
+	.options = OPT_BIT(OPT_TEXT) | OPT_BIT(OPT_AT),
+	.run = cmd_disclosure_show,
+    },
+    {
+	.name = "disclosure hide",
+	.args = {"STREAM"},
+	.usage = "STREAM",
+	.summary = "hide the disclosure; refused while the pinned offer\n"
+		   "needs it",
+	.run = cmd_disclosure_hide,
+    },
+    {
 	.name = "state",
 	.args = {"STREAM"},
 	.usage = "STREAM",
 	.summary = "show what is live now (needs no token)",
 	.run = cmd_state,
+    },
+    {
+	.name = "report",
+	.args = {"STREAM"},
+	.usage = "STREAM",
+	.summary = "show per offer pins, seconds pinned, orders, units,\n"
+		   "revenue and the disclosure coverage of sponsored pins",
+	.run = cmd_report,
+    },
+    {
+	.name = "events",
+	.args = {"STREAM"},
+	.usage = "STREAM [--after SEQ] [--once]",
+	.summary = "print the state, then each event as it happens, one\n"
+		   "JSON a line (needs no token); reconnects by itself\n"
+		   "without missing an event; --after SEQ starts after\n"
+		   "event SEQ instead of the state; --once stops after\n"
+		   "the first event; Ctrl-C ends it",
+	.options = OPT_BIT(OPT_AFTER) | OPT_BIT(OPT_ONCE),
+	.run = cmd_events,
     },
 };
 
@@ -169,12 +242,15 @@ static const char ctl_help_tail[] =
     "  --secret S    the server's live_shop_secret, for token\n"
     "                (env LIVESHOP_SECRET)\n"
     "  -q, --quiet   print nothing on success but a minted token\n"
+    "                (or, for events, the events)\n"
     "\n"
     "Prefer the environment for tokens and secrets: other users on the\n"
     "host can see command lines.\n"
     "\n"
     "Exit status: 0 done; 1 the server said no; 2 usage error or invalid\n"
-    "input, nothing sent; 3 server unreachable or timed out.\n";
+    "input, nothing sent; 3 server unreachable or timed out. events\n"
+    "waits for an unreachable server instead (1 s, doubling up to 30 s)\n"
+    "and exits 0 on Ctrl-C or SIGTERM.\n";
 
 static int fail(int status, const char *fmt, ...)
     __attribute__((format(printf, 2, 3)));
@@ -405,6 +481,17 @@ static void server_message(const ctl_response *resp, char *out, size_t cap)
 	json_decref(root);
 }
 
+static int check_server(const struct ctl *ctl)
+{
+	if (strncasecmp(ctl->server, "http://", 7) != 0 &&
+	    strncasecmp(ctl->server, "https://", 8) != 0)
+		return usage_error(ctl->cmd->name,
+				   "%s must be an http:// or https:// URL, "
+				   "e.g. " CTL_DEFAULT_SERVER,
+				   ctl->server_from);
+	return 0;
+}
+
 static int call(const struct ctl *ctl, const char *method, const char *stream,
 		const char *tail, const char *body, size_t body_len,
 		int with_token)
@@ -415,12 +502,9 @@ static int call(const struct ctl *ctl, const char *method, const char *stream,
 	char *url;
 	int rc;
 
-	if (strncasecmp(ctl->server, "http://", 7) != 0 &&
-	    strncasecmp(ctl->server, "https://", 8) != 0)
-		return usage_error(ctl->cmd->name,
-				   "%s must be an http:// or https:// URL, "
-				   "e.g. " CTL_DEFAULT_SERVER,
-				   ctl->server_from);
+	rc = check_server(ctl);
+	if (rc)
+		return rc;
 	url = api_url(ctl, stream, tail);
 	if (!url)
 		return fail(CTL_EXIT_REFUSED, "out of memory");
@@ -582,14 +666,59 @@ static int cmd_offer_list(struct ctl *ctl, char **args)
 	return rc;
 }
 
+/* --at as the server wants it: RFC 3339 in UTC with milliseconds. */
+static int parse_at(const struct ctl *ctl, char at[LSHOP_TIME_LEN])
+{
+	const char *arg = ctl->opt[OPT_AT];
+	int64_t ms;
+
+	if (lshop_time_parse(arg, strlen(arg), &ms) < 0)
+		return usage_error(ctl->cmd->name,
+				   "--at needs an RFC 3339 time, e.g. "
+				   "2026-11-24T10:00:00.123Z");
+	lshop_time_format(at, ms);
+	return 0;
+}
+
+/* 1 if s is valid UTF-8 of min..CTL_TEXT_CHARS characters. */
+static int text_valid(const char *s, long min)
+{
+	long chars = lshop_utf8_chars(s, strlen(s));
+
+	return chars >= min && chars <= CTL_TEXT_CHARS;
+}
+
+/* POSTs body (taken over; NULL when building it ran out of memory). */
+static int post_json(const struct ctl *ctl, const char *stream,
+		     const char *tail, json_t *body)
+{
+	char *json = body ? json_dumps(body, JSON_COMPACT) : NULL;
+	int rc;
+
+	json_decref(body);
+	if (!json)
+		return fail(CTL_EXIT_REFUSED, "out of memory");
+	rc = call(ctl, "POST", stream, tail, json, strlen(json), 1);
+	free(json);
+	return rc;
+}
+
+/* Sets key to value in obj; on failure drops obj and returns NULL. */
+static json_t *with(json_t *obj, const char *key, json_t *value)
+{
+	if (!obj || json_object_set_new(obj, key, value)) {
+		json_decref(obj);
+		return NULL;
+	}
+	return obj;
+}
+
 static int cmd_pin(struct ctl *ctl, char **args)
 {
 	const char *stream = args[0], *id = args[1];
-	const char *at_arg = ctl->opt[OPT_AT];
 	char at[LSHOP_TIME_LEN];
-	int64_t duration = 0, at_ms;
+	int64_t duration = 0;
 	json_t *body;
-	char *json;
 	int rc;
 
 	rc = check_stream(ctl, stream);
@@ -604,32 +733,18 @@ static int cmd_pin(struct ctl *ctl, char **args)
 				   "--duration needs whole seconds, at most "
 				   "%d (0: until unpinned)",
 				   LSHOP_PIN_DURATION_MAX);
-	if (at_arg) {
-		if (lshop_time_parse(at_arg, strlen(at_arg), &at_ms) < 0)
-			return usage_error(ctl->cmd->name,
-					   "--at needs an RFC 3339 time, e.g. "
-					   "2026-11-24T10:00:00.123Z");
-		lshop_time_format(at, at_ms);
-	}
+	if (ctl->opt[OPT_AT] && (rc = parse_at(ctl, at)) != 0)
+		return rc;
 	rc = need_token(ctl);
 	if (rc)
 		return rc;
 
-	body = json_object();
-	if (!body || json_object_set_new(body, "offer", json_string(id)) ||
-	    (duration > 0 &&
-	     json_object_set_new(body, "duration", json_integer(duration))) ||
-	    (at_arg && json_object_set_new(body, "at", json_string(at)))) {
-		json_decref(body);
-		return fail(CTL_EXIT_REFUSED, "out of memory");
-	}
-	json = json_dumps(body, JSON_COMPACT);
-	json_decref(body);
-	if (!json)
-		return fail(CTL_EXIT_REFUSED, "out of memory");
-	rc = call(ctl, "POST", stream, "pin", json, strlen(json), 1);
-	free(json);
-	return rc;
+	body = with(json_object(), "offer", json_string(id));
+	if (duration > 0)
+		body = with(body, "duration", json_integer(duration));
+	if (ctl->opt[OPT_AT])
+		body = with(body, "at", json_string(at));
+	return post_json(ctl, stream, "pin", body);
 }
 
 static int cmd_unpin(struct ctl *ctl, char **args)
@@ -644,6 +759,109 @@ static int cmd_unpin(struct ctl *ctl, char **args)
 	return rc;
 }
 
+static int cmd_countdown(struct ctl *ctl, char **args)
+{
+	const char *stream = args[0], *label = ctl->opt[OPT_LABEL];
+	const char *offer = ctl->opt[OPT_OFFER];
+	char at[LSHOP_TIME_LEN];
+	int64_t seconds;
+	json_t *body;
+	int rc;
+
+	rc = check_stream(ctl, stream);
+	if (rc)
+		return rc;
+	if (parse_seconds(args[1], CTL_COUNTDOWN_MAX, &seconds) < 0 ||
+	    seconds < 1)
+		return usage_error(ctl->cmd->name,
+				   "SECONDS must be whole seconds, 1-%d",
+				   CTL_COUNTDOWN_MAX);
+	if (label && !text_valid(label, 0))
+		return usage_error(ctl->cmd->name,
+				   "--label must be valid UTF-8 of at most %d "
+				   "characters",
+				   CTL_TEXT_CHARS);
+	if (offer && (rc = check_offer_id(ctl, offer)) != 0)
+		return rc;
+	if (ctl->opt[OPT_AT] && (rc = parse_at(ctl, at)) != 0)
+		return rc;
+	rc = need_token(ctl);
+	if (rc)
+		return rc;
+
+	body = with(json_object(), "seconds", json_integer(seconds));
+	if (label)
+		body = with(body, "label", json_string(label));
+	if (offer)
+		body = with(body, "offer", json_string(offer));
+	if (ctl->opt[OPT_AT])
+		body = with(body, "at", json_string(at));
+	return post_json(ctl, stream, "countdown", body);
+}
+
+static int cmd_disclosure_show(struct ctl *ctl, char **args)
+{
+	const char *stream = args[0], *kind = args[1],
+		   *text = ctl->opt[OPT_TEXT];
+	char at[LSHOP_TIME_LEN], shown[64];
+	json_t *body;
+	int rc;
+
+	rc = check_stream(ctl, stream);
+	if (rc)
+		return rc;
+	if (!lshop_disclosure_kind_valid(kind, strlen(kind))) {
+		printable(kind, strlen(kind), shown, sizeof(shown));
+		return usage_error(ctl->cmd->name,
+				   "invalid disclosure kind '%s': expected ad, "
+				   "sponsored, affiliate, gifted or own",
+				   shown);
+	}
+	/* no --text: the server picks the kind's label in its language */
+	if (text && !text_valid(text, 1))
+		return usage_error(ctl->cmd->name,
+				   "--text must be valid UTF-8 of 1-%d "
+				   "characters",
+				   CTL_TEXT_CHARS);
+	if (ctl->opt[OPT_AT] && (rc = parse_at(ctl, at)) != 0)
+		return rc;
+	rc = need_token(ctl);
+	if (rc)
+		return rc;
+
+	body = with(json_object(), "kind", json_string(kind));
+	if (text)
+		body = with(body, "text", json_string(text));
+	if (ctl->opt[OPT_AT])
+		body = with(body, "at", json_string(at));
+	return post_json(ctl, stream, "disclosure", body);
+}
+
+static int cmd_disclosure_hide(struct ctl *ctl, char **args)
+{
+	int rc;
+
+	/* a 409 disclosure_required is the server saying no: exit 1 */
+	rc = check_stream(ctl, args[0]);
+	if (!rc)
+		rc = need_token(ctl);
+	if (!rc)
+		rc = call(ctl, "DELETE", args[0], "disclosure", NULL, 0, 1);
+	return rc;
+}
+
+static int cmd_report(struct ctl *ctl, char **args)
+{
+	int rc;
+
+	rc = check_stream(ctl, args[0]);
+	if (!rc)
+		rc = need_token(ctl);
+	if (!rc)
+		rc = call(ctl, "GET", args[0], "report", NULL, 0, 1);
+	return rc;
+}
+
 static int cmd_state(struct ctl *ctl, char **args)
 {
 	int rc;
@@ -652,6 +870,285 @@ static int cmd_state(struct ctl *ctl, char **args)
 	rc = check_stream(ctl, args[0]);
 	if (!rc)
 		rc = call(ctl, "GET", args[0], "state", NULL, 0, 0);
+	return rc;
+}
+
+/*
+ * events: tails the event stream (SPEC §8). Each message's data goes to
+ * stdout as one line the moment it arrives. The id of the last event
+ * seen goes back as Last-Event-ID on every reconnect, so the server sends
+ * exactly the events missed meanwhile; an event at or below it that comes
+ * anyway is dropped, so none is printed twice.
+ */
+
+static volatile sig_atomic_t ctl_signalled;
+
+static void on_signal(int sig)
+{
+	(void)sig;
+	ctl_signalled = 1;
+}
+
+struct tail {
+	ctl_sse sse;
+	char last_id[CTL_EVENT_ID_MAX + 1]; /* "" until one is known */
+	int have_seq;                       /* last_id is a number: */
+	uint64_t last_seq;
+	int once;     /* --once: stop after the first event */
+	int done;     /* --once and it came */
+	int got_data; /* the connection brought something */
+	int write_errno;
+	int too_long;
+};
+
+/* An event seq: 1-20 digits, no sign, no space. */
+static int parse_seq(const char *s, uint64_t *out)
+{
+	unsigned long long v;
+	size_t len = strlen(s);
+	char *end;
+
+	if (len == 0 || len > 20 || strspn(s, "0123456789") != len)
+		return -1;
+	errno = 0;
+	v = strtoull(s, &end, 10);
+	if (errno || *end != '\0')
+		return -1;
+	*out = v;
+	return 0;
+}
+
+/* An id goes back in a header: 1-64 visible ASCII characters. */
+static int id_usable(const char *id)
+{
+	size_t i, len = strlen(id);
+
+	if (len == 0 || len > CTL_EVENT_ID_MAX)
+		return 0;
+	for (i = 0; i < len; i++) {
+		if (id[i] <= ' ' || id[i] > '~')
+			return 0;
+	}
+	return 1;
+}
+
+/* Remembers id (a seq if numbered) unless it would go backwards. */
+static void remember(struct tail *t, const char *id)
+{
+	uint64_t seq;
+
+	if (parse_seq(id, &seq) == 0) {
+		if (t->have_seq && seq <= t->last_seq)
+			return;
+		t->have_seq = 1;
+		t->last_seq = seq;
+	} else {
+		t->have_seq = 0;
+	}
+	snprintf(t->last_id, sizeof(t->last_id), "%s", id);
+}
+
+/* A state without an id still says where it stands: its "seq". */
+static void remember_state(struct tail *t, const char *data, size_t len)
+{
+	json_t *root = json_loadb(data, len, 0, NULL);
+	json_t *seq = json_object_get(root, "seq");
+	char id[24];
+
+	if (json_is_integer(seq) && json_integer_value(seq) >= 0) {
+		snprintf(id, sizeof(id), "%" PRIu64,
+			 (uint64_t)json_integer_value(seq));
+		remember(t, id);
+	}
+	json_decref(root);
+}
+
+static int on_message(void *ctx, const char *event, const char *data,
+		      size_t len, const char *id)
+{
+	struct tail *t = ctx;
+	int state = strcmp(event, "state") == 0;
+	uint64_t seq;
+
+	if (!data) { /* only an id: nothing to print, but it counts */
+		if (id_usable(id))
+			remember(t, id);
+		return 0;
+	}
+	if (!state && id && t->have_seq && parse_seq(id, &seq) == 0 &&
+	    seq <= t->last_seq)
+		return 0; /* printed before */
+	if (id && id_usable(id))
+		remember(t, id);
+	else if (state && !id)
+		remember_state(t, data, len);
+
+	fwrite(data, 1, len, stdout);
+	fputc('\n', stdout);
+	if (fflush(stdout) != 0 || ferror(stdout)) {
+		t->write_errno = errno ? errno : EIO;
+		return 1;
+	}
+	if (t->once && !state) {
+		t->done = 1;
+		return 1;
+	}
+	return 0;
+}
+
+static int on_stream_data(void *ctx, const char *data, size_t len)
+{
+	struct tail *t = ctx;
+	int rc;
+
+	t->got_data = 1;
+	rc = ctl_sse_feed(&t->sse, data, len);
+	if (rc < 0)
+		t->too_long = 1;
+	return rc;
+}
+
+static int stream_stop(void *ctx)
+{
+	(void)ctx;
+	return ctl_signalled;
+}
+
+/* Sleeps, in slices short enough that a signal ends it at once. */
+static void pause_seconds(int seconds)
+{
+	struct timespec slice = {0, 100 * 1000 * 1000};
+	int i;
+
+	for (i = 0; i < seconds * 10 && !ctl_signalled; i++)
+		nanosleep(&slice, NULL);
+}
+
+static int cmd_events(struct ctl *ctl, char **args)
+{
+	char where[LSHOP_URL_MAX + 256], message[CTL_SHOWN_MAX], type[128];
+	const char *after = ctl->opt[OPT_AFTER];
+	int rc, wait = CTL_RETRY_FIRST, now;
+	ctl_stream_request req = {0};
+	struct tail t = {0};
+	struct sigaction sa;
+	ctl_response resp;
+	char *url;
+
+	rc = check_stream(ctl, args[0]);
+	if (rc)
+		return rc;
+	if (after && parse_seq(after, &t.last_seq) < 0)
+		return usage_error(ctl->cmd->name,
+				   "--after needs the seq of an event, a whole "
+				   "number (0: from the first event)");
+	rc = check_server(ctl);
+	if (rc)
+		return rc;
+	if (after) {
+		t.have_seq = 1;
+		snprintf(t.last_id, sizeof(t.last_id), "%" PRIu64, t.last_seq);
+	}
+	t.once = ctl->opt[OPT_ONCE] != NULL;
+
+	url = api_url(ctl, args[0], "events");
+	if (!url)
+		return fail(CTL_EXIT_REFUSED, "out of memory");
+	shown_url(url, where, sizeof(where));
+
+	/* SA_RESTART keeps stdout writes going; poll and sleeps still wake */
+	memset(&sa, 0, sizeof(sa));
+	sa.sa_handler = on_signal;
+	sa.sa_flags = SA_RESTART;
+	sigemptyset(&sa.sa_mask);
+	sigaction(SIGINT, &sa, NULL);
+	sigaction(SIGTERM, &sa, NULL);
+
+	ctl_sse_init(&t.sse, on_message, &t);
+	req.url = url;
+	req.on_data = on_stream_data;
+	req.stop = stream_stop;
+	req.ctx = &t;
+	rc = -1;
+	while (rc < 0) {
+		req.last_event_id = t.last_id[0] ? t.last_id : NULL;
+		ctl_sse_reset(&t.sse); /* a message cut off is no message */
+		t.got_data = 0;
+
+		switch (ctl_api_stream(&req, &resp, type, sizeof(type))) {
+		case CTL_STREAM_CLOSED:
+			if (t.got_data) /* it worked: start over at 1 s */
+				wait = CTL_RETRY_FIRST;
+			snprintf(message, sizeof(message), "%s",
+				 resp.error[0] ? resp.error
+					       : "the server ended the stream");
+			fail(0,
+			     "GET %s: connection lost: %s; reconnecting in "
+			     "%d s",
+			     where, message, wait);
+			break;
+		case CTL_STREAM_UNREACHABLE:
+			fail(0, "cannot reach %s: %s; retrying in %d s", where,
+			     resp.error, wait);
+			break;
+		case CTL_STREAM_ANSWERED:
+			server_message(&resp, message, sizeof(message));
+			if (resp.status >= 500 || resp.status == 429 ||
+			    resp.status == 408) {
+				fail(0,
+				     "GET %s: HTTP %ld: %s; retrying in %d s",
+				     where, resp.status, message, wait);
+			} else if (resp.status == 200) {
+				printable(type, strlen(type), message,
+					  sizeof(message));
+				rc = fail(CTL_EXIT_REFUSED,
+					  "GET %s: not an event stream "
+					  "(Content-Type: %s)",
+					  where, message[0] ? message : "none");
+			} else {
+				rc = fail(CTL_EXIT_REFUSED,
+					  "GET %s: HTTP %ld: %s", where,
+					  resp.status, message);
+			}
+			break;
+		case CTL_STREAM_STOPPED:
+			break; /* why is told below */
+		case CTL_STREAM_BAD_URL:
+			rc = fail(CTL_EXIT_UNREACHABLE, "cannot reach %s: %s",
+				  where, resp.error);
+			break;
+		default:
+			rc = fail(CTL_EXIT_REFUSED, "GET %s: out of memory",
+				  where);
+			break;
+		}
+		ctl_response_free(&resp);
+
+		if (ctl_signalled || t.done) {
+			rc = CTL_EXIT_OK;
+		} else if (t.write_errno) {
+			rc =
+			    fail(CTL_EXIT_REFUSED, "cannot write to stdout: %s",
+				 strerror(t.write_errno));
+		} else if (t.too_long) {
+			rc = fail(CTL_EXIT_REFUSED,
+				  "GET %s: a message longer than %d MiB or out "
+				  "of memory",
+				  where, CTL_SSE_DATA_MAX / (1024 * 1024));
+		} else if (rc < 0) {
+			now = wait;
+			wait =
+			    wait * 2 > CTL_RETRY_MAX ? CTL_RETRY_MAX : wait * 2;
+			pause_seconds(now);
+			if (ctl_signalled)
+				rc = CTL_EXIT_OK;
+		}
+	}
+
+	ctl_sse_free(&t.sse);
+	free(url);
+	signal(SIGINT, SIG_DFL);
+	signal(SIGTERM, SIG_DFL);
 	return rc;
 }
 
@@ -760,17 +1257,38 @@ static const struct ctl_command *find_command(char **args, int nargs,
 	return NULL;
 }
 
-int main(int argc, char **argv)
+/*
+ * For a word that starts commands of two words ("offer put", "offer
+ * list"), their second words as "'put' or 'list'"; 0 for any other word.
+ */
+static int subcommands(const char *word, char *out, size_t cap)
+{
+	size_t i, len = strlen(word), n = 0, found = 0;
+	const char *c, *sep;
+
+	out[0] = '\0';
+	for (i = 0; i < CTL_COMMANDS; i++) {
+		c = ctl_commands[i].name;
+		if (strncmp(c, word, len) != 0 || c[len] != ' ')
+			continue;
+		sep = found == 0 ? "" : " or ";
+		n += (size_t)snprintf(out + n, n < cap ? cap - n : 0, "%s'%s'",
+				      sep, c + len + 1);
+		found++;
+		if (n >= cap)
+			break;
+	}
+	return found > 0;
+}
+
+/* The command line in args (argc + 1 slots), carried out; an exit status */
+static int run(int argc, char **argv, char **args)
 {
 	struct ctl ctl = {0};
 	const struct ctl_command *cmd;
 	char problem[128] = "", shown[64];
 	int nargs, have, want, words, o, rc;
-	char **args;
 
-	args = calloc((size_t)argc + 1, sizeof(*args));
-	if (!args)
-		return fail(CTL_EXIT_REFUSED, "out of memory");
 	parse_options(argc, argv, &ctl, args, &nargs, problem, sizeof(problem));
 
 	if (ctl.opt[OPT_HELP] || (nargs > 0 && strcmp(args[0], "help") == 0)) {
@@ -786,10 +1304,10 @@ int main(int argc, char **argv)
 				   problem[0] ? problem : "no command given");
 	cmd = find_command(args, nargs, &words);
 	if (!cmd) {
+		if (subcommands(args[0], problem, sizeof(problem)))
+			return usage_error(args[0], "%s needs %s", args[0],
+					   problem);
 		printable(args[0], strlen(args[0]), shown, sizeof(shown));
-		if (strcmp(args[0], "offer") == 0)
-			return usage_error("offer",
-					   "offer needs 'put' or 'list'");
 		return usage_error(NULL, "unknown command '%s'", shown);
 	}
 	ctl.cmd = cmd;
@@ -832,6 +1350,18 @@ int main(int argc, char **argv)
 		return fail(CTL_EXIT_REFUSED, "cannot initialise libcurl");
 	rc = cmd->run(&ctl, args + words);
 	curl_global_cleanup();
+	return rc;
+}
+
+int main(int argc, char **argv)
+{
+	char **args;
+	int rc;
+
+	args = calloc((size_t)argc + 1, sizeof(*args));
+	if (!args)
+		return fail(CTL_EXIT_REFUSED, "out of memory");
+	rc = run(argc, argv, args);
 	free(args);
 
 	if (fflush(stdout) != 0 || ferror(stdout))

@@ -1,8 +1,9 @@
-"""liveshopctl against a fake liveshop API (SPEC §5).
+"""liveshopctl against a fake liveshop API (SPEC §5, §8).
 
 The fake server records every request and answers whatever a test tells it
 to, so these tests check exactly what goes over the wire and what the tool
-makes of the answer. LIVESHOPCTL names the binary under test.
+makes of the answer. A second fake serves Server-Sent Events from a script
+per connection, for `events`. LIVESHOPCTL names the binary under test.
 """
 
 import base64
@@ -11,7 +12,9 @@ import hmac
 import http.server
 import json
 import os
+import queue
 import re
+import signal
 import socket
 import subprocess
 import threading
@@ -98,15 +101,19 @@ class FakeAPI:
         self.httpd.server_close()
 
 
-def run(*args, env=None, input=None):
+def clean_env(env=None):
     assert CTL, "set LIVESHOPCTL to the liveshopctl binary under test"
     # A proxy or a LIVESHOP_* variable from the caller's shell would change
     # what is being tested.
     clean = {k: v for k, v in os.environ.items()
              if not k.startswith("LIVESHOP_") and "proxy" not in k.lower()}
     clean.update(env or {})
+    return clean
+
+
+def run(*args, env=None, input=None):
     return subprocess.run([CTL, *args], input=input, capture_output=True,
-                          env=clean, timeout=60)
+                          env=clean_env(env), timeout=60)
 
 
 @pytest.fixture
@@ -376,6 +383,10 @@ def test_state_needs_no_token_and_sends_none(api):
     ["offer", "list", "live/demo"],
     ["pin", "live/demo", "sku-123"],
     ["unpin", "live/demo"],
+    ["countdown", "live/demo", "300"],
+    ["disclosure", "show", "live/demo", "ad"],
+    ["disclosure", "hide", "live/demo"],
+    ["report", "live/demo"],
 ])
 def test_missing_token_is_refused_locally(api, offer_file, args):
     args = [str(offer_file) if a == "OFFER_FILE" else a for a in args]
@@ -496,7 +507,9 @@ def test_server_must_be_http(server):
 ])
 @pytest.mark.parametrize("command", [
     ["state"], ["unpin"], ["offer", "list"], ["pin", None, "sku-1"],
-    ["token", "--secret", SECRET],
+    ["token", "--secret", SECRET], ["countdown", None, "60"],
+    ["disclosure", "show", None, "ad"], ["disclosure", "hide"], ["report"],
+    ["events"], ["events", None, "--once"],
 ])
 def test_invalid_stream(api, stream, command):
     args = [stream if a is None else a for a in command]
@@ -515,6 +528,16 @@ def test_invalid_stream(api, stream, command):
     (["frobnicate"], b"unknown command 'frobnicate'"),
     (["offer"], b"offer needs 'put' or 'list'"),
     (["offer", "delete", "live/demo"], b"offer needs 'put' or 'list'"),
+    (["disclosure"], b"disclosure needs 'show' or 'hide'"),
+    (["disclosure", "toggle", "live/demo"],
+     b"disclosure needs 'show' or 'hide'"),
+    (["disclosure", "show", "live/demo"], b"missing KIND"),
+    (["countdown", "live/demo"], b"missing SECONDS"),
+    (["events", "live/demo", "--label", "x"],
+     b"--label is not an option of events"),
+    (["countdown", "live/demo", "5", "--once"],
+     b"--once is not an option of countdown"),
+    (["events", "live/demo", "--once=yes"], b"--once takes no value"),
     (["state"], b"missing STREAM"),
     (["unpin", "live/demo", "--duration", "5"],
      b"--duration is not an option of unpin"),
@@ -538,10 +561,598 @@ def test_help_and_version():
                      b"offer put STREAM FILE", b"offer list STREAM",
                      b"pin STREAM OFFER_ID [--duration SECONDS] "
                      b"[--at RFC3339]",
-                     b"unpin STREAM", b"state STREAM", b"--server URL",
+                     b"unpin STREAM", b"state STREAM",
+                     b"countdown STREAM SECONDS [--label TEXT] [--offer ID] "
+                     b"[--at RFC3339]",
+                     b"disclosure show STREAM KIND [--text TEXT] "
+                     b"[--at RFC3339]",
+                     b"disclosure hide STREAM", b"report STREAM",
+                     b"events STREAM [--after SEQ] [--once]",
+                     b"--server URL",
                      b"LIVESHOP_SERVER", b"LIVESHOP_TOKEN",
                      b"LIVESHOP_SECRET"):
             assert line in r.stdout
     r = run("--version")
     assert r.returncode == 0
     assert re.fullmatch(rb"liveshopctl \d+\.\d+\.\d+\n", r.stdout)
+
+
+# --- countdown, disclosure, report -------------------------------------------
+
+def test_countdown(api):
+    r = api.ctl("countdown", "live/demo", "300")
+    assert r.returncode == 0, r.stderr
+    method, path, headers, body = api.only_request()
+    assert (method, path) == ("POST", "/shop/v1/streams/live/demo/countdown")
+    assert headers["Authorization"] == "Bearer " + TOKEN
+    assert headers["Content-Type"] == "application/json"
+    assert json.loads(body) == {"seconds": 300}
+    assert r.stdout == EVENT + b"\n"
+
+
+def test_countdown_label_offer_and_at(api):
+    label = "Nur noch \u00fcber \"5\" Minuten \U0001f525 <b>"
+    r = api.ctl("countdown", "live/demo", "86400", "--label", label,
+                "--offer", "sku-123", "--at=2026-11-24T11:00:00+01:00")
+    assert r.returncode == 0, r.stderr
+    body = json.loads(api.only_request()[3])
+    assert body == {"seconds": 86400, "label": label, "offer": "sku-123",
+                    "at": "2026-11-24T10:00:00.000Z"}
+
+
+def test_countdown_label_limits(api):
+    # 60 characters of two bytes each: counted as characters, not bytes
+    r = api.ctl("countdown", "live/demo", "1", "--label", "\u00fc" * 60)
+    assert r.returncode == 0, r.stderr
+    r = api.ctl("countdown", "live/demo", "1", "--label", "")
+    assert r.returncode == 0, r.stderr
+    assert [json.loads(b) for _, _, _, b in api.requests] == [
+        {"seconds": 1, "label": "\u00fc" * 60}, {"seconds": 1, "label": ""}]
+
+
+@pytest.mark.parametrize("args,what", [
+    (["live/demo", "0"], b"SECONDS"),
+    (["live/demo", "86401"], b"SECONDS"),
+    (["live/demo", "-5"], b"SECONDS"),
+    (["live/demo", "1.5"], b"SECONDS"),
+    (["live/demo", "abc"], b"SECONDS"),
+    (["live/demo", ""], b"SECONDS"),
+    (["live/demo", "60", "--label", "x" * 61], b"--label"),
+    (["live/demo", "60", "--label", "\u00fc" * 61], b"--label"),
+    (["live/demo", "60", "--label", b"caf\xe9"], b"--label"),
+    (["live/demo", "60", "--offer", "sku 1"], b"offer id"),
+    (["live/demo", "60", "--offer", ""], b"offer id"),
+    (["live/demo", "60", "--at", "soon"], b"--at"),
+    (["live/demo", "60", "extra"], b"too many arguments"),
+])
+def test_countdown_bad_arguments(api, args, what):
+    r = api.ctl("countdown", *args)
+    assert r.returncode == 2
+    assert what in r.stderr
+    assert b"usage: liveshopctl countdown STREAM SECONDS [--label TEXT] " \
+           b"[--offer ID] [--at RFC3339]" in r.stderr
+    assert r.stdout == b""
+    assert api.requests == []
+
+
+def test_disclosure_show(api):
+    r = api.ctl("disclosure", "show", "live/demo", "ad", "--text", "Anzeige")
+    assert r.returncode == 0, r.stderr
+    method, path, headers, body = api.only_request()
+    assert (method, path) == ("POST", "/shop/v1/streams/live/demo/disclosure")
+    assert headers["Authorization"] == "Bearer " + TOKEN
+    assert headers["Content-Type"] == "application/json"
+    assert json.loads(body) == {"kind": "ad", "text": "Anzeige"}
+    assert r.stdout == EVENT + b"\n"
+
+
+@pytest.mark.parametrize("kind", ["ad", "sponsored", "affiliate", "gifted",
+                                  "own"])
+def test_disclosure_show_default_text(api, kind):
+    # no --text: the server picks the kind's label
+    r = api.ctl("disclosure", "show", "live/demo", kind)
+    assert r.returncode == 0, r.stderr
+    assert json.loads(api.only_request()[3]) == {"kind": kind}
+
+
+def test_disclosure_show_text_and_at(api):
+    text = "Dauerwerbesendung \u00e4\u00f6\u00fc \U0001f4e3"
+    r = api.ctl("disclosure", "show", "--at", "2026-11-24T10:00:00.123Z",
+                "live/demo", "sponsored", "--text=" + text)
+    assert r.returncode == 0, r.stderr
+    assert json.loads(api.only_request()[3]) == {
+        "kind": "sponsored", "text": text, "at": "2026-11-24T10:00:00.123Z"}
+
+
+@pytest.mark.parametrize("args,what", [
+    (["live/demo", "paid"], b"invalid disclosure kind 'paid'"),
+    (["live/demo", "AD"], b"invalid disclosure kind 'AD'"),
+    (["live/demo", ""], b"invalid disclosure kind"),
+    (["live/demo", "ad", "--text", ""], b"--text"),
+    (["live/demo", "ad", "--text", "y" * 61], b"--text"),
+    (["live/demo", "ad", "--text", b"\xc3"], b"--text"),
+    (["live/demo", "ad", "--at", "2026-11-24"], b"--at"),
+    (["live/demo", "ad", "--label", "x"],
+     b"--label is not an option of disclosure show"),
+])
+def test_disclosure_show_bad_arguments(api, args, what):
+    r = api.ctl("disclosure", "show", *args)
+    assert r.returncode == 2
+    assert what in r.stderr
+    assert b"usage: liveshopctl disclosure show STREAM KIND [--text TEXT] " \
+           b"[--at RFC3339]" in r.stderr
+    assert api.requests == []
+
+
+def test_disclosure_kind_is_shown_safely(api):
+    r = api.ctl("disclosure", "show", "live/demo", "a\x1b[2Jd")
+    assert r.returncode == 2
+    assert b"\x1b" not in r.stderr
+    assert api.requests == []
+
+
+def test_disclosure_hide(api):
+    r = api.ctl("disclosure", "hide", "live/demo")
+    assert r.returncode == 0, r.stderr
+    method, path, headers, body = api.only_request()
+    assert (method, path) == ("DELETE",
+                              "/shop/v1/streams/live/demo/disclosure")
+    assert headers["Authorization"] == "Bearer " + TOKEN
+    assert body == b""
+    assert r.stdout == EVENT + b"\n"
+
+
+def test_disclosure_hide_refused_while_required(api):
+    message = ("offer \"sku-123\" is pinned with disclosure \"ad\"; it "
+               "stays shown until the offer is unpinned")
+    api.answer(409, json.dumps({"error": {"code": "disclosure_required",
+                                          "field": "kind",
+                                          "message": message}}))
+    r = api.ctl("disclosure", "hide", "live/demo")
+    assert r.returncode == 1
+    assert r.stdout == b""
+    assert r.stderr.decode() == (
+        "liveshopctl: DELETE %sv1/streams/live/demo/disclosure: HTTP 409: "
+        "%s\n" % (api.url, message))
+    assert TOKEN.encode() not in r.stderr
+
+
+def test_disclosure_show_refused(api):
+    api.answer(409, json.dumps({"error": {
+        "code": "disclosure_required", "message": "the pinned offer needs "
+        "disclosure \"sponsored\""}}))
+    r = api.ctl("disclosure", "show", "live/demo", "ad")
+    assert r.returncode == 1
+    assert b"HTTP 409: the pinned offer needs disclosure \"sponsored\"" \
+        in r.stderr
+
+
+def test_report(api):
+    report = json.dumps({"stream": "live/demo", "offers": [{
+        "offer_id": "sku-123", "pins": 2, "seconds_pinned": 240,
+        "orders": 3, "units": 4, "revenue": {"EUR": "79.96"},
+        "disclosure_coverage": 1.0}]}).encode()
+    api.answer(200, report)
+    r = api.ctl("report", "live/demo")
+    assert r.returncode == 0, r.stderr
+    method, path, headers, body = api.only_request()
+    assert (method, path) == ("GET", "/shop/v1/streams/live/demo/report")
+    assert headers["Authorization"] == "Bearer " + TOKEN
+    assert body == b""
+    assert r.stdout == report + b"\n"
+
+
+def test_report_forbidden(api):
+    api.answer(403, json.dumps({"error": {
+        "code": "forbidden", "message": "the token is for another stream"}}))
+    r = api.ctl("report", "live/demo")
+    assert r.returncode == 1
+    assert b"GET " + api.url.encode() + b"v1/streams/live/demo/report: " \
+        b"HTTP 403: the token is for another stream" in r.stderr
+
+
+def test_new_commands_server_down():
+    url = "http://127.0.0.1:%d/shop/" % closed_port()
+    for args in (["countdown", "live/demo", "10"],
+                 ["disclosure", "show", "live/demo", "ad"],
+                 ["disclosure", "hide", "live/demo"],
+                 ["report", "live/demo"]):
+        r = run("--server", url, "--token", TOKEN, *args)
+        assert r.returncode == 3, args
+        assert b"cannot reach " + url.encode() in r.stderr
+
+
+# --- events (SPEC §8) ----------------------------------------------------------
+
+DROP = "drop"  # script step: cut the connection without ending the body
+HOLD = "hold"  # script step: keep the connection open with keep-alives
+
+
+def event_json(seq, type="stock.changed"):
+    return json.dumps({
+        "seq": seq, "id": "live/demo:%d" % seq, "type": type,
+        "stream": "live/demo", "at": "2026-11-24T10:00:%02d.000Z" % seq,
+        "data": {"offer_id": "sku-123", "stock": 50 - seq}},
+        separators=(",", ":")).encode()
+
+
+def sse_event(seq, type="stock.changed"):
+    return b"id: %d\nevent: %s\ndata: %s\n\n" % (seq, type.encode(),
+                                                 event_json(seq, type))
+
+
+def state_json(seq):
+    return json.dumps({"stream": "live/demo", "seq": seq,
+                       "at": "2026-11-24T10:00:00.000Z", "pinned": None,
+                       "countdown": None, "disclosure": None, "stock": {}},
+                      separators=(",", ":")).encode()
+
+
+def sse_state(seq):
+    return b"event: state\ndata: %s\n\n" % state_json(seq)
+
+
+class FakeSSE:
+    """Serves GET …/events: connection N plays scripts[N], a list of
+    steps: bytes (one HTTP chunk), a float (seconds of silence), DROP or
+    HOLD; ("answer", status, body) instead answers once with that. Records
+    (method, path, headers) of every connection."""
+
+    def __init__(self, port=0):
+        self.connections = []
+        self.scripts = []
+        self.lock = threading.Lock()
+        self.stop = threading.Event()
+        sse = self
+
+        class Handler(http.server.BaseHTTPRequestHandler):
+            protocol_version = "HTTP/1.1"
+
+            def chunk(self, data):
+                self.wfile.write(b"%x\r\n%s\r\n" % (len(data), data))
+                self.wfile.flush()
+
+            def do_GET(self):
+                with sse.lock:
+                    sse.connections.append((self.command, self.path,
+                                            self.headers))
+                    script = sse.scripts.pop(0) if sse.scripts else [HOLD]
+                if isinstance(script, tuple):
+                    _, status, body = script
+                    self.send_response(status)
+                    self.send_header("Content-Type", "application/json")
+                    self.send_header("Content-Length", str(len(body)))
+                    self.end_headers()
+                    self.wfile.write(body)
+                    return
+                self.send_response(200)
+                self.send_header("Content-Type", "text/event-stream")
+                self.send_header("Cache-Control", "no-cache")
+                self.send_header("Transfer-Encoding", "chunked")
+                self.end_headers()
+                try:
+                    for step in script:
+                        if step == DROP:
+                            self.close_connection = True
+                            self.connection.shutdown(socket.SHUT_RDWR)
+                            return
+                        if step == HOLD:
+                            while not sse.stop.wait(0.2):
+                                self.chunk(b": keep-alive\n\n")
+                            return
+                        if isinstance(step, float):
+                            time.sleep(step)
+                        else:
+                            self.chunk(step)
+                    self.chunk(b"")  # the server ends the stream
+                except OSError:
+                    self.close_connection = True  # the client went away
+
+            def log_message(self, *args):
+                pass
+
+        self.httpd = http.server.ThreadingHTTPServer(("127.0.0.1", port),
+                                                     Handler)
+        self.port = self.httpd.server_address[1]
+        self.url = "http://127.0.0.1:%d/shop/" % self.port
+        self.thread = threading.Thread(target=self.httpd.serve_forever,
+                                       args=(0.05,), daemon=True)
+        self.thread.start()
+
+    def last_event_ids(self):
+        return [h.get("Last-Event-ID") for _, _, h in self.connections]
+
+    def close(self):
+        self.stop.set()
+        self.httpd.shutdown()
+        self.httpd.server_close()
+
+
+class Tail:
+    """liveshopctl events running in the background; stdout by line."""
+
+    def __init__(self, *args, env=None):
+        self.proc = subprocess.Popen([CTL, *args], stdout=subprocess.PIPE,
+                                     stderr=subprocess.PIPE,
+                                     env=clean_env(env))
+        self.lines = queue.Queue()
+        self.stderr = b""
+        threading.Thread(target=self._out, daemon=True).start()
+        threading.Thread(target=self._err, daemon=True).start()
+
+    def _out(self):
+        for line in self.proc.stdout:
+            self.lines.put(line)
+        self.lines.put(None)
+
+    def _err(self):
+        for line in self.proc.stderr:
+            self.stderr += line
+
+    def line(self, timeout=10):
+        try:
+            return self.lines.get(timeout=timeout)
+        except queue.Empty:
+            pytest.fail("no line from events in %s s; stderr: %r"
+                        % (timeout, self.stderr))
+
+    def no_line(self, seconds):
+        try:
+            line = self.lines.get(timeout=seconds)
+        except queue.Empty:
+            return
+        pytest.fail("unexpected line from events: %r" % line)
+
+    def wait_stderr(self, text, timeout=10):
+        deadline = time.monotonic() + timeout
+        while text not in self.stderr:
+            if time.monotonic() > deadline:
+                pytest.fail("%r not on stderr in %s s: %r"
+                            % (text, timeout, self.stderr))
+            time.sleep(0.02)
+
+    def wait(self, timeout=10):
+        try:
+            rc = self.proc.wait(timeout)
+        except subprocess.TimeoutExpired:
+            pytest.fail("events still running after %s s" % timeout)
+        rest = []
+        while True:
+            line = self.line(5)
+            if line is None:
+                return rc, rest
+            rest.append(line)
+
+    def end(self, sig=signal.SIGINT, timeout=10):
+        self.proc.send_signal(sig)
+        return self.wait(timeout)
+
+    def kill(self):
+        if self.proc.poll() is None:
+            self.proc.kill()
+            self.proc.wait()
+
+
+@pytest.fixture
+def sse():
+    server = FakeSSE()
+    yield server
+    server.close()
+
+
+@pytest.fixture
+def tails():
+    started = []
+
+    def start(*args, **kw):
+        t = Tail(*args, **kw)
+        started.append(t)
+        return t
+    yield start
+    for t in started:
+        t.kill()
+
+
+def test_events_reconnects_with_last_event_id(sse, tails):
+    # The first connection brings the state and two events, cut into
+    # pieces anywhere (a CR at the end of a piece, its LF in the next),
+    # with CRLF and LF line ends and keep-alive comments between, then
+    # breaks. The second must ask for what came after the last event.
+    three, four = sse_event(3), sse_event(4).replace(b"\n", b"\r\n")
+    sse.scripts = [
+        [b":ok\n\n", sse_state(2)[:9], sse_state(2)[9:], b": keep-alive\n\n",
+         three[:5], three[5:30], three[30:], b":\r\n\r\n",
+         four[:-3], four[-3:-1], four[-1:], b": ping\n", b"\n", 0.1, DROP],
+        [sse_event(5), HOLD],
+    ]
+    t = tails("--server", sse.url, "events", "live/demo",
+              env={"LIVESHOP_TOKEN": TOKEN})
+    assert t.line() == state_json(2) + b"\n"
+    assert t.line() == event_json(3) + b"\n"
+    assert t.line() == event_json(4) + b"\n"
+    assert t.line() == event_json(5) + b"\n"
+    t.no_line(0.5)
+    rc, rest = t.end()
+    assert rc == 0, t.stderr
+    assert rest == []
+    assert sse.last_event_ids() == [None, "4"]
+    for method, path, headers in sse.connections:
+        assert (method, path) == ("GET", "/shop/v1/streams/live/demo/events")
+        assert headers["Accept"] == "text/event-stream"
+        assert "Authorization" not in headers  # the stream is public
+    # the wait was said once, and no token anywhere
+    assert t.stderr.count(b"\n") == 1, t.stderr
+    assert b"reconnecting in 1 s" in t.stderr
+    assert b"liveshopctl: GET " + sse.url.encode() + \
+        b"v1/streams/live/demo/events: connection lost" in t.stderr
+    assert TOKEN.encode() not in t.stderr
+
+
+def test_events_server_ends_stream_cleanly(sse, tails):
+    sse.scripts = [[sse_state(7), sse_event(8)], [sse_event(9), HOLD]]
+    t = tails("--server", sse.url, "events", "live/demo")
+    assert [t.line() for _ in range(3)] == [
+        state_json(7) + b"\n", event_json(8) + b"\n", event_json(9) + b"\n"]
+    rc, _ = t.end(signal.SIGTERM)
+    assert rc == 0
+    assert sse.last_event_ids() == [None, "8"]
+    assert b"the server ended the stream; reconnecting in 1 s" in t.stderr
+
+
+def test_events_state_without_events_then_drop(sse, tails):
+    # Nothing but the state came: its seq is where to go on from, so the
+    # state is not asked for (and printed) twice.
+    sse.scripts = [[sse_state(12), DROP], [sse_event(13), HOLD]]
+    t = tails("--server", sse.url, "events", "live/demo")
+    assert t.line() == state_json(12) + b"\n"
+    assert t.line() == event_json(13) + b"\n"
+    assert t.end()[0] == 0
+    assert sse.last_event_ids() == [None, "12"]
+
+
+def test_events_replayed_event_printed_once(sse, tails):
+    # a server that sends an event again after a reconnect
+    sse.scripts = [[sse_event(3), sse_event(4), DROP],
+                   [sse_event(4), sse_event(5), HOLD]]
+    t = tails("--server", sse.url, "events", "live/demo")
+    assert [t.line() for _ in range(3)] == [
+        event_json(3) + b"\n", event_json(4) + b"\n", event_json(5) + b"\n"]
+    t.no_line(0.5)
+    assert t.end()[0] == 0
+
+
+def test_events_once(sse, tails):
+    sse.scripts = [[sse_state(2), b": keep-alive\n\n", 0.3, sse_event(3),
+                    sse_event(4), HOLD]]
+    t = tails("--server", sse.url, "events", "live/demo", "--once")
+    rc, lines = t.wait()
+    assert rc == 0, t.stderr
+    assert lines == [state_json(2) + b"\n", event_json(3) + b"\n"]
+    assert t.stderr == b""
+    assert len(sse.connections) == 1
+
+
+def test_events_after(sse, tails):
+    sse.scripts = [[sse_event(8, "offer.unpinned"), HOLD]]
+    t = tails("--server", sse.url, "events", "live/demo", "--after", "7",
+              "--once")
+    rc, lines = t.wait()
+    assert rc == 0, t.stderr
+    assert lines == [event_json(8, "offer.unpinned") + b"\n"]
+    assert sse.last_event_ids() == ["7"]
+
+
+def test_events_after_skips_what_was_asked_away(sse, tails):
+    sse.scripts = [[sse_event(6), sse_event(7), sse_event(8), HOLD]]
+    t = tails("--server", sse.url, "events", "live/demo", "--after=7",
+              "--once")
+    rc, lines = t.wait()
+    assert rc == 0
+    assert lines == [event_json(8) + b"\n"]
+
+
+def test_events_data_lines_are_joined(sse, tails):
+    sse.scripts = [[b"id: 1\r\nevent: x\r\ndata: {\"a\":\r\ndata:1,\r\n"
+                    b"data: \"b\":2}\r\nretry: 10\r\nunknown: y\r\n\r\n"
+                    b"event: nothing\ndata\n\n" b"id: 2\nevent: empty\n\n"
+                    b"data: last\n\n", DROP], [HOLD]]
+    t = tails("--server", sse.url, "events", "live/demo")
+    assert t.line() == b'{"a":\n'
+    assert t.line() == b'1,\n'
+    assert t.line() == b'"b":2}\n'
+    # a data line without a colon adds an empty line
+    assert t.line() == b"\n"
+    # a message without data is not printed, but its id counts
+    assert t.line() == b"last\n"
+    t.wait_stderr(b"reconnecting in 1 s")
+    deadline = time.monotonic() + 5
+    while len(sse.connections) < 2 and time.monotonic() < deadline:
+        time.sleep(0.05)
+    assert sse.last_event_ids() == [None, "2"]
+    assert t.end()[0] == 0
+
+
+def test_events_server_down_then_up(tails):
+    port = closed_port()
+    url = "http://127.0.0.1:%d/shop/" % port
+    t = tails("--server", url, "events", "live/demo", "--once")
+    start = time.monotonic()
+    t.wait_stderr(b"retrying in 2 s")  # two tries failed (0 s, 1 s)
+    assert t.stderr.startswith(
+        b"liveshopctl: cannot reach " + url.encode() +
+        b"v1/streams/live/demo/events: ")
+    server = FakeSSE(port)  # the next try, at 3 s, finds it
+    try:
+        server.scripts = [[sse_state(0), 0.1, sse_event(1), HOLD]]
+        rc, lines = t.wait(timeout=15)
+        assert rc == 0, t.stderr
+        assert lines == [state_json(0) + b"\n", event_json(1) + b"\n"]
+        assert 2.5 < time.monotonic() - start < 10
+        # one line per wait, each wait twice the one before
+        waits = [int(m) for m in re.findall(
+            rb"^liveshopctl: cannot reach [^\n]*; retrying in (\d+) s$",
+            t.stderr, re.M)]
+        assert t.stderr.count(b"\n") == len(waits), t.stderr
+        assert waits in ([1, 2], [1, 2, 4]), t.stderr
+        assert server.last_event_ids() == [None]
+    finally:
+        server.close()
+
+
+def test_events_retries_a_server_error(sse, tails):
+    sse.scripts = [("answer", 503, b'{"error":{"code":"unavailable",'
+                    b'"message":"journal busy"}}'),
+                   [sse_state(1), sse_event(2), HOLD]]
+    t = tails("--server", sse.url, "events", "live/demo", "--once")
+    rc, lines = t.wait()
+    assert rc == 0, t.stderr
+    assert lines == [state_json(1) + b"\n", event_json(2) + b"\n"]
+    assert b"HTTP 503: journal busy; retrying in 1 s" in t.stderr
+
+
+def test_events_refused(sse, tails):
+    sse.scripts = [("answer", 404, b'{"error":{"code":"not_found",'
+                    b'"message":"no stream live/demo"}}')]
+    t = tails("--server", sse.url, "events", "live/demo")
+    rc, lines = t.wait()
+    assert rc == 1
+    assert lines == []
+    assert t.stderr.decode() == (
+        "liveshopctl: GET %sv1/streams/live/demo/events: HTTP 404: "
+        "no stream live/demo\n" % sse.url)
+    assert len(sse.connections) == 1
+
+
+def test_events_not_an_event_stream(api):
+    # the fake API answers 200 application/json: not SPEC §8
+    r = api.ctl("events", "live/demo")
+    assert r.returncode == 1
+    assert b"not an event stream (Content-Type: application/json)" \
+        in r.stderr
+    assert len(api.requests) == 1
+
+
+def test_events_sigint_while_waiting_to_retry(tails):
+    t = tails("--server", "http://127.0.0.1:%d/shop/" % closed_port(),
+              "events", "live/demo")
+    t.wait_stderr(b"retrying in 1 s")
+    start = time.monotonic()
+    rc, lines = t.end(signal.SIGINT)
+    assert rc == 0 and lines == []
+    assert time.monotonic() - start < 2
+
+
+@pytest.mark.parametrize("args,what", [
+    (["live/demo", "--after", "abc"], b"--after"),
+    (["live/demo", "--after", "-1"], b"--after"),
+    (["live/demo", "--after", ""], b"--after"),
+    (["live/demo", "--after", "1 2"], b"--after"),
+    (["live/demo", "extra"], b"too many arguments"),
+])
+def test_events_bad_arguments(api, args, what):
+    r = api.ctl("events", *args)
+    assert r.returncode == 2
+    assert what in r.stderr
+    assert b"usage: liveshopctl events STREAM [--after SEQ] [--once]" \
+        in r.stderr
+    assert api.requests == []
