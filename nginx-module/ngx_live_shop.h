@@ -25,7 +25,7 @@
 
 #define NGX_LIVE_SHOP_MAX_OFFERS    1000  /* per stream catalog */
 #define NGX_LIVE_SHOP_KEEP_EVENTS   64    /* recent events, for RTMP */
-#define NGX_LIVE_SHOP_KEEP_RANGES   64    /* ended intervals, for HLS */
+#define NGX_LIVE_SHOP_KEEP_RANGES   512   /* ended intervals, for HLS */
 
 
 /* Process-wide settings, from the http{} directives. */
