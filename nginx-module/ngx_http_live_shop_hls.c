@@ -131,7 +131,10 @@ ngx_http_live_shop_hls_handler(ngx_http_request_t *r)
 
     if (ngx_http_live_shop_hls_stream(r, &path, &lslcf->hls_app, &stream)
         == NGX_OK
-        && ngx_live_shop_ranges(shm, &stream, r->pool, &ranges, &nranges)
+        && ngx_live_shop_ranges(shm, &stream,
+                                lshop_playlist_start((char *) data, n,
+                                                     written_ms),
+                                r->pool, &ranges, &nranges)
            != NGX_OK)
     {
         return NGX_HTTP_INTERNAL_SERVER_ERROR;

@@ -154,7 +154,8 @@ ngx_int_t ngx_live_shop_snapshot(ngx_live_shop_shm_t *shm, ngx_str_t *stream,
 ngx_int_t ngx_live_shop_state_json(ngx_live_shop_shm_t *shm,
     ngx_str_t *stream, ngx_pool_t *pool, ngx_str_t *json, uint64_t *seq);
 ngx_int_t ngx_live_shop_ranges(ngx_live_shop_shm_t *shm, ngx_str_t *stream,
-    ngx_pool_t *pool, lshop_range **ranges, ngx_uint_t *nranges);
+    int64_t since_ms, ngx_pool_t *pool, lshop_range **ranges,
+    ngx_uint_t *nranges);
 ngx_array_t *ngx_live_shop_events_after(ngx_live_shop_shm_t *shm,
     ngx_str_t *stream, uint64_t after, ngx_pool_t *pool);
 

@@ -1147,9 +1147,12 @@ ngx_live_shop_state_json(ngx_live_shop_shm_t *shm, ngx_str_t *stream,
 }
 
 
+/* Copies the ranges open or ended since since_ms, for a playlist */
+
 ngx_int_t
 ngx_live_shop_ranges(ngx_live_shop_shm_t *shm, ngx_str_t *stream,
-    ngx_pool_t *pool, lshop_range **ranges, ngx_uint_t *nranges)
+    int64_t since_ms, ngx_pool_t *pool, lshop_range **ranges,
+    ngx_uint_t *nranges)
 {
     u_char                  *p;
     size_t                   len;
@@ -1179,7 +1182,12 @@ ngx_live_shop_ranges(ngx_live_shop_shm_t *shm, ngx_str_t *stream,
          q != ngx_queue_sentinel(&st->ranges);
          q = ngx_queue_next(q))
     {
-        n++;
+        r = ngx_queue_data(q, ngx_live_shop_range_t, queue);
+        n += (r->end_ms == 0 || r->end_ms >= since_ms);
+    }
+
+    if (n == 0) {
+        goto done;
     }
 
     lr = ngx_palloc(pool, n * sizeof(lshop_range));
@@ -1195,6 +1203,10 @@ ngx_live_shop_ranges(ngx_live_shop_shm_t *shm, ngx_str_t *stream,
          q = ngx_queue_next(q))
     {
         r = ngx_queue_data(q, ngx_live_shop_range_t, queue);
+
+        if (r->end_ms && r->end_ms < since_ms) {
+            continue;
+        }
 
         len = LSHOP_STREAM_MAX + NGX_INT64_LEN + 2;
 

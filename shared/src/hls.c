@@ -363,6 +363,23 @@ static int daterange_lines(const lshop_range *ranges, size_t nranges,
 	return 0;
 }
 
+int64_t lshop_playlist_start(const char *m3u8, size_t len, int64_t written_ms)
+{
+	struct seg *segs;
+	int64_t start;
+	long nseg;
+
+	if (m3u8 == NULL)
+		return 0;
+	nseg = scan_segments(m3u8, len, &segs);
+	if (nseg <= 0)
+		return 0;
+	segment_starts(segs, (size_t)nseg, written_ms);
+	start = segs[0].start_ms;
+	free(segs);
+	return start;
+}
+
 char *lshop_playlist_rewrite(const char *m3u8, size_t len, int64_t written_ms,
 			     const lshop_range *ranges, size_t nranges,
 			     size_t *out_len, lshop_error *err)

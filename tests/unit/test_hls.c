@@ -651,6 +651,28 @@ static void test_garbage_never_crashes(void **state)
 	}
 }
 
+static void test_playlist_start(void **state)
+{
+	const char *named = "#EXTM3U\n#EXT-X-TARGETDURATION:2\n"
+			    "#EXTINF:1.000,\ndemo-1795514400123.ts\n"
+			    "#EXTINF:1.000,\ndemo-1795514401123.ts\n";
+	const char *counted = "#EXTM3U\n#EXT-X-TARGETDURATION:2\n"
+			      "#EXTINF:1.500,\ndemo-7.ts\n"
+			      "#EXTINF:2.000,\ndemo-8.ts\n";
+	const char *master =
+	    "#EXTM3U\n#EXT-X-STREAM-INF:BANDWIDTH=1\nlo.m3u8\n";
+
+	(void)state;
+	assert_true(lshop_playlist_start(named, strlen(named), 0) ==
+		    INT64_C(1795514400123));
+	/* counted back from when it was written: 3.5 s of segments */
+	assert_true(lshop_playlist_start(counted, strlen(counted),
+					 INT64_C(1795514410000)) ==
+		    INT64_C(1795514406500));
+	assert_true(lshop_playlist_start(master, strlen(master), 1) == 0);
+	assert_true(lshop_playlist_start("#EXTM3U\n", 8, 1) == 0);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -666,6 +688,7 @@ int main(void)
 	    cmocka_unit_test(test_daterange_filtering),
 	    cmocka_unit_test(test_idempotent_and_foreign_tags),
 	    cmocka_unit_test(test_garbage_never_crashes),
+	    cmocka_unit_test(test_playlist_start),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

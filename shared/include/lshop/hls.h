@@ -23,7 +23,7 @@ typedef struct lshop_range {
 	lshop_event_type type; /* of the opening event: offer.pinned, ... */
 	const char *id;        /* its event id, "live/demo:17" */
 	int64_t start_ms;
-	int64_t end_ms;        /* 0 = still open */
+	int64_t end_ms;         /* 0 = still open */
 	const char *event_json; /* the opening event's JSON */
 	size_t event_json_len;
 } lshop_range;
@@ -36,6 +36,13 @@ typedef struct lshop_range {
  * *len if not NULL; NULL on ENOMEM or a type without a class.
  */
 char *lshop_daterange_line(const lshop_range *r, size_t *len);
+
+/*
+ * When the playlist's first segment began, as the rewrite dates it; 0 for
+ * a master playlist, one without segments, or on ENOMEM. A caller holding
+ * many ranges hands the rewrite only those that reach this far.
+ */
+int64_t lshop_playlist_start(const char *m3u8, size_t len, int64_t written_ms);
 
 /*
  * Rewrites a media playlist:
