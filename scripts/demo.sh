@@ -72,6 +72,7 @@ http {
 
     live_shop_zone liveshop 16m;
     live_shop_secret $secret;
+    live_shop_journal $demo/journal;
 
     server {
         listen 127.0.0.1:$http_port;
@@ -147,6 +148,8 @@ Try:
   export LIVESHOP_SERVER=http://127.0.0.1:$http_port/shop/ LIVESHOP_TOKEN=$token
   $build/tools/liveshopctl unpin $stream
   $build/tools/liveshopctl pin $stream sku-123 --duration 60
+  $build/tools/liveshopctl countdown $stream 60 --label "Only now" --offer sku-123
+  $build/tools/liveshopctl events $stream
   ffprobe -show_packets -show_data rtmp://127.0.0.1:$rtmp_port/$stream
 EOF
 
