@@ -37,4 +37,6 @@ if [ ! -f "$tree/objs/Makefile" ] || [ "$module/config" -nt "$stamp" ]; then
 fi
 
 make -s -C "$tree" -f objs/Makefile modules
-cp "$tree/objs/ngx_live_shop_module.so" "$out/ngx_live_shop_module.so"
+# a new inode: an nginx running the old module keeps its mapping intact
+cp "$tree/objs/ngx_live_shop_module.so" "$out/.ngx_live_shop_module.so.new"
+mv -f "$out/.ngx_live_shop_module.so.new" "$out/ngx_live_shop_module.so"

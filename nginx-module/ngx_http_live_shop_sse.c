@@ -16,6 +16,10 @@
 
 #include "ngx_http_live_shop.h"
 
+#if (__GLIBC__)
+#include <malloc.h>
+#endif
+
 
 #define NGX_HTTP_LIVE_SHOP_SSE_MAX_PENDING  (256 * 1024)
 #define NGX_HTTP_LIVE_SHOP_SSE_BUF          4096
@@ -76,6 +80,8 @@ static void ngx_http_live_shop_sse_deliver_stream(
 static ngx_queue_t  ngx_http_live_shop_sse_streams;
 static ngx_msec_t   ngx_http_live_shop_sse_pinged;
 static ngx_uint_t   ngx_http_live_shop_sse_walking; /* streams stay put */
+static ngx_uint_t   ngx_http_live_shop_sse_clients;
+static ngx_uint_t   ngx_http_live_shop_sse_peak;    /* since last trimmed */
 
 
 ngx_int_t
@@ -250,6 +256,10 @@ ngx_http_live_shop_sse_join(ngx_http_request_t *r,
     sse->last_write = ngx_current_msec;
     ngx_queue_insert_tail(&st->clients, &sse->queue);
 
+    if (++ngx_http_live_shop_sse_clients > ngx_http_live_shop_sse_peak) {
+        ngx_http_live_shop_sse_peak = ngx_http_live_shop_sse_clients;
+    }
+
     cln->handler = ngx_http_live_shop_sse_cleanup;
     cln->data = sse;
 
@@ -274,6 +284,7 @@ ngx_http_live_shop_sse_cleanup(void *data)
 
     ngx_queue_remove(&sse->queue);
     sse->stream = NULL;
+    ngx_http_live_shop_sse_clients--;
 
     if (!ngx_http_live_shop_sse_walking) {
         ngx_http_live_shop_sse_forget(st);
@@ -692,6 +703,25 @@ ngx_http_live_shop_sse_deliver(void)
 }
 
 
+/*
+ * After a crowd of clients has gone (the end of a show), glibc keeps the
+ * memory their requests had; give it back, at most once a second.
+ */
+
+static void
+ngx_http_live_shop_sse_trim(void)
+{
+#if (__GLIBC__)
+    if (ngx_http_live_shop_sse_peak - ngx_http_live_shop_sse_clients >= 64
+        && ngx_http_live_shop_sse_clients <= ngx_http_live_shop_sse_peak / 2)
+    {
+        (void) malloc_trim(0);
+        ngx_http_live_shop_sse_peak = ngx_http_live_shop_sse_clients;
+    }
+#endif
+}
+
+
 /* A comment on connections idle for live_shop_sse_ping (SPEC §8) */
 
 void
@@ -711,6 +741,8 @@ ngx_http_live_shop_sse_keepalive(void)
     }
 
     ngx_http_live_shop_sse_pinged = ngx_current_msec;
+
+    ngx_http_live_shop_sse_trim();
     ping = ngx_live_shop_get_conf((ngx_cycle_t *) ngx_cycle)->sse_ping;
 
     ngx_http_live_shop_sse_walking = 1;

@@ -186,9 +186,10 @@ ngx_live_shop_load(ngx_live_shop_shm_t *shm, ngx_live_shop_stream_t *st)
 
             if (result.skipped) {
                 ngx_log_error(NGX_LOG_ERR, ngx_cycle->log, 0,
-                              "live_shop: journal of \"%V\"%s: skipped %uz "
-                              "of %uz records%s: %s", &st->sn.str,
-                              old ? " (rotated)" : "", result.skipped,
+                              "live_shop: journal \"%V/%V.journal%s\": "
+                              "skipped %uz of %uz records%s: %s",
+                              &lscf->journal, &st->sn.str, old ? ".1" : "",
+                              result.skipped,
                               result.records + result.skipped,
                               result.torn ? ", the last one torn by a crash"
                                           : "",

@@ -57,14 +57,28 @@ def liveshopctl():
     return _require(path, "LIVESHOPCTL", "liveshopctl")
 
 
-def _run_live(request, module):
-    """Starts nginx + publisher, yields the LiveSetup, and at the end
-    stops everything, keeps the artifacts when anything failed, and fails
-    on [alert]/[emerg]/[crit] or a crashed worker in error.log."""
+def _finish(request, ls, failed_before, name):
+    """Stops everything of ls, keeps the artifacts when anything failed,
+    and fails on [alert]/[emerg]/[crit] or a crashed worker in
+    error.log."""
+    ls.stop()
+    problems = ls.nginx.error_log_problems()
+    if problems or request.session.testsfailed > failed_before or \
+            os.environ.get("LIVESHOP_KEEP_ARTIFACTS"):
+        dest = ls.keep_artifacts(name)
+        sys.stderr.write("\nliveshop: artifacts kept in %s\n" % dest)
+    ls.cleanup()
+    assert not problems, "error.log of nginx holds:\n" + "\n".join(
+        problems[:30])
+
+
+def _run_live(request, module, publish=True, **conf_kw):
+    """Starts nginx (+ publisher), yields the LiveSetup, and at the end
+    stops everything (see _finish). conf_kw: more make_conf parameters."""
     failed_before = request.session.testsfailed
-    ls = h.LiveSetup(module=module)
+    ls = h.LiveSetup(module=module, **conf_kw)
     try:
-        ls.start()
+        ls.start(publish=publish)
     except Exception:
         dest = ls.keep_artifacts(request.node.name + "-start")
         ls.cleanup()
@@ -73,15 +87,38 @@ def _run_live(request, module):
     try:
         yield ls
     finally:
-        ls.stop()
-        problems = ls.nginx.error_log_problems()
-        if problems or request.session.testsfailed > failed_before or \
-                os.environ.get("LIVESHOP_KEEP_ARTIFACTS"):
-            dest = ls.keep_artifacts(request.node.name)
-            sys.stderr.write("\nliveshop: artifacts kept in %s\n" % dest)
-        ls.cleanup()
-        assert not problems, "error.log of nginx holds:\n" + "\n".join(
-            problems[:30])
+        _finish(request, ls, failed_before, request.node.name)
+
+
+@pytest.fixture
+def make_setup(request, module_so):
+    """A factory of setups owned by one test: make_setup(publish=False,
+    **conf_kw) starts nginx with our module (and the publisher when
+    publish), returns the LiveSetup; all are stopped and checked as the
+    test ends. For tests that stop, kill or reload nginx."""
+    made = []
+    failed_before = request.session.testsfailed
+
+    def make(publish=False, **conf_kw):
+        ls = h.LiveSetup(module=module_so, **conf_kw)
+        made.append(ls)
+        try:
+            ls.start(publish=publish)
+        except Exception:
+            ls.failed = True
+            raise
+        return ls
+    try:
+        yield make
+    finally:
+        errors = []
+        for i, ls in enumerate(made):
+            try:
+                _finish(request, ls, failed_before,
+                        "%s-%d" % (request.node.name, i))
+            except AssertionError as e:
+                errors.append(str(e))
+        assert not errors, "\n".join(errors)
 
 
 @pytest.fixture(scope="module")

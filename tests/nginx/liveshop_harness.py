@@ -389,6 +389,36 @@ class Api:
     def state(self, **kw):
         return self.call("GET", "/state", token=None, **kw)
 
+    def countdown(self, seconds, label=None, offer_id=None, at=None, **kw):
+        body = {"seconds": seconds}
+        if label is not None:
+            body["label"] = label
+        if offer_id is not None:
+            body["offer"] = offer_id
+        if at is not None:
+            body["at"] = at
+        return self.call("POST", "/countdown", body, **kw)
+
+    def disclose(self, kind, text=None, **kw):
+        body = {"kind": kind}
+        if text is not None:
+            body["text"] = text
+        return self.call("POST", "/disclosure", body, **kw)
+
+    def hide(self, **kw):
+        return self.call("DELETE", "/disclosure", **kw)
+
+    def report(self, **kw):
+        return self.call("GET", "/report", **kw)
+
+    def events_path(self, last_event_id=None):
+        """The path of the SSE resource (for SseClient and SseCrowd)."""
+        path = "%s/v1/streams/%s/events" % (
+            re.sub(r"^http://[^/]+", "", self.base), self.stream)
+        if last_event_id is not None:
+            path += "?last_event_id=%s" % last_event_id
+        return path
+
 
 def offer(offer_id, title=None, **extra):
     """A valid SPEC §2 offer with a short url (the RTMP path needs AMF
@@ -411,9 +441,17 @@ def offer(offer_id, title=None, **extra):
 def make_conf(d, rtmp_port, http_port, module=None, secret=SECRET,
               workers=2, zone="live_shop_zone liveshop 16m;",
               hls_directive="live_shop_hls on;", extra_http="",
-              extra_app="", user_root=None, extra_modules=None):
+              extra_app="", user_root=None, extra_modules=None,
+              journal=None, journal_fsync=None, journal_max_size=None,
+              locale=None, sse_ping=None):
     """The nginx.conf of the conventions. module=None leaves every liveshop
-    directive out (stock nginx + nginx-rtmp, to check the harness)."""
+    directive out (stock nginx + nginx-rtmp, to check the harness).
+
+    journal, journal_fsync ("on"/"off"), journal_max_size ("64m"), locale
+    ("en"/"de") and sse_ping ("15s") add the http{} directives
+    live_shop_journal, live_shop_journal_fsync, live_shop_journal_max_size,
+    live_shop_locale and live_shop_sse_ping; None leaves one out (the
+    module's default). journal=True puts the journal in D/journal."""
     if user_root is None:
         user_root = os.geteuid() == 0
     shop = module is not None
@@ -466,6 +504,16 @@ def make_conf(d, rtmp_port, http_port, module=None, secret=SECRET,
             w("  " + zone)
         if secret is not None:
             w("  live_shop_secret %s;" % nginx_quote(secret))
+        if journal is True:
+            journal = os.path.join(d, "journal")
+        for directive, value in (("live_shop_journal", journal),
+                                 ("live_shop_journal_fsync", journal_fsync),
+                                 ("live_shop_journal_max_size",
+                                  journal_max_size),
+                                 ("live_shop_locale", locale),
+                                 ("live_shop_sse_ping", sse_ping)):
+            if value is not None:
+                w("  %s %s;" % (directive, value))
     if extra_http:
         w("  " + extra_http)
     w("  server {")
@@ -526,7 +574,9 @@ class Nginx:
         return os.path.join(self.d, "access.log")
 
     def start(self, timeout=20):
-        self.stderr = open(os.path.join(self.d, "nginx.stderr"), "wb")
+        # "ab": a restarted nginx (after kill -9, say) keeps what the
+        # first one said.
+        self.stderr = open(os.path.join(self.d, "nginx.stderr"), "ab")
         self.proc = subprocess.Popen(
             [NGINX, "-p", self.d + "/", "-c", self.conf_path],
             stdin=subprocess.DEVNULL, stdout=self.stderr,
@@ -583,6 +633,96 @@ class Nginx:
         if self.stderr:
             self.stderr.close()
             self.stderr = None
+
+    def signal_cmd(self, sig, timeout=10):
+        """`nginx -s SIG` (stop, quit, reload, reopen) on this prefix, as an
+        operator types it; returns (returncode, output)."""
+        p = subprocess.run([NGINX, "-p", self.d + "/", "-c", self.conf_path,
+                            "-s", sig], stdout=subprocess.PIPE,
+                           stderr=subprocess.STDOUT, timeout=timeout)
+        return p.returncode, p.stdout.decode("utf-8", "replace")
+
+    def running(self):
+        return self.proc is not None and self.proc.poll() is None
+
+    def pids(self):
+        """The master and all its children."""
+        if not self.running():
+            return []
+        return [self.proc.pid] + children_of(self.proc.pid)
+
+    def ctl_stop(self, timeout=15):
+        """`nginx -s stop` (fast shutdown), waiting for the master to end."""
+        rc, out = self.signal_cmd("stop")
+        if rc != 0:
+            raise RuntimeError("nginx -s stop: %s" % out)
+        self.proc.wait(timeout=timeout)
+        self._close_stderr()
+
+    def kill9(self, timeout=10):
+        """SIGKILL to the master and every worker, by PID. The master goes
+        first: were a worker killed first, the master would start a new
+        one. Returns the PIDs killed once they are all gone."""
+        pids = self.pids()
+        for p in pids:
+            try:
+                os.kill(p, signal.SIGKILL)
+            except ProcessLookupError:
+                pass
+        self.proc.wait(timeout=timeout)
+        for p in pids[1:]:
+            # orphans: init reaps them (or they stay zombies, which hold
+            # nothing)
+            wait_for(lambda: proc_state(p) in (None, "Z", "X"), timeout,
+                     0.01, "nginx process %d to die" % p)
+        self._close_stderr()
+        return pids
+
+    def reload(self, timeout=15, nworkers=2):
+        """`nginx -s reload`; waits until the old workers have exited and
+        nworkers new ones run. Returns the new worker PIDs."""
+        old = set(self.workers())
+        rc, out = self.signal_cmd("reload")
+        if rc != 0:
+            raise RuntimeError("nginx -s reload: %s" % out)
+
+        def done():
+            now = set(self.workers())
+            return sorted(now) if not (now & old) and \
+                len(now) >= nworkers else None
+        try:
+            return wait_for(done, timeout, 0.05,
+                            "old workers %s to exit after reload" %
+                            sorted(old))
+        except TimeoutError as e:
+            left = [(p, cmdline(p)) for p in self.workers() if p in old]
+            raise TimeoutError("%s; still running: %r" % (e, left))
+
+    def _close_stderr(self):
+        if self.stderr:
+            self.stderr.close()
+            self.stderr = None
+
+    def rss(self):
+        """{pid: {"VmRSS":kB, "RssAnon":kB, "RssFile":kB, "RssShmem":kB}}
+        of the master and its workers (from /proc/PID/status)."""
+        out = {}
+        for p in self.pids():
+            fields = {}
+            try:
+                with open("/proc/%d/status" % p) as f:
+                    for ln in f:
+                        k, _, v = ln.partition(":")
+                        if k in ("VmRSS", "RssAnon", "RssFile", "RssShmem"):
+                            fields[k] = int(v.split()[0])
+            except OSError:
+                continue
+            out[p] = fields
+        return out
+
+    def rss_total(self):
+        """Sum of VmRSS (kB) over the master and its workers."""
+        return sum(v.get("VmRSS", 0) for v in self.rss().values())
 
     def error_log_problems(self):
         """Lines of error.log that fail any run."""
@@ -696,6 +836,20 @@ def _owner_of_server_side(server_port, client_port, pids):
             if table.get(i) == (server_port, client_port):
                 return w
     return None
+
+
+def workers_of_clients(server_port, client_ports, workers):
+    """{client port: the worker PID holding the server side} for many
+    connections at once (one pass over /proc)."""
+    table = _tcp_table()
+    want = set(client_ports)
+    out = {}
+    for w in workers:
+        for i in _socket_inodes(w):
+            lr = table.get(i)
+            if lr and lr[0] == server_port and lr[1] in want:
+                out[lr[1]] = w
+    return out
 
 
 class stopped_workers:
@@ -1503,13 +1657,19 @@ class LiveSetup:
 
     module=None runs stock nginx + nginx-rtmp (harness self-checks)."""
 
-    def __init__(self, module=None, secret=SECRET, workers=2, base=None):
+    def __init__(self, module=None, secret=SECRET, workers=2, base=None,
+                 **conf_kw):
+        """conf_kw: more make_conf parameters (journal=True, locale=...)."""
         self.module = module
         self.secret = secret
         self.d = make_prefix(base)
         self.rtmp_port, self.http_port = free_ports(2)
+        if conf_kw.get("journal") is True:
+            conf_kw["journal"] = os.path.join(self.d, "journal")
+        self.journal_dir = conf_kw.get("journal")
         self.conf = make_conf(self.d, self.rtmp_port, self.http_port,
-                              module=module, secret=secret, workers=workers)
+                              module=module, secret=secret, workers=workers,
+                              **conf_kw)
         self.nginx = Nginx(self.d, self.rtmp_port, self.http_port, self.conf)
         self.publisher = None
         self.subscribers = []
@@ -1519,8 +1679,12 @@ class LiveSetup:
         self.fetch_no = 0
         self.failed = False
 
-    def start(self, min_segments=3, timeout=40):
+    def start(self, min_segments=3, timeout=40, publish=True):
+        """Starts nginx, and with publish the ffmpeg publisher, waiting for
+        min_segments HLS segments."""
         self.nginx.start()
+        if not publish:
+            return self
         try:
             self.publisher = Publisher(self.d, self.rtmp_port).start()
             self.wait_segments(min_segments, timeout)
@@ -1528,6 +1692,15 @@ class LiveSetup:
             self.stop()
             raise
         return self
+
+    def api_for(self, stream):
+        """An Api for another stream, with its own token."""
+        return Api(self.http_port, stream=stream,
+                   token=mint_token(self.secret, stream))
+
+    def journal_path(self, stream=STREAM):
+        """DIR/APP/NAME.journal of live_shop_journal DIR."""
+        return os.path.join(self.journal_dir, stream + ".journal")
 
     def wait_segments(self, n, timeout):
         def enough():
@@ -1643,3 +1816,600 @@ def percentile(values, q):
         return math.nan
     k = max(0, min(len(v) - 1, int(math.ceil(q / 100.0 * len(v))) - 1))
     return v[k]
+
+
+# --------------------------------------------------------------------------
+# Server-Sent Events (SPEC §8), the journal, and process limits
+
+
+def raise_nofile(want=8192):
+    """Raises this process's soft RLIMIT_NOFILE to want (or the hard limit),
+    so that it can open many sockets; nginx started afterwards inherits it.
+    Returns the new soft limit."""
+    import resource
+    soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
+    target = want if hard == resource.RLIM_INFINITY else min(want, hard)
+    if soft == resource.RLIM_INFINITY or soft >= target:
+        return soft
+    resource.setrlimit(resource.RLIMIT_NOFILE, (target, hard))
+    return target
+
+
+TCP_STATES = {1: "ESTABLISHED", 2: "SYN_SENT", 3: "SYN_RECV",
+              4: "FIN_WAIT1", 5: "FIN_WAIT2", 6: "TIME_WAIT", 7: "CLOSE",
+              8: "CLOSE_WAIT", 9: "LAST_ACK", 10: "LISTEN", 11: "CLOSING"}
+
+
+def tcp_state(local_port, remote_port):
+    """The state name of the loopback TCP socket local_port -> remote_port
+    (e.g. "CLOSE_WAIT" once the peer has closed), None if there is none."""
+    with open("/proc/net/tcp") as f:
+        next(f)
+        for ln in f:
+            parts = ln.split()
+            lp = int(parts[1].split(":")[1], 16)
+            rp = int(parts[2].split(":")[1], 16)
+            if lp == local_port and rp == remote_port:
+                return TCP_STATES.get(int(parts[3], 16), parts[3])
+    return None
+
+
+def server_side_connections(port):
+    """How many TCP sockets with local port `port` are not LISTEN/TIME_WAIT
+    (connections nginx still holds)."""
+    n = 0
+    with open("/proc/net/tcp") as f:
+        next(f)
+        for ln in f:
+            parts = ln.split()
+            st = int(parts[3], 16)
+            if int(parts[1].split(":")[1], 16) == port and st not in (6, 10):
+                n += 1
+    return n
+
+
+class SseMessage:
+    """One dispatched SSE message. id: the value of the block's own `id`
+    field (None without one); raw: the block's exact text, blank line
+    included; at: time.monotonic() when its last byte was read."""
+    __slots__ = ("id", "event", "data", "raw", "at", "last_id")
+
+    def __init__(self, id_, event, data, raw, at, last_id):
+        self.id = id_
+        self.event = event
+        self.data = data
+        self.raw = raw
+        self.at = at
+        self.last_id = last_id
+
+    def json(self):
+        try:
+            return json.loads(self.data)
+        except ValueError as e:
+            raise AssertionError("SSE data is not JSON (%s): %r"
+                                 % (e, self.data[:300]))
+
+    def __repr__(self):
+        return "<SSE id=%s event=%s %r>" % (self.id, self.event,
+                                            self.data[:80])
+
+
+class SseStream:
+    """Sans-IO reader of one HTTP response carrying text/event-stream:
+    feed() the bytes as they arrive; it parses the status line and headers,
+    undoes chunked transfer coding, and splits the body into SSE messages
+    and comments as the WHATWG EventSource algorithm does (lines end in
+    CRLF, LF or CR; one leading space after the colon is dropped; `data`
+    lines join with LF; a blank line dispatches; a block without data is
+    no message). Protocol errors go to .errors, not exceptions."""
+
+    def __init__(self):
+        import codecs
+        self._raw = bytearray()
+        self.status = None
+        self.headers = None
+        self.head_done = False
+        self.chunked = False
+        self._chunk_left = None     # bytes left of the current chunk
+        self._chunk_state = "size"
+        self.body_ended = False
+        self._dec = codecs.getincrementaldecoder("utf-8")("strict")
+        self._text = ""
+        self._block = []            # raw lines of the block so far
+        self._data = []
+        self._event = ""
+        self._id = None
+        self.last_id = ""
+        self.messages = []
+        self.comments = []          # (text after ':', monotonic time)
+        self.errors = []
+        self.body_bytes = 0
+
+    # -- HTTP framing
+
+    def feed(self, data, at=None):
+        """Returns the list of messages completed by data."""
+        if at is None:
+            at = time.monotonic()
+        before = len(self.messages)
+        self._raw.extend(data)
+        if not self.head_done:
+            i = self._raw.find(b"\r\n\r\n")
+            if i < 0:
+                return []
+            head = bytes(self._raw[:i]).decode("iso-8859-1").split("\r\n")
+            del self._raw[:i + 4]
+            try:
+                self.status = int(head[0].split()[1])
+            except (IndexError, ValueError):
+                self.errors.append("bad status line %r" % head[0])
+                self.status = 0
+            self.headers = email.message.Message()
+            for ln in head[1:]:
+                k, _, v = ln.partition(":")
+                self.headers[k.strip()] = v.strip()
+            te = (self.headers.get("Transfer-Encoding") or "").lower()
+            self.chunked = "chunked" in te
+            self.head_done = True
+        if self.chunked:
+            self._unchunk(at)
+        else:
+            body = bytes(self._raw)
+            self._raw.clear()
+            self._body(body, at)
+        return self.messages[before:]
+
+    def _unchunk(self, at):
+        buf = self._raw
+        while buf and not self.body_ended:
+            if self._chunk_state == "size":
+                i = buf.find(b"\r\n")
+                if i < 0:
+                    return
+                line = bytes(buf[:i]).split(b";")[0].strip()
+                del buf[:i + 2]
+                try:
+                    self._chunk_left = int(line, 16)
+                except ValueError:
+                    self.errors.append("bad chunk size %r" % line)
+                    self.body_ended = True
+                    return
+                self._chunk_state = "data" if self._chunk_left else "trailer"
+            elif self._chunk_state == "data":
+                n = min(self._chunk_left, len(buf))
+                self._body(bytes(buf[:n]), at)
+                del buf[:n]
+                self._chunk_left -= n
+                if self._chunk_left == 0:
+                    self._chunk_state = "crlf"
+            elif self._chunk_state == "crlf":
+                if len(buf) < 2:
+                    return
+                if bytes(buf[:2]) != b"\r\n":
+                    self.errors.append("chunk not followed by CRLF")
+                del buf[:2]
+                self._chunk_state = "size"
+            else:  # trailer: the body is over
+                self.body_ended = True
+                buf.clear()
+                if self._text.endswith("\r"):
+                    # a final CR cannot be the start of a CRLF any more
+                    self._body(b"\n", at)
+
+    # -- event-stream
+
+    def _body(self, data, at):
+        self.body_bytes += len(data)
+        try:
+            self._text += self._dec.decode(data)
+        except UnicodeDecodeError as e:
+            self.errors.append("event stream is not UTF-8: %s" % e)
+            self._text += data.decode("utf-8", "replace")
+        t = self._text
+        i = 0
+        n = len(t)
+        while i < n:
+            j = i
+            while j < n and t[j] not in "\r\n":
+                j += 1
+            if j == n:
+                break
+            if t[j] == "\r":
+                if j + 1 == n:
+                    break           # a CR that may be the start of CRLF
+                end = j + 2 if t[j + 1] == "\n" else j + 1
+            else:
+                end = j + 1
+            self._line(t[i:j], t[i:end], at)
+            i = end
+        self._text = t[i:]
+
+    def _line(self, line, raw, at):
+        self._block.append(raw)
+        if line == "":
+            self._dispatch(at)
+            return
+        if line.startswith(":"):
+            self.comments.append((line[1:], at))
+            self._block.pop()       # comments are not part of a message
+            return
+        name, colon, value = line.partition(":")
+        if colon and value.startswith(" "):
+            value = value[1:]
+        if name == "data":
+            self._data.append(value)
+        elif name == "event":
+            self._event = value
+        elif name == "id":
+            if "\0" not in value:
+                self.last_id = value
+                self._id = value
+        elif name == "retry":
+            pass
+        # other field names are ignored, as by EventSource
+
+    def _dispatch(self, at):
+        raw = "".join(self._block)
+        self._block = []
+        if self._data:
+            self.messages.append(SseMessage(
+                self._id, self._event or "message", "\n".join(self._data),
+                raw, at, self.last_id))
+        self._data = []
+        self._event = ""
+        self._id = None
+
+
+class SseClient:
+    """One EventSource-like client on a real socket, read by a thread.
+
+    sock: an already connected socket (see connect_in_worker); else it
+    connects to 127.0.0.1:port. last_event_id: sent as Last-Event-ID.
+    rcvbuf: a small SO_RCVBUF for a client that is slow on purpose.
+    start(read=False) sends the request but leaves the socket unread."""
+
+    def __init__(self, port, path, last_event_id=None, headers=None,
+                 sock=None, rcvbuf=None, label="sse"):
+        self.port = port
+        self.path = path
+        self.last_event_id = last_event_id
+        self.extra_headers = dict(headers or {})
+        self.sock = sock
+        self.rcvbuf = rcvbuf
+        self.label = label
+        self.stream = SseStream()
+        self.cond = threading.Condition()
+        self.eof = False
+        self.error = None
+        self.thread = None
+        self.local_port = None
+        self.started_at = None
+
+    def request_bytes(self):
+        lines = ["GET %s HTTP/1.1" % self.path,
+                 "Host: 127.0.0.1:%d" % self.port,
+                 "Accept: text/event-stream",
+                 "Cache-Control: no-cache"]
+        if self.last_event_id is not None:
+            lines.append("Last-Event-ID: %s" % self.last_event_id)
+        for k, v in self.extra_headers.items():
+            lines.append("%s: %s" % (k, v))
+        return ("\r\n".join(lines) + "\r\n\r\n").encode("utf-8")
+
+    def start(self, read=True, timeout=5):
+        if self.sock is None:
+            s = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+            if self.rcvbuf:
+                s.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF,
+                             self.rcvbuf)
+            s.settimeout(timeout)
+            s.connect(("127.0.0.1", self.port))
+            self.sock = s
+        self.sock.settimeout(timeout)
+        self.local_port = self.sock.getsockname()[1]
+        self.started_at = time.monotonic()
+        self.sock.sendall(self.request_bytes())
+        if read:
+            self.sock.settimeout(None)
+            self.thread = threading.Thread(target=self._run, daemon=True,
+                                           name="sse-" + self.label)
+            self.thread.start()
+        return self
+
+    def _run(self):
+        try:
+            while True:
+                b = self.sock.recv(65536)
+                t = time.monotonic()
+                if not b:
+                    break
+                with self.cond:
+                    self.stream.feed(b, t)
+                    self.cond.notify_all()
+        except OSError as e:
+            self.error = str(e)
+        finally:
+            with self.cond:
+                self.eof = True
+                self.cond.notify_all()
+
+    def read_for(self, seconds):
+        """For a client started with read=False: reads what arrives within
+        seconds (or until EOF)."""
+        deadline = time.monotonic() + seconds
+        while not self.eof:
+            left = deadline - time.monotonic()
+            if left <= 0:
+                break
+            self.sock.settimeout(left)
+            try:
+                b = self.sock.recv(65536)
+            except socket.timeout:
+                break
+            except OSError as e:
+                self.error = str(e)
+                self.eof = True
+                break
+            if not b:
+                self.eof = True
+                break
+            self.stream.feed(b)
+
+    @property
+    def status(self):
+        return self.stream.status
+
+    @property
+    def headers(self):
+        return self.stream.headers
+
+    @property
+    def messages(self):
+        return self.stream.messages
+
+    @property
+    def comments(self):
+        return self.stream.comments
+
+    def events(self):
+        """The messages other than the state."""
+        return [m for m in self.stream.messages if m.event != "state"]
+
+    def wait(self, predicate, timeout, what="SSE message"):
+        deadline = time.monotonic() + timeout
+        with self.cond:
+            while True:
+                v = predicate(self)
+                if v:
+                    return v
+                left = deadline - time.monotonic()
+                if left <= 0 or self.eof:
+                    break
+                self.cond.wait(min(left, 0.2))
+        raise AssertionError(
+            "SSE client %s: no %s within %.1fs (status=%s, eof=%s, error=%s,"
+            " messages=%r, comments=%d, protocol errors=%r)" % (
+                self.label, what, timeout, self.stream.status, self.eof,
+                self.error, self.stream.messages[-10:],
+                len(self.stream.comments), self.stream.errors))
+
+    def wait_seq(self, seq, timeout, what=None):
+        """The message with id == seq."""
+        want = str(seq)
+        return self.wait(lambda c: next((m for m in c.stream.messages
+                                         if m.id == want), None), timeout,
+                         what or "message with id %s" % want)
+
+    def wait_count(self, n, timeout, what=None):
+        """Waits for n messages; returns the n-th."""
+        return self.wait(lambda c: c.stream.messages[n - 1]
+                         if len(c.stream.messages) >= n else None, timeout,
+                         what or "%d messages" % n)
+
+    def close(self):
+        if self.sock is not None:
+            try:
+                self.sock.shutdown(socket.SHUT_RDWR)
+            except OSError:
+                pass
+            try:
+                self.sock.close()
+            except OSError:
+                pass
+        if self.thread is not None:
+            self.thread.join(timeout=5)
+
+
+SO_TIMESTAMPNS = getattr(socket, "SO_TIMESTAMPNS", 35)
+
+
+class SseCrowd:
+    """Many SSE clients on one stream, served by one epoll loop in the
+    calling thread (no thread per client).
+
+    Each client's messages are stamped (SseMessage.at, in time.monotonic()
+    terms) with the time the kernel received the bytes that completed them
+    (SO_TIMESTAMPNS), so the time this loop takes to get round 1,000
+    sockets does not count; kernel_ts=False stamps the return of recv()
+    instead."""
+
+    def __init__(self, port, path, n, connect_timeout=5, kernel_ts=True):
+        self.port = port
+        self.path = path
+        self.n = n
+        self.connect_timeout = connect_timeout
+        self.kernel_ts = kernel_ts
+        self.socks = []
+        self.by_fd = {}        # fd -> socket
+        self.streams = {}      # fd -> SseStream
+        self.closed = set()    # fds the server closed
+        self.ep = None
+        self.kernel_stamps = 0
+        # wall clock -> monotonic (the kernel stamps in CLOCK_REALTIME)
+        self._offset = time.time() - time.monotonic()
+
+    def connect(self, timeout=60, batch=100):
+        """Opens the n connections (in batches, so the listen backlog never
+        overflows), sends the requests and pumps until every client has
+        its first message (the state). Raises TimeoutError otherwise."""
+        import select
+        self.ep = select.epoll()
+        req = ("GET %s HTTP/1.1\r\nHost: 127.0.0.1:%d\r\n"
+               "Accept: text/event-stream\r\n\r\n"
+               % (self.path, self.port)).encode()
+        deadline = time.monotonic() + timeout
+        while len(self.socks) < self.n:
+            for _ in range(min(batch, self.n - len(self.socks))):
+                s = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+                if self.kernel_ts:
+                    s.setsockopt(socket.SOL_SOCKET, SO_TIMESTAMPNS, 1)
+                s.settimeout(self.connect_timeout)
+                s.connect(("127.0.0.1", self.port))
+                s.sendall(req)
+                s.setblocking(False)
+                self.socks.append(s)
+                self.by_fd[s.fileno()] = s
+                self.streams[s.fileno()] = SseStream()
+                self.ep.register(s.fileno(), select.EPOLLIN)
+            # let this batch be accepted and answered before the next
+            want = len(self.socks)
+            self.pump(lambda: self.count(lambda st: st.messages) >= want,
+                      max(0.1, deadline - time.monotonic()),
+                      "the state for %d clients" % want)
+        return self
+
+    def count(self, pred):
+        return sum(1 for st in self.streams.values() if pred(st))
+
+    def pump(self, done, timeout, what="condition"):
+        """Reads from every socket until done() is true."""
+        deadline = time.monotonic() + timeout
+        while not done():
+            left = deadline - time.monotonic()
+            if left <= 0:
+                raise TimeoutError(
+                    "SseCrowd: timed out after %.1fs waiting for %s "
+                    "(%d of %d clients have a message, %d closed by the "
+                    "server)" % (timeout, what,
+                                 self.count(lambda st: st.messages), self.n,
+                                 len(self.closed)))
+            for fd, ev in self.ep.poll(min(left, 0.5), 1024):
+                while True:
+                    try:
+                        b, t = self._recv(fd)
+                    except BlockingIOError:
+                        break
+                    except OSError:
+                        b, t = b"", None
+                    if not b:
+                        self.closed.add(fd)
+                        self.ep.unregister(fd)
+                        break
+                    self.streams[fd].feed(b, t)
+                    if len(b) < 65536:
+                        break
+
+    def _recv(self, fd):
+        if not self.kernel_ts:
+            b = os.read(fd, 65536)
+            return b, time.monotonic()
+        b, anc, _flags, _addr = self.by_fd[fd].recvmsg(65536, 256)
+        t = time.monotonic()
+        for level, typ, cdata in anc:
+            if level == socket.SOL_SOCKET and typ == SO_TIMESTAMPNS and \
+                    len(cdata) >= 16:
+                sec, nsec = struct.unpack("qq", cdata[:16])
+                t = sec + nsec / 1e9 - self._offset
+                self.kernel_stamps += 1
+        return b, t
+
+    def wait_seq(self, seq, timeout):
+        """Pumps until every client has the message with id == seq; returns
+        {fd: SseMessage}."""
+        want = str(seq)
+
+        def got(st):
+            return any(m.id == want for m in st.messages)
+        self.pump(lambda: self.count(got) == self.n, timeout,
+                  "message %s at every client" % want)
+        return {fd: next(m for m in st.messages if m.id == want)
+                for fd, st in self.streams.items()}
+
+    def close(self):
+        for s in self.socks:
+            try:
+                s.close()
+            except OSError:
+                pass
+        if self.ep is not None:
+            self.ep.close()
+        self.socks = []
+
+
+class Journal:
+    """The records of one journal file (DIR/APP/NAME.journal): every
+    complete line parsed; .torn holds a last line without "\\n"."""
+
+    def __init__(self, path):
+        self.path = path
+        with open(path, "rb") as f:
+            raw = f.read()
+        self.raw = raw
+        lines = raw.split(b"\n")
+        self.torn = lines.pop()          # b"" when the file ends in "\n"
+        self.records = []                # (line number, object)
+        self.bad = []                    # (line number, bytes)
+        for no, ln in enumerate(lines, 1):
+            try:
+                self.records.append((no, json.loads(ln.decode("utf-8"))))
+            except (UnicodeDecodeError, ValueError):
+                self.bad.append((no, ln))
+
+    @property
+    def events(self):
+        return [o for _, o in self.records
+                if isinstance(o, dict) and "seq" in o and "type" in o]
+
+    @property
+    def offers(self):
+        return [o for _, o in self.records
+                if isinstance(o, dict) and "offer" in o]
+
+    @property
+    def checkpoints(self):
+        return [o for _, o in self.records
+                if isinstance(o, dict) and "checkpoint" in o]
+
+
+class KeepAlive:
+    """API calls over one persistent HTTP/1.1 connection (for loops that
+    measure the server, not connection set-up)."""
+
+    def __init__(self, port, token=None, timeout=10):
+        import http.client
+        self._mk = lambda: http.client.HTTPConnection("127.0.0.1", port,
+                                                      timeout=timeout)
+        self.conn = self._mk()
+        self.token = token
+
+    def request(self, method, path, body=None):
+        """Returns (status, body bytes). path is the full path
+        (/shop/v1/streams/...)."""
+        h = {}
+        if self.token:
+            h["Authorization"] = "Bearer " + self.token
+        if body is not None and not isinstance(body, bytes):
+            body = json.dumps(body).encode()
+            h["Content-Type"] = "application/json"
+        if body is None and method in ("POST", "PUT"):
+            body = b""
+        self.conn.request(method, path, body=body, headers=h)
+        r = self.conn.getresponse()
+        data = r.read()
+        if r.getheader("Connection", "").lower() == "close":
+            self.conn.close()
+            self.conn = self._mk()
+        return r.status, data
+
+    def close(self):
+        self.conn.close()

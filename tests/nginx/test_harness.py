@@ -297,6 +297,73 @@ def test_spec_time():
 
 
 # --------------------------------------------------------------------------
+# SSE reader and journal reader
+
+
+def _chunked(body, n):
+    out = b""
+    for i in range(0, len(body), n):
+        c = body[i:i + n]
+        out += b"%x\r\n" % len(c) + c + b"\r\n"
+    return out + b"0\r\n\r\n"
+
+
+SSE_BODY = ('id: 3\nevent: state\ndata: {"seq":3}\n\n'
+            ': ping\n\n'
+            'id: 4\r\nevent: offer.pinned\r\ndata: {"t":"\u00e9"}\r\n'
+            'data:second\r\n\r\n'
+            'event: nothing\n\n'          # no data: no message
+            'id: 5\rdata: x\r\r').encode("utf-8")
+
+
+@pytest.mark.parametrize("chunked", [False, True], ids=["plain", "chunked"])
+def test_sse_reader_byte_by_byte(chunked):
+    head = b"HTTP/1.1 200 OK\r\nContent-Type: text/event-stream\r\n"
+    if chunked:
+        resp = head + b"Transfer-Encoding: chunked\r\n\r\n" + \
+            _chunked(SSE_BODY, 7)
+    else:
+        resp = head + b"\r\n" + SSE_BODY + b"\n"
+    st = h.SseStream()
+    for i in range(len(resp)):
+        st.feed(resp[i:i + 1], at=float(i))
+    assert st.status == 200 and not st.errors, st.errors
+    assert st.headers["Content-Type"] == "text/event-stream"
+    got = [(m.id, m.event, m.data) for m in st.messages]
+    assert got == [("3", "state", '{"seq":3}'),
+                   ("4", "offer.pinned", '{"t":"\u00e9"}\nsecond'),
+                   ("5", "message", "x")]
+    assert st.messages[0].raw == 'id: 3\nevent: state\ndata: {"seq":3}\n\n'
+    assert [c for c, _ in st.comments] == [" ping"]
+    assert st.body_ended == chunked
+
+
+def test_sse_reader_reports_bad_utf8_and_chunks():
+    st = h.SseStream()
+    st.feed(b"HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n"
+            b"4\r\ndata\r\nzz\r\n")
+    assert st.errors and "chunk size" in st.errors[0]
+    st = h.SseStream()
+    st.feed(b"HTTP/1.0 200 OK\r\n\r\ndata: \xff\n\n")
+    assert st.errors and "UTF-8" in st.errors[0]
+
+
+def test_journal_reader(tmp_path):
+    p = tmp_path / "demo.journal"
+    p.write_bytes(b'{"offer":{"id":"a"},"at":"2026-11-24T10:00:00.000Z"}\n'
+                  b'{"seq":1,"id":"live/demo:1","type":"offer.pinned",'
+                  b'"data":{}}\n'
+                  b'not json\n'
+                  b'{"seq":2,"id":"live/de')
+    j = h.Journal(str(p))
+    assert [e["seq"] for e in j.events] == [1]
+    assert j.offers == [{"offer": {"id": "a"},
+                         "at": "2026-11-24T10:00:00.000Z"}]
+    assert j.bad == [(3, b"not json")]
+    assert j.torn == b'{"seq":2,"id":"live/de'
+
+
+# --------------------------------------------------------------------------
 # stock nginx + nginx-rtmp
 
 

@@ -1,0 +1,163 @@
+#!/usr/bin/env python3
+"""SSE fan-out: the time from a control call's HTTP response to each of
+--clients Server-Sent-Events clients of the stream having the event, and
+nginx's memory before, during and after.
+
+Starts the setup of the nginx integration tests (nginx with 2 workers,
+nginx-rtmp, ngx_live_shop_module, the journal on; no publisher unless
+--publish), connects the clients (one epoll loop in this process, raw
+sockets, HTTP/1.1 like EventSource), then makes --events events (pin and
+unpin in turn, --gap seconds apart). A client's time is taken from the
+kernel's receive timestamp of the bytes that completed the message
+(SO_TIMESTAMPNS), so the time this script needs to go round the sockets
+does not count. Prints median, p90, p99 and max in ms per event and over
+all, and the RSS of nginx's master + workers (from /proc) before the
+clients connect, once they all have the events, and after they have all
+closed.
+
+    /usr/bin/python3 bench/sse_fanout.py [--clients 1000] [--events 5]
+"""
+
+import argparse
+import json
+import os
+import statistics
+import sys
+import time
+
+HERE = os.path.dirname(os.path.abspath(__file__))
+sys.path.insert(0, os.path.join(HERE, "..", "tests", "nginx"))
+
+import liveshop_harness as h  # noqa: E402
+
+STREAM = "live/fanout"
+
+
+def row(label, ms):
+    return "| %s | %d | %.1f | %.1f | %.1f | %.1f |" % (
+        label, len(ms), statistics.median(ms), h.percentile(ms, 90),
+        h.percentile(ms, 99), max(ms))
+
+
+def main():
+    ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    ap.add_argument("--module", default=h.module_path(),
+                    help="ngx_live_shop_module.so (default: %(default)s)")
+    ap.add_argument("--clients", type=int, default=1000)
+    ap.add_argument("--events", type=int, default=5)
+    ap.add_argument("--gap", type=float, default=0.5,
+                    help="seconds between events")
+    ap.add_argument("--settle", type=float, default=3.0,
+                    help="seconds to wait after the clients closed before "
+                    "the last RSS")
+    ap.add_argument("--publish", action="store_true",
+                    help="also run the ffmpeg publisher")
+    ap.add_argument("--json", action="store_true",
+                    help="also print the raw times as JSON")
+    args = ap.parse_args()
+    if not os.path.isfile(args.module):
+        sys.exit("no module at %s (build it, or pass --module)" % args.module)
+    nofile = h.raise_nofile(args.clients * 2 + 1000)
+    if nofile < args.clients + 100:
+        sys.exit("RLIMIT_NOFILE %d is too low for %d clients"
+                 % (nofile, args.clients))
+
+    ls = h.LiveSetup(module=args.module, journal=True)
+    ls.start(publish=args.publish)
+    try:
+        api = ls.api_for(STREAM)
+        r = api.put_offer(h.offer("fan-1"))
+        if r.status not in (200, 201):
+            sys.exit("PUT offer: %r" % r)
+        path = api.events_path()
+
+        # warm-up: one small round, so that one-time costs are not counted
+        warm = h.SseCrowd(ls.http_port, path, 20).connect(timeout=30)
+        ev = api.pin("fan-1").json()
+        warm.wait_seq(ev["seq"], 10)
+        warm.close()
+        h.wait_for(lambda: h.server_side_connections(ls.http_port) == 0,
+                   15, 0.1, "the warm-up clients to go")
+        time.sleep(1)
+        rss = [("before the clients", ls.nginx.rss_total())]
+
+        crowd = h.SseCrowd(ls.http_port, path, args.clients)
+        t = time.monotonic()
+        crowd.connect(timeout=120)
+        connect_s = time.monotonic() - t
+        rss.append(("%d clients connected" % args.clients,
+                    ls.nginx.rss_total()))
+        owner = h.workers_of_clients(
+            ls.http_port, [s.getsockname()[1] for s in crowd.socks],
+            ls.nginx.workers())
+        worker_of_fd = {s.fileno(): owner.get(s.getsockname()[1])
+                        for s in crowd.socks}
+        by_worker = {}
+        per_event = []
+        call_ms = []
+        callers = []
+        for i in range(args.events):
+            pinned = api.state().json()["pinned"] is not None
+            t0 = time.monotonic()
+            r = api.unpin() if pinned else api.pin("fan-1")
+            t1 = time.monotonic()
+            if r.status != 200:
+                sys.exit("control call: %r" % r)
+            ev = r.json()
+            time.sleep(0.05)     # the access log line is written after
+            pids = ls.nginx.access_pids("POST /shop/v1/streams/%s/%s" % (
+                STREAM, "unpin" if pinned else "pin"))
+            callers.append(pids[-1] if pids else None)
+            got = crowd.wait_seq(ev["seq"], 60)
+            bad = [m for m in got.values() if m.json() != ev]
+            if bad:
+                sys.exit("%d clients got another event" % len(bad))
+            per_event.append(sorted((m.at - t1) * 1000
+                                    for m in got.values()))
+            for fd, m in got.items():
+                by_worker.setdefault(worker_of_fd.get(fd), []).append(
+                    (m.at - t1) * 1000)
+            call_ms.append((t1 - t0) * 1000)
+            time.sleep(args.gap)
+        rss.append(("all have the %d events" % args.events,
+                    ls.nginx.rss_total()))
+        dropped = len(crowd.closed)
+        crowd.close()
+        h.wait_for(lambda: h.server_side_connections(ls.http_port) == 0,
+                   60, 0.1, "nginx to close the connections")
+        time.sleep(args.settle)
+        rss.append(("%.0f s after all closed" % args.settle,
+                    ls.nginx.rss_total()))
+    finally:
+        ls.stop()
+        ls.cleanup()
+
+    print("SSE fan-out: %d clients on %s (connected in %.1f s), %d events; "
+          "nginx with 2 workers; control call median %.2f ms"
+          % (args.clients, STREAM, connect_s, args.events,
+             statistics.median(call_ms)))
+    print("delivery time after the API response, ms (kernel receive time; "
+          "negative = before the response was read)\n")
+    print("| event | clients | median | p90 | p99 | max |")
+    print("|---|---|---|---|---|---|")
+    for i, ms in enumerate(per_event, 1):
+        print(row("%d (call answered by %s)" % (i, callers[i - 1]), ms))
+    print(row("all", [x for ms in per_event for x in ms]))
+    for w, ms in sorted(by_worker.items(), key=lambda x: str(x[0])):
+        print(row("all, worker %s" % w, ms))
+    print("\nnginx RSS (master + workers, VmRSS)\n")
+    print("| when | kB | vs before |")
+    print("|---|---|---|")
+    base = rss[0][1]
+    for label, kb in rss:
+        print("| %s | %d | %+.1f%% |" % (label, kb, (kb - base) * 100.0 /
+                                          base))
+    if dropped:
+        print("\n%d clients were closed by the server" % dropped)
+    if args.json:
+        print(json.dumps({"delivery_ms": per_event, "rss_kb": rss,
+                          "call_ms": call_ms}))
+
+
+if __name__ == "__main__":
+    main()
