@@ -163,6 +163,8 @@ ngx_array_t *ngx_live_shop_events_after(ngx_live_shop_shm_t *shm,
 
 ngx_int_t ngx_live_shop_journal_append(ngx_live_shop_conf_t *lscf,
     ngx_str_t *stream, u_char *line, size_t len, off_t *size, ngx_log_t *log);
+ngx_uint_t ngx_live_shop_journal_exists(ngx_live_shop_conf_t *lscf,
+    ngx_str_t *stream);
 ngx_int_t ngx_live_shop_journal_read(ngx_live_shop_conf_t *lscf,
     ngx_str_t *stream, ngx_uint_t old, ngx_str_t *data, ngx_log_t *log);
 ngx_int_t ngx_live_shop_journal_truncate(ngx_live_shop_conf_t *lscf,

@@ -131,6 +131,21 @@ ngx_live_shop_journal_append(ngx_live_shop_conf_t *lscf, ngx_str_t *stream,
 }
 
 
+/* Whether a stream has a journal (and so a past to rebuild) */
+
+ngx_uint_t
+ngx_live_shop_journal_exists(ngx_live_shop_conf_t *lscf, ngx_str_t *stream)
+{
+    u_char           path[NGX_MAX_PATH];
+    ngx_file_info_t  fi;
+
+    return lscf->journal.len
+           && ngx_live_shop_journal_path(lscf, stream, "", path, sizeof(path))
+              == NGX_OK
+           && ngx_file_info(path, &fi) != NGX_FILE_ERROR;
+}
+
+
 /*
  * Reads a whole journal (old != 0: the rotated one) into memory that the
  * caller frees with ngx_free(). NGX_DECLINED when there is none.

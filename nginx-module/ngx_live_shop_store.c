@@ -66,7 +66,6 @@ ngx_live_shop_stream(ngx_live_shop_shm_t *shm, ngx_str_t *name,
     ngx_uint_t create)
 {
     uint32_t                 hash;
-    ngx_str_t                data;
     ngx_str_node_t          *sn;
     ngx_live_shop_conf_t    *lscf;
     ngx_live_shop_stream_t  *st;
@@ -85,17 +84,9 @@ ngx_live_shop_stream(ngx_live_shop_shm_t *shm, ngx_str_t *name,
 
     lscf = ngx_live_shop_get_conf((ngx_cycle_t *) ngx_cycle);
 
-    if (!create) {
-        /* only a stream with a journal is worth a node */
-        if (lscf->journal.len == 0
-            || ngx_live_shop_journal_read(lscf, name, 0, &data,
-                                          ngx_cycle->log)
-               != NGX_OK)
-        {
-            return NULL;
-        }
-
-        ngx_free(data.data);
+    /* only a stream with a journal is worth a node unasked */
+    if (!create && !ngx_live_shop_journal_exists(lscf, name)) {
+        return NULL;
     }
 
     st = ngx_live_shop_stream_new(shm, name, hash);
