@@ -15,17 +15,36 @@
 #include "ngx_live_shop.h"
 
 
+#include <lshop/webhook.h>
+
+
 typedef struct {
     ngx_flag_t                      api;
     ngx_flag_t                      hls;
     ngx_str_t                       hls_app;
+    ngx_int_t                       webhook;     /* lshop_provider, or -1 */
+    ngx_str_t                       webhook_secret;
 } ngx_http_live_shop_loc_conf_t;
 
 
 ngx_int_t ngx_http_live_shop_hls_handler(ngx_http_request_t *r);
 ngx_int_t ngx_http_live_shop_sse(ngx_http_request_t *r, ngx_str_t *stream);
+char *ngx_http_live_shop_webhook(ngx_conf_t *cf, ngx_command_t *cmd,
+    void *conf);
+
+/* Answers, all JSON but for playlists */
 ngx_int_t ngx_http_live_shop_send(ngx_http_request_t *r, ngx_uint_t status,
     ngx_str_t *type, ngx_str_t *body);
+ngx_int_t ngx_http_live_shop_send_json(ngx_http_request_t *r,
+    ngx_uint_t status, u_char *json, size_t len);
+ngx_int_t ngx_http_live_shop_error(ngx_http_request_t *r, ngx_uint_t status,
+    lshop_error *err);
+ngx_int_t ngx_http_live_shop_fail(ngx_http_request_t *r, ngx_uint_t status,
+    const char *code, const char *field, const char *message);
+ngx_int_t ngx_http_live_shop_add_header(ngx_http_request_t *r,
+    const char *key, const char *value);
+ngx_int_t ngx_http_live_shop_request_body(ngx_http_request_t *r, size_t max,
+    ngx_str_t *body);
 
 
 #endif /* _NGX_HTTP_LIVE_SHOP_H_INCLUDED_ */

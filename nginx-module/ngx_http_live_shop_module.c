@@ -48,17 +48,8 @@ static ngx_int_t ngx_http_live_shop_route(ngx_http_request_t *r,
     ngx_http_live_shop_ctx_t *ctx, ngx_uint_t *auth, lshop_error *err);
 static ngx_int_t ngx_http_live_shop_authorize(ngx_http_request_t *r,
     ngx_str_t *stream, lshop_error *err);
-static ngx_int_t ngx_http_live_shop_add_header(ngx_http_request_t *r,
-    const char *key, const char *value);
-static ngx_int_t ngx_http_live_shop_error(ngx_http_request_t *r,
-    ngx_uint_t status, lshop_error *err);
-static ngx_int_t ngx_http_live_shop_fail(ngx_http_request_t *r,
-    ngx_uint_t status, const char *code, const char *field,
-    const char *message);
 static ngx_int_t ngx_http_live_shop_store_error(ngx_http_request_t *r,
     lshop_error *err);
-static ngx_int_t ngx_http_live_shop_send_json(ngx_http_request_t *r,
-    ngx_uint_t status, u_char *json, size_t len);
 static ngx_int_t ngx_http_live_shop_send_event(ngx_http_request_t *r,
     ngx_str_t *event);
 
@@ -78,6 +69,8 @@ static int ngx_http_live_shop_report_offer(void *arg,
     const lshop_offer *offer, int64_t at_ms);
 static int ngx_http_live_shop_report_event(void *arg, const lshop_event *ev,
     const char *json, size_t len, int restored);
+static int ngx_http_live_shop_report_order(void *arg,
+    const lshop_order *order, lshop_provider provider, int64_t at_ms);
 
 static char *ngx_http_live_shop_secret(ngx_conf_t *cf, ngx_command_t *cmd,
     void *conf);
@@ -159,6 +152,13 @@ static ngx_command_t  ngx_http_live_shop_commands[] = {
     { ngx_string("live_shop_api"),
       NGX_HTTP_LOC_CONF|NGX_CONF_NOARGS,
       ngx_http_live_shop_api,
+      NGX_HTTP_LOC_CONF_OFFSET,
+      0,
+      NULL },
+
+    { ngx_string("live_shop_webhook"),
+      NGX_HTTP_LOC_CONF|NGX_CONF_TAKE2,
+      ngx_http_live_shop_webhook,
       NGX_HTTP_LOC_CONF_OFFSET,
       0,
       NULL },
@@ -303,7 +303,7 @@ ngx_http_live_shop_api_handler(ngx_http_request_t *r)
         ngx_http_discard_request_body(r);
         return ngx_http_live_shop_fail(r, NGX_HTTP_REQUEST_ENTITY_TOO_LARGE,
                                        "too_large", "",
-                                       "the request body is over 64 KiB");
+                                       "the request body is too large");
     }
 
     r->request_body_in_single_buf = 1;
@@ -322,14 +322,34 @@ ngx_http_live_shop_api_handler(ngx_http_request_t *r)
 static void
 ngx_http_live_shop_body_handler(ngx_http_request_t *r)
 {
-    u_char                    *body, *p;
-    size_t                     len;
-    ssize_t                    n;
-    ngx_buf_t                 *b;
-    ngx_chain_t               *cl;
+    ngx_int_t                  rc;
+    ngx_str_t                  body;
     ngx_http_live_shop_ctx_t  *ctx;
 
     ctx = ngx_http_get_module_ctx(r, ngx_http_live_shop_module);
+
+    rc = ngx_http_live_shop_request_body(r, NGX_HTTP_LIVE_SHOP_MAX_BODY,
+                                         &body);
+
+    ngx_http_finalize_request(r, rc == NGX_OK
+                                 ? ctx->call(r, body.data, body.len) : rc);
+}
+
+
+/*
+ * The request body read, in one piece with a NUL after it. A body over
+ * max is answered 413 here; other failures are a status for the caller.
+ */
+
+ngx_int_t
+ngx_http_live_shop_request_body(ngx_http_request_t *r, size_t max,
+    ngx_str_t *body)
+{
+    u_char       *p;
+    size_t        len;
+    ssize_t       n;
+    ngx_buf_t    *b;
+    ngx_chain_t  *cl;
 
     len = 0;
 
@@ -339,21 +359,18 @@ ngx_http_live_shop_body_handler(ngx_http_request_t *r)
         }
     }
 
-    if (len > NGX_HTTP_LIVE_SHOP_MAX_BODY) {
-        ngx_http_finalize_request(r,
-            ngx_http_live_shop_fail(r, NGX_HTTP_REQUEST_ENTITY_TOO_LARGE,
-                                    "too_large", "",
-                                    "the request body is over 64 KiB"));
-        return;
+    if (len > max) {
+        return ngx_http_live_shop_fail(r, NGX_HTTP_REQUEST_ENTITY_TOO_LARGE,
+                                       "too_large", "",
+                                       "the request body is too large");
     }
 
-    body = ngx_pnalloc(r->pool, len + 1);
-    if (body == NULL) {
-        ngx_http_finalize_request(r, NGX_HTTP_INTERNAL_SERVER_ERROR);
-        return;
+    body->data = ngx_pnalloc(r->pool, len + 1);
+    if (body->data == NULL) {
+        return NGX_HTTP_INTERNAL_SERVER_ERROR;
     }
 
-    p = body;
+    p = body->data;
 
     for (cl = r->request_body ? r->request_body->bufs : NULL;
          cl;
@@ -370,16 +387,16 @@ ngx_http_live_shop_body_handler(ngx_http_request_t *r)
                           b->file_pos);
 
         if (n != b->file_last - b->file_pos) {
-            ngx_http_finalize_request(r, NGX_HTTP_INTERNAL_SERVER_ERROR);
-            return;
+            return NGX_HTTP_INTERNAL_SERVER_ERROR;
         }
 
         p += n;
     }
 
     *p = '\0';
+    body->len = p - body->data;
 
-    ngx_http_finalize_request(r, ctx->call(r, body, p - body));
+    return NGX_OK;
 }
 
 
@@ -596,7 +613,7 @@ unauthorized:
 }
 
 
-static ngx_int_t
+ngx_int_t
 ngx_http_live_shop_add_header(ngx_http_request_t *r, const char *key,
     const char *value)
 {
@@ -656,7 +673,7 @@ ngx_http_live_shop_send(ngx_http_request_t *r, ngx_uint_t status,
 
 /* JSON answers end with a newline, for people reading them in a shell */
 
-static ngx_int_t
+ngx_int_t
 ngx_http_live_shop_send_json(ngx_http_request_t *r, ngx_uint_t status,
     u_char *json, size_t len)
 {
@@ -698,7 +715,7 @@ ngx_http_live_shop_send_event(ngx_http_request_t *r, ngx_str_t *event)
 }
 
 
-static ngx_int_t
+ngx_int_t
 ngx_http_live_shop_error(ngx_http_request_t *r, ngx_uint_t status,
     lshop_error *err)
 {
@@ -718,7 +735,7 @@ ngx_http_live_shop_error(ngx_http_request_t *r, ngx_uint_t status,
 }
 
 
-static ngx_int_t
+ngx_int_t
 ngx_http_live_shop_fail(ngx_http_request_t *r, ngx_uint_t status,
     const char *code, const char *field, const char *message)
 {
@@ -986,6 +1003,7 @@ ngx_http_live_shop_report(ngx_http_request_t *r, u_char *body, size_t len)
     ngx_memzero(&ops, sizeof(lshop_replay_ops));
     ops.arg = &rctx;
     ops.offer = ngx_http_live_shop_report_offer;
+    ops.order = ngx_http_live_shop_report_order;
     ops.event = ngx_http_live_shop_report_event;
 
     rc = ngx_live_shop_journal_replay(lscf, &ctx->stream, st, &ops,
@@ -1042,6 +1060,21 @@ ngx_http_live_shop_report_event(void *arg, const lshop_event *ev,
     rctx->seq = ev->seq;
 
     if (lshop_report_add_event(rctx->report, ev) != 0) {
+        rctx->rc = NGX_ERROR;
+        return -1;
+    }
+
+    return 0;
+}
+
+
+static int
+ngx_http_live_shop_report_order(void *arg, const lshop_order *order,
+    lshop_provider provider, int64_t at_ms)
+{
+    ngx_http_live_shop_report_ctx_t *rctx = arg;
+
+    if (lshop_report_add_order(rctx->report, order) != 0) {
         rctx->rc = NGX_ERROR;
         return -1;
     }
@@ -1166,6 +1199,7 @@ ngx_http_live_shop_create_loc_conf(ngx_conf_t *cf)
 
     conf->api = NGX_CONF_UNSET;
     conf->hls = NGX_CONF_UNSET;
+    conf->webhook = NGX_CONF_UNSET;
 
     return conf;
 }
@@ -1195,6 +1229,17 @@ ngx_http_live_shop_merge_loc_conf(ngx_conf_t *cf, void *parent, void *child)
                            "\"%s\" needs \"live_shop_zone\" in http{}",
                            conf->api == 1 ? "live_shop_api"
                                           : "live_shop_hls");
+        return NGX_CONF_ERROR;
+    }
+
+    if (conf->webhook != NGX_CONF_UNSET
+        && (ngx_live_shop_get_shm(cf->cycle) == NULL
+            || ngx_live_shop_get_conf(cf->cycle)->journal.len == 0))
+    {
+        /* SPEC §9: no 2xx before the order is durably written */
+        ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
+                           "\"live_shop_webhook\" needs \"live_shop_zone\" "
+                           "and \"live_shop_journal\" in http{}");
         return NGX_CONF_ERROR;
     }
 

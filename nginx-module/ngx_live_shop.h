@@ -26,6 +26,7 @@
 #define NGX_LIVE_SHOP_MAX_OFFERS    1000  /* per stream catalog */
 #define NGX_LIVE_SHOP_KEEP_EVENTS   64    /* recent events, for RTMP */
 #define NGX_LIVE_SHOP_KEEP_RANGES   512   /* ended intervals, for HLS */
+#define NGX_LIVE_SHOP_KEEP_ORDERS   20000 /* delivery and order ids seen */
 
 
 /* Process-wide settings, from the http{} directives. */
@@ -97,7 +98,27 @@ typedef struct {
     ngx_queue_t                     ranges;      /* by start */
     ngx_uint_t                      nended;
     off_t                           journal_size;
+    ngx_rbtree_t                    seen;        /* orders, for duplicates */
+    ngx_rbtree_node_t               seen_sentinel;
+    ngx_queue_t                     seen_queue;  /* oldest first */
+    ngx_uint_t                      nseen;
 } ngx_live_shop_stream_t;
+
+
+/* A delivery or order id a stream has taken: "shopify:d:ID", ":o:" */
+
+typedef struct {
+    ngx_str_node_t                  sn;
+    ngx_queue_t                     queue;
+    u_char                          data[1];
+} ngx_live_shop_seen_t;
+
+
+typedef struct {
+    ngx_uint_t                      duplicate;
+    int64_t                         sold;
+    int64_t                         oversold;
+} ngx_live_shop_order_result_t;
 
 
 /* A copy of a stream's state taken under the lock, for answers. */
@@ -149,6 +170,9 @@ ngx_int_t ngx_live_shop_act(ngx_live_shop_shm_t *shm, ngx_str_t *stream,
     ngx_live_shop_action_t *act, ngx_pool_t *pool, ngx_str_t *event,
     lshop_error *err);
 ngx_uint_t ngx_live_shop_fire_due(ngx_live_shop_shm_t *shm, int64_t now_ms);
+ngx_int_t ngx_live_shop_order(ngx_live_shop_shm_t *shm, lshop_order *order,
+    lshop_provider provider, ngx_pool_t *pool,
+    ngx_live_shop_order_result_t *result, lshop_error *err);
 ngx_int_t ngx_live_shop_snapshot(ngx_live_shop_shm_t *shm, ngx_str_t *stream,
     ngx_pool_t *pool, ngx_live_shop_snapshot_t *snap);
 ngx_int_t ngx_live_shop_state_json(ngx_live_shop_shm_t *shm,
@@ -167,6 +191,8 @@ ngx_uint_t ngx_live_shop_journal_exists(ngx_live_shop_conf_t *lscf,
     ngx_str_t *stream);
 ngx_int_t ngx_live_shop_journal_read(ngx_live_shop_conf_t *lscf,
     ngx_str_t *stream, ngx_uint_t old, ngx_str_t *data, ngx_log_t *log);
+ngx_int_t ngx_live_shop_journal_sync(ngx_live_shop_conf_t *lscf,
+    ngx_str_t *stream, ngx_log_t *log);
 ngx_int_t ngx_live_shop_journal_truncate(ngx_live_shop_conf_t *lscf,
     ngx_str_t *stream, off_t size, ngx_log_t *log);
 ngx_int_t ngx_live_shop_journal_rotate(ngx_live_shop_conf_t *lscf,

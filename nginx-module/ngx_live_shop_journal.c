@@ -215,6 +215,42 @@ ngx_live_shop_journal_read(ngx_live_shop_conf_t *lscf, ngx_str_t *stream,
 }
 
 
+/*
+ * Puts what was written to a journal on disk. Run outside the zone's
+ * lock, so orders arriving together share their fsyncs.
+ */
+
+ngx_int_t
+ngx_live_shop_journal_sync(ngx_live_shop_conf_t *lscf, ngx_str_t *stream,
+    ngx_log_t *log)
+{
+    u_char    path[NGX_MAX_PATH];
+    ngx_fd_t  fd;
+
+    if (ngx_live_shop_journal_path(lscf, stream, "", path, sizeof(path))
+        != NGX_OK)
+    {
+        return NGX_ERROR;
+    }
+
+    fd = ngx_open_file(path, NGX_FILE_WRONLY, NGX_FILE_OPEN, 0);
+
+    if (fd == NGX_INVALID_FILE || fdatasync(fd) == -1) {
+        ngx_log_error(NGX_LOG_CRIT, log, ngx_errno,
+                      "live_shop: fdatasync of the journal \"%s\" failed",
+                      path);
+        if (fd != NGX_INVALID_FILE) {
+            ngx_close_file(fd);
+        }
+        return NGX_ERROR;
+    }
+
+    ngx_close_file(fd);
+
+    return NGX_OK;
+}
+
+
 /* Cuts the journal after its last whole record (a torn write). */
 
 ngx_int_t

@@ -45,6 +45,22 @@ static ngx_int_t ngx_live_shop_keep(ngx_live_shop_shm_t *shm,
 static ngx_int_t ngx_live_shop_emit(ngx_live_shop_shm_t *shm,
     ngx_live_shop_stream_t *st, lshop_event *ev, ngx_pool_t *pool,
     ngx_str_t *out, lshop_error *err);
+static ngx_int_t ngx_live_shop_commit(ngx_live_shop_shm_t *shm,
+    ngx_live_shop_stream_t *st, const lshop_event *ev, const char *json,
+    size_t len, lshop_error *err);
+static ngx_int_t ngx_live_shop_catalog_stock(ngx_live_shop_shm_t *shm,
+    ngx_live_shop_stream_t *st, const char *offer_id, int64_t stock);
+static size_t ngx_live_shop_order_key(u_char *key, size_t size,
+    lshop_provider provider, char kind, const char *id);
+static ngx_uint_t ngx_live_shop_seen(ngx_live_shop_stream_t *st,
+    u_char *key, size_t len);
+static void ngx_live_shop_see(ngx_live_shop_shm_t *shm,
+    ngx_live_shop_stream_t *st, u_char *key, size_t len);
+static void ngx_live_shop_see_order(ngx_live_shop_shm_t *shm,
+    ngx_live_shop_stream_t *st, const lshop_order *order,
+    lshop_provider provider);
+static int ngx_live_shop_load_order(void *arg, const lshop_order *order,
+    lshop_provider provider, int64_t at_ms);
 static ngx_int_t ngx_live_shop_journal(ngx_live_shop_stream_t *st,
     u_char *line, size_t len, lshop_error *err);
 static void ngx_live_shop_checkpoint(ngx_live_shop_shm_t *shm,
@@ -126,6 +142,9 @@ ngx_live_shop_stream_new(ngx_live_shop_shm_t *shm, ngx_str_t *name,
     ngx_queue_init(&st->offers);
     ngx_queue_init(&st->events);
     ngx_queue_init(&st->ranges);
+    ngx_queue_init(&st->seen_queue);
+    ngx_rbtree_init(&st->seen, &st->seen_sentinel,
+                    ngx_str_rbtree_insert_value);
 
     ngx_rbtree_insert(&shm->sh->rbtree, &st->sn.node);
 
@@ -156,6 +175,7 @@ ngx_live_shop_load(ngx_live_shop_shm_t *shm, ngx_live_shop_stream_t *st)
     ops.arg = &load;
     ops.offer = ngx_live_shop_load_offer;
     ops.checkpoint = ngx_live_shop_load_checkpoint;
+    ops.order = ngx_live_shop_load_order;
     ops.event = ngx_live_shop_load_event;
 
     found = 0;
@@ -274,11 +294,31 @@ ngx_live_shop_load_event(void *arg, const lshop_event *ev, const char *json,
 {
     ngx_live_shop_load_t *load = arg;
 
+    if (ev->type == LSHOP_STOCK_CHANGED
+        && ngx_live_shop_catalog_stock(load->shm, load->st, ev->offer_id,
+                                       ev->stock)
+           != NGX_OK)
+    {
+        load->rc = NGX_ERROR;
+    }
+
     if (ngx_live_shop_keep(load->shm, load->st, ev, json, len, restored)
         != NGX_OK)
     {
         load->rc = NGX_ERROR;
     }
+
+    return 0;
+}
+
+
+static int
+ngx_live_shop_load_order(void *arg, const lshop_order *order,
+    lshop_provider provider, int64_t at_ms)
+{
+    ngx_live_shop_load_t *load = arg;
+
+    ngx_live_shop_see_order(load->shm, load->st, order, provider);
 
     return 0;
 }
@@ -471,10 +511,8 @@ ngx_live_shop_keep(ngx_live_shop_shm_t *shm, ngx_live_shop_stream_t *st,
 
 
 /*
- * Assigns the next seq, journals the event, keeps it, and applies it to
- * the state. Called with the lock held. On error nothing has changed
- * (but for a record in the journal that a failing write left behind,
- * which a replay skips: its seq comes again).
+ * Assigns the next seq, journals the event and commits it. Called with
+ * the lock held. On error nothing has changed.
  */
 
 static ngx_int_t
@@ -483,7 +521,6 @@ ngx_live_shop_emit(ngx_live_shop_shm_t *shm, ngx_live_shop_stream_t *st,
 {
     char         *json;
     size_t        len;
-    int64_t       d;
     ngx_int_t     rc;
     lshop_state   next;
 
@@ -505,11 +542,8 @@ ngx_live_shop_emit(ngx_live_shop_shm_t *shm, ngx_live_shop_stream_t *st,
     /* SPEC §3: journalled before anyone hears of it */
     rc = ngx_live_shop_journal(st, (u_char *) json, len, err);
 
-    if (rc == NGX_OK && ngx_live_shop_keep(shm, st, ev, json, len - 1, 0)
-                        != NGX_OK)
-    {
-        ngx_live_shop_no_memory(err);
-        rc = NGX_ERROR;
+    if (rc == NGX_OK) {
+        rc = ngx_live_shop_commit(shm, st, ev, json, len - 1, err);
     }
 
     if (rc == NGX_OK && out) {
@@ -518,7 +552,30 @@ ngx_live_shop_emit(ngx_live_shop_shm_t *shm, ngx_live_shop_stream_t *st,
 
     free(json);
 
-    if (rc != NGX_OK) {
+    return rc;
+}
+
+
+/*
+ * Makes a journalled event count: kept for subscribers, applied to the
+ * state, the clock told. The lock is held.
+ */
+
+static ngx_int_t
+ngx_live_shop_commit(ngx_live_shop_shm_t *shm, ngx_live_shop_stream_t *st,
+    const lshop_event *ev, const char *json, size_t len, lshop_error *err)
+{
+    int64_t      d;
+    lshop_state  next;
+
+    next = st->state;
+
+    if (lshop_state_apply(&next, ev, err) != 0) {
+        return NGX_ERROR;
+    }
+
+    if (ngx_live_shop_keep(shm, st, ev, json, len, 0) != NGX_OK) {
+        ngx_live_shop_no_memory(err);
         return NGX_ERROR;
     }
 
@@ -889,6 +946,296 @@ ngx_live_shop_copy(ngx_pool_t *pool, ngx_str_t *dst, u_char *src, size_t len)
     return NGX_OK;
 }
 
+
+
+/*
+ * A stock as events and purchases leave it: the offer's JSON in the zone
+ * is written anew, so the catalog and the state agree. The lock is held.
+ */
+
+static ngx_int_t
+ngx_live_shop_catalog_stock(ngx_live_shop_shm_t *shm,
+    ngx_live_shop_stream_t *st, const char *offer_id, int64_t stock)
+{
+    int64_t                 old_stock;
+    ngx_int_t               rc;
+    ngx_str_t               id;
+    ngx_uint_t              created;
+    lshop_error             err;
+    lshop_offer            *offer;
+    ngx_live_shop_offer_t  *o;
+
+    id.data = (u_char *) offer_id;
+    id.len = ngx_strlen(offer_id);
+
+    o = ngx_live_shop_offer(st, &id);
+
+    if (o == NULL || o->stock == stock) {
+        return NGX_OK;
+    }
+
+    offer = ngx_alloc(sizeof(lshop_offer), ngx_cycle->log);
+    if (offer == NULL) {
+        return NGX_ERROR;
+    }
+
+    rc = NGX_ERROR;
+
+    if (lshop_offer_parse((char *) o->json, o->len, NULL, offer, &err) == 0)
+    {
+        offer->stock = stock;
+        rc = ngx_live_shop_catalog_put(shm, st, offer, &old_stock, &created);
+    }
+
+    ngx_free(offer);
+
+    return rc;
+}
+
+
+static size_t
+ngx_live_shop_order_key(u_char *key, size_t size, lshop_provider provider,
+    char kind, const char *id)
+{
+    return ngx_snprintf(key, size, "%s:%c:%s", lshop_provider_name(provider),
+                        kind, id) - key;
+}
+
+
+static ngx_uint_t
+ngx_live_shop_seen(ngx_live_shop_stream_t *st, u_char *key, size_t len)
+{
+    ngx_str_t  k;
+
+    k.data = key;
+    k.len = len;
+
+    return ngx_str_rbtree_lookup(&st->seen, &k,
+                                 ngx_crc32_short(key, len)) != NULL;
+}
+
+
+/* Remembers a key, forgetting the oldest past NGX_LIVE_SHOP_KEEP_ORDERS */
+
+static void
+ngx_live_shop_see(ngx_live_shop_shm_t *shm, ngx_live_shop_stream_t *st,
+    u_char *key, size_t len)
+{
+    ngx_queue_t           *q;
+    ngx_live_shop_seen_t  *seen;
+
+    if (len == 0 || ngx_live_shop_seen(st, key, len)) {
+        return;
+    }
+
+    if (st->nseen >= NGX_LIVE_SHOP_KEEP_ORDERS) {
+        q = ngx_queue_head(&st->seen_queue);
+        seen = ngx_queue_data(q, ngx_live_shop_seen_t, queue);
+        ngx_queue_remove(q);
+        ngx_rbtree_delete(&st->seen, &seen->sn.node);
+        ngx_slab_free_locked(shm->shpool, seen);
+        st->nseen--;
+    }
+
+    seen = ngx_slab_alloc_locked(shm->shpool,
+                                 offsetof(ngx_live_shop_seen_t, data) + len);
+    if (seen == NULL) {
+        ngx_log_error(NGX_LOG_ERR, ngx_cycle->log, 0,
+                      "live_shop: the zone is full: \"%*s\" will not be "
+                      "known as a duplicate", len, key);
+        return;
+    }
+
+    ngx_memcpy(seen->data, key, len);
+    seen->sn.str.data = seen->data;
+    seen->sn.str.len = len;
+    seen->sn.node.key = ngx_crc32_short(key, len);
+
+    ngx_rbtree_insert(&st->seen, &seen->sn.node);
+    ngx_queue_insert_tail(&st->seen_queue, &seen->queue);
+    st->nseen++;
+}
+
+
+static void
+ngx_live_shop_see_order(ngx_live_shop_shm_t *shm, ngx_live_shop_stream_t *st,
+    const lshop_order *order, lshop_provider provider)
+{
+    u_char  key[LSHOP_DELIVERY_ID_MAX + 32];
+    size_t  len;
+
+    len = ngx_live_shop_order_key(key, sizeof(key), provider, 'o',
+                                  order->order_id);
+    ngx_live_shop_see(shm, st, key, len);
+
+    if (order->delivery_id[0]) {
+        len = ngx_live_shop_order_key(key, sizeof(key), provider, 'd',
+                                      order->delivery_id);
+        ngx_live_shop_see(shm, st, key, len);
+    }
+}
+
+
+/*
+ * Takes an order (SPEC §9): once per delivery and per order id, also
+ * after a restart; its stock effects decided by the core per item, the
+ * order and its events journalled as one line before anything changes,
+ * and on disk (fdatasync, outside the lock) before this returns.
+ */
+
+ngx_int_t
+ngx_live_shop_order(ngx_live_shop_shm_t *shm, lshop_order *order,
+    lshop_provider provider, ngx_pool_t *pool,
+    ngx_live_shop_order_result_t *result, lshop_error *err)
+{
+    char                    *line, *json;
+    size_t                   i, j, n, k, len, jlen;
+    u_char                   key[LSHOP_DELIVERY_ID_MAX + 32];
+    int64_t                  at, *stock;
+    ngx_int_t                rc;
+    ngx_str_t                stream, id;
+    lshop_state              next;
+    lshop_event             *ev;
+    ngx_live_shop_conf_t    *lscf;
+    ngx_live_shop_offer_t  **offers;
+    ngx_live_shop_stream_t  *st;
+
+    ngx_memzero(result, sizeof(ngx_live_shop_order_result_t));
+
+    lscf = ngx_live_shop_get_conf((ngx_cycle_t *) ngx_cycle);
+
+    stream.data = (u_char *) order->stream;
+    stream.len = ngx_strlen(order->stream);
+
+    ev = ngx_palloc(pool, 3 * (order->nitems + 1) * sizeof(lshop_event));
+    offers = ngx_pcalloc(pool, order->nitems * sizeof(void *) + 1);
+    stock = ngx_palloc(pool, order->nitems * sizeof(int64_t) + 1);
+
+    if (ev == NULL || offers == NULL || stock == NULL) {
+        return NGX_ERROR;
+    }
+
+    at = lshop_now_ms();
+    line = NULL;
+    rc = NGX_ERROR;
+
+    ngx_shmtx_lock(&shm->shpool->mutex);
+
+    st = ngx_live_shop_stream(shm, &stream, 1);
+    if (st == NULL) {
+        ngx_live_shop_no_memory(err);
+        goto done;
+    }
+
+    len = ngx_live_shop_order_key(key, sizeof(key), provider, 'o',
+                                  order->order_id);
+
+    if (ngx_live_shop_seen(st, key, len)) {
+        result->duplicate = 1;
+        rc = NGX_OK;
+        goto done;
+    }
+
+    if (order->delivery_id[0]) {
+        len = ngx_live_shop_order_key(key, sizeof(key), provider, 'd',
+                                      order->delivery_id);
+
+        if (ngx_live_shop_seen(st, key, len)) {
+            result->duplicate = 1;
+            rc = NGX_OK;
+            goto done;
+        }
+    }
+
+    /* what each item does to its offer's stock: the core decides */
+
+    n = 0;
+    next = st->state;
+
+    for (i = 0; i < order->nitems; i++) {
+        id.data = (u_char *) order->items[i].offer_id;
+        id.len = ngx_strlen(order->items[i].offer_id);
+
+        offers[i] = ngx_live_shop_offer(st, &id);
+        stock[i] = offers[i] ? offers[i]->stock : LSHOP_STOCK_UNKNOWN;
+
+        for (j = 0; j < i; j++) {
+            if (offers[j] && offers[j] == offers[i]) {
+                stock[i] = stock[j];   /* what the earlier item left */
+            }
+        }
+
+        k = lshop_purchase_events(&order->items[i], &stock[i], at, &ev[n]);
+
+        for (j = n; j < n + k; j++) {
+            ev[j].seq = next.seq + 1;
+            ngx_memcpy(ev[j].stream, st->name, st->sn.str.len + 1);
+
+            if (lshop_state_apply(&next, &ev[j], err) != 0) {
+                goto done;
+            }
+        }
+
+        n += k;
+        result->sold += order->items[i].quantity - order->items[i].oversold;
+        result->oversold += order->items[i].oversold;
+    }
+
+    line = lshop_journal_order_line(order, provider, at, ev, n, &len);
+    if (line == NULL) {
+        ngx_live_shop_no_memory(err);
+        goto done;
+    }
+
+    if (ngx_live_shop_journal(st, (u_char *) line, len, err) != NGX_OK) {
+        goto done;
+    }
+
+    /* journalled: now it counts */
+
+    for (j = 0; j < n; j++) {
+        json = lshop_event_to_json(&ev[j], &jlen);
+
+        if (json == NULL
+            || ngx_live_shop_commit(shm, st, &ev[j], json, jlen, err)
+               != NGX_OK
+            || (ev[j].type == LSHOP_STOCK_CHANGED
+                && ngx_live_shop_catalog_stock(shm, st, ev[j].offer_id,
+                                               ev[j].stock)
+                   != NGX_OK))
+        {
+            /* the journal has it all: a restart makes it whole */
+            ngx_log_error(NGX_LOG_ALERT, ngx_cycle->log, 0,
+                          "live_shop: order \"%s\" of \"%V\" is "
+                          "journalled but not all in the zone: raise "
+                          "live_shop_zone", order->order_id, &stream);
+        }
+
+        free(json);
+    }
+
+    ngx_live_shop_see_order(shm, st, order, provider);
+
+    rc = NGX_OK;
+
+done:
+
+    ngx_shmtx_unlock(&shm->shpool->mutex);
+
+    free(line);
+
+    if (rc == NGX_OK && !result->duplicate
+        && ngx_live_shop_journal_sync(lscf, &stream, ngx_cycle->log)
+           != NGX_OK)
+    {
+        lshop_error_set(err, "journal_failed", "",
+                        "the order could not be put on disk; send it "
+                        "again");
+        return NGX_ERROR;
+    }
+
+    return rc;
+}
 
 
 ngx_int_t

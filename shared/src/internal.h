@@ -81,6 +81,15 @@ int lshop_json_time_field(const json_t *obj, const char *key,
  */
 int lshop_price_scaled(const char *s, size_t len, int64_t *v);
 
+/*
+ * Parses an order line's amount, a decimal string of 1-12 digits and up
+ * to 4 decimals (lshop_order_item.amount; wider than a price, for it is
+ * a price times a quantity), into units of 1/10000; *decimals (if not
+ * NULL) receives how many it has. Returns 0, or -1 for another string.
+ */
+#define LSHOP_AMOUNT_DIGITS 12
+int lshop_amount_scaled(const char *s, size_t len, int64_t *v, int *decimals);
+
 /* The offer as a JSON object (SPEC §2 order); NULL on ENOMEM. */
 json_t *lshop_offer_json(const lshop_offer *offer);
 

@@ -24,6 +24,12 @@ static const char *const edge_keys[CLASSES + 1] = {"offer", "countdown",
 						   "disclosure", NULL};
 
 static const char *const offer_line_keys[] = {"offer", "at", NULL};
+static const char *const order_line_keys[] = {"order", "at", "provider",
+					      "events", NULL};
+static const char *const order_keys[] = {"type",        "order_id", "stream",
+					 "delivery_id", "items",    NULL};
+static const char *const item_keys[] = {"offer",    "quantity", "amount",
+					"currency", "oversold", NULL};
 static const char *const checkpoint_line_keys[] = {"checkpoint", NULL};
 static const char *const checkpoint_keys[] = {"seq",  "at",    "offers",
 					      "open", "edges", NULL};
@@ -71,6 +77,73 @@ char *lshop_journal_event_line(const lshop_event *ev, size_t *len)
 	json_t *v = lshop_event_json(ev);
 	char *line = dump_line(v, len);
 
+	json_decref(v);
+	return line;
+}
+
+/*
+ * The canonical order of SPEC §9 as the journal keeps it: each item with
+ * its "oversold" units, and the delivery id when the shop sent one, so
+ * that dedup on either outlives a restart.
+ */
+static json_t *order_json(const lshop_order *order)
+{
+	json_t *v = json_object(), *items = json_array(), *it;
+	const lshop_order_item *x;
+	size_t i, n;
+
+	if (v == NULL || items == NULL)
+		goto fail;
+	if (lshop_json_set(v, "type", json_string("order.paid")) ||
+	    lshop_json_set(v, "order_id", json_string(order->order_id)) ||
+	    lshop_json_set(v, "stream", json_string(order->stream)) ||
+	    (order->delivery_id[0] != '\0' &&
+	     lshop_json_set(v, "delivery_id", json_string(order->delivery_id))))
+		goto fail;
+	n = order->nitems < LSHOP_ORDER_ITEMS_MAX ? order->nitems
+						  : LSHOP_ORDER_ITEMS_MAX;
+	for (i = 0; i < n; i++) {
+		x = &order->items[i];
+		it = json_object();
+		if (json_array_append_new(items, it) != 0 ||
+		    lshop_json_set(it, "offer", json_string(x->offer_id)) ||
+		    lshop_json_set(it, "quantity", json_integer(x->quantity)) ||
+		    lshop_json_set(it, "amount", json_string(x->amount)) ||
+		    lshop_json_set(it, "currency", json_string(x->currency)) ||
+		    lshop_json_set(it, "oversold", json_integer(x->oversold)))
+			goto fail;
+	}
+	if (lshop_json_set(v, "items", items) == 0)
+		return v;
+	items = NULL; /* stolen */
+fail:
+	json_decref(items);
+	json_decref(v);
+	return NULL;
+}
+
+char *lshop_journal_order_line(const lshop_order *order, lshop_provider p,
+			       int64_t at_ms, const lshop_event *events,
+			       size_t nevents, size_t *len)
+{
+	json_t *v = json_object(), *evs = json_array();
+	char *line = NULL;
+	size_t i;
+
+	if (v == NULL || evs == NULL)
+		goto done;
+	for (i = 0; i < nevents; i++)
+		if (json_array_append_new(evs, lshop_event_json(&events[i])))
+			goto done;
+	if (lshop_json_set(v, "order", order_json(order)) ||
+	    lshop_json_set(v, "provider",
+			   json_string(lshop_provider_name(p))) ||
+	    lshop_json_set(v, "at", lshop_json_time(at_ms)) ||
+	    lshop_json_set(v, "events", json_incref(evs)))
+		goto done;
+	line = dump_line(v, len);
+done:
+	json_decref(evs);
 	json_decref(v);
 	return line;
 }
@@ -250,7 +323,8 @@ typedef struct replay_ctx {
 	const lshop_replay_ops *ops;
 	lshop_event ev;
 	lshop_offer offer;
-	lshop_state next; /* a checkpoint's state, until it is whole */
+	lshop_order order;
+	lshop_state next; /* a checkpoint's or an order's state, until whole */
 	lshop_error err;
 } replay_ctx;
 
@@ -278,6 +352,260 @@ static int replay_offer(replay_ctx *c, const json_t *v)
 	if (c->ops->offer != NULL &&
 	    c->ops->offer(c->ops->arg, &c->offer, at_ms) != 0)
 		return LINE_STOP;
+	return LINE_GOOD;
+}
+
+/* 1 if s[0..len) is 1..max characters in [lo, 0x7e]. */
+static int ascii_valid(const char *s, size_t len, size_t max, char lo)
+{
+	size_t i;
+
+	if (len < 1 || len > max)
+		return 0;
+	for (i = 0; i < len; i++)
+		if (s[i] < lo || s[i] > 0x7e)
+			return 0;
+	return 1;
+}
+
+/* A string field of at most cap - 1 bytes that valid() accepts. */
+static int text_field(const json_t *obj, const char *key, const char *prefix,
+		      int required, char *out, size_t cap,
+		      int (*valid)(const char *, size_t), const char *rule,
+		      lshop_error *err)
+{
+	json_t *v = json_object_get(obj, key);
+	const char *s;
+	size_t len;
+
+	if (v == NULL && !required)
+		return 0;
+	if (v == NULL) {
+		lshop_field_error(err, "missing_field", prefix, key,
+				  "is required: %s", rule);
+		return -1;
+	}
+	if (!lshop_json_text(v, &s, &len) || len >= cap || !valid(s, len)) {
+		lshop_field_error(err, "invalid_field", prefix, key,
+				  "must be %s", rule);
+		return -1;
+	}
+	memcpy(out, s, len);
+	out[len] = '\0';
+	return 0;
+}
+
+static int order_id_valid(const char *s, size_t len)
+{
+	return ascii_valid(s, len, 64, 0x20);
+}
+
+static int delivery_id_valid(const char *s, size_t len)
+{
+	return ascii_valid(s, len, LSHOP_DELIVERY_ID_MAX, 0x21);
+}
+
+static int amount_valid(const char *s, size_t len)
+{
+	int64_t v;
+
+	return lshop_amount_scaled(s, len, &v, NULL) == 0;
+}
+
+static int currency_valid(const char *s, size_t len)
+{
+	return len == 3 && s[0] >= 'A' && s[0] <= 'Z' && s[1] >= 'A' &&
+	       s[1] <= 'Z' && s[2] >= 'A' && s[2] <= 'Z';
+}
+
+static int is_order_paid(const char *s, size_t len)
+{
+	return len == 10 && memcmp(s, "order.paid", 10) == 0;
+}
+
+/* A whole number field in [min, max]. */
+static int count_field(const json_t *obj, const char *key, const char *prefix,
+		       int64_t min, int64_t max, int64_t *out, lshop_error *err)
+{
+	json_t *v = json_object_get(obj, key);
+
+	if (!json_is_integer(v) || json_integer_value(v) < min ||
+	    json_integer_value(v) > max) {
+		lshop_field_error(err, v ? "invalid_field" : "missing_field",
+				  prefix, key,
+				  "must be a whole number from %lld to %lld",
+				  (long long)min, (long long)max);
+		return -1;
+	}
+	*out = json_integer_value(v);
+	return 0;
+}
+
+static int order_item_from_json(const json_t *v, const char *prefix,
+				lshop_order_item *it, lshop_error *err)
+{
+	char field[sizeof(err->field)];
+
+	if (!json_is_object(v)) {
+		/* the prefix without its final '.' */
+		snprintf(field, sizeof(field), "%.*s", (int)strlen(prefix) - 1,
+			 prefix);
+		lshop_field_error(err, "invalid_field", "", field,
+				  "must be a JSON object {offer, quantity, "
+				  "amount, currency, oversold}");
+		return -1;
+	}
+	if (lshop_json_known_keys(v, item_keys, prefix, err) ||
+	    text_field(v, "offer", prefix, 1, it->offer_id,
+		       sizeof(it->offer_id), lshop_id_valid, "an offer id",
+		       err) ||
+	    count_field(v, "quantity", prefix, 1, INT64_MAX, &it->quantity,
+			err) ||
+	    text_field(v, "amount", prefix, 1, it->amount, sizeof(it->amount),
+		       amount_valid, "a decimal amount like \"39.98\"", err) ||
+	    text_field(v, "currency", prefix, 1, it->currency,
+		       sizeof(it->currency), currency_valid,
+		       "3 upper-case letters (ISO 4217)", err))
+		return -1;
+	/* The units the stock did not cover: never more than ordered. */
+	return count_field(v, "oversold", prefix, 0, it->quantity,
+			   &it->oversold, err);
+}
+
+/*
+ * The order of an order line, read as strictly as it was written (the
+ * canonical order of lshop_order_parse, plus "oversold" and
+ * "delivery_id"). order is zeroed first, so that it compares whole.
+ */
+static int order_from_json(const json_t *v, lshop_order *order,
+			   lshop_error *err)
+{
+	char prefix[sizeof(err->field)], type[16];
+	json_t *items;
+	size_t i;
+
+	memset(order, 0, sizeof(*order));
+	if (!json_is_object(v)) {
+		lshop_error_set(err, "invalid_field", "order",
+				"order must be a JSON object: the canonical "
+				"order");
+		return -1;
+	}
+	if (lshop_json_known_keys(v, order_keys, "order.", err) ||
+	    text_field(v, "type", "order.", 1, type, sizeof(type),
+		       is_order_paid, "\"order.paid\"", err) ||
+	    text_field(v, "order_id", "order.", 1, order->order_id,
+		       sizeof(order->order_id), order_id_valid,
+		       "1-64 printable ASCII characters", err) ||
+	    text_field(v, "stream", "order.", 1, order->stream,
+		       sizeof(order->stream), lshop_stream_valid,
+		       "a stream name APP/NAME", err) ||
+	    text_field(v, "delivery_id", "order.", 0, order->delivery_id,
+		       sizeof(order->delivery_id), delivery_id_valid,
+		       "1-128 visible ASCII characters", err))
+		return -1;
+	items = json_object_get(v, "items");
+	if (!json_is_array(items) ||
+	    json_array_size(items) > LSHOP_ORDER_ITEMS_MAX) {
+		lshop_error_set(
+		    err, items ? "invalid_field" : "missing_field",
+		    "order.items",
+		    "order.items must be a list of at most %d items",
+		    LSHOP_ORDER_ITEMS_MAX);
+		return -1;
+	}
+	for (i = 0; i < json_array_size(items); i++) {
+		snprintf(prefix, sizeof(prefix), "order.items[%zu].", i);
+		if (order_item_from_json(json_array_get(items, i), prefix,
+					 &order->items[i], err))
+			return -1;
+	}
+	order->nitems = json_array_size(items);
+	return 0;
+}
+
+/* Says which of an order line's events an error is about. */
+static void event_error(lshop_error *err, size_t i)
+{
+	char field[sizeof(err->field) + 32];
+	lshop_error e = *err;
+
+	snprintf(field, sizeof(field), "events[%zu]%s%s", i,
+		 e.field[0] ? "." : "", e.field);
+	lshop_error_set(err, e.code, field, "events[%zu]: %s", i, e.message);
+}
+
+/*
+ * An order line is taken whole or not at all: its order and its events
+ * are read, and the events applied to a copy of the state, before
+ * anything changes or any callback runs.
+ */
+static int replay_order(replay_ctx *c, const json_t *v)
+{
+	const lshop_replay_ops *ops = c->ops;
+	json_t *events, *p;
+	lshop_provider provider;
+	int64_t at_ms;
+	size_t i, len;
+	char *json;
+	int r;
+
+	if (lshop_json_known_keys(v, order_line_keys, "", &c->err) ||
+	    order_from_json(json_object_get(v, "order"), &c->order, &c->err) ||
+	    lshop_json_time_field(v, "at", "", 1, &at_ms, &c->err) < 0)
+		return LINE_SKIPPED;
+	p = json_object_get(v, "provider");
+	if (!json_is_string(p) ||
+	    lshop_provider_parse(json_string_value(p), json_string_length(p),
+				 &provider) != 0) {
+		lshop_error_set(&c->err, p ? "invalid_field" : "missing_field",
+				"provider",
+				"provider must be one of standard, shopify, "
+				"woocommerce, stripe");
+		return LINE_SKIPPED;
+	}
+	events = json_object_get(v, "events");
+	if (!json_is_array(events)) {
+		lshop_error_set(&c->err,
+				events ? "invalid_field" : "missing_field",
+				"events",
+				"events must be a JSON array: the events the "
+				"order made");
+		return LINE_SKIPPED;
+	}
+	memcpy(&c->next, c->st, sizeof(c->next));
+	for (i = 0; i < json_array_size(events); i++) {
+		if (lshop_event_from_json(json_array_get(events, i), &c->ev,
+					  &c->err) != 0 ||
+		    lshop_state_apply(&c->next, &c->ev, &c->err) != 0) {
+			event_error(&c->err, i);
+			return LINE_SKIPPED;
+		}
+		if (strcmp(c->ev.stream, c->order.stream) != 0) {
+			lshop_error_set(&c->err, "invalid_field", "",
+					"events[%zu] is on stream %s, the "
+					"order on %s",
+					i, c->ev.stream, c->order.stream);
+			snprintf(c->err.field, sizeof(c->err.field),
+				 "events[%zu].stream", i);
+			return LINE_SKIPPED;
+		}
+	}
+
+	memcpy(c->st, &c->next, sizeof(c->next));
+	if (ops->order != NULL &&
+	    ops->order(ops->arg, &c->order, provider, at_ms) != 0)
+		return LINE_STOP;
+	for (i = 0; ops->event != NULL && i < json_array_size(events); i++) {
+		lshop_event_from_json(json_array_get(events, i), &c->ev, NULL);
+		json = lshop_event_to_json(&c->ev, &len);
+		if (json == NULL)
+			return LINE_STOP;
+		r = ops->event(ops->arg, &c->ev, json, len, 0);
+		free(json);
+		if (r != 0)
+			return LINE_STOP;
+	}
 	return LINE_GOOD;
 }
 
@@ -435,9 +763,12 @@ static int replay_line(replay_ctx *c, const char *line, size_t len)
 	if (v == NULL)
 		return LINE_SKIPPED;
 	/* An event has a "type"; the other records are named by their
-	 * one key. */
+	 * first key. */
 	if (json_object_get(v, "checkpoint") != NULL)
 		r = replay_checkpoint(c, v);
+	else if (json_object_get(v, "order") != NULL &&
+		 json_object_get(v, "type") == NULL)
+		r = replay_order(c, v);
 	else if (json_object_get(v, "offer") != NULL &&
 		 json_object_get(v, "type") == NULL)
 		r = replay_offer(c, v);

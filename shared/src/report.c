@@ -10,6 +10,11 @@
  * the latest disclosure change, a hide never before the latest pin edge:
  * see state.c), so the sweep is exact for a planned timeline; an event
  * stamped before one already swept counts from that one's time.
+ *
+ * Orders, units and revenue come from the orders themselves (the order
+ * lines of the journal), not from purchase.completed: an order's units
+ * beyond the stock make no event but were paid for, and its amounts are
+ * what the shop charged, whatever the catalog's price was.
  */
 #include <stdio.h>
 #include <stdlib.h>
@@ -21,9 +26,9 @@
 #include "internal.h"
 
 /*
- * Revenue in units of 1/10000 (prices have at most 4 decimals), as
+ * Revenue in units of 1/10000 (amounts have at most 4 decimals), as
  * base-10^9 limbs, least significant first: 54 digits hold any sum of
- * price x quantity that int64 quantities can make.
+ * int64 amounts that a report can be fed.
  */
 #define LIMBS     6
 #define LIMB_BASE 1000000000u
@@ -32,14 +37,18 @@ typedef struct offer_rec {
 	char id[LSHOP_ID_MAX + 1];
 	char title[LSHOP_TITLE_MAX + 1]; /* "" until put or pinned */
 	char price[LSHOP_PRICE_MAX + 1]; /* its price now; "" unknown */
-	char currency[4];
+	char currency[4];                /* the catalog's; "" unknown */
 	int64_t pins;
 	int64_t pinned_ms; /* closed pin intervals */
 	int64_t orders;
-	int64_t units;
+	int64_t units; /* sold on stream and oversold */
+	int64_t oversold;
 	uint32_t revenue[LIMBS];
-	int decimals; /* the most of the prices counted; -1 none yet */
-	int unpriced; /* an order came before any price was known */
+	char revenue_currency[4]; /* of the amounts counted; "" none yet */
+	int decimals; /* the most of the amounts counted; -1 none yet */
+	/* amounts in more than one currency, or unreadable: the revenue
+	 * cannot be said as one number */
+	int revenue_unknown;
 } offer_rec;
 
 struct lshop_report {
@@ -158,24 +167,17 @@ int lshop_report_add_offer(lshop_report *r, const lshop_offer *offer)
 	return 0;
 }
 
-/* revenue += price x quantity, both whole numbers. */
-static void revenue_add(uint32_t rev[LIMBS], uint64_t price, uint64_t qty)
+/* revenue += v, in 1/10000. */
+static void revenue_add(uint32_t rev[LIMBS], uint64_t v)
 {
-	uint64_t p[2] = {price % LIMB_BASE, price / LIMB_BASE};
-	uint64_t q[3] = {qty % LIMB_BASE, qty / LIMB_BASE % LIMB_BASE,
-			 qty / LIMB_BASE / LIMB_BASE};
-	uint64_t acc[LIMBS] = {0}, v, carry = 0;
-	size_t i, j;
+	uint64_t sum, carry = 0;
+	size_t i;
 
-	/* p[1] < 10^4 and q[2] < 10: each product < 10^18, each sum of
-	 * two < 2 x 10^18, well inside 64 bits. */
-	for (i = 0; i < 2; i++)
-		for (j = 0; j < 3; j++)
-			acc[i + j] += p[i] * q[j];
 	for (i = 0; i < LIMBS; i++) {
-		v = rev[i] + acc[i] + carry;
-		rev[i] = (uint32_t)(v % LIMB_BASE);
-		carry = v / LIMB_BASE;
+		sum = rev[i] + v % LIMB_BASE + carry;
+		v /= LIMB_BASE;
+		rev[i] = (uint32_t)(sum % LIMB_BASE);
+		carry = sum / LIMB_BASE;
 	}
 }
 
@@ -241,29 +243,62 @@ static void pin_close(lshop_report *r, int64_t at_ms)
 	r->pinned = 0;
 }
 
-static int add_purchase(lshop_report *r, const lshop_event *ev)
+static int64_t add_saturated(int64_t a, int64_t b)
 {
-	offer_rec *o = offer_of(r, ev->offer_id);
-	int64_t price;
+	if (b <= 0)
+		return a;
+	return b > INT64_MAX - a ? INT64_MAX : a + b;
+}
+
+/* An item's amount into o's revenue. */
+static void revenue_count(offer_rec *o, const lshop_order_item *it)
+{
+	const char *end;
+	int64_t v;
 	int d;
 
-	if (o == NULL)
-		return -1;
-	o->orders++;
-	o->units = ev->quantity > INT64_MAX - o->units
-		       ? INT64_MAX
-		       : o->units + ev->quantity;
-	if (o->price[0] == '\0' ||
-	    lshop_price_scaled(o->price, strlen(o->price), &price) != 0) {
-		o->unpriced = 1;
-		return 0;
+	if (o->revenue_unknown)
+		return;
+	end = memchr(it->amount, '\0', sizeof(it->amount));
+	if (end == NULL ||
+	    lshop_amount_scaled(it->amount, (size_t)(end - it->amount), &v,
+				&d) != 0 ||
+	    (o->revenue_currency[0] != '\0' &&
+	     strcmp(o->revenue_currency, it->currency) != 0)) {
+		o->revenue_unknown = 1;
+		return;
 	}
-	if (ev->quantity > 0)
-		revenue_add(o->revenue, (uint64_t)price,
-			    (uint64_t)ev->quantity);
-	d = price_decimals(o->price);
+	memcpy(o->revenue_currency, it->currency, sizeof(o->revenue_currency));
+	revenue_add(o->revenue, (uint64_t)v);
 	if (d > o->decimals)
 		o->decimals = d;
+}
+
+int lshop_report_add_order(lshop_report *r, const lshop_order *order)
+{
+	const lshop_order_item *it;
+	offer_rec *o;
+	size_t n = order->nitems < LSHOP_ORDER_ITEMS_MAX
+		       ? order->nitems
+		       : LSHOP_ORDER_ITEMS_MAX;
+	size_t i, j;
+
+	for (i = 0; i < n; i++) {
+		it = &order->items[i];
+		o = offer_of(r, it->offer_id);
+		if (o == NULL)
+			return -1;
+		/* One order per offer, though a shop may list it twice
+		 * (in two currencies, say). */
+		for (j = 0; j < i; j++)
+			if (strcmp(order->items[j].offer_id, it->offer_id) == 0)
+				break;
+		if (j == i)
+			o->orders++;
+		o->units = add_saturated(o->units, it->quantity);
+		o->oversold = add_saturated(o->oversold, it->oversold);
+		revenue_count(o, it);
+	}
 	return 0;
 }
 
@@ -301,9 +336,8 @@ int lshop_report_add_event(lshop_report *r, const lshop_event *ev)
 		sweep_to(r, ev->at_ms);
 		r->shown = ev->type == LSHOP_DISCLOSURE_SHOWN;
 		return 0;
-	case LSHOP_PURCHASE_COMPLETED:
-		return add_purchase(r, ev);
 	default:
+		/* purchase.completed and stock: counted from the orders. */
 		return 0;
 	}
 }
@@ -320,6 +354,11 @@ static json_t *offer_json(const lshop_report *r, const offer_rec *o,
 	int64_t ms = o->pinned_ms;
 	json_t *v = json_object();
 	int decimals = o->decimals;
+	/* The revenue's currency once there is revenue, else the
+	 * catalog's. */
+	const char *currency = o->revenue_currency[0] && !o->revenue_unknown
+				   ? o->revenue_currency
+				   : o->currency;
 
 	if (v == NULL)
 		return NULL;
@@ -328,8 +367,7 @@ static json_t *offer_json(const lshop_report *r, const offer_rec *o,
 	if (decimals < 0)
 		decimals = o->price[0] ? price_decimals(o->price) : 0;
 	revenue_format(revenue, sizeof(revenue), o->revenue, decimals);
-	/* An offer only seen in purchases has no title or price: its
-	 * revenue cannot be said. */
+	/* An offer only seen in orders has no title: null, not "". */
 	if (lshop_json_set(v, "offer_id", json_string(o->id)) ||
 	    lshop_json_set(v, "title",
 			   o->title[0] ? json_string(o->title) : json_null()) ||
@@ -337,11 +375,12 @@ static json_t *offer_json(const lshop_report *r, const offer_rec *o,
 	    lshop_json_set(v, "seconds_pinned", seconds_json(ms)) ||
 	    lshop_json_set(v, "orders", json_integer(o->orders)) ||
 	    lshop_json_set(v, "units", json_integer(o->units)) ||
+	    lshop_json_set(v, "oversold", json_integer(o->oversold)) ||
 	    lshop_json_set(v, "revenue",
-			   o->unpriced ? json_null() : json_string(revenue)) ||
+			   o->revenue_unknown ? json_null()
+					      : json_string(revenue)) ||
 	    lshop_json_set(v, "currency",
-			   o->currency[0] ? json_string(o->currency)
-					  : json_null())) {
+			   currency[0] ? json_string(currency) : json_null())) {
 		json_decref(v);
 		return NULL;
 	}

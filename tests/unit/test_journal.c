@@ -10,7 +10,7 @@
 
 /* What a replay handed out. */
 typedef struct seen {
-	size_t offers, events, restored, checkpoints;
+	size_t offers, events, restored, checkpoints, orders;
 	uint64_t checkpoint_seq;
 	uint64_t last_seq;
 	char offer_ids[8][LSHOP_ID_MAX + 1];
@@ -18,7 +18,44 @@ typedef struct seen {
 	uint64_t restored_seq[4];
 	lshop_event_type restored_type[4];
 	size_t stop_at_event; /* the callback stops at this event; 0 never */
+	/* orders, when the test keeps them (order_log not NULL) */
+	lshop_order *order_log;
+	lshop_provider order_provider[8];
+	int64_t order_at[8];
+	int stop_at_order; /* order() stops at the first one */
+	/* the events handed out, each "restored JSON\n", when kept */
+	char *trail;
+	size_t trail_len;
+	int keep_trail;
 } seen;
+
+static int on_order(void *arg, const lshop_order *order, lshop_provider p,
+		    int64_t at_ms)
+{
+	seen *s = arg;
+
+	if (s->stop_at_order)
+		return -1;
+	if (s->order_log != NULL && s->orders < 8) {
+		s->order_log[s->orders] = *order;
+		s->order_provider[s->orders] = p;
+		s->order_at[s->orders] = at_ms;
+	}
+	s->orders++;
+	return 0;
+}
+
+static void trail_add(seen *s, const char *json, size_t len, int restored)
+{
+	s->trail = realloc(s->trail, s->trail_len + len + 4);
+	assert_non_null(s->trail);
+	s->trail_len +=
+	    (size_t)sprintf(s->trail + s->trail_len, "%d ", restored);
+	memcpy(s->trail + s->trail_len, json, len);
+	s->trail_len += len;
+	s->trail[s->trail_len++] = '\n';
+	s->trail[s->trail_len] = '\0';
+}
 
 static int on_offer(void *arg, const lshop_offer *offer, int64_t at_ms)
 {
@@ -55,6 +92,8 @@ static int on_event(void *arg, const lshop_event *ev, const char *json,
 	assert_true(back.seq == ev->seq);
 	assert_int_equal(back.type, ev->type);
 	assert_null(memchr(json, '\n', len));
+	if (s->keep_trail)
+		trail_add(s, json, len, restored);
 	if (restored) {
 		assert_true(s->restored < 4);
 		s->restored_seq[s->restored] = ev->seq;
@@ -71,9 +110,21 @@ static int on_event(void *arg, const lshop_event *ev, const char *json,
 
 static lshop_replay_ops ops_for(seen *s)
 {
-	lshop_replay_ops ops = {s, on_offer, on_checkpoint, on_event};
+	lshop_replay_ops ops = {.arg = s,
+				.offer = on_offer,
+				.checkpoint = on_checkpoint,
+				.order = on_order,
+				.event = on_event};
+	lshop_order *log = s->order_log;
+	int keep_trail = s->keep_trail;
+	char *trail = s->trail;
 
+	/* A test's order log and trail outlive a replay; the rest starts
+	 * over. */
 	memset(s, 0, sizeof(*s));
+	s->order_log = log;
+	s->keep_trail = keep_trail;
+	s->trail = trail;
 	return ops;
 }
 
@@ -270,7 +321,7 @@ static void test_replay_full_history(void **state)
 	lshop_replay_result res;
 	lshop_state st;
 	timeline tl;
-	seen s;
+	seen s = {0};
 
 	(void)state;
 	sample_history(&tl);
@@ -320,7 +371,7 @@ static void test_replay_torn_last_line(void **state)
 	timeline tl;
 	size_t good, len, n;
 	char *line;
-	seen s;
+	seen s = {0};
 
 	(void)state;
 	sample_history(&tl);
@@ -377,7 +428,7 @@ static void test_replay_skips_garbage_and_goes_on(void **state)
 	timeline tl;
 	size_t len, n;
 	char *buf, *buf2;
-	seen s;
+	seen s = {0};
 
 	(void)state;
 	sample_history(&tl);
@@ -419,7 +470,7 @@ static void test_replay_skips_out_of_order_seq(void **state)
 	timeline tl;
 	size_t len, n, a, b;
 	char *dup, *buf, *buf2, *gap;
-	seen s;
+	seen s = {0};
 
 	(void)state;
 	sample_history(&tl);
@@ -472,7 +523,7 @@ static void test_replay_callback_stops(void **state)
 	lshop_replay_ops ops;
 	lshop_state st;
 	timeline tl;
-	seen s;
+	seen s = {0};
 
 	(void)state;
 	sample_history(&tl);
@@ -509,7 +560,7 @@ static void test_checkpoint_round_trip(void **state)
 	timeline tl;
 	size_t cut, len, restored_open;
 	char *cp, *buf;
-	seen s;
+	seen s = {0};
 
 	(void)state;
 	/* Cut while a pin (and its tied disclosure) and a countdown are
@@ -583,7 +634,7 @@ static void test_checkpoint_keeps_edges(void **state)
 	lshop_state st;
 	timeline tl;
 	char *cp;
-	seen s;
+	seen s = {0};
 
 	(void)state;
 	tl_init(&tl);
@@ -624,7 +675,7 @@ static void test_checkpoint_anywhere(void **state)
 	size_t cuts[40], ncuts = 0, i, n, len;
 	char *cps[40], *buf;
 	int step;
-	seen s;
+	seen s = {0};
 
 	(void)state;
 	tl_init(&tl);
@@ -688,7 +739,7 @@ static void test_damaged_checkpoint_is_skipped(void **state)
 	timeline tl;
 	size_t i, len;
 	char *buf;
-	seen s;
+	seen s = {0};
 
 	(void)state;
 	sample_history(&tl);
@@ -706,6 +757,402 @@ static void test_damaged_checkpoint_is_skipped(void **state)
 	tl_free(&tl);
 }
 
+/* Orders */
+
+static lshop_event purchase_event(uint64_t seq, const char *id, int64_t q)
+{
+	lshop_event ev;
+
+	memset(&ev, 0, sizeof(ev));
+	ev.type = LSHOP_PURCHASE_COMPLETED;
+	ev.seq = seq;
+	ev.at_ms = T0;
+	strcpy(ev.stream, STREAM);
+	strcpy(ev.offer_id, id);
+	ev.quantity = q;
+	return ev;
+}
+
+static void test_order_line(void **state)
+{
+	lshop_order o = make_order("1001", "sku-a", 2, "39.98");
+	lshop_event evs[2];
+	char *line, *e0, *e1, *expected;
+	size_t len;
+
+	(void)state;
+	strcpy(o.delivery_id, "b54557e4-bdd9-4b37-8a5f-bf7d70bcd043");
+	o.items[0].oversold = 1;
+	evs[0] = purchase_event(7, "sku-a", 1);
+	evs[1] = evs[0];
+	evs[1].seq = 8;
+	evs[1].type = LSHOP_STOCK_CHANGED;
+	evs[1].quantity = 0;
+	evs[1].stock = 0;
+	line = lshop_journal_order_line(&o, LSHOP_PROVIDER_SHOPIFY, T0, evs, 2,
+					&len);
+	assert_non_null(line);
+	e0 = lshop_event_to_json(&evs[0], NULL);
+	e1 = lshop_event_to_json(&evs[1], NULL);
+	expected = fmt("{\"order\":{\"type\":\"order.paid\",\"order_id\":"
+		       "\"1001\",\"stream\":\"live/demo\",\"delivery_id\":"
+		       "\"b54557e4-bdd9-4b37-8a5f-bf7d70bcd043\",\"items\":[{"
+		       "\"offer\":\"sku-a\",\"quantity\":2,\"amount\":"
+		       "\"39.98\",\"currency\":\"EUR\",\"oversold\":1}]},"
+		       "\"provider\":\"shopify\",\"at\":\"2026-11-24T10:00:"
+		       "00.123Z\",\"events\":[%s,%s]}\n",
+		       e0, e1);
+	assert_string_equal(line, expected);
+	assert_int_equal(len, strlen(expected));
+	free(line);
+	free(expected);
+
+	/* No delivery id, no events (all of it oversold): both said as
+	 * they are. */
+	o.delivery_id[0] = '\0';
+	o.items[0].oversold = 2;
+	line = lshop_journal_order_line(&o, LSHOP_PROVIDER_STANDARD, T0, NULL,
+					0, &len);
+	assert_string_equal(
+	    line, "{\"order\":{\"type\":\"order.paid\",\"order_id\":\"1001\","
+		  "\"stream\":\"live/demo\",\"items\":[{\"offer\":\"sku-a\","
+		  "\"quantity\":2,\"amount\":\"39.98\",\"currency\":\"EUR\","
+		  "\"oversold\":2}]},\"provider\":\"standard\",\"at\":"
+		  "\"2026-11-24T10:00:00.123Z\",\"events\":[]}\n");
+	free(line);
+	free(e0);
+	free(e1);
+}
+
+/*
+ * Orders in a journal: replay hands each order over as written, then its
+ * events, and rebuilds the state that applying those events as event
+ * lines rebuilds.
+ */
+static void test_order_round_trip(void **state)
+{
+	lshop_offer ltd = make_offer("sku-ltd", "19.99", NULL);
+	lshop_event *evs = calloc(3 * LSHOP_ORDER_ITEMS_MAX, sizeof(*evs));
+	lshop_order written[4];
+	static const lshop_provider providers[4] = {
+	    LSHOP_PROVIDER_SHOPIFY, LSHOP_PROVIDER_STANDARD,
+	    LSHOP_PROVIDER_STRIPE, LSHOP_PROVIDER_WOOCOMMERCE};
+	lshop_replay_result res;
+	lshop_state st;
+	timeline tl, direct; /* order lines; the same as event lines */
+	int64_t stocks[LSHOP_ORDER_ITEMS_MAX];
+	int64_t direct_stocks[LSHOP_ORDER_ITEMS_MAX], ltd_stock;
+	char *trail;
+	size_t trail_len, k, i, n;
+	seen s = {0};
+
+	(void)state;
+	assert_non_null(evs);
+	ltd.stock = 3;
+	tl_init(&tl);
+	tl_init(&direct);
+	tl_put(&tl, &ltd, T0 - 1000);
+	tl_put(&direct, &ltd, T0 - 1000);
+	tl_pin(&tl, &ltd, T0, 0);
+	tl_pin(&direct, &ltd, T0, 0);
+
+	/* 2 of 3 sold; a delivery id */
+	written[0] = make_order("1001", "sku-ltd", 2, "39.98");
+	strcpy(written[0].delivery_id, "wh_1");
+	/* 1 sold, 1 oversold, sold out; plus an offer not in the catalog
+	 * and one without a limit */
+	written[1] = make_order("1002", "sku-ltd", 2, "39.98");
+	order_add(&written[1], "sku-ghost", 3, "3");
+	order_add(&written[1], "sku-free", 1, "0");
+	strcpy(written[1].items[1].currency, "JPY");
+	/* nothing left: no events at all */
+	written[2] = make_order("cs_test_a1", "sku-ltd", 5, "99.95");
+	strcpy(written[2].delivery_id, "evt_1NG8Du2eZvKYlo2CUI79vXWy");
+	/* the most items an order holds */
+	memset(&written[3], 0, sizeof(written[3]));
+	strcpy(written[3].order_id, "Order #4 (\"quoted\")");
+	strcpy(written[3].stream, STREAM);
+	for (i = 0; i < LSHOP_ORDER_ITEMS_MAX; i++) {
+		char id[16];
+
+		snprintf(id, sizeof(id), "sku-%zu", i);
+		order_add(&written[3], id, 1 + (int64_t)i, "0.0001");
+	}
+
+	ltd_stock = ltd.stock;
+	for (k = 0; k < 4; k++) {
+		lshop_order copy = written[k];
+		int64_t at = T0 + 1000 * (int64_t)k;
+
+		/* Orders 0-2: item 0 is on sku-ltd, item 1 on an offer not
+		 * in the catalog, item 2 on one without a limit. Order 3:
+		 * none in the catalog. */
+		for (i = 0; i < LSHOP_ORDER_ITEMS_MAX; i++)
+			stocks[i] = direct_stocks[i] = LSHOP_STOCK_UNKNOWN;
+		if (k < 3) {
+			stocks[0] = direct_stocks[0] = ltd_stock;
+			stocks[2] = direct_stocks[2] = LSHOP_STOCK_UNLIMITED;
+		}
+		/* The events applied as event lines ... */
+		for (i = 0, n = 0; i < copy.nitems; i++)
+			n += lshop_purchase_events(
+			    &copy.items[i], &direct_stocks[i], at, evs + n);
+		for (i = 0; i < n; i += LSHOP_PLAN_MAX)
+			tl_apply(&direct, evs + i,
+				 n - i < LSHOP_PLAN_MAX ? n - i
+							: LSHOP_PLAN_MAX);
+		/* ... and with their order. */
+		tl_order(&tl, &written[k], providers[k], at, stocks);
+		assert_memory_equal(&copy, &written[k], sizeof(copy));
+		if (k < 3)
+			ltd_stock = stocks[0];
+	}
+	assert_true(ltd_stock == 0);
+	assert_true(written[0].items[0].oversold == 0);
+	assert_true(written[1].items[0].oversold == 1);
+	assert_true(written[1].items[1].oversold == 0);
+	assert_true(written[2].items[0].oversold == 5);
+	tl_unpin(&tl, T0 + 9000);
+	tl_unpin(&direct, T0 + 9000);
+	assert_memory_equal(&tl.st, &direct.st, sizeof(tl.st));
+
+	/* The events as event lines. */
+	s.keep_trail = 1;
+	assert_int_equal(replay(direct.journal, direct.len, &st, &s, &res), 0);
+	assert_int_equal(res.skipped, 0);
+	assert_memory_equal(&st, &direct.st, sizeof(st));
+	trail = s.trail;
+	trail_len = s.trail_len;
+	s.trail = NULL;
+
+	/* The same events inside order lines. */
+	s.order_log = calloc(8, sizeof(*s.order_log));
+	assert_int_equal(replay(tl.journal, tl.len, &st, &s, &res), 0);
+	assert_int_equal(res.skipped, 0);
+	assert_int_equal(res.records, count_lines(tl.journal, tl.len));
+	assert_int_equal(res.last_good, tl.len);
+	assert_memory_equal(&st, &tl.st, sizeof(st));
+	assert_memory_equal(&st, &direct.st, sizeof(st));
+	assert_int_equal(s.events, tl.st.seq);
+	assert_int_equal(s.restored, 0);
+	assert_int_equal(s.trail_len, trail_len);
+	assert_string_equal(s.trail, trail);
+
+	/* Each order as it was written, field by field. */
+	assert_int_equal(s.orders, 4);
+	for (k = 0; k < 4; k++) {
+		const lshop_order *got = &s.order_log[k], *want = &written[k];
+
+		assert_int_equal(s.order_provider[k], providers[k]);
+		assert_true(s.order_at[k] == T0 + 1000 * (int64_t)k);
+		assert_string_equal(got->order_id, want->order_id);
+		assert_string_equal(got->delivery_id, want->delivery_id);
+		assert_string_equal(got->stream, want->stream);
+		assert_int_equal(got->nitems, want->nitems);
+		for (i = 0; i < want->nitems; i++) {
+			const lshop_order_item *g = &got->items[i];
+			const lshop_order_item *w = &want->items[i];
+
+			assert_string_equal(g->offer_id, w->offer_id);
+			assert_true(g->quantity == w->quantity);
+			assert_string_equal(g->amount, w->amount);
+			assert_string_equal(g->currency, w->currency);
+			assert_true(g->oversold == w->oversold);
+		}
+		assert_memory_equal(got, want, sizeof(*got));
+	}
+	assert_string_equal(s.order_log[0].delivery_id, "wh_1");
+	assert_string_equal(s.order_log[1].delivery_id, "");
+	assert_true(s.order_log[1].items[0].oversold == 1);
+	assert_true(s.order_log[2].items[0].oversold == 5);
+
+	/* An order line after a checkpoint goes on from it. */
+	{
+		size_t cut = after_line(tl.journal, 2); /* put, pin */
+		lshop_state at_cut;
+		char *cp, *buf;
+		size_t len;
+
+		lshop_state_init(&at_cut);
+		assert_int_equal(
+		    lshop_journal_replay(tl.journal, cut, &at_cut, NULL, NULL),
+		    0);
+		cp = lshop_journal_checkpoint_line(&at_cut, STREAM, T0, &ltd, 1,
+						   NULL);
+		buf = rotated(&tl, cut, cp, &len);
+		assert_int_equal(replay(buf, len, &st, &s, &res), 0);
+		assert_int_equal(res.skipped, 0);
+		assert_int_equal(s.orders, 4);
+		assert_memory_equal(&st, &tl.st, sizeof(st));
+		free(cp);
+		free(buf);
+	}
+	free(trail);
+	free(s.trail);
+	free(s.order_log);
+	free(evs);
+	tl_free(&tl);
+	tl_free(&direct);
+}
+
+/*
+ * An order line is taken whole or skipped whole: a line whose events do
+ * not follow, or that does not read, changes nothing and hands nothing
+ * out; the replay goes on with the next line.
+ */
+static void test_bad_order_line_is_skipped_whole(void **state)
+{
+	/* the field each bad line below is skipped for */
+	static const char *const why[] = {"events[0].seq",
+					  "events[0].seq",
+					  "events[1].seq",
+					  "events[0].stream",
+					  "order.items[0].oversold",
+					  "order.items[0].amount",
+					  "order.items[0].oversold",
+					  "order.note",
+					  "order.items",
+					  "provider",
+					  "events",
+					  "at"};
+	lshop_order o = make_order("1001", "sku-a", 2, "39.98");
+	lshop_event evs[3];
+	lshop_replay_result res;
+	lshop_state st;
+	timeline tl;
+	char *bad[12], *good, *e1, *buf;
+	const char *head;
+	size_t nbad = 0, i, len;
+	uint64_t next;
+	seen s = {0};
+
+	(void)state;
+	sample_history(&tl);
+	next = tl.st.seq + 1;
+
+	/* The next order, done right. */
+	evs[0] = purchase_event(next, "sku-a", 2);
+	good = lshop_journal_order_line(&o, LSHOP_PROVIDER_STANDARD, T0, evs, 1,
+					NULL);
+	e1 = lshop_event_to_json(&evs[0], NULL);
+
+	/* Events that do not follow: a gap; a repeat; the first follows
+	 * but the second does not. */
+	evs[0] = purchase_event(next + 1, "sku-a", 2);
+	bad[nbad++] = lshop_journal_order_line(&o, LSHOP_PROVIDER_STANDARD, T0,
+					       evs, 1, NULL);
+	evs[0] = purchase_event(next - 1, "sku-a", 2);
+	bad[nbad++] = lshop_journal_order_line(&o, LSHOP_PROVIDER_STANDARD, T0,
+					       evs, 1, NULL);
+	evs[0] = purchase_event(next, "sku-a", 2);
+	evs[1] = purchase_event(next + 2, "sku-a", 2);
+	bad[nbad++] = lshop_journal_order_line(&o, LSHOP_PROVIDER_STANDARD, T0,
+					       evs, 2, NULL);
+	/* An event on another stream. */
+	evs[0] = purchase_event(next, "sku-a", 2);
+	strcpy(evs[0].stream, "live/other");
+	bad[nbad++] = lshop_journal_order_line(&o, LSHOP_PROVIDER_STANDARD, T0,
+					       evs, 1, NULL);
+	/* More oversold than ordered. */
+	o.items[0].oversold = 3;
+	evs[0] = purchase_event(next, "sku-a", 2);
+	bad[nbad++] = lshop_journal_order_line(&o, LSHOP_PROVIDER_STANDARD, T0,
+					       evs, 1, NULL);
+	o.items[0].oversold = 0;
+
+	/* By hand: what a writer never writes. */
+	head = "{\"type\":\"order.paid\",\"order_id\":\"1\",\"stream\":"
+	       "\"live/demo\",";
+	bad[nbad++] = fmt("{\"order\":%s\"items\":[{\"offer\":\"sku-a\","
+			  "\"quantity\":2,\"amount\":\"1,00\",\"currency\":"
+			  "\"EUR\",\"oversold\":0}]},\"provider\":\"standard\","
+			  "\"at\":\"2026-11-24T10:00:00Z\",\"events\":[%s]}\n",
+			  head, e1);
+	bad[nbad++] = fmt("{\"order\":%s\"items\":[{\"offer\":\"sku-a\","
+			  "\"quantity\":2,\"amount\":\"1.00\",\"currency\":"
+			  "\"EUR\"}]},\"provider\":\"standard\","
+			  "\"at\":\"2026-11-24T10:00:00Z\",\"events\":[%s]}\n",
+			  head, e1);
+	bad[nbad++] = fmt("{\"order\":%s\"items\":[],\"note\":1},"
+			  "\"provider\":\"standard\",\"at\":"
+			  "\"2026-11-24T10:00:00Z\",\"events\":[%s]}\n",
+			  head, e1);
+	bad[nbad++] = fmt("{\"order\":%s\"items\":{}},\"provider\":"
+			  "\"standard\",\"at\":\"2026-11-24T10:00:00Z\","
+			  "\"events\":[%s]}\n",
+			  head, e1);
+	bad[nbad++] = fmt("{\"order\":%s\"items\":[]},\"provider\":"
+			  "\"paypal\",\"at\":\"2026-11-24T10:00:00Z\","
+			  "\"events\":[%s]}\n",
+			  head, e1);
+	bad[nbad++] = fmt("{\"order\":%s\"items\":[]},\"provider\":"
+			  "\"standard\",\"at\":\"2026-11-24T10:00:00Z\","
+			  "\"events\":{}}\n",
+			  head);
+	bad[nbad++] = fmt("{\"order\":%s\"items\":[]},\"provider\":"
+			  "\"standard\",\"events\":[%s]}\n",
+			  head, e1);
+
+	assert_int_equal(nbad, sizeof(why) / sizeof(why[0]));
+	for (i = 0; i < nbad; i++) {
+		assert_non_null(bad[i]);
+		buf = fmt("%s%s%s", tl.journal, bad[i], good);
+		len = strlen(buf);
+		assert_int_equal(replay(buf, len, &st, &s, &res), 0);
+		if (res.skipped != 1)
+			fail_msg("accepted %s", bad[i]);
+		assert_string_equal(res.first_problem.field, why[i]);
+		assert_non_null(
+		    strstr(res.first_problem.message, "journal line"));
+		/* the good order after it, and only that one */
+		assert_int_equal(s.orders, 1);
+		assert_true(st.seq == next);
+		assert_int_equal(s.events, next);
+		assert_int_equal(res.records, count_lines(buf, len) - 1);
+		free(buf);
+	}
+	/* What the first three said. */
+	buf = fmt("%s%s", tl.journal, bad[2]);
+	assert_int_equal(replay(buf, strlen(buf), &st, &s, &res), 0);
+	assert_string_equal(res.first_problem.code, "seq_gap");
+	assert_string_equal(res.first_problem.field, "events[1].seq");
+	assert_memory_equal(&st, &tl.st, sizeof(st));
+	assert_int_equal(s.orders, 0);
+	assert_int_equal(s.events, tl.st.seq);
+	free(buf);
+
+	/* Torn: the whole order is skipped, its first event included. */
+	buf = fmt("%s%.*s", tl.journal, (int)(strlen(good) - 1), good);
+	assert_int_equal(replay(buf, strlen(buf), &st, &s, &res), 0);
+	assert_int_equal(res.torn, 1);
+	assert_int_equal(res.skipped, 1);
+	assert_int_equal(res.last_good, tl.len);
+	assert_memory_equal(&st, &tl.st, sizeof(st));
+	assert_int_equal(s.orders, 0);
+	free(buf);
+
+	/* order() stopping the replay: its events are not handed out. */
+	buf = fmt("%s%s", tl.journal, good);
+	{
+		lshop_replay_ops ops = ops_for(&s);
+
+		s.stop_at_order = 1;
+		lshop_state_init(&st);
+		assert_int_equal(
+		    lshop_journal_replay(buf, strlen(buf), &st, &ops, &res),
+		    -1);
+		assert_int_equal(s.events, tl.st.seq);
+		assert_int_equal(res.last_good, tl.len);
+	}
+	free(buf);
+
+	for (i = 0; i < nbad; i++)
+		free(bad[i]);
+	free(good);
+	free(e1);
+	tl_free(&tl);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -720,6 +1167,9 @@ int main(void)
 	    cmocka_unit_test(test_checkpoint_keeps_edges),
 	    cmocka_unit_test(test_checkpoint_anywhere),
 	    cmocka_unit_test(test_damaged_checkpoint_is_skipped),
+	    cmocka_unit_test(test_order_line),
+	    cmocka_unit_test(test_order_round_trip),
+	    cmocka_unit_test(test_bad_order_line_is_skipped_whole),
 	};
 
 	return cmocka_run_group_tests(tests, setup, NULL);

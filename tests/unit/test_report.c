@@ -1,6 +1,6 @@
 /*
- * The report (report.h): pins, seconds pinned, orders, units, exact
- * revenue, and how much of the sponsored time was disclosed.
+ * The report (report.h): pins, seconds pinned, orders, units, oversold,
+ * exact revenue, and how much of the sponsored time was disclosed.
  */
 #include <jansson.h>
 
@@ -16,6 +16,14 @@ static int feed_offer(void *arg, const lshop_offer *offer, int64_t at_ms)
 	return lshop_report_add_offer(arg, offer);
 }
 
+static int feed_order(void *arg, const lshop_order *order, lshop_provider p,
+		      int64_t at_ms)
+{
+	(void)p;
+	(void)at_ms;
+	return lshop_report_add_order(arg, order);
+}
+
 static int feed_event(void *arg, const lshop_event *ev, const char *json,
 		      size_t len, int restored)
 {
@@ -29,7 +37,10 @@ static int feed_event(void *arg, const lshop_event *ev, const char *json,
 static lshop_report *report_of(const timeline *tl)
 {
 	lshop_report *r = lshop_report_new();
-	lshop_replay_ops ops = {r, feed_offer, NULL, feed_event};
+	lshop_replay_ops ops = {.arg = r,
+				.offer = feed_offer,
+				.order = feed_order,
+				.event = feed_event};
 	lshop_replay_result res;
 	lshop_state st;
 
@@ -121,13 +132,21 @@ static void add_disclosure(lshop_report *r, int shown, int64_t at)
 	add(r, ev);
 }
 
-static void add_purchase(lshop_report *r, const char *id, int64_t quantity)
+/* An order of one item, fed straight to the report. */
+static void add_order(lshop_report *r, const char *id, int64_t quantity,
+		      const char *amount)
 {
-	lshop_event ev = event(LSHOP_PURCHASE_COMPLETED, T0);
+	lshop_order o = make_order("1001", id, quantity, amount);
 
-	strcpy(ev.offer_id, id);
-	ev.quantity = quantity;
-	add(r, ev);
+	assert_int_equal(lshop_report_add_order(r, &o), 0);
+}
+
+static int64_t int_of(json_t *obj, const char *key)
+{
+	json_t *v = json_object_get(obj, key);
+
+	assert_true(json_is_integer(v));
+	return json_integer_value(v);
 }
 
 static lshop_offer ad_a, ad_b, plain, never;
@@ -164,6 +183,7 @@ static void test_empty_report(void **state)
 static void test_scripted_show(void **state)
 {
 	lshop_report *r;
+	lshop_order o;
 	timeline tl;
 	char *s;
 
@@ -173,10 +193,13 @@ static void test_scripted_show(void **state)
 	tl_put(&tl, &plain, T0 - S(1000));
 	tl_put(&tl, &never, T0 - S(1000));
 	tl_pin(&tl, &ad_a, T0, 0);
-	tl_purchase(&tl, T0 + S(5), "sku-a", 1);
-	tl_purchase(&tl, T0 + S(10), "sku-a", 2);
+	o = make_order("1001", "sku-a", 1, "19.99");
+	tl_order(&tl, &o, LSHOP_PROVIDER_SHOPIFY, T0 + S(5), NULL);
+	o = make_order("1002", "sku-a", 2, "39.98");
+	tl_order(&tl, &o, LSHOP_PROVIDER_STANDARD, T0 + S(10), NULL);
 	tl_pin(&tl, &plain, T0 + S(30), 0);
-	tl_purchase(&tl, T0 + S(31), "sku-plain", 2);
+	o = make_order("1003", "sku-plain", 2, "25.00");
+	tl_order(&tl, &o, LSHOP_PROVIDER_STRIPE, T0 + S(31), NULL);
 	tl_unpin(&tl, T0 + 45500);
 	tl_pin(&tl, &ad_a, T0 + S(60), 0); /* still pinned at the end */
 	r = report_of(&tl);
@@ -187,13 +210,13 @@ static void test_scripted_show(void **state)
 	       "\"offers\":["
 	       "{\"offer_id\":\"sku-a\",\"title\":\"Title of sku-a\","
 	       "\"pins\":2,\"seconds_pinned\":40.25,\"orders\":2,\"units\":3,"
-	       "\"revenue\":\"59.97\",\"currency\":\"EUR\"},"
+	       "\"oversold\":0,\"revenue\":\"59.97\",\"currency\":\"EUR\"},"
 	       "{\"offer_id\":\"sku-plain\",\"title\":\"Title of sku-plain\","
 	       "\"pins\":1,\"seconds_pinned\":15.5,\"orders\":1,\"units\":2,"
-	       "\"revenue\":\"25.0\",\"currency\":\"EUR\"},"
+	       "\"oversold\":0,\"revenue\":\"25.00\",\"currency\":\"EUR\"},"
 	       "{\"offer_id\":\"sku-never\",\"title\":\"Title of sku-never\","
 	       "\"pins\":0,\"seconds_pinned\":0.0,\"orders\":0,\"units\":0,"
-	       "\"revenue\":\"0.00\",\"currency\":\"EUR\"}],"
+	       "\"oversold\":0,\"revenue\":\"0.00\",\"currency\":\"EUR\"}],"
 	       "\"disclosure\":{\"sponsored_pins\":2,"
 	       "\"sponsored_seconds\":40.25,\"disclosed_seconds\":40.25,"
 	       "\"coverage\":1.0}}");
@@ -267,73 +290,232 @@ static const char *revenue_of(json_t *report, const char *id)
 static void test_revenue_is_exact(void **state)
 {
 	lshop_report *r = lshop_report_new();
-	lshop_offer cheap = make_offer("sku-cheap", "0.0001", NULL);
-	lshop_offer big = make_offer("sku-big", "999999999.9999", NULL);
-	lshop_offer five = make_offer("sku-5", "5", NULL);
 	lshop_offer a = ad_a;
-	json_t *v, *o;
+	lshop_order o;
+	json_t *v, *e;
+	int i;
 
 	(void)state;
-	/* An offer only ever seen in purchases: first seen, but no price
-	 * to count its revenue with. */
-	add_purchase(r, "sku-ghost", 4);
-	/* 19.99 x 3 */
+	/* An offer first seen in an order: first in the report, no title,
+	 * its currency from the order. */
+	add_order(r, "sku-ghost", 4, "10.00");
+	/* The amounts the shop charged, whatever the catalog's price. */
 	assert_int_equal(lshop_report_add_offer(r, &a), 0);
-	add_purchase(r, "sku-a", 1);
-	add_purchase(r, "sku-a", 2);
-	v = report_json(r, T0);
-	assert_string_equal(revenue_of(v, "sku-a"), "59.97");
-	json_decref(v);
-	/* The price at the moment of each purchase. */
-	strcpy(a.price, "20");
-	assert_int_equal(lshop_report_add_offer(r, &a), 0);
-	add_purchase(r, "sku-a", 1);
-	/* A pin carries the offer as the catalog held it then: its price
-	 * counts from there on. */
+	add_order(r, "sku-a", 1, "19.99");
+	add_order(r, "sku-a", 2, "39.98");
 	strcpy(a.price, "17.5");
 	add_pinned(r, &a, T0);
-	add_purchase(r, "sku-a", 2);
-	/* An offer first seen in a pin has its title and price. */
-	add_pinned(r, &plain, T0 + S(1));
-	add_purchase(r, "sku-plain", 1);
-	/* Tiny, whole and huge: beyond 64 bits, still exact. */
-	assert_int_equal(lshop_report_add_offer(r, &cheap), 0);
-	add_purchase(r, "sku-cheap", 3);
-	assert_int_equal(lshop_report_add_offer(r, &five), 0);
-	add_purchase(r, "sku-5", 2);
-	assert_int_equal(lshop_report_add_offer(r, &big), 0);
-	add_purchase(r, "sku-big", INT64_MAX);
-	add_purchase(r, "sku-big", INT64_MAX);
+	add_order(r, "sku-a", 2, "30"); /* a discount */
+	/* Tiny, whole and the most decimals seen. */
+	add_order(r, "sku-cheap", 3, "0.0003");
+	add_order(r, "sku-cheap", 1, "0.01");
+	add_order(r, "sku-5", 2, "10");
+	add_order(r, "sku-5", 1, "5");
+	/* Huge: beyond 64 bits, still exact; units saturate. */
+	for (i = 0; i < 2000; i++)
+		add_order(r, "sku-big", INT64_MAX / 1000, "999999999999.9999");
+	/* Two items of one offer in one order are one order. */
+	o = make_order("2001", "sku-two", 1, "1.50");
+	order_add(&o, "sku-two", 2, "3.00");
+	order_add(&o, "sku-5", 1, "5");
+	assert_int_equal(lshop_report_add_order(r, &o), 0);
+	/* purchase.completed alone counts nothing: orders do. */
+	{
+		lshop_event ev = event(LSHOP_PURCHASE_COMPLETED, T0);
+
+		strcpy(ev.offer_id, "sku-a");
+		ev.quantity = 7;
+		add(r, ev);
+	}
 
 	v = report_json(r, T0);
-	/* 59.97 + 20 + 2 x 17.5 */
-	assert_string_equal(revenue_of(v, "sku-a"), "114.97");
-	o = offer_entry(v, "sku-a");
-	assert_int_equal(json_integer_value(json_object_get(o, "orders")), 4);
-	assert_int_equal(json_integer_value(json_object_get(o, "units")), 6);
-	assert_string_equal(revenue_of(v, "sku-plain"), "12.5");
-	assert_string_equal(json_string_value(json_object_get(
-				offer_entry(v, "sku-plain"), "title")),
-			    "Title of sku-plain");
-	assert_string_equal(revenue_of(v, "sku-cheap"), "0.0003");
-	assert_string_equal(revenue_of(v, "sku-5"), "10");
-	assert_string_equal(revenue_of(v, "sku-big"),
-			    "18446744073707706939592629044.8386");
-	o = offer_entry(v, "sku-big");
-	assert_true(json_integer_value(json_object_get(o, "units")) ==
-		    INT64_MAX);
-	/* The ghost: counted, first, but without title, price, revenue. */
-	o = json_array_get(json_object_get(v, "offers"), 0);
-	assert_string_equal(json_string_value(json_object_get(o, "offer_id")),
-			    "sku-ghost");
-	assert_true(json_is_null(json_object_get(o, "title")));
-	assert_true(json_is_null(json_object_get(o, "currency")));
-	assert_null(revenue_of(v, "sku-ghost"));
-	assert_int_equal(json_integer_value(json_object_get(o, "orders")), 1);
-	assert_int_equal(json_integer_value(json_object_get(o, "units")), 4);
 	assert_int_equal(json_array_size(json_object_get(v, "offers")), 6);
+	/* 19.99 + 39.98 + 30 */
+	e = offer_entry(v, "sku-a");
+	assert_string_equal(revenue_of(v, "sku-a"), "89.97");
+	assert_int_equal(int_of(e, "orders"), 3);
+	assert_int_equal(int_of(e, "units"), 5);
+	assert_int_equal(int_of(e, "oversold"), 0);
+	assert_int_equal(int_of(e, "pins"), 1);
+	assert_string_equal(revenue_of(v, "sku-cheap"), "0.0103");
+	assert_string_equal(revenue_of(v, "sku-5"), "20");
+	assert_int_equal(int_of(offer_entry(v, "sku-5"), "orders"), 3);
+	assert_string_equal(revenue_of(v, "sku-big"), "1999999999999999.8000");
+	assert_true(int_of(offer_entry(v, "sku-big"), "units") == INT64_MAX);
+	e = offer_entry(v, "sku-two");
+	assert_int_equal(int_of(e, "orders"), 1);
+	assert_int_equal(int_of(e, "units"), 3);
+	assert_string_equal(revenue_of(v, "sku-two"), "4.50");
+	/* The ghost: counted, first, without a title. */
+	e = json_array_get(json_object_get(v, "offers"), 0);
+	assert_string_equal(json_string_value(json_object_get(e, "offer_id")),
+			    "sku-ghost");
+	assert_true(json_is_null(json_object_get(e, "title")));
+	assert_string_equal(json_string_value(json_object_get(e, "currency")),
+			    "EUR");
+	assert_string_equal(revenue_of(v, "sku-ghost"), "10.00");
+	assert_int_equal(int_of(e, "orders"), 1);
+	assert_int_equal(int_of(e, "units"), 4);
 	json_decref(v);
 	lshop_report_free(r);
+}
+
+/*
+ * Revenue is one number in one currency: the orders' currency, else the
+ * catalog's; orders in two currencies leave it unsaid (null).
+ */
+static void test_revenue_currency(void **state)
+{
+	lshop_report *r = lshop_report_new();
+	lshop_offer usd = make_offer("sku-usd", "10", NULL);
+	lshop_order o;
+	json_t *v, *e;
+
+	(void)state;
+	strcpy(usd.currency, "USD");
+	assert_int_equal(lshop_report_add_offer(r, &usd), 0);
+	assert_int_equal(lshop_report_add_offer(r, &plain), 0);
+	v = report_json(r, T0);
+	assert_string_equal(json_string_value(json_object_get(
+				offer_entry(v, "sku-usd"), "currency")),
+			    "USD");
+	assert_string_equal(revenue_of(v, "sku-usd"), "0");
+	json_decref(v);
+
+	/* The catalog says USD, the shop charged in EUR. */
+	add_order(r, "sku-usd", 1, "9.20");
+	/* EUR, then JPY: no sum can be said. */
+	add_order(r, "sku-plain", 1, "12.50");
+	o = make_order("3", "sku-plain", 1, "2000");
+	strcpy(o.items[0].currency, "JPY");
+	assert_int_equal(lshop_report_add_order(r, &o), 0);
+	/* An amount that is no amount (built by hand). */
+	o = make_order("4", "sku-odd", 1, "12,50");
+	assert_int_equal(lshop_report_add_order(r, &o), 0);
+
+	v = report_json(r, T0);
+	e = offer_entry(v, "sku-usd");
+	assert_string_equal(json_string_value(json_object_get(e, "currency")),
+			    "EUR");
+	assert_string_equal(revenue_of(v, "sku-usd"), "9.20");
+	e = offer_entry(v, "sku-plain");
+	assert_null(revenue_of(v, "sku-plain"));
+	assert_int_equal(int_of(e, "orders"), 2);
+	assert_int_equal(int_of(e, "units"), 2);
+	assert_string_equal(json_string_value(json_object_get(e, "currency")),
+			    "EUR");
+	e = offer_entry(v, "sku-odd");
+	assert_null(revenue_of(v, "sku-odd"));
+	assert_int_equal(int_of(e, "orders"), 1);
+	json_decref(v);
+	lshop_report_free(r);
+}
+
+/* The events a replay hands out, in order. */
+typedef struct trail {
+	lshop_event_type type[64];
+	int64_t value[64]; /* quantity or stock */
+	size_t n;
+	size_t orders;
+} trail;
+
+static int trail_order(void *arg, const lshop_order *order, lshop_provider p,
+		       int64_t at_ms)
+{
+	(void)order;
+	(void)p;
+	(void)at_ms;
+	((trail *)arg)->orders++;
+	return 0;
+}
+
+static int trail_event(void *arg, const lshop_event *ev, const char *json,
+		       size_t len, int restored)
+{
+	trail *t = arg;
+
+	(void)json;
+	(void)len;
+	assert_int_equal(restored, 0);
+	assert_true(t->n < 64);
+	t->type[t->n] = ev->type;
+	t->value[t->n] =
+	    ev->type == LSHOP_PURCHASE_COMPLETED ? ev->quantity : ev->stock;
+	t->n++;
+	return 0;
+}
+
+/*
+ * The issue's scenario: 50 orders of 1 unit of an offer with stock 10.
+ * The stream sees 10 purchases and the stock going down to 0, then the
+ * offer sold out, last; the report shows all 50 orders, 40 of their
+ * units oversold, and the revenue of all 50.
+ */
+static void test_oversold_show(void **state)
+{
+	lshop_offer limited = make_offer("sku-ltd", "19.99", NULL);
+	trail t;
+	lshop_replay_ops ops = {
+	    .arg = &t, .order = trail_order, .event = trail_event};
+	lshop_replay_result res;
+	lshop_report *r;
+	lshop_state st;
+	lshop_order o;
+	timeline tl;
+	int64_t stock;
+	size_t n, i, purchases = 0;
+	char id[16];
+	json_t *v, *e;
+	int k;
+
+	(void)state;
+	limited.stock = 10;
+	stock = limited.stock;
+	tl_init(&tl);
+	tl_put(&tl, &limited, T0 - S(10));
+	tl_pin(&tl, &limited, T0, 0);
+	for (k = 0; k < 50; k++) {
+		snprintf(id, sizeof(id), "%d", 5000 + k);
+		o = make_order(id, "sku-ltd", 1, "19.99");
+		n = tl_order(&tl, &o, LSHOP_PROVIDER_SHOPIFY, T0 + S(1) + k,
+			     &stock);
+		assert_int_equal(n, k < 9 ? 2 : k == 9 ? 3 : 0);
+		assert_true(o.items[0].oversold == (k < 10 ? 0 : 1));
+	}
+	assert_true(stock == 0);
+
+	memset(&t, 0, sizeof(t));
+	lshop_state_init(&st);
+	assert_int_equal(
+	    lshop_journal_replay(tl.journal, tl.len, &st, &ops, &res), 0);
+	assert_int_equal(res.skipped, 0);
+	assert_int_equal(t.orders, 50);
+	/* offer.pinned, then 10 x (purchase, stock), then sold out */
+	assert_int_equal(t.n, 1 + 10 * 2 + 1);
+	assert_int_equal(t.type[0], LSHOP_OFFER_PINNED);
+	for (i = 1; i < t.n - 1; i += 2) {
+		assert_int_equal(t.type[i], LSHOP_PURCHASE_COMPLETED);
+		assert_true(t.value[i] == 1);
+		purchases++;
+		assert_int_equal(t.type[i + 1], LSHOP_STOCK_CHANGED);
+		assert_true(t.value[i + 1] == 10 - (int64_t)purchases);
+	}
+	assert_int_equal(purchases, 10);
+	assert_true(t.value[t.n - 2] == 0);
+	assert_int_equal(t.type[t.n - 1], LSHOP_OFFER_SOLD_OUT);
+
+	r = report_of(&tl);
+	v = report_json(r, T0 + S(60));
+	e = offer_entry(v, "sku-ltd");
+	assert_int_equal(int_of(e, "orders"), 50);
+	assert_int_equal(int_of(e, "units"), 50);
+	assert_int_equal(int_of(e, "oversold"), 40);
+	assert_string_equal(revenue_of(v, "sku-ltd"), "999.50"); /* 50 x */
+	assert_string_equal(json_string_value(json_object_get(e, "currency")),
+			    "EUR");
+	json_decref(v);
+	lshop_report_free(r);
+	tl_free(&tl);
 }
 
 /* Many offers: the per-offer records stay findable as they grow. */
@@ -353,7 +535,7 @@ static void test_many_offers(void **state)
 	}
 	for (i = 299; i >= 0; i -= 3) {
 		snprintf(id, sizeof(id), "sku-%d", i);
-		add_purchase(r, id, i + 1);
+		add_order(r, id, i + 1, "1.5");
 	}
 	v = report_json(r, T0);
 	assert_int_equal(json_array_size(json_object_get(v, "offers")), 300);
@@ -366,7 +548,7 @@ static void test_many_offers(void **state)
 		    json_integer_value(json_object_get(e, "units")),
 		    (299 - i) % 3 == 0 ? i + 1 : 0);
 	}
-	assert_string_equal(revenue_of(v, "sku-299"), "450.0");
+	assert_string_equal(revenue_of(v, "sku-299"), "1.5");
 	json_decref(v);
 	lshop_report_free(r);
 }
@@ -476,6 +658,8 @@ int main(void)
 	    cmocka_unit_test(test_scripted_show),
 	    cmocka_unit_test(test_coverage_below_one),
 	    cmocka_unit_test(test_revenue_is_exact),
+	    cmocka_unit_test(test_revenue_currency),
+	    cmocka_unit_test(test_oversold_show),
 	    cmocka_unit_test(test_many_offers),
 	    cmocka_unit_test(test_random_show_is_fully_disclosed),
 	};

@@ -9,6 +9,7 @@
 #include "lshop/event.h"
 #include "lshop/journal.h"
 #include "lshop/state.h"
+#include "lshop/webhook.h"
 
 #include "testutil.h"
 
@@ -179,6 +180,70 @@ static inline void tl_purchase(timeline *tl, int64_t at_ms, const char *id,
 	snprintf(ev.offer_id, sizeof(ev.offer_id), "%s", id);
 	ev.quantity = quantity;
 	tl_apply(tl, &ev, 1);
+}
+
+/*
+ * A canonical order on STREAM with one item (EUR), zeroed whole like a
+ * parsed one; add items with order_add.
+ */
+static inline void order_add(lshop_order *o, const char *offer_id,
+			     int64_t quantity, const char *amount)
+{
+	lshop_order_item *it = &o->items[o->nitems++];
+
+	snprintf(it->offer_id, sizeof(it->offer_id), "%s", offer_id);
+	it->quantity = quantity;
+	snprintf(it->amount, sizeof(it->amount), "%s", amount);
+	strcpy(it->currency, "EUR");
+}
+
+static inline lshop_order make_order(const char *order_id, const char *offer_id,
+				     int64_t quantity, const char *amount)
+{
+	lshop_order o;
+
+	memset(&o, 0, sizeof(o));
+	snprintf(o.order_id, sizeof(o.order_id), "%s", order_id);
+	strcpy(o.stream, STREAM);
+	order_add(&o, offer_id, quantity, amount);
+	return o;
+}
+
+/*
+ * An accepted order, as the store takes it: the events of each item on
+ * its offer's stock (stocks[i] for item i, updated; NULL: all unknown),
+ * numbered and applied, and the order journalled with them on one line.
+ * Returns how many events it made.
+ */
+static inline size_t tl_order(timeline *tl, lshop_order *order,
+			      lshop_provider p, int64_t at_ms, int64_t *stocks)
+{
+	lshop_event *evs = calloc(3 * LSHOP_ORDER_ITEMS_MAX, sizeof(*evs));
+	int64_t unknown;
+	lshop_error err;
+	size_t i, n = 0, len;
+	char *line;
+
+	assert_non_null(evs);
+	for (i = 0; i < order->nitems; i++) {
+		unknown = LSHOP_STOCK_UNKNOWN;
+		n += lshop_purchase_events(&order->items[i],
+					   stocks ? &stocks[i] : &unknown,
+					   at_ms, evs + n);
+	}
+	for (i = 0; i < n; i++) {
+		evs[i].seq = tl->st.seq + 1;
+		snprintf(evs[i].stream, sizeof(evs[i].stream), "%s", STREAM);
+		if (lshop_state_apply(&tl->st, &evs[i], &err) != 0)
+			fail_msg("apply %d: %s", (int)evs[i].type, err.message);
+	}
+	line = lshop_journal_order_line(order, p, at_ms, evs, n, &len);
+	assert_non_null(line);
+	assert_ptr_equal(strchr(line, '\n'), line + len - 1);
+	tl_write(tl, line, len);
+	free(line);
+	free(evs);
+	return n;
 }
 
 /*

@@ -7,6 +7,8 @@
  *
  *   {"seq":17,"id":"live/demo:17","type":"offer.pinned",...}   an event
  *   {"offer":{OFFER},"at":T}                                    a catalog put
+ *   {"order":{ORDER},"provider":"shopify","at":T,"events":[EVENT,...]}
+ *                                                               an order
  *   {"checkpoint":{"seq":N,"at":T,"edges":{"offer":T,...},
  *                  "offers":[OFFER,...],"open":[EVENT,...]}}    a checkpoint
  *
@@ -16,6 +18,11 @@
  * the intervals still open (as lshop_journal_checkpoint_line writes them
  * from a state). So a journal may be cut before any checkpoint: that is
  * how it is rotated.
+ *
+ * An order line holds the canonical order (its items with "oversold"),
+ * the provider it came from and its delivery id, and the events it made:
+ * one line, so an order and its effects are journalled together or not at
+ * all; replay applies its events like event lines.
  *
  * Every line ends with "\n". A last line without one is a write that a
  * crash cut short: replay skips it and says so.
@@ -30,6 +37,7 @@
 #include "event.h"
 #include "offer.h"
 #include "state.h"
+#include "webhook.h"
 
 #ifdef __cplusplus
 extern "C" {
@@ -41,6 +49,14 @@ char *lshop_journal_offer_line(const lshop_offer *offer, int64_t at_ms,
 
 /* The line of an event: its JSON and "\n"; malloc'd, NULL on ENOMEM. */
 char *lshop_journal_event_line(const lshop_event *ev, size_t *len);
+
+/*
+ * The line of an accepted order and the events[0..nevents) it made (their
+ * seq set); malloc'd, "\n" included, NULL on ENOMEM.
+ */
+char *lshop_journal_order_line(const lshop_order *order, lshop_provider p,
+			       int64_t at_ms, const lshop_event *events,
+			       size_t nevents, size_t *len);
 
 /*
  * The checkpoint line of a stream whose state is st and whose catalog is
@@ -63,6 +79,11 @@ typedef struct lshop_replay_ops {
 	 * follow. May be NULL.
 	 */
 	int (*checkpoint)(void *arg, uint64_t seq);
+	/*
+	 * An order line, before its events go to event(). May be NULL.
+	 */
+	int (*order)(void *arg, const lshop_order *order, lshop_provider p,
+		     int64_t at_ms);
 	/*
 	 * An event, once applied to the state; json is its line without
 	 * "\n". Events a checkpoint re-lists come here too, with

@@ -14,6 +14,7 @@
 
 #include "event.h"
 #include "offer.h"
+#include "webhook.h"
 
 #ifdef __cplusplus
 extern "C" {
@@ -30,17 +31,24 @@ void lshop_report_free(lshop_report *r);
 int lshop_report_add_offer(lshop_report *r, const lshop_offer *offer);
 
 /*
- * Feeds one event, in seq order (as a replay hands them out). purchase
- * .completed counts an order of quantity units at the offer's price.
- * Returns 0, -1 on ENOMEM.
+ * Feeds one event, in seq order (as a replay hands them out): pins and
+ * disclosures. Returns 0, -1 on ENOMEM.
  */
 int lshop_report_add_event(lshop_report *r, const lshop_event *ev);
+
+/*
+ * Feeds one accepted order: per offer of its items, an order, its units
+ * (sold on stream plus oversold), its revenue (the items' amounts, exact
+ * decimal) and its oversold units. Returns 0, -1 on ENOMEM.
+ */
+int lshop_report_add_order(lshop_report *r, const lshop_order *order);
 
 /*
  * The report as compact JSON; intervals still open count up to now_ms:
  *   {"stream":S,"at":NOW,
  *    "offers":[{"offer_id":..,"title":..,"pins":N,"seconds_pinned":12.345,
- *               "orders":N,"units":N,"revenue":"39.98","currency":"EUR"}],
+ *               "orders":N,"units":N,"oversold":N,"revenue":"39.98",
+ *               "currency":"EUR"}],
  *    "disclosure":{"sponsored_pins":N,"sponsored_seconds":S,
  *                  "disclosed_seconds":S,"coverage":1.0}}
  * Offers appear in the order first seen; revenue is exact decimal
