@@ -34,6 +34,7 @@ ngx_http_live_shop_webhook(ngx_conf_t *cf, ngx_command_t *cmd, void *conf)
     ngx_http_live_shop_loc_conf_t  *lslcf = conf;
 
     ngx_str_t                 *value;
+    lshop_error                err;
     lshop_provider             provider;
     ngx_http_core_loc_conf_t  *clcf;
 
@@ -66,6 +67,16 @@ ngx_http_live_shop_webhook(ngx_conf_t *cf, ngx_command_t *cmd, void *conf)
     lslcf->webhook = provider;
     lslcf->webhook_secret.data = value[2].data + sizeof("secret=") - 1;
     lslcf->webhook_secret.len = value[2].len - (sizeof("secret=") - 1);
+
+    if (lshop_webhook_secret_check(provider,
+                                   (char *) lslcf->webhook_secret.data,
+                                   lslcf->webhook_secret.len, &err)
+        != 0)
+    {
+        ngx_conf_log_error(NGX_LOG_EMERG, cf, 0, "\"%V\": %s", &cmd->name,
+                           err.message);
+        return NGX_CONF_ERROR;
+    }
 
     clcf = ngx_http_conf_get_module_loc_conf(cf, ngx_http_core_module);
     clcf->handler = ngx_http_live_shop_webhook_handler;

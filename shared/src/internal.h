@@ -113,4 +113,12 @@ int lshop_event_from_json(const json_t *v, lshop_event *ev, lshop_error *err);
  */
 char *lshop_json_dump_short_reals(const json_t *v, size_t *len);
 
+/*
+ * The canonical order of SPEC §9 as a JSON object; as_kept adds what the
+ * journal keeps: the delivery id and each item's oversold units. NULL on
+ * ENOMEM.
+ */
+struct lshop_order;
+json_t *lshop_order_json(const struct lshop_order *order, int as_kept);
+
 #endif

@@ -81,47 +81,6 @@ char *lshop_journal_event_line(const lshop_event *ev, size_t *len)
 	return line;
 }
 
-/*
- * The canonical order of SPEC §9 as the journal keeps it: each item with
- * its "oversold" units, and the delivery id when the shop sent one, so
- * that dedup on either outlives a restart.
- */
-static json_t *order_json(const lshop_order *order)
-{
-	json_t *v = json_object(), *items = json_array(), *it;
-	const lshop_order_item *x;
-	size_t i, n;
-
-	if (v == NULL || items == NULL)
-		goto fail;
-	if (lshop_json_set(v, "type", json_string("order.paid")) ||
-	    lshop_json_set(v, "order_id", json_string(order->order_id)) ||
-	    lshop_json_set(v, "stream", json_string(order->stream)) ||
-	    (order->delivery_id[0] != '\0' &&
-	     lshop_json_set(v, "delivery_id", json_string(order->delivery_id))))
-		goto fail;
-	n = order->nitems < LSHOP_ORDER_ITEMS_MAX ? order->nitems
-						  : LSHOP_ORDER_ITEMS_MAX;
-	for (i = 0; i < n; i++) {
-		x = &order->items[i];
-		it = json_object();
-		if (json_array_append_new(items, it) != 0 ||
-		    lshop_json_set(it, "offer", json_string(x->offer_id)) ||
-		    lshop_json_set(it, "quantity", json_integer(x->quantity)) ||
-		    lshop_json_set(it, "amount", json_string(x->amount)) ||
-		    lshop_json_set(it, "currency", json_string(x->currency)) ||
-		    lshop_json_set(it, "oversold", json_integer(x->oversold)))
-			goto fail;
-	}
-	if (lshop_json_set(v, "items", items) == 0)
-		return v;
-	items = NULL; /* stolen */
-fail:
-	json_decref(items);
-	json_decref(v);
-	return NULL;
-}
-
 char *lshop_journal_order_line(const lshop_order *order, lshop_provider p,
 			       int64_t at_ms, const lshop_event *events,
 			       size_t nevents, size_t *len)
@@ -135,7 +94,7 @@ char *lshop_journal_order_line(const lshop_order *order, lshop_provider p,
 	for (i = 0; i < nevents; i++)
 		if (json_array_append_new(evs, lshop_event_json(&events[i])))
 			goto done;
-	if (lshop_json_set(v, "order", order_json(order)) ||
+	if (lshop_json_set(v, "order", lshop_order_json(order, 1)) ||
 	    lshop_json_set(v, "provider",
 			   json_string(lshop_provider_name(p))) ||
 	    lshop_json_set(v, "at", lshop_json_time(at_ms)) ||

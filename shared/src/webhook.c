@@ -1517,8 +1517,12 @@ int lshop_order_parse(lshop_provider p, const char *topic, const char *body,
 	return r;
 }
 
-/* The canonical order as a JSON object. */
-static json_t *order_json(const lshop_order *order)
+/*
+ * The canonical order as a JSON object; as_kept adds what the journal
+ * keeps beyond it: the delivery id (when the shop sent one) and each
+ * item's oversold units.
+ */
+json_t *lshop_order_json(const lshop_order *order, int as_kept)
 {
 	json_t *root, *items, *it;
 	size_t i, n;
@@ -1528,7 +1532,10 @@ static json_t *order_json(const lshop_order *order)
 	if (root == NULL || items == NULL ||
 	    lshop_json_set(root, "type", json_string("order.paid")) ||
 	    lshop_json_set(root, "order_id", json_string(order->order_id)) ||
-	    lshop_json_set(root, "stream", json_string(order->stream)))
+	    lshop_json_set(root, "stream", json_string(order->stream)) ||
+	    (as_kept && order->delivery_id[0] != '\0' &&
+	     lshop_json_set(root, "delivery_id",
+			    json_string(order->delivery_id))))
 		goto fail;
 	n = order->nitems < LSHOP_ORDER_ITEMS_MAX ? order->nitems
 						  : LSHOP_ORDER_ITEMS_MAX;
@@ -1540,7 +1547,9 @@ static json_t *order_json(const lshop_order *order)
 		    lshop_json_set(it, "offer", json_string(x->offer_id)) ||
 		    lshop_json_set(it, "quantity", json_integer(x->quantity)) ||
 		    lshop_json_set(it, "amount", json_string(x->amount)) ||
-		    lshop_json_set(it, "currency", json_string(x->currency)))
+		    lshop_json_set(it, "currency", json_string(x->currency)) ||
+		    (as_kept &&
+		     lshop_json_set(it, "oversold", json_integer(x->oversold))))
 			goto fail;
 	}
 	/* Steals items, also when it fails. */
@@ -1557,7 +1566,7 @@ fail:
 
 char *lshop_order_to_json(const lshop_order *order, size_t *len)
 {
-	json_t *v = order_json(order);
+	json_t *v = lshop_order_json(order, 0);
 	char *out;
 
 	if (v == NULL)
