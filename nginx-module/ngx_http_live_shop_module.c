@@ -149,6 +149,13 @@ static ngx_command_t  ngx_http_live_shop_commands[] = {
       offsetof(ngx_live_shop_conf_t, sse_ping),
       NULL },
 
+    { ngx_string("live_shop_notify"),
+      NGX_HTTP_MAIN_CONF|NGX_CONF_TAKE2,
+      ngx_live_shop_notify_conf,
+      0,
+      0,
+      NULL },
+
     { ngx_string("live_shop_api"),
       NGX_HTTP_LOC_CONF|NGX_CONF_NOARGS,
       ngx_http_live_shop_api,

@@ -39,6 +39,8 @@ typedef struct {
     ngx_flag_t                      journal_fsync;
     ngx_str_t                       locale;
     ngx_msec_t                      sse_ping;
+    ngx_url_t                       notify;      /* live_shop_notify */
+    ngx_str_t                       notify_secret;
 } ngx_live_shop_conf_t;
 
 
@@ -102,6 +104,7 @@ typedef struct {
     ngx_rbtree_node_t               seen_sentinel;
     ngx_queue_t                     seen_queue;  /* oldest first */
     ngx_uint_t                      nseen;
+    uint64_t                        notified;    /* delivered by webhook */
 } ngx_live_shop_stream_t;
 
 
@@ -170,6 +173,8 @@ ngx_int_t ngx_live_shop_act(ngx_live_shop_shm_t *shm, ngx_str_t *stream,
     ngx_live_shop_action_t *act, ngx_pool_t *pool, ngx_str_t *event,
     lshop_error *err);
 ngx_uint_t ngx_live_shop_fire_due(ngx_live_shop_shm_t *shm, int64_t now_ms);
+void ngx_live_shop_notified(ngx_live_shop_shm_t *shm, ngx_str_t *stream,
+    uint64_t seq);
 ngx_int_t ngx_live_shop_order(ngx_live_shop_shm_t *shm, lshop_order *order,
     lshop_provider provider, ngx_pool_t *pool,
     ngx_live_shop_order_result_t *result, lshop_error *err);
@@ -193,6 +198,8 @@ ngx_int_t ngx_live_shop_journal_read(ngx_live_shop_conf_t *lscf,
     ngx_str_t *stream, ngx_uint_t old, ngx_str_t *data, ngx_log_t *log);
 ngx_int_t ngx_live_shop_journal_sync(ngx_live_shop_conf_t *lscf,
     ngx_str_t *stream, ngx_log_t *log);
+ngx_int_t ngx_live_shop_journal_cursor(ngx_live_shop_conf_t *lscf,
+    ngx_str_t *stream, uint64_t *seq, ngx_uint_t write, ngx_log_t *log);
 ngx_int_t ngx_live_shop_journal_truncate(ngx_live_shop_conf_t *lscf,
     ngx_str_t *stream, off_t size, ngx_log_t *log);
 ngx_int_t ngx_live_shop_journal_rotate(ngx_live_shop_conf_t *lscf,
@@ -205,6 +212,12 @@ ngx_int_t ngx_live_shop_journal_rotate(ngx_live_shop_conf_t *lscf,
 ngx_int_t ngx_live_shop_journal_replay(ngx_live_shop_conf_t *lscf,
     ngx_str_t *stream, lshop_state *st, lshop_replay_ops *ops,
     ngx_log_t *log);
+
+/* Webhooks out (worker 0 delivers) */
+
+char *ngx_live_shop_notify_conf(ngx_conf_t *cf, ngx_command_t *cmd,
+    void *conf);
+void ngx_live_shop_notify_kick(void);
 
 /*
  * This worker's clock: fires due events, hands new events to its RTMP and

@@ -251,6 +251,80 @@ ngx_live_shop_journal_sync(ngx_live_shop_conf_t *lscf, ngx_str_t *stream,
 }
 
 
+/*
+ * The cursor of webhooks out: the last seq of the stream a receiver
+ * acknowledged, in NAME.notified (written whole, then renamed into place).
+ */
+
+ngx_int_t
+ngx_live_shop_journal_cursor(ngx_live_shop_conf_t *lscf, ngx_str_t *stream,
+    uint64_t *seq, ngx_uint_t write, ngx_log_t *log)
+{
+    u_char    path[NGX_MAX_PATH], tmp[NGX_MAX_PATH], buf[NGX_INT64_LEN + 2];
+    u_char   *p;
+    ssize_t   n;
+    ngx_fd_t  fd;
+
+    if (lscf->journal.len == 0
+        || ngx_live_shop_journal_path(lscf, stream, "", path, sizeof(path))
+           != NGX_OK)
+    {
+        return NGX_DECLINED;
+    }
+
+    /* NAME.journal → NAME.notified */
+    p = path + ngx_strlen(path) - (sizeof(".journal") - 1);
+    ngx_memcpy(p, ".notified", sizeof(".notified"));
+
+    if (!write) {
+        fd = ngx_open_file(path, NGX_FILE_RDONLY, NGX_FILE_OPEN, 0);
+        if (fd == NGX_INVALID_FILE) {
+            return NGX_DECLINED;
+        }
+
+        n = ngx_read_fd(fd, buf, sizeof(buf) - 1);
+        ngx_close_file(fd);
+
+        *seq = 0;
+
+        for (p = buf; n > 0 && p < buf + n && *p >= '0' && *p <= '9'; p++) {
+            *seq = *seq * 10 + (*p - '0');
+        }
+
+        return NGX_OK;
+    }
+
+    ngx_memcpy(tmp, path, ngx_strlen(path) + 1);
+    ngx_memcpy(tmp + ngx_strlen(path), ".new", sizeof(".new"));
+
+    fd = ngx_open_file(tmp, NGX_FILE_WRONLY, NGX_FILE_TRUNCATE,
+                       NGX_FILE_DEFAULT_ACCESS);
+    if (fd == NGX_INVALID_FILE) {
+        ngx_log_error(NGX_LOG_CRIT, log, ngx_errno,
+                      "live_shop_notify: " ngx_open_file_n " \"%s\" failed",
+                      tmp);
+        return NGX_ERROR;
+    }
+
+    p = ngx_sprintf(buf, "%uL\n", *seq);
+
+    if (ngx_live_shop_journal_write(fd, buf, p - buf) != NGX_OK) {
+        ngx_close_file(fd);
+        return NGX_ERROR;
+    }
+
+    ngx_close_file(fd);
+
+    if (ngx_rename_file(tmp, path) == NGX_FILE_ERROR) {
+        ngx_log_error(NGX_LOG_CRIT, log, ngx_errno,
+                      "live_shop_notify: rename \"%s\" failed", tmp);
+        return NGX_ERROR;
+    }
+
+    return NGX_OK;
+}
+
+
 /* Cuts the journal after its last whole record (a torn write). */
 
 ngx_int_t

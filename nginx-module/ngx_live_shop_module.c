@@ -109,6 +109,13 @@ ngx_live_shop_init_conf(ngx_cycle_t *cycle, void *conf)
         return NGX_CONF_ERROR;
     }
 
+    if (lscf->notify.url.len && lscf->journal.len == 0) {
+        /* SPEC §10: pending deliveries survive restarts, in the journal */
+        ngx_log_error(NGX_LOG_EMERG, cycle->log, 0,
+                      "\"live_shop_notify\" needs \"live_shop_journal\"");
+        return NGX_CONF_ERROR;
+    }
+
     return NGX_CONF_OK;
 }
 
@@ -217,6 +224,7 @@ ngx_live_shop_tick(ngx_event_t *ev)
 
     ngx_live_shop_deliver();
     ngx_http_live_shop_sse_keepalive();
+    ngx_live_shop_notify_kick();
 
     ngx_live_shop_tick_arm();
 }

@@ -233,6 +233,9 @@ ngx_live_shop_load(ngx_live_shop_shm_t *shm, ngx_live_shop_stream_t *st)
         shm->sh->next_due = d;
     }
 
+    (void) ngx_live_shop_journal_cursor(lscf, &st->sn.str, &st->notified, 0,
+                                        ngx_cycle->log);
+
     if (found) {
         ngx_log_error(NGX_LOG_INFO, ngx_cycle->log, 0,
                       "live_shop: \"%V\" loaded from its journal, seq %uL",
@@ -1073,6 +1076,30 @@ ngx_live_shop_see_order(ngx_live_shop_shm_t *shm, ngx_live_shop_stream_t *st,
                                       order->delivery_id);
         ngx_live_shop_see(shm, st, key, len);
     }
+}
+
+
+/* A webhook receiver acknowledged events up to seq (worker 0 only) */
+
+void
+ngx_live_shop_notified(ngx_live_shop_shm_t *shm, ngx_str_t *stream,
+    uint64_t seq)
+{
+    ngx_live_shop_stream_t  *st;
+
+    ngx_shmtx_lock(&shm->shpool->mutex);
+
+    st = ngx_live_shop_stream(shm, stream, 0);
+
+    if (st && seq > st->notified) {
+        st->notified = seq;
+    }
+
+    ngx_shmtx_unlock(&shm->shpool->mutex);
+
+    (void) ngx_live_shop_journal_cursor(
+                          ngx_live_shop_get_conf((ngx_cycle_t *) ngx_cycle),
+                          stream, &seq, 1, ngx_cycle->log);
 }
 
 
