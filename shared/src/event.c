@@ -51,18 +51,12 @@ const char *lshop_event_type_name(lshop_event_type type)
 
 int lshop_event_type_parse(const char *name, size_t len, lshop_event_type *type)
 {
-	int i;
+	int i = lshop_name_index(type_names, LSHOP_EVENT_TYPES, name, len);
 
-	if (name == NULL)
+	if (i < 0)
 		return -1;
-	for (i = 0; i < LSHOP_EVENT_TYPES; i++) {
-		if (strlen(type_names[i]) == len &&
-		    memcmp(type_names[i], name, len) == 0) {
-			*type = (lshop_event_type)i;
-			return 0;
-		}
-	}
-	return -1;
+	*type = (lshop_event_type)i;
+	return 0;
 }
 
 const char *lshop_event_class(lshop_event_type type)

@@ -114,6 +114,13 @@ int lshop_event_from_json(const json_t *v, lshop_event *ev, lshop_error *err);
 char *lshop_json_dump_short_reals(const json_t *v, size_t *len);
 
 /*
+ * The index of name[0..len) in names[0..n), or -1: the names of event
+ * types, providers and the like.
+ */
+int lshop_name_index(const char *const *names, size_t n, const char *name,
+		     size_t len);
+
+/*
  * The canonical order of SPEC §9 as a JSON object; as_kept adds what the
  * journal keeps: the delivery id and each item's oversold units. NULL on
  * ENOMEM.

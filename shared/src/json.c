@@ -313,3 +313,17 @@ int lshop_json_time_field(const json_t *obj, const char *key,
 	}
 	return 1;
 }
+
+int lshop_name_index(const char *const *names, size_t n, const char *name,
+		     size_t len)
+{
+	size_t i;
+
+	if (name == NULL)
+		return -1;
+	for (i = 0; i < n; i++) {
+		if (strlen(names[i]) == len && memcmp(names[i], name, len) == 0)
+			return (int)i;
+	}
+	return -1;
+}

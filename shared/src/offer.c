@@ -64,15 +64,10 @@ int lshop_stream_valid(const char *s, size_t len)
 
 int lshop_disclosure_kind_valid(const char *s, size_t len)
 {
-	size_t i;
+	/* the table ends with NULL */
+	size_t n = sizeof(disclosure_kinds) / sizeof(disclosure_kinds[0]) - 1;
 
-	if (s == NULL)
-		return 0;
-	for (i = 0; disclosure_kinds[i] != NULL; i++)
-		if (strlen(disclosure_kinds[i]) == len &&
-		    memcmp(disclosure_kinds[i], s, len) == 0)
-			return 1;
-	return 0;
+	return lshop_name_index(disclosure_kinds, n, s, len) >= 0;
 }
 
 /* The default labels, in the order of disclosure_kinds. */

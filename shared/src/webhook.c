@@ -42,18 +42,12 @@ static const char *const provider_names[] = {"standard", "shopify",
 
 int lshop_provider_parse(const char *name, size_t len, lshop_provider *p)
 {
-	size_t i;
+	int i = lshop_name_index(provider_names, N_PROVIDERS, name, len);
 
-	if (name == NULL)
+	if (i < 0)
 		return -1;
-	for (i = 0; i < N_PROVIDERS; i++) {
-		if (strlen(provider_names[i]) == len &&
-		    memcmp(provider_names[i], name, len) == 0) {
-			*p = (lshop_provider)i;
-			return 0;
-		}
-	}
-	return -1;
+	*p = (lshop_provider)i;
+	return 0;
 }
 
 const char *lshop_provider_name(lshop_provider p)
