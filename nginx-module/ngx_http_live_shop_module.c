@@ -338,14 +338,24 @@ ngx_http_live_shop_body_handler(ngx_http_request_t *r)
     rc = ngx_http_live_shop_request_body(r, NGX_HTTP_LIVE_SHOP_MAX_BODY,
                                          &body);
 
-    ngx_http_finalize_request(r, rc == NGX_OK
-                                 ? ctx->call(r, body.data, body.len) : rc);
+    if (rc == NGX_OK) {
+        rc = ctx->call(r, body.data, body.len);
+
+    } else if (rc == NGX_DECLINED) {
+        rc = ngx_http_live_shop_fail(r, NGX_HTTP_REQUEST_ENTITY_TOO_LARGE,
+                                     "too_large", "",
+                                     "the request body is over 64 KiB");
+    } else {
+        rc = NGX_HTTP_INTERNAL_SERVER_ERROR;
+    }
+
+    ngx_http_finalize_request(r, rc);
 }
 
 
 /*
- * The request body read, in one piece with a NUL after it. A body over
- * max is answered 413 here; other failures are a status for the caller.
+ * The request body read, in one piece with a NUL after it. NGX_DECLINED
+ * for a body over max, NGX_ERROR on failure; nothing is answered here.
  */
 
 ngx_int_t
@@ -367,14 +377,12 @@ ngx_http_live_shop_request_body(ngx_http_request_t *r, size_t max,
     }
 
     if (len > max) {
-        return ngx_http_live_shop_fail(r, NGX_HTTP_REQUEST_ENTITY_TOO_LARGE,
-                                       "too_large", "",
-                                       "the request body is too large");
+        return NGX_DECLINED;
     }
 
     body->data = ngx_pnalloc(r->pool, len + 1);
     if (body->data == NULL) {
-        return NGX_HTTP_INTERNAL_SERVER_ERROR;
+        return NGX_ERROR;
     }
 
     p = body->data;
@@ -394,7 +402,7 @@ ngx_http_live_shop_request_body(ngx_http_request_t *r, size_t max,
                           b->file_pos);
 
         if (n != b->file_last - b->file_pos) {
-            return NGX_HTTP_INTERNAL_SERVER_ERROR;
+            return NGX_ERROR;
         }
 
         p += n;

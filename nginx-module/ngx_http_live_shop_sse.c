@@ -722,71 +722,13 @@ ngx_http_live_shop_sse_trim(void)
 }
 
 
-/* A comment on connections idle for live_shop_sse_ping (SPEC §8) */
-
-void
-ngx_http_live_shop_sse_keepalive(void)
-{
-    ngx_queue_t                      *q, *next, *cq, *cnext;
-    ngx_msec_t                        ping;
-    ngx_http_live_shop_sse_t         *sse;
-    ngx_http_live_shop_sse_stream_t  *st;
-
-    static u_char  comment[] = ": ping\n\n";
-
-    if (ngx_http_live_shop_sse_streams.next == NULL
-        || ngx_current_msec - ngx_http_live_shop_sse_pinged < 1000)
-    {
-        return;
-    }
-
-    ngx_http_live_shop_sse_pinged = ngx_current_msec;
-
-    ngx_http_live_shop_sse_trim();
-    ping = ngx_live_shop_get_conf((ngx_cycle_t *) ngx_cycle)->sse_ping;
-
-    ngx_http_live_shop_sse_walking = 1;
-
-    for (q = ngx_queue_head(&ngx_http_live_shop_sse_streams);
-         q != ngx_queue_sentinel(&ngx_http_live_shop_sse_streams);
-         q = next)
-    {
-        next = ngx_queue_next(q);
-        st = ngx_queue_data(q, ngx_http_live_shop_sse_stream_t, queue);
-
-        for (cq = ngx_queue_head(&st->clients);
-             cq != ngx_queue_sentinel(&st->clients);
-             cq = cnext)
-        {
-            cnext = ngx_queue_next(cq);
-            sse = ngx_queue_data(cq, ngx_http_live_shop_sse_t, queue);
-
-            if (ngx_current_msec - sse->last_write < ping) {
-                continue;
-            }
-
-            if (ngx_http_live_shop_sse_send(sse, comment,
-                                            sizeof(comment) - 1)
-                != NGX_OK)
-            {
-                ngx_http_live_shop_sse_close(sse);
-            }
-        }
-
-        ngx_http_live_shop_sse_forget(st);
-    }
-
-    ngx_http_live_shop_sse_walking = 0;
-}
-
-
 /*
- * The worker is going (reload, quit, stop): its clients go first, cleanly,
- * and come back to the new workers with Last-Event-ID.
+ * Calls fn for every client of this worker; fn may close its client. A
+ * stream left without clients goes once the walk is past it.
  */
 
-void
-ngx_http_live_shop_sse_close_all(void)
+static void
+ngx_http_live_shop_sse_walk(void (*fn)(ngx_http_live_shop_sse_t *sse))
 {
     ngx_queue_t                      *q, *next, *cq, *cnext;
     ngx_http_live_shop_sse_t         *sse;
@@ -812,13 +754,62 @@ ngx_http_live_shop_sse_close_all(void)
             cnext = ngx_queue_next(cq);
             sse = ngx_queue_data(cq, ngx_http_live_shop_sse_t, queue);
 
-            ngx_http_live_shop_sse_close(sse);
+            fn(sse);
         }
 
         ngx_http_live_shop_sse_forget(st);
     }
 
     ngx_http_live_shop_sse_walking = 0;
+}
+
+
+/* A comment on connections idle for live_shop_sse_ping (SPEC §8) */
+
+static void
+ngx_http_live_shop_sse_ping(ngx_http_live_shop_sse_t *sse)
+{
+    static u_char  comment[] = ": ping\n\n";
+
+    if (ngx_current_msec - sse->last_write
+        < ngx_live_shop_get_conf((ngx_cycle_t *) ngx_cycle)->sse_ping)
+    {
+        return;
+    }
+
+    if (ngx_http_live_shop_sse_send(sse, comment, sizeof(comment) - 1)
+        != NGX_OK)
+    {
+        ngx_http_live_shop_sse_close(sse);
+    }
+}
+
+
+void
+ngx_http_live_shop_sse_keepalive(void)
+{
+    if (ngx_http_live_shop_sse_streams.next == NULL
+        || ngx_current_msec - ngx_http_live_shop_sse_pinged < 1000)
+    {
+        return;
+    }
+
+    ngx_http_live_shop_sse_pinged = ngx_current_msec;
+
+    ngx_http_live_shop_sse_trim();
+    ngx_http_live_shop_sse_walk(ngx_http_live_shop_sse_ping);
+}
+
+
+/*
+ * The worker is going (reload, quit, stop): its clients go first, cleanly,
+ * and come back to the new workers with Last-Event-ID.
+ */
+
+void
+ngx_http_live_shop_sse_close_all(void)
+{
+    ngx_http_live_shop_sse_walk(ngx_http_live_shop_sse_close);
 }
 
 

@@ -81,6 +81,13 @@ ngx_http_live_shop_webhook(ngx_conf_t *cf, ngx_command_t *cmd, void *conf)
     clcf = ngx_http_conf_get_module_loc_conf(cf, ngx_http_core_module);
     clcf->handler = ngx_http_live_shop_webhook_handler;
 
+    /*
+     * The 1 MiB limit is this module's, so that a shop gets the JSON
+     * error (SPEC §2) rather than nginx's page; a chunked body is refused
+     * once read.
+     */
+    clcf->client_max_body_size = 0;
+
     return NGX_CONF_OK;
 }
 
@@ -145,7 +152,11 @@ ngx_http_live_shop_webhook_body(ngx_http_request_t *r)
                                          NGX_HTTP_LIVE_SHOP_WEBHOOK_MAX_BODY,
                                          &body);
     if (rc != NGX_OK) {
-        ngx_http_finalize_request(r, rc);
+        ngx_http_finalize_request(r, rc == NGX_DECLINED
+            ? ngx_http_live_shop_fail(r, NGX_HTTP_REQUEST_ENTITY_TOO_LARGE,
+                                      "too_large", "",
+                                      "a webhook body is at most 1 MiB")
+            : NGX_HTTP_INTERNAL_SERVER_ERROR);
         return;
     }
 

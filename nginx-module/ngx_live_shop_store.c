@@ -65,6 +65,8 @@ static ngx_int_t ngx_live_shop_journal(ngx_live_shop_stream_t *st,
     u_char *line, size_t len, lshop_error *err);
 static void ngx_live_shop_checkpoint(ngx_live_shop_shm_t *shm,
     ngx_live_shop_stream_t *st);
+static void ngx_live_shop_rotate(ngx_live_shop_shm_t *shm,
+    ngx_live_shop_stream_t *st);
 static void ngx_live_shop_trim(ngx_live_shop_shm_t *shm,
     ngx_live_shop_stream_t *st);
 static ngx_int_t ngx_live_shop_copy(ngx_pool_t *pool, ngx_str_t *dst,
@@ -549,6 +551,10 @@ ngx_live_shop_emit(ngx_live_shop_shm_t *shm, ngx_live_shop_stream_t *st,
         rc = ngx_live_shop_commit(shm, st, ev, json, len - 1, err);
     }
 
+    if (rc == NGX_OK) {
+        ngx_live_shop_rotate(shm, st);
+    }
+
     if (rc == NGX_OK && out) {
         rc = ngx_live_shop_copy(pool, out, (u_char *) json, len - 1);
     }
@@ -592,13 +598,23 @@ ngx_live_shop_commit(ngx_live_shop_shm_t *shm, ngx_live_shop_stream_t *st,
 
     (void) ngx_atomic_fetch_add(&shm->sh->generation, 1);
 
+    return NGX_OK;
+}
+
+
+/*
+ * Rotates a journal grown past its size, once everything its last line
+ * holds is committed: a checkpoint must not split an order's events.
+ */
+
+static void
+ngx_live_shop_rotate(ngx_live_shop_shm_t *shm, ngx_live_shop_stream_t *st)
+{
     if (st->journal_size
         > ngx_live_shop_get_conf((ngx_cycle_t *) ngx_cycle)->journal_max_size)
     {
         ngx_live_shop_checkpoint(shm, st);
     }
-
-    return NGX_OK;
 }
 
 
@@ -1242,6 +1258,7 @@ ngx_live_shop_order(ngx_live_shop_shm_t *shm, lshop_order *order,
     }
 
     ngx_live_shop_see_order(shm, st, order, provider);
+    ngx_live_shop_rotate(shm, st);
 
     rc = NGX_OK;
 
