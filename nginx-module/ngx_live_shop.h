@@ -175,6 +175,7 @@ ngx_int_t ngx_live_shop_act(ngx_live_shop_shm_t *shm, ngx_str_t *stream,
 ngx_uint_t ngx_live_shop_fire_due(ngx_live_shop_shm_t *shm, int64_t now_ms);
 void ngx_live_shop_notified(ngx_live_shop_shm_t *shm, ngx_str_t *stream,
     uint64_t seq);
+void ngx_live_shop_load_all(ngx_live_shop_shm_t *shm);
 ngx_int_t ngx_live_shop_order(ngx_live_shop_shm_t *shm, lshop_order *order,
     lshop_provider provider, ngx_pool_t *pool,
     ngx_live_shop_order_result_t *result, lshop_error *err);

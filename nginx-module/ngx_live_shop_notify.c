@@ -40,6 +40,7 @@ typedef struct {
     unsigned                        busy:1;
     unsigned                        waiting:1;
     unsigned                        gone:1;       /* the URL said 410 */
+    unsigned                        loaded:1;     /* every stream known */
 } ngx_live_shop_notify_t;
 
 
@@ -169,6 +170,12 @@ ngx_live_shop_notify_kick(void)
     }
 
     ngx_reset_pool(n->pool);
+
+    if (!n->loaded) {
+        /* after a restart: the streams with deliveries pending */
+        ngx_live_shop_load_all(shm);
+        n->loaded = 1;
+    }
 
     if (ngx_live_shop_notify_next(shm, n, &json) != NGX_OK) {
         return;

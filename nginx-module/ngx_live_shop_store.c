@@ -1095,6 +1095,92 @@ ngx_live_shop_see_order(ngx_live_shop_shm_t *shm, ngx_live_shop_stream_t *st,
 }
 
 
+/*
+ * Loads every stream that has a journal into the zone (those already
+ * there stay as they are): after a restart, webhooks out must know the
+ * streams with deliveries pending before anyone asks for them.
+ */
+
+void
+ngx_live_shop_load_all(ngx_live_shop_shm_t *shm)
+{
+    u_char                 name[LSHOP_STREAM_MAX + 1], *p;
+    size_t                 len;
+    ngx_dir_t              apps, files;
+    ngx_str_t              stream;
+    ngx_live_shop_conf_t  *lscf;
+    u_char                 path[NGX_MAX_PATH];
+
+    static ngx_str_t  ext = ngx_string(".journal");
+
+    lscf = ngx_live_shop_get_conf((ngx_cycle_t *) ngx_cycle);
+
+    if (lscf->journal.len == 0 || lscf->journal.len >= NGX_MAX_PATH - 1) {
+        return;
+    }
+
+    ngx_memcpy(path, lscf->journal.data, lscf->journal.len);
+    path[lscf->journal.len] = '\0';
+
+    if (ngx_open_dir((ngx_str_t *) &lscf->journal, &apps) == NGX_ERROR) {
+        return;
+    }
+
+    while (ngx_read_dir(&apps) == NGX_OK) {
+
+        len = ngx_de_namelen(&apps);
+
+        if (ngx_de_name(&apps)[0] == '.' || len > LSHOP_STREAM_PART_MAX) {
+            continue;
+        }
+
+        p = ngx_snprintf(path, NGX_MAX_PATH - 1, "%V/%s%Z", &lscf->journal,
+                         ngx_de_name(&apps));
+
+        stream.data = path;
+        stream.len = p - path - 1;
+
+        if (ngx_open_dir(&stream, &files) == NGX_ERROR) {
+            continue;
+        }
+
+        while (ngx_read_dir(&files) == NGX_OK) {
+
+            /* APP/NAME.journal: a stream */
+
+            if (ngx_de_namelen(&files) <= ext.len
+                || ngx_strcmp(ngx_de_name(&files) + ngx_de_namelen(&files)
+                              - ext.len, ext.data) != 0
+                || len + 1 + ngx_de_namelen(&files) - ext.len
+                   > LSHOP_STREAM_MAX)
+            {
+                continue;
+            }
+
+            p = ngx_cpymem(name, ngx_de_name(&apps), len);
+            *p++ = '/';
+            p = ngx_cpymem(p, ngx_de_name(&files),
+                           ngx_de_namelen(&files) - ext.len);
+
+            stream.data = name;
+            stream.len = p - name;
+
+            if (!lshop_stream_valid((char *) name, stream.len)) {
+                continue;
+            }
+
+            ngx_shmtx_lock(&shm->shpool->mutex);
+            (void) ngx_live_shop_stream(shm, &stream, 0);
+            ngx_shmtx_unlock(&shm->shpool->mutex);
+        }
+
+        ngx_close_dir(&files);
+    }
+
+    ngx_close_dir(&apps);
+}
+
+
 /* A webhook receiver acknowledged events up to seq (worker 0 only) */
 
 void

@@ -443,7 +443,8 @@ def make_conf(d, rtmp_port, http_port, module=None, secret=SECRET,
               hls_directive="live_shop_hls on;", extra_http="",
               extra_app="", user_root=None, extra_modules=None,
               journal=None, journal_fsync=None, journal_max_size=None,
-              locale=None, sse_ping=None):
+              locale=None, sse_ping=None, webhooks=None, extra_server="",
+              noop=False, notify=None):
     """The nginx.conf of the conventions. module=None leaves every liveshop
     directive out (stock nginx + nginx-rtmp, to check the harness).
 
@@ -451,7 +452,18 @@ def make_conf(d, rtmp_port, http_port, module=None, secret=SECRET,
     ("en"/"de") and sse_ping ("15s") add the http{} directives
     live_shop_journal, live_shop_journal_fsync, live_shop_journal_max_size,
     live_shop_locale and live_shop_sse_ping; None leaves one out (the
-    module's default). journal=True puts the journal in D/journal."""
+    module's default). journal=True puts the journal in D/journal.
+
+    webhooks adds purchase-webhook locations (SPEC §9) to the server: a
+    dict {provider: secret} gives `location = /hooks/PROVIDER {
+    live_shop_webhook PROVIDER secret=SECRET; }` each; a list of
+    (path, provider, secret) chooses the paths. noop=True adds
+    `location = /noop { return 204; }` (the bench's baseline);
+    extra_server is put verbatim into the server{} block.
+
+    notify adds outgoing webhooks (SPEC §10) to http{}: a (URL, SECRET)
+    pair gives `live_shop_notify URL secret=SECRET;`, a list of pairs one
+    such line each, a str the directive's arguments verbatim."""
     if user_root is None:
         user_root = os.geteuid() == 0
     shop = module is not None
@@ -514,12 +526,21 @@ def make_conf(d, rtmp_port, http_port, module=None, secret=SECRET,
                                  ("live_shop_sse_ping", sse_ping)):
             if value is not None:
                 w("  %s %s;" % (directive, value))
+        for args in notify_directives(notify):
+            w("  live_shop_notify %s;" % args)
     if extra_http:
         w("  " + extra_http)
     w("  server {")
     w("    listen 127.0.0.1:%d;" % http_port)
     if shop:
         w("    location /shop/ { live_shop_api; }")
+    for path, provider, wsecret in webhook_locations(webhooks):
+        w("    location = %s { live_shop_webhook %s %s; }" % (
+            path, provider, nginx_word("secret=" + wsecret)))
+    if noop:
+        w("    location = /noop { return 204; }")
+    if extra_server:
+        w("    " + extra_server)
     w("    location /hls/ {")
     if shop and hls_directive:
         w("      " + hls_directive)
@@ -534,6 +555,34 @@ def make_conf(d, rtmp_port, http_port, module=None, secret=SECRET,
 
 def nginx_quote(s):
     return '"' + s.replace("\\", "\\\\").replace('"', '\\"') + '"'
+
+
+def nginx_word(s):
+    """s as one nginx config word: bare when that is safe, else quoted."""
+    if re.match(r"^[A-Za-z0-9_./+=:@%-]+$", s):
+        return s
+    return nginx_quote(s)
+
+
+def webhook_locations(webhooks):
+    """[(path, provider, secret)] of make_conf's webhooks parameter."""
+    if not webhooks:
+        return []
+    if isinstance(webhooks, dict):
+        return [("/hooks/" + p, p, sec) for p, sec in webhooks.items()]
+    return [tuple(x) for x in webhooks]
+
+
+def notify_directives(notify):
+    """The argument strings of make_conf's notify parameter."""
+    if not notify:
+        return []
+    if isinstance(notify, str):
+        return [notify]
+    if isinstance(notify, tuple):
+        notify = [notify]
+    return ["%s %s" % (nginx_word(url), nginx_word("secret=" + sec))
+            for url, sec in notify]
 
 
 def make_prefix(base=None):
@@ -564,6 +613,8 @@ class Nginx:
             f.write(conf_text)
         self.proc = None
         self.stderr = None
+        # regexes of error.log lines a test expects (not problems)
+        self.allow_log = []
 
     @property
     def error_log(self):
@@ -731,7 +782,8 @@ class Nginx:
                 text = f.read().decode("utf-8", "replace")
         except OSError:
             return []
-        return [ln for ln in text.splitlines() if BAD_LOG.search(ln)]
+        return [ln for ln in text.splitlines() if BAD_LOG.search(ln) and
+                not any(a.search(ln) for a in self.allow_log)]
 
     def access_pids(self, needle):
         """The worker PIDs that answered requests whose line holds needle."""
@@ -1667,6 +1719,8 @@ class LiveSetup:
         if conf_kw.get("journal") is True:
             conf_kw["journal"] = os.path.join(self.d, "journal")
         self.journal_dir = conf_kw.get("journal")
+        self.webhooks = {path: (provider, wsecret) for path, provider, wsecret
+                         in webhook_locations(conf_kw.get("webhooks"))}
         self.conf = make_conf(self.d, self.rtmp_port, self.http_port,
                               module=module, secret=secret, workers=workers,
                               **conf_kw)
@@ -1697,6 +1751,21 @@ class LiveSetup:
         """An Api for another stream, with its own token."""
         return Api(self.http_port, stream=stream,
                    token=mint_token(self.secret, stream))
+
+    def hook(self, provider=None, path=None, secret=None, worker=None):
+        """A WebhookSender for the webhook location at path (default
+        /hooks/PROVIDER), signing with its configured secret unless
+        secret is given; worker=PID: its first connection is one that
+        worker accepted."""
+        path = path or "/hooks/" + provider
+        prov, wsecret = self.webhooks[path]
+        sock = None
+        if worker is not None:
+            sock = connect_in_worker(self.http_port, worker,
+                                     self.nginx.workers())
+        return WebhookSender(self.http_port, path, prov,
+                             wsecret if secret is None else secret,
+                             sock=sock)
 
     def journal_path(self, stream=STREAM):
         """DIR/APP/NAME.journal of live_shop_journal DIR."""
@@ -2367,8 +2436,24 @@ class Journal:
 
     @property
     def events(self):
+        """Every event, in file order: event lines and the events an order
+        line holds ({"order":..,"events":[..]})."""
+        out = []
+        for _, o in self.records:
+            if not isinstance(o, dict):
+                continue
+            if "seq" in o and "type" in o:
+                out.append(o)
+            elif "order" in o and isinstance(o.get("events"), list):
+                out.extend(e for e in o["events"] if isinstance(e, dict))
+        return out
+
+    @property
+    def orders(self):
+        """The order lines: {"order":{ORDER},"provider":P,"at":T,
+        "events":[..]}."""
         return [o for _, o in self.records
-                if isinstance(o, dict) and "seq" in o and "type" in o]
+                if isinstance(o, dict) and isinstance(o.get("order"), dict)]
 
     @property
     def offers(self):
@@ -2413,3 +2498,419 @@ class KeepAlive:
 
     def close(self):
         self.conn.close()
+
+
+# --------------------------------------------------------------------------
+# purchase webhooks in (SPEC §9): what the shops send, signed as they sign
+
+
+PROVIDERS = ("standard", "shopify", "woocommerce", "stripe")
+
+
+def new_standard_secret(nbytes=32):
+    """A Standard Webhooks secret: "whsec_" + base64 of random bytes."""
+    return "whsec_" + base64.b64encode(os.urandom(nbytes)).decode("ascii")
+
+
+def new_webhook_secrets():
+    """One secret per provider, each of the form its shop hands out."""
+    return {
+        "standard": new_standard_secret(),
+        "shopify": "shpss_" + os.urandom(16).hex(),
+        "woocommerce": "wc-" + base64.b64encode(os.urandom(18)).decode(),
+        "stripe": "whsec_" + b64url(os.urandom(24)),
+    }
+
+
+def standard_key(secret):
+    """The HMAC key of a Standard Webhooks secret: the base64 after
+    "whsec_" decoded (a secret without the prefix is used as it is)."""
+    if isinstance(secret, bytes):
+        secret = secret.decode("utf-8")
+    if secret.startswith("whsec_"):
+        return base64.b64decode(secret[len("whsec_"):])
+    return secret.encode("utf-8")
+
+
+def _hmac(key, msg):
+    if isinstance(key, str):
+        key = key.encode("utf-8")
+    return hmac.new(key, msg, hashlib.sha256).digest()
+
+
+def sign_standard(secret, msg_id, ts, body):
+    """webhook-signature: "v1," BASE64(HMAC-SHA256(key, "ID.TS.BODY"))."""
+    mac = _hmac(standard_key(secret),
+                ("%s.%d." % (msg_id, ts)).encode("utf-8") + body)
+    return "v1," + base64.b64encode(mac).decode("ascii")
+
+
+def sign_body_b64(secret, body):
+    """Shopify's and WooCommerce's: BASE64(HMAC-SHA256(secret, BODY))."""
+    return base64.b64encode(_hmac(secret, body)).decode("ascii")
+
+
+def sign_stripe(secret, ts, body):
+    """Stripe-Signature: "t=TS,v1=" HEX(HMAC-SHA256(secret, "TS.BODY")),
+    the whole secret (whsec_ included) being the key."""
+    mac = _hmac(secret, ("%d." % ts).encode("ascii") + body)
+    return "t=%d,v1=%s" % (ts, mac.hex())
+
+
+def webhook_headers(provider, secret, body, delivery_id, ts=None,
+                    topic=None):
+    """The headers a shop sends with body (bytes), signed with secret.
+    delivery_id: webhook-id / X-Shopify-Webhook-Id /
+    X-WC-Webhook-Delivery-ID (Stripe's is the event id in the body, so it
+    is not a header); ts: the signing time (Unix s; now when None);
+    topic: X-Shopify-Topic / X-WC-Webhook-Topic (orders/paid,
+    order.created by default)."""
+    ts = int(time.time()) if ts is None else int(ts)
+    hd = {"Content-Type": "application/json"}
+    if provider == "standard":
+        hd.update({"webhook-id": delivery_id,
+                   "webhook-timestamp": str(ts),
+                   "webhook-signature": sign_standard(secret, delivery_id,
+                                                      ts, body)})
+    elif provider == "shopify":
+        hd.update({"X-Shopify-Topic": topic or "orders/paid",
+                   "X-Shopify-Hmac-Sha256": sign_body_b64(secret, body),
+                   "X-Shopify-Shop-Domain": "liveshop-test.myshopify.com",
+                   "X-Shopify-API-Version": "2024-10",
+                   "X-Shopify-Webhook-Id": delivery_id,
+                   "X-Shopify-Triggered-At": format_spec_time(ts * 1000)})
+    elif provider == "woocommerce":
+        topic = topic or "order.created"
+        hd.update({"X-WC-Webhook-Source": "https://shop.example/",
+                   "X-WC-Webhook-Topic": topic,
+                   "X-WC-Webhook-Resource": topic.split(".")[0],
+                   "X-WC-Webhook-Event": topic.split(".")[-1],
+                   "X-WC-Webhook-Signature": sign_body_b64(secret, body),
+                   "X-WC-Webhook-ID": "7",
+                   "X-WC-Webhook-Delivery-ID": delivery_id})
+    elif provider == "stripe":
+        hd.update({"Stripe-Signature": sign_stripe(secret, ts, body),
+                   "User-Agent": "Stripe/1.0 (+https://stripe.com/docs/"
+                                 "webhooks)"})
+    else:
+        raise ValueError("unknown provider %r" % provider)
+    return hd
+
+
+class WebhookSender:
+    """POSTs signed deliveries to one webhook location over a keep-alive
+    HTTP/1.1 connection (reopened when the server closes it). Never
+    raises for HTTP status codes; OSError and http.client errors pass
+    (a killed nginx)."""
+
+    def __init__(self, port, path, provider, secret, timeout=10,
+                 sock=None):
+        """sock: an already connected socket to use first (e.g. one from
+        connect_in_worker, to choose the worker)."""
+        self.port = port
+        self.path = path
+        self.provider = provider
+        self.secret = secret
+        self.timeout = timeout
+        self.conn = None
+        if sock is not None:
+            self._connect()
+            sock.settimeout(timeout)
+            self.conn.sock = sock
+
+    def _connect(self):
+        import http.client
+        self.conn = http.client.HTTPConnection("127.0.0.1", self.port,
+                                               timeout=self.timeout)
+
+    def headers(self, body, delivery_id, ts=None, topic=None):
+        return webhook_headers(self.provider, self.secret, body,
+                               delivery_id, ts, topic)
+
+    def send(self, body, delivery_id=None, ts=None, topic=None,
+             headers=None, drop=(), method="POST"):
+        """Signs body (bytes, str or a JSON-able object; objects are
+        serialized once, and those exact bytes are signed and sent) and
+        POSTs it. headers: more (or replacing) headers; drop: header names
+        to leave out. Returns a Response."""
+        if not isinstance(body, (bytes, str)):
+            body = json.dumps(body, ensure_ascii=False)
+        if isinstance(body, str):
+            body = body.encode("utf-8")
+        if delivery_id is None:
+            delivery_id = "msg_" + b64url(os.urandom(12))
+        hd = self.headers(body, delivery_id, ts, topic)
+        hd.update(headers or {})
+        low = {d.lower() for d in drop}
+        hd = {k: v for k, v in hd.items() if k.lower() not in low}
+        return self.raw(method, body, hd)
+
+    def raw(self, method, body, hd):
+        import http.client
+        for attempt in (0, 1):
+            if self.conn is None:
+                self._connect()
+            fresh = attempt == 1
+            try:
+                self.conn.request(method, self.path, body=body, headers=hd)
+                r = self.conn.getresponse()
+                data = r.read()
+            except (http.client.RemoteDisconnected, BrokenPipeError,
+                    ConnectionResetError) as e:
+                # a keep-alive connection the server had closed: once more
+                # on a new one
+                self.close()
+                if fresh:
+                    raise
+                last = e
+                continue
+            if (r.getheader("Connection") or "").lower() == "close":
+                self.close()
+            return Response(r.status, r.msg, data)
+        raise last  # noqa: F821 - not reached
+
+    def close(self):
+        if self.conn is not None:
+            try:
+                self.conn.close()
+            except OSError:
+                pass
+            self.conn = None
+
+
+def canonical_order(order_id, stream, items, type_="order.paid"):
+    """The standard provider's body. items: [(offer, quantity, amount)]
+    or [(offer, quantity, amount, currency)]; amount is the line total."""
+    out = []
+    for it in items:
+        cur = it[3] if len(it) > 3 else "EUR"
+        out.append({"offer": it[0], "quantity": it[1], "amount": it[2],
+                    "currency": cur})
+    return {"type": type_, "order_id": str(order_id), "stream": stream,
+            "items": out}
+
+
+# --------------------------------------------------------------------------
+# webhooks out (SPEC §10): a receiver the module delivers to
+
+
+class Delivery:
+    """One request the NotifyReceiver read. status: what it answered
+    (None: it never answered, e.g. held until nginx closed the
+    connection); started/ended: time.time() when the request was read and
+    when the answer went out (or the connection was found closed);
+    closed_by_peer: nginx closed the connection before an answer."""
+
+    def __init__(self, n, method, path, headers, body, started):
+        self.n = n
+        self.method = method
+        self.path = path
+        self.headers = headers          # {lower-case name: value}
+        self.body = body
+        self.started = started
+        self.ended = None
+        self.status = None
+        self.closed_by_peer = False
+
+    @property
+    def id(self):
+        return self.headers.get("webhook-id")
+
+    @property
+    def acked(self):
+        return self.status is not None and 200 <= self.status < 300 and \
+            not self.closed_by_peer
+
+    def json(self):
+        try:
+            return json.loads(self.body.decode("utf-8"))
+        except (UnicodeDecodeError, ValueError):
+            return None
+
+    @property
+    def stream(self):
+        """APP/NAME of the webhook-id "APP/NAME:SEQ" (None if malformed)."""
+        m = re.match(r"^(.+):(\d+)$", self.id or "")
+        return m.group(1) if m else None
+
+    @property
+    def seq(self):
+        m = re.match(r"^(.+):(\d+)$", self.id or "")
+        return int(m.group(2)) if m else None
+
+    def __repr__(self):
+        return "<Delivery #%d %s %s -> %s%s>" % (
+            self.n, self.id, self.path, self.status,
+            " (closed by nginx)" if self.closed_by_peer else "")
+
+
+HOLD = "hold"
+
+
+class NotifyReceiver:
+    """An HTTP/1.1 server on 127.0.0.1 in threads that records every
+    request (as a Delivery) and answers what plan(delivery) says:
+    (status, {header: value}) or HOLD, which keeps the request unanswered
+    until release() (then it answers release's status) or until nginx
+    closes the connection. The default plan answers 200."""
+
+    def __init__(self, plan=None, path="/hook"):
+        import http.server
+        self.plan = plan or (lambda d: (200, {}))
+        self.path = path
+        self.lock = threading.Lock()
+        self.deliveries = []
+        self.connections = 0
+        self._release = threading.Event()
+        self._release_status = 200
+        self._closing = threading.Event()
+        rcv = self
+
+        class Handler(http.server.BaseHTTPRequestHandler):
+            protocol_version = "HTTP/1.1"
+
+            def log_message(self, *a):
+                pass
+
+            def setup(self):
+                super().setup()
+                with rcv.lock:
+                    rcv.connections += 1
+
+            def _body(self):
+                te = (self.headers.get("Transfer-Encoding") or "").lower()
+                if "chunked" in te:
+                    out = b""
+                    while True:
+                        size = int(self.rfile.readline().split(b";")[0], 16)
+                        if size == 0:
+                            while self.rfile.readline() not in (b"\r\n",
+                                                                b"\n", b""):
+                                pass
+                            return out
+                        out += self.rfile.read(size)
+                        self.rfile.readline()
+                n = int(self.headers.get("Content-Length") or 0)
+                return self.rfile.read(n) if n else b""
+
+            def _peer_closed(self):
+                import select
+                try:
+                    r, _, _ = select.select([self.connection], [], [], 0)
+                    if not r:
+                        return False
+                    return self.connection.recv(1, socket.MSG_PEEK) == b""
+                except OSError:
+                    return True
+
+            def _serve(self):
+                body = self._body()
+                hd = {k.lower(): v for k, v in self.headers.items()}
+                with rcv.lock:
+                    d = Delivery(len(rcv.deliveries) + 1, self.command,
+                                 self.path, hd, body, time.time())
+                    rcv.deliveries.append(d)
+                try:
+                    answer = rcv.plan(d)
+                except Exception as e:  # noqa: BLE001 - a bad plan: 599
+                    answer = (599, {"X-Plan-Error": repr(e)[:200]})
+                if answer == HOLD:
+                    while not rcv._closing.is_set():
+                        if self._peer_closed():
+                            d.closed_by_peer = True
+                            d.ended = time.time()
+                            self.close_connection = True
+                            return
+                        if rcv._release.is_set():
+                            answer = (rcv._release_status, {})
+                            break
+                        time.sleep(0.02)
+                    else:
+                        d.ended = time.time()
+                        self.close_connection = True
+                        return
+                status, extra = answer
+                payload = b'{"ok":true}' if 200 <= status < 300 else \
+                    b'{"ok":false}'
+                try:
+                    self.send_response(status)
+                    self.send_header("Content-Type", "application/json")
+                    self.send_header("Content-Length", str(len(payload)))
+                    for k, v in (extra or {}).items():
+                        self.send_header(k, v)
+                    self.end_headers()
+                    self.wfile.write(payload)
+                    self.wfile.flush()
+                    d.status = status
+                except OSError:
+                    d.closed_by_peer = True
+                d.ended = time.time()
+
+            do_POST = do_PUT = do_GET = _serve
+
+        self.server = http.server.ThreadingHTTPServer(("127.0.0.1", 0),
+                                                      Handler)
+        self.server.daemon_threads = True
+        self.port = self.server.server_address[1]
+        self.url = "http://127.0.0.1:%d%s" % (self.port, path)
+        self.thread = threading.Thread(target=self.server.serve_forever,
+                                       kwargs={"poll_interval": 0.05},
+                                       daemon=True, name="notify-receiver")
+        self.thread.start()
+
+    def release(self, status=200):
+        """Answers the held requests (and later HOLDs) with status."""
+        self._release_status = status
+        self._release.set()
+
+    def hold_again(self):
+        self._release.clear()
+
+    def snapshot(self):
+        with self.lock:
+            return list(self.deliveries)
+
+    def of_stream(self, stream):
+        return [d for d in self.snapshot() if d.stream == stream]
+
+    def wait(self, predicate, timeout, what="deliveries"):
+        """Waits until predicate(list of deliveries) is true; returns it."""
+        return wait_for(lambda: predicate(self.snapshot()), timeout, 0.02,
+                        what)
+
+    def wait_count(self, n, timeout, what=None, answered=True):
+        """Waits for n deliveries (answered: and the first n done with,
+        answered or found closed); returns the list."""
+        return self.wait(lambda ds: len(ds) >= n and (
+            not answered or all(d.ended for d in ds[:n])) and ds, timeout,
+            what or "%d deliveries" % n)
+
+    def close(self):
+        self._closing.set()
+        self.server.shutdown()
+        self.server.server_close()
+        self.thread.join(timeout=5)
+
+
+def verify_standard_signature(secret, delivery):
+    """Standard Webhooks 1.0, checked independently of the module: one of
+    the space-separated "v1,SIG" of webhook-signature must be
+    BASE64(HMAC-SHA256(key, "ID.TS.BODY")), key the base64 after whsec_.
+    Returns None when it holds, else what is wrong."""
+    msg_id = delivery.headers.get("webhook-id")
+    ts = delivery.headers.get("webhook-timestamp")
+    sig = delivery.headers.get("webhook-signature")
+    if not msg_id or not ts or not sig:
+        return "missing header(s): id=%r timestamp=%r signature=%r" % (
+            msg_id, ts, sig)
+    if not re.match(r"^\d+$", ts):
+        return "webhook-timestamp %r is not Unix seconds" % ts
+    key = base64.b64decode(secret[len("whsec_"):])
+    want = base64.b64encode(hmac.new(
+        key, msg_id.encode("utf-8") + b"." + ts.encode("ascii") + b"." +
+        delivery.body, hashlib.sha256).digest()).decode("ascii")
+    for part in sig.split(" "):
+        ver, _, val = part.partition(",")
+        if ver == "v1" and hmac.compare_digest(val, want):
+            return None
+    return "webhook-signature %r does not hold v1,%s" % (sig, want)
