@@ -1,7 +1,8 @@
 /*
  * liveshopctl: the command line of liveshop. It mints stream-scoped control
- * tokens, drives the HTTP API of SPEC §5 and tails the event stream of
- * SPEC §8.
+ * tokens, drives the HTTP API of SPEC §5, tails the event stream of SPEC
+ * §8, and signs and verifies purchase webhooks (SPEC §9) as the server
+ * does, for integrators testing their shop's setup.
  *
  * Scripts are its first users: the server's JSON goes to stdout as
  * received, a minted token is alone on the last line, and the exit status
@@ -18,6 +19,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
+#include <sys/random.h>
 #include <time.h>
 
 #include <curl/curl.h>
@@ -29,6 +31,7 @@
 #include <lshop/request.h>
 #include <lshop/time.h>
 #include <lshop/token.h>
+#include <lshop/webhook.h>
 
 #include "api.h"
 #include "sse.h"
@@ -46,6 +49,8 @@
 #define CTL_RETRY_FIRST    1     /* s before events reconnects, doubling */
 #define CTL_RETRY_MAX      30    /* s, the longest wait between tries */
 #define CTL_EVENT_ID_MAX   64    /* bytes of an SSE id we send back */
+#define CTL_UNIX_MAX       253402300799LL /* s: 9999-12-31T23:59:59Z */
+#define CTL_MSG_ID_BYTES   8 /* random bytes of a default webhook-id */
 
 enum ctl_exit {
 	CTL_EXIT_OK = 0,
@@ -70,6 +75,11 @@ enum ctl_opt {
 	OPT_TEXT,
 	OPT_AFTER,
 	OPT_ONCE,
+	OPT_PROVIDER,
+	OPT_ID,
+	OPT_TIMESTAMP,
+	OPT_HEADER, /* repeatable: each value goes to ctl->headers */
+	OPT_NOW,
 	OPT_COUNT
 };
 
@@ -97,6 +107,11 @@ static const struct ctl_option ctl_options[OPT_COUNT] = {
     [OPT_TEXT] = {.name = "text", .takes_value = 1},
     [OPT_AFTER] = {.name = "after", .takes_value = 1},
     [OPT_ONCE] = {.name = "once"},
+    [OPT_PROVIDER] = {.name = "provider", .takes_value = 1},
+    [OPT_ID] = {.name = "id", .takes_value = 1},
+    [OPT_TIMESTAMP] = {.name = "timestamp", .takes_value = 1},
+    [OPT_HEADER] = {.name = "header", .takes_value = 1},
+    [OPT_NOW] = {.name = "now", .takes_value = 1},
 };
 
 struct ctl_command;
@@ -107,6 +122,8 @@ struct ctl {
 	const char *server_from; /* where server came from, for messages */
 	const char *token;
 	const char *secret;
+	const char **headers; /* the --header values, in order */
+	int nheaders;
 	int quiet;
 	const struct ctl_command *cmd;
 };
@@ -131,6 +148,8 @@ static int cmd_disclosure_hide(struct ctl *ctl, char **args);
 static int cmd_state(struct ctl *ctl, char **args);
 static int cmd_report(struct ctl *ctl, char **args);
 static int cmd_events(struct ctl *ctl, char **args);
+static int cmd_webhook_sign(struct ctl *ctl, char **args);
+static int cmd_webhook_verify(struct ctl *ctl, char **args);
 
 static const struct ctl_command ctl_commands[] = {
     {
@@ -227,6 +246,31 @@ static const struct ctl_command ctl_commands[] = {
 	.options = OPT_BIT(OPT_AFTER) | OPT_BIT(OPT_ONCE),
 	.run = cmd_events,
     },
+    {
+	.name = "webhook sign",
+	.args = {"FILE"},
+	.usage = "--provider P [--secret S] [--id ID] [--timestamp TS] FILE",
+	.summary = "print the headers shop P (standard, shopify,\n"
+		   "woocommerce, stripe) sends with the body in FILE ('-':\n"
+		   "stdin), signed with the webhook secret; ID defaults to\n"
+		   "msg_ + 16 random hex digits, TS (Unix s) to now",
+	.options =
+	    OPT_BIT(OPT_PROVIDER) | OPT_BIT(OPT_ID) | OPT_BIT(OPT_TIMESTAMP),
+	.run = cmd_webhook_sign,
+    },
+    {
+	.name = "webhook verify",
+	.args = {"FILE"},
+	.usage = "--provider P [--secret S] [--header 'NAME: VALUE']... "
+		 "[--now TS] FILE",
+	.summary = "check a delivery of shop P as the server would at TS\n"
+		   "(Unix s, default now): print ok and its delivery id,\n"
+		   "then the order it counts or why it is ignored; exit 1\n"
+		   "with the reason when the signature is refused",
+	.options =
+	    OPT_BIT(OPT_PROVIDER) | OPT_BIT(OPT_HEADER) | OPT_BIT(OPT_NOW),
+	.run = cmd_webhook_verify,
+    },
 };
 
 #define CTL_COMMANDS (sizeof(ctl_commands) / sizeof(ctl_commands[0]))
@@ -240,15 +284,18 @@ static const char ctl_help_tail[] =
     "                default " CTL_DEFAULT_SERVER ")\n"
     "  --token T     control token for STREAM (env LIVESHOP_TOKEN)\n"
     "  --secret S    the server's live_shop_secret, for token\n"
-    "                (env LIVESHOP_SECRET)\n"
+    "                (env LIVESHOP_SECRET); for webhook, the\n"
+    "                live_shop_webhook secret (env\n"
+    "                LIVESHOP_WEBHOOK_SECRET)\n"
     "  -q, --quiet   print nothing on success but a minted token\n"
     "                (or, for events, the events)\n"
     "\n"
     "Prefer the environment for tokens and secrets: other users on the\n"
     "host can see command lines.\n"
     "\n"
-    "Exit status: 0 done; 1 the server said no; 2 usage error or invalid\n"
-    "input, nothing sent; 3 server unreachable or timed out. events\n"
+    "Exit status: 0 done; 1 the server said no (webhook verify: the\n"
+    "server would refuse it); 2 usage error or invalid input, nothing\n"
+    "sent; 3 server unreachable or timed out. events\n"
     "waits for an unreachable server instead (1 s, doubling up to 30 s)\n"
     "and exits 0 on Ctrl-C or SIGTERM.\n";
 
@@ -579,8 +626,9 @@ static int cmd_token(struct ctl *ctl, char **args)
 	return CTL_EXIT_OK;
 }
 
-static int read_offer_file(const char *path, const char *name, char **json,
-			   size_t *len)
+/* FILE ('-': stdin), at most CTL_OFFER_FILE_MAX bytes, NUL-terminated. */
+static int read_input(const char *path, const char *name, const char *what,
+		      char **json, size_t *len)
 {
 	FILE *f = strcmp(path, "-") == 0 ? stdin : fopen(path, "rb");
 	char *buf;
@@ -599,9 +647,8 @@ static int read_offer_file(const char *path, const char *name, char **json,
 	if (ferror(f))
 		rc = fail(CTL_EXIT_USAGE, "%s: %s", name, strerror(errno));
 	else if (n > CTL_OFFER_FILE_MAX)
-		rc =
-		    fail(CTL_EXIT_USAGE, "%s: longer than %d KiB; not an offer",
-			 name, CTL_OFFER_FILE_MAX / 1024);
+		rc = fail(CTL_EXIT_USAGE, "%s: longer than %d KiB; not %s",
+			  name, CTL_OFFER_FILE_MAX / 1024, what);
 out:
 	if (f != stdin)
 		fclose(f);
@@ -629,7 +676,7 @@ static int cmd_offer_put(struct ctl *ctl, char **args)
 	rc = check_stream(ctl, stream);
 	if (rc)
 		return rc;
-	rc = read_offer_file(path, name, &json, &len);
+	rc = read_input(path, name, "an offer", &json, &len);
 	if (rc)
 		return rc;
 
@@ -1152,6 +1199,311 @@ static int cmd_events(struct ctl *ctl, char **args)
 	return rc;
 }
 
+/*
+ * webhook sign / verify: what a shop sends for a body, and what the
+ * server makes of a delivery (SPEC §9), computed by the same core, so an
+ * integrator can test an endpoint with curl or see why a delivery is
+ * refused. The secret is never printed, nor any message holding it.
+ */
+
+struct webhook_args {
+	lshop_provider provider;
+	const char *secret; /* --secret, else LIVESHOP_WEBHOOK_SECRET */
+	const char *name;   /* FILE for messages: "stdin" for '-' */
+	char *body;
+	size_t len;
+};
+
+/* --provider and the secret; 0 or an exit status. */
+static int webhook_setup(const struct ctl *ctl, const char *path,
+			 struct webhook_args *w)
+{
+	const char *p = ctl->opt[OPT_PROVIDER];
+	lshop_error err;
+
+	if (!p)
+		return usage_error(ctl->cmd->name,
+				   "missing --provider: standard, shopify, "
+				   "woocommerce or stripe");
+	if (lshop_provider_parse(p, strlen(p), &w->provider) < 0)
+		return usage_error(ctl->cmd->name,
+				   "unknown --provider: expected standard, "
+				   "shopify, woocommerce or stripe");
+	/* an empty --secret means none, also over the env */
+	w->secret = ctl->opt[OPT_SECRET] ? ctl->opt[OPT_SECRET]
+					 : env("LIVESHOP_WEBHOOK_SECRET");
+	if (!w->secret || !w->secret[0])
+		return usage_error(ctl->cmd->name,
+				   "no secret: pass --secret S or set "
+				   "LIVESHOP_WEBHOOK_SECRET to the secret of "
+				   "live_shop_webhook");
+	if (lshop_webhook_secret_check(w->provider, w->secret,
+				       strlen(w->secret), &err) < 0)
+		return usage_error(ctl->cmd->name, "%s", err.message);
+	w->name = strcmp(path, "-") == 0 ? "stdin" : path;
+	w->body = NULL;
+	w->len = 0;
+	return 0;
+}
+
+/* The body: FILE's exact bytes, read once all else is checked. */
+static int webhook_body(const char *path, struct webhook_args *w)
+{
+	return read_input(path, w->name, "a webhook body", &w->body, &w->len);
+}
+
+/* Whole Unix seconds for --timestamp and --now; default now. */
+static int parse_unix(const struct ctl *ctl, int o, int64_t *out)
+{
+	if (!ctl->opt[o]) {
+		*out = lshop_now_ms() / 1000;
+		return 0;
+	}
+	if (parse_seconds(ctl->opt[o], CTL_UNIX_MAX, out) < 0)
+		return usage_error(ctl->cmd->name,
+				   "--%s needs a Unix time in whole seconds, "
+				   "e.g. %lld",
+				   ctl_options[o].name,
+				   (long long)(lshop_now_ms() / 1000));
+	return 0;
+}
+
+static int cmd_webhook_sign(struct ctl *ctl, char **args)
+{
+	char id[LSHOP_DELIVERY_ID_MAX + 1], *sig = NULL, *msg;
+	char out[2 * LSHOP_SHA256_LEN + 1];
+	uint8_t raw[CTL_MSG_ID_BYTES], mac[LSHOP_SHA256_LEN];
+	struct webhook_args w;
+	int64_t ts;
+	size_t i, n;
+	int rc;
+
+	rc = webhook_setup(ctl, args[0], &w);
+	if (rc)
+		return rc;
+	if (ctl->opt[OPT_ID] && w.provider == LSHOP_PROVIDER_STRIPE)
+		rc = usage_error(ctl->cmd->name,
+				 "--id is not used by stripe: the delivery "
+				 "id is the event's \"id\" in the body");
+	else if (ctl->opt[OPT_TIMESTAMP] &&
+		 (w.provider == LSHOP_PROVIDER_SHOPIFY ||
+		  w.provider == LSHOP_PROVIDER_WOOCOMMERCE))
+		rc = usage_error(ctl->cmd->name,
+				 "--timestamp is not used by %s: it signs "
+				 "the body alone",
+				 lshop_provider_name(w.provider));
+	else
+		rc = parse_unix(ctl, OPT_TIMESTAMP, &ts);
+	if (!rc && ctl->opt[OPT_ID]) {
+		n = strlen(ctl->opt[OPT_ID]);
+		for (i = 0; i < n && ctl->opt[OPT_ID][i] > ' ' &&
+			    ctl->opt[OPT_ID][i] <= '~';
+		     i++)
+			;
+		if (n == 0 || n > LSHOP_DELIVERY_ID_MAX || i < n)
+			rc = usage_error(ctl->cmd->name,
+					 "--id needs 1-%d visible ASCII "
+					 "characters",
+					 LSHOP_DELIVERY_ID_MAX);
+		else
+			snprintf(id, sizeof(id), "%s", ctl->opt[OPT_ID]);
+	} else if (!rc) {
+		if (getrandom(raw, sizeof(raw), 0) != (ssize_t)sizeof(raw))
+			rc = fail(CTL_EXIT_REFUSED,
+				  "cannot get random bytes: "
+				  "%s",
+				  strerror(errno));
+		memcpy(id, "msg_", 4);
+		lshop_hex_encode(id + 4, raw, sizeof(raw));
+	}
+	if (!rc)
+		rc = webhook_body(args[0], &w);
+	if (rc) {
+		free(w.body);
+		return rc;
+	}
+
+	switch (w.provider) {
+	case LSHOP_PROVIDER_STANDARD:
+		sig = lshop_webhook_sign(w.secret, strlen(w.secret), id, ts,
+					 w.body, w.len);
+		if (!sig)
+			break;
+		printf("webhook-id: %s\n", id);
+		printf("webhook-timestamp: %" PRId64 "\n", ts);
+		printf("webhook-signature: %s\n", sig);
+		break;
+	case LSHOP_PROVIDER_SHOPIFY:
+	case LSHOP_PROVIDER_WOOCOMMERCE:
+		sig = malloc(LSHOP_BASE64_LEN(LSHOP_SHA256_LEN));
+		if (!sig)
+			break;
+		lshop_hmac_sha256(mac, w.secret, strlen(w.secret), w.body,
+				  w.len);
+		lshop_base64_encode(sig, mac, sizeof(mac), 0);
+		if (w.provider == LSHOP_PROVIDER_SHOPIFY) {
+			printf("X-Shopify-Topic: orders/paid\n");
+			printf("X-Shopify-Webhook-Id: %s\n", id);
+			printf("X-Shopify-Hmac-Sha256: %s\n", sig);
+		} else {
+			printf("X-WC-Webhook-Topic: order.updated\n");
+			printf("X-WC-Webhook-Delivery-ID: %s\n", id);
+			printf("X-WC-Webhook-Signature: %s\n", sig);
+		}
+		break;
+	case LSHOP_PROVIDER_STRIPE:
+		/* HEX(HMAC-SHA256(S, "TS.BODY")) */
+		msg = malloc(w.len + 32);
+		if (!msg)
+			break;
+		n = (size_t)snprintf(msg, 32, "%" PRId64 ".", ts);
+		memcpy(msg + n, w.body, w.len);
+		lshop_hmac_sha256(mac, w.secret, strlen(w.secret), msg,
+				  n + w.len);
+		free(msg);
+		lshop_hex_encode(out, mac, sizeof(mac));
+		printf("Stripe-Signature: t=%" PRId64 ",v1=%s\n", ts, out);
+		sig = out;
+		break;
+	}
+	if (sig)
+		printf("Content-Type: application/json\n");
+	else
+		rc = fail(CTL_EXIT_REFUSED, "cannot sign: out of memory");
+	if (sig != out)
+		free(sig);
+	free(w.body);
+	return rc;
+}
+
+struct header_list {
+	const char *const *lines; /* "Name: value" */
+	int n;
+};
+
+/* The first --header named name (case-insensitive), trimmed. */
+static const char *find_header(void *arg, const char *name, size_t *len)
+{
+	const struct header_list *h = arg;
+	size_t nlen = strlen(name), vlen;
+	const char *v;
+	int i;
+
+	for (i = 0; i < h->n; i++) {
+		if (strncasecmp(h->lines[i], name, nlen) != 0 ||
+		    h->lines[i][nlen] != ':')
+			continue;
+		v = h->lines[i] + nlen + 1;
+		v += strspn(v, " \t");
+		vlen = strlen(v);
+		while (vlen > 0 && (v[vlen - 1] == ' ' || v[vlen - 1] == '\t'))
+			vlen--;
+		*len = vlen;
+		return v;
+	}
+	return NULL;
+}
+
+/* "ok", and the delivery id when there is one */
+static void print_ok(const struct ctl *ctl, const char *delivery)
+{
+	if (!ctl->quiet)
+		printf(delivery[0] ? "ok %s\n" : "ok\n", delivery);
+}
+
+static int cmd_webhook_verify(struct ctl *ctl, char **args)
+{
+	char delivery[LSHOP_DELIVERY_ID_MAX + 1], topic[256], *json;
+	struct header_list h = {ctl->headers, ctl->nheaders};
+	const char *t = NULL;
+	struct webhook_args w;
+	lshop_verify_result v;
+	lshop_order *order;
+	lshop_error err;
+	int64_t now;
+	size_t len;
+	int i, rc;
+
+	/* a name is 1 or more visible characters up to the colon */
+	for (i = 0; i < h.n; i++) {
+		for (len = 0; h.lines[i][len] > ' ' && h.lines[i][len] != ':' &&
+			      h.lines[i][len] != 0x7f;
+		     len++)
+			;
+		if (len == 0 || h.lines[i][len] != ':')
+			return usage_error(ctl->cmd->name,
+					   "--header needs 'NAME: VALUE', "
+					   "e.g. 'webhook-id: msg_1'");
+	}
+	rc = parse_unix(ctl, OPT_NOW, &now);
+	if (!rc)
+		rc = webhook_setup(ctl, args[0], &w);
+	if (!rc)
+		rc = webhook_body(args[0], &w);
+	if (rc)
+		return rc;
+
+	lshop_error_clear(&err);
+	v = lshop_webhook_verify(w.provider, w.secret, strlen(w.secret),
+				 find_header, &h, w.body, w.len, now, delivery,
+				 &err);
+	if (v != LSHOP_VERIFY_OK) {
+		free(w.body);
+		return fail(CTL_EXIT_REFUSED, "%s: refused (401): %s", w.name,
+			    err.message[0] ? err.message
+					   : "the signature does not verify");
+	}
+
+	if (w.provider == LSHOP_PROVIDER_SHOPIFY ||
+	    w.provider == LSHOP_PROVIDER_WOOCOMMERCE)
+		t = find_header(&h,
+				w.provider == LSHOP_PROVIDER_SHOPIFY
+				    ? "X-Shopify-Topic"
+				    : "X-WC-Webhook-Topic",
+				&len);
+	if (t) {
+		snprintf(topic, sizeof(topic), "%.*s", (int)len, t);
+		t = topic;
+	}
+	order = calloc(1, sizeof(*order));
+	if (!order) {
+		free(w.body);
+		return fail(CTL_EXIT_REFUSED, "out of memory");
+	}
+	lshop_error_clear(&err);
+	rc = lshop_order_parse(w.provider, t, w.body, w.len, order, &err);
+	if (!delivery[0])
+		snprintf(delivery, sizeof(delivery), "%s", order->delivery_id);
+	if (rc < 0) {
+		print_ok(ctl, delivery);
+		rc = err.field[0]
+			 ? fail(CTL_EXIT_REFUSED,
+				"%s: refused (400): field \"%s\": %s", w.name,
+				err.field, err.message)
+			 : fail(CTL_EXIT_REFUSED, "%s: refused (400): %s",
+				w.name, err.message);
+	} else if (rc == 0) {
+		print_ok(ctl, delivery);
+		if (!ctl->quiet)
+			printf("ignored: %s\n", err.message);
+		rc = CTL_EXIT_OK;
+	} else {
+		json = lshop_order_to_json(order, &len);
+		if (!json) {
+			rc = fail(CTL_EXIT_REFUSED, "out of memory");
+		} else {
+			print_ok(ctl, delivery);
+			if (!ctl->quiet)
+				printf("%.*s\n", (int)len, json);
+			free(json);
+			rc = CTL_EXIT_OK;
+		}
+	}
+	free(order);
+	free(w.body);
+	return rc;
+}
+
 static int find_option(const char *name, size_t len, char short_name)
 {
 	int o;
@@ -1230,6 +1582,8 @@ static void parse_options(int argc, char **argv, struct ctl *ctl, char **args,
 			value = argv[++i];
 		}
 		ctl->opt[o] = value ? value : "";
+		if (o == OPT_HEADER)
+			ctl->headers[ctl->nheaders++] = value;
 	}
 }
 
@@ -1281,10 +1635,13 @@ static int subcommands(const char *word, char *out, size_t cap)
 	return found > 0;
 }
 
-/* The command line in args (argc + 1 slots), carried out; an exit status */
+/*
+ * The command line in args (2 * argc + 1 slots: the arguments, then the
+ * --header values), carried out; an exit status.
+ */
 static int run(int argc, char **argv, char **args)
 {
-	struct ctl ctl = {0};
+	struct ctl ctl = {.headers = (const char **)args + argc};
 	const struct ctl_command *cmd;
 	char problem[128] = "", shown[64];
 	int nargs, have, want, words, o, rc;
@@ -1358,7 +1715,8 @@ int main(int argc, char **argv)
 	char **args;
 	int rc;
 
-	args = calloc((size_t)argc + 1, sizeof(*args));
+	/* the arguments, then the --header values */
+	args = calloc(2 * (size_t)argc + 1, sizeof(*args));
 	if (!args)
 		return fail(CTL_EXIT_REFUSED, "out of memory");
 	rc = run(argc, argv, args);

@@ -1156,3 +1156,232 @@ def test_events_bad_arguments(api, args, what):
     assert b"usage: liveshopctl events STREAM [--after SEQ] [--once]" \
         in r.stderr
     assert api.requests == []
+
+
+# --- webhook sign / verify (SPEC §9) -----------------------------------------
+
+WEBHOOKS = os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "..",
+                        "config-examples", "webhooks")
+STD_KEY = b"liveshop-test-key-0123456789abcdef"
+WEBHOOK_CASES = {
+    # provider: (sample, secret, order_id)
+    "standard": ("standard-order.json",
+                 "whsec_" + base64.b64encode(STD_KEY).decode(), "1001"),
+    "shopify": ("shopify-orders-paid.json", "shpss_test_s3cr3t",
+                "5839204810771"),
+    "woocommerce": ("woocommerce-order.json", "wc-test-s3cr3t", "727"),
+    "stripe": ("stripe-checkout-session-completed.json",
+               "whsec_stripe_test_s3cr3t", "pi_3QKb7cLkdIwHu7ix1Ab2Cd3E"),
+}
+TS = 1795000000
+
+
+def sample(provider):
+    with open(os.path.join(WEBHOOKS, WEBHOOK_CASES[provider][0]), "rb") as f:
+        return f.read()
+
+
+def webhook(*args, secret=None, env=None, input=None):
+    pre = ["webhook"] + list(args[:1]) + (["--secret", secret] if secret
+                                         else [])
+    return run(*pre, *args[1:], env=env, input=input)
+
+
+def headers_of(out):
+    lines = out.decode().splitlines()
+    hs = dict(line.split(": ", 1) for line in lines)
+    assert len(hs) == len(lines)
+    return hs
+
+
+def header_args(hs):
+    return [a for k, v in hs.items() for a in ("--header", "%s: %s" % (k, v))]
+
+
+def expected_signature(provider, secret, body, hs):
+    """The signature header as computed here, independently of the core."""
+    if provider == "standard":
+        key = base64.b64decode(secret[len("whsec_"):])
+        msg = ("%s.%s." % (hs["webhook-id"], hs["webhook-timestamp"])).encode()
+        mac = hmac.new(key, msg + body, hashlib.sha256).digest()
+        return "webhook-signature", "v1," + base64.b64encode(mac).decode()
+    if provider == "stripe":
+        mac = hmac.new(secret.encode(), b"%d." % TS + body,
+                       hashlib.sha256).hexdigest()
+        return "Stripe-Signature", "t=%d,v1=%s" % (TS, mac)
+    mac = base64.b64encode(hmac.new(secret.encode(), body,
+                                    hashlib.sha256).digest()).decode()
+    name = ("X-Shopify-Hmac-Sha256" if provider == "shopify"
+            else "X-WC-Webhook-Signature")
+    return name, mac
+
+
+def sign(provider, *extra, secret=None):
+    secret = secret or WEBHOOK_CASES[provider][1]
+    ts = [] if provider in ("shopify", "woocommerce") else [
+        "--timestamp", str(TS)]
+    path = os.path.join(WEBHOOKS, WEBHOOK_CASES[provider][0])
+    r = webhook("sign", "--provider", provider, *ts, *extra, path,
+                secret=secret)
+    assert r.returncode == 0, r.stderr
+    assert secret.encode() not in r.stdout + r.stderr
+    return headers_of(r.stdout)
+
+
+def verify(provider, hs, body, secret=None, now=TS + 10):
+    secret = secret or WEBHOOK_CASES[provider][1]
+    return webhook("verify", "--provider", provider, "--now", str(now),
+                   *header_args(hs), "-", secret=secret, input=body)
+
+
+@pytest.mark.parametrize("provider", sorted(WEBHOOK_CASES))
+def test_webhook_sign_verify_round_trip(provider):
+    body, secret = sample(provider), WEBHOOK_CASES[provider][1]
+    hs = sign(provider)
+    name, value = expected_signature(provider, secret, body, hs)
+    assert hs[name] == value
+    assert hs["Content-Type"] == "application/json"
+    if provider == "standard":
+        assert re.fullmatch(r"msg_[0-9a-f]{16}", hs["webhook-id"])
+        assert hs["webhook-timestamp"] == str(TS)
+    if provider == "shopify":
+        assert hs["X-Shopify-Topic"] == "orders/paid"
+    if provider == "woocommerce":
+        assert hs["X-WC-Webhook-Topic"] == "order.updated"
+
+    r = verify(provider, hs, body)
+    assert r.returncode == 0, r.stderr
+    ok, order = r.stdout.decode().splitlines()
+    delivery = {"standard": hs.get("webhook-id"),
+                "shopify": hs.get("X-Shopify-Webhook-Id"),
+                "woocommerce": hs.get("X-WC-Webhook-Delivery-ID"),
+                "stripe": None}[provider] or json.loads(body)["id"]
+    assert ok == "ok " + delivery
+    order = json.loads(order)
+    assert order["type"] == "order.paid"
+    assert order["order_id"] == WEBHOOK_CASES[provider][2]
+    assert order["stream"] == "live/demo"
+    assert secret.encode() not in r.stdout + r.stderr
+
+
+@pytest.mark.parametrize("provider", sorted(WEBHOOK_CASES))
+def test_webhook_verify_python_signed(provider):
+    """A delivery signed here, not by the tool, verifies too."""
+    body, secret = sample(provider), WEBHOOK_CASES[provider][1]
+    hs = {"webhook-id": "msg_py1", "webhook-timestamp": str(TS)} \
+        if provider == "standard" else {}
+    if provider == "shopify":
+        hs["X-Shopify-Topic"] = "orders/paid"
+    if provider == "woocommerce":
+        hs["X-WC-Webhook-Topic"] = "order.updated"
+    name, value = expected_signature(provider, secret, body, hs)
+    hs[name] = value
+    r = verify(provider, hs, body)
+    assert r.returncode == 0, r.stderr
+    assert b'"order_id":"%s"' % WEBHOOK_CASES[provider][2].encode() in r.stdout
+
+
+@pytest.mark.parametrize("provider", sorted(WEBHOOK_CASES))
+def test_webhook_verify_refuses_changed_body_and_wrong_secret(provider):
+    body, secret = sample(provider), WEBHOOK_CASES[provider][1]
+    hs = sign(provider)
+    changed = body.replace(b"live/demo", b"live/evil", 1)
+    assert changed != body
+    wrong = ("whsec_" + base64.b64encode(b"another-key-entirely").decode()
+             if provider == "standard" else secret + "x")
+    for r in (verify(provider, hs, changed),
+              verify(provider, hs, body, secret=wrong)):
+        assert r.returncode == 1
+        assert r.stdout == b""
+        assert b"does not match the body" in r.stderr
+        assert secret.encode() not in r.stderr
+        assert wrong.encode() not in r.stderr
+    missing = verify(provider, {k: v for k, v in hs.items()
+                                if k == "Content-Type"}, body)
+    assert missing.returncode == 1
+    assert b"has no" in missing.stderr
+
+
+@pytest.mark.parametrize("provider", ["standard", "stripe"])
+def test_webhook_verify_stale_timestamp(provider):
+    body = sample(provider)
+    hs = sign(provider)
+    r = verify(provider, hs, body, now=TS + 301)
+    assert r.returncode == 1
+    assert b"301 s old" in r.stderr
+    r = verify(provider, hs, body, now=TS - 61)
+    assert r.returncode == 1
+    assert b"61 s ahead" in r.stderr
+    assert verify(provider, hs, body, now=TS + 300).returncode == 0
+
+
+def test_webhook_secret_from_environment_and_given_id():
+    provider = "standard"
+    secret = WEBHOOK_CASES[provider][1]
+    path = os.path.join(WEBHOOKS, WEBHOOK_CASES[provider][0])
+    r = run("webhook", "sign", "--provider", provider, "--id", "msg_abc",
+            "--timestamp", str(TS), path,
+            env={"LIVESHOP_WEBHOOK_SECRET": secret})
+    assert r.returncode == 0, r.stderr
+    hs = headers_of(r.stdout)
+    assert hs["webhook-id"] == "msg_abc"
+    r = run("webhook", "verify", "--provider", provider, "--now", str(TS),
+            *header_args(hs), path, env={"LIVESHOP_WEBHOOK_SECRET": secret})
+    assert r.returncode == 0, r.stderr
+    assert r.stdout.startswith(b"ok msg_abc\n")
+
+
+def test_webhook_verify_ignored_order():
+    provider, secret = "shopify", WEBHOOK_CASES["shopify"][1]
+    body = sample(provider)
+    hs = sign(provider)
+    hs["X-Shopify-Topic"] = "products/update"
+    r = verify(provider, hs, body)
+    assert r.returncode == 0, r.stderr
+    lines = r.stdout.decode().splitlines()
+    assert lines[0].startswith("ok ")
+    assert lines[1].startswith("ignored: ")
+
+
+@pytest.mark.parametrize("args, what", [
+    (["webhook"], b"webhook needs 'sign' or 'verify'"),
+    (["webhook", "sign", "f.json"], b"missing --provider"),
+    (["webhook", "sign", "--provider", "paypal", "f.json"],
+     b"unknown --provider"),
+    (["webhook", "sign", "--provider", "shopify"], b"missing FILE"),
+    (["webhook", "sign", "--provider", "shopify", "x.json"], b"no secret"),
+    (["webhook", "sign", "--provider", "standard", "--secret", "whsec_!!",
+      "x.json"], b"unusable"),
+    (["webhook", "sign", "--provider", "stripe", "--secret", "k",
+      "--timestamp", "soon", "x.json"], b"--timestamp needs a Unix time"),
+    (["webhook", "sign", "--provider", "shopify", "--secret", "k",
+      "--timestamp", "1", "x.json"], b"--timestamp is not used by shopify"),
+    (["webhook", "sign", "--provider", "stripe", "--secret", "k",
+      "--id", "x", "x.json"], b"--id is not used by stripe"),
+    (["webhook", "sign", "--provider", "standard", "--secret", "k",
+      "--id", "a b", "x.json"], b"--id needs 1-128"),
+    (["webhook", "sign", "--provider", "shopify", "--secret", "k",
+      "--now", "1", "x.json"], b"--now is not an option of webhook sign"),
+    (["webhook", "verify", "--provider", "shopify", "--secret", "k",
+      "--header", "no colon", "x.json"], b"--header needs 'NAME: VALUE'"),
+    (["webhook", "verify", "--provider", "shopify", "--secret", "k",
+      "--now", "-5", "x.json"], b"--now needs a Unix time"),
+    (["webhook", "verify", "--provider", "shopify", "--secret", "k",
+      "--id", "x", "x.json"], b"--id is not an option of webhook verify"),
+])
+def test_webhook_usage_errors(args, what):
+    r = run(*args)
+    assert r.returncode == 2
+    assert what in r.stderr
+    assert b"usage: liveshopctl webhook " in r.stderr
+    assert r.stdout == b""
+
+
+def test_webhook_missing_file_and_secret_never_shown(tmp_path):
+    secret = "whsec_" + base64.b64encode(b"do-not-show-me").decode()
+    r = run("webhook", "verify", "--provider", "standard", "--secret", secret,
+            str(tmp_path / "none.json"))
+    assert r.returncode == 2
+    assert b"none.json" in r.stderr
+    assert secret.encode() not in r.stderr
+    assert b"do-not-show-me" not in r.stderr
