@@ -701,16 +701,25 @@ static int cmd_offer_put(struct ctl *ctl, char **args)
 	return rc;
 }
 
-static int cmd_offer_list(struct ctl *ctl, char **args)
+/*
+ * A call on STREAM with no body: the stream checked and, for a control
+ * call, the token asked for before anything is sent.
+ */
+static int call_stream(struct ctl *ctl, const char *stream, const char *method,
+		       const char *tail, int control)
 {
-	int rc;
+	int rc = check_stream(ctl, stream);
 
-	rc = check_stream(ctl, args[0]);
-	if (!rc)
+	if (!rc && control)
 		rc = need_token(ctl);
 	if (!rc)
-		rc = call(ctl, "GET", args[0], "offers", NULL, 0, 1);
+		rc = call(ctl, method, stream, tail, NULL, 0, control);
 	return rc;
+}
+
+static int cmd_offer_list(struct ctl *ctl, char **args)
+{
+	return call_stream(ctl, args[0], "GET", "offers", 1);
 }
 
 /* --at as the server wants it: RFC 3339 in UTC with milliseconds. */
@@ -886,38 +895,19 @@ static int cmd_disclosure_show(struct ctl *ctl, char **args)
 
 static int cmd_disclosure_hide(struct ctl *ctl, char **args)
 {
-	int rc;
-
 	/* a 409 disclosure_required is the server saying no: exit 1 */
-	rc = check_stream(ctl, args[0]);
-	if (!rc)
-		rc = need_token(ctl);
-	if (!rc)
-		rc = call(ctl, "DELETE", args[0], "disclosure", NULL, 0, 1);
-	return rc;
+	return call_stream(ctl, args[0], "DELETE", "disclosure", 1);
 }
 
 static int cmd_report(struct ctl *ctl, char **args)
 {
-	int rc;
-
-	rc = check_stream(ctl, args[0]);
-	if (!rc)
-		rc = need_token(ctl);
-	if (!rc)
-		rc = call(ctl, "GET", args[0], "report", NULL, 0, 1);
-	return rc;
+	return call_stream(ctl, args[0], "GET", "report", 1);
 }
 
 static int cmd_state(struct ctl *ctl, char **args)
 {
-	int rc;
-
 	/* state is public (SPEC §5): a token would only be exposed */
-	rc = check_stream(ctl, args[0]);
-	if (!rc)
-		rc = call(ctl, "GET", args[0], "state", NULL, 0, 0);
-	return rc;
+	return call_stream(ctl, args[0], "GET", "state", 0);
 }
 
 /*
