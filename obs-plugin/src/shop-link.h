@@ -1,0 +1,200 @@
+/*
+ * live-shop OBS plugin: its own logic, with no libobs in it.
+ *
+ * A shop_link is the plugin's connection to one liveshop stream: the
+ * settings, the host's actions (pin, unpin, countdown, disclosure), the
+ * local picture of what is live, and a worker thread that talks to the
+ * server with libcurl (control calls, the catalog, the SSE stream).
+ *
+ * Threads: every function here may be called from any thread (hotkey,
+ * UI, obs-websocket, graphics). None of them does network I/O or waits
+ * for the worker: an action is applied to the local state at once (so
+ * the overlay shows it the moment the key is pressed), queued with the
+ * time of the key press ("at"), and sent by the worker in order. While
+ * the server is unreachable the queue keeps every action; on reconnect
+ * they are sent in order with their original "at".
+ *
+ * The state shown is the server's once it answers: the worker rebuilds it
+ * from GET state and the SSE stream, and local actions still queued are
+ * planned on top of it with the core's lshop_state_plan_* rules, so the
+ * overlay never shows something the server would refuse.
+ */
+#ifndef SHOP_LINK_H
+#define SHOP_LINK_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include <lshop/error.h>
+#include <lshop/event.h>
+#include <lshop/offer.h>
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+#define SHOP_SERVER_MAX 512
+#define SHOP_TOKEN_MAX 512
+#define SHOP_CATALOG_MAX 64   /* offers kept for the dock and slots 1-9 */
+#define SHOP_PURCHASES_MAX 8  /* last purchases kept for the dock */
+#define SHOP_QUEUE_MAX 256    /* actions kept while offline */
+
+/*
+ * The plugin's settings (SPEC §12), kept in
+ * obs_module_config_path("config.json"). Keys: "server" (base URL of the
+ * live_shop_api location, e.g. "http://127.0.0.1:8080/shop/"), "stream"
+ * ("live/demo"), "token", "countdown_seconds" (default 300),
+ * "countdown_label" (default ""), "disclosure_kind" (the kind the toggle
+ * shows, default "ad"), "locale" (default "" = the host's OBS locale).
+ */
+typedef struct shop_settings {
+	char server[SHOP_SERVER_MAX + 1];
+	char stream[LSHOP_STREAM_MAX + 1];
+	char token[SHOP_TOKEN_MAX + 1];
+	int64_t countdown_seconds;
+	char countdown_label[LSHOP_LABEL_MAX + 1];
+	char disclosure_kind[16];
+	char locale[16];
+} shop_settings;
+
+/* Fills s with the defaults (empty server, stream and token). */
+void shop_settings_init(shop_settings *s);
+
+/*
+ * Reads path into s (missing keys keep s's values). A missing file is
+ * not an error (returns 0, s unchanged). Returns -1 with err naming the
+ * key for a file that is not JSON or a value of the wrong type or range;
+ * s is then unchanged.
+ */
+int shop_settings_load(shop_settings *s, const char *path, lshop_error *err);
+
+/*
+ * Writes s to path atomically (temporary file + rename), mode 0600 since
+ * it holds the token. Returns 0, or -1 with err.
+ */
+int shop_settings_save(const shop_settings *s, const char *path,
+		       lshop_error *err);
+
+typedef enum shop_status {
+	SHOP_UNCONFIGURED, /* no server, stream or token */
+	SHOP_CONNECTING,
+	SHOP_ONLINE,       /* the SSE stream is open */
+	SHOP_OFFLINE,      /* the server is unreachable; actions are kept */
+	SHOP_REFUSED,      /* 401/403: the token is wrong for this stream */
+} shop_status;
+
+typedef struct shop_catalog_entry {
+	char id[LSHOP_ID_MAX + 1];
+	char title[LSHOP_TITLE_MAX + 1];
+	char price[LSHOP_PRICE_MAX + 1];
+	char currency[4];
+	int64_t stock; /* LSHOP_STOCK_UNLIMITED or ≥ 0 */
+	char disclosure[16];
+} shop_catalog_entry;
+
+typedef struct shop_purchase {
+	char offer_id[LSHOP_ID_MAX + 1];
+	int64_t quantity;
+	int64_t at_ms;
+} shop_purchase;
+
+/*
+ * What is live, as the overlay and the dock draw it. Plain data with no
+ * pointers: copying it allocates nothing.
+ */
+typedef struct shop_view {
+	uint64_t generation; /* grows whenever anything below changes */
+	shop_status status;
+	char status_message[256]; /* why offline/refused, for the dock */
+	size_t pending;           /* actions queued, not yet answered */
+
+	int pinned;
+	lshop_offer offer;   /* the pinned offer */
+	int64_t offer_stock; /* its current stock; LSHOP_STOCK_UNLIMITED */
+
+	int countdown;
+	int64_t countdown_ends_at_ms; /* wall clock, ms since the epoch */
+	char countdown_label[LSHOP_LABEL_MAX + 1];
+
+	int disclosure;
+	char disclosure_kind[16];
+	char disclosure_text[LSHOP_DISCLOSURE_TEXT_MAX + 1];
+	/* 1 while the pinned offer needs the disclosure: it cannot be hidden */
+	int disclosure_required;
+
+	size_t ncatalog; /* catalog order = slots 1..9 */
+	shop_catalog_entry catalog[SHOP_CATALOG_MAX];
+
+	size_t npurchases; /* newest first */
+	shop_purchase purchases[SHOP_PURCHASES_MAX];
+} shop_view;
+
+typedef struct shop_link shop_link;
+
+/*
+ * Creates a link with settings s and starts its worker thread (which
+ * connects when s is complete). Returns NULL on ENOMEM or if the thread
+ * cannot start. The token is never logged.
+ */
+shop_link *shop_link_new(const shop_settings *s);
+
+/* Stops the worker (within about 1 s, even mid-request) and frees. */
+void shop_link_free(shop_link *link);
+
+/*
+ * New settings: the worker reconnects with them. Actions still queued for
+ * the old stream are dropped (and said so in the log).
+ */
+void shop_link_configure(shop_link *link, const shop_settings *s);
+
+/* A copy of the current settings. */
+void shop_link_settings(shop_link *link, shop_settings *out);
+
+/*
+ * Copies the view into out unless out->generation is already current.
+ * Never blocks: if the worker holds the lock this instant, returns 0 and
+ * leaves out as it was (the caller draws the previous view); else 1.
+ * Safe to call from the render and tick paths (no allocation, no wait).
+ */
+int shop_link_view(shop_link *link, shop_view *out);
+
+/*
+ * The host's actions. at_ms is the wall-clock time of the key press (ms
+ * since the epoch). Each checks the action against the local state with
+ * the core's rules, applies it locally, queues it and returns 0; or
+ * returns -1 with err (e.g. "not_pinned", "disclosure_required",
+ * "unknown_offer", "queue_full") and changes nothing.
+ */
+int shop_link_pin(shop_link *link, const char *offer_id, int64_t at_ms,
+		  lshop_error *err);
+/* slot 1..9: the slot-th offer of the catalog */
+int shop_link_pin_slot(shop_link *link, int slot, int64_t at_ms,
+		       lshop_error *err);
+int shop_link_unpin(shop_link *link, int64_t at_ms, lshop_error *err);
+/* seconds ≤ 0: the settings' countdown_seconds; label NULL: theirs */
+int shop_link_countdown(shop_link *link, int64_t seconds, const char *label,
+			const char *offer_id, int64_t at_ms, lshop_error *err);
+/* show: kind NULL = the settings' kind, text NULL = the locale's label */
+int shop_link_disclosure(shop_link *link, int show, const char *kind,
+			 const char *text, int64_t at_ms, lshop_error *err);
+/* shows the settings' kind when none is shown, else hides */
+int shop_link_toggle_disclosure(shop_link *link, int64_t at_ms,
+				lshop_error *err);
+
+/*
+ * obs-websocket vendor "live-shop" (SPEC §12): request_type is "pin"
+ * ({"offer":"ID"} or {"slot":N}), "unpin", "countdown"
+ * ({"seconds":N,"label":"…"}), "disclosure"
+ * ({"show":true,"kind":"ad","text":"…"}) or "get_state"; request_json
+ * the request data ("" or NULL for none). Returns a malloc'd JSON
+ * object (caller frees): {"ok":true,...} or {"ok":false,"error":"…"}.
+ * get_state answers {"ok":true,"status":"online",...,"state":{...}}.
+ */
+char *shop_link_vendor_request(shop_link *link, const char *request_type,
+			       const char *request_json, int64_t now_ms);
+
+#ifdef __cplusplus
+}
+#endif
+
+#endif
