@@ -297,7 +297,7 @@ ngx_http_live_shop_api_handler(ngx_http_request_t *r)
         return ngx_http_live_shop_error(r, rc, &err);
     }
 
-    if (!(r->method & (NGX_HTTP_PUT|NGX_HTTP_POST))) {
+    if (!(r->method & (NGX_HTTP_PUT|NGX_HTTP_POST|NGX_HTTP_DELETE))) {
         rc = ngx_http_discard_request_body(r);
         if (rc != NGX_OK) {
             return rc;
@@ -924,7 +924,8 @@ ngx_http_live_shop_control(ngx_http_request_t *r, u_char *body, size_t len)
 
     case NGX_LIVE_SHOP_UNPIN:
     case NGX_LIVE_SHOP_HIDE:
-        /* no body to read: the moment is now */
+        rc = lshop_moment_request_parse((char *) body, len, now,
+                                        &act->at_ms, &err);
         break;
     }
 

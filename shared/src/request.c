@@ -13,6 +13,7 @@ static const char *const pin_keys[] = {"offer", "duration", "at", NULL};
 static const char *const countdown_keys[] = {"seconds", "label", "offer", "at",
 					     NULL};
 static const char *const disclosure_keys[] = {"kind", "text", "at", NULL};
+static const char *const moment_keys[] = {"at", NULL};
 
 /*
  * The optional "at" of a control call: when the host pressed the key.
@@ -207,6 +208,31 @@ int lshop_disclosure_request_parse(const char *json, size_t len, int64_t now_ms,
 	if (parse_at(v, now_ms, &r.at_ms, err))
 		goto out;
 	*req = r;
+	rc = 0;
+out:
+	json_decref(v);
+	return rc;
+}
+
+int lshop_moment_request_parse(const char *json, size_t len, int64_t now_ms,
+			       int64_t *at_ms, lshop_error *err)
+{
+	int64_t at;
+	json_t *v;
+	int rc = -1;
+
+	if (len == 0) {
+		*at_ms = now_ms;
+		return 0;
+	}
+	v = lshop_json_load(json, len, "request", err);
+	if (v == NULL)
+		return -1;
+	if (lshop_json_known_keys(v, moment_keys, "", err))
+		goto out;
+	if (parse_at(v, now_ms, &at, err))
+		goto out;
+	*at_ms = at;
 	rc = 0;
 out:
 	json_decref(v);

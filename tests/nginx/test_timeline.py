@@ -691,6 +691,40 @@ def test_disclosure_show_hide_and_default_labels(tl):
     assert model_of(tl, stream).problems == []
 
 
+def test_unpin_and_hide_keep_the_key_press_time(tl):
+    """An OBS host offline for a moment sends its presses later, each with
+    the moment the key was pressed: unpin and hiding take "at" too."""
+    stream = "live/moment-1"
+    api = tl.api_for(stream)
+    put_offer(api, sponsored("mom", "ad"))
+    ok(api.pin("mom"))
+    at = h.now_ms() - 3000
+    r = api.call("POST", "/unpin", {"at": h.format_spec_time(at)})
+    ev = ok(r)
+    assert ev["type"] == "offer.unpinned"
+    # moved up to the pin's start at the latest (pins never overlap)
+    assert h.parse_spec_time(ev["at"]) >= at
+    ok(api.disclose("gifted"))
+    at = h.now_ms() - 2000
+    ev = ok(api.call("DELETE", "/disclosure",
+                     {"at": h.format_spec_time(at)}))
+    assert ev["type"] == "disclosure.hidden"
+    assert h.parse_spec_time(ev["at"]) >= at
+    ok(api.disclose("gifted"))
+    seq = state(api)["seq"]
+    old = h.format_spec_time(h.now_ms() - 11000)
+    for method, rest, body, field in (
+            ("DELETE", "/disclosure", {"at": old}, "at"),
+            ("DELETE", "/disclosure", {"kind": "ad"}, "kind"),
+            ("DELETE", "/disclosure", b"{", ""),
+            ("POST", "/unpin", {"at": "soon"}, "at")):
+        r = api.call(method, rest, body)
+        assert r.status == 400, (body, r)
+        assert r.json()["error"]["field"] == field, r
+    assert state(api)["seq"] == seq
+    ok(api.hide())
+
+
 def test_locale_de_labels(make_setup):
     ls = make_setup(journal=True, locale="de")
     api = ls.api

@@ -233,13 +233,48 @@ static void test_disclosure(void **state)
 	disclosure_err("[]", "invalid_json", "");
 }
 
+/* unpin and hiding a disclosure: no body, or only "at" */
+static void test_moment(void **state)
+{
+	const char *moment = "{\"at\":\"2026-11-24T09:59:55.123Z\"}";
+	lshop_error err;
+	int64_t at = 7;
+	const char *bad[][2] = {
+		{"{\"at\":\"2026-11-24T09:59:40.000Z\"}", "at"},
+		{"{\"at\":1}", "at"},
+		{"{\"offer\":\"a\"}", "offer"},
+		{"[]", ""},
+		{"{", ""},
+	};
+	size_t i;
+
+	(void)state;
+	assert_int_equal(lshop_moment_request_parse("", 0, NOW, &at, &err), 0);
+	assert_true(at == NOW);
+	assert_int_equal(lshop_moment_request_parse("{}", 2, NOW, &at, &err),
+			 0);
+	assert_true(at == NOW);
+	assert_int_equal(lshop_moment_request_parse(moment, strlen(moment), NOW,
+						    &at, &err),
+			 0);
+	assert_true(at == NOW - 5000);
+	for (i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+		at = 7;
+		if (lshop_moment_request_parse(bad[i][0], strlen(bad[i][0]), NOW,
+					       &at, &err) == 0)
+			fail_msg("accepted %s", bad[i][0]);
+		assert_string_equal(err.field, bad[i][1]);
+		assert_true(at == 7);
+	}
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
 	    cmocka_unit_test(test_minimal),    cmocka_unit_test(test_offer),
 	    cmocka_unit_test(test_duration),   cmocka_unit_test(test_at),
 	    cmocka_unit_test(test_shape),      cmocka_unit_test(test_countdown),
-	    cmocka_unit_test(test_disclosure),
+	    cmocka_unit_test(test_disclosure), cmocka_unit_test(test_moment),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

@@ -66,6 +66,14 @@ int lshop_disclosure_request_parse(const char *json, size_t len, int64_t now_ms,
 				   lshop_disclosure_request *req,
 				   lshop_error *err);
 
+/*
+ * Parses the optional body of unpin and of hiding a disclosure:
+ * {"at":"…"} (at as for a pin) or nothing at all (len 0: now_ms).
+ * Returns 0 and sets *at_ms, or -1 with err naming the field.
+ */
+int lshop_moment_request_parse(const char *json, size_t len, int64_t now_ms,
+			       int64_t *at_ms, lshop_error *err);
+
 #ifdef __cplusplus
 }
 #endif
