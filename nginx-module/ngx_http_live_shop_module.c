@@ -988,7 +988,10 @@ ngx_http_live_shop_report(ngx_http_request_t *r, u_char *body, size_t len)
 {
     char                             *json, name[LSHOP_STREAM_MAX + 1];
     size_t                            n;
+    int64_t                           folded;
     ngx_int_t                         rc;
+    ngx_str_t                         ledger;
+    lshop_error                       err;
     lshop_state                      *st;
     lshop_replay_ops                  ops;
     ngx_live_shop_conf_t             *lscf;
@@ -1016,13 +1019,39 @@ ngx_http_live_shop_report(ngx_http_request_t *r, u_char *body, size_t len)
     rctx.seq = 0;
     rctx.rc = NGX_OK;
 
+    /* what the files rotated away left in the ledger, then the files */
+
+    folded = -1;
+
+    rc = ngx_live_shop_journal_read(lscf, &ctx->stream, NGX_LIVE_SHOP_LEDGER,
+                                    &ledger, r->connection->log);
+
+    if (rc == NGX_OK) {
+        if (lshop_ledger_read((char *) ledger.data, ledger.len, rctx.report,
+                              NULL, NULL, &folded, &rctx.seq, &err)
+            != 0)
+        {
+            ngx_log_error(NGX_LOG_ERR, r->connection->log, 0,
+                          "live_shop: the ledger of \"%V\" is damaged: %s",
+                          &ctx->stream, err.message);
+            rc = NGX_ERROR;
+        }
+
+        ngx_free(ledger.data);
+    }
+
+    if (rc == NGX_ERROR) {
+        lshop_report_free(rctx.report);
+        return NGX_HTTP_INTERNAL_SERVER_ERROR;
+    }
+
     ngx_memzero(&ops, sizeof(lshop_replay_ops));
     ops.arg = &rctx;
     ops.offer = ngx_http_live_shop_report_offer;
     ops.order = ngx_http_live_shop_report_order;
     ops.event = ngx_http_live_shop_report_event;
 
-    rc = ngx_live_shop_journal_replay(lscf, &ctx->stream, st, &ops,
+    rc = ngx_live_shop_journal_replay(lscf, &ctx->stream, folded, st, &ops,
                                       r->connection->log);
 
     json = NULL;

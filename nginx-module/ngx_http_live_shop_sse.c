@@ -356,8 +356,8 @@ ngx_http_live_shop_sse_catch_up(ngx_http_live_shop_sse_t *sse, uint64_t after)
         ops.arg = &replay;
         ops.event = ngx_http_live_shop_sse_replay_event;
 
-        if (ngx_live_shop_journal_replay(lscf, &sse->stream->name, st, &ops,
-                                         sse->request->connection->log)
+        if (ngx_live_shop_journal_replay(lscf, &sse->stream->name, -1, st,
+                                         &ops, sse->request->connection->log)
             == NGX_ERROR
             || replay.rc != NGX_OK)
         {

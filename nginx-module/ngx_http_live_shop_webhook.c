@@ -171,6 +171,15 @@ ngx_http_live_shop_webhook_body(ngx_http_request_t *r)
                                     (char *) body.data, body.len,
                                     ngx_time(), delivery, &err);
 
+    if (verified == LSHOP_VERIFY_MISSING
+        && lshop_webhook_is_ping(lslcf->webhook, ngx_http_live_shop_header, r,
+                                 (char *) body.data, body.len))
+    {
+        ngx_http_finalize_request(r,
+            ngx_http_live_shop_webhook_answer(r, NULL, NULL, "ping"));
+        return;
+    }
+
     if (verified != LSHOP_VERIFY_OK) {
         ngx_log_error(NGX_LOG_WARN, r->connection->log, 0,
                       "live_shop: %s webhook refused: %s",

@@ -17,6 +17,7 @@
 #include <lshop/event.h>
 #include <lshop/hls.h>
 #include <lshop/journal.h>
+#include <lshop/ledger.h>
 #include <lshop/offer.h>
 #include <lshop/request.h>
 #include <lshop/state.h>
@@ -26,7 +27,6 @@
 #define NGX_LIVE_SHOP_MAX_OFFERS    1000  /* per stream catalog */
 #define NGX_LIVE_SHOP_KEEP_EVENTS   64    /* recent events, for RTMP */
 #define NGX_LIVE_SHOP_KEEP_RANGES   512   /* ended intervals, for HLS */
-#define NGX_LIVE_SHOP_KEEP_ORDERS   20000 /* delivery and order ids seen */
 
 
 /* Process-wide settings, from the http{} directives. */
@@ -51,6 +51,7 @@ typedef struct {
     ngx_rbtree_node_t               sentinel;
     ngx_atomic_t                    generation;  /* bumped on every event */
     int64_t                         next_due;    /* ms; 0: nothing due */
+    ngx_queue_t                     folds;       /* streams to fold */
 } ngx_live_shop_sh_t;
 
 
@@ -100,6 +101,10 @@ typedef struct {
     ngx_queue_t                     ranges;      /* by start */
     ngx_uint_t                      nended;
     off_t                           journal_size;
+    int64_t                         journal_file; /* lshop_journal_file */
+    ngx_queue_t                     fold;        /* in sh->folds */
+    int64_t                         fold_at;     /* ms: not before */
+    unsigned                        folding:1;   /* NAME.journal.2 waits */
     ngx_rbtree_t                    seen;        /* orders, for duplicates */
     ngx_rbtree_node_t               seen_sentinel;
     ngx_queue_t                     seen_queue;  /* oldest first */
@@ -108,11 +113,15 @@ typedef struct {
 } ngx_live_shop_stream_t;
 
 
-/* A delivery or order id a stream has taken: "shopify:d:ID", ":o:" */
+/*
+ * An order a stream has taken, by its key (lshop_order_key): kept for
+ * LSHOP_ORDER_KEEP_MS, like the ledger keeps it
+ */
 
 typedef struct {
     ngx_str_node_t                  sn;
     ngx_queue_t                     queue;
+    int64_t                         at_ms;
     u_char                          data[1];
 } ngx_live_shop_seen_t;
 
@@ -173,6 +182,7 @@ ngx_int_t ngx_live_shop_act(ngx_live_shop_shm_t *shm, ngx_str_t *stream,
     ngx_live_shop_action_t *act, ngx_pool_t *pool, ngx_str_t *event,
     lshop_error *err);
 ngx_uint_t ngx_live_shop_fire_due(ngx_live_shop_shm_t *shm, int64_t now_ms);
+void ngx_live_shop_fold(ngx_live_shop_shm_t *shm);
 void ngx_live_shop_notified(ngx_live_shop_shm_t *shm, ngx_str_t *stream,
     uint64_t seq);
 void ngx_live_shop_load_all(ngx_live_shop_shm_t *shm);
@@ -204,14 +214,20 @@ ngx_int_t ngx_live_shop_journal_cursor(ngx_live_shop_conf_t *lscf,
 ngx_int_t ngx_live_shop_journal_truncate(ngx_live_shop_conf_t *lscf,
     ngx_str_t *stream, off_t size, ngx_log_t *log);
 ngx_int_t ngx_live_shop_journal_rotate(ngx_live_shop_conf_t *lscf,
-    ngx_str_t *stream, u_char *checkpoint, size_t len, ngx_log_t *log);
+    ngx_str_t *stream, u_char *checkpoint, size_t len, ngx_uint_t *aside,
+    ngx_log_t *log);
+ngx_int_t ngx_live_shop_journal_fold(ngx_live_shop_conf_t *lscf,
+    ngx_str_t *stream, ngx_log_t *log);
+
+#define NGX_LIVE_SHOP_LEDGER  3   /* the "old" of ..._journal_read() */
 
 /*
- * Replays a stream's journal files (the rotated one, then the current)
- * through ops onto st, outside the zone: for SSE catch-up and reports.
+ * Replays a stream's journal files, oldest first, but for those numbered
+ * up to after (-1: none; lshop_journal_file), through ops onto st,
+ * outside the zone: for SSE catch-up, webhooks out and reports.
  */
 ngx_int_t ngx_live_shop_journal_replay(ngx_live_shop_conf_t *lscf,
-    ngx_str_t *stream, lshop_state *st, lshop_replay_ops *ops,
+    ngx_str_t *stream, int64_t after, lshop_state *st, lshop_replay_ops *ops,
     ngx_log_t *log);
 
 /* Webhooks out (worker 0 delivers) */

@@ -1,10 +1,13 @@
 
 /*
  * liveshop: the journal files. One per stream, DIR/APP/NAME.journal, and
- * the one before it, NAME.journal.1, once it has been rotated. What a
- * record holds is the core's business (lshop/journal.h); this file only
- * appends, reads, cuts and rotates files. Callers hold the zone's lock
- * for writes, so records land in seq order from every worker.
+ * the one before it, NAME.journal.1, once it has been rotated. The file
+ * before that waits as NAME.journal.2 until it is folded into the
+ * stream's ledger, NAME.ledger (what the report and duplicates need of
+ * everything older). What a record holds is the core's business
+ * (lshop/journal.h, lshop/ledger.h); this file only appends, reads, cuts,
+ * rotates and folds files. Callers hold the zone's lock for writes, so
+ * records land in seq order from every worker.
  */
 
 
@@ -18,6 +21,15 @@ static ngx_int_t ngx_live_shop_journal_path(ngx_live_shop_conf_t *lscf,
     ngx_str_t *stream, const char *suffix, u_char *path, size_t size);
 static ngx_int_t ngx_live_shop_journal_write(ngx_fd_t fd, u_char *data,
     size_t len);
+static ngx_int_t ngx_live_shop_journal_replace(u_char *path, u_char *data,
+    size_t len, ngx_log_t *log);
+
+
+/* by the "old" of ngx_live_shop_journal_read() */
+
+static const char  *ngx_live_shop_journal_files[] = {
+    ".journal", ".journal.1", ".journal.2", ".ledger"
+};
 
 
 static ngx_int_t
@@ -27,8 +39,8 @@ ngx_live_shop_journal_path(ngx_live_shop_conf_t *lscf, ngx_str_t *stream,
     u_char  *p;
 
     /* stream names are checked (lshop_stream_valid): "APP/NAME", no ".." */
-    p = ngx_snprintf(path, size - 1, "%V/%V.journal%s%Z", &lscf->journal,
-                     stream, suffix);
+    p = ngx_snprintf(path, size - 1, "%V/%V%s%Z", &lscf->journal, stream,
+                     suffix);
 
     if (p == path + size - 1) {
         return NGX_ERROR;
@@ -77,7 +89,8 @@ ngx_live_shop_journal_append(ngx_live_shop_conf_t *lscf, ngx_str_t *stream,
     ngx_err_t        err;
     ngx_file_info_t  fi;
 
-    if (ngx_live_shop_journal_path(lscf, stream, "", path, sizeof(path))
+    if (ngx_live_shop_journal_path(lscf, stream, ".journal", path,
+                                   sizeof(path))
         != NGX_OK)
     {
         return NGX_ERROR;
@@ -140,15 +153,18 @@ ngx_live_shop_journal_exists(ngx_live_shop_conf_t *lscf, ngx_str_t *stream)
     ngx_file_info_t  fi;
 
     return lscf->journal.len
-           && ngx_live_shop_journal_path(lscf, stream, "", path, sizeof(path))
+           && ngx_live_shop_journal_path(lscf, stream, ".journal", path,
+                                   sizeof(path))
               == NGX_OK
            && ngx_file_info(path, &fi) != NGX_FILE_ERROR;
 }
 
 
 /*
- * Reads a whole journal (old != 0: the rotated one) into memory that the
- * caller frees with ngx_free(). NGX_DECLINED when there is none.
+ * Reads a whole journal file (old: 0 the current one, 1 the rotated one,
+ * 2 one waiting for its fold; NGX_LIVE_SHOP_LEDGER the ledger) into
+ * memory that the caller frees with ngx_free(). NGX_DECLINED when there
+ * is none.
  */
 
 ngx_int_t
@@ -165,7 +181,8 @@ ngx_live_shop_journal_read(ngx_live_shop_conf_t *lscf, ngx_str_t *stream,
     data->len = 0;
 
     if (lscf->journal.len == 0
-        || ngx_live_shop_journal_path(lscf, stream, old ? ".1" : "", path,
+        || ngx_live_shop_journal_path(lscf, stream,
+                                      ngx_live_shop_journal_files[old], path,
                                       sizeof(path))
            != NGX_OK)
     {
@@ -227,7 +244,8 @@ ngx_live_shop_journal_sync(ngx_live_shop_conf_t *lscf, ngx_str_t *stream,
     u_char    path[NGX_MAX_PATH];
     ngx_fd_t  fd;
 
-    if (ngx_live_shop_journal_path(lscf, stream, "", path, sizeof(path))
+    if (ngx_live_shop_journal_path(lscf, stream, ".journal", path,
+                                   sizeof(path))
         != NGX_OK)
     {
         return NGX_ERROR;
@@ -266,15 +284,12 @@ ngx_live_shop_journal_cursor(ngx_live_shop_conf_t *lscf, ngx_str_t *stream,
     ngx_fd_t  fd;
 
     if (lscf->journal.len == 0
-        || ngx_live_shop_journal_path(lscf, stream, "", path, sizeof(path))
+        || ngx_live_shop_journal_path(lscf, stream, ".notified", path,
+                                   sizeof(path))
            != NGX_OK)
     {
         return NGX_DECLINED;
     }
-
-    /* NAME.journal → NAME.notified */
-    p = path + ngx_strlen(path) - (sizeof(".journal") - 1);
-    ngx_memcpy(p, ".notified", sizeof(".notified"));
 
     if (!write) {
         fd = ngx_open_file(path, NGX_FILE_RDONLY, NGX_FILE_OPEN, 0);
@@ -333,7 +348,8 @@ ngx_live_shop_journal_truncate(ngx_live_shop_conf_t *lscf, ngx_str_t *stream,
 {
     u_char  path[NGX_MAX_PATH];
 
-    if (ngx_live_shop_journal_path(lscf, stream, "", path, sizeof(path))
+    if (ngx_live_shop_journal_path(lscf, stream, ".journal", path,
+                                   sizeof(path))
         != NGX_OK)
     {
         return NGX_ERROR;
@@ -357,19 +373,33 @@ ngx_live_shop_journal_truncate(ngx_live_shop_conf_t *lscf, ngx_str_t *stream,
 
 ngx_int_t
 ngx_live_shop_journal_rotate(ngx_live_shop_conf_t *lscf, ngx_str_t *stream,
-    u_char *checkpoint, size_t len, ngx_log_t *log)
+    u_char *checkpoint, size_t len, ngx_uint_t *aside, ngx_log_t *log)
 {
-    u_char    path[NGX_MAX_PATH], old[NGX_MAX_PATH], tmp[NGX_MAX_PATH];
-    ngx_fd_t  fd;
+    u_char           path[NGX_MAX_PATH], old[NGX_MAX_PATH],
+                     fold[NGX_MAX_PATH], tmp[NGX_MAX_PATH];
+    ngx_fd_t         fd;
+    ngx_file_info_t  fi;
 
-    if (ngx_live_shop_journal_path(lscf, stream, "", path, sizeof(path))
+    if (ngx_live_shop_journal_path(lscf, stream, ".journal", path,
+                                   sizeof(path))
         != NGX_OK
-        || ngx_live_shop_journal_path(lscf, stream, ".1", old, sizeof(old))
+        || ngx_live_shop_journal_path(lscf, stream, ".journal.1", old,
+                                      sizeof(old))
            != NGX_OK
-        || ngx_live_shop_journal_path(lscf, stream, ".new", tmp, sizeof(tmp))
+        || ngx_live_shop_journal_path(lscf, stream, ".journal.2", fold,
+                                      sizeof(fold))
+           != NGX_OK
+        || ngx_live_shop_journal_path(lscf, stream, ".journal.new", tmp,
+                                      sizeof(tmp))
            != NGX_OK)
     {
         return NGX_ERROR;
+    }
+
+    /* the file before the rotated one is dropped only once folded */
+
+    if (ngx_file_info(fold, &fi) != NGX_FILE_ERROR) {
+        return NGX_DECLINED;
     }
 
     fd = ngx_open_file(tmp, NGX_FILE_WRONLY, NGX_FILE_TRUNCATE,
@@ -392,19 +422,159 @@ ngx_live_shop_journal_rotate(ngx_live_shop_conf_t *lscf, ngx_str_t *stream,
 
     ngx_close_file(fd);
 
-    /* NAME.journal exists at every moment: a crash here loses nothing */
+    /*
+     * NAME.journal exists at every moment, and every record is in one of
+     * the files or the ledger: a crash anywhere here loses nothing
+     */
 
-    if ((ngx_delete_file(old) == NGX_FILE_ERROR && ngx_errno != NGX_ENOENT)
-        || link((char *) path, (char *) old) == -1
+    *aside = 1;
+
+    if (ngx_rename_file(old, fold) == NGX_FILE_ERROR) {
+        *aside = 0;
+
+        if (ngx_errno != NGX_ENOENT) {
+            goto failed;
+        }
+    }
+
+    if (link((char *) path, (char *) old) == -1
         || ngx_rename_file(tmp, path) == NGX_FILE_ERROR)
     {
-        ngx_log_error(NGX_LOG_CRIT, log, ngx_errno,
-                      "live_shop: rotating the journal \"%s\" failed", path);
-        return NGX_ERROR;
+        goto failed;
     }
 
     ngx_log_error(NGX_LOG_NOTICE, log, 0,
                   "live_shop: journal \"%s\" rotated", path);
+
+    return NGX_OK;
+
+failed:
+
+    ngx_log_error(NGX_LOG_CRIT, log, ngx_errno,
+                  "live_shop: rotating the journal \"%s\" failed", path);
+
+    return NGX_ERROR;
+}
+
+
+/*
+ * Folds NAME.journal.2, the file a rotation put aside, into NAME.ledger
+ * (the report's totals and the order keys, lshop_ledger_fold), then drops
+ * it. Reads and parses up to two journals' worth: run outside the zone's
+ * lock. NGX_DECLINED when there is nothing to fold.
+ */
+
+ngx_int_t
+ngx_live_shop_journal_fold(ngx_live_shop_conf_t *lscf, ngx_str_t *stream,
+    ngx_log_t *log)
+{
+    char         *folded;
+    u_char        path[NGX_MAX_PATH], fold[NGX_MAX_PATH];
+    size_t        len;
+    ngx_int_t     rc;
+    ngx_str_t     journal, ledger;
+    lshop_error   err;
+
+    if (ngx_live_shop_journal_path(lscf, stream, ".ledger", path,
+                                   sizeof(path))
+        != NGX_OK
+        || ngx_live_shop_journal_path(lscf, stream, ".journal.2", fold,
+                                      sizeof(fold))
+           != NGX_OK)
+    {
+        return NGX_ERROR;
+    }
+
+    rc = ngx_live_shop_journal_read(lscf, stream, 2, &journal, log);
+    if (rc != NGX_OK) {
+        return rc;
+    }
+
+    rc = ngx_live_shop_journal_read(lscf, stream, NGX_LIVE_SHOP_LEDGER,
+                                    &ledger, log);
+    if (rc == NGX_ERROR) {
+        ngx_free(journal.data);
+        return NGX_ERROR;
+    }
+
+    folded = lshop_ledger_fold((char *) ledger.data, ledger.len,
+                               (char *) journal.data, journal.len,
+                               lshop_now_ms(), &len, &err);
+    ngx_free(journal.data);
+    ngx_free(ledger.data);
+
+    if (folded == NULL && ngx_strcmp(err.code, "already_folded") != 0) {
+        ngx_log_error(NGX_LOG_ALERT, log, 0,
+                      "live_shop: \"%s\" cannot be folded into \"%s\", "
+                      "so both are kept: %s", fold, path, err.message);
+        return NGX_ERROR;
+    }
+
+    if (folded) {
+        rc = ngx_live_shop_journal_replace(path, (u_char *) folded, len,
+                                           log);
+        free(folded);
+
+        if (rc != NGX_OK) {
+            return NGX_ERROR;
+        }
+    }
+
+    if (ngx_delete_file(fold) == NGX_FILE_ERROR) {
+        ngx_log_error(NGX_LOG_CRIT, log, ngx_errno,
+                      "live_shop: " ngx_delete_file_n " \"%s\" failed", fold);
+        return NGX_ERROR;
+    }
+
+    ngx_log_error(NGX_LOG_INFO, log, 0,
+                  "live_shop: \"%s\" folded into \"%s\"", fold, path);
+
+    return NGX_OK;
+}
+
+
+/* Writes a file whole and durably, then renames it into place */
+
+static ngx_int_t
+ngx_live_shop_journal_replace(u_char *path, u_char *data, size_t len,
+    ngx_log_t *log)
+{
+    u_char    tmp[NGX_MAX_PATH];
+    ngx_fd_t  fd;
+
+    if (ngx_snprintf(tmp, sizeof(tmp) - 1, "%s.new%Z", path)
+        == tmp + sizeof(tmp) - 1)
+    {
+        return NGX_ERROR;
+    }
+
+    fd = ngx_open_file(tmp, NGX_FILE_WRONLY, NGX_FILE_TRUNCATE,
+                       NGX_FILE_DEFAULT_ACCESS);
+    if (fd == NGX_INVALID_FILE) {
+        ngx_log_error(NGX_LOG_CRIT, log, ngx_errno,
+                      "live_shop: " ngx_open_file_n " \"%s\" failed", tmp);
+        return NGX_ERROR;
+    }
+
+    if (ngx_live_shop_journal_write(fd, data, len) != NGX_OK
+        || fdatasync(fd) == -1)
+    {
+        ngx_log_error(NGX_LOG_CRIT, log, ngx_errno,
+                      "live_shop: writing \"%s\" failed", tmp);
+        ngx_close_file(fd);
+        ngx_delete_file(tmp);
+        return NGX_ERROR;
+    }
+
+    ngx_close_file(fd);
+
+    if (ngx_rename_file(tmp, path) == NGX_FILE_ERROR) {
+        ngx_log_error(NGX_LOG_CRIT, log, ngx_errno,
+                      "live_shop: " ngx_rename_file_n " \"%s\" to \"%s\" "
+                      "failed", tmp, path);
+        ngx_delete_file(tmp);
+        return NGX_ERROR;
+    }
 
     return NGX_OK;
 }
@@ -412,7 +582,7 @@ ngx_live_shop_journal_rotate(ngx_live_shop_conf_t *lscf, ngx_str_t *stream,
 
 ngx_int_t
 ngx_live_shop_journal_replay(ngx_live_shop_conf_t *lscf, ngx_str_t *stream,
-    lshop_state *st, lshop_replay_ops *ops, ngx_log_t *log)
+    int64_t after, lshop_state *st, lshop_replay_ops *ops, ngx_log_t *log)
 {
     ngx_str_t            data;
     ngx_int_t            rc, found;
@@ -421,11 +591,18 @@ ngx_live_shop_journal_replay(ngx_live_shop_conf_t *lscf, ngx_str_t *stream,
 
     found = 0;
 
-    for (old = 1; /* void */ ; old--) {
+    for (old = 2; /* void */ ; old--) {
 
         rc = ngx_live_shop_journal_read(lscf, stream, old, &data, log);
         if (rc == NGX_ERROR) {
             return NGX_ERROR;
+        }
+
+        if (rc == NGX_OK
+            && lshop_journal_file((char *) data.data, data.len) <= after)
+        {
+            ngx_free(data.data);
+            rc = NGX_DECLINED;
         }
 
         if (rc == NGX_OK) {

@@ -221,6 +221,7 @@ ngx_live_shop_tick(ngx_event_t *ev)
     shm = ngx_live_shop_get_shm((ngx_cycle_t *) ngx_cycle);
 
     (void) ngx_live_shop_fire_due(shm, lshop_now_ms());
+    ngx_live_shop_fold(shm);
 
     ngx_live_shop_deliver();
     ngx_http_live_shop_sse_keepalive();
@@ -409,6 +410,7 @@ ngx_live_shop_init_zone(ngx_shm_zone_t *shm_zone, void *data)
 
     ngx_rbtree_init(&shm->sh->rbtree, &shm->sh->sentinel,
                     ngx_str_rbtree_insert_value);
+    ngx_queue_init(&shm->sh->folds);
 
     len = sizeof(" in live_shop_zone \"\"") + shm_zone->shm.name.len;
 

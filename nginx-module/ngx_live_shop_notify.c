@@ -279,7 +279,7 @@ ngx_live_shop_notify_event(ngx_live_shop_conf_t *lscf,
     ops.arg = &find;
     ops.event = ngx_live_shop_notify_replayed;
 
-    (void) ngx_live_shop_journal_replay(lscf, &n->stream, st, &ops,
+    (void) ngx_live_shop_journal_replay(lscf, &n->stream, -1, st, &ops,
                                         ngx_cycle->log);
 
     if (json->data == NULL) {

@@ -12,6 +12,7 @@
 
 #include <ngx_config.h>
 #include <ngx_core.h>
+#include <ngx_event.h>
 
 #include "ngx_live_shop.h"
 
@@ -31,7 +32,8 @@ static ngx_int_t ngx_live_shop_load(ngx_live_shop_shm_t *shm,
     ngx_live_shop_stream_t *st);
 static int ngx_live_shop_load_offer(void *arg, const lshop_offer *offer,
     int64_t at_ms);
-static int ngx_live_shop_load_checkpoint(void *arg, uint64_t seq);
+static int ngx_live_shop_load_checkpoint(void *arg, uint64_t seq,
+    int64_t file);
 static int ngx_live_shop_load_event(void *arg, const lshop_event *ev,
     const char *json, size_t len, int restored);
 static ngx_live_shop_offer_t *ngx_live_shop_offer(ngx_live_shop_stream_t *st,
@@ -50,15 +52,20 @@ static ngx_int_t ngx_live_shop_commit(ngx_live_shop_shm_t *shm,
     size_t len, lshop_error *err);
 static ngx_int_t ngx_live_shop_catalog_stock(ngx_live_shop_shm_t *shm,
     ngx_live_shop_stream_t *st, const char *offer_id, int64_t stock);
+static int ngx_live_shop_load_key(void *arg, const char *key, size_t len,
+    int64_t at_ms);
+static void ngx_live_shop_fold_later(ngx_live_shop_shm_t *shm,
+    ngx_live_shop_stream_t *st);
+static void ngx_live_shop_fold_handler(ngx_event_t *ev);
 static size_t ngx_live_shop_order_key(u_char *key, size_t size,
     lshop_provider provider, char kind, const char *id);
 static ngx_uint_t ngx_live_shop_seen(ngx_live_shop_stream_t *st,
     u_char *key, size_t len);
 static void ngx_live_shop_see(ngx_live_shop_shm_t *shm,
-    ngx_live_shop_stream_t *st, u_char *key, size_t len);
+    ngx_live_shop_stream_t *st, u_char *key, size_t len, int64_t at_ms);
 static void ngx_live_shop_see_order(ngx_live_shop_shm_t *shm,
     ngx_live_shop_stream_t *st, const lshop_order *order,
-    lshop_provider provider);
+    lshop_provider provider, int64_t at_ms);
 static int ngx_live_shop_load_order(void *arg, const lshop_order *order,
     lshop_provider provider, int64_t at_ms);
 static ngx_int_t ngx_live_shop_journal(ngx_live_shop_stream_t *st,
@@ -71,6 +78,11 @@ static void ngx_live_shop_trim(ngx_live_shop_shm_t *shm,
     ngx_live_shop_stream_t *st);
 static ngx_int_t ngx_live_shop_copy(ngx_pool_t *pool, ngx_str_t *dst,
     u_char *src, size_t len);
+
+
+/* this worker's fold of a journal a rotation put aside */
+
+static ngx_event_t  ngx_live_shop_fold_event;
 
 
 /*
@@ -145,6 +157,7 @@ ngx_live_shop_stream_new(ngx_live_shop_shm_t *shm, ngx_str_t *name,
     ngx_queue_init(&st->events);
     ngx_queue_init(&st->ranges);
     ngx_queue_init(&st->seen_queue);
+    ngx_queue_init(&st->fold);
     ngx_rbtree_init(&st->seen, &st->seen_sentinel,
                     ngx_str_rbtree_insert_value);
 
@@ -154,15 +167,19 @@ ngx_live_shop_stream_new(ngx_live_shop_shm_t *shm, ngx_str_t *name,
 }
 
 
-/* Rebuilds a stream from its journal files, the rotated one first */
+/*
+ * Rebuilds a stream from its ledger and journal files, the oldest first
+ */
 
 static ngx_int_t
 ngx_live_shop_load(ngx_live_shop_shm_t *shm, ngx_live_shop_stream_t *st)
 {
-    int64_t                d;
+    int64_t                d, folded, file;
+    uint64_t               seq;
     ngx_str_t              data;
     ngx_int_t              rc;
     ngx_uint_t             old, found;
+    lshop_error            err;
     lshop_replay_ops       ops;
     ngx_live_shop_load_t   load;
     lshop_replay_result    result;
@@ -174,20 +191,67 @@ ngx_live_shop_load(ngx_live_shop_shm_t *shm, ngx_live_shop_stream_t *st)
     load.st = st;
     load.rc = NGX_OK;
 
+    ngx_memzero(&ops, sizeof(lshop_replay_ops));
     ops.arg = &load;
     ops.offer = ngx_live_shop_load_offer;
     ops.checkpoint = ngx_live_shop_load_checkpoint;
     ops.order = ngx_live_shop_load_order;
     ops.event = ngx_live_shop_load_event;
 
+    /* the orders of the files folded away: for duplicates */
+
+    folded = -1;
+
+    rc = ngx_live_shop_journal_read(lscf, &st->sn.str, NGX_LIVE_SHOP_LEDGER,
+                                    &data, ngx_cycle->log);
+    if (rc == NGX_ERROR) {
+        return NGX_ERROR;
+    }
+
+    if (rc == NGX_OK) {
+        if (lshop_ledger_read((char *) data.data, data.len, NULL,
+                              ngx_live_shop_load_key, &load, &folded, &seq,
+                              &err)
+            != 0)
+        {
+            ngx_log_error(NGX_LOG_ALERT, ngx_cycle->log, 0,
+                          "live_shop: the ledger \"%V/%V.ledger\" is "
+                          "damaged, so retries of its orders will count "
+                          "again: %s", &lscf->journal, &st->sn.str,
+                          err.message);
+            folded = -1;
+        }
+
+        ngx_free(data.data);
+    }
+
     found = 0;
 
-    for (old = 1; /* void */ ; old--) {
+    for (old = 2; /* void */ ; old--) {
 
         rc = ngx_live_shop_journal_read(lscf, &st->sn.str, old, &data,
                                         ngx_cycle->log);
         if (rc == NGX_ERROR) {
             return NGX_ERROR;
+        }
+
+        if (rc == NGX_OK && old == 2) {
+            /* a rotation put it aside; its fold was cut short */
+            st->folding = 1;
+            ngx_live_shop_fold_later(shm, st);
+        }
+
+        if (rc == NGX_OK) {
+            file = lshop_journal_file((char *) data.data, data.len);
+
+            if (old == 0) {
+                st->journal_file = file;
+            }
+
+            if (file <= folded && old != 0) {
+                ngx_free(data.data);
+                rc = NGX_DECLINED;
+            }
         }
 
         if (rc == NGX_OK) {
@@ -201,7 +265,8 @@ ngx_live_shop_load(ngx_live_shop_shm_t *shm, ngx_live_shop_stream_t *st)
                 ngx_log_error(NGX_LOG_ERR, ngx_cycle->log, 0,
                               "live_shop: journal \"%V/%V.journal%s\": "
                               "skipped %uz of %uz records%s: %s",
-                              &lscf->journal, &st->sn.str, old ? ".1" : "",
+                              &lscf->journal, &st->sn.str,
+                              old == 2 ? ".2" : old ? ".1" : "",
                               result.skipped,
                               result.records + result.skipped,
                               result.torn ? ", the last one torn by a crash"
@@ -268,7 +333,7 @@ ngx_live_shop_load_offer(void *arg, const lshop_offer *offer, int64_t at_ms)
 
 
 static int
-ngx_live_shop_load_checkpoint(void *arg, uint64_t seq)
+ngx_live_shop_load_checkpoint(void *arg, uint64_t seq, int64_t file)
 {
     ngx_live_shop_load_t *load = arg;
 
@@ -318,12 +383,23 @@ ngx_live_shop_load_event(void *arg, const lshop_event *ev, const char *json,
 
 
 static int
+ngx_live_shop_load_key(void *arg, const char *key, size_t len, int64_t at_ms)
+{
+    ngx_live_shop_load_t *load = arg;
+
+    ngx_live_shop_see(load->shm, load->st, (u_char *) key, len, at_ms);
+
+    return 0;
+}
+
+
+static int
 ngx_live_shop_load_order(void *arg, const lshop_order *order,
     lshop_provider provider, int64_t at_ms)
 {
     ngx_live_shop_load_t *load = arg;
 
-    ngx_live_shop_see_order(load->shm, load->st, order, provider);
+    ngx_live_shop_see_order(load->shm, load->st, order, provider, at_ms);
 
     return 0;
 }
@@ -610,7 +686,10 @@ ngx_live_shop_commit(ngx_live_shop_shm_t *shm, ngx_live_shop_stream_t *st,
 static void
 ngx_live_shop_rotate(ngx_live_shop_shm_t *shm, ngx_live_shop_stream_t *st)
 {
-    if (st->journal_size
+    /* NAME.journal.2 must be folded before a rotation may put .1 aside */
+
+    if (!st->folding
+        && st->journal_size
         > ngx_live_shop_get_conf((ngx_cycle_t *) ngx_cycle)->journal_max_size)
     {
         ngx_live_shop_checkpoint(shm, st);
@@ -651,6 +730,7 @@ ngx_live_shop_checkpoint(ngx_live_shop_shm_t *shm, ngx_live_shop_stream_t *st)
 {
     char                   *line;
     size_t                  len, n;
+    ngx_uint_t              aside;
     ngx_queue_t            *q;
     lshop_error             err;
     lshop_offer            *offers;
@@ -682,7 +762,8 @@ ngx_live_shop_checkpoint(ngx_live_shop_shm_t *shm, ngx_live_shop_stream_t *st)
     }
 
     line = lshop_journal_checkpoint_line(&st->state, (char *) st->name,
-                                         lshop_now_ms(), offers, n, &len);
+                                         lshop_now_ms(), st->journal_file + 1,
+                                         offers, n, &len);
     ngx_free(offers);
 
     if (line == NULL) {
@@ -690,13 +771,121 @@ ngx_live_shop_checkpoint(ngx_live_shop_shm_t *shm, ngx_live_shop_stream_t *st)
     }
 
     if (ngx_live_shop_journal_rotate(lscf, &st->sn.str, (u_char *) line, len,
-                                     ngx_cycle->log)
+                                     &aside, ngx_cycle->log)
         == NGX_OK)
     {
         st->journal_size = len;
+        st->journal_file++;
+
+        if (aside) {
+            /* NAME.journal.1 went aside as NAME.journal.2 */
+            st->folding = 1;
+            ngx_live_shop_fold_later(shm, st);
+        }
     }
 
     free(line);
+}
+
+
+/*
+ * Queues a stream for the fold of its NAME.journal.2, which this worker
+ * starts once the event at hand is handled (its answer sent). The lock
+ * is held.
+ */
+
+static void
+ngx_live_shop_fold_later(ngx_live_shop_shm_t *shm, ngx_live_shop_stream_t *st)
+{
+    st->fold_at = 0;
+    ngx_queue_insert_tail(&shm->sh->folds, &st->fold);
+
+    if (ngx_process != NGX_PROCESS_WORKER
+        && ngx_process != NGX_PROCESS_SINGLE)
+    {
+        return;
+    }
+
+    ngx_live_shop_fold_event.handler = ngx_live_shop_fold_handler;
+    ngx_live_shop_fold_event.log = ngx_cycle->log;
+    ngx_live_shop_fold_event.data = shm;
+
+    if (!ngx_live_shop_fold_event.posted) {
+        ngx_post_event(&ngx_live_shop_fold_event, &ngx_posted_events);
+    }
+}
+
+
+static void
+ngx_live_shop_fold_handler(ngx_event_t *ev)
+{
+    ngx_live_shop_fold(ev->data);
+}
+
+
+/*
+ * Folds the journal file a rotation put aside into its stream's ledger,
+ * one stream per call, on a worker's clock: outside the lock, since it
+ * reads and parses up to a journal's worth. Until it is done, the stream
+ * is not rotated again.
+ */
+
+void
+ngx_live_shop_fold(ngx_live_shop_shm_t *shm)
+{
+    u_char                   name[LSHOP_STREAM_MAX + 1];
+    int64_t                  now;
+    ngx_int_t                rc;
+    ngx_str_t                stream;
+    ngx_queue_t             *q;
+    ngx_live_shop_conf_t    *lscf;
+    ngx_live_shop_stream_t  *st;
+
+    if (shm == NULL || ngx_queue_empty(&shm->sh->folds)) {
+        return;
+    }
+
+    now = lshop_now_ms();
+
+    ngx_shmtx_lock(&shm->shpool->mutex);
+
+    if (ngx_queue_empty(&shm->sh->folds)) {
+        ngx_shmtx_unlock(&shm->shpool->mutex);
+        return;
+    }
+
+    q = ngx_queue_head(&shm->sh->folds);
+    st = ngx_queue_data(q, ngx_live_shop_stream_t, fold);
+
+    if (st->fold_at > now) {
+        ngx_shmtx_unlock(&shm->shpool->mutex);
+        return;
+    }
+
+    ngx_queue_remove(q);
+
+    ngx_memcpy(name, st->name, st->sn.str.len);
+    stream.data = name;
+    stream.len = st->sn.str.len;
+
+    ngx_shmtx_unlock(&shm->shpool->mutex);
+
+    lscf = ngx_live_shop_get_conf((ngx_cycle_t *) ngx_cycle);
+
+    rc = ngx_live_shop_journal_fold(lscf, &stream, ngx_cycle->log);
+
+    ngx_shmtx_lock(&shm->shpool->mutex);
+
+    if (rc == NGX_ERROR) {
+        /* said in the log; the journal grows until a retry succeeds */
+        st->fold_at = now + 60000;
+        ngx_queue_insert_tail(&shm->sh->folds, &st->fold);
+
+    } else {
+        st->folding = 0;
+    }
+
+    ngx_shmtx_unlock(&shm->shpool->mutex);
 }
 
 
@@ -1016,8 +1205,7 @@ static size_t
 ngx_live_shop_order_key(u_char *key, size_t size, lshop_provider provider,
     char kind, const char *id)
 {
-    return ngx_snprintf(key, size, "%s:%c:%s", lshop_provider_name(provider),
-                        kind, id) - key;
+    return lshop_order_key((char *) key, size, provider, kind, id);
 }
 
 
@@ -1034,12 +1222,16 @@ ngx_live_shop_seen(ngx_live_shop_stream_t *st, u_char *key, size_t len)
 }
 
 
-/* Remembers a key, forgetting the oldest past NGX_LIVE_SHOP_KEEP_ORDERS */
+/*
+ * Remembers a key of an order taken at at_ms, forgetting those that
+ * shops stopped retrying long ago (the ledger forgets them alike)
+ */
 
 static void
 ngx_live_shop_see(ngx_live_shop_shm_t *shm, ngx_live_shop_stream_t *st,
-    u_char *key, size_t len)
+    u_char *key, size_t len, int64_t at_ms)
 {
+    int64_t                old;
     ngx_queue_t           *q;
     ngx_live_shop_seen_t  *seen;
 
@@ -1047,13 +1239,24 @@ ngx_live_shop_see(ngx_live_shop_shm_t *shm, ngx_live_shop_stream_t *st,
         return;
     }
 
-    if (st->nseen >= NGX_LIVE_SHOP_KEEP_ORDERS) {
+    old = lshop_now_ms() - LSHOP_ORDER_KEEP_MS;
+
+    while (!ngx_queue_empty(&st->seen_queue)) {
         q = ngx_queue_head(&st->seen_queue);
         seen = ngx_queue_data(q, ngx_live_shop_seen_t, queue);
+
+        if (seen->at_ms >= old) {
+            break;
+        }
+
         ngx_queue_remove(q);
         ngx_rbtree_delete(&st->seen, &seen->sn.node);
         ngx_slab_free_locked(shm->shpool, seen);
         st->nseen--;
+    }
+
+    if (at_ms < old) {
+        return;
     }
 
     seen = ngx_slab_alloc_locked(shm->shpool,
@@ -1061,7 +1264,7 @@ ngx_live_shop_see(ngx_live_shop_shm_t *shm, ngx_live_shop_stream_t *st,
     if (seen == NULL) {
         ngx_log_error(NGX_LOG_ERR, ngx_cycle->log, 0,
                       "live_shop: the zone is full: \"%*s\" will not be "
-                      "known as a duplicate", len, key);
+                      "known as a duplicate; raise live_shop_zone", len, key);
         return;
     }
 
@@ -1069,6 +1272,7 @@ ngx_live_shop_see(ngx_live_shop_shm_t *shm, ngx_live_shop_stream_t *st,
     seen->sn.str.data = seen->data;
     seen->sn.str.len = len;
     seen->sn.node.key = ngx_crc32_short(key, len);
+    seen->at_ms = at_ms;
 
     ngx_rbtree_insert(&st->seen, &seen->sn.node);
     ngx_queue_insert_tail(&st->seen_queue, &seen->queue);
@@ -1078,19 +1282,19 @@ ngx_live_shop_see(ngx_live_shop_shm_t *shm, ngx_live_shop_stream_t *st,
 
 static void
 ngx_live_shop_see_order(ngx_live_shop_shm_t *shm, ngx_live_shop_stream_t *st,
-    const lshop_order *order, lshop_provider provider)
+    const lshop_order *order, lshop_provider provider, int64_t at_ms)
 {
-    u_char  key[LSHOP_DELIVERY_ID_MAX + 32];
+    u_char  key[LSHOP_ORDER_KEY_MAX];
     size_t  len;
 
     len = ngx_live_shop_order_key(key, sizeof(key), provider, 'o',
                                   order->order_id);
-    ngx_live_shop_see(shm, st, key, len);
+    ngx_live_shop_see(shm, st, key, len, at_ms);
 
     if (order->delivery_id[0]) {
         len = ngx_live_shop_order_key(key, sizeof(key), provider, 'd',
                                       order->delivery_id);
-        ngx_live_shop_see(shm, st, key, len);
+        ngx_live_shop_see(shm, st, key, len, at_ms);
     }
 }
 
@@ -1219,7 +1423,7 @@ ngx_live_shop_order(ngx_live_shop_shm_t *shm, lshop_order *order,
 {
     char                    *line, *json;
     size_t                   i, j, n, k, len, jlen;
-    u_char                   key[LSHOP_DELIVERY_ID_MAX + 32];
+    u_char                   key[LSHOP_ORDER_KEY_MAX];
     int64_t                  at, *stock;
     ngx_int_t                rc;
     ngx_str_t                stream, id;
@@ -1343,7 +1547,7 @@ ngx_live_shop_order(ngx_live_shop_shm_t *shm, lshop_order *order,
         free(json);
     }
 
-    ngx_live_shop_see_order(shm, st, order, provider);
+    ngx_live_shop_see_order(shm, st, order, provider, at);
     ngx_live_shop_rotate(shm, st);
 
     rc = NGX_OK;

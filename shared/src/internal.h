@@ -128,4 +128,15 @@ int lshop_name_index(const char *const *names, size_t n, const char *name,
 struct lshop_order;
 json_t *lshop_order_json(const struct lshop_order *order, int as_kept);
 
+/*
+ * The whole of a report (its totals and the intervals it has open) as
+ * JSON, and back: what a ledger carries past a journal's rotation.
+ * lshop_report_restore replaces everything in r; on error (err names
+ * the field) r is left empty or partly restored: the caller drops it.
+ */
+struct lshop_report;
+json_t *lshop_report_carry(const struct lshop_report *r);
+int lshop_report_restore(struct lshop_report *r, const json_t *v,
+			 lshop_error *err);
+
 #endif

@@ -31,8 +31,9 @@ static const char *const order_keys[] = {"type",        "order_id", "stream",
 static const char *const item_keys[] = {"offer",    "quantity", "amount",
 					"currency", "oversold", NULL};
 static const char *const checkpoint_line_keys[] = {"checkpoint", NULL};
-static const char *const checkpoint_keys[] = {"seq",  "at",    "offers",
-					      "open", "edges", NULL};
+static const char *const checkpoint_keys[] = {"seq",   "at",   "file",
+					      "offers", "open", "edges",
+					      NULL};
 
 /* v as compact JSON and "\n"; NULL on ENOMEM. */
 static char *dump_line(const json_t *v, size_t *len)
@@ -239,8 +240,9 @@ static json_t *edges_json(const lshop_state *st)
 }
 
 char *lshop_journal_checkpoint_line(const lshop_state *st, const char *stream,
-				    int64_t at_ms, const lshop_offer *offers,
-				    size_t noffers, size_t *len)
+				    int64_t at_ms, int64_t file,
+				    const lshop_offer *offers, size_t noffers,
+				    size_t *len)
 {
 	json_t *v = json_object(), *cp = json_object(), *catalog = json_array();
 	char *line = NULL;
@@ -254,6 +256,7 @@ char *lshop_journal_checkpoint_line(const lshop_state *st, const char *stream,
 			goto done;
 	if (lshop_json_set(cp, "seq", json_integer((json_int_t)st->seq)) ||
 	    lshop_json_set(cp, "at", lshop_json_time(at_ms)) ||
+	    lshop_json_set(cp, "file", json_integer(file)) ||
 	    lshop_json_set(cp, "offers", json_incref(catalog)) ||
 	    lshop_json_set(cp, "open", open_json(st, stream)) ||
 	    lshop_json_set(cp, "edges", edges_json(st)) ||
@@ -641,7 +644,7 @@ static int replay_checkpoint(replay_ctx *c, const json_t *v)
 	const lshop_replay_ops *ops = c->ops;
 	json_t *cp = json_object_get(v, "checkpoint"), *j, *offers, *open;
 	uint64_t seq;
-	int64_t at_ms;
+	int64_t at_ms, file = 0;
 	size_t i, len;
 	char *json;
 	int r;
@@ -667,6 +670,18 @@ static int replay_checkpoint(replay_ctx *c, const json_t *v)
 	r = lshop_json_time_field(cp, "at", "checkpoint.", 1, &at_ms, &c->err);
 	if (r < 0)
 		return LINE_SKIPPED;
+	j = json_object_get(cp, "file");
+	if (j != NULL) {
+		if (!json_is_integer(j) || json_integer_value(j) < 1) {
+			lshop_error_set(&c->err, "invalid_field",
+					"checkpoint.file",
+					"checkpoint.file must be a whole "
+					"number >= 1: which rotation began "
+					"the file");
+			return LINE_SKIPPED;
+		}
+		file = json_integer_value(j);
+	}
 	offers = json_object_get(cp, "offers");
 	open = json_object_get(cp, "open");
 	if (!json_is_array(offers) || !json_is_array(open)) {
@@ -687,7 +702,8 @@ static int replay_checkpoint(replay_ctx *c, const json_t *v)
 		return LINE_SKIPPED;
 
 	memcpy(c->st, &c->next, sizeof(c->next));
-	if (ops->checkpoint != NULL && ops->checkpoint(ops->arg, seq) != 0)
+	if (ops->checkpoint != NULL &&
+	    ops->checkpoint(ops->arg, seq, file) != 0)
 		return LINE_STOP;
 	for (i = 0; ops->offer != NULL && i < json_array_size(offers); i++) {
 		lshop_offer_from_json(json_array_get(offers, i), NULL, "",
@@ -801,4 +817,23 @@ int lshop_journal_replay(const char *buf, size_t len, lshop_state *st,
 	}
 	free(c);
 	return r == LINE_STOP ? -1 : 0;
+}
+
+int64_t lshop_journal_file(const char *buf, size_t len)
+{
+	const char *nl = memchr(buf, '\n', len);
+	json_t *v, *cp, *file;
+	int64_t n = 0;
+
+	if (nl == NULL)
+		return 0;
+	v = lshop_json_load(buf, (size_t)(nl - buf), "journal line", NULL);
+	cp = json_object_get(v, "checkpoint");
+	file = json_object_get(cp, "file");
+	if (json_is_integer(file) && json_integer_value(file) > 0)
+		n = json_integer_value(file);
+	else if (json_is_object(cp))
+		n = 1; /* written before files were numbered */
+	json_decref(v);
+	return n;
 }

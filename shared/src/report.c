@@ -439,3 +439,225 @@ done:
 	json_decref(v);
 	return out;
 }
+
+/* Carry: the whole of a report, so a ledger can take it past rotation */
+
+static json_t *offer_carry(const offer_rec *o)
+{
+	json_t *v = json_object(), *rev = json_array();
+	size_t i;
+
+	if (v == NULL || rev == NULL)
+		goto fail;
+	for (i = 0; i < LIMBS; i++)
+		if (json_array_append_new(rev, json_integer(o->revenue[i])))
+			goto fail;
+	if (lshop_json_set(v, "id", json_string(o->id)) ||
+	    lshop_json_set(v, "title", json_string(o->title)) ||
+	    lshop_json_set(v, "price", json_string(o->price)) ||
+	    lshop_json_set(v, "currency", json_string(o->currency)) ||
+	    lshop_json_set(v, "pins", json_integer(o->pins)) ||
+	    lshop_json_set(v, "pinned_ms", json_integer(o->pinned_ms)) ||
+	    lshop_json_set(v, "orders", json_integer(o->orders)) ||
+	    lshop_json_set(v, "units", json_integer(o->units)) ||
+	    lshop_json_set(v, "oversold", json_integer(o->oversold)) ||
+	    lshop_json_set(v, "revenue", json_incref(rev)) ||
+	    lshop_json_set(v, "revenue_currency",
+			   json_string(o->revenue_currency)) ||
+	    lshop_json_set(v, "decimals", json_integer(o->decimals)) ||
+	    lshop_json_set(v, "revenue_unknown",
+			   json_boolean(o->revenue_unknown)))
+		goto fail;
+	json_decref(rev);
+	return v;
+fail:
+	json_decref(rev);
+	json_decref(v);
+	return NULL;
+}
+
+json_t *lshop_report_carry(const lshop_report *r)
+{
+	json_t *v = json_object(), *offers = json_array();
+	size_t i;
+
+	if (v == NULL || offers == NULL)
+		goto fail;
+	for (i = 0; i < r->noffers; i++)
+		if (json_array_append_new(offers, offer_carry(&r->offers[i])))
+			goto fail;
+	if (lshop_json_set(v, "offers", json_incref(offers)) ||
+	    lshop_json_set(v, "pinned", json_boolean(r->pinned)) ||
+	    lshop_json_set(v, "pin_offer", json_integer((json_int_t)r->pin_offer)) ||
+	    lshop_json_set(v, "pin_at_ms", json_integer(r->pin_at_ms)) ||
+	    lshop_json_set(v, "swept", json_boolean(r->swept)) ||
+	    lshop_json_set(v, "sponsored", json_boolean(r->sponsored)) ||
+	    lshop_json_set(v, "shown", json_boolean(r->shown)) ||
+	    lshop_json_set(v, "sweep_ms", json_integer(r->sweep_ms)) ||
+	    lshop_json_set(v, "sponsored_pins",
+			   json_integer(r->sponsored_pins)) ||
+	    lshop_json_set(v, "sponsored_ms", json_integer(r->sponsored_ms)) ||
+	    lshop_json_set(v, "disclosed_ms", json_integer(r->disclosed_ms)))
+		goto fail;
+	json_decref(offers);
+	return v;
+fail:
+	json_decref(offers);
+	json_decref(v);
+	return NULL;
+}
+
+/* An integer field of a carry: 0, or -1 with err naming prefix + key. */
+static int carry_int(const json_t *obj, const char *prefix, const char *key,
+		     int64_t min, int64_t max, int64_t *out, lshop_error *err)
+{
+	json_t *j = json_object_get(obj, key);
+
+	if (!json_is_integer(j) || json_integer_value(j) < min ||
+	    json_integer_value(j) > max) {
+		lshop_field_error(err, "invalid_field", prefix, key,
+				  "must be a whole number from %lld to %lld",
+				  (long long)min, (long long)max);
+		return -1;
+	}
+	*out = json_integer_value(j);
+	return 0;
+}
+
+static int carry_bool(const json_t *obj, const char *prefix, const char *key,
+		      int *out, lshop_error *err)
+{
+	json_t *j = json_object_get(obj, key);
+
+	if (!json_is_boolean(j)) {
+		lshop_field_error(err, "invalid_field", prefix, key,
+				  "must be true or false");
+		return -1;
+	}
+	*out = json_is_true(j);
+	return 0;
+}
+
+static int carry_text(const json_t *obj, const char *prefix, const char *key,
+		      char *out, size_t cap, lshop_error *err)
+{
+	const char *s;
+	size_t n;
+
+	if (!lshop_json_text(json_object_get(obj, key), &s, &n) || n >= cap) {
+		lshop_field_error(err, "invalid_field", prefix, key,
+				  "must be a string of at most %zu bytes",
+				  cap - 1);
+		return -1;
+	}
+	memcpy(out, s, n);
+	out[n] = '\0';
+	return 0;
+}
+
+static int offer_restore(lshop_report *r, const json_t *v, lshop_error *err)
+{
+	const char *p = "report.offers.";
+	offer_rec rec, *o;
+	json_t *rev = json_object_get(v, "revenue");
+	int64_t n;
+	size_t i;
+
+	memset(&rec, 0, sizeof(rec));
+	if (!json_is_object(v)) {
+		lshop_error_set(err, "invalid_field", "report.offers",
+				"report.offers must list JSON objects");
+		return -1;
+	}
+	if (carry_text(v, p, "id", rec.id, sizeof(rec.id), err) ||
+	    !lshop_id_valid(rec.id, strlen(rec.id))) {
+		lshop_error_set(err, "invalid_field", "report.offers.id",
+				"report.offers.id must be an offer id");
+		return -1;
+	}
+	if (carry_text(v, p, "title", rec.title, sizeof(rec.title), err) ||
+	    carry_text(v, p, "price", rec.price, sizeof(rec.price), err) ||
+	    carry_text(v, p, "currency", rec.currency, sizeof(rec.currency),
+		       err) ||
+	    carry_int(v, p, "pins", 0, INT64_MAX, &rec.pins, err) ||
+	    carry_int(v, p, "pinned_ms", 0, INT64_MAX, &rec.pinned_ms, err) ||
+	    carry_int(v, p, "orders", 0, INT64_MAX, &rec.orders, err) ||
+	    carry_int(v, p, "units", 0, INT64_MAX, &rec.units, err) ||
+	    carry_int(v, p, "oversold", 0, INT64_MAX, &rec.oversold, err) ||
+	    carry_text(v, p, "revenue_currency", rec.revenue_currency,
+		       sizeof(rec.revenue_currency), err) ||
+	    carry_int(v, p, "decimals", -1, 4, &n, err) ||
+	    carry_bool(v, p, "revenue_unknown", &rec.revenue_unknown, err))
+		return -1;
+	rec.decimals = (int)n;
+	if (!json_is_array(rev) || json_array_size(rev) != LIMBS) {
+		lshop_error_set(err, "invalid_field", "report.offers.revenue",
+				"report.offers.revenue must list %d limbs",
+				LIMBS);
+		return -1;
+	}
+	for (i = 0; i < LIMBS; i++) {
+		n = json_integer_value(json_array_get(rev, i));
+		if (!json_is_integer(json_array_get(rev, i)) || n < 0 ||
+		    n >= LIMB_BASE) {
+			lshop_error_set(err, "invalid_field",
+					"report.offers.revenue",
+					"report.offers.revenue limbs must be "
+					"whole numbers below %u",
+					LIMB_BASE);
+			return -1;
+		}
+		rec.revenue[i] = (uint32_t)n;
+	}
+	o = offer_of(r, rec.id);
+	if (o == NULL) {
+		lshop_error_set(err, "no_memory", "", "out of memory");
+		return -1;
+	}
+	*o = rec;
+	return 0;
+}
+
+int lshop_report_restore(lshop_report *r, const json_t *v, lshop_error *err)
+{
+	const char *p = "report.";
+	json_t *offers = json_object_get(v, "offers");
+	int64_t n;
+	size_t i;
+
+	if (!json_is_object(v) || !json_is_array(offers)) {
+		lshop_error_set(err, "invalid_field", "report",
+				"report must be a JSON object with offers");
+		return -1;
+	}
+	r->noffers = 0;
+	if (r->nslots)
+		memset(r->slots, 0, r->nslots * sizeof(*r->slots));
+	for (i = 0; i < json_array_size(offers); i++)
+		if (offer_restore(r, json_array_get(offers, i), err))
+			return -1;
+	if (carry_bool(v, p, "pinned", &r->pinned, err) ||
+	    carry_int(v, p, "pin_offer", 0,
+		      r->noffers ? (int64_t)r->noffers - 1 : 0, &n, err) ||
+	    carry_int(v, p, "pin_at_ms", INT64_MIN, INT64_MAX, &r->pin_at_ms,
+		      err) ||
+	    carry_bool(v, p, "swept", &r->swept, err) ||
+	    carry_bool(v, p, "sponsored", &r->sponsored, err) ||
+	    carry_bool(v, p, "shown", &r->shown, err) ||
+	    carry_int(v, p, "sweep_ms", INT64_MIN, INT64_MAX, &r->sweep_ms,
+		      err) ||
+	    carry_int(v, p, "sponsored_pins", 0, INT64_MAX,
+		      &r->sponsored_pins, err) ||
+	    carry_int(v, p, "sponsored_ms", 0, INT64_MAX, &r->sponsored_ms,
+		      err) ||
+	    carry_int(v, p, "disclosed_ms", 0, INT64_MAX, &r->disclosed_ms,
+		      err))
+		return -1;
+	if (r->pinned && r->noffers == 0) {
+		lshop_error_set(err, "invalid_field", "report.pin_offer",
+				"report.pin_offer names no offer");
+		return -1;
+	}
+	r->pin_offer = (size_t)n;
+	return 0;
+}

@@ -1632,3 +1632,20 @@ int64_t lshop_webhook_retry_delay(unsigned attempt, double jitter)
 	ms = delay * 1000;
 	return ms + (int64_t)((double)ms * jitter / 4);
 }
+
+int lshop_webhook_is_ping(lshop_provider p, lshop_header_fn header, void *arg,
+			  const char *body, size_t len)
+{
+	static const char prefix[] = "webhook_id=";
+	size_t i, n = sizeof(prefix) - 1, hlen;
+
+	if (p != LSHOP_PROVIDER_WOOCOMMERCE || header == NULL ||
+	    header(arg, "X-WC-Webhook-Signature", &hlen) != NULL ||
+	    body == NULL || len <= n || len > n + 20 ||
+	    memcmp(body, prefix, n) != 0)
+		return 0;
+	for (i = n; i < len; i++)
+		if (body[i] < '0' || body[i] > '9')
+			return 0;
+	return 1;
+}

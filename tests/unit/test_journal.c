@@ -12,6 +12,7 @@
 typedef struct seen {
 	size_t offers, events, restored, checkpoints, orders;
 	uint64_t checkpoint_seq;
+	int64_t checkpoint_file;
 	uint64_t last_seq;
 	char offer_ids[8][LSHOP_ID_MAX + 1];
 	int64_t offer_at[8];
@@ -69,10 +70,11 @@ static int on_offer(void *arg, const lshop_offer *offer, int64_t at_ms)
 	return 0;
 }
 
-static int on_checkpoint(void *arg, uint64_t seq)
+static int on_checkpoint(void *arg, uint64_t seq, int64_t file)
 {
 	seen *s = arg;
 
+	s->checkpoint_file = file;
 	s->checkpoints++;
 	s->checkpoint_seq = seq;
 	/* The catalog starts over. */
@@ -266,10 +268,10 @@ static void test_checkpoint_line(void **state)
 	(void)state;
 	/* Nothing yet. */
 	lshop_state_init(&st);
-	line = lshop_journal_checkpoint_line(&st, STREAM, T0, NULL, 0, &len);
+	line = lshop_journal_checkpoint_line(&st, STREAM, T0, 1, NULL, 0, &len);
 	assert_string_equal(line,
 			    "{\"checkpoint\":{\"seq\":0,\"at\":\"2026-11-24T10:"
-			    "00:00.123Z\",\"offers\":[],\"open\":[],"
+			    "00:00.123Z\",\"file\":1,\"offers\":[],\"open\":[],"
 			    "\"edges\":{}}}\n");
 	assert_int_equal(len, strlen(line));
 	free(line);
@@ -281,7 +283,7 @@ static void test_checkpoint_line(void **state)
 	tl_countdown(&tl, T0 + 1000, 10, "x", "sku-a"); /* seq 3 */
 	catalog[0] = ad_a;
 	catalog[1] = plain;
-	line = lshop_journal_checkpoint_line(&tl.st, STREAM, T0 + 5000, catalog,
+	line = lshop_journal_checkpoint_line(&tl.st, STREAM, T0 + 5000, 1, catalog,
 					     2, &len);
 	assert_non_null(line);
 	o0 = lshop_offer_to_json(&ad_a, NULL);
@@ -298,7 +300,7 @@ static void test_checkpoint_line(void **state)
 	}
 	expected =
 	    fmt("{\"checkpoint\":{\"seq\":3,\"at\":\"2026-11-24T10:00:05."
-		"123Z\",\"offers\":[%s,%s],\"open\":[%s,%s,%s],"
+		"123Z\",\"file\":1,\"offers\":[%s,%s],\"open\":[%s,%s,%s],"
 		"\"edges\":{\"offer\":\"2026-11-24T10:00:00.123Z\","
 		"\"countdown\":\"2026-11-24T10:00:01.123Z\","
 		"\"disclosure\":\"2026-11-24T10:00:00.123Z\"}}}\n",
@@ -572,7 +574,7 @@ static void test_checkpoint_round_trip(void **state)
 	tl_purchase(&tl, T0 + 2000, "sku-a", 1);
 	at_cut = tl.st;
 	cut = tl.len;
-	cp = lshop_journal_checkpoint_line(&tl.st, STREAM, T0 + 3000, catalog,
+	cp = lshop_journal_checkpoint_line(&tl.st, STREAM, T0 + 3000, 2, catalog,
 					   3, NULL);
 	assert_non_null(cp);
 	tl_pin(&tl, &plain, T0 + 4000, 0);
@@ -601,6 +603,10 @@ static void test_checkpoint_round_trip(void **state)
 	/* The catalog is handed over, after checkpoint(). */
 	assert_int_equal(s.checkpoints, 1);
 	assert_true(s.checkpoint_seq == at_cut.seq);
+	assert_true(s.checkpoint_file == 2);
+	assert_true(lshop_journal_file(buf, len) == 2);
+	assert_true(lshop_journal_file("{\"seq\":1}\n", 10) == 0);
+	assert_true(lshop_journal_file("", 0) == 0);
 	assert_int_equal(s.offers, 3);
 	assert_string_equal(s.offer_ids[0], "sku-a");
 	assert_string_equal(s.offer_ids[1], "sku-plain");
@@ -644,7 +650,7 @@ static void test_checkpoint_keeps_edges(void **state)
 	tl_hide(&tl, T0 + 7000);
 	tl_pin(&tl, &plain, T0 + 7500, 0);
 	tl_unpin(&tl, T0 + 8000);
-	cp = lshop_journal_checkpoint_line(&tl.st, STREAM, T0 + 9000, NULL, 0,
+	cp = lshop_journal_checkpoint_line(&tl.st, STREAM, T0 + 9000, 1, NULL, 0,
 					   NULL);
 	assert_non_null(strstr(cp, "\"open\":[]"));
 	assert_int_equal(replay(cp, strlen(cp), &st, &s, &res), 0);
@@ -686,7 +692,7 @@ static void test_checkpoint_anywhere(void **state)
 		if (step % 30 == 29 && ncuts < 40) {
 			cuts[ncuts] = tl.len;
 			cps[ncuts] = lshop_journal_checkpoint_line(
-			    &tl.st, STREAM, now, catalog, 3, NULL);
+			    &tl.st, STREAM, now, ncuts + 1, catalog, 3, NULL);
 			assert_non_null(cps[ncuts]);
 			ncuts++;
 		}
@@ -977,7 +983,7 @@ static void test_order_round_trip(void **state)
 		assert_int_equal(
 		    lshop_journal_replay(tl.journal, cut, &at_cut, NULL, NULL),
 		    0);
-		cp = lshop_journal_checkpoint_line(&at_cut, STREAM, T0, &ltd, 1,
+		cp = lshop_journal_checkpoint_line(&at_cut, STREAM, T0, 1, &ltd, 1,
 						   NULL);
 		buf = rotated(&tl, cut, cp, &len);
 		assert_int_equal(replay(buf, len, &st, &s, &res), 0);

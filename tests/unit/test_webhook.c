@@ -628,6 +628,39 @@ static void test_woocommerce_verify(void **state)
 			"8f6a0a3b0c2d4e5f6a7b8c9d0e1f2a3b");
 }
 
+/* WooCommerce's ping on saving a webhook: acknowledged, not refused */
+static void test_woocommerce_ping(void **state)
+{
+	const char *ping = "webhook_id=42";
+	const char *not_pings[] = {"webhook_id=", "webhook_id=4x",
+				   "webhook_id=42&x=1", "{\"id\":42}",
+				   "webhook_id=123456789012345678901"};
+	headers h;
+	size_t i;
+
+	(void)state;
+	memset(&h, 0, sizeof(h));
+	assert_int_equal(lshop_webhook_is_ping(LSHOP_PROVIDER_WOOCOMMERCE,
+					       header_get, &h, ping,
+					       strlen(ping)),
+			 1);
+	for (i = 0; i < sizeof(not_pings) / sizeof(not_pings[0]); i++)
+		assert_int_equal(lshop_webhook_is_ping(
+				     LSHOP_PROVIDER_WOOCOMMERCE, header_get,
+				     &h, not_pings[i], strlen(not_pings[i])),
+				 0);
+	/* only WooCommerce pings, and only unsigned */
+	assert_int_equal(lshop_webhook_is_ping(LSHOP_PROVIDER_SHOPIFY,
+					       header_get, &h, ping,
+					       strlen(ping)),
+			 0);
+	header_put(&h, "X-WC-Webhook-Signature", "AAAA");
+	assert_int_equal(lshop_webhook_is_ping(LSHOP_PROVIDER_WOOCOMMERCE,
+					       header_get, &h, ping,
+					       strlen(ping)),
+			 0);
+}
+
 static lshop_verify_result stripe_verify(const char *value, const char *body,
 					 size_t len, lshop_error *err)
 {
@@ -1654,6 +1687,7 @@ int main(void)
 	    cmocka_unit_test(test_standard_window),
 	    cmocka_unit_test(test_shopify_verify),
 	    cmocka_unit_test(test_woocommerce_verify),
+	    cmocka_unit_test(test_woocommerce_ping),
 	    cmocka_unit_test(test_stripe_verify),
 	    cmocka_unit_test(test_secrets),
 	    cmocka_unit_test(test_map_standard),

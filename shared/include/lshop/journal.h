@@ -9,7 +9,7 @@
  *   {"offer":{OFFER},"at":T}                                    a catalog put
  *   {"order":{ORDER},"provider":"shopify","at":T,"events":[EVENT,...]}
  *                                                               an order
- *   {"checkpoint":{"seq":N,"at":T,"edges":{"offer":T,...},
+ *   {"checkpoint":{"seq":N,"at":T,"file":F,"edges":{"offer":T,...},
  *                  "offers":[OFFER,...],"open":[EVENT,...]}}    a checkpoint
  *
  * A checkpoint holds everything a replay needs from before it: the seq of
@@ -17,7 +17,9 @@
  * intervals still never overlap), the catalog, and the events that opened
  * the intervals still open (as lshop_journal_checkpoint_line writes them
  * from a state). So a journal may be cut before any checkpoint: that is
- * how it is rotated.
+ * how it is rotated. "file" numbers the journal files of a stream: the
+ * first one, which begins without a checkpoint, is 0; each rotation
+ * begins the next.
  *
  * An order line holds the canonical order (its items with "oversold"),
  * the provider it came from and its delivery id, and the events it made:
@@ -59,12 +61,20 @@ char *lshop_journal_order_line(const lshop_order *order, lshop_provider p,
 			       size_t nevents, size_t *len);
 
 /*
- * The checkpoint line of a stream whose state is st and whose catalog is
- * offers[0..noffers); malloc'd, "\n" included, NULL on ENOMEM.
+ * The checkpoint line that begins journal file number file (≥ 1) of a
+ * stream whose state is st and whose catalog is offers[0..noffers);
+ * malloc'd, "\n" included, NULL on ENOMEM.
  */
 char *lshop_journal_checkpoint_line(const lshop_state *st, const char *stream,
-				    int64_t at_ms, const lshop_offer *offers,
-				    size_t noffers, size_t *len);
+				    int64_t at_ms, int64_t file,
+				    const lshop_offer *offers, size_t noffers,
+				    size_t *len);
+
+/*
+ * The number of the journal file in buf[0..len): its first line's
+ * checkpoint "file", 0 for a file that does not begin with a checkpoint.
+ */
+int64_t lshop_journal_file(const char *buf, size_t len);
 
 /* What a replay hands its caller, record by record. */
 typedef struct lshop_replay_ops {
@@ -75,10 +85,10 @@ typedef struct lshop_replay_ops {
 	 */
 	int (*offer)(void *arg, const lshop_offer *offer, int64_t at_ms);
 	/*
-	 * A checkpoint: the catalog so far is replaced by the offers that
-	 * follow. May be NULL.
+	 * A checkpoint, beginning journal file number file: the catalog
+	 * so far is replaced by the offers that follow. May be NULL.
 	 */
-	int (*checkpoint)(void *arg, uint64_t seq);
+	int (*checkpoint)(void *arg, uint64_t seq, int64_t file);
 	/*
 	 * An order line, before its events go to event(). May be NULL.
 	 */

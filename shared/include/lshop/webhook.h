@@ -79,6 +79,16 @@ lshop_verify_result lshop_webhook_verify(lshop_provider p, const char *secret,
 					 lshop_error *err);
 
 /*
+ * 1 if an unsigned delivery is the provider's ping, which carries no
+ * order and is to be acknowledged (200, nothing changes) rather than
+ * refused: WooCommerce sends "webhook_id=ID" form-encoded, without
+ * X-WC-Webhook-Signature, when a webhook is saved, and shows a 401 to the
+ * shop owner as a failed setup. 0 for anything else.
+ */
+int lshop_webhook_is_ping(lshop_provider p, lshop_header_fn header, void *arg,
+			  const char *body, size_t len);
+
+/*
  * Checks a configured secret once, at configuration time, so that a
  * secret no delivery could ever verify against (empty, or "whsec_" not
  * followed by base64 for standard) is refused there. Stripe's

@@ -1,0 +1,273 @@
+/*
+ * The ledger (ledger.h): what rotated-out journal files leave behind.
+ * A report made from ledger + the files still there must equal the one
+ * made from the whole history, and every order key must stay known.
+ */
+#include "lshop/ledger.h"
+#include "lshop/report.h"
+
+#include "timeline.h"
+
+/* A replay into a report; events up to seq are counted already. */
+typedef struct reporter {
+	lshop_report *r;
+	uint64_t seq;
+} reporter;
+
+static int rep_offer(void *arg, const lshop_offer *o, int64_t at_ms)
+{
+	(void)at_ms;
+	return lshop_report_add_offer(((reporter *)arg)->r, o);
+}
+
+static int rep_order(void *arg, const lshop_order *o, lshop_provider p,
+		     int64_t at_ms)
+{
+	(void)p;
+	(void)at_ms;
+	return lshop_report_add_order(((reporter *)arg)->r, o);
+}
+
+static int rep_event(void *arg, const lshop_event *ev, const char *json,
+		     size_t len, int restored)
+{
+	reporter *rep = arg;
+
+	(void)json;
+	(void)len;
+	(void)restored;
+	if (ev->seq <= rep->seq)
+		return 0;
+	rep->seq = ev->seq;
+	return lshop_report_add_event(rep->r, ev);
+}
+
+/* The report of ledger (may be NULL) + the journal files, as JSON. */
+static char *report_of(const char *ledger, const char *const *files,
+		       size_t nfiles, int64_t now)
+{
+	lshop_replay_ops ops = {0};
+	lshop_state st;
+	reporter rep = {lshop_report_new(), 0};
+	lshop_error err;
+	int64_t file;
+	char *json;
+	size_t i;
+
+	assert_non_null(rep.r);
+	if (ledger != NULL &&
+	    lshop_ledger_read(ledger, strlen(ledger), rep.r, NULL, NULL, &file,
+			      &rep.seq, &err) != 0)
+		fail_msg("ledger: %s", err.message);
+	ops.arg = &rep;
+	ops.offer = rep_offer;
+	ops.order = rep_order;
+	ops.event = rep_event;
+	lshop_state_init(&st);
+	for (i = 0; i < nfiles; i++)
+		assert_int_equal(lshop_journal_replay(files[i], strlen(files[i]),
+						      &st, &ops, NULL),
+				 0);
+	json = lshop_report_to_json(rep.r, STREAM, now, NULL);
+	lshop_report_free(rep.r);
+	return json;
+}
+
+typedef struct keys {
+	char key[64][LSHOP_ORDER_KEY_MAX];
+	int64_t at[64];
+	size_t n;
+} keys;
+
+static int on_key(void *arg, const char *key, size_t len, int64_t at_ms)
+{
+	keys *k = arg;
+
+	assert_true(k->n < 64);
+	assert_int_equal(strlen(key), len);
+	snprintf(k->key[k->n], sizeof(k->key[0]), "%s", key);
+	k->at[k->n++] = at_ms;
+	return 0;
+}
+
+static char *checkpoint_of(const timeline *tl, int64_t at, int64_t file,
+			   const lshop_offer *catalog, size_t n)
+{
+	char *cp = lshop_journal_checkpoint_line(&tl->st, STREAM, at, file,
+						 catalog, n, NULL);
+
+	assert_non_null(cp);
+	return cp;
+}
+
+/* The journal text from byte from on, behind a checkpoint. */
+static char *file_from(const timeline *tl, size_t from, const char *cp)
+{
+	return fmt("%s%.*s", cp ? cp : "", (int)(tl->len - from),
+		   tl->journal + from);
+}
+
+static void test_fold_keeps_report_and_keys(void **state)
+{
+	lshop_offer ad = make_offer("sku-ad", "19.99", "ad");
+	lshop_offer plain = make_offer("sku-plain", "9.5", NULL);
+	lshop_offer catalog[2] = {ad, plain};
+	lshop_order o1 = make_order("1001", "sku-ad", 2, "39.98");
+	lshop_order o2 = make_order("1002", "sku-plain", 1, "9.50");
+	lshop_order o3 = make_order("1003", "sku-ad", 1, "19.99");
+	char *f0, *f1, *f2, *cp1, *cp2, *l1, *l2, *full, *part, *again;
+	const char *files[3];
+	size_t cut1, cut2, len;
+	lshop_error err;
+	int64_t now = T0 + 600000, file;
+	uint64_t seq, seq_at_cut2;
+	keys k = {0};
+
+	(void)state;
+	strcpy(o2.delivery_id, "wc-delivery-7");
+	timeline tl;
+	tl_init(&tl);
+	tl_put(&tl, &ad, T0);
+	tl_put(&tl, &plain, T0);
+	tl_pin(&tl, &ad, T0 + 1000, 0);
+	tl_order(&tl, &o1, LSHOP_PROVIDER_SHOPIFY, T0 + 2000, NULL);
+	cut1 = tl.len;
+	/* file 1 begins with the pin still open */
+	cp1 = checkpoint_of(&tl, T0 + 3000, 1, catalog, 2);
+	tl_order(&tl, &o2, LSHOP_PROVIDER_WOOCOMMERCE, T0 + 4000, NULL);
+	tl_unpin(&tl, T0 + 5000);
+	tl_pin(&tl, &plain, T0 + 6000, 0);
+	cut2 = tl.len;
+	seq_at_cut2 = tl.st.seq;
+	cp2 = checkpoint_of(&tl, T0 + 7000, 2, catalog, 2);
+	tl_order(&tl, &o3, LSHOP_PROVIDER_STRIPE, T0 + 8000, NULL);
+	tl_unpin(&tl, T0 + 9000);
+
+	f0 = fmt("%.*s", (int)cut1, tl.journal);
+	{
+		char *rest = file_from(&tl, cut1, cp1);
+		size_t in1 = strlen(cp1) + (cut2 - cut1);
+
+		f1 = fmt("%.*s", (int)in1, rest);
+		free(rest);
+	}
+	f2 = file_from(&tl, cut2, cp2);
+	assert_true(lshop_journal_file(f0, strlen(f0)) == 0);
+	assert_true(lshop_journal_file(f1, strlen(f1)) == 1);
+	assert_true(lshop_journal_file(f2, strlen(f2)) == 2);
+
+	files[0] = tl.journal;
+	full = report_of(NULL, files, 1, now);
+	assert_non_null(strstr(full, "\"orders\":2"));
+
+	/* file 0 folded: ledger + files 1, 2 tell the whole story */
+	l1 = lshop_ledger_fold(NULL, 0, f0, strlen(f0), now, &len, &err);
+	if (l1 == NULL)
+		fail_msg("fold: %s", err.message);
+	assert_int_equal(len, strlen(l1));
+	assert_true(l1[len - 1] == '\n');
+	files[0] = f1;
+	files[1] = f2;
+	part = report_of(l1, files, 2, now);
+	assert_string_equal(part, full);
+	free(part);
+
+	/* the same file again: refused, nothing folded twice */
+	again = lshop_ledger_fold(l1, strlen(l1), f0, strlen(f0), now, &len,
+				  &err);
+	assert_null(again);
+	assert_string_equal(err.code, "already_folded");
+
+	/* file 1 too: ledger + file 2 */
+	l2 = lshop_ledger_fold(l1, strlen(l1), f1, strlen(f1), now, &len,
+			       &err);
+	if (l2 == NULL)
+		fail_msg("fold: %s", err.message);
+	files[0] = f2;
+	part = report_of(l2, files, 1, now);
+	assert_string_equal(part, full);
+	free(part);
+
+	/* every order key, oldest first, with when it was taken */
+	assert_int_equal(lshop_ledger_read(l2, strlen(l2), NULL, on_key, &k,
+					   &file, &seq, &err),
+			 0);
+	assert_true(file == 1);
+	assert_true(seq == seq_at_cut2);
+	assert_int_equal(k.n, 3);
+	assert_string_equal(k.key[0], "shopify:o:1001");
+	assert_string_equal(k.key[1], "woocommerce:o:1002");
+	assert_string_equal(k.key[2], "woocommerce:d:wc-delivery-7");
+	assert_true(k.at[0] == T0 + 2000 && k.at[2] == T0 + 4000);
+
+	/* a week later, a fold forgets the keys: shops retried long ago */
+	free(again);
+	again = lshop_ledger_fold(l1, strlen(l1), f1, strlen(f1),
+				  T0 + LSHOP_ORDER_KEEP_MS + 2001, &len, &err);
+	assert_non_null(again);
+	k.n = 0;
+	assert_int_equal(lshop_ledger_read(again, strlen(again), NULL, on_key,
+					   &k, &file, &seq, &err),
+			 0);
+	assert_int_equal(k.n, 2);
+	assert_string_equal(k.key[0], "woocommerce:o:1002");
+	assert_string_equal(k.key[1], "woocommerce:d:wc-delivery-7");
+
+	free(again);
+	free(l1);
+	free(l2);
+	free(full);
+	free(f0);
+	free(f1);
+	free(f2);
+	free(cp1);
+	free(cp2);
+	tl_free(&tl);
+}
+
+static void test_damaged_ledger_is_named(void **state)
+{
+	const char *bad[][2] = {
+	    {"", ""},
+	    {"{\"ledger\":[]}", "ledger"},
+	    {"{\"ledger\":{\"file\":-1,\"seq\":0,\"report\":{\"offers\":[]},"
+	     "\"orders\":[]}}",
+	     "ledger.file"},
+	    {"{\"ledger\":{\"file\":0,\"seq\":0,\"report\":{\"offers\":[]},"
+	     "\"orders\":[]}}",
+	     "report.pinned"},
+	    {"{\"ledger\":{\"file\":0,\"seq\":0,\"x\":1}}", "ledger.x"},
+	};
+	lshop_report *r;
+	lshop_error err;
+	uint64_t seq;
+	int64_t file;
+	size_t i, len;
+	char *out;
+
+	(void)state;
+	for (i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+		r = lshop_report_new();
+		if (lshop_ledger_read(bad[i][0], strlen(bad[i][0]), r, NULL,
+				      NULL, &file, &seq, &err) == 0)
+			fail_msg("accepted %s", bad[i][0]);
+		assert_string_equal(err.field, bad[i][1]);
+		assert_true(strlen(err.message) > 10);
+		lshop_report_free(r);
+		out = lshop_ledger_fold(bad[i][0], strlen(bad[i][0]),
+					"{\"seq\":1}\n", 10, T0, &len, &err);
+		if (bad[i][0][0] != '\0')
+			assert_null(out);
+		free(out);
+	}
+}
+
+int main(void)
+{
+	const struct CMUnitTest tests[] = {
+	    cmocka_unit_test(test_fold_keeps_report_and_keys),
+	    cmocka_unit_test(test_damaged_ledger_is_named),
+	};
+
+	return cmocka_run_group_tests(tests, NULL, NULL);
+}
