@@ -359,7 +359,7 @@ static int text_field(const json_t *obj, const char *key, const char *prefix,
 
 static int order_id_valid(const char *s, size_t len)
 {
-	return ascii_valid(s, len, 64, 0x20);
+	return ascii_valid(s, len, LSHOP_ORDER_ID_MAX, 0x20);
 }
 
 static int delivery_id_valid(const char *s, size_t len)
@@ -458,7 +458,7 @@ static int order_from_json(const json_t *v, lshop_order *order,
 		       is_order_paid, "\"order.paid\"", err) ||
 	    text_field(v, "order_id", "order.", 1, order->order_id,
 		       sizeof(order->order_id), order_id_valid,
-		       "1-64 printable ASCII characters", err) ||
+		       "1-255 printable ASCII characters", err) ||
 	    text_field(v, "stream", "order.", 1, order->stream,
 		       sizeof(order->stream), lshop_stream_valid,
 		       "a stream name APP/NAME", err) ||

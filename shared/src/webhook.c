@@ -725,11 +725,12 @@ static const char *shown(const json_t *v)
 }
 
 /*
- * An order id: a string of 1-64 printable ASCII characters, or a whole
+ * An order id: a string of 1-255 printable ASCII characters, or a whole
  * number ≥ 0 (Shopify and WooCommerce ids are JSON numbers).
  */
 static int order_id_field(const json_t *obj, const char *key,
-			  const char *prefix, char out[65], lshop_error *err)
+			  const char *prefix, char out[LSHOP_ORDER_ID_MAX + 1],
+			  lshop_error *err)
 {
 	json_t *v = lshop_json_get(obj, key);
 	const char *s;
@@ -741,11 +742,12 @@ static int order_id_field(const json_t *obj, const char *key,
 		return -1;
 	}
 	if (json_is_integer(v) && json_integer_value(v) >= 0) {
-		snprintf(out, 65, "%" JSON_INTEGER_FORMAT,
+		snprintf(out, LSHOP_ORDER_ID_MAX + 1, "%" JSON_INTEGER_FORMAT,
 			 json_integer_value(v));
 		return 0;
 	}
-	if (lshop_json_text(v, &s, &len) && len >= 1 && len <= 64) {
+	if (lshop_json_text(v, &s, &len) && len >= 1 &&
+	    len <= LSHOP_ORDER_ID_MAX) {
 		for (i = 0; i < len; i++)
 			if (s[i] < 0x20 || s[i] > 0x7e)
 				break;
@@ -756,7 +758,7 @@ static int order_id_field(const json_t *obj, const char *key,
 		}
 	}
 	lshop_field_error(err, "invalid_field", prefix, key,
-			  "must be 1-64 printable ASCII characters or a "
+			  "must be 1-255 printable ASCII characters or a "
 			  "whole number");
 	return -1;
 }
@@ -1315,29 +1317,6 @@ static int stripe_items(const char *s, size_t len, int64_t total_minor,
 	return (int)n;
 }
 
-/*
- * Checkout session ids are 66 characters ("cs_live_" + 58), longer than
- * an order id may be; the session's payment intent ("pi_…") names the
- * same payment in Stripe's dashboard and fits. A shorter session id is
- * used as it is.
- */
-static int stripe_order_id(const json_t *obj, char out[65], lshop_error *err)
-{
-	json_t *id = lshop_json_get(obj, "id");
-	const char *s;
-	size_t len;
-
-	if (id == NULL) {
-		lshop_field_error(err, "missing_field", STRIPE_OBJ, "id",
-				  "is required: the checkout session id");
-		return -1;
-	}
-	if (lshop_json_text(id, &s, &len) && len > 64 &&
-	    json_is_string(lshop_json_get(obj, "payment_intent")))
-		return order_id_field(obj, "payment_intent", STRIPE_OBJ, out,
-				      err);
-	return order_id_field(obj, "id", STRIPE_OBJ, out, err);
-}
 
 /*
  * Stripe: checkout.session.completed once paid, and
@@ -1425,7 +1404,7 @@ static int parse_stripe(const char *topic, const json_t *root, order_acc *a,
 			      "so it did not come from a live stream");
 	if (stream_value(v, STRIPE_META "liveshop_stream", a->o.stream, err))
 		return -1;
-	if (stripe_order_id(obj, a->o.order_id, err))
+	if (order_id_field(obj, "id", STRIPE_OBJ, a->o.order_id, err))
 		return -1;
 	if (currency_field(obj, "currency", STRIPE_OBJ, 1, currency, err))
 		return -1;

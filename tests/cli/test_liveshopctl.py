@@ -1171,7 +1171,8 @@ WEBHOOK_CASES = {
                 "5839204810771"),
     "woocommerce": ("woocommerce-order.json", "wc-test-s3cr3t", "727"),
     "stripe": ("stripe-checkout-session-completed.json",
-               "whsec_stripe_test_s3cr3t", "pi_3QKb7cLkdIwHu7ix1Ab2Cd3E"),
+               "whsec_stripe_test_s3cr3t",
+               "cs_live_a1Xq9Lk2pR7sT4vB8nM3cD6fG0hJ5kW2yE9uI4oP7aS1dF8gH3jK6lZ0xC"),
 }
 TS = 1795000000
 

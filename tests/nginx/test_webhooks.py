@@ -226,8 +226,7 @@ def sample_order(provider, stream=None, sku_map=None, order_id=None,
         d["id"] = "evt_" + delivery_id.replace("-", "")
         delivery_id = d["id"]
         obj = d["data"]["object"]
-        # the sample's session id is 66 characters: the order id is the
-        # payment intent then (README); keep that form
+        # the sample's session id is 66 characters, and the order id
         obj["payment_intent"] = "pi_" + order_id
         obj["id"] = "cs_live_" + (order_id + "x" * 58)[:58]
         meta = obj["metadata"]
@@ -237,7 +236,7 @@ def sample_order(provider, stream=None, sku_map=None, order_id=None,
             "%s:%s" % (sku_map.get(e.split(":")[0], e.split(":")[0]),
                        e.split(":")[1])
             for e in meta["liveshop_items"].split(","))
-        order_id = obj["payment_intent"]
+        order_id = obj["id"]
     return Order(provider, d, delivery_id, order_id, stream, items)
 
 

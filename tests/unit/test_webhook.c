@@ -1045,8 +1045,9 @@ static void test_map_stripe(void **state)
 	(void)state;
 	parse_json(LSHOP_PROVIDER_STRIPE, NULL, load_json(STRIPE_FILE), 1, &o);
 	assert_string_equal(o.delivery_id, "evt_1QKb7dLkdIwHu7ixS2p4VnQe");
-	/* The session id has 66 characters: its payment intent stands in. */
-	assert_string_equal(o.order_id, "pi_3QKb7cLkdIwHu7ix1Ab2Cd3E");
+	/* The session id (66 characters) is the order id. */
+	assert_int_equal(strlen(o.order_id), 66);
+	assert_memory_equal(o.order_id, "cs_live_", 8);
 	assert_string_equal(o.stream, "live/demo");
 	assert_int_equal(o.nitems, 2);
 	/* 64.48 shared 2:1, in whole cents, the odd cent on the first. */
@@ -1060,10 +1061,11 @@ static void test_map_stripe(void **state)
 			    json_string("cs_test_123"));
 	parse_json(LSHOP_PROVIDER_STRIPE, NULL, v, 1, &o);
 	assert_string_equal(o.order_id, "cs_test_123");
-	/* A long one without a payment intent cannot be. */
+	/* The payment intent is not needed (none for a free session). */
 	v = load_json(STRIPE_FILE);
 	json_object_set_new(stripe_session(v), "payment_intent", json_null());
-	expect_field_error(LSHOP_PROVIDER_STRIPE, NULL, v, "data.object.id");
+	parse_json(LSHOP_PROVIDER_STRIPE, NULL, v, 1, &o);
+	assert_int_equal(strlen(o.order_id), 66);
 
 	/* Amounts per entry, exact. */
 	parse_json(LSHOP_PROVIDER_STRIPE, NULL,
@@ -1403,12 +1405,12 @@ static void test_errors(void **state)
 	json_object_set_new(v, "items", json_array());
 	expect_ignored(LSHOP_PROVIDER_STANDARD, NULL, v, "items");
 
-	/* Order ids: 1-64 printable ASCII, or a whole number. */
-	s65 = repeat("9", 65);
+	/* Order ids: 1-255 printable ASCII, or a whole number. */
+	s65 = repeat("9", 256);
 	v = load_json(STANDARD_FILE);
 	json_object_set_new(v, "order_id", json_string(s65));
 	expect_field_error(LSHOP_PROVIDER_STANDARD, NULL, v, "order_id");
-	s65[64] = '\0';
+	s65[255] = '\0';
 	v = load_json(STANDARD_FILE);
 	json_object_set_new(v, "order_id", json_string(s65));
 	parse_json(LSHOP_PROVIDER_STANDARD, NULL, v, 1, &o);

@@ -32,8 +32,8 @@ extern "C" {
 /* Shopify retries for 48 h, Stripe for 3 days: a week covers them all. */
 #define LSHOP_ORDER_KEEP_MS (INT64_C(7) * 86400 * 1000)
 
-/* "shopify:o:" (or ":d:") and an id, with its NUL */
-#define LSHOP_ORDER_KEY_MAX (16 + 3 + LSHOP_DELIVERY_ID_MAX + 1)
+/* "woocommerce:o:" (or ":d:") and an order or delivery id, with NUL */
+#define LSHOP_ORDER_KEY_MAX (16 + 3 + LSHOP_ORDER_ID_MAX + 1)
 
 /*
  * The key under which an order is known for duplicates: provider, kind

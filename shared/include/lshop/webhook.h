@@ -43,6 +43,8 @@ typedef const char *(*lshop_header_fn)(void *arg, const char *name,
 #define LSHOP_TOLERANCE_PAST 300  /* s: SPEC §9, older is a replay */
 #define LSHOP_TOLERANCE_AHEAD 60  /* s: further ahead is forged */
 #define LSHOP_DELIVERY_ID_MAX 128
+/* Stripe's ids reach 255 characters; checkout sessions have 66 */
+#define LSHOP_ORDER_ID_MAX 255
 
 typedef enum lshop_verify_result {
 	LSHOP_VERIFY_OK = 0,
@@ -109,7 +111,7 @@ typedef struct lshop_order_item {
 } lshop_order_item;
 
 typedef struct lshop_order {
-	char order_id[65];               /* 1-64 printable ASCII */
+	char order_id[LSHOP_ORDER_ID_MAX + 1]; /* printable ASCII */
 	char delivery_id[LSHOP_DELIVERY_ID_MAX + 1]; /* stripe: event id */
 	char stream[LSHOP_STREAM_MAX + 1];
 	size_t nitems;
