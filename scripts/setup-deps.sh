@@ -14,6 +14,8 @@ packages=(
     nginx nginx-dev libnginx-mod-rtmp ffmpeg
     libssl-dev libjansson-dev libcurl4-gnutls-dev libcmocka-dev
     python3 python3-pytest
+    libobs-dev obs-studio qtbase5-dev qtbase5-dev-tools xvfb xauth
+    libgl1-mesa-dri libegl-mesa0 fonts-dejavu-core python3-websocket libx11-dev
 )
 
 as_root() {

@@ -193,6 +193,22 @@ int shop_link_toggle_disclosure(shop_link *link, int64_t at_ms,
 char *shop_link_vendor_request(shop_link *link, const char *request_type,
 			       const char *request_json, int64_t now_ms);
 
+/*
+ * Added for the glue: where shop_link's log lines go. Levels are OBS's
+ * (LOG_ERROR 100, LOG_WARNING 200, LOG_INFO 300, LOG_DEBUG 400), so the
+ * plugin passes them on to blog() as they are. The default, and NULL,
+ * drops them. No line ever holds the token. Set it before the first
+ * shop_link_new; msg is only valid during the call.
+ */
+#define SHOP_LOG_ERROR   100
+#define SHOP_LOG_WARNING 200
+#define SHOP_LOG_INFO    300
+#define SHOP_LOG_DEBUG   400
+void shop_link_set_log(void (*log)(int level, const char *msg));
+
+/* "unconfigured", "connecting", "online", "offline", "refused". */
+const char *shop_status_name(shop_status status);
+
 #ifdef __cplusplus
 }
 #endif

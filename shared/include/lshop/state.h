@@ -175,6 +175,31 @@ char *lshop_state_to_json(const lshop_state *st, const char *stream,
 			  int64_t now_ms, const lshop_stock_entry *stock,
 			  size_t nstock, size_t *len);
 
+/* An offer's stock as read back from a state's "stock" map. */
+typedef struct lshop_stock_value {
+	char offer_id[LSHOP_ID_MAX + 1];
+	int64_t stock; /* ≥ 0 */
+} lshop_stock_value;
+
+/*
+ * Parses the JSON of lshop_state_to_json back (what GET state and the
+ * first SSE message carry), validating every field: st receives the
+ * timeline, stream (if not NULL, LSHOP_STREAM_MAX + 1 bytes) its name,
+ * stock (if not NULL) the first cap entries of the "stock" map and
+ * *nstock (if not NULL) how many were written.
+ *
+ * The JSON keeps less than the state: the edges of each class are set to
+ * the start of its open interval (0 when none is open), and whether a
+ * disclosure was shown for the pinned offer is inferred from the events'
+ * order (plan_pin shows it right before offer.pinned, of the offer's
+ * kind) so that unpinning it plans the tied disclosure.hidden.
+ * Returns 0, or -1 with err naming the field; st and stream are then
+ * unchanged.
+ */
+int lshop_state_parse(const char *json, size_t len, lshop_state *st,
+		      char *stream, lshop_stock_value *stock, size_t cap,
+		      size_t *nstock, lshop_error *err);
+
 #ifdef __cplusplus
 }
 #endif

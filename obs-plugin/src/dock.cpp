@@ -1,0 +1,433 @@
+/*
+ * The "Live Shop" dock: connection status, the catalog with a pin button
+ * per offer, the pinned offer and its live stock, the countdown, the
+ * disclosure toggle, the last purchases, and the server settings. A thin
+ * Qt layer: every action is a shop_link call (non-blocking), and a QTimer
+ * redraws from shop_link_view when its generation changes.
+ */
+#include <QApplication>
+#include <QComboBox>
+#include <QDateTime>
+#include <QDockWidget>
+#include <QFormLayout>
+#include <QGroupBox>
+#include <QHBoxLayout>
+#include <QHeaderView>
+#include <QLabel>
+#include <QLineEdit>
+#include <QListWidget>
+#include <QPushButton>
+#include <QSpinBox>
+#include <QTableWidget>
+#include <QTimer>
+#include <QVBoxLayout>
+
+#include <cstdio>
+#include <cstring>
+
+#include <memory>
+
+#include "dock.h"
+#include "plugin.h"
+
+namespace
+{
+
+const char *const kinds[] = {"ad", "sponsored", "affiliate", "gifted", "own"};
+
+QString text(const char *key)
+{
+	return QString::fromUtf8(obs_module_text(key));
+}
+
+QString status_text(shop_status status)
+{
+	switch (status) {
+	case SHOP_UNCONFIGURED:
+		return text("Dock.Status.Unconfigured");
+	case SHOP_CONNECTING:
+		return text("Dock.Status.Connecting");
+	case SHOP_ONLINE:
+		return text("Dock.Status.Online");
+	case SHOP_OFFLINE:
+		return text("Dock.Status.Offline");
+	case SHOP_REFUSED:
+		return text("Dock.Status.Refused");
+	}
+	return QString();
+}
+
+QString stock_text(int64_t stock)
+{
+	if (stock == LSHOP_STOCK_UNLIMITED)
+		return text("Dock.StockUnlimited");
+	return QString::number(stock);
+}
+
+class LiveShopDock : public QWidget
+{
+      public:
+	explicit LiveShopDock(QWidget *parent) : QWidget(parent)
+	{
+		auto *layout = new QVBoxLayout(this);
+
+		status = new QLabel(this);
+		status->setWordWrap(true);
+		layout->addWidget(status);
+
+		pinned = new QLabel(this);
+		pinned->setWordWrap(true);
+		unpin = new QPushButton(text("Dock.Unpin"), this);
+		auto *pinned_row = new QHBoxLayout();
+		pinned_row->addWidget(pinned, 1);
+		pinned_row->addWidget(unpin);
+		layout->addLayout(pinned_row);
+
+		catalog = new QTableWidget(0, 4, this);
+		catalog->setHorizontalHeaderLabels(
+		    {text("Dock.Catalog.Title"), text("Dock.Catalog.Price"),
+		     text("Dock.Catalog.Stock"), QString()});
+		catalog->horizontalHeader()->setSectionResizeMode(
+		    0, QHeaderView::Stretch);
+		catalog->verticalHeader()->setVisible(true);
+		catalog->setEditTriggers(QAbstractItemView::NoEditTriggers);
+		catalog->setSelectionMode(QAbstractItemView::NoSelection);
+		auto *catalog_box = new QGroupBox(text("Dock.Catalog"), this);
+		auto *catalog_layout = new QVBoxLayout(catalog_box);
+		catalog_layout->addWidget(catalog);
+		layout->addWidget(catalog_box, 1);
+
+		auto *countdown_box =
+		    new QGroupBox(text("Dock.Countdown"), this);
+		auto *countdown_row = new QHBoxLayout(countdown_box);
+		countdown_seconds = new QSpinBox(countdown_box);
+		countdown_seconds->setRange(1, 24 * 3600);
+		countdown_seconds->setSuffix(text("Dock.Seconds"));
+		countdown_start =
+		    new QPushButton(text("Dock.CountdownStart"), countdown_box);
+		countdown_state = new QLabel(countdown_box);
+		countdown_row->addWidget(countdown_seconds);
+		countdown_row->addWidget(countdown_start);
+		countdown_row->addWidget(countdown_state, 1);
+		layout->addWidget(countdown_box);
+
+		auto *disclosure_box =
+		    new QGroupBox(text("Dock.Disclosure"), this);
+		auto *disclosure_row = new QHBoxLayout(disclosure_box);
+		disclosure_kind = new QComboBox(disclosure_box);
+		for (const char *kind : kinds)
+			disclosure_kind->addItem(
+			    text(
+				(QByteArray("Disclosure.") + kind).constData()),
+			    QString::fromUtf8(kind));
+		disclosure_toggle = new QPushButton(disclosure_box);
+		disclosure_row->addWidget(disclosure_kind, 1);
+		disclosure_row->addWidget(disclosure_toggle);
+		layout->addWidget(disclosure_box);
+
+		auto *purchases_box =
+		    new QGroupBox(text("Dock.Purchases"), this);
+		auto *purchases_layout = new QVBoxLayout(purchases_box);
+		purchases = new QListWidget(purchases_box);
+		purchases->setMaximumHeight(120);
+		purchases_layout->addWidget(purchases);
+		layout->addWidget(purchases_box);
+
+		build_settings(layout);
+
+		connect(unpin, &QPushButton::clicked, this, [this]() {
+			act([](shop_link *l, int64_t at, lshop_error *e) {
+				return shop_link_unpin(l, at, e);
+			});
+		});
+		connect(countdown_start, &QPushButton::clicked, this, [this]() {
+			int64_t secs = countdown_seconds->value();
+			act([secs](shop_link *l, int64_t at, lshop_error *e) {
+				return shop_link_countdown(l, secs, nullptr,
+							   nullptr, at, e);
+			});
+		});
+		connect(disclosure_toggle, &QPushButton::clicked, this,
+			[this]() {
+				QByteArray kind = disclosure_kind->currentData()
+						      .toString()
+						      .toUtf8();
+				bool show = !view->disclosure;
+				act([show, kind](shop_link *l, int64_t at,
+						 lshop_error *e) {
+					return shop_link_disclosure(
+					    l, show,
+					    show ? kind.constData() : nullptr,
+					    nullptr, at, e);
+				});
+			});
+
+		view = std::make_unique<shop_view>();
+		view->generation = 0;
+		load_settings_fields();
+		refresh(true);
+		timer = new QTimer(this);
+		connect(timer, &QTimer::timeout, this,
+			[this]() { refresh(false); });
+		timer->start(250);
+	}
+
+      private:
+	template <typename F> void act(F action)
+	{
+		shop_link *link = live_shop_link();
+		lshop_error err;
+
+		if (!link)
+			return;
+		if (action(link, live_shop_now_ms(), &err) != 0) {
+			message->setText(QString::fromUtf8(err.message));
+			ls_log(LOG_INFO, "dock: %s (%s)", err.message,
+			       err.code);
+		} else {
+			message->clear();
+		}
+		refresh(false);
+	}
+
+	void build_settings(QVBoxLayout *layout)
+	{
+		message = new QLabel(this);
+		message->setWordWrap(true);
+		layout->addWidget(message);
+
+		auto *box = new QGroupBox(text("Dock.Settings"), this);
+		box->setCheckable(true);
+		box->setChecked(false);
+		auto *inner = new QWidget(box);
+		auto *form = new QFormLayout(inner);
+		server = new QLineEdit(inner);
+		server->setPlaceholderText("http://127.0.0.1:8080/shop/");
+		stream = new QLineEdit(inner);
+		stream->setPlaceholderText("live/demo");
+		token = new QLineEdit(inner);
+		token->setEchoMode(QLineEdit::Password);
+		default_seconds = new QSpinBox(inner);
+		default_seconds->setRange(1, 24 * 3600);
+		default_seconds->setSuffix(text("Dock.Seconds"));
+		default_kind = new QComboBox(inner);
+		for (const char *kind : kinds)
+			default_kind->addItem(
+			    text(
+				(QByteArray("Disclosure.") + kind).constData()),
+			    QString::fromUtf8(kind));
+		auto *save = new QPushButton(text("Dock.Settings.Save"), inner);
+		form->addRow(text("Settings.Server"), server);
+		form->addRow(text("Settings.Stream"), stream);
+		form->addRow(text("Settings.Token"), token);
+		form->addRow(text("Settings.CountdownSeconds"),
+			     default_seconds);
+		form->addRow(text("Settings.DisclosureKind"), default_kind);
+		form->addRow(QString(), save);
+		auto *box_layout = new QVBoxLayout(box);
+		box_layout->addWidget(inner);
+		inner->setVisible(false);
+		connect(box, &QGroupBox::toggled, inner, &QWidget::setVisible);
+		connect(save, &QPushButton::clicked, this,
+			[this]() { save_settings(); });
+		layout->addWidget(box);
+	}
+
+	void load_settings_fields()
+	{
+		shop_link *link = live_shop_link();
+		shop_settings s;
+
+		if (!link)
+			return;
+		shop_link_settings(link, &s);
+		server->setText(QString::fromUtf8(s.server));
+		stream->setText(QString::fromUtf8(s.stream));
+		token->setText(QString::fromUtf8(s.token));
+		default_seconds->setValue((int)s.countdown_seconds);
+		countdown_seconds->setValue((int)s.countdown_seconds);
+		int i = default_kind->findData(
+		    QString::fromUtf8(s.disclosure_kind));
+		if (i >= 0) {
+			default_kind->setCurrentIndex(i);
+			disclosure_kind->setCurrentIndex(i);
+		}
+	}
+
+	void save_settings()
+	{
+		shop_link *link = live_shop_link();
+		shop_settings s;
+		lshop_error err;
+
+		if (!link)
+			return;
+		shop_link_settings(link, &s);
+		snprintf(s.server, sizeof(s.server), "%s",
+			 server->text().trimmed().toUtf8().constData());
+		snprintf(s.stream, sizeof(s.stream), "%s",
+			 stream->text().trimmed().toUtf8().constData());
+		snprintf(s.token, sizeof(s.token), "%s",
+			 token->text().trimmed().toUtf8().constData());
+		s.countdown_seconds = default_seconds->value();
+		snprintf(s.disclosure_kind, sizeof(s.disclosure_kind), "%s",
+			 default_kind->currentData()
+			     .toString()
+			     .toUtf8()
+			     .constData());
+		if (live_shop_apply_settings(&s, &err) != 0)
+			message->setText(QString::fromUtf8(err.message));
+		else
+			message->setText(text("Dock.Settings.Saved"));
+	}
+
+	void refresh(bool force)
+	{
+		shop_link *link = live_shop_link();
+		uint64_t before = view->generation;
+
+		if (!link)
+			return;
+		shop_link_view(link, view.get());
+		if (!force && view->generation == before) {
+			update_countdown();
+			return;
+		}
+		const shop_view &v = *view;
+
+		QString st = status_text(v.status);
+		if (v.status_message[0])
+			st += QStringLiteral(": ") +
+			      QString::fromUtf8(v.status_message);
+		if (v.pending)
+			st += QStringLiteral(" (") +
+			      text("Dock.Pending").arg(v.pending) +
+			      QStringLiteral(")");
+		status->setText(st);
+
+		if (v.pinned)
+			pinned->setText(
+			    text("Dock.Pinned")
+				.arg(QString::fromUtf8(v.offer.title))
+				.arg(stock_text(v.offer_stock)));
+		else
+			pinned->setText(text("Dock.NothingPinned"));
+		unpin->setEnabled(v.pinned);
+
+		catalog->setRowCount((int)v.ncatalog);
+		for (size_t i = 0; i < v.ncatalog; i++) {
+			const shop_catalog_entry &e = v.catalog[i];
+			int row = (int)i;
+			QString price = QString::fromUtf8(e.price) +
+					QStringLiteral(" ") +
+					QString::fromUtf8(e.currency);
+
+			set_cell(row, 0, QString::fromUtf8(e.title));
+			set_cell(row, 1, price);
+			set_cell(row, 2, stock_text(e.stock));
+			auto *pin = qobject_cast<QPushButton *>(
+			    catalog->cellWidget(row, 3));
+			if (!pin) {
+				pin =
+				    new QPushButton(text("Dock.Pin"), catalog);
+				catalog->setCellWidget(row, 3, pin);
+			}
+			QByteArray id(e.id);
+			pin->disconnect();
+			connect(pin, &QPushButton::clicked, this, [this, id]() {
+				act([id](shop_link *l, int64_t at,
+					 lshop_error *err) {
+					return shop_link_pin(l, id.constData(),
+							     at, err);
+				});
+			});
+			pin->setEnabled(
+			    !(v.pinned && strcmp(v.offer.id, e.id) == 0));
+		}
+
+		disclosure_toggle->setText(v.disclosure
+					       ? text("Dock.DisclosureHide")
+					       : text("Dock.DisclosureShow"));
+		disclosure_toggle->setEnabled(!v.disclosure_required);
+		disclosure_toggle->setToolTip(
+		    v.disclosure_required ? text("Dock.DisclosureRequired")
+					  : QString());
+
+		purchases->clear();
+		for (size_t i = 0; i < v.npurchases; i++) {
+			const shop_purchase &p = v.purchases[i];
+			QString when =
+			    QDateTime::fromMSecsSinceEpoch(p.at_ms).toString(
+				"HH:mm:ss");
+			purchases->addItem(
+			    text("Dock.Purchase")
+				.arg(when)
+				.arg(p.quantity)
+				.arg(QString::fromUtf8(p.offer_id)));
+		}
+		update_countdown();
+	}
+
+	void update_countdown()
+	{
+		if (!view->countdown) {
+			countdown_state->clear();
+			return;
+		}
+		int64_t left =
+		    (view->countdown_ends_at_ms - live_shop_now_ms() + 999) /
+		    1000;
+		if (left < 0)
+			left = 0;
+		countdown_state->setText(
+		    QString::asprintf("%02lld:%02lld", (long long)(left / 60),
+				      (long long)(left % 60)));
+	}
+
+	void set_cell(int row, int col, const QString &s)
+	{
+		QTableWidgetItem *item = catalog->item(row, col);
+		if (!item)
+			catalog->setItem(row, col, new QTableWidgetItem(s));
+		else if (item->text() != s)
+			item->setText(s);
+	}
+
+	std::unique_ptr<shop_view> view;
+	QTimer *timer;
+	QLabel *status, *pinned, *countdown_state, *message;
+	QPushButton *unpin, *countdown_start, *disclosure_toggle;
+	QTableWidget *catalog;
+	QSpinBox *countdown_seconds, *default_seconds;
+	QComboBox *disclosure_kind, *default_kind;
+	QListWidget *purchases;
+	QLineEdit *server, *stream, *token;
+};
+
+} // namespace
+
+extern "C" int live_shop_dock_have_app(void)
+{
+	return qobject_cast<QApplication *>(QCoreApplication::instance()) !=
+	       nullptr;
+}
+
+extern "C" void *live_shop_dock_new(void *main_window)
+{
+	auto *dock = new LiveShopDock(static_cast<QWidget *>(main_window));
+	dock->setObjectName("LiveShopDockContent");
+	return dock;
+}
+
+extern "C" void *live_shop_dock_wrap(void *main_window, void *content,
+				     const char *id, const char *title)
+{
+	auto *dock = new QDockWidget(static_cast<QWidget *>(main_window));
+	dock->setObjectName(QString::fromUtf8(id));
+	dock->setWindowTitle(QString::fromUtf8(title));
+	dock->setWidget(static_cast<QWidget *>(content));
+	dock->setFeatures(QDockWidget::DockWidgetClosable |
+			  QDockWidget::DockWidgetMovable |
+			  QDockWidget::DockWidgetFloatable);
+	return dock;
+}

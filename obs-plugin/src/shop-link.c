@@ -1,0 +1,711 @@
+/*
+ * live-shop OBS plugin: the shop_link's public side (shop-link.h): the
+ * host's actions, the view, the settings, and what the worker's answers
+ * do to them. The network is in shop-worker.c.
+ */
+#include <inttypes.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <jansson.h>
+
+#include <lshop/time.h>
+
+#include "shop-link-internal.h"
+#include "shop-sse.h"
+
+typedef void (*shop_log_fn)(int level, const char *msg);
+
+static shop_log_fn log_fn;
+
+void shop_link_set_log(void (*log)(int level, const char *msg))
+{
+	__atomic_store_n(&log_fn, log, __ATOMIC_RELEASE);
+}
+
+void shop_log(int level, const char *fmt, ...)
+{
+	shop_log_fn fn = __atomic_load_n(&log_fn, __ATOMIC_ACQUIRE);
+	char msg[1024];
+	va_list ap;
+
+	if (fn == NULL)
+		return;
+	va_start(ap, fmt);
+	vsnprintf(msg, sizeof(msg), fmt, ap);
+	va_end(ap);
+	fn(level, msg);
+}
+
+const char *shop_status_name(shop_status status)
+{
+	static const char *const names[] = {"unconfigured", "connecting",
+					    "online", "offline", "refused"};
+
+	return (size_t)status < sizeof(names) / sizeof(names[0]) ? names[status]
+								 : "unknown";
+}
+
+int shop_settings_complete(const shop_settings *s)
+{
+	return s->server[0] && s->stream[0] && s->token[0];
+}
+
+static shop_status status_of(const shop_link *link)
+{
+	if (!shop_settings_complete(&link->settings))
+		return SHOP_UNCONFIGURED;
+	if (link->refused)
+		return SHOP_REFUSED;
+	if (link->offline)
+		return SHOP_OFFLINE;
+	if (link->sse_open)
+		return SHOP_ONLINE;
+	return SHOP_CONNECTING;
+}
+
+void shop_link_publish(shop_link *link)
+{
+	shop_view *v = &link->view;
+
+	shop_model_view(link->model, v);
+	v->status = status_of(link);
+	snprintf(v->status_message, sizeof(v->status_message), "%s",
+		 v->status == SHOP_OFFLINE || v->status == SHOP_REFUSED
+		     ? link->status_message
+		     : "");
+	v->generation = ++link->generation;
+}
+
+shop_link *shop_link_new(const shop_settings *s)
+{
+	shop_link *link = calloc(1, sizeof(*link));
+
+	if (link == NULL)
+		return NULL;
+	if (pthread_mutex_init(&link->lock, NULL) != 0) {
+		free(link);
+		return NULL;
+	}
+	if (s == NULL)
+		shop_settings_init(&link->settings);
+	else
+		link->settings = *s;
+	s = &link->settings;
+	link->model = shop_model_new(s->stream, s->locale);
+	if (link->model == NULL)
+		goto fail;
+	shop_link_publish(link);
+	if (shop_worker_start(link) != 0)
+		goto fail;
+	return link;
+fail:
+	shop_model_free(link->model);
+	pthread_mutex_destroy(&link->lock);
+	free(link);
+	return NULL;
+}
+
+void shop_link_free(shop_link *link)
+{
+	if (link == NULL)
+		return;
+	shop_worker_stop(link);
+	shop_model_free(link->model);
+	pthread_mutex_destroy(&link->lock);
+	free(link);
+}
+
+static int settings_equal(const shop_settings *a, const shop_settings *b)
+{
+	return strcmp(a->server, b->server) == 0 &&
+	       strcmp(a->stream, b->stream) == 0 &&
+	       strcmp(a->token, b->token) == 0 &&
+	       a->countdown_seconds == b->countdown_seconds &&
+	       strcmp(a->countdown_label, b->countdown_label) == 0 &&
+	       strcmp(a->disclosure_kind, b->disclosure_kind) == 0 &&
+	       strcmp(a->locale, b->locale) == 0;
+}
+
+void shop_link_configure(shop_link *link, const shop_settings *s)
+{
+	size_t dropped = 0;
+	int same_stream, reconnect;
+
+	pthread_mutex_lock(&link->lock);
+	if (settings_equal(&link->settings, s)) {
+		/* the same again (a dialog closed with OK): no reconnect */
+		pthread_mutex_unlock(&link->lock);
+		return;
+	}
+	same_stream = strcmp(link->settings.server, s->server) == 0 &&
+		      strcmp(link->settings.stream, s->stream) == 0;
+	if (!same_stream) {
+		dropped = shop_model_reset(link->model, s->stream, s->locale);
+	} else {
+		snprintf(link->model->locale, sizeof(link->model->locale), "%s",
+			 s->locale);
+	}
+	reconnect = !same_stream || strcmp(link->settings.token, s->token) != 0;
+	link->settings = *s;
+	if (reconnect) {
+		/* the worker starts over with them; the queue stays for a
+		 * new token, so what a refused token kept goes now */
+		link->settings_gen++;
+		link->sse_open = link->offline = link->refused = 0;
+		link->status_message[0] = '\0';
+	}
+	shop_link_publish(link);
+	pthread_mutex_unlock(&link->lock);
+	if (dropped)
+		shop_log(SHOP_LOG_WARNING,
+			 "settings changed to stream \"%s\": %zu action(s) "
+			 "still queued for the old stream were dropped",
+			 s->stream, dropped);
+	shop_worker_wake(link);
+}
+
+void shop_link_settings(shop_link *link, shop_settings *out)
+{
+	pthread_mutex_lock(&link->lock);
+	*out = link->settings;
+	pthread_mutex_unlock(&link->lock);
+}
+
+int shop_link_view(shop_link *link, shop_view *out)
+{
+	if (pthread_mutex_trylock(&link->lock) != 0)
+		return 0;
+	if (out->generation != link->view.generation)
+		memcpy(out, &link->view, sizeof(*out));
+	pthread_mutex_unlock(&link->lock);
+	return 1;
+}
+
+/* Queues a (under the lock); 0, or -1 with err. */
+static int act_locked(shop_link *link, shop_action *a, lshop_error *err)
+{
+	char at[LSHOP_TIME_LEN];
+
+	a->send_at = 1;
+	if (shop_model_act(link->model, a, err))
+		return -1;
+	shop_link_publish(link);
+	lshop_time_format(at, a->at_ms);
+	shop_log(SHOP_LOG_DEBUG, "%s pressed at %s, queued (%zu waiting)",
+		 shop_action_name(a->type), at,
+		 shop_model_pending(link->model));
+	return 0;
+}
+
+static int act_done(shop_link *link, int rc)
+{
+	pthread_mutex_unlock(&link->lock);
+	if (rc == 0)
+		shop_worker_wake(link);
+	return rc;
+}
+
+static int pin_offer_locked(shop_link *link, const lshop_offer *offer,
+			    int64_t at_ms, lshop_error *err)
+{
+	shop_action a;
+
+	memset(&a, 0, sizeof(a));
+	a.type = SHOP_ACTION_PIN;
+	a.at_ms = at_ms;
+	a.offer = *offer;
+	return act_locked(link, &a, err);
+}
+
+int shop_link_pin(shop_link *link, const char *offer_id, int64_t at_ms,
+		  lshop_error *err)
+{
+	const lshop_offer *o;
+	int rc = -1;
+
+	if (offer_id == NULL || !lshop_id_valid(offer_id, strlen(offer_id))) {
+		lshop_error_set(err, "invalid_field", "offer",
+				"offer must be an offer id (1-64 of A-Z a-z "
+				"0-9 . _ -)");
+		return -1;
+	}
+	pthread_mutex_lock(&link->lock);
+	o = shop_model_offer(link->model, offer_id);
+	if (o == NULL)
+		lshop_error_set(err, "unknown_offer", "offer",
+				"offer \"%s\" is not in the catalog%s",
+				offer_id,
+				link->model->have_catalog
+				    ? ""
+				    : " (it is loaded once the server "
+				      "answers)");
+	else
+		rc = pin_offer_locked(link, o, at_ms, err);
+	return act_done(link, rc);
+}
+
+int shop_link_pin_slot(shop_link *link, int slot, int64_t at_ms,
+		       lshop_error *err)
+{
+	int rc = -1;
+
+	if (slot < 1 || slot > 9) {
+		lshop_error_set(err, "invalid_field", "slot",
+				"slot must be a number from 1 to 9");
+		return -1;
+	}
+	pthread_mutex_lock(&link->lock);
+	if ((size_t)slot > link->model->ncatalog)
+		lshop_error_set(err, "unknown_offer", "slot",
+				"slot %d is empty: the catalog holds %zu "
+				"offer(s)%s",
+				slot, link->model->ncatalog,
+				link->model->have_catalog
+				    ? ""
+				    : " until the server answers");
+	else
+		rc = pin_offer_locked(link, &link->model->catalog[slot - 1],
+				      at_ms, err);
+	return act_done(link, rc);
+}
+
+int shop_link_unpin(shop_link *link, int64_t at_ms, lshop_error *err)
+{
+	shop_action a;
+
+	memset(&a, 0, sizeof(a));
+	a.type = SHOP_ACTION_UNPIN;
+	a.at_ms = at_ms;
+	pthread_mutex_lock(&link->lock);
+	return act_done(link, act_locked(link, &a, err));
+}
+
+int shop_link_countdown(shop_link *link, int64_t seconds, const char *label,
+			const char *offer_id, int64_t at_ms, lshop_error *err)
+{
+	shop_action a;
+	int rc = -1;
+
+	memset(&a, 0, sizeof(a));
+	a.type = SHOP_ACTION_COUNTDOWN;
+	a.at_ms = at_ms;
+	pthread_mutex_lock(&link->lock);
+	a.seconds = seconds > 0 ? seconds : link->settings.countdown_seconds;
+	if (label == NULL)
+		label = link->settings.countdown_label;
+	if (strlen(label) >= sizeof(a.label)) {
+		lshop_error_set(err, "invalid_field", "label",
+				"label must be valid UTF-8 text of up to 60 "
+				"characters");
+		goto out;
+	}
+	strcpy(a.label, label);
+	if (offer_id != NULL && offer_id[0]) {
+		if (!lshop_id_valid(offer_id, strlen(offer_id))) {
+			lshop_error_set(err, "invalid_field", "offer",
+					"offer must be an offer id (1-64 of "
+					"A-Z a-z 0-9 . _ -)");
+			goto out;
+		}
+		if (shop_model_offer(link->model, offer_id) == NULL) {
+			lshop_error_set(err, "unknown_offer", "offer",
+					"offer \"%s\" is not in the catalog",
+					offer_id);
+			goto out;
+		}
+		strcpy(a.offer_id, offer_id);
+	}
+	rc = act_locked(link, &a, err);
+out:
+	return act_done(link, rc);
+}
+
+static int disclose_locked(shop_link *link, const char *kind, const char *text,
+			   int64_t at_ms, lshop_error *err)
+{
+	shop_action a;
+
+	memset(&a, 0, sizeof(a));
+	a.type = SHOP_ACTION_DISCLOSE;
+	a.at_ms = at_ms;
+	if (kind == NULL)
+		kind = link->settings.disclosure_kind;
+	if (!lshop_disclosure_kind_valid(kind, strlen(kind))) {
+		lshop_error_set(err, "invalid_field", "kind",
+				"kind must be one of ad, sponsored, affiliate, "
+				"gifted, own");
+		return -1;
+	}
+	strcpy(a.kind, kind);
+	/* With a locale of its own the plugin says the label, so that the
+	 * server shows what the overlay shows; else the server's locale. */
+	if (text == NULL && link->settings.locale[0])
+		text = lshop_disclosure_text(kind, link->settings.locale);
+	if (text != NULL && strlen(text) >= sizeof(a.text)) {
+		lshop_error_set(err, "invalid_field", "text",
+				"text must be valid UTF-8 text of 1 to 60 "
+				"characters");
+		return -1;
+	}
+	if (text != NULL)
+		strcpy(a.text, text);
+	return act_locked(link, &a, err);
+}
+
+static int hide_locked(shop_link *link, int64_t at_ms, lshop_error *err)
+{
+	shop_action a;
+
+	memset(&a, 0, sizeof(a));
+	a.type = SHOP_ACTION_HIDE;
+	a.at_ms = at_ms;
+	return act_locked(link, &a, err);
+}
+
+int shop_link_disclosure(shop_link *link, int show, const char *kind,
+			 const char *text, int64_t at_ms, lshop_error *err)
+{
+	pthread_mutex_lock(&link->lock);
+	return act_done(link,
+			show ? disclose_locked(link, kind, text, at_ms, err)
+			     : hide_locked(link, at_ms, err));
+}
+
+int shop_link_toggle_disclosure(shop_link *link, int64_t at_ms,
+				lshop_error *err)
+{
+	pthread_mutex_lock(&link->lock);
+	return act_done(link,
+			link->model->local.disclosure
+			    ? hide_locked(link, at_ms, err)
+			    : disclose_locked(link, NULL, NULL, at_ms, err));
+}
+
+/* The worker's side */
+
+/* The {"error":{...}} of a refusal into err; a body that is not one too. */
+static void answer_error(long status, const char *body, size_t len,
+			 lshop_error *err)
+{
+	json_t *v = json_loadb(body, len, 0, NULL), *e;
+	const char *code, *field, *msg;
+
+	e = json_object_get(v, "error");
+	code = json_string_value(json_object_get(e, "code"));
+	field = json_string_value(json_object_get(e, "field"));
+	msg = json_string_value(json_object_get(e, "message"));
+	if (code != NULL)
+		lshop_error_set(err, code, field ? field : "", "%s",
+				msg ? msg : "");
+	else
+		lshop_error_set(err, "http_error", "",
+				"HTTP %ld with a body that is not an error "
+				"object",
+				status);
+	json_decref(v);
+}
+
+shop_next shop_link_on_answer(shop_link *link, uint64_t gen, long status,
+			      const char *body, size_t len, int *resync)
+{
+	char at[LSHOP_TIME_LEN];
+	shop_next next = SHOP_NEXT_GO;
+	const char *name;
+	lshop_event ev;
+	lshop_error err;
+	shop_action *a;
+
+	*resync = 0;
+	pthread_mutex_lock(&link->lock);
+	a = shop_model_next(link->model);
+	if (a == NULL || gen != link->settings_gen) {
+		pthread_mutex_unlock(&link->lock);
+		return SHOP_NEXT_GO;
+	}
+	name = shop_action_name(a->type);
+	lshop_time_format(at, a->at_ms);
+	if (status >= 200 && status < 300) {
+		if (lshop_event_parse(body, len, &ev, &err) != 0) {
+			shop_log(SHOP_LOG_WARNING,
+				 "%s (pressed at %s): the server's answer is "
+				 "not an event (%s); state fetched again",
+				 name, at, err.message);
+			ev.seq = 0;
+			*resync = 1;
+		}
+		shop_model_answered(link->model, ev.seq);
+		link->refused = link->offline = 0;
+		*resync |= !link->sse_open;
+	} else if (status == 401 || status == 403) {
+		answer_error(status, body, len, &err);
+		snprintf(link->status_message, sizeof(link->status_message),
+			 "the server refused the token (HTTP %ld %s: %.150s)",
+			 status, err.code, err.message);
+		if (!link->refused)
+			shop_log(SHOP_LOG_WARNING, "%s: %s; %zu action(s) kept",
+				 name, link->status_message,
+				 shop_model_pending(link->model));
+		link->refused = 1;
+		link->offline = 0;
+		next = SHOP_NEXT_RETRY_SLOW;
+	} else if (status >= 400 && status < 500 && status != 408 &&
+		   status != 429) {
+		answer_error(status, body, len, &err);
+		link->refused = link->offline = 0;
+		if (status == 400 && strcmp(err.field, "at") == 0 &&
+		    a->send_at) {
+			/* SPEC §5: "at" may be at most 10 s old */
+			shop_log(SHOP_LOG_WARNING,
+				 "%s pressed at %s reached the server too "
+				 "late to keep that time (%s); sent again to "
+				 "take effect now",
+				 name, at, err.message);
+			a->send_at = 0;
+			next = SHOP_NEXT_RESEND;
+		} else {
+			shop_log(SHOP_LOG_WARNING,
+				 "%s (pressed at %s) was refused by the "
+				 "server: HTTP %ld %s: %s; dropped, and the "
+				 "state fetched again",
+				 name, at, status, err.code, err.message);
+			shop_model_drop_next(link->model);
+			*resync = 1;
+		}
+	} else {
+		if (status == 0)
+			snprintf(link->status_message,
+				 sizeof(link->status_message),
+				 "the server cannot be reached: %.*s", (int)len,
+				 body);
+		else
+			snprintf(link->status_message,
+				 sizeof(link->status_message),
+				 "the server answered HTTP %ld", status);
+		if (!link->offline)
+			shop_log(SHOP_LOG_WARNING,
+				 "%s: %s; %zu action(s) kept until it answers",
+				 name, link->status_message,
+				 shop_model_pending(link->model));
+		link->offline = 1;
+		next = SHOP_NEXT_RETRY_BACKOFF;
+	}
+	shop_link_publish(link);
+	pthread_mutex_unlock(&link->lock);
+	return next;
+}
+
+void shop_link_sse_status(shop_link *link, int open, const char *why)
+{
+	pthread_mutex_lock(&link->lock);
+	if (open) {
+		if (link->offline || !link->sse_open)
+			shop_log(SHOP_LOG_INFO, "connected to stream \"%s\"",
+				 link->settings.stream);
+		link->sse_open = 1;
+		link->offline = 0;
+	} else if (why == NULL) {
+		link->sse_open = 0;
+	} else {
+		if (link->sse_open || !link->offline)
+			shop_log(SHOP_LOG_WARNING,
+				 "the event stream of \"%s\" ended: %s",
+				 link->settings.stream, why);
+		link->sse_open = 0;
+		link->offline = 1;
+		snprintf(link->status_message, sizeof(link->status_message),
+			 "the server cannot be reached: %s", why);
+	}
+	shop_link_publish(link);
+	pthread_mutex_unlock(&link->lock);
+}
+
+void shop_link_call_status(shop_link *link, long status, const char *body,
+			   size_t len)
+{
+	lshop_error err;
+
+	if (status == 401 || status == 403)
+		answer_error(status, body, len, &err);
+	pthread_mutex_lock(&link->lock);
+	if (status == 401 || status == 403) {
+		snprintf(link->status_message, sizeof(link->status_message),
+			 "the server refused the token (HTTP %ld %s: %.150s)",
+			 status, err.code, err.message);
+		if (!link->refused)
+			shop_log(SHOP_LOG_WARNING, "stream \"%s\": %s",
+				 link->settings.stream, link->status_message);
+		link->refused = 1;
+	} else if (status >= 200 && status < 300) {
+		link->refused = 0;
+	}
+	shop_link_publish(link);
+	pthread_mutex_unlock(&link->lock);
+}
+
+/* Parsed before taking the lock: the view and the host wait for nothing. */
+static int put_state(shop_link *link, uint64_t gen, const char *json,
+		     size_t len, int force)
+{
+	shop_parsed_state *ps = malloc(sizeof(*ps));
+	lshop_error err;
+	int rc = -1;
+
+	if (ps == NULL)
+		return -1;
+	if (shop_state_parse(json, len, ps, &err) == 0) {
+		pthread_mutex_lock(&link->lock);
+		rc = 0;
+		if (gen == link->settings_gen) {
+			rc = shop_model_put_state(link->model, ps, force, &err);
+			if (rc == 0)
+				shop_link_publish(link);
+		}
+		pthread_mutex_unlock(&link->lock);
+	}
+	if (rc != 0)
+		shop_log(SHOP_LOG_WARNING,
+			 "the server's state is not understood: %s",
+			 err.message);
+	free(ps);
+	return rc;
+}
+
+struct sse_ctx {
+	shop_link *link;
+	uint64_t gen;
+	int flags;
+};
+
+static void sse_message(void *ctx, const char *event, const char *id,
+			const char *data, size_t len)
+{
+	struct sse_ctx *c = ctx;
+	shop_link *link = c->link;
+	lshop_error err;
+	lshop_event ev;
+
+	(void)id;
+	if (strcmp(event, "state") == 0) {
+		put_state(link, c->gen, data, len, 1);
+		return;
+	}
+	/* parsed before taking the lock: the view waits for nothing */
+	if (lshop_event_parse(data, len, &ev, &err) != 0) {
+		shop_log(SHOP_LOG_WARNING,
+			 "an event of type \"%s\" is not understood: %s", event,
+			 err.message);
+		return;
+	}
+	pthread_mutex_lock(&link->lock);
+	if (c->gen == link->settings_gen &&
+	    strcmp(ev.stream, link->model->stream) == 0) {
+		c->flags |= shop_model_apply_event(link->model, &ev);
+		shop_link_publish(link);
+	}
+	pthread_mutex_unlock(&link->lock);
+}
+
+int shop_link_on_sse(shop_link *link, uint64_t gen, shop_sse *parser,
+		     const char *buf, size_t len)
+{
+	struct sse_ctx c = {link, gen, 0};
+
+	if (shop_sse_feed(parser, buf, len, sse_message, &c) != 0)
+		c.flags |= SHOP_EVENT_GAP;
+	return c.flags;
+}
+
+int shop_link_on_state(shop_link *link, uint64_t gen, const char *body,
+		       size_t len)
+{
+	return put_state(link, gen, body, len, 0);
+}
+
+int shop_link_on_catalog(shop_link *link, uint64_t gen, const char *body,
+			 size_t len)
+{
+	shop_parsed_catalog *c = malloc(sizeof(*c));
+	lshop_error err;
+	int rc = -1;
+
+	if (c == NULL)
+		return -1;
+	if (shop_catalog_parse(body, len, c, &err) != 0) {
+		shop_log(SHOP_LOG_WARNING,
+			 "the server's catalog is not understood: %s",
+			 err.message);
+		goto out;
+	}
+	rc = 0;
+	pthread_mutex_lock(&link->lock);
+	if (gen == link->settings_gen) {
+		shop_model_put_catalog(link->model, c);
+		shop_link_publish(link);
+	}
+	pthread_mutex_unlock(&link->lock);
+out:
+	free(c);
+	return rc;
+}
+
+char *shop_link_state_answer(shop_link *link, int64_t now_ms)
+{
+	json_t *v = json_object(), *state = NULL, *catalog, *purchases, *c;
+	char *s, at[LSHOP_TIME_LEN];
+	shop_view *view;
+	size_t i;
+	int bad = 0;
+
+	view = malloc(sizeof(*view));
+	if (v == NULL || view == NULL) {
+		free(view);
+		json_decref(v);
+		return NULL;
+	}
+	pthread_mutex_lock(&link->lock);
+	s = shop_model_state_json(link->model, now_ms);
+	memcpy(view, &link->view, sizeof(*view));
+	pthread_mutex_unlock(&link->lock);
+	if (s != NULL)
+		state = json_loads(s, 0, NULL);
+	free(s);
+	catalog = json_array();
+	purchases = json_array();
+	bad |= json_object_set_new(v, "ok", json_true());
+	bad |= json_object_set_new(v, "status",
+				   json_string(shop_status_name(view->status)));
+	if (view->status_message[0])
+		bad |= json_object_set_new(v, "status_message",
+					   json_string(view->status_message));
+	bad |= json_object_set_new(v, "pending",
+				   json_integer((json_int_t)view->pending));
+	for (i = 0; i < view->ncatalog; i++) {
+		const shop_catalog_entry *e = &view->catalog[i];
+
+		c = json_pack("{s:s,s:s,s:s,s:s}", "id", e->id, "title",
+			      e->title, "price", e->price, "currency",
+			      e->currency);
+		if (c != NULL && e->stock >= 0)
+			json_object_set_new(c, "stock", json_integer(e->stock));
+		bad |= json_array_append_new(catalog, c);
+	}
+	for (i = 0; i < view->npurchases; i++) {
+		lshop_time_format(at, view->purchases[i].at_ms);
+		bad |= json_array_append_new(
+		    purchases,
+		    json_pack("{s:s,s:I,s:s}", "offer_id",
+			      view->purchases[i].offer_id, "quantity",
+			      (json_int_t)view->purchases[i].quantity, "at",
+			      at));
+	}
+	bad |= json_object_set_new(v, "catalog", catalog);
+	bad |= json_object_set_new(v, "purchases", purchases);
+	bad |= json_object_set_new(v, "state", state);
+	s = bad ? NULL : json_dumps(v, JSON_COMPACT);
+	json_decref(v);
+	free(view);
+	return s;
+}

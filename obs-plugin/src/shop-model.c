@@ -1,0 +1,527 @@
+/*
+ * live-shop OBS plugin: the local picture of a stream and the queue of
+ * the host's actions (see shop-model.h).
+ */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <jansson.h>
+
+#include <lshop/time.h>
+
+#include "shop-model.h"
+
+static void copy_str(char *out, size_t cap, const char *s)
+{
+	snprintf(out, cap, "%s", s ? s : "");
+}
+
+shop_model *shop_model_new(const char *stream, const char *locale)
+{
+	shop_model *m = calloc(1, sizeof(*m));
+
+	if (m != NULL)
+		shop_model_reset(m, stream, locale);
+	return m;
+}
+
+void shop_model_free(shop_model *m)
+{
+	free(m);
+}
+
+size_t shop_model_reset(shop_model *m, const char *stream, const char *locale)
+{
+	size_t dropped = m->qlen;
+
+	memset(m, 0, sizeof(*m));
+	copy_str(m->stream, sizeof(m->stream), stream);
+	copy_str(m->locale, sizeof(m->locale), locale);
+	lshop_state_init(&m->server);
+	lshop_state_init(&m->local);
+	return dropped;
+}
+
+const lshop_offer *shop_model_offer(const shop_model *m, const char *id)
+{
+	size_t i;
+
+	for (i = 0; i < m->ncatalog; i++)
+		if (strcmp(m->catalog[i].id, id) == 0)
+			return &m->catalog[i];
+	if (m->local.pinned && strcmp(m->local.offer.id, id) == 0)
+		return &m->local.offer;
+	if (m->server.pinned && strcmp(m->server.offer.id, id) == 0)
+		return &m->server.offer;
+	return NULL;
+}
+
+static shop_action *queue_at(shop_model *m, size_t i)
+{
+	return &m->queue[(m->qhead + i) % SHOP_QUEUE_MAX];
+}
+
+static const shop_action *queue_at_const(const shop_model *m, size_t i)
+{
+	return &m->queue[(m->qhead + i) % SHOP_QUEUE_MAX];
+}
+
+/* The events a makes on st (the core's rules); 0 with err if refused. */
+static size_t plan(const lshop_state *st, const shop_action *a,
+		   const char *locale, lshop_event out[LSHOP_PLAN_MAX],
+		   lshop_error *err)
+{
+	switch (a->type) {
+	case SHOP_ACTION_PIN:
+		return lshop_state_plan_pin(st, &a->offer, a->at_ms, 0, locale,
+					    out, err);
+	case SHOP_ACTION_UNPIN:
+		return lshop_state_plan_unpin(st, a->at_ms, out, err);
+	case SHOP_ACTION_COUNTDOWN:
+		return lshop_state_plan_countdown(
+		    st, a->at_ms, a->seconds, a->label, a->offer_id, out, err);
+	case SHOP_ACTION_DISCLOSE:
+		return lshop_state_plan_disclose(st, a->at_ms, a->kind, a->text,
+						 locale, out, err);
+	case SHOP_ACTION_HIDE:
+		return lshop_state_plan_hide(st, a->at_ms, out, err);
+	}
+	lshop_error_set(err, "invalid_action", "", "unknown action %d",
+			(int)a->type);
+	return 0;
+}
+
+/* Plans a on st and applies its events; 0, or -1 with err (st as was). */
+static int plan_apply(lshop_state *st, const shop_action *a, const char *locale,
+		      const char *stream, lshop_error *err)
+{
+	lshop_event ev[LSHOP_PLAN_MAX];
+	lshop_state next = *st;
+	size_t n, i;
+
+	n = plan(st, a, locale, ev, err);
+	if (n == 0)
+		return -1;
+	for (i = 0; i < n; i++) {
+		ev[i].seq = next.seq + 1;
+		copy_str(ev[i].stream, sizeof(ev[i].stream), stream);
+		if (lshop_state_apply(&next, &ev[i], err))
+			return -1;
+	}
+	*st = next;
+	return 0;
+}
+
+/*
+ * local = server + the queue. Answered actions whose events the server
+ * state holds are dropped; an action the rules now refuse (someone else
+ * changed the stream) is left out of the picture but stays queued: the
+ * server says the last word on it.
+ */
+static void rebuild(shop_model *m)
+{
+	lshop_error err;
+	size_t i;
+
+	while (m->qlen > 0 && queue_at(m, 0)->answered_seq != 0 &&
+	       queue_at(m, 0)->answered_seq <= m->server.seq) {
+		m->qhead = (m->qhead + 1) % SHOP_QUEUE_MAX;
+		m->qlen--;
+	}
+	m->local = m->server;
+	for (i = 0; i < m->qlen; i++)
+		plan_apply(&m->local, queue_at(m, i), m->locale, m->stream,
+			   &err);
+}
+
+int shop_model_act(shop_model *m, const shop_action *a, lshop_error *err)
+{
+	if (m->qlen >= SHOP_QUEUE_MAX) {
+		lshop_error_set(err, "queue_full", "",
+				"%d actions wait for the server already; "
+				"nothing more is kept until it answers",
+				SHOP_QUEUE_MAX);
+		return -1;
+	}
+	if (plan_apply(&m->local, a, m->locale, m->stream, err))
+		return -1;
+	*queue_at(m, m->qlen) = *a;
+	queue_at(m, m->qlen)->answered_seq = 0;
+	m->qlen++;
+	return 0;
+}
+
+/* Index of the first unanswered action; qlen when none. */
+static size_t next_index(const shop_model *m)
+{
+	size_t i = 0;
+
+	while (i < m->qlen && queue_at_const(m, i)->answered_seq != 0)
+		i++;
+	return i;
+}
+
+size_t shop_model_pending(const shop_model *m)
+{
+	return m->qlen - next_index(m);
+}
+
+shop_action *shop_model_next(shop_model *m)
+{
+	size_t i = next_index(m);
+
+	return i < m->qlen ? queue_at(m, i) : NULL;
+}
+
+void shop_model_answered(shop_model *m, uint64_t seq)
+{
+	shop_action *a = shop_model_next(m);
+
+	if (a == NULL)
+		return;
+	/* seq 0 would read as unanswered; an answer without one is held
+	 * until the state passes the seq it had */
+	a->answered_seq = seq ? seq : m->server.seq + 1;
+	rebuild(m);
+}
+
+void shop_model_drop_next(shop_model *m)
+{
+	size_t i = next_index(m), j;
+
+	if (i >= m->qlen)
+		return;
+	for (j = i; j + 1 < m->qlen; j++)
+		*queue_at(m, j) = *queue_at(m, j + 1);
+	m->qlen--;
+	rebuild(m);
+}
+
+static lshop_stock_value *stock_find(shop_model *m, const char *id)
+{
+	size_t i;
+
+	for (i = 0; i < m->nstock; i++)
+		if (strcmp(m->stock[i].offer_id, id) == 0)
+			return &m->stock[i];
+	return NULL;
+}
+
+static int64_t stock_of(const shop_model *m, const lshop_offer *o)
+{
+	size_t i;
+
+	for (i = 0; i < m->nstock; i++)
+		if (strcmp(m->stock[i].offer_id, o->id) == 0)
+			return m->stock[i].stock;
+	return o->stock;
+}
+
+int shop_state_parse(const char *json, size_t len, shop_parsed_state *out,
+		     lshop_error *err)
+{
+	return lshop_state_parse(json, len, &out->st, out->stream, out->stock,
+				 SHOP_STOCK_MAX, &out->nstock, err);
+}
+
+int shop_model_put_state(shop_model *m, const shop_parsed_state *ps, int force,
+			 lshop_error *err)
+{
+	if (strcmp(ps->stream, m->stream) != 0) {
+		lshop_error_set(err, "invalid_field", "stream",
+				"the state is of stream \"%s\", not \"%s\"",
+				ps->stream, m->stream);
+		return -1;
+	}
+	if (m->have_state && ps->st.seq < m->server.seq && !force)
+		return 0;
+	m->server = ps->st;
+	memcpy(m->stock, ps->stock, ps->nstock * sizeof(ps->stock[0]));
+	m->nstock = ps->nstock;
+	m->have_state = 1;
+	rebuild(m);
+	return 0;
+}
+
+int shop_model_set_state(shop_model *m, const char *json, size_t len, int force,
+			 lshop_error *err)
+{
+	shop_parsed_state *ps = malloc(sizeof(*ps));
+	int rc = -1;
+
+	if (ps == NULL) {
+		lshop_error_set(err, "enomem", "", "out of memory");
+		return -1;
+	}
+	if (shop_state_parse(json, len, ps, err) == 0)
+		rc = shop_model_put_state(m, ps, force, err);
+	free(ps);
+	return rc;
+}
+
+static void set_stock(shop_model *m, const char *id, int64_t stock)
+{
+	lshop_stock_value *s = stock_find(m, id);
+
+	if (s == NULL && m->nstock < SHOP_STOCK_MAX) {
+		s = &m->stock[m->nstock++];
+		copy_str(s->offer_id, sizeof(s->offer_id), id);
+	}
+	if (s != NULL)
+		s->stock = stock;
+}
+
+static int in_catalog(const shop_model *m, const char *id)
+{
+	size_t i;
+
+	for (i = 0; i < m->ncatalog; i++)
+		if (strcmp(m->catalog[i].id, id) == 0)
+			return 1;
+	return 0;
+}
+
+int shop_model_apply_event(shop_model *m, const lshop_event *ev)
+{
+	lshop_error err;
+	lshop_state next;
+	int flags = 0;
+	size_t i;
+
+	if (!m->have_state || ev->seq > m->server.seq + 1)
+		return SHOP_EVENT_GAP;
+	if (ev->seq <= m->server.seq)
+		return 0;
+	next = m->server;
+	if (lshop_state_apply(&next, ev, &err))
+		return SHOP_EVENT_GAP;
+	m->server = next;
+	switch (ev->type) {
+	case LSHOP_OFFER_PINNED:
+		/* the event carries the offer as it is now */
+		for (i = 0; i < m->ncatalog; i++)
+			if (strcmp(m->catalog[i].id, ev->offer.id) == 0)
+				m->catalog[i] = ev->offer;
+		if (!in_catalog(m, ev->offer.id))
+			flags |= SHOP_EVENT_CATALOG;
+		break;
+	case LSHOP_STOCK_CHANGED:
+	case LSHOP_OFFER_SOLD_OUT:
+		set_stock(m, ev->offer_id,
+			  ev->type == LSHOP_OFFER_SOLD_OUT ? 0 : ev->stock);
+		if (!in_catalog(m, ev->offer_id))
+			flags |= SHOP_EVENT_CATALOG;
+		break;
+	case LSHOP_PURCHASE_COMPLETED:
+		memmove(&m->purchases[1], &m->purchases[0],
+			sizeof(m->purchases[0]) * (SHOP_PURCHASES_MAX - 1));
+		copy_str(m->purchases[0].offer_id,
+			 sizeof(m->purchases[0].offer_id), ev->offer_id);
+		m->purchases[0].quantity = ev->quantity;
+		m->purchases[0].at_ms = ev->at_ms;
+		if (m->npurchases < SHOP_PURCHASES_MAX)
+			m->npurchases++;
+		break;
+	default:
+		break;
+	}
+	rebuild(m);
+	return flags;
+}
+
+int shop_catalog_parse(const char *json, size_t len, shop_parsed_catalog *out,
+		       lshop_error *err)
+{
+	json_t *v, *list, *item;
+	json_error_t jerr;
+	lshop_error e;
+	size_t i;
+	char *s;
+	int rc = -1;
+
+	out->n = 0;
+	v = json_loadb(json, len, 0, &jerr);
+	if (v == NULL) {
+		lshop_error_set(err, "invalid_json", "",
+				"the catalog is not JSON: %s (line %d)",
+				jerr.text, jerr.line);
+		return -1;
+	}
+	list = json_object_get(v, "offers");
+	if (!json_is_array(list)) {
+		lshop_error_set(err, "invalid_field", "offers",
+				"the catalog must be {\"offers\":[...]}");
+		goto out;
+	}
+	json_array_foreach(list, i, item)
+	{
+		if (out->n == SHOP_CATALOG_MAX)
+			break;
+		/* the core's parser, with every rule of SPEC §2 */
+		s = json_dumps(item, JSON_COMPACT);
+		if (s == NULL || lshop_offer_parse(s, strlen(s), NULL,
+						   &out->offers[out->n], &e)) {
+			lshop_error_set(err, s ? e.code : "enomem",
+					s ? e.field : "",
+					"catalog offer %zu: %s", i + 1,
+					s ? e.message : "out of memory");
+			free(s);
+			goto out;
+		}
+		free(s);
+		out->n++;
+	}
+	rc = 0;
+out:
+	json_decref(v);
+	return rc;
+}
+
+void shop_model_put_catalog(shop_model *m, const shop_parsed_catalog *c)
+{
+	memcpy(m->catalog, c->offers, c->n * sizeof(c->offers[0]));
+	m->ncatalog = c->n;
+	m->have_catalog = 1;
+}
+
+int shop_model_set_catalog(shop_model *m, const char *json, size_t len,
+			   lshop_error *err)
+{
+	shop_parsed_catalog *c = malloc(sizeof(*c));
+	int rc;
+
+	if (c == NULL) {
+		lshop_error_set(err, "enomem", "", "out of memory");
+		return -1;
+	}
+	rc = shop_catalog_parse(json, len, c, err);
+	if (rc == 0)
+		shop_model_put_catalog(m, c);
+	free(c);
+	return rc;
+}
+
+void shop_model_view(const shop_model *m, shop_view *v)
+{
+	const lshop_state *st = &m->local;
+	const lshop_offer *o;
+	size_t i;
+
+	v->pending = shop_model_pending(m);
+	v->pinned = st->pinned;
+	if (st->pinned) {
+		v->offer = st->offer;
+		v->offer_stock = stock_of(m, &st->offer);
+	} else {
+		memset(&v->offer, 0, sizeof(v->offer));
+		v->offer_stock = LSHOP_STOCK_UNLIMITED;
+	}
+	v->countdown = st->countdown;
+	v->countdown_ends_at_ms = st->countdown ? st->countdown_ends_at_ms : 0;
+	copy_str(v->countdown_label, sizeof(v->countdown_label),
+		 st->countdown ? st->countdown_label : "");
+	v->disclosure = st->disclosure;
+	copy_str(v->disclosure_kind, sizeof(v->disclosure_kind),
+		 st->disclosure ? st->disclosure_kind : "");
+	copy_str(v->disclosure_text, sizeof(v->disclosure_text),
+		 st->disclosure ? st->disclosure_text : "");
+	v->disclosure_required = st->pinned && st->offer.disclosure[0];
+	v->ncatalog = m->ncatalog;
+	for (i = 0; i < m->ncatalog; i++) {
+		shop_catalog_entry *c = &v->catalog[i];
+
+		o = &m->catalog[i];
+		copy_str(c->id, sizeof(c->id), o->id);
+		copy_str(c->title, sizeof(c->title), o->title);
+		copy_str(c->price, sizeof(c->price), o->price);
+		copy_str(c->currency, sizeof(c->currency), o->currency);
+		c->stock = stock_of(m, o);
+		copy_str(c->disclosure, sizeof(c->disclosure), o->disclosure);
+	}
+	v->npurchases = m->npurchases;
+	memcpy(v->purchases, m->purchases,
+	       m->npurchases * sizeof(m->purchases[0]));
+}
+
+char *shop_model_state_json(const shop_model *m, int64_t now_ms)
+{
+	lshop_stock_entry *stock = calloc(m->nstock + 1, sizeof(*stock));
+	size_t i;
+	char *out;
+
+	if (stock == NULL)
+		return NULL;
+	for (i = 0; i < m->nstock; i++) {
+		stock[i].offer_id = m->stock[i].offer_id;
+		stock[i].stock = m->stock[i].stock;
+	}
+	out = lshop_state_to_json(&m->local, m->stream, now_ms, stock,
+				  m->nstock, NULL);
+	free(stock);
+	return out;
+}
+
+const char *shop_action_name(shop_action_type type)
+{
+	static const char *const names[] = {"pin", "unpin", "countdown",
+					    "disclosure", "hide disclosure"};
+
+	return (size_t)type < sizeof(names) / sizeof(names[0]) ? names[type]
+							       : "?";
+}
+
+const char *shop_action_path(shop_action_type type)
+{
+	static const char *const paths[] = {"pin", "unpin", "countdown",
+					    "disclosure", "disclosure"};
+
+	return (size_t)type < sizeof(paths) / sizeof(paths[0]) ? paths[type]
+							       : "";
+}
+
+const char *shop_action_method(shop_action_type type)
+{
+	return type == SHOP_ACTION_HIDE ? "DELETE" : "POST";
+}
+
+char *shop_action_body(const shop_action *a)
+{
+	char at[LSHOP_TIME_LEN];
+	json_t *v = json_object();
+	char *out;
+	int bad = 0;
+
+	if (v == NULL)
+		return NULL;
+	switch (a->type) {
+	case SHOP_ACTION_PIN:
+		bad |=
+		    json_object_set_new(v, "offer", json_string(a->offer.id));
+		break;
+	case SHOP_ACTION_COUNTDOWN:
+		bad |=
+		    json_object_set_new(v, "seconds", json_integer(a->seconds));
+		bad |= json_object_set_new(v, "label", json_string(a->label));
+		if (a->offer_id[0])
+			bad |= json_object_set_new(v, "offer",
+						   json_string(a->offer_id));
+		break;
+	case SHOP_ACTION_DISCLOSE:
+		bad |= json_object_set_new(v, "kind", json_string(a->kind));
+		if (a->text[0])
+			bad |= json_object_set_new(v, "text",
+						   json_string(a->text));
+		break;
+	case SHOP_ACTION_UNPIN:
+	case SHOP_ACTION_HIDE:
+		break;
+	}
+	if (a->send_at) {
+		lshop_time_format(at, a->at_ms);
+		bad |= json_object_set_new(v, "at", json_string(at));
+	}
+	out = bad ? NULL : json_dumps(v, JSON_COMPACT);
+	json_decref(v);
+	return out;
+}

@@ -1,0 +1,166 @@
+/*
+ * live-shop OBS plugin: the picture of one stream that a shop_link keeps,
+ * and the host's actions waiting to reach the server. Pure logic: no
+ * threads, no I/O, so that tests drive it with strings. The shop_link
+ * holds its lock around every call.
+ *
+ * The picture is the server's state (from GET state and the SSE stream),
+ * and on top of it, planned with the core's lshop_state_plan_* rules, the
+ * actions still queued, and those the server accepted whose events the
+ * stream has not brought yet (so that nothing flickers back meanwhile).
+ */
+#ifndef SHOP_MODEL_H
+#define SHOP_MODEL_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include <lshop/state.h>
+
+#include "shop-link.h"
+
+#define SHOP_STOCK_MAX 1024 /* stock entries kept from the state's map */
+
+typedef enum shop_action_type {
+	SHOP_ACTION_PIN,
+	SHOP_ACTION_UNPIN,
+	SHOP_ACTION_COUNTDOWN,
+	SHOP_ACTION_DISCLOSE,
+	SHOP_ACTION_HIDE,
+} shop_action_type;
+
+typedef struct shop_action {
+	shop_action_type type;
+	int64_t at_ms; /* the key press */
+	int send_at;   /* 0 once the server refused the press time as too old */
+	/* the seq of the event the server answered; 0 while unanswered */
+	uint64_t answered_seq;
+	lshop_offer offer;               /* pin: the offer as known */
+	char offer_id[LSHOP_ID_MAX + 1]; /* countdown: "" for none */
+	int64_t seconds;                 /* countdown */
+	char label[LSHOP_LABEL_MAX + 1]; /* countdown */
+	char kind[16];                   /* disclose */
+	/* disclose: "" leaves the label to the server (its locale) */
+	char text[LSHOP_DISCLOSURE_TEXT_MAX + 1];
+} shop_action;
+
+typedef struct shop_model {
+	char stream[LSHOP_STREAM_MAX + 1];
+	char locale[16];
+
+	int have_state; /* the server has told its state */
+	lshop_state server;
+	size_t nstock;
+	lshop_stock_value stock[SHOP_STOCK_MAX];
+
+	int have_catalog;
+	size_t ncatalog;
+	lshop_offer catalog[SHOP_CATALOG_MAX];
+
+	size_t npurchases; /* newest first */
+	shop_purchase purchases[SHOP_PURCHASES_MAX];
+
+	/* a ring: answered actions first, then the unanswered ones */
+	shop_action queue[SHOP_QUEUE_MAX];
+	size_t qhead, qlen;
+
+	lshop_state local; /* server + queue, what the view shows */
+} shop_model;
+
+/* What an event from the stream asks of the worker. */
+#define SHOP_EVENT_CATALOG 1 /* the catalog changed: GET it again */
+#define SHOP_EVENT_GAP     2 /* events are missing: resume from server.seq */
+
+/* Allocates an empty model (about 2 MB); NULL on ENOMEM. */
+shop_model *shop_model_new(const char *stream, const char *locale);
+void shop_model_free(shop_model *m);
+
+/* Forgets everything (a new stream); returns how many actions it drops. */
+size_t shop_model_reset(shop_model *m, const char *stream, const char *locale);
+
+/* The offer of the catalog (or the pinned one) with this id, or NULL. */
+const lshop_offer *shop_model_offer(const shop_model *m, const char *id);
+
+/*
+ * Checks a against the local picture with the core's rules, applies it
+ * and queues it. Returns 0, or -1 with err ("queue_full", or the
+ * planner's refusal) and nothing changed.
+ */
+int shop_model_act(shop_model *m, const shop_action *a, lshop_error *err);
+
+/* Actions queued and not answered yet. */
+size_t shop_model_pending(const shop_model *m);
+
+/* The first action not answered yet (the next to send), or NULL. */
+shop_action *shop_model_next(shop_model *m);
+
+/* The server accepted the next action with the event of seq. */
+void shop_model_answered(shop_model *m, uint64_t seq);
+
+/* The server refused the next action: it is dropped. */
+void shop_model_drop_next(shop_model *m);
+
+/* A state and a catalog parsed aside, so no lock is held meanwhile. */
+typedef struct shop_parsed_state {
+	char stream[LSHOP_STREAM_MAX + 1];
+	lshop_state st;
+	size_t nstock;
+	lshop_stock_value stock[SHOP_STOCK_MAX];
+} shop_parsed_state;
+
+typedef struct shop_parsed_catalog {
+	size_t n;
+	lshop_offer offers[SHOP_CATALOG_MAX];
+} shop_parsed_catalog;
+
+/* The state's JSON (GET state, SSE "state"): 0, or -1 with err. */
+int shop_state_parse(const char *json, size_t len, shop_parsed_state *out,
+		     lshop_error *err);
+
+/*
+ * Takes a parsed state as the server's. A state older than the one held
+ * is ignored unless force (a new SSE stream starts from it). Returns 0,
+ * or -1 with err for another stream's state.
+ */
+int shop_model_put_state(shop_model *m, const shop_parsed_state *ps, int force,
+			 lshop_error *err);
+
+/* Both in one (tests). */
+int shop_model_set_state(shop_model *m, const char *json, size_t len, int force,
+			 lshop_error *err);
+
+/*
+ * One event from the stream. Returns SHOP_EVENT_* flags; events already
+ * held are ignored, a gap or an event that does not fit is
+ * SHOP_EVENT_GAP.
+ */
+int shop_model_apply_event(shop_model *m, const lshop_event *ev);
+
+/*
+ * {"offers":[OFFER,...]} of GET offers, each checked with the core's
+ * rules; the first SHOP_CATALOG_MAX are kept. Returns 0, or -1 with err
+ * naming the offer and field.
+ */
+int shop_catalog_parse(const char *json, size_t len, shop_parsed_catalog *out,
+		       lshop_error *err);
+void shop_model_put_catalog(shop_model *m, const shop_parsed_catalog *c);
+
+/* Both in one (tests). */
+int shop_model_set_catalog(shop_model *m, const char *json, size_t len,
+			   lshop_error *err);
+
+/* Fills the parts of v the model knows (not generation and status). */
+void shop_model_view(const shop_model *m, shop_view *v);
+
+/* The local picture as the state's JSON (malloc'd), for get_state. */
+char *shop_model_state_json(const shop_model *m, int64_t now_ms);
+
+/* The body of an action's control call (malloc'd JSON), or NULL. */
+char *shop_action_body(const shop_action *a);
+
+/* "pin", "unpin", ... and the path/method of its control call. */
+const char *shop_action_name(shop_action_type type);
+const char *shop_action_path(shop_action_type type);
+const char *shop_action_method(shop_action_type type);
+
+#endif

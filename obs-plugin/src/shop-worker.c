@@ -1,0 +1,595 @@
+/*
+ * live-shop OBS plugin: the worker thread, the only place that talks to
+ * the server.
+ *
+ * One thread drives up to three transfers at once with libcurl's multi
+ * interface: the SSE stream (open as long as the server is up), the
+ * control call of the next queued action (one at a time, so they reach
+ * the server strictly in order), and a GET of the catalog or the state.
+ * curl_multi_poll waits for all of them and for curl_multi_wakeup, which
+ * the API calls when an action is queued, the settings change or the
+ * link is freed; it never waits longer than a second, so the thread
+ * notices a stop within that even mid-request.
+ */
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include <curl/curl.h>
+
+#include "shop-link-internal.h"
+#include "shop-sse.h"
+
+#define DELAY_MIN_MS       250
+#define DELAY_MAX_MS       5000
+#define REFUSED_RETRY_MS   5000
+#define CATALOG_EVERY_MS   60000
+#define CALL_TIMEOUT_MS    10000
+#define CONNECT_TIMEOUT_MS 3000
+#define BODY_MAX           (4 * 1024 * 1024)
+#define POLL_MAX_MS        1000
+
+typedef struct buf {
+	char *data;
+	size_t len, cap;
+	int too_big;
+} buf;
+
+enum aux_kind { AUX_CATALOG, AUX_STATE };
+
+struct shop_worker {
+	shop_link *link;
+	CURLM *multi;
+
+	uint64_t gen; /* of the settings below */
+	int configured;
+	shop_settings s;
+	char *base; /* SERVER "v1/streams/" STREAM "/" */
+	struct curl_slist *auth_headers;
+
+	CURL *sse;
+	shop_sse parser;
+	struct curl_slist *sse_headers;
+	int sse_started; /* the headers said 200 */
+	int sse_gap;     /* closed by us to resume after a gap */
+	int64_t sse_at;
+	int sse_delay;
+
+	CURL *ctrl;
+	buf ctrl_body;
+	char *ctrl_req;
+	int64_t ctrl_at;
+	int ctrl_delay;
+
+	CURL *aux;
+	enum aux_kind aux_kind;
+	buf aux_body;
+	int64_t aux_at;
+	int aux_delay;
+	int need_catalog, need_state;
+	int64_t catalog_at; /* next periodic GET offers */
+
+	char sse_err[CURL_ERROR_SIZE];
+	char ctrl_err[CURL_ERROR_SIZE];
+	char aux_err[CURL_ERROR_SIZE];
+};
+
+static int64_t mono_ms(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+static int grow_delay(int *delay)
+{
+	int d = *delay;
+
+	*delay = d * 2 > DELAY_MAX_MS ? DELAY_MAX_MS : d * 2;
+	return d;
+}
+
+static size_t buf_write(char *p, size_t size, size_t n, void *ud)
+{
+	buf *b = ud;
+	size_t len = size * n, cap;
+	char *d;
+
+	if (b->len + len + 1 > b->cap) {
+		if (b->len + len + 1 > BODY_MAX) {
+			b->too_big = 1;
+			return 0;
+		}
+		cap = b->cap ? b->cap : 4096;
+		while (cap < b->len + len + 1)
+			cap *= 2;
+		d = realloc(b->data, cap);
+		if (d == NULL)
+			return 0;
+		b->data = d;
+		b->cap = cap;
+	}
+	memcpy(b->data + b->len, p, len);
+	b->len += len;
+	b->data[b->len] = '\0';
+	return len;
+}
+
+static void buf_clear(buf *b)
+{
+	b->len = 0;
+	b->too_big = 0;
+	if (b->data)
+		b->data[0] = '\0';
+}
+
+static void buf_free(buf *b)
+{
+	free(b->data);
+	memset(b, 0, sizeof(*b));
+}
+
+static char *url_of(const struct shop_worker *w, const char *rest)
+{
+	size_t n = strlen(w->base) + strlen(rest) + 1;
+	char *u = malloc(n);
+
+	if (u != NULL)
+		snprintf(u, n, "%s%s", w->base, rest);
+	return u;
+}
+
+static CURL *easy_new(const struct shop_worker *w, const char *rest,
+		      char *errbuf)
+{
+	CURL *h = curl_easy_init();
+	char *url = url_of(w, rest);
+
+	if (h == NULL || url == NULL) {
+		curl_easy_cleanup(h);
+		free(url);
+		return NULL;
+	}
+	curl_easy_setopt(h, CURLOPT_URL, url);
+	free(url); /* libcurl keeps its own copy */
+	curl_easy_setopt(h, CURLOPT_NOSIGNAL, 1L);
+	curl_easy_setopt(h, CURLOPT_CONNECTTIMEOUT_MS,
+			 (long)CONNECT_TIMEOUT_MS);
+	curl_easy_setopt(h, CURLOPT_PROTOCOLS_STR, "http,https");
+	curl_easy_setopt(h, CURLOPT_ERRORBUFFER, errbuf);
+	curl_easy_setopt(h, CURLOPT_USERAGENT, "live-shop-obs/0.1");
+	errbuf[0] = '\0';
+	return h;
+}
+
+static void drop(struct shop_worker *w, CURL **h)
+{
+	if (*h == NULL)
+		return;
+	curl_multi_remove_handle(w->multi, *h);
+	curl_easy_cleanup(*h);
+	*h = NULL;
+}
+
+/* The reason a transfer failed, for the dock and the log. */
+static const char *why(CURLcode rc, const char *errbuf)
+{
+	return errbuf[0] ? errbuf : curl_easy_strerror(rc);
+}
+
+/* The SSE stream */
+
+static size_t sse_header(char *p, size_t size, size_t n, void *ud)
+{
+	struct shop_worker *w = ud;
+	long code = 0;
+
+	/* the blank line after the headers: the status is known */
+	if (size * n <= 2 && (p[0] == '\r' || p[0] == '\n')) {
+		curl_easy_getinfo(w->sse, CURLINFO_RESPONSE_CODE, &code);
+		if (code == 200 && !w->sse_started) {
+			w->sse_started = 1;
+			w->sse_delay = DELAY_MIN_MS;
+			/* what was refused or missed may go now */
+			w->need_catalog = 1;
+			w->ctrl_at = w->aux_at = 0;
+			w->ctrl_delay = w->aux_delay = DELAY_MIN_MS;
+			shop_link_sse_status(w->link, 1, NULL);
+		}
+	}
+	return size * n;
+}
+
+static size_t sse_write(char *p, size_t size, size_t n, void *ud)
+{
+	struct shop_worker *w = ud;
+	int flags;
+
+	if (!w->sse_started)
+		return 0; /* not 200: the error is reported when it ends */
+	flags = shop_link_on_sse(w->link, w->gen, &w->parser, p, size * n);
+	if (flags & SHOP_EVENT_CATALOG)
+		w->need_catalog = 1;
+	if (flags & SHOP_EVENT_GAP) {
+		w->sse_gap = 1;
+		return 0; /* resume with Last-Event-ID */
+	}
+	return size * n;
+}
+
+static void sse_start(struct shop_worker *w)
+{
+	shop_link *link = w->link;
+	char last[48];
+	int have;
+
+	pthread_mutex_lock(&link->lock);
+	have = link->model->have_state;
+	snprintf(last, sizeof(last), "Last-Event-ID: %llu",
+		 (unsigned long long)link->model->server.seq);
+	pthread_mutex_unlock(&link->lock);
+
+	w->sse = easy_new(w, "events", w->sse_err);
+	if (w->sse == NULL) {
+		w->sse_at = mono_ms() + grow_delay(&w->sse_delay);
+		return;
+	}
+	curl_slist_free_all(w->sse_headers);
+	w->sse_headers = curl_slist_append(NULL, "Accept: text/event-stream");
+	if (have && w->sse_headers)
+		curl_slist_append(w->sse_headers, last);
+	shop_sse_reset(&w->parser);
+	w->sse_started = w->sse_gap = 0;
+	curl_easy_setopt(w->sse, CURLOPT_HTTPHEADER, w->sse_headers);
+	curl_easy_setopt(w->sse, CURLOPT_HEADERFUNCTION, sse_header);
+	curl_easy_setopt(w->sse, CURLOPT_HEADERDATA, w);
+	curl_easy_setopt(w->sse, CURLOPT_WRITEFUNCTION, sse_write);
+	curl_easy_setopt(w->sse, CURLOPT_WRITEDATA, w);
+	/* a stream that stays silent (no event, no ping) for long is dead */
+	curl_easy_setopt(w->sse, CURLOPT_LOW_SPEED_LIMIT, 1L);
+	curl_easy_setopt(w->sse, CURLOPT_LOW_SPEED_TIME, 90L);
+	curl_easy_setopt(w->sse, CURLOPT_TCP_KEEPALIVE, 1L);
+	curl_multi_add_handle(w->multi, w->sse);
+}
+
+static void sse_done(struct shop_worker *w, CURLcode rc)
+{
+	char reason[CURL_ERROR_SIZE + 64];
+	long code = 0;
+
+	curl_easy_getinfo(w->sse, CURLINFO_RESPONSE_CODE, &code);
+	if (w->sse_gap) {
+		/* a gap, not a failure: resume from what we hold */
+		shop_log(SHOP_LOG_INFO, "events are missing from the stream; "
+					"resuming after the last one held");
+		w->sse_at = 0;
+		w->need_state = 1;
+	} else if (rc == CURLE_OK && w->sse_started) {
+		shop_link_sse_status(w->link, 0, NULL);
+		w->sse_at = mono_ms() + DELAY_MIN_MS;
+	} else {
+		if (code != 0 && code != 200)
+			snprintf(reason, sizeof(reason),
+				 "GET events answered HTTP %ld", code);
+		else
+			snprintf(reason, sizeof(reason), "%s",
+				 why(rc, w->sse_err));
+		shop_link_sse_status(w->link, 0, reason);
+		w->sse_at = mono_ms() + grow_delay(&w->sse_delay);
+	}
+	drop(w, &w->sse);
+}
+
+/* Control calls: the next queued action */
+
+static void ctrl_start(struct shop_worker *w)
+{
+	shop_link *link = w->link;
+	shop_action a, *next;
+
+	pthread_mutex_lock(&link->lock);
+	next = shop_model_next(link->model);
+	if (next != NULL)
+		a = *next;
+	pthread_mutex_unlock(&link->lock);
+	if (next == NULL)
+		return;
+
+	free(w->ctrl_req);
+	w->ctrl_req = shop_action_body(&a);
+	w->ctrl = easy_new(w, shop_action_path(a.type), w->ctrl_err);
+	if (w->ctrl == NULL || w->ctrl_req == NULL) {
+		drop(w, &w->ctrl);
+		w->ctrl_at = mono_ms() + grow_delay(&w->ctrl_delay);
+		return;
+	}
+	buf_clear(&w->ctrl_body);
+	curl_easy_setopt(w->ctrl, CURLOPT_CUSTOMREQUEST,
+			 shop_action_method(a.type));
+	curl_easy_setopt(w->ctrl, CURLOPT_POSTFIELDS, w->ctrl_req);
+	curl_easy_setopt(w->ctrl, CURLOPT_POSTFIELDSIZE,
+			 (long)strlen(w->ctrl_req));
+	curl_easy_setopt(w->ctrl, CURLOPT_HTTPHEADER, w->auth_headers);
+	curl_easy_setopt(w->ctrl, CURLOPT_WRITEFUNCTION, buf_write);
+	curl_easy_setopt(w->ctrl, CURLOPT_WRITEDATA, &w->ctrl_body);
+	curl_easy_setopt(w->ctrl, CURLOPT_TIMEOUT_MS, (long)CALL_TIMEOUT_MS);
+	curl_multi_add_handle(w->multi, w->ctrl);
+}
+
+static void ctrl_done(struct shop_worker *w, CURLcode rc)
+{
+	const char *reason = why(rc, w->ctrl_err);
+	shop_next next;
+	long code = 0;
+	int resync = 0;
+
+	if (rc == CURLE_OK)
+		curl_easy_getinfo(w->ctrl, CURLINFO_RESPONSE_CODE, &code);
+	drop(w, &w->ctrl);
+	if (code != 0)
+		next = shop_link_on_answer(w->link, w->gen, code,
+					   w->ctrl_body.data ? w->ctrl_body.data
+							     : "",
+					   w->ctrl_body.len, &resync);
+	else
+		next = shop_link_on_answer(w->link, w->gen, 0, reason,
+					   strlen(reason), &resync);
+	if (resync)
+		w->need_state = 1;
+	switch (next) {
+	case SHOP_NEXT_GO:
+	case SHOP_NEXT_RESEND:
+		w->ctrl_delay = DELAY_MIN_MS;
+		w->ctrl_at = 0;
+		break;
+	case SHOP_NEXT_RETRY_SLOW:
+		w->ctrl_at = mono_ms() + REFUSED_RETRY_MS;
+		break;
+	case SHOP_NEXT_RETRY_BACKOFF:
+		w->ctrl_at = mono_ms() + grow_delay(&w->ctrl_delay);
+		break;
+	}
+}
+
+/* GET offers / GET state */
+
+static void aux_start(struct shop_worker *w, enum aux_kind kind)
+{
+	w->aux =
+	    easy_new(w, kind == AUX_CATALOG ? "offers" : "state", w->aux_err);
+	if (w->aux == NULL) {
+		w->aux_at = mono_ms() + grow_delay(&w->aux_delay);
+		return;
+	}
+	w->aux_kind = kind;
+	buf_clear(&w->aux_body);
+	if (kind == AUX_CATALOG)
+		curl_easy_setopt(w->aux, CURLOPT_HTTPHEADER, w->auth_headers);
+	curl_easy_setopt(w->aux, CURLOPT_WRITEFUNCTION, buf_write);
+	curl_easy_setopt(w->aux, CURLOPT_WRITEDATA, &w->aux_body);
+	curl_easy_setopt(w->aux, CURLOPT_TIMEOUT_MS, (long)CALL_TIMEOUT_MS);
+	curl_multi_add_handle(w->multi, w->aux);
+}
+
+static void aux_done(struct shop_worker *w, CURLcode rc)
+{
+	const char *what = w->aux_kind == AUX_CATALOG ? "offers" : "state";
+	const char *body;
+	long code = 0;
+	int ok;
+
+	if (rc == CURLE_OK)
+		curl_easy_getinfo(w->aux, CURLINFO_RESPONSE_CODE, &code);
+	drop(w, &w->aux);
+	ok = code >= 200 && code < 300;
+	body = w->aux_body.data ? w->aux_body.data : "";
+	if (ok && w->aux_kind == AUX_CATALOG) {
+		shop_link_call_status(w->link, code, body, w->aux_body.len);
+		shop_link_on_catalog(w->link, w->gen, body, w->aux_body.len);
+		w->need_catalog = 0;
+		w->catalog_at = mono_ms() + CATALOG_EVERY_MS;
+	} else if (ok) {
+		shop_link_on_state(w->link, w->gen, body, w->aux_body.len);
+		w->need_state = 0;
+	}
+	if (ok) {
+		w->aux_delay = DELAY_MIN_MS;
+		w->aux_at = 0;
+		return;
+	}
+	if (code == 401 || code == 403) {
+		shop_link_call_status(w->link, code, body, w->aux_body.len);
+		w->aux_at = mono_ms() + REFUSED_RETRY_MS;
+		return;
+	}
+	if (code != 0)
+		shop_log(SHOP_LOG_WARNING, "GET %s answered HTTP %ld", what,
+			 code);
+	else
+		shop_log(SHOP_LOG_DEBUG, "GET %s: %s", what,
+			 why(rc, w->aux_err));
+	w->aux_at = mono_ms() + grow_delay(&w->aux_delay);
+}
+
+/* The settings of a run */
+
+static void stop_transfers(struct shop_worker *w)
+{
+	drop(w, &w->sse);
+	drop(w, &w->ctrl);
+	drop(w, &w->aux);
+	shop_sse_reset(&w->parser);
+}
+
+static void start_run(struct shop_worker *w, const shop_settings *s,
+		      uint64_t gen)
+{
+	size_t n;
+	char *auth;
+
+	stop_transfers(w);
+	w->s = *s;
+	w->gen = gen;
+	free(w->base);
+	w->base = NULL;
+	curl_slist_free_all(w->auth_headers);
+	w->auth_headers = NULL;
+	w->configured = shop_settings_complete(s);
+	w->sse_at = w->ctrl_at = w->aux_at = 0;
+	w->sse_delay = w->ctrl_delay = w->aux_delay = DELAY_MIN_MS;
+	w->need_catalog = 1;
+	w->need_state = 0;
+	w->catalog_at = 0;
+	if (!w->configured)
+		return;
+	n = strlen(s->server) + strlen(s->stream) + 16;
+	w->base = malloc(n);
+	auth = malloc(strlen(s->token) + 32);
+	if (w->base == NULL || auth == NULL) {
+		free(auth);
+		w->configured = 0;
+		return;
+	}
+	snprintf(w->base, n, "%s%sv1/streams/%s/", s->server,
+		 s->server[strlen(s->server) - 1] == '/' ? "" : "/", s->stream);
+	sprintf(auth, "Authorization: Bearer %s", s->token);
+	w->auth_headers = curl_slist_append(NULL, auth);
+	if (w->auth_headers)
+		curl_slist_append(w->auth_headers,
+				  "Content-Type: application/json");
+	free(auth);
+	shop_log(SHOP_LOG_INFO, "connecting to %s for stream \"%s\"", s->server,
+		 s->stream);
+}
+
+static int64_t until(int64_t at, int64_t now)
+{
+	return at <= now ? 0 : at - now;
+}
+
+static void *worker_main(void *arg)
+{
+	shop_link *link = arg;
+	struct shop_worker *w = link->worker;
+	shop_settings s;
+	uint64_t gen;
+	int64_t now, wait;
+	int running, left, stop, has_next;
+	CURLMsg *msg;
+
+	for (;;) {
+		pthread_mutex_lock(&link->lock);
+		stop = link->stop;
+		gen = link->settings_gen;
+		if (gen != w->gen || w->base == NULL)
+			s = link->settings;
+		has_next = shop_model_next(link->model) != NULL;
+		pthread_mutex_unlock(&link->lock);
+		if (stop)
+			break;
+		if (gen != w->gen || (w->configured && w->base == NULL))
+			start_run(w, &s, gen);
+
+		now = mono_ms();
+		wait = POLL_MAX_MS;
+		if (w->configured) {
+			if (w->sse == NULL && now >= w->sse_at)
+				sse_start(w);
+			if (w->catalog_at && now >= w->catalog_at)
+				w->need_catalog = 1;
+			if (w->aux == NULL && now >= w->aux_at &&
+			    (w->need_catalog || w->need_state))
+				aux_start(w, w->need_catalog ? AUX_CATALOG
+							     : AUX_STATE);
+			if (w->ctrl == NULL && has_next && now >= w->ctrl_at)
+				ctrl_start(w);
+			if (w->sse == NULL && until(w->sse_at, now) < wait)
+				wait = until(w->sse_at, now);
+			if (w->ctrl == NULL && has_next &&
+			    until(w->ctrl_at, now) < wait)
+				wait = until(w->ctrl_at, now);
+			if (w->aux == NULL &&
+			    (w->need_catalog || w->need_state) &&
+			    until(w->aux_at, now) < wait)
+				wait = until(w->aux_at, now);
+		}
+		curl_multi_poll(w->multi, NULL, 0, (int)wait, NULL);
+		curl_multi_perform(w->multi, &running);
+		while ((msg = curl_multi_info_read(w->multi, &left)) != NULL) {
+			if (msg->msg != CURLMSG_DONE)
+				continue;
+			if (msg->easy_handle == w->sse)
+				sse_done(w, msg->data.result);
+			else if (msg->easy_handle == w->ctrl)
+				ctrl_done(w, msg->data.result);
+			else if (msg->easy_handle == w->aux)
+				aux_done(w, msg->data.result);
+		}
+	}
+	stop_transfers(w);
+	return NULL;
+}
+
+static pthread_once_t curl_once = PTHREAD_ONCE_INIT;
+
+static void curl_init_once(void)
+{
+	curl_global_init(CURL_GLOBAL_DEFAULT);
+}
+
+int shop_worker_start(shop_link *link)
+{
+	struct shop_worker *w = calloc(1, sizeof(*w));
+
+	pthread_once(&curl_once, curl_init_once);
+	if (w == NULL)
+		return -1;
+	w->link = link;
+	w->multi = curl_multi_init();
+	w->gen = (uint64_t)-1; /* the first loop starts a run */
+	shop_sse_init(&w->parser);
+	if (w->multi == NULL)
+		goto fail;
+	link->worker = w;
+	if (pthread_create(&link->thread, NULL, worker_main, link) != 0)
+		goto fail;
+	link->thread_started = 1;
+	return 0;
+fail:
+	if (w->multi)
+		curl_multi_cleanup(w->multi);
+	free(w);
+	link->worker = NULL;
+	return -1;
+}
+
+void shop_worker_wake(shop_link *link)
+{
+	if (link->worker != NULL)
+		curl_multi_wakeup(link->worker->multi);
+}
+
+void shop_worker_stop(shop_link *link)
+{
+	struct shop_worker *w = link->worker;
+
+	if (w == NULL)
+		return;
+	pthread_mutex_lock(&link->lock);
+	link->stop = 1;
+	pthread_mutex_unlock(&link->lock);
+	curl_multi_wakeup(w->multi);
+	if (link->thread_started)
+		pthread_join(link->thread, NULL);
+	curl_multi_cleanup(w->multi);
+	curl_slist_free_all(w->sse_headers);
+	curl_slist_free_all(w->auth_headers);
+	buf_free(&w->ctrl_body);
+	buf_free(&w->aux_body);
+	free(w->ctrl_req);
+	free(w->base);
+	shop_sse_reset(&w->parser);
+	free(w);
+	link->worker = NULL;
+}

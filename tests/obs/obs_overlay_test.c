@@ -1,0 +1,662 @@
+/*
+ * The live-shop plugin in real libobs (OpenGL, under Xvfb/llvmpipe):
+ * loads text-freetype2 and the plugin, creates a live_shop_overlay,
+ * presses the plugin's hotkeys through libobs (bindings provisioned in
+ * the plugin's hotkeys.json), renders frames into a texrender and reads
+ * them back with a stage surface.
+ *
+ * Usage: obs_overlay_test PLUGIN.so PLUGIN_DATA_DIR MODULE_CONFIG_DIR
+ * Environment: LIVE_SHOP_OBS_PLUGINS (Debian's obs-plugins directory),
+ * LIVE_SHOP_OBS_DATA (its data directory), LIVE_SHOP_BENCH_FRAMES.
+ *
+ * The server side (nginx with the module) is the pytest's: it provisions
+ * MODULE_CONFIG_DIR/live-shop/config.json (server, stream, token) and
+ * hotkeys.json, and a catalog whose first offer is sponsored. Lines on
+ * stdout: "OK ...", "FIGURE ...", "FAIL ..." (exit 1); "PINNED ID" then
+ * the program waits for a line on stdin before it shuts OBS down, so the
+ * pytest can see the pin arrive at nginx while the link still runs.
+ */
+#include <errno.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include <X11/Xlib.h>
+
+#include <graphics/vec4.h>
+#include <obs-nix-platform.h>
+#include <obs.h>
+#include <util/platform.h>
+#include <util/threading.h>
+
+#define W      1280
+#define H      720
+#define MARGIN 40
+#define CARD_W 500
+
+/* 0xAABBGGRR, as OBS stores colours */
+#define CARD_ABGR   0xFFFF0000u /* blue */
+#define ACCENT_ABGR 0xFF0000FFu /* red */
+#define TEXT_ABGR   0xFFFFFFFFu
+
+static pthread_mutex_t log_lock = PTHREAD_MUTEX_INITIALIZER;
+static char log_tail[64 * 1024];
+static size_t log_len;
+static int log_warnings;
+
+static void log_handler(int level, const char *fmt, va_list args, void *p)
+{
+	char line[4096];
+
+	(void)p;
+	vsnprintf(line, sizeof(line), fmt, args);
+	fprintf(stderr, "[obs %d] %s\n", level, line);
+	pthread_mutex_lock(&log_lock);
+	if (strncmp(line, "[live-shop]", 11) == 0) {
+		size_t n = strlen(line);
+		if (level <= LOG_WARNING)
+			log_warnings++;
+		if (log_len + n + 2 > sizeof(log_tail))
+			log_len = 0;
+		memcpy(log_tail + log_len, line, n);
+		log_len += n;
+		log_tail[log_len++] = '\n';
+		log_tail[log_len] = '\0';
+	}
+	pthread_mutex_unlock(&log_lock);
+}
+
+static size_t log_mark(void)
+{
+	size_t n;
+
+	pthread_mutex_lock(&log_lock);
+	n = log_len;
+	pthread_mutex_unlock(&log_lock);
+	return n;
+}
+
+/* 1 if a plugin log line since mark holds needle */
+static int log_since(size_t mark, const char *needle)
+{
+	int found;
+
+	pthread_mutex_lock(&log_lock);
+	found = mark <= log_len && strstr(log_tail + mark, needle) != NULL;
+	pthread_mutex_unlock(&log_lock);
+	return found;
+}
+
+static int failures;
+
+static void fail(const char *fmt, ...)
+{
+	va_list ap;
+
+	va_start(ap, fmt);
+	printf("FAIL ");
+	vprintf(fmt, ap);
+	printf("\n");
+	fflush(stdout);
+	va_end(ap);
+	failures++;
+}
+
+static void ok(const char *fmt, ...)
+{
+	va_list ap;
+
+	va_start(ap, fmt);
+	printf("OK ");
+	vprintf(fmt, ap);
+	printf("\n");
+	fflush(stdout);
+	va_end(ap);
+}
+
+/* ------------------------------------------------------------ rendering */
+
+static gs_texrender_t *texrender;
+static gs_stagesurf_t *stage;
+static uint8_t frame[W * H * 4];
+
+/* ns of the last render() from texrender begin to the mapped pixels
+ * (llvmpipe executes the draws there) */
+static uint64_t last_frame_ns;
+
+/* Renders src into frame; returns the ns the render call itself took. */
+static uint64_t render(obs_source_t *src)
+{
+	uint64_t t0 = 0, t1 = 0, start = os_gettime_ns();
+	uint8_t *data;
+	uint32_t linesize;
+
+	obs_enter_graphics();
+	gs_texrender_reset(texrender);
+	if (gs_texrender_begin(texrender, W, H)) {
+		struct vec4 clear;
+
+		vec4_zero(&clear);
+		gs_clear(GS_CLEAR_COLOR, &clear, 0.0f, 0);
+		gs_ortho(0.0f, (float)W, 0.0f, (float)H, -100.0f, 100.0f);
+		gs_blend_state_push();
+		gs_reset_blend_state();
+		t0 = os_gettime_ns();
+		obs_source_video_render(src);
+		t1 = os_gettime_ns();
+		gs_blend_state_pop();
+		gs_texrender_end(texrender);
+		gs_stage_texture(stage, gs_texrender_get_texture(texrender));
+		if (gs_stagesurface_map(stage, &data, &linesize)) {
+			for (int y = 0; y < H; y++)
+				memcpy(frame + (size_t)y * W * 4,
+				       data + (size_t)y * linesize, W * 4);
+			gs_stagesurface_unmap(stage);
+		}
+	}
+	obs_leave_graphics();
+	last_frame_ns = os_gettime_ns() - start;
+	return t1 - t0;
+}
+
+static int near(int a, int b)
+{
+	return abs(a - b) <= 48;
+}
+
+/* pixels in [x0,x1)x[y0,y1): drawn (alpha > 0), or of colour abgr */
+static long count(int x0, int y0, int x1, int y1, int any, uint32_t abgr)
+{
+	long n = 0;
+
+	for (int y = y0; y < y1; y++)
+		for (int x = x0; x < x1; x++) {
+			const uint8_t *p = frame + ((size_t)y * W + x) * 4;
+
+			if (any) {
+				n += p[3] != 0;
+				continue;
+			}
+			n += p[3] > 200 && near(p[0], abgr & 0xFF) &&
+			     near(p[1], (abgr >> 8) & 0xFF) &&
+			     near(p[2], (abgr >> 16) & 0xFF);
+		}
+	return n;
+}
+
+#define CARD_AREA MARGIN, MARGIN, MARGIN + CARD_W, H - MARGIN
+
+static long drawn_all(void)
+{
+	return count(0, 0, W, H, 1, 0);
+}
+
+static long card_pixels(void)
+{
+	return count(CARD_AREA, 0, CARD_ABGR);
+}
+
+/* white (text) pixels on the card: from its first blue row down, so the
+ * disclosure label's text above it does not count */
+static long text_pixels(void)
+{
+	for (int y = MARGIN; y < H - MARGIN; y++)
+		if (count(MARGIN, y, MARGIN + CARD_W, y + 1, 0, CARD_ABGR) > 0)
+			return count(MARGIN, y, MARGIN + CARD_W, H - MARGIN, 0,
+				     TEXT_ABGR);
+	return 0;
+}
+
+static long disclosure_pixels(void)
+{
+	return count(CARD_AREA, 0, ACCENT_ABGR);
+}
+
+static void save_ppm(const char *dir, const char *name)
+{
+	char path[1024];
+	FILE *f;
+
+	if (!dir)
+		return;
+	snprintf(path, sizeof(path), "%s/%s.ppm", dir, name);
+	f = fopen(path, "wb");
+	if (!f)
+		return;
+	fprintf(f, "P6\n%d %d\n255\n", W, H);
+	for (size_t i = 0; i < (size_t)W * H; i++)
+		fwrite(frame + i * 4, 1, 3, f);
+	fclose(f);
+}
+
+/* ------------------------------------------------------------- hotkeys */
+
+static void press(uint32_t key, uint32_t modifiers)
+{
+	obs_key_combination_t combo = {.modifiers = modifiers,
+				       .key = (obs_key_t)key};
+
+	obs_hotkey_inject_event(combo, true);
+	obs_hotkey_inject_event(combo, false);
+}
+
+struct find_hotkey {
+	const char *name;
+	obs_hotkey_id id;
+};
+
+static bool find_hotkey_cb(void *data, obs_hotkey_id id, obs_hotkey_t *key)
+{
+	struct find_hotkey *f = data;
+
+	if (strcmp(obs_hotkey_get_name(key), f->name) == 0) {
+		f->id = id;
+		return false;
+	}
+	return true;
+}
+
+static obs_hotkey_id hotkey_id(const char *name)
+{
+	struct find_hotkey f = {name, OBS_INVALID_HOTKEY_ID};
+
+	obs_enum_hotkeys(find_hotkey_cb, &f);
+	return f.id;
+}
+
+/* --------------------------------------------------------- empty source */
+
+static const char *empty_name(void *unused)
+{
+	(void)unused;
+	return "empty";
+}
+
+static void *empty_create(obs_data_t *s, obs_source_t *src)
+{
+	(void)s;
+	return src;
+}
+
+static void empty_destroy(void *data)
+{
+	(void)data;
+}
+
+static uint32_t empty_width(void *data)
+{
+	(void)data;
+	return W;
+}
+
+static uint32_t empty_height(void *data)
+{
+	(void)data;
+	return H;
+}
+
+static void empty_render(void *data, gs_effect_t *effect)
+{
+	(void)data;
+	(void)effect;
+}
+
+static struct obs_source_info empty_info = {
+    .id = "bench_empty_source",
+    .type = OBS_SOURCE_TYPE_INPUT,
+    .output_flags = OBS_SOURCE_VIDEO | OBS_SOURCE_CUSTOM_DRAW,
+    .get_name = empty_name,
+    .create = empty_create,
+    .destroy = empty_destroy,
+    .get_width = empty_width,
+    .get_height = empty_height,
+    .video_render = empty_render,
+};
+
+/* ------------------------------------------------------------------ main */
+
+static int load_module(const char *bin, const char *data)
+{
+	obs_module_t *m = NULL;
+	int rc = obs_open_module(&m, bin, data);
+
+	if (rc != MODULE_SUCCESS) {
+		fail("obs_open_module %s: %d", bin, rc);
+		return -1;
+	}
+	if (!obs_init_module(m)) {
+		fail("obs_init_module %s", bin);
+		return -1;
+	}
+	return 0;
+}
+
+static int cmp_u64(const void *a, const void *b)
+{
+	uint64_t x = *(const uint64_t *)a, y = *(const uint64_t *)b;
+	return x < y ? -1 : x > y;
+}
+
+static void figure(const char *what, uint64_t *ns, int n)
+{
+	qsort(ns, (size_t)n, sizeof(*ns), cmp_u64);
+	printf("FIGURE %s: n=%d median=%.1f us p99=%.1f us max=%.1f us\n", what,
+	       n, ns[n / 2] / 1000.0, ns[(n * 99) / 100] / 1000.0,
+	       ns[n - 1] / 1000.0);
+	fflush(stdout);
+}
+
+static void sleep_ms(int ms)
+{
+	os_sleep_ms((uint32_t)ms);
+}
+
+/* Renders until ready() holds or timeout_ms pass; returns ms waited. */
+static long render_until(obs_source_t *src, int (*ready)(void), int timeout_ms)
+{
+	uint64_t t0 = os_gettime_ns();
+
+	for (;;) {
+		long waited = (long)((os_gettime_ns() - t0) / 1000000);
+
+		render(src);
+		if (ready())
+			return waited;
+		if (waited > timeout_ms)
+			return -1;
+		sleep_ms(10);
+	}
+}
+
+static int card_shown(void)
+{
+	return card_pixels() > 20000 && text_pixels() > 1000;
+}
+
+static int card_and_disclosure_shown(void)
+{
+	return card_shown() && disclosure_pixels() > 500;
+}
+
+static int card_without_disclosure(void)
+{
+	return card_shown() && disclosure_pixels() == 0;
+}
+
+int main(int argc, char **argv)
+{
+	const char *plugins = getenv("LIVE_SHOP_OBS_PLUGINS");
+	const char *plugins_data = getenv("LIVE_SHOP_OBS_DATA");
+	const char *artifacts = getenv("LIVE_SHOP_FRAMES_DIR");
+	int bench_frames = getenv("LIVE_SHOP_BENCH_FRAMES")
+			       ? atoi(getenv("LIVE_SHOP_BENCH_FRAMES"))
+			       : 300;
+	char bin[1024], data[1024], line[64];
+	struct obs_video_info ovi = {0};
+	Display *display;
+	obs_data_t *settings;
+	obs_source_t *overlay, *empty;
+	size_t mark;
+	long waited;
+	int tries = 0, pinned = 0;
+
+	if (argc != 4) {
+		fprintf(stderr, "usage: %s PLUGIN.so DATA_DIR CONFIG_DIR\n",
+			argv[0]);
+		return 2;
+	}
+	if (!plugins)
+		plugins = "/usr/lib/x86_64-linux-gnu/obs-plugins";
+	if (!plugins_data)
+		plugins_data = "/usr/share/obs/obs-plugins";
+	base_set_log_handler(log_handler, NULL);
+
+	display = XOpenDisplay(NULL);
+	if (!display) {
+		fail("no X display (DISPLAY=%s)", getenv("DISPLAY"));
+		return 1;
+	}
+	obs_set_nix_platform(OBS_NIX_PLATFORM_X11_EGL);
+	obs_set_nix_platform_display(display);
+	if (!obs_startup("en-US", argv[3], NULL)) {
+		fail("obs_startup");
+		return 1;
+	}
+	ovi.graphics_module = "libobs-opengl";
+	ovi.fps_num = 30;
+	ovi.fps_den = 1;
+	ovi.base_width = ovi.output_width = W;
+	ovi.base_height = ovi.output_height = H;
+	ovi.output_format = VIDEO_FORMAT_NV12;
+	ovi.colorspace = VIDEO_CS_709;
+	ovi.range = VIDEO_RANGE_PARTIAL;
+	ovi.adapter = 0;
+	ovi.gpu_conversion = true;
+	ovi.scale_type = OBS_SCALE_BICUBIC;
+	if (obs_reset_video(&ovi) != OBS_VIDEO_SUCCESS) {
+		fail("obs_reset_video (OpenGL under X)");
+		return 1;
+	}
+	obs_register_source(&empty_info);
+
+	snprintf(bin, sizeof(bin), "%s/text-freetype2.so", plugins);
+	snprintf(data, sizeof(data), "%s/text-freetype2", plugins_data);
+	if (load_module(bin, data) != 0)
+		return 1;
+	if (load_module(argv[1], argv[2]) != 0)
+		return 1;
+	obs_post_load_modules();
+	if (log_warnings)
+		fail("the plugin logged %d warning(s) while loading",
+		     log_warnings);
+	else
+		ok("plugin loaded without warnings");
+
+	obs_enter_graphics();
+	texrender = gs_texrender_create(GS_RGBA, GS_ZS_NONE);
+	stage = gs_stagesurface_create(W, H, GS_RGBA);
+	obs_leave_graphics();
+
+	settings = obs_data_create();
+	obs_data_set_int(settings, "width", W);
+	obs_data_set_int(settings, "height", H);
+	obs_data_set_int(settings, "corner", 0); /* top left */
+	obs_data_set_int(settings, "margin", MARGIN);
+	obs_data_set_int(settings, "card_width", CARD_W);
+	obs_data_set_int(settings, "card_color", CARD_ABGR);
+	obs_data_set_int(settings, "accent_color", ACCENT_ABGR);
+	obs_data_set_int(settings, "text_color", TEXT_ABGR);
+	overlay =
+	    obs_source_create_private("live_shop_overlay", "overlay", settings);
+	empty = obs_source_create_private("bench_empty_source", "empty", NULL);
+	if (!overlay || obs_source_get_width(overlay) != W) {
+		fail("live_shop_overlay not created at %dx%d", W, H);
+		return 1;
+	}
+
+	/* Ctrl+1 (pin offer 1) until the link has the catalog: each refused
+	 * press says why in the log; nothing may be drawn before the pin. */
+	for (;;) {
+		render(overlay);
+		if (drawn_all() != 0) {
+			fail("%ld pixels drawn before anything was pinned",
+			     drawn_all());
+			save_ppm(artifacts, "before-pin");
+			break;
+		}
+		mark = log_mark();
+		press(OBS_KEY_1, INTERACT_CONTROL_KEY);
+		if (!log_since(mark, "hotkey live_shop.pin_1")) {
+			pinned = 1;
+			break;
+		}
+		if (++tries > 150) {
+			fail("pin hotkey refused for 15 s: %s",
+			     log_tail + mark);
+			break;
+		}
+		sleep_ms(100);
+	}
+	if (pinned)
+		ok("nothing drawn before the pin (%d frames); "
+		   "Ctrl+1 pinned offer 1",
+		   tries + 1);
+	if (!pinned)
+		goto out;
+
+	waited = render_until(overlay, card_and_disclosure_shown, 3000);
+	save_ppm(artifacts, "pinned-sponsored");
+	if (waited < 0)
+		fail("no card + disclosure after the pin: card %ld, text %ld, "
+		     "disclosure %ld pixels",
+		     card_pixels(), text_pixels(), disclosure_pixels());
+	else
+		ok("card (%ld px) and disclosure (%ld px) drawn %ld ms after "
+		   "the key press",
+		   card_pixels(), disclosure_pixels(), waited);
+
+	/* The host tries to hide the disclosure: the property off, and
+	 * Ctrl+D (toggle disclosure). A sponsored offer keeps it. */
+	obs_data_set_bool(settings, "show_disclosure", false);
+	obs_source_update(overlay, settings);
+	mark = log_mark();
+	press(OBS_KEY_D, INTERACT_CONTROL_KEY);
+	if (!log_since(mark, "disclosure_required"))
+		fail("toggling the disclosure of a sponsored pin was not "
+		     "refused: %s",
+		     log_tail + mark);
+	for (int i = 0; i < 30; i++) {
+		render(overlay);
+		sleep_ms(10);
+	}
+	save_ppm(artifacts, "sponsored-disclosure-off");
+	if (disclosure_pixels() < 500 || !card_shown())
+		fail("disclosure area not drawn while the sponsored offer is "
+		     "pinned (%ld px)",
+		     disclosure_pixels());
+	else
+		ok("disclosure stays drawn while the sponsored offer is pinned "
+		   "(%ld px)",
+		   disclosure_pixels());
+
+	/* Ctrl+2: an offer without disclosure; with the property off the
+	 * label goes (proves the check above can fail). */
+	press(OBS_KEY_2, INTERACT_CONTROL_KEY);
+	waited = render_until(overlay, card_without_disclosure, 3000);
+	save_ppm(artifacts, "pinned-plain");
+	if (waited < 0)
+		fail("offer 2: card %ld px, disclosure %ld px (want 0)",
+		     card_pixels(), disclosure_pixels());
+	else
+		ok("offer 2 pinned: card drawn, no disclosure (%ld ms)",
+		   waited);
+
+	/* Figures: the hotkey callback (as OBS's frontend calls it, routed)
+	 * and the overlay's render call against an empty source. */
+	{
+		obs_hotkey_id pin1 = hotkey_id("live_shop.pin_1");
+		obs_hotkey_id pin2 = hotkey_id("live_shop.pin_2");
+		enum { N = 100 };
+		uint64_t ns[N], ov[1000], em[1000];
+		int nf = bench_frames > 1000 ? 1000 : bench_frames;
+
+		if (pin1 == OBS_INVALID_HOTKEY_ID ||
+		    pin2 == OBS_INVALID_HOTKEY_ID) {
+			fail("hotkeys live_shop.pin_1/2 not registered");
+			goto out;
+		}
+		obs_hotkey_enable_callback_rerouting(true);
+		for (int i = 0; i < N; i++) {
+			uint64_t t0 = os_gettime_ns();
+
+			obs_hotkey_trigger_routed_callback(i % 2 ? pin2 : pin1,
+							   true);
+			ns[i] = os_gettime_ns() - t0;
+			obs_hotkey_trigger_routed_callback(i % 2 ? pin2 : pin1,
+							   false);
+			sleep_ms(2);
+		}
+		figure("hotkey callback (pin slot, routed)", ns, N);
+
+		/* the countdown hotkey: the card grows a mm:ss row */
+		{
+			long before, grown;
+			uint64_t t0 = os_gettime_ns();
+
+			sleep_ms(300);
+			render(overlay);
+			before = card_pixels();
+			obs_hotkey_trigger_routed_callback(
+			    hotkey_id("live_shop.countdown"), true);
+			obs_hotkey_trigger_routed_callback(
+			    hotkey_id("live_shop.countdown"), false);
+			do {
+				sleep_ms(10);
+				render(overlay);
+				grown = card_pixels();
+			} while (grown < before + 5000 &&
+				 os_gettime_ns() - t0 < 3000000000ULL);
+			save_ppm(artifacts, "countdown");
+			if (grown < before + 5000)
+				fail("no countdown row: card %ld px, before "
+				     "%ld px",
+				     grown, before);
+			else
+				ok("countdown row drawn (card %ld -> %ld px)",
+				   before, grown);
+		}
+		obs_hotkey_enable_callback_rerouting(false);
+
+		static uint64_t ov_frame[1000], em_frame[1000];
+
+		for (int i = 0; i < nf; i++) {
+			ov[i] = render(overlay);
+			ov_frame[i] = last_frame_ns;
+			em[i] = render(empty);
+			em_frame[i] = last_frame_ns;
+		}
+		figure("overlay render call per frame (card, countdown)", ov,
+		       nf);
+		figure("empty source render call per frame", em, nf);
+		figure("overlay frame incl. GPU + readback (llvmpipe)",
+		       ov_frame, nf);
+		figure("empty source frame incl. GPU + readback (llvmpipe)",
+		       em_frame, nf);
+	}
+
+	/* A binding changed as OBS's Settings > Hotkeys does it: the plugin
+	 * must write it to its hotkeys.json (the pytest reads it). */
+	{
+		obs_data_array_t *a = obs_data_array_create();
+		obs_data_t *b = obs_data_create();
+
+		obs_data_set_string(b, "key", "OBS_KEY_3");
+		obs_data_set_bool(b, "control", true);
+		obs_data_array_push_back(a, b);
+		obs_hotkey_load(hotkey_id("live_shop.pin_3"), a);
+		obs_data_release(b);
+		obs_data_array_release(a);
+	}
+
+	/* The last pin: offer 1 again, for the pytest to find at nginx. */
+	press(OBS_KEY_1, INTERACT_CONTROL_KEY);
+	printf("PINNED slot1\n");
+	fflush(stdout);
+	if (!fgets(line, sizeof(line), stdin))
+		line[0] = '\0';
+
+out:
+	obs_source_release(overlay);
+	obs_source_release(empty);
+	obs_data_release(settings);
+	obs_enter_graphics();
+	gs_texrender_destroy(texrender);
+	gs_stagesurface_destroy(stage);
+	obs_leave_graphics();
+	obs_shutdown();
+	XCloseDisplay(display);
+	printf(failures ? "FAIL %d check(s)\n" : "OK all checks\n", failures);
+	return failures ? 1 : 0;
+}

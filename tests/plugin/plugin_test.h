@@ -1,0 +1,91 @@
+/*
+ * Helpers of the plugin's unit tests: offers, a catalog and a state as
+ * the server writes them (with the core's own serializers).
+ */
+#ifndef PLUGIN_TEST_H
+#define PLUGIN_TEST_H
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+/* clang-format off */
+#include <stdarg.h>
+#include <stddef.h>
+#include <setjmp.h>
+#include <cmocka.h>
+/* clang-format on */
+
+#include <lshop/offer.h>
+#include <lshop/state.h>
+
+#define T0     INT64_C(1795514400123) /* 2026-11-24T10:00:00.123Z */
+#define STREAM "live/demo"
+
+static inline lshop_offer make_offer(const char *id, const char *disclosure,
+				     int64_t stock)
+{
+	lshop_offer o;
+
+	memset(&o, 0, sizeof(o));
+	snprintf(o.id, sizeof(o.id), "%s", id);
+	snprintf(o.title, sizeof(o.title), "Title of %s", id);
+	strcpy(o.price, "19.99");
+	strcpy(o.currency, "EUR");
+	o.stock = stock;
+	snprintf(o.url, sizeof(o.url), "https://shop.example/p/%s", id);
+	if (disclosure != NULL)
+		snprintf(o.disclosure, sizeof(o.disclosure), "%s", disclosure);
+	return o;
+}
+
+/* {"offers":[...]} of n offers: a (plain, stock 5), b ("ad"), c... */
+static inline char *catalog_json(size_t n)
+{
+	size_t cap = 256 + n * 400, len, i;
+	char *out = malloc(cap), *o, id[16];
+	lshop_offer offer;
+
+	assert_non_null(out);
+	strcpy(out, "{\"offers\":[");
+	for (i = 0; i < n; i++) {
+		snprintf(id, sizeof(id), "%c%zu", (char)('a' + i % 26), i / 26);
+		if (i < 26)
+			id[1] = '\0';
+		offer = make_offer(id, i == 1 ? "ad" : NULL,
+				   i == 0 ? 5 : LSHOP_STOCK_UNLIMITED);
+		o = lshop_offer_to_json(&offer, &len);
+		assert_non_null(o);
+		assert_true(strlen(out) + len + 4 < cap);
+		if (i)
+			strcat(out, ",");
+		strcat(out, o);
+		free(o);
+	}
+	strcat(out, "]}");
+	return out;
+}
+
+/* The state's JSON after applying evs (numbered from st->seq + 1). */
+static inline void apply_all(lshop_state *st, lshop_event *evs, size_t n)
+{
+	lshop_error err;
+	size_t i;
+
+	assert_true(n > 0);
+	for (i = 0; i < n; i++) {
+		evs[i].seq = st->seq + 1;
+		strcpy(evs[i].stream, STREAM);
+		assert_int_equal(lshop_state_apply(st, &evs[i], &err), 0);
+	}
+}
+
+static inline char *state_json(const lshop_state *st)
+{
+	char *s = lshop_state_to_json(st, STREAM, T0, NULL, 0, NULL);
+
+	assert_non_null(s);
+	return s;
+}
+
+#endif

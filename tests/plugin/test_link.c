@@ -1,0 +1,394 @@
+/*
+ * The shop_link (shop-link.c) without a server: the view and its
+ * generation, what the worker's answers do (2xx, refusals, a stale
+ * "at", 401, unreachable), the SSE stream fed as bytes, new settings,
+ * the log (never the token), and a stop within a second mid-request.
+ */
+#include <arpa/inet.h>
+#include <netinet/in.h>
+#include <sys/socket.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "plugin_test.h"
+#include "shop-link-internal.h"
+
+#define TOKEN "ls1.SECRET-TOKEN-never-logged"
+
+static char logged[16384];
+
+static void capture(int level, const char *msg)
+{
+	size_t at = strlen(logged);
+
+	snprintf(logged + at, sizeof(logged) - at, "%d %s\n", level, msg);
+}
+
+static shop_link *link_;
+static shop_view *v;
+
+/* A link whose worker has nothing to do: no server. */
+static int setup(void **state)
+{
+	shop_settings s;
+	char *cat = catalog_json(3);
+
+	(void)state;
+	logged[0] = '\0';
+	shop_link_set_log(capture);
+	shop_settings_init(&s);
+	strcpy(s.stream, STREAM); /* no server: the worker stays idle */
+	strcpy(s.token, TOKEN);
+	link_ = shop_link_new(&s);
+	assert_non_null(link_);
+	v = calloc(1, sizeof(*v));
+	assert_non_null(v);
+	assert_int_equal(
+	    shop_link_on_catalog(link_, link_->settings_gen, cat, strlen(cat)),
+	    0);
+	free(cat);
+	return 0;
+}
+
+static int teardown(void **state)
+{
+	(void)state;
+	shop_link_free(link_);
+	free(v);
+	assert_null(strstr(logged, "SECRET-TOKEN"));
+	shop_link_set_log(NULL);
+	return 0;
+}
+
+static void view(void)
+{
+	assert_int_equal(shop_link_view(link_, v), 1);
+}
+
+static void test_view_generation(void **state)
+{
+	uint64_t g;
+	lshop_error err;
+
+	(void)state;
+	view();
+	assert_int_equal(v->status, SHOP_UNCONFIGURED);
+	assert_int_equal(v->ncatalog, 3);
+	g = v->generation;
+	assert_true(g > 0);
+	/* not copied again while the generation stands */
+	v->pending = 77;
+	view();
+	assert_int_equal(v->pending, 77);
+	assert_int_equal(v->generation, g);
+	/* an action moves it, and shows at once */
+	assert_int_equal(shop_link_pin_slot(link_, 2, T0, &err), 0);
+	view();
+	assert_true(v->generation > g);
+	assert_int_equal(v->pending, 1);
+	assert_true(v->pinned);
+	assert_string_equal(v->offer.id, "b");
+	/* busy lock: 0, and out as it was */
+	pthread_mutex_lock(&link_->lock);
+	assert_int_equal(shop_link_view(link_, v), 0);
+	pthread_mutex_unlock(&link_->lock);
+}
+
+static void test_action_errors(void **state)
+{
+	lshop_error err;
+
+	(void)state;
+	assert_int_equal(shop_link_pin(link_, "zz", T0, &err), -1);
+	assert_string_equal(err.code, "unknown_offer");
+	assert_int_equal(shop_link_pin(link_, "no way", T0, &err), -1);
+	assert_string_equal(err.field, "offer");
+	assert_int_equal(shop_link_pin_slot(link_, 4, T0, &err), -1);
+	assert_string_equal(err.code, "unknown_offer");
+	assert_int_equal(shop_link_pin_slot(link_, 0, T0, &err), -1);
+	assert_string_equal(err.field, "slot");
+	assert_int_equal(shop_link_unpin(link_, T0, &err), -1);
+	assert_string_equal(err.code, "not_pinned");
+	assert_int_equal(shop_link_countdown(link_, 0, NULL, "zz", T0, &err),
+			 -1);
+	assert_string_equal(err.code, "unknown_offer");
+	assert_int_equal(shop_link_disclosure(link_, 1, "nope", NULL, T0, &err),
+			 -1);
+	assert_string_equal(err.field, "kind");
+	view();
+	assert_int_equal(v->pending, 0);
+
+	/* the settings' countdown and disclosure kind by default */
+	assert_int_equal(shop_link_countdown(link_, 0, NULL, "a", T0, &err), 0);
+	assert_int_equal(shop_link_toggle_disclosure(link_, T0, &err), 0);
+	view();
+	assert_int_equal(v->countdown_ends_at_ms, T0 + 300 * 1000);
+	assert_true(v->disclosure);
+	assert_string_equal(v->disclosure_kind, "ad");
+	assert_int_equal(shop_link_toggle_disclosure(link_, T0 + 1, &err), 0);
+	view();
+	assert_false(v->disclosure);
+	assert_int_equal(v->pending, 3);
+}
+
+static const char *event_json(uint64_t seq, const char *type_data)
+{
+	static char buf[1024];
+
+	snprintf(buf, sizeof(buf),
+		 "{\"seq\":%llu,\"id\":\"live/demo:%llu\",%s}",
+		 (unsigned long long)seq, (unsigned long long)seq, type_data);
+	return buf;
+}
+
+static void test_answers(void **state)
+{
+	uint64_t gen = link_->settings_gen;
+	const char *ev;
+	lshop_error err;
+	int resync;
+
+	(void)state;
+	assert_int_equal(shop_link_pin(link_, "a", T0, &err), 0);
+	assert_int_equal(shop_link_unpin(link_, T0 + 1, &err), 0);
+	assert_int_equal(shop_link_pin(link_, "c", T0 + 2, &err), 0);
+
+	/* unreachable: kept, offline, the reason shown */
+	assert_int_equal(shop_link_on_answer(link_, gen, 0,
+					     "Connection refused", 18, &resync),
+			 SHOP_NEXT_RETRY_BACKOFF);
+	view();
+	assert_int_equal(v->pending, 3);
+	/* (unconfigured wins over offline in the status; the flag is set) */
+	assert_true(link_->offline);
+	assert_non_null(strstr(link_->status_message, "Connection refused"));
+
+	/* 401: refused, kept */
+	ev = "{\"error\":{\"code\":\"unauthorized\",\"field\":\"\","
+	     "\"message\":\"the token is forged\"}}";
+	assert_int_equal(
+	    shop_link_on_answer(link_, gen, 401, ev, strlen(ev), &resync),
+	    SHOP_NEXT_RETRY_SLOW);
+	assert_true(link_->refused);
+	assert_non_null(strstr(link_->status_message, "the token is forged"));
+	view();
+	assert_int_equal(v->pending, 3);
+
+	/* accepted: the next goes */
+	ev =
+	    event_json(1, "\"type\":\"offer.pinned\",\"stream\":\"live/demo\","
+			  "\"at\":\"2026-11-24T10:00:00.123Z\",\"data\":{"
+			  "\"offer\":{\"id\":\"a\",\"title\":\"Title of a\","
+			  "\"price\":\"19.99\",\"currency\":\"EUR\","
+			  "\"stock\":5,\"url\":\"https://shop.example/p/a\"}}");
+	assert_int_equal(
+	    shop_link_on_answer(link_, gen, 200, ev, strlen(ev), &resync),
+	    SHOP_NEXT_GO);
+	assert_true(resync); /* no SSE stream: the state is fetched */
+	assert_null(strstr(logged, "not an event"));
+	assert_int_equal(shop_model_next(link_->model)->type,
+			 SHOP_ACTION_UNPIN);
+	assert_int_equal(link_->model->queue[link_->model->qhead].answered_seq,
+			 1);
+	assert_false(link_->refused);
+	view();
+	assert_int_equal(v->pending, 2);
+	assert_string_equal(v->offer.id, "c");
+
+	/* "at" too old: sent again without it, once, and said so */
+	ev = "{\"error\":{\"code\":\"invalid_field\",\"field\":\"at\","
+	     "\"message\":\"at must be within the last 10 s\"}}";
+	assert_int_equal(
+	    shop_link_on_answer(link_, gen, 400, ev, strlen(ev), &resync),
+	    SHOP_NEXT_RESEND);
+	assert_non_null(strstr(logged, "too late to keep that time"));
+	assert_int_equal(shop_model_next(link_->model)->send_at, 0);
+	assert_int_equal(shop_model_pending(link_->model), 2);
+	/* a second refusal of it is a refusal: dropped, resync */
+	ev = "{\"error\":{\"code\":\"not_pinned\",\"field\":\"\","
+	     "\"message\":\"nothing is pinned\"}}";
+	assert_int_equal(
+	    shop_link_on_answer(link_, gen, 409, ev, strlen(ev), &resync),
+	    SHOP_NEXT_GO);
+	assert_true(resync);
+	assert_non_null(strstr(logged, "HTTP 409 not_pinned: nothing is "
+				       "pinned"));
+	view();
+	assert_int_equal(v->pending, 1);
+	assert_string_equal(shop_model_next(link_->model)->offer.id, "c");
+
+	/* an answer for settings replaced meanwhile is ignored */
+	assert_int_equal(
+	    shop_link_on_answer(link_, gen + 1, 409, ev, strlen(ev), &resync),
+	    SHOP_NEXT_GO);
+	assert_int_equal(shop_model_pending(link_->model), 1);
+	/* 5xx: kept, backoff */
+	assert_int_equal(shop_link_on_answer(link_, gen, 503, "{}", 2, &resync),
+			 SHOP_NEXT_RETRY_BACKOFF);
+	assert_int_equal(shop_model_pending(link_->model), 1);
+}
+
+static void test_sse_bytes(void **state)
+{
+	lshop_offer a = make_offer("a", NULL, 5);
+	lshop_event evs[LSHOP_PLAN_MAX];
+	lshop_error err;
+	lshop_state st;
+	char *s, msg[8192];
+	shop_sse p;
+	int flags;
+
+	(void)state;
+	lshop_state_init(&st);
+	apply_all(&st, evs,
+		  lshop_state_plan_pin(&st, &a, T0, 0, "en", evs, &err));
+	s = state_json(&st);
+	snprintf(msg, sizeof(msg),
+		 "id: 1\nevent: state\ndata: %s\n\n: ping\n\n"
+		 "id: 2\nevent: stock.changed\ndata: %s\n\n",
+		 s,
+		 event_json(2, "\"type\":\"stock.changed\",\"stream\":"
+			       "\"live/demo\",\"at\":\"2026-11-24T10:00:01."
+			       "000Z\",\"data\":{\"offer_id\":\"a\","
+			       "\"stock\":4}"));
+	free(s);
+	shop_sse_init(&p);
+	flags =
+	    shop_link_on_sse(link_, link_->settings_gen, &p, msg, strlen(msg));
+	assert_int_equal(flags, 0);
+	view();
+	assert_true(v->pinned);
+	assert_string_equal(v->offer.id, "a");
+	if (v->offer_stock != 4)
+		fail_msg("stock %d; log: %s", (int)v->offer_stock, logged);
+	assert_int_equal(v->catalog[0].stock, 4);
+
+	/* a gap asks for a resume; bad JSON is logged, not applied */
+	snprintf(msg, sizeof(msg), "event: purchase.completed\ndata: %s\n\n",
+		 event_json(5, "\"type\":\"purchase.completed\",\"stream\":"
+			       "\"live/demo\",\"at\":\"2026-11-24T10:00:01."
+			       "000Z\",\"data\":{\"offer_id\":\"a\","
+			       "\"quantity\":1}"));
+	assert_int_equal(
+	    shop_link_on_sse(link_, link_->settings_gen, &p, msg, strlen(msg)),
+	    SHOP_EVENT_GAP);
+	flags = shop_link_on_sse(link_, link_->settings_gen, &p,
+				 "event: x\ndata: {\n\n", 18);
+	assert_int_equal(flags, 0);
+	assert_non_null(strstr(logged, "not understood"));
+	view();
+	assert_int_equal(v->npurchases, 0);
+	shop_sse_reset(&p);
+}
+
+static void test_new_stream_drops_the_queue(void **state)
+{
+	shop_settings s;
+	lshop_error err;
+
+	(void)state;
+	assert_int_equal(shop_link_pin(link_, "a", T0, &err), 0);
+	shop_link_settings(link_, &s);
+	strcpy(s.stream, "live/other");
+	shop_link_configure(link_, &s);
+	view();
+	assert_int_equal(v->pending, 0);
+	assert_int_equal(v->ncatalog, 0);
+	assert_non_null(strstr(logged, "1 action(s) still queued"));
+	shop_link_settings(link_, &s);
+	assert_string_equal(s.stream, "live/other");
+}
+
+/* A new token keeps the queue (it may be what a refusal waited for);
+ * settings that do not touch the connection do not reconnect. */
+static void test_new_token_keeps_the_queue(void **state)
+{
+	shop_settings s;
+	lshop_error err;
+	uint64_t gen;
+
+	(void)state;
+	assert_int_equal(shop_link_pin(link_, "a", T0, &err), 0);
+	shop_link_settings(link_, &s);
+	gen = link_->settings_gen;
+	shop_link_configure(link_, &s);
+	assert_int_equal(link_->settings_gen, gen);
+	s.countdown_seconds = 99;
+	shop_link_configure(link_, &s);
+	assert_int_equal(link_->settings_gen, gen);
+	assert_int_equal(shop_link_countdown(link_, 0, NULL, NULL, T0, &err),
+			 0);
+	view();
+	assert_int_equal(v->countdown_ends_at_ms, T0 + 99 * 1000);
+	strcpy(s.token, "ls1.another");
+	shop_link_configure(link_, &s);
+	assert_int_equal(link_->settings_gen, gen + 1);
+	view();
+	assert_int_equal(v->pending, 2);
+	assert_int_equal(v->ncatalog, 3);
+	assert_null(strstr(logged, "dropped"));
+}
+
+static int64_t mono_ms(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+/* A server that accepts and never answers: free still returns in ~1 s. */
+static void test_free_mid_request(void **state)
+{
+	struct sockaddr_in sa;
+	socklen_t sl = sizeof(sa);
+	shop_settings s;
+	shop_link *l;
+	lshop_error err;
+	int fd = socket(AF_INET, SOCK_STREAM, 0);
+	int64_t t;
+
+	(void)state;
+	memset(&sa, 0, sizeof(sa));
+	sa.sin_family = AF_INET;
+	sa.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+	assert_int_equal(bind(fd, (struct sockaddr *)&sa, sizeof(sa)), 0);
+	assert_int_equal(listen(fd, 16), 0);
+	assert_int_equal(getsockname(fd, (struct sockaddr *)&sa, &sl), 0);
+	shop_settings_init(&s);
+	snprintf(s.server, sizeof(s.server), "http://127.0.0.1:%d/shop",
+		 ntohs(sa.sin_port));
+	strcpy(s.stream, "live/demo");
+	strcpy(s.token, TOKEN);
+	l = shop_link_new(&s);
+	assert_non_null(l);
+	assert_int_equal(shop_link_countdown(l, 30, "x", NULL, T0, &err), 0);
+	usleep(300 * 1000); /* the requests are out, waiting */
+	assert_int_equal(shop_link_view(l, v), 1);
+	assert_int_equal(v->status, SHOP_CONNECTING);
+	t = mono_ms();
+	shop_link_free(l);
+	t = mono_ms() - t;
+	assert_true(t < 1100);
+	close(fd);
+}
+
+int main(void)
+{
+	const struct CMUnitTest tests[] = {
+	    cmocka_unit_test_setup_teardown(test_view_generation, setup,
+					    teardown),
+	    cmocka_unit_test_setup_teardown(test_action_errors, setup,
+					    teardown),
+	    cmocka_unit_test_setup_teardown(test_answers, setup, teardown),
+	    cmocka_unit_test_setup_teardown(test_sse_bytes, setup, teardown),
+	    cmocka_unit_test_setup_teardown(test_new_stream_drops_the_queue,
+					    setup, teardown),
+	    cmocka_unit_test_setup_teardown(test_new_token_keeps_the_queue,
+					    setup, teardown),
+	    cmocka_unit_test_setup_teardown(test_free_mid_request, setup,
+					    teardown),
+	};
+
+	return cmocka_run_group_tests(tests, NULL, NULL);
+}

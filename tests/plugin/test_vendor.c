@@ -1,0 +1,154 @@
+/*
+ * The obs-websocket vendor requests (shop-vendor.c): each request type,
+ * its data checked field by field, and answers that name the problem.
+ */
+#include <jansson.h>
+
+#include "plugin_test.h"
+#include "shop-link-internal.h"
+
+static shop_link *link_;
+
+static int setup(void **state)
+{
+	shop_settings s;
+	char *cat = catalog_json(3);
+
+	(void)state;
+	shop_settings_init(&s);
+	s.countdown_seconds = 120;
+	link_ = shop_link_new(&s);
+	assert_non_null(link_);
+	assert_int_equal(
+	    shop_link_on_catalog(link_, link_->settings_gen, cat, strlen(cat)),
+	    0);
+	free(cat);
+	return 0;
+}
+
+static int teardown(void **state)
+{
+	(void)state;
+	shop_link_free(link_);
+	return 0;
+}
+
+/* The answer of a request, parsed; its "ok" must be ok. */
+static json_t *request(const char *type, const char *data, int ok)
+{
+	char *out = shop_link_vendor_request(link_, type, data, T0);
+	json_error_t jerr;
+	json_t *v;
+
+	assert_non_null(out);
+	v = json_loads(out, 0, &jerr);
+	if (v == NULL)
+		fail_msg("answer is not JSON: %s", out);
+	if (json_is_true(json_object_get(v, "ok")) != ok)
+		fail_msg("%s %s answered %s", type, data ? data : "", out);
+	if (!ok && json_string_length(json_object_get(v, "error")) < 10)
+		fail_msg("error says too little: %s", out);
+	free(out);
+	return v;
+}
+
+/* A refused request whose error holds needle. */
+static void refused(const char *type, const char *data, const char *needle)
+{
+	json_t *v = request(type, data, 0);
+	const char *e = json_string_value(json_object_get(v, "error"));
+
+	if (strstr(e, needle) == NULL)
+		fail_msg("%s %s: error \"%s\" does not say \"%s\"", type, data,
+			 e, needle);
+	json_decref(v);
+}
+
+static void ok(const char *type, const char *data)
+{
+	json_decref(request(type, data, 1));
+}
+
+static void test_bad_requests(void **state)
+{
+	(void)state;
+	refused("pin", "{\"offer\":", "not JSON");
+	refused("pin", "[1]", "JSON object");
+	refused("dance", "", "unknown request type \"dance\"");
+	refused(NULL, "", "no request type");
+	refused("pin", "", "either \"offer\"");
+	refused("pin", "{\"offer\":\"a\",\"slot\":1}", "either \"offer\"");
+	refused("pin", "{\"offer\":7}", "\"offer\" must be a string");
+	refused("pin", "{\"slot\":\"1\"}", "\"slot\" must be a whole number");
+	refused("pin", "{\"slot\":12}", "from 1 to 9");
+	refused("pin", "{\"slot\":4}", "slot 4 is empty");
+	refused("pin", "{\"offer\":\"zz\"}", "\"zz\" is not in the catalog");
+	refused("pin", "{\"sku\":\"a\"}", "unknown field \"sku\"");
+	refused("unpin", "", "nothing is pinned");
+	refused("unpin", "{\"at\":1}", "takes no data");
+	refused("countdown", "{\"seconds\":0}", "from 1 to 86400");
+	refused("countdown", "{\"seconds\":\"60\"}", "from 1 to 86400");
+	refused("countdown", "{\"label\":5}", "\"label\" must be a string");
+	refused("countdown", "{\"seconds\":60,\"offer\":\"zz\"}",
+		"not in the catalog");
+	refused("disclosure", "{}", "needs \"show\"");
+	refused("disclosure", "{\"show\":\"yes\"}", "needs \"show\"");
+	refused("disclosure", "{\"show\":true,\"kind\":\"secret\"}",
+		"kind must be one of");
+	refused("disclosure", "{\"show\":false}", "no disclosure is shown");
+	/* nothing was queued by any of them */
+	assert_int_equal(shop_model_pending(link_->model), 0);
+}
+
+static void test_requests(void **state)
+{
+	json_t *v, *st;
+
+	(void)state;
+	ok("pin", "{\"slot\":2}");
+	/* b needs "ad": hiding it is refused, saying why */
+	refused("disclosure", "{\"show\":false}", "needs its \"ad\"");
+	refused("disclosure", "{\"show\":true,\"kind\":\"gifted\"}",
+		"needs its \"ad\"");
+	ok("countdown", "{\"label\":\"Nur heute\"}");
+	ok("pin", "{\"offer\":\"a\"}");
+	ok("disclosure", "{\"show\":true,\"kind\":\"sponsored\","
+			 "\"text\":\"Dauerwerbesendung\"}");
+
+	v = request("get_state", NULL, 1);
+	assert_string_equal(json_string_value(json_object_get(v, "status")),
+			    "unconfigured");
+	assert_int_equal(json_integer_value(json_object_get(v, "pending")), 4);
+	st = json_object_get(v, "state");
+	assert_string_equal(
+	    json_string_value(json_object_get(
+		json_object_get(json_object_get(st, "pinned"), "offer"), "id")),
+	    "a");
+	assert_string_equal(json_string_value(json_object_get(
+				json_object_get(st, "disclosure"), "text")),
+			    "Dauerwerbesendung");
+	assert_string_equal(json_string_value(json_object_get(
+				json_object_get(st, "countdown"), "label")),
+			    "Nur heute");
+	/* the settings' length: 120 s from the press */
+	assert_string_equal(json_string_value(json_object_get(
+				json_object_get(st, "countdown"), "ends_at")),
+			    "2026-11-24T10:02:00.123Z");
+	assert_int_equal(json_array_size(json_object_get(v, "catalog")), 3);
+	json_decref(v);
+
+	ok("disclosure", "{\"show\":false}");
+	ok("unpin", NULL);
+	refused("unpin", "{}", "nothing is pinned");
+	assert_int_equal(shop_model_pending(link_->model), 6);
+}
+
+int main(void)
+{
+	const struct CMUnitTest tests[] = {
+	    cmocka_unit_test_setup_teardown(test_bad_requests, setup, teardown),
+	    cmocka_unit_test_setup_teardown(test_requests, setup, teardown),
+	};
+
+	return cmocka_run_group_tests(tests, NULL, NULL);
+}
