@@ -238,6 +238,9 @@ static ngx_http_live_shop_route_t  ngx_http_live_shop_routes[] = {
     { ngx_string("countdown"), 0, NGX_HTTP_POST, 1,
       ngx_http_live_shop_control, NGX_LIVE_SHOP_COUNTDOWN },
 
+    { ngx_string("countdown"), 0, NGX_HTTP_DELETE, 1,
+      ngx_http_live_shop_control, NGX_LIVE_SHOP_STOP_COUNTDOWN },
+
     { ngx_string("disclosure"), 0, NGX_HTTP_POST, 1,
       ngx_http_live_shop_control, NGX_LIVE_SHOP_DISCLOSE },
 
@@ -777,6 +780,7 @@ ngx_http_live_shop_store_error(ngx_http_request_t *r, lshop_error *err)
         status = NGX_HTTP_NOT_FOUND;
 
     } else if (ngx_strcmp(err->code, "not_pinned") == 0
+               || ngx_strcmp(err->code, "not_running") == 0
                || ngx_strcmp(err->code, "not_shown") == 0
                || ngx_strcmp(err->code, "disclosure_required") == 0
                || ngx_strcmp(err->code, "too_many_offers") == 0)
@@ -923,6 +927,7 @@ ngx_http_live_shop_control(ngx_http_request_t *r, u_char *body, size_t len)
         break;
 
     case NGX_LIVE_SHOP_UNPIN:
+    case NGX_LIVE_SHOP_STOP_COUNTDOWN:
     case NGX_LIVE_SHOP_HIDE:
         rc = lshop_moment_request_parse((char *) body, len, now,
                                         &act->at_ms, &err);

@@ -929,6 +929,7 @@ ngx_live_shop_act(ngx_live_shop_shm_t *shm, ngx_str_t *stream,
     ngx_shmtx_lock(&shm->shpool->mutex);
 
     create = (act->action != NGX_LIVE_SHOP_UNPIN
+              && act->action != NGX_LIVE_SHOP_STOP_COUNTDOWN
               && act->action != NGX_LIVE_SHOP_HIDE);
 
     st = ngx_live_shop_stream(shm, stream, create);
@@ -986,6 +987,11 @@ ngx_live_shop_act(ngx_live_shop_shm_t *shm, ngx_str_t *stream,
     case NGX_LIVE_SHOP_UNPIN:
         n = lshop_state_plan_unpin(st ? &st->state : &empty, act->at_ms, ev,
                                    err);
+        break;
+
+    case NGX_LIVE_SHOP_STOP_COUNTDOWN:
+        n = lshop_state_plan_countdown_stop(st ? &st->state : &empty,
+                                            act->at_ms, ev, err);
         break;
 
     case NGX_LIVE_SHOP_DISCLOSE:

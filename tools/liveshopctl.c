@@ -145,6 +145,7 @@ static int cmd_unpin(struct ctl *ctl, char **args);
 static int cmd_countdown(struct ctl *ctl, char **args);
 static int cmd_disclosure_show(struct ctl *ctl, char **args);
 static int cmd_disclosure_hide(struct ctl *ctl, char **args);
+static int cmd_countdown_stop(struct ctl *ctl, char **args);
 static int cmd_state(struct ctl *ctl, char **args);
 static int cmd_report(struct ctl *ctl, char **args);
 static int cmd_events(struct ctl *ctl, char **args);
@@ -191,6 +192,16 @@ static const struct ctl_command ctl_commands[] = {
 	.usage = "STREAM",
 	.summary = "unpin the pinned offer",
 	.run = cmd_unpin,
+    },
+    {
+	/* before "countdown": the first match of the table wins */
+	.name = "countdown stop",
+	.args = {"STREAM"},
+	.usage = "STREAM [--at RFC3339]",
+	.summary = "stop the running countdown before it runs out (its\n"
+		   "offer stays pinned)",
+	.options = OPT_BIT(OPT_AT),
+	.run = cmd_countdown_stop,
     },
     {
 	.name = "countdown",
@@ -319,12 +330,19 @@ static void print_usage(FILE *f, const char *name)
 	const char *lead = "usage: ";
 	size_t len = name ? strlen(name) : 0;
 	size_t i;
+	int exact = 0;
 
-	/* name "offer" selects both "offer put" and "offer list" */
+	for (i = 0; name && i < CTL_COMMANDS; i++)
+		exact |= strcmp(ctl_commands[i].name, name) == 0;
+
+	/* name "offer" selects both "offer put" and "offer list", but
+	 * "countdown" only itself, not "countdown stop" */
 	for (i = 0; i < CTL_COMMANDS; i++) {
 		const struct ctl_command *c = &ctl_commands[i];
 
 		if (name && strncmp(c->name, name, len) != 0)
+			continue;
+		if (exact && c->name[len] != '\0')
 			continue;
 		if (name && c->name[len] != '\0' && c->name[len] != ' ')
 			continue;
@@ -744,9 +762,10 @@ static int text_valid(const char *s, long min)
 	return chars >= min && chars <= CTL_TEXT_CHARS;
 }
 
-/* POSTs body (taken over; NULL when building it ran out of memory). */
-static int post_json(const struct ctl *ctl, const char *stream,
-		     const char *tail, json_t *body)
+/* Sends body by method (taken over; NULL when building it ran out of
+ * memory). */
+static int send_json(const struct ctl *ctl, const char *method,
+		     const char *stream, const char *tail, json_t *body)
 {
 	char *json = body ? json_dumps(body, JSON_COMPACT) : NULL;
 	int rc;
@@ -754,7 +773,7 @@ static int post_json(const struct ctl *ctl, const char *stream,
 	json_decref(body);
 	if (!json)
 		return fail(CTL_EXIT_REFUSED, "out of memory");
-	rc = call(ctl, "POST", stream, tail, json, strlen(json), 1);
+	rc = call(ctl, method, stream, tail, json, strlen(json), 1);
 	free(json);
 	return rc;
 }
@@ -800,7 +819,7 @@ static int cmd_pin(struct ctl *ctl, char **args)
 		body = with(body, "duration", json_integer(duration));
 	if (ctl->opt[OPT_AT])
 		body = with(body, "at", json_string(at));
-	return post_json(ctl, stream, "pin", body);
+	return send_json(ctl, "POST", stream, "pin", body);
 }
 
 static int cmd_unpin(struct ctl *ctl, char **args)
@@ -852,7 +871,25 @@ static int cmd_countdown(struct ctl *ctl, char **args)
 		body = with(body, "offer", json_string(offer));
 	if (ctl->opt[OPT_AT])
 		body = with(body, "at", json_string(at));
-	return post_json(ctl, stream, "countdown", body);
+	return send_json(ctl, "POST", stream, "countdown", body);
+}
+
+static int cmd_countdown_stop(struct ctl *ctl, char **args)
+{
+	const char *stream = args[0];
+	char at[LSHOP_TIME_LEN];
+	int rc;
+
+	rc = check_stream(ctl, stream);
+	if (rc)
+		return rc;
+	if (!ctl->opt[OPT_AT])
+		return call_stream(ctl, stream, "DELETE", "countdown", 1);
+	if ((rc = parse_at(ctl, at)) != 0 || (rc = need_token(ctl)) != 0)
+		return rc;
+	/* a 409 not_running is the server saying no: exit 1 */
+	return send_json(ctl, "DELETE", stream, "countdown",
+			 with(json_object(), "at", json_string(at)));
 }
 
 static int cmd_disclosure_show(struct ctl *ctl, char **args)
@@ -890,7 +927,7 @@ static int cmd_disclosure_show(struct ctl *ctl, char **args)
 		body = with(body, "text", json_string(text));
 	if (ctl->opt[OPT_AT])
 		body = with(body, "at", json_string(at));
-	return post_json(ctl, stream, "disclosure", body);
+	return send_json(ctl, "POST", stream, "disclosure", body);
 }
 
 static int cmd_disclosure_hide(struct ctl *ctl, char **args)

@@ -334,6 +334,26 @@ size_t lshop_state_plan_countdown(const lshop_state *st, int64_t at_ms,
 	return plan_stamp(out, n, at_ms);
 }
 
+size_t lshop_state_plan_countdown_stop(const lshop_state *st, int64_t at_ms,
+				       lshop_event out[LSHOP_PLAN_MAX],
+				       lshop_error *err)
+{
+	size_t n = 0;
+	lshop_event *ev;
+
+	if (!st->countdown) {
+		lshop_error_set(err, "not_running", "",
+				"no countdown is running, so none can be "
+				"stopped");
+		return 0;
+	}
+	/* Stopped, not run out: its offer stays pinned. */
+	ev = plan_add(out, &n, LSHOP_COUNTDOWN_ENDED);
+	memcpy(ev->label, st->countdown_label, sizeof(ev->label));
+	memcpy(ev->offer_id, st->countdown_offer_id, sizeof(ev->offer_id));
+	return plan_stamp(out, n, later(at_ms, st->countdown_edge_ms));
+}
+
 size_t lshop_state_plan_disclose(const lshop_state *st, int64_t at_ms,
 				 const char *kind, const char *text,
 				 const char *locale,

@@ -635,6 +635,25 @@ def test_countdown_bad_arguments(api, args, what):
     assert api.requests == []
 
 
+def test_countdown_stop(api):
+    r = api.ctl("countdown", "stop", "live/demo")
+    assert r.returncode == 0, r.stderr
+    method, path, headers, body = api.only_request()
+    assert (method, path) == ("DELETE",
+                              "/shop/v1/streams/live/demo/countdown")
+    assert headers["Authorization"] == "Bearer " + TOKEN
+    assert body == b""
+    assert r.stdout == EVENT + b"\n"
+    r = api.ctl("countdown", "stop", "live/demo",
+                "--at=2026-11-24T11:00:00+01:00")
+    assert r.returncode == 0, r.stderr
+    assert json.loads(api.requests[-1][3]) == {
+        "at": "2026-11-24T10:00:00.000Z"}
+    r = api.ctl("countdown", "stop", "live/demo", "60")
+    assert r.returncode == 2 and b"too many arguments" in r.stderr
+    assert len(api.requests) == 2
+
+
 def test_disclosure_show(api):
     r = api.ctl("disclosure", "show", "live/demo", "ad", "--text", "Anzeige")
     assert r.returncode == 0, r.stderr

@@ -516,6 +516,35 @@ def test_countdown_started_and_replaced(tl):
     assert Model(stream).apply_all(journal_events(tl, stream)).problems == []
 
 
+def test_countdown_stopped_early(tl):
+    """The host stops a countdown before it runs out (the dock's stop):
+    countdown.ended now, its offer stays pinned, nothing more is due."""
+    stream = "live/cd-stop"
+    api = tl.api_for(stream)
+    put_offer(api, h.offer("cds-o"))
+    ok(api.pin("cds-o"))
+    started = call_event(api.countdown, "countdown.started", stream, 2,
+                         "Deal", offer_id="cds-o")
+    ended = call_event(lambda: api.call("DELETE", "/countdown"),
+                       "countdown.ended", stream)
+    assert ended["seq"] == started["seq"] + 1
+    assert ended["data"].get("label") == "Deal"
+    assert ended["data"].get("offer_id") == "cds-o"
+    st = state(api)
+    assert st["countdown"] is None and st["pinned"]["offer"]["id"] == \
+        "cds-o", st
+    assert_error(api.call("DELETE", "/countdown"), 409, code="not_running")
+    assert_error(api.call("DELETE", "/countdown", {"at": "soon"}), 400,
+                 field="at")
+    # past the old ends_at: the clock ends nothing and unpins nothing
+    time.sleep(2.5)
+    st = state(api)
+    assert st["seq"] == ended["seq"] and st["pinned"], st
+    assert_error(api.call("DELETE", "/countdown",
+                          token=h.mint_token(SECRET, "live/other")), 403)
+    assert Model(stream).apply_all(journal_events(tl, stream)).problems == []
+
+
 @pytest.mark.parametrize("body,status,field", [
     ({"seconds": 0, "label": "x"}, 400, "seconds"),
     ({"seconds": -5, "label": "x"}, 400, "seconds"),

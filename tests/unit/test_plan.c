@@ -606,6 +606,37 @@ static void test_countdown(void **state)
 	tl_free(&tl);
 }
 
+static void test_countdown_stop(void **state)
+{
+	lshop_event evs[LSHOP_PLAN_MAX];
+	lshop_error err;
+	timeline tl;
+	size_t n;
+
+	(void)state;
+	tl_init(&tl);
+	assert_int_equal(
+	    lshop_state_plan_countdown_stop(&tl.st, T0, evs, &err), 0);
+	assert_string_equal(err.code, "not_running");
+	tl_pin(&tl, &plain, T0, 0);
+	n = lshop_state_plan_countdown(&tl.st, T0 + S(1), 300, "Deal", "sku-plain",
+				       evs, &err);
+	tl_apply(&tl, evs, n);
+	/* stamped no earlier than the countdown's start */
+	n = lshop_state_plan_countdown_stop(&tl.st, T0, evs, &err);
+	assert_int_equal(n, 1);
+	IS_ENDED(evs[0], T0 + S(1), "Deal", "sku-plain");
+	n = lshop_state_plan_countdown_stop(&tl.st, T0 + S(30), evs, &err);
+	IS_ENDED(evs[0], T0 + S(30), "Deal", "sku-plain");
+	tl_apply(&tl, evs, n);
+	/* stopped, not run out: the offer stays pinned, nothing is due */
+	assert_true(tl.st.pinned && !tl.st.countdown);
+	assert_int_equal(lshop_state_due(&tl.st, T0 + S(400), evs), 0);
+	assert_int_equal(
+	    lshop_state_plan_countdown_stop(&tl.st, T0 + S(31), evs, &err), 0);
+	tl_free(&tl);
+}
+
 /* The clock */
 
 static void test_due_nothing(void **state)
@@ -836,6 +867,7 @@ int main(void)
 {
 	const struct CMUnitTest tests[] = {
 	    cmocka_unit_test(test_pin_plain),
+	    cmocka_unit_test(test_countdown_stop),
 	    cmocka_unit_test(test_pin_sponsored_shows_its_disclosure),
 	    cmocka_unit_test(test_pin_replaces_sponsored_with_plain),
 	    cmocka_unit_test(test_pin_sponsored_after_sponsored),

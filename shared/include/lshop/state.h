@@ -116,6 +116,15 @@ size_t lshop_state_plan_countdown(const lshop_state *st, int64_t at_ms,
 				  lshop_error *err);
 
 /*
+ * Stop the running countdown before it runs out: countdown.ended, and
+ * its offer, if it has one, stays pinned. Refused ("not_running") when
+ * none runs.
+ */
+size_t lshop_state_plan_countdown_stop(const lshop_state *st, int64_t at_ms,
+				       lshop_event out[LSHOP_PLAN_MAX],
+				       lshop_error *err);
+
+/*
  * Show a stream-wide disclosure of kind with text (NULL or "": the
  * default text of kind in locale; else 1-60 characters, valid UTF-8). A
  * shown disclosure is hidden first. Refused: "invalid_field" ("kind",
