@@ -105,9 +105,12 @@ class LiveShopDock : public QWidget
 		countdown_seconds->setSuffix(text("Dock.Seconds"));
 		countdown_start =
 		    new QPushButton(text("Dock.CountdownStart"), countdown_box);
+		countdown_stop =
+		    new QPushButton(text("Dock.CountdownStop"), countdown_box);
 		countdown_state = new QLabel(countdown_box);
 		countdown_row->addWidget(countdown_seconds);
 		countdown_row->addWidget(countdown_start);
+		countdown_row->addWidget(countdown_stop);
 		countdown_row->addWidget(countdown_state, 1);
 		layout->addWidget(countdown_box);
 
@@ -145,6 +148,11 @@ class LiveShopDock : public QWidget
 			act([secs](shop_link *l, int64_t at, lshop_error *e) {
 				return shop_link_countdown(l, secs, nullptr,
 							   nullptr, at, e);
+			});
+		});
+		connect(countdown_stop, &QPushButton::clicked, this, [this]() {
+			act([](shop_link *l, int64_t at, lshop_error *e) {
+				return shop_link_countdown_stop(l, at, e);
 			});
 		});
 		connect(disclosure_toggle, &QPushButton::clicked, this,
@@ -370,6 +378,7 @@ class LiveShopDock : public QWidget
 
 	void update_countdown()
 	{
+		countdown_stop->setEnabled(view->countdown != 0);
 		if (!view->countdown) {
 			countdown_state->clear();
 			return;
@@ -396,7 +405,8 @@ class LiveShopDock : public QWidget
 	std::unique_ptr<shop_view> view;
 	QTimer *timer;
 	QLabel *status, *pinned, *countdown_state, *message;
-	QPushButton *unpin, *countdown_start, *disclosure_toggle;
+	QPushButton *unpin, *countdown_start, *countdown_stop;
+	QPushButton *disclosure_toggle;
 	QTableWidget *catalog;
 	QSpinBox *countdown_seconds, *default_seconds;
 	QComboBox *disclosure_kind, *default_kind;

@@ -323,6 +323,17 @@ out:
 	return act_done(link, rc);
 }
 
+int shop_link_countdown_stop(shop_link *link, int64_t at_ms, lshop_error *err)
+{
+	shop_action a;
+
+	memset(&a, 0, sizeof(a));
+	a.type = SHOP_ACTION_STOP_COUNTDOWN;
+	a.at_ms = at_ms;
+	pthread_mutex_lock(&link->lock);
+	return act_done(link, act_locked(link, &a, err));
+}
+
 static int disclose_locked(shop_link *link, const char *kind, const char *text,
 			   int64_t at_ms, lshop_error *err)
 {

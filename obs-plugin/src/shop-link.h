@@ -174,6 +174,8 @@ int shop_link_unpin(shop_link *link, int64_t at_ms, lshop_error *err);
 /* seconds ≤ 0: the settings' countdown_seconds; label NULL: theirs */
 int shop_link_countdown(shop_link *link, int64_t seconds, const char *label,
 			const char *offer_id, int64_t at_ms, lshop_error *err);
+/* stops the running countdown before it runs out ("not_running") */
+int shop_link_countdown_stop(shop_link *link, int64_t at_ms, lshop_error *err);
 /* show: kind NULL = the settings' kind, text NULL = the locale's label */
 int shop_link_disclosure(shop_link *link, int show, const char *kind,
 			 const char *text, int64_t at_ms, lshop_error *err);
@@ -184,7 +186,7 @@ int shop_link_toggle_disclosure(shop_link *link, int64_t at_ms,
 /*
  * obs-websocket vendor "live-shop" (SPEC §12): request_type is "pin"
  * ({"offer":"ID"} or {"slot":N}), "unpin", "countdown"
- * ({"seconds":N,"label":"…"}), "disclosure"
+ * ({"seconds":N,"label":"…"}, or {"stop":true}), "disclosure"
  * ({"show":true,"kind":"ad","text":"…"}) or "get_state"; request_json
  * the request data ("" or NULL for none). Returns a malloc'd JSON
  * object (caller frees): {"ok":true,...} or {"ok":false,"error":"…"}.

@@ -86,6 +86,8 @@ static size_t plan(const lshop_state *st, const shop_action *a,
 						 locale, out, err);
 	case SHOP_ACTION_HIDE:
 		return lshop_state_plan_hide(st, a->at_ms, out, err);
+	case SHOP_ACTION_STOP_COUNTDOWN:
+		return lshop_state_plan_countdown_stop(st, a->at_ms, out, err);
 	}
 	lshop_error_set(err, "invalid_action", "", "unknown action %d",
 			(int)a->type);
@@ -464,8 +466,10 @@ char *shop_model_state_json(const shop_model *m, int64_t now_ms)
 
 const char *shop_action_name(shop_action_type type)
 {
-	static const char *const names[] = {"pin", "unpin", "countdown",
-					    "disclosure", "hide disclosure"};
+	static const char *const names[] = {"pin",	 "unpin",
+					    "countdown", "disclosure",
+					    "hide disclosure",
+					    "stop countdown"};
 
 	return (size_t)type < sizeof(names) / sizeof(names[0]) ? names[type]
 							       : "?";
@@ -473,8 +477,9 @@ const char *shop_action_name(shop_action_type type)
 
 const char *shop_action_path(shop_action_type type)
 {
-	static const char *const paths[] = {"pin", "unpin", "countdown",
-					    "disclosure", "disclosure"};
+	static const char *const paths[] = {"pin",	  "unpin",
+					    "countdown",  "disclosure",
+					    "disclosure", "countdown"};
 
 	return (size_t)type < sizeof(paths) / sizeof(paths[0]) ? paths[type]
 							       : "";
@@ -482,7 +487,9 @@ const char *shop_action_path(shop_action_type type)
 
 const char *shop_action_method(shop_action_type type)
 {
-	return type == SHOP_ACTION_HIDE ? "DELETE" : "POST";
+	return type == SHOP_ACTION_HIDE || type == SHOP_ACTION_STOP_COUNTDOWN
+		       ? "DELETE"
+		       : "POST";
 }
 
 char *shop_action_body(const shop_action *a)
@@ -515,6 +522,7 @@ char *shop_action_body(const shop_action *a)
 		break;
 	case SHOP_ACTION_UNPIN:
 	case SHOP_ACTION_HIDE:
+	case SHOP_ACTION_STOP_COUNTDOWN:
 		break;
 	}
 	if (a->send_at) {

@@ -27,6 +27,7 @@ typedef enum shop_action_type {
 	SHOP_ACTION_COUNTDOWN,
 	SHOP_ACTION_DISCLOSE,
 	SHOP_ACTION_HIDE,
+	SHOP_ACTION_STOP_COUNTDOWN,
 } shop_action_type;
 
 typedef struct shop_action {

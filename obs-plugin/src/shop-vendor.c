@@ -132,8 +132,10 @@ static char *vendor_pin(shop_link *link, json_t *data, int64_t now_ms)
 
 static char *vendor_countdown(shop_link *link, json_t *data, int64_t now_ms)
 {
-	static const char *const keys[] = {"seconds", "label", "offer", NULL};
+	static const char *const keys[] = {"seconds", "label", "offer", "stop",
+					   NULL};
 	json_t *seconds = json_object_get(data, "seconds");
+	json_t *stop = json_object_get(data, "stop");
 	const char *label, *offer, *bad = unknown_key(data, keys);
 	lshop_error err;
 	int64_t s = 0;
@@ -143,8 +145,20 @@ static char *vendor_countdown(shop_link *link, json_t *data, int64_t now_ms)
 		return answer_error("unknown_field",
 				    "countdown: unknown field \"%.60s\"; "
 				    "countdown takes \"seconds\", \"label\" "
-				    "and \"offer\"",
+				    "and \"offer\", or \"stop\"",
 				    bad);
+	if (stop != NULL && !json_is_boolean(stop))
+		return answer_error("invalid_field",
+				    "countdown: \"stop\" must be true or "
+				    "false");
+	if (json_is_true(stop)) {
+		if (json_object_size(data) != 1)
+			return answer_error("invalid_field",
+					    "countdown: \"stop\" takes no "
+					    "other field");
+		rc = shop_link_countdown_stop(link, now_ms, &err);
+		return answer(link, rc, &err);
+	}
 	if (seconds != NULL) {
 		if (!json_is_integer(seconds) ||
 		    json_integer_value(seconds) < 1 ||

@@ -312,6 +312,12 @@ static void test_action_bodies(void **state)
 	assert_string_equal(shop_action_path(SHOP_ACTION_HIDE), "disclosure");
 	assert_string_equal(shop_action_method(SHOP_ACTION_UNPIN), "POST");
 	assert_string_equal(shop_action_path(SHOP_ACTION_UNPIN), "unpin");
+	assert_string_equal(shop_action_method(SHOP_ACTION_STOP_COUNTDOWN),
+			    "DELETE");
+	assert_string_equal(shop_action_path(SHOP_ACTION_STOP_COUNTDOWN),
+			    "countdown");
+	assert_string_equal(shop_action_name(SHOP_ACTION_STOP_COUNTDOWN),
+			    "stop countdown");
 }
 
 int main(void)

@@ -91,6 +91,10 @@ static void test_bad_requests(void **state)
 	refused("countdown", "{\"label\":5}", "\"label\" must be a string");
 	refused("countdown", "{\"seconds\":60,\"offer\":\"zz\"}",
 		"not in the catalog");
+	refused("countdown", "{\"stop\":true}", "no countdown is running");
+	refused("countdown", "{\"stop\":1}", "\"stop\" must be true");
+	refused("countdown", "{\"stop\":true,\"seconds\":5}",
+		"takes no other field");
 	refused("disclosure", "{}", "needs \"show\"");
 	refused("disclosure", "{\"show\":\"yes\"}", "needs \"show\"");
 	refused("disclosure", "{\"show\":true,\"kind\":\"secret\"}",
@@ -140,7 +144,13 @@ static void test_requests(void **state)
 	ok("disclosure", "{\"show\":false}");
 	ok("unpin", NULL);
 	refused("unpin", "{}", "nothing is pinned");
-	assert_int_equal(shop_model_pending(link_->model), 6);
+	ok("countdown", "{\"stop\":true}");
+	v = request("get_state", NULL, 1);
+	assert_true(json_is_null(
+	    json_object_get(json_object_get(v, "state"), "countdown")));
+	json_decref(v);
+	refused("countdown", "{\"stop\":true}", "no countdown is running");
+	assert_int_equal(shop_model_pending(link_->model), 7);
 }
 
 int main(void)
