@@ -156,6 +156,24 @@ static ngx_command_t  ngx_http_live_shop_commands[] = {
       0,
       NULL },
 
+#if (NGX_SSL)
+
+    { ngx_string("live_shop_notify_ssl_verify"),
+      NGX_HTTP_MAIN_CONF|NGX_CONF_FLAG,
+      ngx_conf_set_flag_slot,
+      NGX_HTTP_MAIN_CONF_OFFSET,
+      offsetof(ngx_live_shop_conf_t, notify_ssl_verify),
+      NULL },
+
+    { ngx_string("live_shop_notify_ssl_trusted_certificate"),
+      NGX_HTTP_MAIN_CONF|NGX_CONF_TAKE1,
+      ngx_conf_set_str_slot,
+      NGX_HTTP_MAIN_CONF_OFFSET,
+      offsetof(ngx_live_shop_conf_t, notify_ssl_trusted_certificate),
+      NULL },
+
+#endif
+
     { ngx_string("live_shop_api"),
       NGX_HTTP_LOC_CONF|NGX_CONF_NOARGS,
       ngx_http_live_shop_api,
@@ -343,6 +361,7 @@ ngx_http_live_shop_body_handler(ngx_http_request_t *r)
 
     if (rc == NGX_OK) {
         rc = ctx->call(r, body.data, body.len);
+        ngx_live_shop_notify_ring();
 
     } else if (rc == NGX_DECLINED) {
         rc = ngx_http_live_shop_fail(r, NGX_HTTP_REQUEST_ENTITY_TOO_LARGE,

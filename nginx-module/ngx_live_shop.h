@@ -41,6 +41,12 @@ typedef struct {
     ngx_msec_t                      sse_ping;
     ngx_url_t                       notify;      /* live_shop_notify */
     ngx_str_t                       notify_secret;
+    ngx_fd_t                        notify_bell[2]; /* rings worker 0 */
+#if (NGX_SSL)
+    ngx_ssl_t                      *notify_ssl;  /* an https:// URL */
+    ngx_flag_t                      notify_ssl_verify;
+    ngx_str_t                       notify_ssl_trusted_certificate;
+#endif
 } ngx_live_shop_conf_t;
 
 
@@ -235,7 +241,15 @@ ngx_int_t ngx_live_shop_journal_replay(ngx_live_shop_conf_t *lscf,
 
 char *ngx_live_shop_notify_conf(ngx_conf_t *cf, ngx_command_t *cmd,
     void *conf);
+char *ngx_live_shop_notify_init_conf(ngx_cycle_t *cycle,
+    ngx_live_shop_conf_t *lscf);
+ngx_int_t ngx_live_shop_notify_init_module(ngx_cycle_t *cycle);
+ngx_int_t ngx_live_shop_notify_init_process(ngx_cycle_t *cycle);
+void ngx_live_shop_notify_exit_process(ngx_cycle_t *cycle);
 void ngx_live_shop_notify_kick(void);
+
+/* A new event may be in the zone: its delivery starts now, not on a tick */
+void ngx_live_shop_notify_ring(void);
 
 /*
  * This worker's clock: fires due events, hands new events to its RTMP and

@@ -80,6 +80,9 @@ ngx_live_shop_create_conf(ngx_cycle_t *cycle)
     lscf->journal_max_size = NGX_CONF_UNSET;
     lscf->journal_fsync = NGX_CONF_UNSET;
     lscf->sse_ping = NGX_CONF_UNSET_MSEC;
+#if (NGX_SSL)
+    lscf->notify_ssl_verify = NGX_CONF_UNSET;
+#endif
 
     return lscf;
 }
@@ -116,7 +119,7 @@ ngx_live_shop_init_conf(ngx_cycle_t *cycle, void *conf)
         return NGX_CONF_ERROR;
     }
 
-    return NGX_CONF_OK;
+    return ngx_live_shop_notify_init_conf(cycle, lscf);
 }
 
 
@@ -129,6 +132,10 @@ ngx_live_shop_init_module(ngx_cycle_t *cycle)
     ngx_core_conf_t       *ccf;
     ngx_file_info_t        fi;
     ngx_live_shop_conf_t  *lscf;
+
+    if (ngx_live_shop_notify_init_module(cycle) != NGX_OK) {
+        return NGX_ERROR;
+    }
 
     lscf = ngx_live_shop_get_conf(cycle);
 
@@ -186,7 +193,7 @@ ngx_live_shop_init_process(ngx_cycle_t *cycle)
         ngx_add_timer(&ngx_live_shop_tick_event, NGX_LIVE_SHOP_TICK_BUSY);
     }
 
-    return NGX_OK;
+    return ngx_live_shop_notify_init_process(cycle);
 }
 
 
@@ -199,6 +206,7 @@ static void
 ngx_live_shop_exit_process(ngx_cycle_t *cycle)
 {
     ngx_http_live_shop_sse_close_all();
+    ngx_live_shop_notify_exit_process(cycle);
 }
 
 
@@ -220,7 +228,10 @@ ngx_live_shop_tick(ngx_event_t *ev)
 
     shm = ngx_live_shop_get_shm((ngx_cycle_t *) ngx_cycle);
 
-    (void) ngx_live_shop_fire_due(shm, lshop_now_ms());
+    if (ngx_live_shop_fire_due(shm, lshop_now_ms())) {
+        ngx_live_shop_notify_ring();
+    }
+
     ngx_live_shop_fold(shm);
 
     ngx_live_shop_deliver();

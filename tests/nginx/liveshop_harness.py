@@ -463,7 +463,9 @@ def make_conf(d, rtmp_port, http_port, module=None, secret=SECRET,
 
     notify adds outgoing webhooks (SPEC §10) to http{}: a (URL, SECRET)
     pair gives `live_shop_notify URL secret=SECRET;`, a list of pairs one
-    such line each, a str the directive's arguments verbatim."""
+    such line each, a str the directive's arguments verbatim; a third
+    item {NAME: VALUE} adds `live_shop_notify_NAME VALUE;` lines
+    (ssl_verify, ssl_trusted_certificate)."""
     if user_root is None:
         user_root = os.geteuid() == 0
     shop = module is not None
@@ -527,7 +529,7 @@ def make_conf(d, rtmp_port, http_port, module=None, secret=SECRET,
             if value is not None:
                 w("  %s %s;" % (directive, value))
         for args in notify_directives(notify):
-            w("  live_shop_notify %s;" % args)
+            w("  live_shop_notify%s;" % args)
     if extra_http:
         w("  " + extra_http)
     w("  server {")
@@ -578,11 +580,15 @@ def notify_directives(notify):
     if not notify:
         return []
     if isinstance(notify, str):
-        return [notify]
+        return [" " + notify]
     if isinstance(notify, tuple):
         notify = [notify]
-    return ["%s %s" % (nginx_word(url), nginx_word("secret=" + sec))
-            for url, sec in notify]
+    out = []
+    for url, sec, *more in notify:
+        out.append(" %s %s" % (nginx_word(url), nginx_word("secret=" + sec)))
+        for name, value in (more[0] if more else {}).items():
+            out.append("_%s %s" % (name, nginx_word(value)))
+    return out
 
 
 def make_prefix(base=None):
@@ -2752,9 +2758,11 @@ class NotifyReceiver:
     request (as a Delivery) and answers what plan(delivery) says:
     (status, {header: value}) or HOLD, which keeps the request unanswered
     until release() (then it answers release's status) or until nginx
-    closes the connection. The default plan answers 200."""
+    closes the connection. The default plan answers 200. tls=(CERTFILE,
+    KEYFILE) makes it an HTTPS server (TLS set up in the request's thread;
+    a client that gives up during the handshake records nothing)."""
 
-    def __init__(self, plan=None, path="/hook"):
+    def __init__(self, plan=None, path="/hook", tls=None):
         import http.server
         self.plan = plan or (lambda d: (200, {}))
         self.path = path
@@ -2779,6 +2787,8 @@ class NotifyReceiver:
 
             def _body(self):
                 te = (self.headers.get("Transfer-Encoding") or "").lower()
+                if tls:
+                    self.request.do_handshake()
                 if "chunked" in te:
                     out = b""
                     while True:
@@ -2852,11 +2862,19 @@ class NotifyReceiver:
                                                       Handler)
         self.server.daemon_threads = True
         self.port = self.server.server_address[1]
-        self.url = "http://127.0.0.1:%d%s" % (self.port, path)
+        self.url = "%s://127.0.0.1:%d%s" % ("https" if tls else "http",
+                                            self.port, path)
         self.thread = threading.Thread(target=self.server.serve_forever,
                                        kwargs={"poll_interval": 0.05},
                                        daemon=True, name="notify-receiver")
         self.thread.start()
+        if tls:
+            import ssl
+            ctx = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
+            ctx.load_cert_chain(*tls)
+            self.server.socket = ctx.wrap_socket(
+                self.server.socket, server_side=True,
+                do_handshake_on_connect=False)
 
     def release(self, status=200):
         """Answers the held requests (and later HOLDs) with status."""
