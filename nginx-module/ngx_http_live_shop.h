@@ -24,7 +24,12 @@ typedef struct {
     ngx_str_t                       hls_app;
     ngx_int_t                       webhook;     /* lshop_provider, or -1 */
     ngx_str_t                       webhook_secret;
+    size_t                          max_body;    /* live_shop_max_body_size */
 } ngx_http_live_shop_loc_conf_t;
+
+
+#define NGX_HTTP_LIVE_SHOP_API_BODY      (64 * 1024)
+#define NGX_HTTP_LIVE_SHOP_WEBHOOK_BODY  (1024 * 1024)
 
 
 ngx_int_t ngx_http_live_shop_hls_handler(ngx_http_request_t *r);
@@ -45,6 +50,7 @@ ngx_int_t ngx_http_live_shop_add_header(ngx_http_request_t *r,
     const char *key, const char *value);
 ngx_int_t ngx_http_live_shop_request_body(ngx_http_request_t *r, size_t max,
     ngx_str_t *body);
+ngx_int_t ngx_http_live_shop_too_large(ngx_http_request_t *r, size_t max);
 
 
 #endif /* _NGX_HTTP_LIVE_SHOP_H_INCLUDED_ */

@@ -17,7 +17,6 @@
 #include "ngx_http_live_shop.h"
 
 
-#define NGX_HTTP_LIVE_SHOP_MAX_BODY  65536
 
 
 typedef ngx_int_t (*ngx_http_live_shop_call_pt)(ngx_http_request_t *r,
@@ -80,6 +79,8 @@ static char *ngx_http_live_shop_journal_size(ngx_conf_t *cf, void *post,
     void *data);
 static char *ngx_http_live_shop_locale(ngx_conf_t *cf, void *post,
     void *data);
+static char *ngx_http_live_shop_control_rate(ngx_conf_t *cf,
+    ngx_command_t *cmd, void *conf);
 static void *ngx_http_live_shop_create_main_conf(ngx_conf_t *cf);
 static void *ngx_http_live_shop_create_loc_conf(ngx_conf_t *cf);
 static char *ngx_http_live_shop_merge_loc_conf(ngx_conf_t *cf, void *parent,
@@ -188,6 +189,20 @@ static ngx_command_t  ngx_http_live_shop_commands[] = {
       0,
       NULL },
 
+    { ngx_string("live_shop_max_body_size"),
+      NGX_HTTP_MAIN_CONF|NGX_HTTP_SRV_CONF|NGX_HTTP_LOC_CONF|NGX_CONF_TAKE1,
+      ngx_conf_set_size_slot,
+      NGX_HTTP_LOC_CONF_OFFSET,
+      offsetof(ngx_http_live_shop_loc_conf_t, max_body),
+      NULL },
+
+    { ngx_string("live_shop_control_rate"),
+      NGX_HTTP_MAIN_CONF|NGX_CONF_TAKE12,
+      ngx_http_live_shop_control_rate,
+      0,
+      0,
+      NULL },
+
     { ngx_string("live_shop_hls"),
       NGX_HTTP_MAIN_CONF|NGX_HTTP_SRV_CONF|NGX_HTTP_LOC_CONF|NGX_CONF_FLAG,
       ngx_conf_set_flag_slot,
@@ -285,10 +300,14 @@ static ngx_str_t  ngx_http_live_shop_json_type =
 static ngx_int_t
 ngx_http_live_shop_api_handler(ngx_http_request_t *r)
 {
-    ngx_int_t                  rc;
-    ngx_uint_t                 auth;
-    lshop_error                err;
-    ngx_http_live_shop_ctx_t  *ctx;
+    time_t                          retry;
+    u_char                          value[NGX_TIME_T_LEN + 1];
+    ngx_int_t                       rc;
+    ngx_uint_t                      auth;
+    lshop_error                     err;
+    ngx_live_shop_conf_t           *lscf;
+    ngx_http_live_shop_ctx_t       *ctx;
+    ngx_http_live_shop_loc_conf_t  *lslcf;
 
     ctx = ngx_pcalloc(r->pool, sizeof(ngx_http_live_shop_ctx_t));
     if (ctx == NULL) {
@@ -318,6 +337,36 @@ ngx_http_live_shop_api_handler(ngx_http_request_t *r)
         return ngx_http_live_shop_error(r, rc, &err);
     }
 
+    lscf = ngx_live_shop_get_conf((ngx_cycle_t *) ngx_cycle);
+
+    if (auth && lscf->control_rate
+        && (r->method & (NGX_HTTP_PUT|NGX_HTTP_POST|NGX_HTTP_DELETE))
+        && ngx_live_shop_rate(ngx_live_shop_get_shm((ngx_cycle_t *) ngx_cycle),
+                              &ctx->stream, lscf->control_rate,
+                              lscf->control_burst, &retry)
+           == NGX_BUSY)
+    {
+        if (ngx_http_discard_request_body(r) != NGX_OK) {
+            return NGX_HTTP_INTERNAL_SERVER_ERROR;
+        }
+
+        *ngx_sprintf(value, "%T", retry) = '\0';
+
+        if (ngx_http_live_shop_add_header(r, "Retry-After", (char *) value)
+            != NGX_OK)
+        {
+            return NGX_HTTP_INTERNAL_SERVER_ERROR;
+        }
+
+        lshop_error_set(&err, "rate_limited", "",
+                        "too many control calls on %.*s "
+                        "(live_shop_control_rate): try again in %d s",
+                        (int) ctx->stream.len, ctx->stream.data,
+                        (int) retry);
+
+        return ngx_http_live_shop_error(r, NGX_HTTP_TOO_MANY_REQUESTS, &err);
+    }
+
     if (!(r->method & (NGX_HTTP_PUT|NGX_HTTP_POST|NGX_HTTP_DELETE))) {
         rc = ngx_http_discard_request_body(r);
         if (rc != NGX_OK) {
@@ -327,11 +376,11 @@ ngx_http_live_shop_api_handler(ngx_http_request_t *r)
         return ctx->call(r, NULL, 0);
     }
 
-    if (r->headers_in.content_length_n > NGX_HTTP_LIVE_SHOP_MAX_BODY) {
+    lslcf = ngx_http_get_module_loc_conf(r, ngx_http_live_shop_module);
+
+    if (r->headers_in.content_length_n > (off_t) lslcf->max_body) {
         ngx_http_discard_request_body(r);
-        return ngx_http_live_shop_fail(r, NGX_HTTP_REQUEST_ENTITY_TOO_LARGE,
-                                       "too_large", "",
-                                       "the request body is too large");
+        return ngx_http_live_shop_too_large(r, lslcf->max_body);
     }
 
     r->request_body_in_single_buf = 1;
@@ -350,23 +399,23 @@ ngx_http_live_shop_api_handler(ngx_http_request_t *r)
 static void
 ngx_http_live_shop_body_handler(ngx_http_request_t *r)
 {
-    ngx_int_t                  rc;
-    ngx_str_t                  body;
-    ngx_http_live_shop_ctx_t  *ctx;
+    ngx_int_t                       rc;
+    ngx_str_t                       body;
+    ngx_http_live_shop_ctx_t       *ctx;
+    ngx_http_live_shop_loc_conf_t  *lslcf;
 
     ctx = ngx_http_get_module_ctx(r, ngx_http_live_shop_module);
+    lslcf = ngx_http_get_module_loc_conf(r, ngx_http_live_shop_module);
 
-    rc = ngx_http_live_shop_request_body(r, NGX_HTTP_LIVE_SHOP_MAX_BODY,
-                                         &body);
+    rc = ngx_http_live_shop_request_body(r, lslcf->max_body, &body);
 
     if (rc == NGX_OK) {
         rc = ctx->call(r, body.data, body.len);
         ngx_live_shop_notify_ring();
 
     } else if (rc == NGX_DECLINED) {
-        rc = ngx_http_live_shop_fail(r, NGX_HTTP_REQUEST_ENTITY_TOO_LARGE,
-                                     "too_large", "",
-                                     "the request body is over 64 KiB");
+        rc = ngx_http_live_shop_too_large(r, lslcf->max_body);
+
     } else {
         rc = NGX_HTTP_INTERNAL_SERVER_ERROR;
     }
@@ -772,6 +821,22 @@ ngx_http_live_shop_error(ngx_http_request_t *r, ngx_uint_t status,
 }
 
 
+/* 413 for a body over live_shop_max_body_size */
+
+ngx_int_t
+ngx_http_live_shop_too_large(ngx_http_request_t *r, size_t max)
+{
+    lshop_error  err;
+
+    lshop_error_set(&err, "too_large", "",
+                    "the request body is over %zu bytes, the limit set by "
+                    "live_shop_max_body_size", max);
+
+    return ngx_http_live_shop_error(r, NGX_HTTP_REQUEST_ENTITY_TOO_LARGE,
+                                    &err);
+}
+
+
 ngx_int_t
 ngx_http_live_shop_fail(ngx_http_request_t *r, ngx_uint_t status,
     const char *code, const char *field, const char *message)
@@ -1152,6 +1217,73 @@ ngx_http_live_shop_report_order(void *arg, const lshop_order *order,
 }
 
 
+/* live_shop_control_rate RATE [burst=N]; as limit_req's rate and burst */
+
+static char *
+ngx_http_live_shop_control_rate(ngx_conf_t *cf, ngx_command_t *cmd,
+    void *conf)
+{
+    u_char                *p;
+    size_t                 len;
+    ngx_int_t              rate, scale, burst;
+    ngx_str_t             *value;
+    ngx_live_shop_conf_t  *lscf;
+
+    lscf = ngx_live_shop_get_conf(cf->cycle);
+
+    if (lscf->control_rate) {
+        return "is duplicate";
+    }
+
+    value = cf->args->elts;
+
+    len = value[1].len;
+    p = value[1].data + len - 3;
+    scale = 1;
+
+    if (len > 3 && ngx_strncmp(p, "r/s", 3) == 0) {
+        len -= 3;
+
+    } else if (len > 3 && ngx_strncmp(p, "r/m", 3) == 0) {
+        scale = 60;
+        len -= 3;
+
+    } else {
+        len = 0;
+    }
+
+    rate = len ? ngx_atoi(value[1].data, len) : NGX_ERROR;
+
+    if (rate <= 0) {
+        ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
+                           "invalid rate \"%V\" in \"%V\": give calls per "
+                           "second or minute, e.g. \"10r/s\"", &value[1],
+                           &cmd->name);
+        return NGX_CONF_ERROR;
+    }
+
+    burst = 0;
+
+    if (cf->args->nelts == 3) {
+        if (value[2].len <= 6
+            || ngx_strncmp(value[2].data, "burst=", 6) != 0
+            || (burst = ngx_atoi(value[2].data + 6, value[2].len - 6))
+               == NGX_ERROR)
+        {
+            ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
+                               "invalid \"%V\" in \"%V\": give "
+                               "\"burst=N\"", &value[2], &cmd->name);
+            return NGX_CONF_ERROR;
+        }
+    }
+
+    lscf->control_rate = rate * 1000 / scale;
+    lscf->control_burst = burst;
+
+    return NGX_CONF_OK;
+}
+
+
 /* live_shop_journal_max_size SIZE; */
 
 static char *
@@ -1246,6 +1378,9 @@ ngx_http_live_shop_api(ngx_conf_t *cf, ngx_command_t *cmd, void *conf)
     clcf = ngx_http_conf_get_module_loc_conf(cf, ngx_http_core_module);
     clcf->handler = ngx_http_live_shop_api_handler;
 
+    /* live_shop_max_body_size is the limit, answered in JSON (SPEC §2) */
+    clcf->client_max_body_size = 0;
+
     return NGX_CONF_OK;
 }
 
@@ -1269,6 +1404,7 @@ ngx_http_live_shop_create_loc_conf(ngx_conf_t *cf)
     conf->api = NGX_CONF_UNSET;
     conf->hls = NGX_CONF_UNSET;
     conf->webhook = NGX_CONF_UNSET;
+    conf->max_body = NGX_CONF_UNSET_SIZE;
 
     return conf;
 }
@@ -1282,6 +1418,10 @@ ngx_http_live_shop_merge_loc_conf(ngx_conf_t *cf, void *parent, void *child)
 
     ngx_conf_merge_value(conf->hls, prev->hls, 0);
     ngx_conf_merge_str_value(conf->hls_app, prev->hls_app, "live");
+    ngx_conf_merge_size_value(conf->max_body, prev->max_body,
+                              conf->webhook != NGX_CONF_UNSET
+                              ? NGX_HTTP_LIVE_SHOP_WEBHOOK_BODY
+                              : NGX_HTTP_LIVE_SHOP_API_BODY);
 
     if (conf->hls_app.len == 0 || conf->hls_app.len > LSHOP_STREAM_PART_MAX)
     {

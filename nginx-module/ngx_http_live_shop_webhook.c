@@ -14,7 +14,6 @@
 #include "ngx_http_live_shop.h"
 
 
-#define NGX_HTTP_LIVE_SHOP_WEBHOOK_MAX_BODY  (1024 * 1024)
 
 
 static ngx_int_t ngx_http_live_shop_webhook_handler(ngx_http_request_t *r);
@@ -82,9 +81,9 @@ ngx_http_live_shop_webhook(ngx_conf_t *cf, ngx_command_t *cmd, void *conf)
     clcf->handler = ngx_http_live_shop_webhook_handler;
 
     /*
-     * The 1 MiB limit is this module's, so that a shop gets the JSON
-     * error (SPEC §2) rather than nginx's page; a chunked body is refused
-     * once read.
+     * The limit is live_shop_max_body_size (1m here), so that a shop
+     * gets the JSON error (SPEC §2) rather than nginx's page; a chunked
+     * body is refused once read.
      */
     clcf->client_max_body_size = 0;
 
@@ -95,7 +94,8 @@ ngx_http_live_shop_webhook(ngx_conf_t *cf, ngx_command_t *cmd, void *conf)
 static ngx_int_t
 ngx_http_live_shop_webhook_handler(ngx_http_request_t *r)
 {
-    ngx_int_t  rc;
+    ngx_int_t                       rc;
+    ngx_http_live_shop_loc_conf_t  *lslcf;
 
     if (r->method != NGX_HTTP_POST) {
         ngx_http_discard_request_body(r);
@@ -110,12 +110,11 @@ ngx_http_live_shop_webhook_handler(ngx_http_request_t *r)
                                        "POST");
     }
 
-    if (r->headers_in.content_length_n > NGX_HTTP_LIVE_SHOP_WEBHOOK_MAX_BODY)
-    {
+    lslcf = ngx_http_get_module_loc_conf(r, ngx_http_live_shop_module);
+
+    if (r->headers_in.content_length_n > (off_t) lslcf->max_body) {
         ngx_http_discard_request_body(r);
-        return ngx_http_live_shop_fail(r, NGX_HTTP_REQUEST_ENTITY_TOO_LARGE,
-                                       "too_large", "",
-                                       "a webhook body is at most 1 MiB");
+        return ngx_http_live_shop_too_large(r, lslcf->max_body);
     }
 
     r->request_body_in_single_buf = 1;
@@ -148,14 +147,10 @@ ngx_http_live_shop_webhook_body(ngx_http_request_t *r)
 
     lslcf = ngx_http_get_module_loc_conf(r, ngx_http_live_shop_module);
 
-    rc = ngx_http_live_shop_request_body(r,
-                                         NGX_HTTP_LIVE_SHOP_WEBHOOK_MAX_BODY,
-                                         &body);
+    rc = ngx_http_live_shop_request_body(r, lslcf->max_body, &body);
     if (rc != NGX_OK) {
         ngx_http_finalize_request(r, rc == NGX_DECLINED
-            ? ngx_http_live_shop_fail(r, NGX_HTTP_REQUEST_ENTITY_TOO_LARGE,
-                                      "too_large", "",
-                                      "a webhook body is at most 1 MiB")
+            ? ngx_http_live_shop_too_large(r, lslcf->max_body)
             : NGX_HTTP_INTERNAL_SERVER_ERROR);
         return;
     }

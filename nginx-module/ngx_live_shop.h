@@ -39,6 +39,8 @@ typedef struct {
     ngx_flag_t                      journal_fsync;
     ngx_str_t                       locale;
     ngx_msec_t                      sse_ping;
+    ngx_uint_t                      control_rate;  /* calls per 1000 s */
+    ngx_uint_t                      control_burst;
     ngx_url_t                       notify;      /* live_shop_notify */
     ngx_str_t                       notify_secret;
     ngx_fd_t                        notify_bell[2]; /* rings worker 0 */
@@ -116,6 +118,8 @@ typedef struct {
     ngx_queue_t                     seen_queue;  /* oldest first */
     ngx_uint_t                      nseen;
     uint64_t                        notified;    /* delivered by webhook */
+    int64_t                         rate_last;   /* ms of the last call */
+    ngx_int_t                       rate_excess; /* calls × 1000 waiting */
 } ngx_live_shop_stream_t;
 
 
@@ -190,6 +194,8 @@ ngx_int_t ngx_live_shop_act(ngx_live_shop_shm_t *shm, ngx_str_t *stream,
     lshop_error *err);
 ngx_uint_t ngx_live_shop_fire_due(ngx_live_shop_shm_t *shm, int64_t now_ms);
 void ngx_live_shop_fold(ngx_live_shop_shm_t *shm);
+ngx_int_t ngx_live_shop_rate(ngx_live_shop_shm_t *shm, ngx_str_t *stream,
+    ngx_uint_t rate, ngx_uint_t burst, time_t *retry_after);
 void ngx_live_shop_notified(ngx_live_shop_shm_t *shm, ngx_str_t *stream,
     uint64_t seq);
 void ngx_live_shop_load_all(ngx_live_shop_shm_t *shm);

@@ -121,7 +121,9 @@ ngx_live_shop_journal_append(ngx_live_shop_conf_t *lscf, ngx_str_t *stream,
 
     if (fd == NGX_INVALID_FILE) {
         ngx_log_error(NGX_LOG_CRIT, log, ngx_errno,
-                      "live_shop: " ngx_open_file_n " \"%s\" failed", path);
+                      "live_shop: writing the journal \"%s\" failed ("
+                      ngx_open_file_n "), so the change is refused (503) "
+                      "and nothing changed", path);
         return NGX_ERROR;
     }
 
@@ -130,8 +132,21 @@ ngx_live_shop_journal_append(ngx_live_shop_conf_t *lscf, ngx_str_t *stream,
         || ngx_fd_info(fd, &fi) == NGX_FILE_ERROR)
     {
         err = ngx_errno;
+
+        /*
+         * a record half written (the disk filled up) is cut off again,
+         * so that the next one does not follow half a line
+         */
+        if (ftruncate(fd, *size) == -1) {
+            ngx_log_error(NGX_LOG_ALERT, log, ngx_errno,
+                          "live_shop: cutting the journal \"%s\" back to "
+                          "%O bytes failed", path, *size);
+        }
+
         ngx_log_error(NGX_LOG_CRIT, log, err,
-                      "live_shop: writing the journal \"%s\" failed", path);
+                      "live_shop: writing the journal \"%s\" failed, so "
+                      "the change is refused (503) and nothing changed",
+                      path);
         ngx_close_file(fd);
         return NGX_ERROR;
     }

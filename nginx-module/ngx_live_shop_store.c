@@ -891,6 +891,58 @@ ngx_live_shop_fold(ngx_live_shop_shm_t *shm)
 
 
 /*
+ * live_shop_control_rate: a leaky bucket per stream, kept as limit_req
+ * keeps one per key. rate is in calls per 1000 s; burst calls may wait
+ * above it. NGX_BUSY with *retry_after (s) when the call is one too many.
+ */
+
+ngx_int_t
+ngx_live_shop_rate(ngx_live_shop_shm_t *shm, ngx_str_t *stream,
+    ngx_uint_t rate, ngx_uint_t burst, time_t *retry_after)
+{
+    int64_t                  now, ms, excess;
+    ngx_int_t                rc;
+    ngx_live_shop_stream_t  *st;
+
+    now = lshop_now_ms();
+    rc = NGX_OK;
+
+    ngx_shmtx_lock(&shm->shpool->mutex);
+
+    st = ngx_live_shop_stream(shm, stream, 1);
+
+    if (st) {
+        ms = now - st->rate_last;
+
+        if (ms < 0 || st->rate_last == 0) {
+            ms = 0;
+        }
+
+        excess = st->rate_excess - (int64_t) rate * ms / 1000 + 1000;
+
+        if (excess < 0) {
+            excess = 0;
+        }
+
+        if (excess > (int64_t) burst * 1000) {
+            /* until the bucket has room for this one */
+            *retry_after = (time_t) (((excess - (int64_t) burst * 1000)
+                                      * 1000 / rate + 999) / 1000);
+            rc = NGX_BUSY;
+
+        } else {
+            st->rate_excess = excess;
+            st->rate_last = now;
+        }
+    }
+
+    ngx_shmtx_unlock(&shm->shpool->mutex);
+
+    return rc;
+}
+
+
+/*
  * Carries out a control call: the core plans its events on the state,
  * this emits them. *event is the one the call is answered with.
  */

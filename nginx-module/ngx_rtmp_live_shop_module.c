@@ -149,8 +149,35 @@ ngx_rtmp_live_shop_enabled(ngx_rtmp_session_t *s)
 static ngx_int_t
 ngx_rtmp_live_shop_publish(ngx_rtmp_session_t *s, ngx_rtmp_publish_t *v)
 {
-    if (ngx_rtmp_live_shop_enabled(s)) {
-        (void) ngx_rtmp_live_shop_join(s, v->name, 1);
+    ngx_queue_t                  *q;
+    ngx_rtmp_live_shop_ctx_t     *ctx, *sub;
+    ngx_rtmp_live_shop_stream_t  *st;
+
+    if (!ngx_rtmp_live_shop_enabled(s)) {
+        return next_publish(s, v);
+    }
+
+    ctx = ngx_rtmp_live_shop_join(s, v->name, 1);
+
+    if (ctx) {
+        /*
+         * a publisher back after a drop starts its timestamps over:
+         * players that waited get the state again with its first media
+         */
+
+        st = ctx->stream;
+
+        for (q = ngx_queue_head(&st->sessions);
+             q != ngx_queue_sentinel(&st->sessions);
+             q = ngx_queue_next(q))
+        {
+            sub = ngx_queue_data(q, ngx_rtmp_live_shop_ctx_t, queue);
+
+            if (!sub->publishing && !sub->state_due) {
+                sub->state_due = 1;
+                st->states_due++;
+            }
+        }
     }
 
     return next_publish(s, v);

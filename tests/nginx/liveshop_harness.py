@@ -610,8 +610,11 @@ def nginx_test_config(d, conf_text, timeout=20):
 
 
 class Nginx:
-    def __init__(self, d, rtmp_port, http_port, conf_text):
+    def __init__(self, d, rtmp_port, http_port, conf_text, env=None):
+        """env: variables nginx is started with, on top of ours (e.g.
+        LD_PRELOAD of a fault injector)."""
         self.d = d
+        self.env = env
         self.rtmp_port = rtmp_port
         self.http_port = http_port
         self.conf_path = os.path.join(d, "nginx.conf")
@@ -638,6 +641,7 @@ class Nginx:
             [NGINX, "-p", self.d + "/", "-c", self.conf_path],
             stdin=subprocess.DEVNULL, stdout=self.stderr,
             stderr=subprocess.STDOUT, start_new_session=True,
+            env=dict(os.environ, **self.env) if self.env else None,
             preexec_fn=_die_with_parent(signal.SIGTERM))
         try:
             wait_for(lambda: self.proc.poll() is not None or
@@ -1716,8 +1720,9 @@ class LiveSetup:
     module=None runs stock nginx + nginx-rtmp (harness self-checks)."""
 
     def __init__(self, module=None, secret=SECRET, workers=2, base=None,
-                 **conf_kw):
-        """conf_kw: more make_conf parameters (journal=True, locale=...)."""
+                 env=None, **conf_kw):
+        """conf_kw: more make_conf parameters (journal=True, locale=...);
+        env: variables to start nginx with (see Nginx)."""
         self.module = module
         self.secret = secret
         self.d = make_prefix(base)
@@ -1730,7 +1735,8 @@ class LiveSetup:
         self.conf = make_conf(self.d, self.rtmp_port, self.http_port,
                               module=module, secret=secret, workers=workers,
                               **conf_kw)
-        self.nginx = Nginx(self.d, self.rtmp_port, self.http_port, self.conf)
+        self.nginx = Nginx(self.d, self.rtmp_port, self.http_port, self.conf,
+                           env=env)
         self.publisher = None
         self.subscribers = []
         self.api = Api(self.http_port, token=mint_token(secret, STREAM))
@@ -2781,14 +2787,14 @@ class NotifyReceiver:
                 pass
 
             def setup(self):
+                if tls:
+                    self.request.do_handshake()
                 super().setup()
                 with rcv.lock:
                     rcv.connections += 1
 
             def _body(self):
                 te = (self.headers.get("Transfer-Encoding") or "").lower()
-                if tls:
-                    self.request.do_handshake()
                 if "chunked" in te:
                     out = b""
                     while True:
@@ -2861,13 +2867,6 @@ class NotifyReceiver:
         self.server = http.server.ThreadingHTTPServer(("127.0.0.1", 0),
                                                       Handler)
         self.server.daemon_threads = True
-        self.port = self.server.server_address[1]
-        self.url = "%s://127.0.0.1:%d%s" % ("https" if tls else "http",
-                                            self.port, path)
-        self.thread = threading.Thread(target=self.server.serve_forever,
-                                       kwargs={"poll_interval": 0.05},
-                                       daemon=True, name="notify-receiver")
-        self.thread.start()
         if tls:
             import ssl
             ctx = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
@@ -2875,6 +2874,13 @@ class NotifyReceiver:
             self.server.socket = ctx.wrap_socket(
                 self.server.socket, server_side=True,
                 do_handshake_on_connect=False)
+        self.port = self.server.server_address[1]
+        self.url = "%s://127.0.0.1:%d%s" % ("https" if tls else "http",
+                                            self.port, path)
+        self.thread = threading.Thread(target=self.server.serve_forever,
+                                       kwargs={"poll_interval": 0.05},
+                                       daemon=True, name="notify-receiver")
+        self.thread.start()
 
     def release(self, status=200):
         """Answers the held requests (and later HOLDs) with status."""
