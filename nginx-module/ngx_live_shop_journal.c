@@ -21,8 +21,10 @@ static ngx_int_t ngx_live_shop_journal_path(ngx_live_shop_conf_t *lscf,
     ngx_str_t *stream, const char *suffix, u_char *path, size_t size);
 static ngx_int_t ngx_live_shop_journal_write(ngx_fd_t fd, u_char *data,
     size_t len);
+static ngx_int_t ngx_live_shop_journal_create(u_char *path, u_char *data,
+    size_t len, ngx_uint_t sync, ngx_log_t *log);
 static ngx_int_t ngx_live_shop_journal_replace(u_char *path, u_char *data,
-    size_t len, ngx_log_t *log);
+    size_t len, ngx_uint_t sync, ngx_log_t *log);
 
 
 /* by the "old" of ngx_live_shop_journal_read() */
@@ -293,7 +295,7 @@ ngx_int_t
 ngx_live_shop_journal_cursor(ngx_live_shop_conf_t *lscf, ngx_str_t *stream,
     uint64_t *seq, ngx_uint_t write, ngx_log_t *log)
 {
-    u_char    path[NGX_MAX_PATH], tmp[NGX_MAX_PATH], buf[NGX_INT64_LEN + 2];
+    u_char    path[NGX_MAX_PATH], buf[NGX_INT64_LEN + 2];
     u_char   *p;
     ssize_t   n;
     ngx_fd_t  fd;
@@ -324,34 +326,10 @@ ngx_live_shop_journal_cursor(ngx_live_shop_conf_t *lscf, ngx_str_t *stream,
         return NGX_OK;
     }
 
-    ngx_memcpy(tmp, path, ngx_strlen(path) + 1);
-    ngx_memcpy(tmp + ngx_strlen(path), ".new", sizeof(".new"));
-
-    fd = ngx_open_file(tmp, NGX_FILE_WRONLY, NGX_FILE_TRUNCATE,
-                       NGX_FILE_DEFAULT_ACCESS);
-    if (fd == NGX_INVALID_FILE) {
-        ngx_log_error(NGX_LOG_CRIT, log, ngx_errno,
-                      "live_shop_notify: " ngx_open_file_n " \"%s\" failed",
-                      tmp);
-        return NGX_ERROR;
-    }
-
     p = ngx_sprintf(buf, "%uL\n", *seq);
 
-    if (ngx_live_shop_journal_write(fd, buf, p - buf) != NGX_OK) {
-        ngx_close_file(fd);
-        return NGX_ERROR;
-    }
-
-    ngx_close_file(fd);
-
-    if (ngx_rename_file(tmp, path) == NGX_FILE_ERROR) {
-        ngx_log_error(NGX_LOG_CRIT, log, ngx_errno,
-                      "live_shop_notify: rename \"%s\" failed", tmp);
-        return NGX_ERROR;
-    }
-
-    return NGX_OK;
+    /* not synced: a cursor lost to a crash only sends events again */
+    return ngx_live_shop_journal_replace(path, buf, p - buf, 0, log);
 }
 
 
@@ -392,7 +370,6 @@ ngx_live_shop_journal_rotate(ngx_live_shop_conf_t *lscf, ngx_str_t *stream,
 {
     u_char           path[NGX_MAX_PATH], old[NGX_MAX_PATH],
                      fold[NGX_MAX_PATH], tmp[NGX_MAX_PATH];
-    ngx_fd_t         fd;
     ngx_file_info_t  fi;
 
     if (ngx_live_shop_journal_path(lscf, stream, ".journal", path,
@@ -417,25 +394,11 @@ ngx_live_shop_journal_rotate(ngx_live_shop_conf_t *lscf, ngx_str_t *stream,
         return NGX_DECLINED;
     }
 
-    fd = ngx_open_file(tmp, NGX_FILE_WRONLY, NGX_FILE_TRUNCATE,
-                       NGX_FILE_DEFAULT_ACCESS);
-    if (fd == NGX_INVALID_FILE) {
-        ngx_log_error(NGX_LOG_CRIT, log, ngx_errno,
-                      "live_shop: " ngx_open_file_n " \"%s\" failed", tmp);
-        return NGX_ERROR;
-    }
-
-    if (ngx_live_shop_journal_write(fd, checkpoint, len) != NGX_OK
-        || fdatasync(fd) == -1)
+    if (ngx_live_shop_journal_create(tmp, checkpoint, len, 1, log)
+        != NGX_OK)
     {
-        ngx_log_error(NGX_LOG_CRIT, log, ngx_errno,
-                      "live_shop: writing \"%s\" failed", tmp);
-        ngx_close_file(fd);
-        ngx_delete_file(tmp);
         return NGX_ERROR;
     }
-
-    ngx_close_file(fd);
 
     /*
      * NAME.journal exists at every moment, and every record is in one of
@@ -526,7 +489,7 @@ ngx_live_shop_journal_fold(ngx_live_shop_conf_t *lscf, ngx_str_t *stream,
     }
 
     if (folded) {
-        rc = ngx_live_shop_journal_replace(path, (u_char *) folded, len,
+        rc = ngx_live_shop_journal_replace(path, (u_char *) folded, len, 1,
                                            log);
         free(folded);
 
@@ -548,40 +511,52 @@ ngx_live_shop_journal_fold(ngx_live_shop_conf_t *lscf, ngx_str_t *stream,
 }
 
 
-/* Writes a file whole and durably, then renames it into place */
+/* Writes a new file whole (durably with sync); deleted on failure */
 
 static ngx_int_t
-ngx_live_shop_journal_replace(u_char *path, u_char *data, size_t len,
-    ngx_log_t *log)
+ngx_live_shop_journal_create(u_char *path, u_char *data, size_t len,
+    ngx_uint_t sync, ngx_log_t *log)
 {
-    u_char    tmp[NGX_MAX_PATH];
     ngx_fd_t  fd;
 
-    if (ngx_snprintf(tmp, sizeof(tmp) - 1, "%s.new%Z", path)
-        == tmp + sizeof(tmp) - 1)
-    {
-        return NGX_ERROR;
-    }
-
-    fd = ngx_open_file(tmp, NGX_FILE_WRONLY, NGX_FILE_TRUNCATE,
+    fd = ngx_open_file(path, NGX_FILE_WRONLY, NGX_FILE_TRUNCATE,
                        NGX_FILE_DEFAULT_ACCESS);
     if (fd == NGX_INVALID_FILE) {
         ngx_log_error(NGX_LOG_CRIT, log, ngx_errno,
-                      "live_shop: " ngx_open_file_n " \"%s\" failed", tmp);
+                      "live_shop: " ngx_open_file_n " \"%s\" failed", path);
         return NGX_ERROR;
     }
 
     if (ngx_live_shop_journal_write(fd, data, len) != NGX_OK
-        || fdatasync(fd) == -1)
+        || (sync && fdatasync(fd) == -1))
     {
         ngx_log_error(NGX_LOG_CRIT, log, ngx_errno,
-                      "live_shop: writing \"%s\" failed", tmp);
+                      "live_shop: writing \"%s\" failed", path);
         ngx_close_file(fd);
-        ngx_delete_file(tmp);
+        ngx_delete_file(path);
         return NGX_ERROR;
     }
 
     ngx_close_file(fd);
+
+    return NGX_OK;
+}
+
+
+/* Writes a file whole as PATH.new, then renames it into place */
+
+static ngx_int_t
+ngx_live_shop_journal_replace(u_char *path, u_char *data, size_t len,
+    ngx_uint_t sync, ngx_log_t *log)
+{
+    u_char  tmp[NGX_MAX_PATH];
+
+    if (ngx_snprintf(tmp, sizeof(tmp) - 1, "%s.new%Z", path)
+        == tmp + sizeof(tmp) - 1
+        || ngx_live_shop_journal_create(tmp, data, len, sync, log) != NGX_OK)
+    {
+        return NGX_ERROR;
+    }
 
     if (ngx_rename_file(tmp, path) == NGX_FILE_ERROR) {
         ngx_log_error(NGX_LOG_CRIT, log, ngx_errno,

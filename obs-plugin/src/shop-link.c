@@ -272,15 +272,23 @@ int shop_link_pin_slot(shop_link *link, int slot, int64_t at_ms,
 	return act_done(link, rc);
 }
 
-int shop_link_unpin(shop_link *link, int64_t at_ms, lshop_error *err)
+/* An action that carries nothing but its moment: unpin, stop, hide. */
+static int simple_locked(shop_link *link, shop_action_type type,
+			 int64_t at_ms, lshop_error *err)
 {
 	shop_action a;
 
 	memset(&a, 0, sizeof(a));
-	a.type = SHOP_ACTION_UNPIN;
+	a.type = type;
 	a.at_ms = at_ms;
+	return act_locked(link, &a, err);
+}
+
+int shop_link_unpin(shop_link *link, int64_t at_ms, lshop_error *err)
+{
 	pthread_mutex_lock(&link->lock);
-	return act_done(link, act_locked(link, &a, err));
+	return act_done(link,
+			simple_locked(link, SHOP_ACTION_UNPIN, at_ms, err));
 }
 
 int shop_link_countdown(shop_link *link, int64_t seconds, const char *label,
@@ -325,13 +333,9 @@ out:
 
 int shop_link_countdown_stop(shop_link *link, int64_t at_ms, lshop_error *err)
 {
-	shop_action a;
-
-	memset(&a, 0, sizeof(a));
-	a.type = SHOP_ACTION_STOP_COUNTDOWN;
-	a.at_ms = at_ms;
 	pthread_mutex_lock(&link->lock);
-	return act_done(link, act_locked(link, &a, err));
+	return act_done(link, simple_locked(link, SHOP_ACTION_STOP_COUNTDOWN,
+					    at_ms, err));
 }
 
 static int disclose_locked(shop_link *link, const char *kind, const char *text,
@@ -366,15 +370,6 @@ static int disclose_locked(shop_link *link, const char *kind, const char *text,
 	return act_locked(link, &a, err);
 }
 
-static int hide_locked(shop_link *link, int64_t at_ms, lshop_error *err)
-{
-	shop_action a;
-
-	memset(&a, 0, sizeof(a));
-	a.type = SHOP_ACTION_HIDE;
-	a.at_ms = at_ms;
-	return act_locked(link, &a, err);
-}
 
 int shop_link_disclosure(shop_link *link, int show, const char *kind,
 			 const char *text, int64_t at_ms, lshop_error *err)
@@ -382,7 +377,7 @@ int shop_link_disclosure(shop_link *link, int show, const char *kind,
 	pthread_mutex_lock(&link->lock);
 	return act_done(link,
 			show ? disclose_locked(link, kind, text, at_ms, err)
-			     : hide_locked(link, at_ms, err));
+			     : simple_locked(link, SHOP_ACTION_HIDE, at_ms, err));
 }
 
 int shop_link_toggle_disclosure(shop_link *link, int64_t at_ms,
@@ -391,7 +386,7 @@ int shop_link_toggle_disclosure(shop_link *link, int64_t at_ms,
 	pthread_mutex_lock(&link->lock);
 	return act_done(link,
 			link->model->local.disclosure
-			    ? hide_locked(link, at_ms, err)
+			    ? simple_locked(link, SHOP_ACTION_HIDE, at_ms, err)
 			    : disclose_locked(link, NULL, NULL, at_ms, err));
 }
 

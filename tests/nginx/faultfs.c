@@ -181,6 +181,15 @@ static mode_t mode_of(int flags, va_list ap)
 	return (flags & (O_CREAT | O_TMPFILE)) ? (mode_t)va_arg(ap, int) : 0;
 }
 
+/* open and open64: the same call under two names */
+static int open_as(const char *name, const char *path, int flags,
+		   mode_t mode)
+{
+	if (opens_for_writing(flags) && path_fault(path))
+		return -1;
+	return NEXT(name, int (*)(const char *, int, ...))(path, flags, mode);
+}
+
 int open(const char *path, int flags, ...)
 {
 	va_list ap;
@@ -189,10 +198,7 @@ int open(const char *path, int flags, ...)
 	va_start(ap, flags);
 	mode = mode_of(flags, ap);
 	va_end(ap);
-	if (opens_for_writing(flags) && path_fault(path))
-		return -1;
-	return NEXT("open", int (*)(const char *, int, ...))(path, flags,
-							      mode);
+	return open_as("open", path, flags, mode);
 }
 
 int open64(const char *path, int flags, ...)
@@ -203,10 +209,7 @@ int open64(const char *path, int flags, ...)
 	va_start(ap, flags);
 	mode = mode_of(flags, ap);
 	va_end(ap);
-	if (opens_for_writing(flags) && path_fault(path))
-		return -1;
-	return NEXT("open64", int (*)(const char *, int, ...))(path, flags,
-								mode);
+	return open_as("open64", path, flags, mode);
 }
 
 int openat(int dirfd, const char *path, int flags, ...)
