@@ -1,13 +1,16 @@
 #!/usr/bin/env bash
 # The local demo: nginx with liveshop and nginx-rtmp on localhost, an
-# ffmpeg test stream, the player page and a pinned offer. Ctrl-C stops it.
+# ffmpeg test stream, the player page with its host panel, the offers of
+# config-examples/catalog.json and one of them pinned. Ctrl-C stops it.
+# The nginx.conf is config-examples/nginx.conf with the demo's paths.
 #
 # Usage: scripts/demo.sh            (as root, or with sudo)
-# Ports: LIVESHOP_HTTP_PORT (8080), LIVESHOP_RTMP_PORT (1935)
+# Ports: LIVESHOP_HTTP_PORT (8080), LIVESHOP_RTMP_PORT (1935);
+# build directory: LIVESHOP_BUILD (build/)
 set -euo pipefail
 
 top=$(cd "$(dirname "$0")/.." && pwd)
-build=$top/build
+build=${LIVESHOP_BUILD:-$top/build}
 http_port=${LIVESHOP_HTTP_PORT:-8080}
 rtmp_port=${LIVESHOP_RTMP_PORT:-1935}
 stream=live/demo
@@ -17,82 +20,40 @@ demo=$build/demo
 cmake -S "$top" -B "$build" -DCMAKE_BUILD_TYPE=RelWithDebInfo >/dev/null
 cmake --build "$build" -j "$(nproc)"
 
-# hls.js for the player page, from the npm registry (once)
-if [ ! -f "$demo/web/hls.min.js" ]; then
-    command -v npm >/dev/null || DEBIAN_FRONTEND=noninteractive \
-        apt-get install -y -q --no-install-recommends npm
-    mkdir -p "$demo/npm"
-    npm install --silent --prefix "$demo/npm" hls.js@1 >/dev/null
-    mkdir -p "$demo/web"
-    cp "$demo/npm/node_modules/hls.js/dist/hls.min.js" "$demo/web/"
-fi
-
 secret=$(head -c 24 /dev/urandom | base64 | tr -d '/+=')
-mkdir -p "$demo/hls" "$demo/tmp" "$demo/logs"
-cp "$top/web/"* "$demo/web/"
+mkdir -p "$demo/hls" "$demo/tmp" "$demo/logs" "$demo/web"
 
+# The player page: web/ and hls.js (setup-deps.sh ran setup-web.sh).
+cp "$top/web/"*.html "$top/web/"*.js "$top/web/"*.css "$demo/web/"
+hls_js=$build/web-deps/node_modules/hls.js/dist/hls.min.js
+if [ ! -f "$hls_js" ]; then
+    echo "demo: $hls_js is missing: scripts/setup-web.sh $build" \
+         "installs it from the npm registry" >&2
+    exit 1
+fi
+cp "$hls_js" "$demo/web/"
+
+# nginx.conf: config-examples/nginx.conf with the demo's paths, ports and
+# secret, on loopback only.
 user_line=""
 [ "$(id -u)" = 0 ] && user_line="user root;"
-
-cat >"$demo/nginx.conf" <<CONF
-load_module /usr/lib/nginx/modules/ngx_rtmp_module.so;
-load_module $build/nginx-module/ngx_live_shop_module.so;
-$user_line
-worker_processes 2;
-daemon off;
-pid $demo/nginx.pid;
-error_log $demo/logs/error.log info;
-events { worker_connections 1024; }
-
-rtmp_auto_push on;
-rtmp_socket_dir $demo/tmp;
-
-rtmp {
-    server {
-        listen 127.0.0.1:$rtmp_port;
-        application live {
-            live on;
-            hls on;
-            hls_path $demo/hls;
-            hls_fragment 2s;
-            hls_playlist_length 20s;
-            hls_fragment_naming system;
-            live_shop on;
-        }
-    }
-}
-
-http {
-    access_log $demo/logs/access.log;
-    client_body_temp_path $demo/tmp/body;
-    proxy_temp_path $demo/tmp/proxy;
-    fastcgi_temp_path $demo/tmp/fastcgi;
-    uwsgi_temp_path $demo/tmp/uwsgi;
-    scgi_temp_path $demo/tmp/scgi;
-
-    live_shop_zone liveshop 16m;
-    live_shop_secret $secret;
-    live_shop_journal $demo/journal;
-
-    server {
-        listen 127.0.0.1:$http_port;
-
-        location /shop/ { live_shop_api; }
-
-        location /hls/ {
-            live_shop_hls on;
-            alias $demo/hls/;
-            types { application/vnd.apple.mpegurl m3u8; video/mp2t ts; }
-            add_header Cache-Control no-cache;
-        }
-
-        location / {
-            root $demo/web;
-            index index.html;
-        }
-    }
-}
-CONF
+sed -e "s|^user www-data;|$user_line|" \
+    -e "s|/usr/lib/nginx/modules/ngx_live_shop_module.so|$build/nginx-module/ngx_live_shop_module.so|" \
+    -e "s|/var/lib/liveshop/|$demo/|g" \
+    -e "s|/usr/share/liveshop/web|$demo/web|" \
+    -e "s|/var/log/nginx/liveshop-|$demo/logs/|" \
+    -e "s|^worker_processes auto;|worker_processes 2;|" \
+    -e "s|^rtmp_auto_push on;|rtmp_auto_push on;\nrtmp_socket_dir $demo/tmp;|" \
+    -e "s|listen 1935;|listen 127.0.0.1:$rtmp_port;|" \
+    -e "s|listen 8080;|listen 127.0.0.1:$http_port;|" \
+    -e "s|live_shop_secret \"CHANGE-ME[^\"]*\";|live_shop_secret $secret;|" \
+    "$top/config-examples/nginx.conf" >"$demo/nginx.conf"
+if grep -nE '^[^#]*(/var/lib/liveshop|/usr/share/liveshop|CHANGE-ME|listen (1935|8080);)' \
+        "$demo/nginx.conf" >&2; then
+    echo "demo: config-examples/nginx.conf changed: the lines above were" \
+         "not adapted" >&2
+    exit 1
+fi
 
 pids=()
 cleanup() {
@@ -104,7 +65,8 @@ cleanup() {
 }
 trap cleanup INT TERM EXIT
 
-/usr/sbin/nginx -p "$demo" -c "$demo/nginx.conf" &
+/usr/sbin/nginx -p "$demo/" -c "$demo/nginx.conf" \
+    -g "daemon off; pid $demo/nginx.pid;" &
 pids+=($!)
 
 for _ in $(seq 50); do
@@ -126,7 +88,14 @@ ctl() {
 
 token=$(ctl token --secret "$secret" "$stream" | tail -n 1)
 export LIVESHOP_TOKEN=$token
-ctl offer put "$stream" "$top/config-examples/offer.json" >/dev/null
+# The catalog of config-examples/catalog.json, one offer at a time.
+/usr/bin/python3 -c '
+import json, sys
+for o in json.load(open(sys.argv[1]))["offers"]:
+    print(json.dumps(o, ensure_ascii=False))' "$top/config-examples/catalog.json" |
+while IFS= read -r offer; do
+    printf '%s' "$offer" | ctl offer put "$stream" - >/dev/null
+done
 ctl pin "$stream" sku-123 >/dev/null
 
 for _ in $(seq 100); do
@@ -139,6 +108,7 @@ cat <<EOF
 liveshop demo is running (Ctrl-C stops it).
 
   player page   http://127.0.0.1:$http_port/
+  host panel    http://127.0.0.1:$http_port/#token=$token
   HLS playlist  http://127.0.0.1:$http_port/hls/demo.m3u8
   RTMP stream   rtmp://127.0.0.1:$rtmp_port/$stream
   state         http://127.0.0.1:$http_port/shop/v1/streams/$stream/state
@@ -148,6 +118,7 @@ Try:
   export LIVESHOP_SERVER=http://127.0.0.1:$http_port/shop/ LIVESHOP_TOKEN=$token
   $build/tools/liveshopctl unpin $stream
   $build/tools/liveshopctl pin $stream sku-123 --duration 60
+  $build/tools/liveshopctl pin $stream sku-9       # sponsored: its label shows
   $build/tools/liveshopctl countdown $stream 60 --label "Only now" --offer sku-123
   $build/tools/liveshopctl events $stream
   ffprobe -show_packets -show_data rtmp://127.0.0.1:$rtmp_port/$stream

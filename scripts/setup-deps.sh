@@ -16,6 +16,9 @@ packages=(
     python3 python3-pytest
     libobs-dev obs-studio qtbase5-dev qtbase5-dev-tools xvfb xauth
     libgl1-mesa-dri libegl-mesa0 fonts-dejavu-core python3-websocket libx11-dev
+    wrk linux-perf
+    nodejs chromium chromium-driver fonts-liberation
+    clang llvm libclang-rt-14-dev
 )
 
 as_root() {
@@ -80,3 +83,7 @@ if [ ! -f "$rtmp_dir/ngx_rtmp.h" ]; then
     mv "$(dirname "$hdr")" "$rtmp_dir"
 fi
 echo "setup-deps: ready (nginx-rtmp source in $rtmp_dir)"
+
+# hls.js (player page) and playwright-core (its e2e test) from npm.
+"$top/scripts/setup-web.sh" "${1:-$top/build}" ||
+    echo "setup-deps: without them the player page and e2e_player cannot run" >&2

@@ -1,0 +1,47 @@
+#!/usr/bin/env bash
+# The player page's npm packages (hls.js; playwright-core for the e2e
+# test, which drives Debian's /usr/bin/chromium and never downloads a
+# browser) from the npm registry into BUILD/web-deps/node_modules. Never
+# committed. Does nothing when they are there already.
+#
+# Usage: scripts/setup-web.sh [BUILD_DIR]
+set -euo pipefail
+
+top=$(cd "$(dirname "$0")/.." && pwd)
+dest=${1:-$top/build}/web-deps
+export PLAYWRIGHT_SKIP_BROWSER_DOWNLOAD=1
+
+have() {
+    [ -f "$dest/node_modules/hls.js/dist/hls.min.js" ] &&
+        [ -f "$dest/node_modules/playwright-core/package.json" ] &&
+        cmp -s "$top/web/package.json" "$dest/package.json"
+}
+
+if have; then
+    echo "setup-web: ready ($dest/node_modules)"
+    exit 0
+fi
+
+if ! command -v npm >/dev/null; then
+    # Debian's npm; a nodejs from elsewhere (NodeSource) brings its own.
+    if [ "$(id -u)" = 0 ]; then
+        DEBIAN_FRONTEND=noninteractive apt-get install -y -q \
+            --no-install-recommends npm
+    else
+        sudo DEBIAN_FRONTEND=noninteractive apt-get install -y -q \
+            --no-install-recommends npm
+    fi
+fi
+
+mkdir -p "$dest"
+cp "$top/web/package.json" "$dest/package.json"
+if ! (cd "$dest" && npm install --no-audit --no-fund --loglevel=error \
+        --no-package-lock); then
+    registry=$(npm config get registry 2>/dev/null || echo "the npm registry")
+    echo "setup-web: npm install failed; is $registry reachable?" \
+         "hls.js and playwright-core are needed for the player page and" \
+         "its e2e test (nothing else needs them)" >&2
+    rm -f "$dest/package.json"
+    exit 1
+fi
+echo "setup-web: ready ($dest/node_modules)"

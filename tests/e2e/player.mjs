@@ -1,0 +1,103 @@
+// A headless Chromium for the e2e tests, driven line by line over stdio:
+// each stdin line is one JSON command, each answer one JSON line on
+// stdout ({"ok":true,"value":...} or {"ok":false,"error":"..."}).
+//
+// Debian's /usr/bin/chromium through playwright-core; playwright never
+// downloads a browser (PLAYWRIGHT_SKIP_BROWSER_DOWNLOAD=1, executablePath).
+//
+// Commands: {"cmd":"open","url":U,"width":W,"height":H}
+//           {"cmd":"eval","js":EXPR}            value of an expression
+//           {"cmd":"wait","js":EXPR,"ms":MS} until EXPR is truthy
+//           {"cmd":"press","key":"Tab"}  the focused element's class after
+//           {"cmd":"viewport","width":W,"height":H}
+//           {"cmd":"screenshot","path":P}
+//           {"cmd":"log"}       dialogs, page errors and console lines so far
+//           {"cmd":"close"}
+//
+// Env: LIVESHOP_WEB_DEPS (the dir holding node_modules/playwright-core),
+//      LIVESHOP_CHROMIUM (default /usr/bin/chromium).
+import { createRequire } from "node:module";
+import path from "node:path";
+import readline from "node:readline";
+
+process.env.PLAYWRIGHT_SKIP_BROWSER_DOWNLOAD = "1";
+const deps = process.env.LIVESHOP_WEB_DEPS;
+if (!deps) {
+  console.error("player.mjs: set LIVESHOP_WEB_DEPS");
+  process.exit(2);
+}
+const require = createRequire(path.join(deps, "node_modules", "x.js"));
+const { chromium } = require("playwright-core");
+
+const log = { dialogs: [], errors: [], console: [] };
+let browser = null;
+let page = null;
+
+async function run(c) {
+  switch (c.cmd) {
+  case "open": {
+    browser = await chromium.launch({
+      executablePath: process.env.LIVESHOP_CHROMIUM || "/usr/bin/chromium",
+      headless: true,
+      args: ["--autoplay-policy=no-user-gesture-required",
+             "--disable-gpu", "--disable-dev-shm-usage"],
+    });
+    const ctx = await browser.newContext({
+      viewport: { width: c.width || 1280, height: c.height || 720 },
+      locale: "en-US",
+    });
+    page = await ctx.newPage();
+    page.on("dialog", async (d) => {
+      log.dialogs.push(d.type() + ": " + d.message());
+      await d.dismiss().catch(() => {});
+    });
+    page.on("pageerror", (e) => log.errors.push(String(e)));
+    page.on("console", (m) => {
+      if (log.console.length < 500) {
+        log.console.push(m.type() + ": " + m.text());
+      }
+    });
+    await page.goto(c.url, { waitUntil: "load" });
+    return null;
+  }
+  case "eval":
+    return await page.evaluate(c.js);
+  case "wait": {
+    const h = await page.waitForFunction(c.js, null,
+      { timeout: c.ms || 10000, polling: c.polling || 50 });
+    return await h.jsonValue();
+  }
+  case "press":
+    await page.keyboard.press(c.key);
+    return await page.evaluate(
+      "document.activeElement ? document.activeElement.className : ''");
+  case "viewport":
+    await page.setViewportSize({ width: c.width, height: c.height });
+    return null;
+  case "screenshot":
+    await page.screenshot({ path: c.path, fullPage: true });
+    return c.path;
+  case "log":
+    return log;
+  case "close":
+    if (browser) await browser.close();
+    browser = null;
+    return null;
+  default:
+    throw new Error("unknown command " + c.cmd);
+  }
+}
+
+const rl = readline.createInterface({ input: process.stdin });
+for await (const line of rl) {
+  if (!line.trim()) continue;
+  let out;
+  try {
+    const value = await run(JSON.parse(line));
+    out = { ok: true, value: value === undefined ? null : value };
+  } catch (e) {
+    out = { ok: false, error: String(e && e.stack || e) };
+  }
+  process.stdout.write(JSON.stringify(out) + "\n");
+}
+if (browser) await browser.close();
