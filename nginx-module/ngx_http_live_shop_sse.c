@@ -186,6 +186,14 @@ ngx_http_live_shop_sse(ngx_http_request_t *r, ngx_str_t *stream)
         return NGX_ERROR;
     }
 
+    /* WHATWG: an EventSource waits this long (ms) before it reconnects */
+    if (ngx_http_live_shop_sse_send(sse, (u_char *) "retry: 1000\n\n",
+                                    sizeof("retry: 1000\n\n") - 1)
+        != NGX_OK)
+    {
+        return NGX_ERROR;
+    }
+
     rc = resume ? ngx_http_live_shop_sse_catch_up(sse, after)
                 : ngx_http_live_shop_sse_state(sse);
 
