@@ -321,8 +321,9 @@ class ResumingReader:
             seen = 0
             while True:
                 done = c.eof or self.stopped.is_set()
-                msgs = c.messages
-                for m in msgs[seen:]:
+                batch = c.messages[seen:]  # a live list: slice it once
+                seen += len(batch)
+                for m in batch:
                     if first is None:
                         first = (m.event, m.id)
                     if m.event == "state" and self.first_state is None:
@@ -330,7 +331,6 @@ class ResumingReader:
                     if m.event != "state":
                         self.events.append(json.loads(m.data))
                         last = m.id
-                seen = len(msgs)
                 if done:
                     break
                 time.sleep(0.01)
