@@ -18,17 +18,13 @@ closed.
     /usr/bin/python3 bench/sse_fanout.py [--clients 1000] [--events 5]
 """
 
-import argparse
 import json
-import os
 import statistics
 import sys
 import time
 
-HERE = os.path.dirname(os.path.abspath(__file__))
-sys.path.insert(0, os.path.join(HERE, "..", "tests", "nginx"))
-
-import liveshop_harness as h  # noqa: E402
+import benchlib as b
+from benchlib import h
 
 STREAM = "live/fanout"
 
@@ -40,9 +36,7 @@ def row(label, ms):
 
 
 def main():
-    ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    ap.add_argument("--module", default=h.module_path(),
-                    help="ngx_live_shop_module.so (default: %(default)s)")
+    ap = b.parser(__doc__)
     ap.add_argument("--clients", type=int, default=1000)
     ap.add_argument("--events", type=int, default=5)
     ap.add_argument("--gap", type=float, default=0.5,
@@ -55,14 +49,19 @@ def main():
     ap.add_argument("--json", action="store_true",
                     help="also print the raw times as JSON")
     args = ap.parse_args()
-    if not os.path.isfile(args.module):
-        sys.exit("no module at %s (build it, or pass --module)" % args.module)
+    b.need_module(args)
+    if args.smoke:
+        args.clients, args.events, args.settle = min(args.clients, 200), 2, 1
     nofile = h.raise_nofile(args.clients * 2 + 1000)
     if nofile < args.clients + 100:
         sys.exit("RLIMIT_NOFILE %d is too low for %d clients"
                  % (nofile, args.clients))
 
     ls = h.LiveSetup(module=args.module, journal=True)
+    # room for more than 4,096 clients in one worker
+    ls.conf = ls.conf.replace("worker_connections 4096;",
+                              "worker_connections %d;" % (args.clients + 1024))
+    ls.nginx = h.Nginx(ls.d, ls.rtmp_port, ls.http_port, ls.conf)
     ls.start(publish=args.publish)
     try:
         api = ls.api_for(STREAM)
@@ -154,6 +153,20 @@ def main():
                                           base))
     if dropped:
         print("\n%d clients were closed by the server" % dropped)
+    allms = [x for ms in per_event for x in ms]
+    p99 = h.percentile(allms, 99)
+    delivered = sum(len(ms) for ms in per_event)
+    want = args.clients * args.events
+    per_client = (rss[1][1] - rss[0][1]) * 1024.0 / args.clients
+    ok = delivered == want and not dropped and p99 <= 250
+    b.emit(args, 4, "one event to %d SSE clients on one stream"
+           % args.clients, "all delivered, p99 <= 250 ms",
+           "%d/%d delivered, p99 %.1f ms; %.1f KB nginx RSS per idle client"
+           % (delivered, want, p99, per_client / 1024.0),
+           (250.0 / max(p99, 1e-3)) if delivered == want else 0.0, ok,
+           median_ms=statistics.median(allms), max_ms=max(allms),
+           rss_kb=rss, bytes_per_idle_client=per_client,
+           connect_s=connect_s)
     if args.json:
         print(json.dumps({"delivery_ms": per_event, "rss_kb": rss,
                           "call_ms": call_ms}))

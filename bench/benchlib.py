@@ -1,0 +1,169 @@
+"""What the benchmarks share: where the build products are, the nginx test
+harness (tests/nginx/liveshop_harness.py), wrk, and the one-line result
+each benchmark hands to bench/run-all.
+
+A benchmark is a script that starts what it needs on loopback, prints its
+own table and, with --result FILE, appends one JSON object per figure to
+FILE:
+
+    {"n": 1, "what": "...", "target": "...", "figure": "...",
+     "ratio": 1.08, "met": true, "baseline": "...", "vs_baseline": 0.97,
+     "smoke": false, "detail": {...}}
+
+ratio is figure/target for "at least" targets and target/figure for "at
+most" targets, so that >= 1 always means met; vs_baseline is the figure
+over the baseline measured in the same run, where there is one.
+"""
+
+import argparse
+import json
+import os
+import re
+import shutil
+import subprocess
+import sys
+import time
+
+HERE = os.path.dirname(os.path.abspath(__file__))
+REPO = os.path.abspath(os.path.join(HERE, ".."))
+sys.path.insert(0, os.path.join(REPO, "tests", "nginx"))
+
+import liveshop_harness as h  # noqa: E402,F401
+
+PYTHON = "/usr/bin/python3" if os.path.exists("/usr/bin/python3") \
+    else sys.executable
+WRK = shutil.which("wrk") or "/usr/bin/wrk"
+
+
+def build_dir():
+    """$LIVESHOP_BUILD_DIR, else REPO/build."""
+    return os.environ.get("LIVESHOP_BUILD_DIR") or os.path.join(REPO,
+                                                                 "build")
+
+
+def default_module():
+    return os.environ.get("LIVESHOP_MODULE") or os.path.join(
+        build_dir(), "nginx-module", "ngx_live_shop_module.so")
+
+
+def parser(doc):
+    """An ArgumentParser with the options every benchmark has."""
+    ap = argparse.ArgumentParser(
+        description=doc.split("\n\n")[0],
+        formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap.add_argument("--module", default=default_module(),
+                    help="ngx_live_shop_module.so (default: %(default)s; "
+                    "$LIVESHOP_MODULE or $LIVESHOP_BUILD_DIR)")
+    ap.add_argument("--smoke", action="store_true",
+                    help="a few seconds: checks that it runs, not how fast")
+    ap.add_argument("--result", default=None,
+                    help="append the figures as JSON lines to this file "
+                    "(bench/run-all)")
+    return ap
+
+
+def need_module(args):
+    if not os.path.isfile(args.module):
+        sys.exit("no module at %s (build it, pass --module or set "
+                 "LIVESHOP_BUILD_DIR)" % args.module)
+
+
+def emit(args, n, what, target, figure, ratio, met, baseline=None,
+         vs_baseline=None, **detail):
+    """Prints the figure's line and appends it to --result. ratio: figure
+    against target (>= 1 is met); vs_baseline: figure over the baseline
+    measured in the same run (a throughput ratio), where there is one."""
+    rec = {"n": n, "what": what, "target": target, "figure": figure,
+           "ratio": ratio, "met": bool(met), "baseline": baseline,
+           "vs_baseline": vs_baseline, "smoke": bool(args.smoke),
+           "detail": detail}
+    print("RESULT #%d %s: %s%s (target %s, figure/target %s) %s" % (
+        n, what, figure,
+        "" if baseline is None else ", baseline %s%s" % (
+            baseline, "" if vs_baseline is None else
+            " (x%.3f)" % vs_baseline),
+        target, "-" if ratio is None else "%.2f" % ratio,
+        "met" if met else "MISSED"))
+    if args.result:
+        with open(args.result, "a") as f:
+            f.write(json.dumps(rec) + "\n")
+
+
+def loadavg():
+    with open("/proc/loadavg") as f:
+        return [float(x) for x in f.read().split()[:3]]
+
+
+class CpuMeter:
+    """CPU time of the whole machine and of given pids over an interval:
+    how much of the 2 cores others (other engineers' test runs) took."""
+
+    def __init__(self):
+        self.t0 = self._stat()
+        self.wall0 = time.monotonic()
+
+    @staticmethod
+    def _stat():
+        with open("/proc/stat") as f:
+            v = [int(x) for x in f.readline().split()[1:]]
+        idle = v[3] + v[4]
+        return sum(v[:8]), idle
+
+    def busy(self):
+        """Fraction of all CPUs busy since creation (0..1)."""
+        t1 = self._stat()
+        total = t1[0] - self.t0[0]
+        idle = t1[1] - self.t0[1]
+        return 0.0 if total <= 0 else 1.0 - idle / float(total)
+
+
+def worker_cpu(workers):
+    """{pid: CPU seconds (user + system) used so far} of nginx workers."""
+    out = {}
+    tck = os.sysconf("SC_CLK_TCK")
+    for w in workers:
+        try:
+            with open("/proc/%d/stat" % w) as f:
+                v = f.read().rsplit(")", 1)[1].split()
+            out[w] = (int(v[11]) + int(v[12])) / float(tck)
+        except (OSError, IndexError, ValueError):
+            pass
+    return out
+
+
+def wrk(url, seconds, connections=16, threads=1, timeout=None):
+    """Runs wrk; returns {"rps", "p50_ms", "p99_ms", "requests",
+    "errors"}."""
+    cmd = [WRK, "-t%d" % threads, "-c%d" % connections,
+           "-d%ds" % max(1, int(round(seconds))), "--latency", url]
+    p = subprocess.run(cmd, stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
+                       universal_newlines=True,
+                       timeout=timeout or seconds + 60)
+    out = p.stdout
+    if p.returncode != 0:
+        raise RuntimeError("wrk failed: %s" % out[-1000:])
+    m = re.search(r"Requests/sec:\s+([\d.]+)", out)
+    if not m:
+        raise RuntimeError("no Requests/sec in wrk's output: %s" % out)
+    res = {"rps": float(m.group(1)), "raw": out}
+    m = re.search(r"(\d+) requests in", out)
+    res["requests"] = int(m.group(1)) if m else 0
+    errs = 0
+    for pat in (r"Non-2xx or 3xx responses:\s+(\d+)",
+                r"Socket errors: connect (\d+), read (\d+), write (\d+), "
+                r"timeout (\d+)"):
+        m = re.search(pat, out)
+        if m:
+            errs += sum(int(x) for x in m.groups())
+    res["errors"] = errs
+    for q in ("50", "99"):
+        m = re.search(r"^\s+%s%%\s+([\d.]+)(us|ms|s)\s*$" % q, out, re.M)
+        if m:
+            v = float(m.group(1)) * {"us": 1e-3, "ms": 1.0,
+                                     "s": 1e3}[m.group(2)]
+            res["p%s_ms" % q] = v
+    return res
+
+
+def pct(values, q):
+    return h.percentile(values, q)
