@@ -411,7 +411,7 @@ ngx_http_live_shop_body_handler(ngx_http_request_t *r)
 
     if (rc == NGX_OK) {
         rc = ctx->call(r, body.data, body.len);
-        ngx_live_shop_notify_ring();
+        ngx_live_shop_ring();
 
     } else if (rc == NGX_DECLINED) {
         rc = ngx_http_live_shop_too_large(r, lslcf->max_body);

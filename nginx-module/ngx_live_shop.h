@@ -25,7 +25,7 @@
 
 
 #define NGX_LIVE_SHOP_MAX_OFFERS    1000  /* per stream catalog */
-#define NGX_LIVE_SHOP_KEEP_EVENTS   64    /* recent events, for RTMP */
+#define NGX_LIVE_SHOP_KEEP_EVENTS   128   /* recent events, for RTMP */
 #define NGX_LIVE_SHOP_KEEP_RANGES   512   /* ended intervals, for HLS */
 
 
@@ -43,7 +43,8 @@ typedef struct {
     ngx_uint_t                      control_burst;
     ngx_url_t                       notify;      /* live_shop_notify */
     ngx_str_t                       notify_secret;
-    ngx_fd_t                        notify_bell[2]; /* rings worker 0 */
+    ngx_fd_t                       *bells;       /* a pipe per worker */
+    ngx_uint_t                      nbells;
 #if (NGX_SSL)
     ngx_ssl_t                      *notify_ssl;  /* an https:// URL */
     ngx_flag_t                      notify_ssl_verify;
@@ -249,13 +250,16 @@ char *ngx_live_shop_notify_conf(ngx_conf_t *cf, ngx_command_t *cmd,
     void *conf);
 char *ngx_live_shop_notify_init_conf(ngx_cycle_t *cycle,
     ngx_live_shop_conf_t *lscf);
-ngx_int_t ngx_live_shop_notify_init_module(ngx_cycle_t *cycle);
 ngx_int_t ngx_live_shop_notify_init_process(ngx_cycle_t *cycle);
 void ngx_live_shop_notify_exit_process(ngx_cycle_t *cycle);
 void ngx_live_shop_notify_kick(void);
 
-/* A new event may be in the zone: its delivery starts now, not on a tick */
-void ngx_live_shop_notify_ring(void);
+/*
+ * A new event may be in the zone: every worker delivers it now (to its
+ * RTMP and SSE subscribers, and worker 0 to live_shop_notify), not on
+ * its clock.
+ */
+void ngx_live_shop_ring(void);
 
 /*
  * This worker's clock: fires due events, hands new events to its RTMP and

@@ -22,6 +22,11 @@ static ngx_int_t ngx_live_shop_init_module(ngx_cycle_t *cycle);
 static ngx_int_t ngx_live_shop_init_process(ngx_cycle_t *cycle);
 static void ngx_live_shop_exit_process(ngx_cycle_t *cycle);
 static void ngx_live_shop_tick(ngx_event_t *ev);
+static ngx_int_t ngx_live_shop_bells_init(ngx_cycle_t *cycle);
+static void ngx_live_shop_bells_close(void *data);
+static ngx_int_t ngx_live_shop_bell_listen(ngx_cycle_t *cycle);
+static void ngx_live_shop_bell_rung(ngx_event_t *rev);
+static void ngx_live_shop_wake(ngx_event_t *ev);
 
 
 #define NGX_LIVE_SHOP_TICK_BUSY  10     /* ms, with subscribers here */
@@ -30,6 +35,9 @@ static void ngx_live_shop_tick(ngx_event_t *ev);
 
 static ngx_event_t        ngx_live_shop_tick_event;
 static ngx_atomic_uint_t  ngx_live_shop_generation;
+static ngx_event_t        ngx_live_shop_wake_event;
+static ngx_connection_t  *ngx_live_shop_bell;
+static ngx_atomic_uint_t  ngx_live_shop_rung_at;
 
 
 #define NGX_LIVE_SHOP_ZONE_MIN  (256 * 1024)
@@ -133,7 +141,7 @@ ngx_live_shop_init_module(ngx_cycle_t *cycle)
     ngx_file_info_t        fi;
     ngx_live_shop_conf_t  *lscf;
 
-    if (ngx_live_shop_notify_init_module(cycle) != NGX_OK) {
+    if (ngx_live_shop_bells_init(cycle) != NGX_OK) {
         return NGX_ERROR;
     }
 
@@ -191,6 +199,10 @@ ngx_live_shop_init_process(ngx_cycle_t *cycle)
 
     if (ngx_live_shop_get_shm(cycle)) {
         ngx_add_timer(&ngx_live_shop_tick_event, NGX_LIVE_SHOP_TICK_BUSY);
+
+        if (ngx_live_shop_bell_listen(cycle) != NGX_OK) {
+            return NGX_ERROR;
+        }
     }
 
     return ngx_live_shop_notify_init_process(cycle);
@@ -207,6 +219,224 @@ ngx_live_shop_exit_process(ngx_cycle_t *cycle)
 {
     ngx_http_live_shop_sse_close_all();
     ngx_live_shop_notify_exit_process(cycle);
+
+    if (ngx_live_shop_bell) {
+        /* the master's descriptor is closed with the cycle, not this one */
+        ngx_live_shop_bell->fd = (ngx_socket_t) -1;
+        ngx_free_connection(ngx_live_shop_bell);
+        ngx_live_shop_bell = NULL;
+    }
+}
+
+
+/*
+ * The workers' doorbells, made by the master for the workers it starts: a
+ * pipe each. A worker that makes an event writes a byte to every other
+ * worker's, which then delivers at once rather than on its clock.
+ */
+
+static ngx_int_t
+ngx_live_shop_bells_init(ngx_cycle_t *cycle)
+{
+    ngx_fd_t              *bells;
+    ngx_uint_t             i, n;
+    ngx_core_conf_t       *ccf;
+    ngx_pool_cleanup_t    *cln;
+    ngx_live_shop_conf_t  *lscf;
+
+    lscf = ngx_live_shop_get_conf(cycle);
+
+    if (lscf == NULL || lscf->zone == NULL) {
+        return NGX_OK;
+    }
+
+    ccf = (ngx_core_conf_t *) ngx_get_conf(cycle->conf_ctx, ngx_core_module);
+    n = ccf->worker_processes;
+
+    bells = ngx_pcalloc(cycle->pool, 2 * n * sizeof(ngx_fd_t));
+    cln = ngx_pool_cleanup_add(cycle->pool, 0);
+
+    if (bells == NULL || cln == NULL) {
+        return NGX_ERROR;
+    }
+
+    for (i = 0; i < 2 * n; i++) {
+        bells[i] = NGX_INVALID_FILE;
+    }
+
+    lscf->bells = bells;
+    lscf->nbells = n;
+
+    cln->handler = ngx_live_shop_bells_close;
+    cln->data = lscf;
+
+    for (i = 0; i < n; i++) {
+        if (pipe(&bells[2 * i]) == -1) {
+            ngx_log_error(NGX_LOG_EMERG, cycle->log, ngx_errno,
+                          "live_shop: pipe() failed");
+            return NGX_ERROR;
+        }
+
+        if (ngx_nonblocking(bells[2 * i]) == -1
+            || ngx_nonblocking(bells[2 * i + 1]) == -1
+            || fcntl(bells[2 * i], F_SETFD, FD_CLOEXEC) == -1
+            || fcntl(bells[2 * i + 1], F_SETFD, FD_CLOEXEC) == -1)
+        {
+            ngx_log_error(NGX_LOG_EMERG, cycle->log, ngx_errno,
+                          "live_shop: fcntl() on a pipe failed");
+            return NGX_ERROR;
+        }
+    }
+
+    return NGX_OK;
+}
+
+
+static void
+ngx_live_shop_bells_close(void *data)
+{
+    ngx_live_shop_conf_t *lscf = data;
+
+    ngx_uint_t  i;
+
+    for (i = 0; i < 2 * lscf->nbells; i++) {
+        if (lscf->bells[i] != NGX_INVALID_FILE) {
+            (void) close(lscf->bells[i]);
+        }
+    }
+}
+
+
+/* This worker's own doorbell, read by its event loop */
+
+static ngx_int_t
+ngx_live_shop_bell_listen(ngx_cycle_t *cycle)
+{
+    ngx_connection_t      *c;
+    ngx_live_shop_conf_t  *lscf;
+
+    lscf = ngx_live_shop_get_conf(cycle);
+
+    if (ngx_process != NGX_PROCESS_WORKER
+        || (ngx_uint_t) ngx_worker >= lscf->nbells)
+    {
+        return NGX_OK;
+    }
+
+    c = ngx_get_connection(lscf->bells[2 * ngx_worker], cycle->log);
+    if (c == NULL) {
+        return NGX_ERROR;
+    }
+
+    c->read->handler = ngx_live_shop_bell_rung;
+    c->read->log = cycle->log;
+
+    if (ngx_handle_read_event(c->read, 0) != NGX_OK) {
+        c->fd = (ngx_socket_t) -1;
+        ngx_free_connection(c);
+        return NGX_ERROR;
+    }
+
+    ngx_live_shop_bell = c;
+
+    return NGX_OK;
+}
+
+
+void
+ngx_live_shop_ring(void)
+{
+    ngx_uint_t             i;
+    ngx_atomic_uint_t      generation;
+    ngx_live_shop_shm_t   *shm;
+    ngx_live_shop_conf_t  *lscf;
+
+    lscf = ngx_live_shop_get_conf((ngx_cycle_t *) ngx_cycle);
+    shm = ngx_live_shop_get_shm((ngx_cycle_t *) ngx_cycle);
+
+    if (shm == NULL || lscf->nbells == 0) {
+        return;
+    }
+
+    /* once per change of the zone: a burst rings each worker once */
+
+    generation = shm->sh->generation;
+
+    if (generation == ngx_live_shop_rung_at) {
+        return;
+    }
+
+    ngx_live_shop_rung_at = generation;
+
+    for (i = 0; i < lscf->nbells; i++) {
+        if (ngx_process == NGX_PROCESS_WORKER && i == (ngx_uint_t) ngx_worker)
+        {
+            continue;
+        }
+
+        /* a full pipe has been rung already */
+        (void) write(lscf->bells[2 * i + 1], "", 1);
+    }
+
+    /* this worker's own: once the event at hand is answered */
+
+    if (!ngx_live_shop_wake_event.posted) {
+        ngx_live_shop_wake_event.handler = ngx_live_shop_wake;
+        ngx_live_shop_wake_event.log = ngx_cycle->log;
+        ngx_post_event(&ngx_live_shop_wake_event, &ngx_posted_events);
+    }
+}
+
+
+static void
+ngx_live_shop_bell_rung(ngx_event_t *rev)
+{
+    u_char             buf[64];
+    ssize_t            n;
+    ngx_err_t          err;
+    ngx_connection_t  *c;
+
+    c = rev->data;
+
+    for ( ;; ) {
+        n = read(c->fd, buf, sizeof(buf));
+
+        if (n > 0) {
+            continue;
+        }
+
+        err = ngx_errno;
+
+        if (n == -1 && err == NGX_EINTR) {
+            continue;
+        }
+
+        if (n == -1 && err == NGX_EAGAIN) {
+            rev->ready = 0;
+            break;
+        }
+
+        ngx_log_error(NGX_LOG_ALERT, c->log, err,
+                      "live_shop: read() from this worker's pipe failed");
+        (void) ngx_del_event(rev, NGX_READ_EVENT, 0);
+        break;
+    }
+
+    ngx_live_shop_wake(rev);
+}
+
+
+/* New events in the zone: this worker's subscribers and receivers */
+
+static void
+ngx_live_shop_wake(ngx_event_t *ev)
+{
+    if (ngx_exiting) {
+        return;
+    }
+
+    ngx_live_shop_deliver();
+    ngx_live_shop_notify_kick();
 }
 
 
@@ -229,7 +459,7 @@ ngx_live_shop_tick(ngx_event_t *ev)
     shm = ngx_live_shop_get_shm((ngx_cycle_t *) ngx_cycle);
 
     if (ngx_live_shop_fire_due(shm, lshop_now_ms())) {
-        ngx_live_shop_notify_ring();
+        ngx_live_shop_ring();
     }
 
     ngx_live_shop_fold(shm);

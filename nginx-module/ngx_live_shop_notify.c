@@ -11,8 +11,8 @@
  * next to its journal, so pending deliveries survive restarts (at least
  * once), and a worker that stops abandons what is in flight. One worker
  * (number 0) delivers, over nginx's own non-blocking connections: nothing
- * here waits. The worker that makes an event rings worker 0 through a
- * pipe, so a delivery starts at once.
+ * here waits. The worker that makes an event rings the others
+ * (ngx_live_shop_ring), so a delivery starts at once.
  */
 
 
@@ -59,7 +59,6 @@ typedef struct {
     ngx_uint_t                      busy;        /* deliveries in flight */
     ngx_atomic_uint_t               generation;  /* of the zone, last look */
     ngx_event_t                     kick;        /* posted: look again */
-    ngx_connection_t               *bell;        /* other workers ring it */
     unsigned                        started:1;   /* this worker delivers */
     unsigned                        loaded:1;    /* every stream known */
     unsigned                        gone:1;      /* the URL said 410 */
@@ -93,12 +92,9 @@ static void ngx_live_shop_notify_forget_all(void);
 static void ngx_live_shop_notify_turn(ngx_live_shop_notify_stream_t *ns);
 static void ngx_live_shop_notify_wake(ngx_event_t *ev);
 static void ngx_live_shop_notify_kicked(ngx_event_t *ev);
-static void ngx_live_shop_notify_rung(ngx_event_t *rev);
-static void ngx_live_shop_notify_close_bell(void *data);
 
 
 static ngx_live_shop_notifier_t  ngx_live_shop_notifier;
-static ngx_atomic_uint_t         ngx_live_shop_notify_rung_at;
 
 
 /* live_shop_notify URL secret=whsec_…; */
@@ -260,71 +256,11 @@ ngx_live_shop_notify_init_conf(ngx_cycle_t *cycle, ngx_live_shop_conf_t *lscf)
 }
 
 
-/*
- * The doorbell, made by the master for the workers it starts: a worker
- * that makes an event writes a byte, worker 0 wakes on it and delivers
- * at once, rather than on its clock.
- */
-
-ngx_int_t
-ngx_live_shop_notify_init_module(ngx_cycle_t *cycle)
-{
-    ngx_fd_t              *bell;
-    ngx_pool_cleanup_t    *cln;
-    ngx_live_shop_conf_t  *lscf;
-
-    lscf = ngx_live_shop_get_conf(cycle);
-
-    if (lscf->notify.url.len == 0) {
-        return NGX_OK;
-    }
-
-    bell = lscf->notify_bell;
-
-    cln = ngx_pool_cleanup_add(cycle->pool, 0);
-    if (cln == NULL) {
-        return NGX_ERROR;
-    }
-
-    if (pipe(bell) == -1) {
-        ngx_log_error(NGX_LOG_EMERG, cycle->log, ngx_errno,
-                      "live_shop: pipe() for live_shop_notify failed");
-        return NGX_ERROR;
-    }
-
-    cln->handler = ngx_live_shop_notify_close_bell;
-    cln->data = bell;
-
-    if (ngx_nonblocking(bell[0]) == -1 || ngx_nonblocking(bell[1]) == -1
-        || fcntl(bell[0], F_SETFD, FD_CLOEXEC) == -1
-        || fcntl(bell[1], F_SETFD, FD_CLOEXEC) == -1)
-    {
-        ngx_log_error(NGX_LOG_EMERG, cycle->log, ngx_errno,
-                      "live_shop: fcntl() on the live_shop_notify pipe "
-                      "failed");
-        return NGX_ERROR;
-    }
-
-    return NGX_OK;
-}
-
-
-static void
-ngx_live_shop_notify_close_bell(void *data)
-{
-    ngx_fd_t  *bell = data;
-
-    (void) close(bell[0]);
-    (void) close(bell[1]);
-}
-
-
 /* Worker 0 delivers; its deliveries start here */
 
 ngx_int_t
 ngx_live_shop_notify_init_process(ngx_cycle_t *cycle)
 {
-    ngx_connection_t          *c;
     ngx_live_shop_conf_t      *lscf;
     ngx_live_shop_notifier_t  *n;
 
@@ -345,21 +281,6 @@ ngx_live_shop_notify_init_process(ngx_cycle_t *cycle)
     n->kick.log = cycle->log;
     n->kick.data = n;
 
-    c = ngx_get_connection(lscf->notify_bell[0], cycle->log);
-    if (c == NULL) {
-        return NGX_ERROR;
-    }
-
-    c->data = n;
-    c->read->handler = ngx_live_shop_notify_rung;
-    c->read->log = cycle->log;
-
-    if (ngx_handle_read_event(c->read, 0) != NGX_OK) {
-        ngx_free_connection(c);
-        return NGX_ERROR;
-    }
-
-    n->bell = c;
     n->started = 1;
 
     return NGX_OK;
@@ -389,91 +310,7 @@ ngx_live_shop_notify_exit_process(ngx_cycle_t *cycle)
         ngx_delete_posted_event(&n->kick);
     }
 
-    /* the master's descriptor is closed with the cycle, not this one */
-    n->bell->fd = (ngx_socket_t) -1;
-    ngx_free_connection(n->bell);
-    n->bell = NULL;
-
     n->started = 0;
-}
-
-
-void
-ngx_live_shop_notify_ring(void)
-{
-    ngx_atomic_uint_t          generation;
-    ngx_live_shop_shm_t       *shm;
-    ngx_live_shop_conf_t      *lscf;
-    ngx_live_shop_notifier_t  *n;
-
-    n = &ngx_live_shop_notifier;
-
-    lscf = ngx_live_shop_get_conf((ngx_cycle_t *) ngx_cycle);
-    shm = ngx_live_shop_get_shm((ngx_cycle_t *) ngx_cycle);
-
-    if (lscf->notify.url.len == 0 || shm == NULL) {
-        return;
-    }
-
-    generation = shm->sh->generation;
-
-    if (generation == ngx_live_shop_notify_rung_at) {
-        return;
-    }
-
-    ngx_live_shop_notify_rung_at = generation;
-
-    if (n->started) {
-        if (!n->kick.posted) {
-            ngx_post_event(&n->kick, &ngx_posted_events);
-        }
-
-        return;
-    }
-
-    if (write(lscf->notify_bell[1], "", 1) == -1) {
-        /* the pipe is full: worker 0 has been rung already */
-        return;
-    }
-}
-
-
-static void
-ngx_live_shop_notify_rung(ngx_event_t *rev)
-{
-    u_char             buf[64];
-    ssize_t            n;
-    ngx_err_t          err;
-    ngx_connection_t  *c;
-
-    c = rev->data;
-
-    for ( ;; ) {
-        n = read(c->fd, buf, sizeof(buf));
-
-        if (n > 0) {
-            continue;
-        }
-
-        err = ngx_errno;
-
-        if (n == -1 && err == NGX_EINTR) {
-            continue;
-        }
-
-        if (n == -1 && err == NGX_EAGAIN) {
-            rev->ready = 0;
-            break;
-        }
-
-        ngx_log_error(NGX_LOG_ALERT, c->log, err,
-                      "live_shop: read() from the live_shop_notify pipe "
-                      "failed");
-        (void) ngx_del_event(rev, NGX_READ_EVENT, 0);
-        break;
-    }
-
-    ngx_live_shop_notify_kick();
 }
 
 
