@@ -549,3 +549,27 @@ def test_control_flood_is_429_and_spares_other_streams(make_setup):
         accepted
     time.sleep(retry)
     assert a.pin("fl-1").status == 200
+
+
+def test_rtmp_subscriber_of_a_stalled_worker_gets_every_event(make_setup):
+    """A worker that could not run for a while (here: SIGSTOP) while 400
+    events were made, more than the zone keeps: its RTMP subscriber still
+    gets every event once, in order, from the journal (SPEC §6), not a
+    state in their place."""
+    from test_foundation import assert_every_event_once, wait_state_cue
+    ls = make_setup(publish=True, journal=True)
+    api = ls.api
+    put_offer(api, h.offer("sw-1"))
+    workers = sorted(ls.nginx.workers())
+    stalled = ls.publisher and workers[1]
+    sub = ls.subscribe(label="stalled", worker=stalled)
+    wait_state_cue(sub)
+    with h.stopped_workers([stalled]):
+        for _ in range(200):
+            ok(api.pin("sw-1"))
+            ok(api.unpin())
+    last = ok(api.state())["seq"]
+    sub.wait(lambda s: s.cues and int(s.cues[-1].seq) >= last, 30,
+             "every event at the stalled worker's subscriber")
+    assert_every_event_once(sub)
+    assert len(sub.cues) - 1 >= 400
