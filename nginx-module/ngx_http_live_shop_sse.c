@@ -37,6 +37,7 @@ typedef struct {
     ngx_msec_t                        last_write;
     ngx_chain_t                      *free;
     ngx_chain_t                      *busy;
+    unsigned                          failed:1;  /* to be closed */
 } ngx_http_live_shop_sse_t;
 
 
@@ -57,6 +58,14 @@ typedef struct {
 } ngx_http_live_shop_sse_replay_t;
 
 
+/* One journal replay for the clients of a stream that fell behind */
+
+typedef struct {
+    ngx_http_live_shop_sse_stream_t  *stream;
+    uint64_t                          upto;
+} ngx_http_live_shop_sse_behind_t;
+
+
 static ngx_int_t ngx_http_live_shop_sse_join(ngx_http_request_t *r,
     ngx_http_live_shop_sse_t *sse, ngx_str_t *stream);
 static void ngx_http_live_shop_sse_cleanup(void *data);
@@ -65,6 +74,10 @@ static void ngx_http_live_shop_sse_forget(
 static ngx_int_t ngx_http_live_shop_sse_catch_up(
     ngx_http_live_shop_sse_t *sse, uint64_t after);
 static int ngx_http_live_shop_sse_replay_event(void *arg,
+    const lshop_event *ev, const char *json, size_t len, int restored);
+static void ngx_http_live_shop_sse_catch_up_all(
+    ngx_http_live_shop_sse_stream_t *st, uint64_t upto, ngx_pool_t *pool);
+static int ngx_http_live_shop_sse_behind_event(void *arg,
     const lshop_event *ev, const char *json, size_t len, int restored);
 static ngx_int_t ngx_http_live_shop_sse_state(ngx_http_live_shop_sse_t *sse);
 static ngx_int_t ngx_http_live_shop_sse_message(ngx_http_live_shop_sse_t *sse,
@@ -610,6 +623,76 @@ ngx_http_live_shop_sse_close(ngx_http_live_shop_sse_t *sse)
 }
 
 
+/*
+ * Clients behind what the zone keeps get the events they missed, up to
+ * "upto" (the zone has the rest), from one journal replay: each event to
+ * those it follows on from. A client that cannot take more is marked to
+ * be closed (it comes back with Last-Event-ID).
+ */
+
+static void
+ngx_http_live_shop_sse_catch_up_all(ngx_http_live_shop_sse_stream_t *st,
+    uint64_t upto, ngx_pool_t *pool)
+{
+    lshop_state                      *state;
+    lshop_replay_ops                  ops;
+    ngx_live_shop_conf_t             *lscf;
+    ngx_http_live_shop_sse_behind_t   behind;
+
+    lscf = ngx_live_shop_get_conf((ngx_cycle_t *) ngx_cycle);
+
+    state = ngx_palloc(pool, sizeof(lshop_state));
+    if (state == NULL) {
+        return;
+    }
+
+    lshop_state_init(state);
+
+    behind.stream = st;
+    behind.upto = upto;
+
+    ngx_memzero(&ops, sizeof(lshop_replay_ops));
+    ops.arg = &behind;
+    ops.event = ngx_http_live_shop_sse_behind_event;
+
+    (void) ngx_live_shop_journal_replay(lscf, &st->name, -1, state, &ops,
+                                        ngx_cycle->log);
+}
+
+
+static int
+ngx_http_live_shop_sse_behind_event(void *arg, const lshop_event *ev,
+    const char *json, size_t len, int restored)
+{
+    ngx_http_live_shop_sse_behind_t *behind = arg;
+
+    ngx_queue_t               *q;
+    ngx_http_live_shop_sse_t  *sse;
+
+    if (restored || ev->seq >= behind->upto) {
+        return 0;
+    }
+
+    for (q = ngx_queue_head(&behind->stream->clients);
+         q != ngx_queue_sentinel(&behind->stream->clients);
+         q = ngx_queue_next(q))
+    {
+        sse = ngx_queue_data(q, ngx_http_live_shop_sse_t, queue);
+
+        if (!sse->failed && sse->seq + 1 == ev->seq
+            && ngx_http_live_shop_sse_message(sse, ev->seq,
+                                              lshop_event_type_name(ev->type),
+                                              (u_char *) json, len)
+               != NGX_OK)
+        {
+            sse->failed = 1;
+        }
+    }
+
+    return 0;
+}
+
+
 static void
 ngx_http_live_shop_sse_deliver_stream(ngx_http_live_shop_sse_stream_t *st)
 {
@@ -648,6 +731,11 @@ ngx_http_live_shop_sse_deliver_stream(ngx_http_live_shop_sse_stream_t *st)
 
     e = events->elts;
 
+    if (e[0]->seq > oldest + 1) {
+        /* some missed events no longer kept: the journal, once for all */
+        ngx_http_live_shop_sse_catch_up_all(st, e[0]->seq, pool);
+    }
+
     for (q = ngx_queue_head(&st->clients);
          q != ngx_queue_sentinel(&st->clients);
          q = next)
@@ -655,12 +743,16 @@ ngx_http_live_shop_sse_deliver_stream(ngx_http_live_shop_sse_stream_t *st)
         next = ngx_queue_next(q);
         sse = ngx_queue_data(q, ngx_http_live_shop_sse_t, queue);
 
-        if (e[0]->seq > sse->seq + 1) {
-            /* it missed events no longer kept: catch up from the journal */
-            if (ngx_http_live_shop_sse_catch_up(sse, sse->seq) != NGX_OK) {
-                ngx_http_live_shop_sse_close(sse);
-            }
+        if (sse->failed) {
+            ngx_http_live_shop_sse_close(sse);
+            continue;
+        }
 
+        if (e[0]->seq > sse->seq + 1
+            && ngx_http_live_shop_sse_state(sse) != NGX_OK)
+        {
+            /* further back than the journal reaches: the state */
+            ngx_http_live_shop_sse_close(sse);
             continue;
         }
 

@@ -573,3 +573,37 @@ def test_rtmp_subscriber_of_a_stalled_worker_gets_every_event(make_setup):
              "every event at the stalled worker's subscriber")
     assert_every_event_once(sub)
     assert len(sub.cues) - 1 >= 400
+
+
+def test_sse_clients_of_a_stalled_worker_get_every_event(make_setup):
+    """The same for SSE: 20 clients of a worker that could not run while
+    400 events were made get every event once, in order, from one
+    journal replay."""
+    ls = make_setup(journal=True)
+    api = ls.api
+    put_offer(api, h.offer("se-1"))
+    workers = sorted(ls.nginx.workers())
+    stalled = workers[1]
+    path = api.url("/events")[len("http://127.0.0.1:%d" % ls.http_port):]
+    clients = []
+    for _ in range(20):
+        sock = h.connect_in_worker(ls.http_port, stalled, workers)
+        clients.append(h.SseClient(ls.http_port, path, sock=sock).start())
+    try:
+        for c in clients:
+            c.wait(lambda x: x.messages, 10, "the state")
+        first = int(clients[0].messages[0].id)
+        with h.stopped_workers([stalled]):
+            for _ in range(200):
+                ok(api.pin("se-1"))
+                ok(api.unpin())
+        last = ok(api.state())["seq"]
+        for c in clients:
+            c.wait(lambda x: int(x.messages[-1].id) >= last, 30,
+                   "every event at a client of the stalled worker")
+            got = [int(m.id) for m in c.messages[1:]]
+            assert [m.event for m in c.messages[1:]].count("state") == 0
+            assert got == list(range(first + 1, last + 1))
+    finally:
+        for c in clients:
+            c.close()
