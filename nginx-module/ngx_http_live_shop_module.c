@@ -465,7 +465,11 @@ ngx_http_live_shop_request_body(ngx_http_request_t *r, size_t max,
         b = cl->buf;
 
         if (!b->in_file) {
-            p = ngx_cpymem(p, b->pos, b->last - b->pos);
+            /* an empty buffer may have no memory at all (pos NULL) */
+            if (b->last > b->pos) {
+                p = ngx_cpymem(p, b->pos, b->last - b->pos);
+            }
+
             continue;
         }
 
