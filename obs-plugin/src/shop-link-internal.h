@@ -27,12 +27,24 @@ struct shop_link {
 
 	shop_view view; /* published: shop_link_view copies it */
 	uint64_t generation;
+	size_t published_entries; /* catalog entries the last publish copied */
+
+	/*
+	 * Tests: called by the worker's handlers (shop_link_on_answer,
+	 * _on_state, _on_catalog, each SSE event) once what the server sent
+	 * is parsed and before the lock is taken; what is "answer", "state",
+	 * "catalog" or "event". NULL in the plugin.
+	 */
+	void (*parsed_hook)(shop_link *link, const char *what);
 
 	int stop;
 	struct shop_worker *worker; /* owned by the worker thread */
 	pthread_t thread;
 	int thread_started;
 };
+
+/* 1 when a log function is set (else a line need not be formatted). */
+int shop_log_enabled(void);
 
 /* Logs through the function of shop_link_set_log (never the token). */
 void shop_log(int level, const char *fmt, ...)
@@ -41,7 +53,11 @@ void shop_log(int level, const char *fmt, ...)
 /* 1 when s names a server, a stream and a token. */
 int shop_settings_complete(const shop_settings *s);
 
-/* Under link->lock: the view is made anew and its generation moves. */
+/*
+ * Under link->lock: the view is brought up to date in place (its small
+ * parts, and only the catalog entries that moved) and its generation
+ * moves.
+ */
 void shop_link_publish(shop_link *link);
 
 /*

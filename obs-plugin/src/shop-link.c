@@ -5,6 +5,7 @@
  */
 #include <inttypes.h>
 #include <stdarg.h>
+#include <stddef.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -23,6 +24,11 @@ static shop_log_fn log_fn;
 void shop_link_set_log(void (*log)(int level, const char *msg))
 {
 	__atomic_store_n(&log_fn, log, __ATOMIC_RELEASE);
+}
+
+int shop_log_enabled(void)
+{
+	return __atomic_load_n(&log_fn, __ATOMIC_ACQUIRE) != NULL;
 }
 
 void shop_log(int level, const char *fmt, ...)
@@ -66,17 +72,54 @@ static shop_status status_of(const shop_link *link)
 	return SHOP_CONNECTING;
 }
 
+/*
+ * Kept short: the host's hotkey waits for the lock meanwhile. The view is
+ * updated in place: its small parts, and of the catalog only the entries
+ * that moved (prebuilt by the catalog's parser outside the lock).
+ */
 void shop_link_publish(shop_link *link)
 {
 	shop_view *v = &link->view;
+	const char *msg;
+	size_t n;
 
-	shop_model_view(link->model, v);
+	link->published_entries = shop_model_view_update(link->model, v);
 	v->status = status_of(link);
-	snprintf(v->status_message, sizeof(v->status_message), "%s",
-		 v->status == SHOP_OFFLINE || v->status == SHOP_REFUSED
-		     ? link->status_message
-		     : "");
+	msg = v->status == SHOP_OFFLINE || v->status == SHOP_REFUSED
+		  ? link->status_message
+		  : "";
+	n = strnlen(msg, sizeof(v->status_message) - 1);
+	memcpy(v->status_message, msg, n);
+	v->status_message[n] = '\0';
 	v->generation = ++link->generation;
+}
+
+/* Where the worker has parsed what it got, before it takes the lock. */
+static void parsed_hook(shop_link *link, const char *what)
+{
+	if (link->parsed_hook != NULL)
+		link->parsed_hook(link, what);
+}
+
+/*
+ * Adaptive: a thread that finds the lock taken spins a little before it
+ * sleeps, and every hold is a few microseconds, so the hotkey thread
+ * rarely has to be woken up again (a context switch on a busy machine
+ * costs far more than the hold).
+ */
+static int lock_init(pthread_mutex_t *lock)
+{
+	pthread_mutexattr_t attr;
+	int rc;
+
+	if (pthread_mutexattr_init(&attr) != 0)
+		return -1;
+#ifdef __GLIBC__
+	pthread_mutexattr_settype(&attr, PTHREAD_MUTEX_ADAPTIVE_NP);
+#endif
+	rc = pthread_mutex_init(lock, &attr);
+	pthread_mutexattr_destroy(&attr);
+	return rc;
 }
 
 shop_link *shop_link_new(const shop_settings *s)
@@ -85,7 +128,7 @@ shop_link *shop_link_new(const shop_settings *s)
 
 	if (link == NULL)
 		return NULL;
-	if (pthread_mutex_init(&link->lock, NULL) != 0) {
+	if (lock_init(&link->lock) != 0) {
 		free(link);
 		return NULL;
 	}
@@ -174,42 +217,71 @@ void shop_link_settings(shop_link *link, shop_settings *out)
 	pthread_mutex_unlock(&link->lock);
 }
 
+/*
+ * The lock is held for the copy of what is used: the head, the catalog's
+ * entries and the purchases there are (a few KB with a short catalog,
+ * not the whole ~50 KB), so the hotkey seldom finds it taken.
+ */
+static void view_copy(shop_view *out, const shop_view *v)
+{
+	memcpy(out, v, offsetof(shop_view, catalog));
+	memcpy(out->catalog, v->catalog, v->ncatalog * sizeof(v->catalog[0]));
+	out->npurchases = v->npurchases;
+	memcpy(out->purchases, v->purchases,
+	       v->npurchases * sizeof(v->purchases[0]));
+}
+
 int shop_link_view(shop_link *link, shop_view *out)
 {
 	if (pthread_mutex_trylock(&link->lock) != 0)
 		return 0;
 	if (out->generation != link->view.generation)
-		memcpy(out, &link->view, sizeof(*out));
+		view_copy(out, &link->view);
 	pthread_mutex_unlock(&link->lock);
 	return 1;
 }
 
-/* Queues a (under the lock); 0, or -1 with err. */
-static int act_locked(shop_link *link, shop_action *a, lshop_error *err)
-{
-	char at[LSHOP_TIME_LEN];
+/* What a press says in the debug log, formatted once the lock is left. */
+typedef struct pressed {
+	shop_action_type type;
+	int64_t at_ms;
+	size_t pending;
+} pressed;
 
+/* Queues a (under the lock); 0, or -1 with err. */
+static int act_locked(shop_link *link, shop_action *a, pressed *p,
+		      lshop_error *err)
+{
 	a->send_at = 1;
 	if (shop_model_act(link->model, a, err))
 		return -1;
 	shop_link_publish(link);
-	lshop_time_format(at, a->at_ms);
-	shop_log(SHOP_LOG_DEBUG, "%s pressed at %s, queued (%zu waiting)",
-		 shop_action_name(a->type), at,
-		 shop_model_pending(link->model));
+	p->type = a->type;
+	p->at_ms = a->at_ms;
+	p->pending = link->view.pending;
 	return 0;
 }
 
-static int act_done(shop_link *link, int rc)
+static int act_done(shop_link *link, int rc, const pressed *p)
 {
+	char at[LSHOP_TIME_LEN];
+
 	pthread_mutex_unlock(&link->lock);
-	if (rc == 0)
-		shop_worker_wake(link);
-	return rc;
+	if (rc != 0)
+		return rc;
+	if (shop_log_enabled()) {
+		lshop_time_format(at, p->at_ms);
+		shop_log(SHOP_LOG_DEBUG,
+			 "%s pressed at %s, queued (%zu waiting)",
+			 shop_action_name(p->type), at, p->pending);
+	}
+	/* last: the worker woken may take this CPU at once */
+	shop_worker_wake(link);
+	return 0;
 }
 
 static int pin_offer_locked(shop_link *link, const lshop_offer *offer,
-			    int64_t at_ms, lshop_error *err)
+			    int64_t at_ms, pressed *p, lshop_error *err)
 {
 	shop_action a;
 
@@ -217,13 +289,14 @@ static int pin_offer_locked(shop_link *link, const lshop_offer *offer,
 	a.type = SHOP_ACTION_PIN;
 	a.at_ms = at_ms;
 	a.offer = *offer;
-	return act_locked(link, &a, err);
+	return act_locked(link, &a, p, err);
 }
 
 int shop_link_pin(shop_link *link, const char *offer_id, int64_t at_ms,
 		  lshop_error *err)
 {
 	const lshop_offer *o;
+	pressed p;
 	int rc = -1;
 
 	if (offer_id == NULL || !lshop_id_valid(offer_id, strlen(offer_id))) {
@@ -243,13 +316,14 @@ int shop_link_pin(shop_link *link, const char *offer_id, int64_t at_ms,
 				    : " (it is loaded once the server "
 				      "answers)");
 	else
-		rc = pin_offer_locked(link, o, at_ms, err);
-	return act_done(link, rc);
+		rc = pin_offer_locked(link, o, at_ms, &p, err);
+	return act_done(link, rc, &p);
 }
 
 int shop_link_pin_slot(shop_link *link, int slot, int64_t at_ms,
 		       lshop_error *err)
 {
+	pressed p;
 	int rc = -1;
 
 	if (slot < 1 || slot > 9) {
@@ -268,33 +342,36 @@ int shop_link_pin_slot(shop_link *link, int slot, int64_t at_ms,
 				    : " until the server answers");
 	else
 		rc = pin_offer_locked(link, &link->model->catalog[slot - 1],
-				      at_ms, err);
-	return act_done(link, rc);
+				      at_ms, &p, err);
+	return act_done(link, rc, &p);
 }
 
 /* An action that carries nothing but its moment: unpin, stop, hide. */
-static int simple_locked(shop_link *link, shop_action_type type,
-			 int64_t at_ms, lshop_error *err)
+static int simple_locked(shop_link *link, shop_action_type type, int64_t at_ms,
+			 pressed *p, lshop_error *err)
 {
 	shop_action a;
 
 	memset(&a, 0, sizeof(a));
 	a.type = type;
 	a.at_ms = at_ms;
-	return act_locked(link, &a, err);
+	return act_locked(link, &a, p, err);
 }
 
 int shop_link_unpin(shop_link *link, int64_t at_ms, lshop_error *err)
 {
+	pressed p;
+
 	pthread_mutex_lock(&link->lock);
-	return act_done(link,
-			simple_locked(link, SHOP_ACTION_UNPIN, at_ms, err));
+	return act_done(
+	    link, simple_locked(link, SHOP_ACTION_UNPIN, at_ms, &p, err), &p);
 }
 
 int shop_link_countdown(shop_link *link, int64_t seconds, const char *label,
 			const char *offer_id, int64_t at_ms, lshop_error *err)
 {
 	shop_action a;
+	pressed p;
 	int rc = -1;
 
 	memset(&a, 0, sizeof(a));
@@ -326,20 +403,24 @@ int shop_link_countdown(shop_link *link, int64_t seconds, const char *label,
 		}
 		strcpy(a.offer_id, offer_id);
 	}
-	rc = act_locked(link, &a, err);
+	rc = act_locked(link, &a, &p, err);
 out:
-	return act_done(link, rc);
+	return act_done(link, rc, &p);
 }
 
 int shop_link_countdown_stop(shop_link *link, int64_t at_ms, lshop_error *err)
 {
+	pressed p;
+
 	pthread_mutex_lock(&link->lock);
-	return act_done(link, simple_locked(link, SHOP_ACTION_STOP_COUNTDOWN,
-					    at_ms, err));
+	return act_done(
+	    link,
+	    simple_locked(link, SHOP_ACTION_STOP_COUNTDOWN, at_ms, &p, err),
+	    &p);
 }
 
 static int disclose_locked(shop_link *link, const char *kind, const char *text,
-			   int64_t at_ms, lshop_error *err)
+			   int64_t at_ms, pressed *p, lshop_error *err)
 {
 	shop_action a;
 
@@ -367,27 +448,35 @@ static int disclose_locked(shop_link *link, const char *kind, const char *text,
 	}
 	if (text != NULL)
 		strcpy(a.text, text);
-	return act_locked(link, &a, err);
+	return act_locked(link, &a, p, err);
 }
 
 
 int shop_link_disclosure(shop_link *link, int show, const char *kind,
 			 const char *text, int64_t at_ms, lshop_error *err)
 {
+	pressed p;
+
 	pthread_mutex_lock(&link->lock);
-	return act_done(link,
-			show ? disclose_locked(link, kind, text, at_ms, err)
-			     : simple_locked(link, SHOP_ACTION_HIDE, at_ms, err));
+	return act_done(
+	    link,
+	    show ? disclose_locked(link, kind, text, at_ms, &p, err)
+		 : simple_locked(link, SHOP_ACTION_HIDE, at_ms, &p, err),
+	    &p);
 }
 
 int shop_link_toggle_disclosure(shop_link *link, int64_t at_ms,
 				lshop_error *err)
 {
+	pressed p;
+
 	pthread_mutex_lock(&link->lock);
-	return act_done(link,
-			link->model->local.disclosure
-			    ? simple_locked(link, SHOP_ACTION_HIDE, at_ms, err)
-			    : disclose_locked(link, NULL, NULL, at_ms, err));
+	return act_done(
+	    link,
+	    link->model->local.disclosure
+		? simple_locked(link, SHOP_ACTION_HIDE, at_ms, &p, err)
+		: disclose_locked(link, NULL, NULL, at_ms, &p, err),
+	    &p);
 }
 
 /* The worker's side */
@@ -414,17 +503,57 @@ static void answer_error(long status, const char *body, size_t len,
 	json_decref(v);
 }
 
+/* A log line said once the lock is left (the log may take its time). */
+typedef struct later_log {
+	int level; /* 0: none */
+	char msg[768];
+} later_log;
+
+static void later(later_log *l, int level, const char *fmt, ...)
+    __attribute__((format(printf, 3, 4)));
+
+static void later(later_log *l, int level, const char *fmt, ...)
+{
+	va_list ap;
+
+	if (!shop_log_enabled())
+		return;
+	l->level = level;
+	va_start(ap, fmt);
+	vsnprintf(l->msg, sizeof(l->msg), fmt, ap);
+	va_end(ap);
+}
+
+static void later_say(const later_log *l)
+{
+	if (l->level)
+		shop_log(l->level, "%s", l->msg);
+}
+
+static int is_refusal(long status)
+{
+	return status >= 400 && status < 500 && status != 408 && status != 429;
+}
+
 shop_next shop_link_on_answer(shop_link *link, uint64_t gen, long status,
 			      const char *body, size_t len, int *resync)
 {
 	char at[LSHOP_TIME_LEN];
 	shop_next next = SHOP_NEXT_GO;
+	later_log log = {0};
 	const char *name;
 	lshop_event ev;
-	lshop_error err;
+	lshop_error perr, err;
+	int ok = status >= 200 && status < 300, parsed = 0;
 	shop_action *a;
 
 	*resync = 0;
+	/* parsed before taking the lock: the hotkey waits for nothing */
+	if (ok)
+		parsed = lshop_event_parse(body, len, &ev, &perr) == 0;
+	else if (is_refusal(status))
+		answer_error(status, body, len, &err);
+	parsed_hook(link, "answer");
 	pthread_mutex_lock(&link->lock);
 	a = shop_model_next(link->model);
 	if (a == NULL || gen != link->settings_gen) {
@@ -432,13 +561,13 @@ shop_next shop_link_on_answer(shop_link *link, uint64_t gen, long status,
 		return SHOP_NEXT_GO;
 	}
 	name = shop_action_name(a->type);
-	lshop_time_format(at, a->at_ms);
-	if (status >= 200 && status < 300) {
-		if (lshop_event_parse(body, len, &ev, &err) != 0) {
-			shop_log(SHOP_LOG_WARNING,
-				 "%s (pressed at %s): the server's answer is "
-				 "not an event (%s); state fetched again",
-				 name, at, err.message);
+	if (ok) {
+		if (!parsed) {
+			lshop_time_format(at, a->at_ms);
+			later(&log, SHOP_LOG_WARNING,
+			      "%s (pressed at %s): the server's answer is "
+			      "not an event (%s); state fetched again",
+			      name, at, perr.message);
 			ev.seq = 0;
 			*resync = 1;
 		}
@@ -446,37 +575,36 @@ shop_next shop_link_on_answer(shop_link *link, uint64_t gen, long status,
 		link->refused = link->offline = 0;
 		*resync |= !link->sse_open;
 	} else if (status == 401 || status == 403) {
-		answer_error(status, body, len, &err);
 		snprintf(link->status_message, sizeof(link->status_message),
 			 "the server refused the token (HTTP %ld %s: %.150s)",
 			 status, err.code, err.message);
 		if (!link->refused)
-			shop_log(SHOP_LOG_WARNING, "%s: %s; %zu action(s) kept",
-				 name, link->status_message,
-				 shop_model_pending(link->model));
+			later(&log, SHOP_LOG_WARNING,
+			      "%s: %s; %zu action(s) kept", name,
+			      link->status_message,
+			      shop_model_pending(link->model));
 		link->refused = 1;
 		link->offline = 0;
 		next = SHOP_NEXT_RETRY_SLOW;
-	} else if (status >= 400 && status < 500 && status != 408 &&
-		   status != 429) {
-		answer_error(status, body, len, &err);
+	} else if (is_refusal(status)) {
 		link->refused = link->offline = 0;
+		lshop_time_format(at, a->at_ms);
 		if (status == 400 && strcmp(err.field, "at") == 0 &&
 		    a->send_at) {
 			/* SPEC §5: "at" may be at most 10 s old */
-			shop_log(SHOP_LOG_WARNING,
-				 "%s pressed at %s reached the server too "
-				 "late to keep that time (%s); sent again to "
-				 "take effect now",
-				 name, at, err.message);
+			later(&log, SHOP_LOG_WARNING,
+			      "%s pressed at %s reached the server too "
+			      "late to keep that time (%s); sent again to "
+			      "take effect now",
+			      name, at, err.message);
 			a->send_at = 0;
 			next = SHOP_NEXT_RESEND;
 		} else {
-			shop_log(SHOP_LOG_WARNING,
-				 "%s (pressed at %s) was refused by the "
-				 "server: HTTP %ld %s: %s; dropped, and the "
-				 "state fetched again",
-				 name, at, status, err.code, err.message);
+			later(&log, SHOP_LOG_WARNING,
+			      "%s (pressed at %s) was refused by the "
+			      "server: HTTP %ld %s: %s; dropped, and the "
+			      "state fetched again",
+			      name, at, status, err.code, err.message);
 			shop_model_drop_next(link->model);
 			*resync = 1;
 		}
@@ -491,34 +619,37 @@ shop_next shop_link_on_answer(shop_link *link, uint64_t gen, long status,
 				 sizeof(link->status_message),
 				 "the server answered HTTP %ld", status);
 		if (!link->offline)
-			shop_log(SHOP_LOG_WARNING,
-				 "%s: %s; %zu action(s) kept until it answers",
-				 name, link->status_message,
-				 shop_model_pending(link->model));
+			later(&log, SHOP_LOG_WARNING,
+			      "%s: %s; %zu action(s) kept until it answers",
+			      name, link->status_message,
+			      shop_model_pending(link->model));
 		link->offline = 1;
 		next = SHOP_NEXT_RETRY_BACKOFF;
 	}
 	shop_link_publish(link);
 	pthread_mutex_unlock(&link->lock);
+	later_say(&log);
 	return next;
 }
 
 void shop_link_sse_status(shop_link *link, int open, const char *why)
 {
+	later_log log = {0};
+
 	pthread_mutex_lock(&link->lock);
 	if (open) {
 		if (link->offline || !link->sse_open)
-			shop_log(SHOP_LOG_INFO, "connected to stream \"%s\"",
-				 link->settings.stream);
+			later(&log, SHOP_LOG_INFO, "connected to stream \"%s\"",
+			      link->settings.stream);
 		link->sse_open = 1;
 		link->offline = 0;
 	} else if (why == NULL) {
 		link->sse_open = 0;
 	} else {
 		if (link->sse_open || !link->offline)
-			shop_log(SHOP_LOG_WARNING,
-				 "the event stream of \"%s\" ended: %s",
-				 link->settings.stream, why);
+			later(&log, SHOP_LOG_WARNING,
+			      "the event stream of \"%s\" ended: %s",
+			      link->settings.stream, why);
 		link->sse_open = 0;
 		link->offline = 1;
 		snprintf(link->status_message, sizeof(link->status_message),
@@ -526,11 +657,13 @@ void shop_link_sse_status(shop_link *link, int open, const char *why)
 	}
 	shop_link_publish(link);
 	pthread_mutex_unlock(&link->lock);
+	later_say(&log);
 }
 
 void shop_link_call_status(shop_link *link, long status, const char *body,
 			   size_t len)
 {
+	later_log log = {0};
 	lshop_error err;
 
 	if (status == 401 || status == 403)
@@ -541,16 +674,16 @@ void shop_link_call_status(shop_link *link, long status, const char *body,
 			 "the server refused the token (HTTP %ld %s: %.150s)",
 			 status, err.code, err.message);
 		if (!link->refused)
-			shop_log(SHOP_LOG_WARNING, "stream \"%s\": %s",
-				 link->settings.stream, link->status_message);
+			later(&log, SHOP_LOG_WARNING, "stream \"%s\": %s",
+			      link->settings.stream, link->status_message);
 		link->refused = 1;
 	} else if (status >= 200 && status < 300) {
 		link->refused = 0;
 	}
 	shop_link_publish(link);
 	pthread_mutex_unlock(&link->lock);
+	later_say(&log);
 }
-
 /* Parsed before taking the lock: the view and the host wait for nothing. */
 static int put_state(shop_link *link, uint64_t gen, const char *json,
 		     size_t len, int force)
@@ -562,6 +695,7 @@ static int put_state(shop_link *link, uint64_t gen, const char *json,
 	if (ps == NULL)
 		return -1;
 	if (shop_state_parse(json, len, ps, &err) == 0) {
+		parsed_hook(link, "state");
 		pthread_mutex_lock(&link->lock);
 		rc = 0;
 		if (gen == link->settings_gen) {
@@ -605,6 +739,7 @@ static void sse_message(void *ctx, const char *event, const char *id,
 			 err.message);
 		return;
 	}
+	parsed_hook(link, "event");
 	pthread_mutex_lock(&link->lock);
 	if (c->gen == link->settings_gen &&
 	    strcmp(ev.stream, link->model->stream) == 0) {
@@ -646,9 +781,12 @@ int shop_link_on_catalog(shop_link *link, uint64_t gen, const char *body,
 		goto out;
 	}
 	rc = 0;
+	parsed_hook(link, "catalog");
+	/* the lock covers a pointer swap and the view's update; the old
+	 * catalog is freed after */
 	pthread_mutex_lock(&link->lock);
 	if (gen == link->settings_gen) {
-		shop_model_put_catalog(link->model, c);
+		shop_model_put_catalog(link->model, &c);
 		shop_link_publish(link);
 	}
 	pthread_mutex_unlock(&link->lock);
@@ -661,20 +799,26 @@ char *shop_link_state_answer(shop_link *link, int64_t now_ms)
 {
 	json_t *v = json_object(), *state = NULL, *catalog, *purchases, *c;
 	char *s, at[LSHOP_TIME_LEN];
+	shop_parsed_state *ps;
 	shop_view *view;
 	size_t i;
 	int bad = 0;
 
 	view = malloc(sizeof(*view));
-	if (v == NULL || view == NULL) {
+	ps = malloc(sizeof(*ps));
+	if (v == NULL || view == NULL || ps == NULL) {
 		free(view);
+		free(ps);
 		json_decref(v);
 		return NULL;
 	}
+	/* the lock covers the copies; the JSON is made after */
 	pthread_mutex_lock(&link->lock);
-	s = shop_model_state_json(link->model, now_ms);
-	memcpy(view, &link->view, sizeof(*view));
+	shop_model_snapshot(link->model, ps);
+	view_copy(view, &link->view);
 	pthread_mutex_unlock(&link->lock);
+	s = shop_state_json(ps, now_ms);
+	free(ps);
 	if (s != NULL)
 		state = json_loads(s, 0, NULL);
 	free(s);

@@ -12,30 +12,52 @@
 
 #include "shop-model.h"
 
+#define ALL_ENTRIES UINT64_MAX
+
+_Static_assert(SHOP_CATALOG_MAX <= 64, "cat_dirty holds a bit per entry");
+
+/* s truncated to cap - 1 bytes (snprintf's result, without its cost) */
 static void copy_str(char *out, size_t cap, const char *s)
 {
-	snprintf(out, cap, "%s", s ? s : "");
+	size_t n = s ? strnlen(s, cap - 1) : 0;
+
+	memcpy(out, s ? s : "", n);
+	out[n] = '\0';
 }
 
 shop_model *shop_model_new(const char *stream, const char *locale)
 {
 	shop_model *m = calloc(1, sizeof(*m));
 
-	if (m != NULL)
-		shop_model_reset(m, stream, locale);
+	if (m == NULL)
+		return NULL;
+	m->cat = calloc(1, sizeof(*m->cat));
+	if (m->cat == NULL) {
+		free(m);
+		return NULL;
+	}
+	shop_model_reset(m, stream, locale);
 	return m;
 }
 
 void shop_model_free(shop_model *m)
 {
+	if (m == NULL)
+		return;
+	free(m->cat);
 	free(m);
 }
 
 size_t shop_model_reset(shop_model *m, const char *stream, const char *locale)
 {
 	size_t dropped = m->qlen;
+	shop_parsed_catalog *cat = m->cat;
 
 	memset(m, 0, sizeof(*m));
+	m->cat = cat;
+	cat->n = 0;
+	m->catalog = cat->offers;
+	m->cat_dirty = ALL_ENTRIES;
 	copy_str(m->stream, sizeof(m->stream), stream);
 	copy_str(m->locale, sizeof(m->locale), locale);
 	lshop_state_init(&m->server);
@@ -200,31 +222,55 @@ void shop_model_drop_next(shop_model *m)
 	rebuild(m);
 }
 
-static lshop_stock_value *stock_find(shop_model *m, const char *id)
+/*
+ * The stock map is kept sorted by offer id (the parser sorts it, outside
+ * the lock), so that the view's 64 entries find theirs by bisection
+ * rather than by reading up to 1,024 entries each under the lock.
+ */
+static int stock_cmp(const void *a, const void *b)
 {
-	size_t i;
+	return strcmp(((const lshop_stock_value *)a)->offer_id,
+		      ((const lshop_stock_value *)b)->offer_id);
+}
 
-	for (i = 0; i < m->nstock; i++)
-		if (strcmp(m->stock[i].offer_id, id) == 0)
-			return &m->stock[i];
-	return NULL;
+/* The index of id in the map, or where it would go (*found 0). */
+static size_t stock_index(const shop_model *m, const char *id, int *found)
+{
+	size_t lo = 0, hi = m->nstock, mid;
+	int c;
+
+	while (lo < hi) {
+		mid = lo + (hi - lo) / 2;
+		c = strcmp(m->stock[mid].offer_id, id);
+		if (c == 0) {
+			*found = 1;
+			return mid;
+		}
+		if (c < 0)
+			lo = mid + 1;
+		else
+			hi = mid;
+	}
+	*found = 0;
+	return lo;
 }
 
 static int64_t stock_of(const shop_model *m, const lshop_offer *o)
 {
-	size_t i;
+	int found;
+	size_t i = stock_index(m, o->id, &found);
 
-	for (i = 0; i < m->nstock; i++)
-		if (strcmp(m->stock[i].offer_id, o->id) == 0)
-			return m->stock[i].stock;
-	return o->stock;
+	return found ? m->stock[i].stock : o->stock;
 }
 
 int shop_state_parse(const char *json, size_t len, shop_parsed_state *out,
 		     lshop_error *err)
 {
-	return lshop_state_parse(json, len, &out->st, out->stream, out->stock,
-				 SHOP_STOCK_MAX, &out->nstock, err);
+	if (lshop_state_parse(json, len, &out->st, out->stream, out->stock,
+			      SHOP_STOCK_MAX, &out->nstock, err))
+		return -1;
+	qsort(out->stock, out->nstock, sizeof(out->stock[0]), stock_cmp);
+	return 0;
 }
 
 int shop_model_put_state(shop_model *m, const shop_parsed_state *ps, int force,
@@ -242,6 +288,7 @@ int shop_model_put_state(shop_model *m, const shop_parsed_state *ps, int force,
 	memcpy(m->stock, ps->stock, ps->nstock * sizeof(ps->stock[0]));
 	m->nstock = ps->nstock;
 	m->have_state = 1;
+	m->cat_dirty = ALL_ENTRIES; /* any stock may have moved */
 	rebuild(m);
 	return 0;
 }
@@ -264,24 +311,44 @@ int shop_model_set_state(shop_model *m, const char *json, size_t len, int force,
 
 static void set_stock(shop_model *m, const char *id, int64_t stock)
 {
-	lshop_stock_value *s = stock_find(m, id);
+	int found;
+	size_t i = stock_index(m, id, &found);
 
-	if (s == NULL && m->nstock < SHOP_STOCK_MAX) {
-		s = &m->stock[m->nstock++];
-		copy_str(s->offer_id, sizeof(s->offer_id), id);
+	if (!found) {
+		if (m->nstock >= SHOP_STOCK_MAX)
+			return;
+		memmove(&m->stock[i + 1], &m->stock[i],
+			(m->nstock - i) * sizeof(m->stock[0]));
+		m->nstock++;
+		copy_str(m->stock[i].offer_id, sizeof(m->stock[i].offer_id),
+			 id);
 	}
-	if (s != NULL)
-		s->stock = stock;
+	m->stock[i].stock = stock;
 }
 
-static int in_catalog(const shop_model *m, const char *id)
+/* 1 if id is in the catalog; its entries' view moves (dirty) */
+static int in_catalog(shop_model *m, const char *id)
 {
+	int found = 0;
 	size_t i;
 
 	for (i = 0; i < m->ncatalog; i++)
-		if (strcmp(m->catalog[i].id, id) == 0)
-			return 1;
-	return 0;
+		if (strcmp(m->catalog[i].id, id) == 0) {
+			m->cat_dirty |= (uint64_t)1 << i;
+			found = 1;
+		}
+	return found;
+}
+
+/* The view's entry of o, but its stock (the state's map says that). */
+static void entry_of(shop_catalog_entry *c, const lshop_offer *o)
+{
+	copy_str(c->id, sizeof(c->id), o->id);
+	copy_str(c->title, sizeof(c->title), o->title);
+	copy_str(c->price, sizeof(c->price), o->price);
+	copy_str(c->currency, sizeof(c->currency), o->currency);
+	c->stock = o->stock;
+	copy_str(c->disclosure, sizeof(c->disclosure), o->disclosure);
 }
 
 int shop_model_apply_event(shop_model *m, const lshop_event *ev)
@@ -303,8 +370,10 @@ int shop_model_apply_event(shop_model *m, const lshop_event *ev)
 	case LSHOP_OFFER_PINNED:
 		/* the event carries the offer as it is now */
 		for (i = 0; i < m->ncatalog; i++)
-			if (strcmp(m->catalog[i].id, ev->offer.id) == 0)
+			if (strcmp(m->catalog[i].id, ev->offer.id) == 0) {
 				m->catalog[i] = ev->offer;
+				entry_of(&m->cat->entries[i], &ev->offer);
+			}
 		if (!in_catalog(m, ev->offer.id))
 			flags |= SHOP_EVENT_CATALOG;
 		break;
@@ -372,6 +441,7 @@ int shop_catalog_parse(const char *json, size_t len, shop_parsed_catalog *out,
 			goto out;
 		}
 		free(s);
+		entry_of(&out->entries[out->n], &out->offers[out->n]);
 		out->n++;
 	}
 	rc = 0;
@@ -380,11 +450,16 @@ out:
 	return rc;
 }
 
-void shop_model_put_catalog(shop_model *m, const shop_parsed_catalog *c)
+void shop_model_put_catalog(shop_model *m, shop_parsed_catalog **c)
 {
-	memcpy(m->catalog, c->offers, c->n * sizeof(c->offers[0]));
-	m->ncatalog = c->n;
+	shop_parsed_catalog *old = m->cat;
+
+	m->cat = *c;
+	*c = old;
+	m->catalog = m->cat->offers;
+	m->ncatalog = m->cat->n;
 	m->have_catalog = 1;
+	m->cat_dirty = ALL_ENTRIES;
 }
 
 int shop_model_set_catalog(shop_model *m, const char *json, size_t len,
@@ -399,16 +474,15 @@ int shop_model_set_catalog(shop_model *m, const char *json, size_t len,
 	}
 	rc = shop_catalog_parse(json, len, c, err);
 	if (rc == 0)
-		shop_model_put_catalog(m, c);
+		shop_model_put_catalog(m, &c);
 	free(c);
 	return rc;
 }
 
-void shop_model_view(const shop_model *m, shop_view *v)
+/* All of the view the model knows but the catalog entries. */
+static void view_head(const shop_model *m, shop_view *v)
 {
 	const lshop_state *st = &m->local;
-	const lshop_offer *o;
-	size_t i;
 
 	v->pending = shop_model_pending(m);
 	v->pinned = st->pinned;
@@ -430,37 +504,77 @@ void shop_model_view(const shop_model *m, shop_view *v)
 		 st->disclosure ? st->disclosure_text : "");
 	v->disclosure_required = st->pinned && st->offer.disclosure[0];
 	v->ncatalog = m->ncatalog;
-	for (i = 0; i < m->ncatalog; i++) {
-		shop_catalog_entry *c = &v->catalog[i];
-
-		o = &m->catalog[i];
-		copy_str(c->id, sizeof(c->id), o->id);
-		copy_str(c->title, sizeof(c->title), o->title);
-		copy_str(c->price, sizeof(c->price), o->price);
-		copy_str(c->currency, sizeof(c->currency), o->currency);
-		c->stock = stock_of(m, o);
-		copy_str(c->disclosure, sizeof(c->disclosure), o->disclosure);
-	}
 	v->npurchases = m->npurchases;
 	memcpy(v->purchases, m->purchases,
 	       m->npurchases * sizeof(m->purchases[0]));
 }
 
-char *shop_model_state_json(const shop_model *m, int64_t now_ms)
+static void view_entry(const shop_model *m, shop_view *v, size_t i)
 {
-	lshop_stock_entry *stock = calloc(m->nstock + 1, sizeof(*stock));
+	v->catalog[i] = m->cat->entries[i];
+	v->catalog[i].stock = stock_of(m, &m->catalog[i]);
+}
+
+void shop_model_view(const shop_model *m, shop_view *v)
+{
+	size_t i;
+
+	view_head(m, v);
+	for (i = 0; i < m->ncatalog; i++)
+		view_entry(m, v, i);
+}
+
+size_t shop_model_view_update(shop_model *m, shop_view *v)
+{
+	uint64_t dirty = m->cat_dirty;
+	size_t i, n = 0;
+
+	view_head(m, v);
+	for (i = 0; dirty != 0 && i < m->ncatalog; i++)
+		if (dirty & ((uint64_t)1 << i)) {
+			view_entry(m, v, i);
+			n++;
+		}
+	m->cat_dirty = 0;
+	return n;
+}
+
+void shop_model_snapshot(const shop_model *m, shop_parsed_state *out)
+{
+	memcpy(out->stream, m->stream, sizeof(out->stream));
+	out->st = m->local;
+	out->nstock = m->nstock;
+	memcpy(out->stock, m->stock, m->nstock * sizeof(m->stock[0]));
+}
+
+char *shop_state_json(const shop_parsed_state *ps, int64_t now_ms)
+{
+	lshop_stock_entry *stock = calloc(ps->nstock + 1, sizeof(*stock));
 	size_t i;
 	char *out;
 
 	if (stock == NULL)
 		return NULL;
-	for (i = 0; i < m->nstock; i++) {
-		stock[i].offer_id = m->stock[i].offer_id;
-		stock[i].stock = m->stock[i].stock;
+	for (i = 0; i < ps->nstock; i++) {
+		stock[i].offer_id = ps->stock[i].offer_id;
+		stock[i].stock = ps->stock[i].stock;
 	}
-	out = lshop_state_to_json(&m->local, m->stream, now_ms, stock,
-				  m->nstock, NULL);
+	out = lshop_state_to_json(&ps->st, ps->stream, now_ms, stock,
+				  ps->nstock, NULL);
 	free(stock);
+	return out;
+}
+
+char *shop_model_state_json(const shop_model *m, int64_t now_ms)
+{
+	shop_parsed_state *ps = malloc(sizeof(*ps));
+	char *out = NULL;
+
+	if (ps == NULL)
+		return NULL;
+	shop_model_snapshot(m, ps);
+	out = shop_state_json(ps, now_ms);
+	free(ps);
 	return out;
 }
 

@@ -56,7 +56,15 @@ typedef struct shop_model {
 
 	int have_catalog;
 	size_t ncatalog;
-	lshop_offer catalog[SHOP_CATALOG_MAX];
+	lshop_offer *catalog;            /* cat->offers */
+	struct shop_parsed_catalog *cat; /* owned; swapped in whole */
+	/*
+	 * Bit i: entry i of the view's catalog (its text or its stock) moved
+	 * since shop_model_view_update last copied it. The published view
+	 * only copies those, so a publish costs about the same with 64
+	 * offers as with 2.
+	 */
+	uint64_t cat_dirty;
 
 	size_t npurchases; /* newest first */
 	shop_purchase purchases[SHOP_PURCHASES_MAX];
@@ -112,6 +120,9 @@ typedef struct shop_parsed_state {
 typedef struct shop_parsed_catalog {
 	size_t n;
 	lshop_offer offers[SHOP_CATALOG_MAX];
+	/* the view's entries of offers, made by the parser (stock is the
+	 * offer's; the view's comes from the state's map) */
+	shop_catalog_entry entries[SHOP_CATALOG_MAX];
 } shop_parsed_catalog;
 
 /* The state's JSON (GET state, SSE "state"): 0, or -1 with err. */
@@ -144,7 +155,12 @@ int shop_model_apply_event(shop_model *m, const lshop_event *ev);
  */
 int shop_catalog_parse(const char *json, size_t len, shop_parsed_catalog *out,
 		       lshop_error *err);
-void shop_model_put_catalog(shop_model *m, const shop_parsed_catalog *c);
+/*
+ * Takes *c as the catalog by swapping pointers (no copy: the lock is held
+ * for nothing more); *c is then the previous catalog, for the caller to
+ * free (outside the lock) or reuse.
+ */
+void shop_model_put_catalog(shop_model *m, shop_parsed_catalog **c);
 
 /* Both in one (tests). */
 int shop_model_set_catalog(shop_model *m, const char *json, size_t len,
@@ -153,8 +169,20 @@ int shop_model_set_catalog(shop_model *m, const char *json, size_t len,
 /* Fills the parts of v the model knows (not generation and status). */
 void shop_model_view(const shop_model *m, shop_view *v);
 
+/*
+ * The same for the one view kept up to date (the shop_link's published
+ * view): the small parts, and only the catalog entries that moved since
+ * the last call. Returns how many catalog entries it copied.
+ */
+size_t shop_model_view_update(shop_model *m, shop_view *v);
+
 /* The local picture as the state's JSON (malloc'd), for get_state. */
 char *shop_model_state_json(const shop_model *m, int64_t now_ms);
+
+/* The same in two steps, so that only the copy needs the lock: the local
+ * picture and the stock map into out, then out as JSON (malloc'd). */
+void shop_model_snapshot(const shop_model *m, shop_parsed_state *out);
+char *shop_state_json(const shop_parsed_state *ps, int64_t now_ms);
 
 /* The body of an action's control call (malloc'd JSON), or NULL. */
 char *shop_action_body(const shop_action *a);

@@ -281,6 +281,97 @@ static void test_sse_bytes(void **state)
 	shop_sse_reset(&p);
 }
 
+/*
+ * The worker's handlers parse what the server sent before they take the
+ * lock, and a publish copies only the catalog entries that moved: a
+ * press made meanwhile (from the hook, as if on the hotkey thread) finds
+ * the lock free and goes through at once, whatever the catalog's size.
+ */
+static int hook_calls, hook_presses, hook_held;
+static char hook_seen[128];
+
+static void press_in_hook(shop_link *l, const char *what)
+{
+	lshop_error err;
+
+	hook_calls++;
+	strncat(hook_seen, what, sizeof(hook_seen) - strlen(hook_seen) - 2);
+	strcat(hook_seen, " ");
+	if (pthread_mutex_trylock(&l->lock) != 0) {
+		hook_held++; /* a press would wait for the worker */
+		return;
+	}
+	pthread_mutex_unlock(&l->lock);
+	/* shown, hidden, shown...: always allowed (no offer needs it) */
+	if (shop_link_toggle_disclosure(l, T0 + hook_calls, &err) == 0)
+		hook_presses++;
+	else
+		fail_msg("pressed in the hook: %s", err.message);
+}
+
+static void test_press_while_the_worker_handles(void **state)
+{
+	char *cat = catalog_json(SHOP_CATALOG_MAX), *s, msg[8192];
+	lshop_error err;
+	lshop_state st;
+	shop_sse p;
+	int resync;
+
+	(void)state;
+	hook_calls = hook_presses = hook_held = 0;
+	hook_seen[0] = '\0';
+	link_->parsed_hook = press_in_hook;
+
+	/* a full catalog: its entries are made by the parser, the lock
+	 * covers a pointer swap and one copy of them into the view */
+	assert_int_equal(
+	    shop_link_on_catalog(link_, link_->settings_gen, cat, strlen(cat)),
+	    0);
+	free(cat);
+	assert_int_equal(link_->published_entries, SHOP_CATALOG_MAX);
+	view();
+	assert_int_equal(v->ncatalog, SHOP_CATALOG_MAX);
+	assert_string_equal(v->catalog[63].id, "l2");
+	assert_string_equal(v->catalog[63].title, "Title of l2");
+
+	/* a press publishes no catalog entry */
+	assert_int_equal(shop_link_pin_slot(link_, 1, T0 + 100, &err), 0);
+	assert_int_equal(link_->published_entries, 0);
+
+	/* the state, then one stock change: one entry copied */
+	lshop_state_init(&st);
+	s = state_json(&st);
+	snprintf(msg, sizeof(msg),
+		 "id: 0\nevent: state\ndata: %s\n\n"
+		 "id: 1\nevent: stock.changed\ndata: %s\n\n",
+		 s,
+		 event_json(1, "\"type\":\"stock.changed\",\"stream\":"
+			       "\"live/demo\",\"at\":\"2026-11-24T10:00:01."
+			       "000Z\",\"data\":{\"offer_id\":\"a\","
+			       "\"stock\":4}"));
+	free(s);
+	shop_sse_init(&p);
+	assert_int_equal(
+	    shop_link_on_sse(link_, link_->settings_gen, &p, msg, strlen(msg)),
+	    0);
+	shop_sse_reset(&p);
+	assert_int_equal(link_->published_entries, 1);
+
+	/* the answer to a control call */
+	assert_int_equal(shop_link_on_answer(link_, link_->settings_gen, 0,
+					     "Connection refused", 18, &resync),
+			 SHOP_NEXT_RETRY_BACKOFF);
+
+	link_->parsed_hook = NULL;
+	assert_string_equal(hook_seen, "catalog state event answer ");
+	assert_int_equal(hook_held, 0);
+	assert_int_equal(hook_presses, hook_calls);
+	view();
+	assert_int_equal(v->pending, 1 + hook_presses);
+	assert_int_equal(v->catalog[0].stock, 4);
+	assert_true(v->pinned);
+}
+
 static void test_new_stream_drops_the_queue(void **state)
 {
 	shop_settings s;
@@ -382,6 +473,8 @@ int main(void)
 					    teardown),
 	    cmocka_unit_test_setup_teardown(test_answers, setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_sse_bytes, setup, teardown),
+	    cmocka_unit_test_setup_teardown(test_press_while_the_worker_handles,
+					    setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_new_stream_drops_the_queue,
 					    setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_new_token_keeps_the_queue,
