@@ -212,6 +212,8 @@ ngx_int_t ngx_live_shop_ranges(ngx_live_shop_shm_t *shm, ngx_str_t *stream,
     ngx_uint_t *nranges);
 ngx_array_t *ngx_live_shop_events_after(ngx_live_shop_shm_t *shm,
     ngx_str_t *stream, uint64_t after, ngx_pool_t *pool);
+uint64_t ngx_live_shop_stream_seq(ngx_live_shop_shm_t *shm,
+    ngx_str_t *stream);
 
 /* The journal files (callers hold the lock for writes) */
 

@@ -2033,3 +2033,26 @@ done:
 
     return events->nelts ? events : NULL;
 }
+
+
+/*
+ * The seq of a stream's last event, 0 for a stream without one: every
+ * change of its ranges comes with an event, so a playlist rewritten from
+ * ngx_live_shop_ranges() stays right while the seq stays.
+ */
+
+uint64_t
+ngx_live_shop_stream_seq(ngx_live_shop_shm_t *shm, ngx_str_t *stream)
+{
+    uint64_t                 seq;
+    ngx_live_shop_stream_t  *st;
+
+    ngx_shmtx_lock(&shm->shpool->mutex);
+
+    st = ngx_live_shop_stream(shm, stream, 0);
+    seq = st ? st->state.seq : 0;
+
+    ngx_shmtx_unlock(&shm->shpool->mutex);
+
+    return seq;
+}
