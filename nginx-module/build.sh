@@ -23,17 +23,25 @@ fi
 # shellcheck source=/dev/null
 . "$nginx_src/conf_flags"     # defines NGX_CONF_FLAGS
 
+# Optional extra flags for the module, e.g. a sanitizer build
+# (scripts/test.sh): LIVESHOP_NGX_CC_OPT and LIVESHOP_NGX_LD_OPT, given
+# to configure as --with-cc-opt / --with-ld-opt (Debian's flags have none).
+opts=()
+[ -n "${LIVESHOP_NGX_CC_OPT:-}" ] && opts+=(--with-cc-opt="$LIVESHOP_NGX_CC_OPT")
+[ -n "${LIVESHOP_NGX_LD_OPT:-}" ] && opts+=(--with-ld-opt="$LIVESHOP_NGX_LD_OPT")
+
 tree=$out/nginx
 stamp=$tree/.liveshop-configured
-if [ ! -f "$tree/objs/Makefile" ] || [ "$module/config" -nt "$stamp" ]; then
+if [ ! -f "$tree/objs/Makefile" ] || [ "$module/config" -nt "$stamp" ] ||
+   [ "$(cat "$stamp" 2>/dev/null)" != "${opts[*]}" ]; then
     rm -rf "$tree"
     cp -a "$nginx_src" "$tree"
-    (cd "$tree" && ./configure "${NGX_CONF_FLAGS[@]}" \
+    (cd "$tree" && ./configure "${NGX_CONF_FLAGS[@]}" "${opts[@]}" \
         --add-dynamic-module="$module" >configure.log 2>&1) || {
         tail -n 30 "$tree/configure.log" >&2
         exit 1
     }
-    touch "$stamp"
+    echo "${opts[*]}" >"$stamp"
 fi
 
 make -s -C "$tree" -f objs/Makefile modules

@@ -68,6 +68,23 @@ fail:
 	return NULL;
 }
 
+/*
+ * A key as lshop_order_key writes it: printable ASCII, for its ids are.
+ * A damaged ledger's "\u0000" would otherwise reach fn inside the key.
+ */
+static int key_valid(const json_t *k)
+{
+	const char *s = json_string_value(k);
+	size_t n = json_string_length(k), i;
+
+	if (n == 0 || n >= LSHOP_ORDER_KEY_MAX)
+		return 0;
+	for (i = 0; i < n; i++)
+		if ((unsigned char)s[i] < 0x20 || (unsigned char)s[i] > 0x7e)
+			return 0;
+	return 1;
+}
+
 /* The order keys of a ledger, each checked: 0, or -1 with err. */
 static int ledger_orders(const json_t *l, lshop_order_key_fn fn, void *arg,
 			 lshop_error *err)
@@ -85,9 +102,7 @@ static int ledger_orders(const json_t *l, lshop_order_key_fn fn, void *arg,
 		k = json_array_get(o, 0);
 		at = json_array_get(o, 1);
 		if (json_array_size(o) != 2 || !json_is_string(k) ||
-		    json_string_length(k) == 0 ||
-		    json_string_length(k) >= LSHOP_ORDER_KEY_MAX ||
-		    !json_is_integer(at)) {
+		    !key_valid(k) || !json_is_integer(at)) {
 			lshop_error_set(err, "invalid_field", "ledger.orders",
 					"ledger.orders[%zu] must be [KEY, "
 					"MS]",

@@ -262,11 +262,46 @@ static void test_damaged_ledger_is_named(void **state)
 	}
 }
 
+/* Keys are printable ASCII, as lshop_order_key writes them (found by
+ * fuzz_ledger: a "\u0000" reached the key callback inside a key). */
+static void test_ledger_key_with_nul_is_damaged(void **state)
+{
+	static const char *const bad_keys[] = {"\"shopify:o:1\\u0000x\"",
+					       "\"shopify:o:\\n\"", "\"\""};
+	char *good, *bad, *at;
+	lshop_error err;
+	uint64_t seq;
+	int64_t file;
+	size_t i, len;
+
+	(void)state;
+	good = lshop_ledger_fold(NULL, 0, "", 0, T0, &len, &err);
+	assert_non_null(good);
+	assert_int_equal(
+	    lshop_ledger_read(good, len, NULL, NULL, NULL, &file, &seq, &err),
+	    0);
+	at = strstr(good, "\"orders\":[]");
+	assert_non_null(at);
+	for (i = 0; i < sizeof(bad_keys) / sizeof(bad_keys[0]); i++) {
+		bad = malloc(len + 64);
+		assert_non_null(bad);
+		sprintf(bad, "%.*s\"orders\":[[%s,1]]%s", (int)(at - good),
+			good, bad_keys[i], at + strlen("\"orders\":[]"));
+		assert_int_equal(lshop_ledger_read(bad, strlen(bad), NULL, NULL,
+						   NULL, &file, &seq, &err),
+				 -1);
+		assert_string_equal(err.field, "ledger.orders");
+		free(bad);
+	}
+	free(good);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
 	    cmocka_unit_test(test_fold_keeps_report_and_keys),
 	    cmocka_unit_test(test_damaged_ledger_is_named),
+	    cmocka_unit_test(test_ledger_key_with_nul_is_damaged),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

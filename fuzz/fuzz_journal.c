@@ -1,0 +1,97 @@
+/*
+ * lshop_journal_replay on any bytes: a journal torn by a crash, cut by
+ * a full disk or corrupted on it. Replay must skip what it cannot read
+ * and say so, and what it hands the callbacks must be whole.
+ */
+#include "fuzz.h"
+#include "lshop/journal.h"
+
+struct seen {
+	size_t offers, events, orders, checkpoints;
+	uint64_t last_seq;
+};
+
+static int on_offer(void *arg, const lshop_offer *offer, int64_t at_ms)
+{
+	struct seen *s = arg;
+
+	(void)at_ms;
+	FUZZ_CHECK(lshop_id_valid(offer->id, strlen(offer->id)));
+	s->offers++;
+	return 0;
+}
+
+static int on_checkpoint(void *arg, uint64_t seq, int64_t file)
+{
+	struct seen *s = arg;
+
+	(void)seq;
+	/* checkpoint.file is optional: 0 when a checkpoint has none */
+	FUZZ_CHECK(file >= 0);
+	s->checkpoints++;
+	return 0;
+}
+
+static int on_order(void *arg, const lshop_order *order, lshop_provider p,
+		    int64_t at_ms)
+{
+	struct seen *s = arg;
+
+	(void)at_ms;
+	FUZZ_CHECK(lshop_provider_name(p) != NULL);
+	FUZZ_CHECK(order->nitems <= LSHOP_ORDER_ITEMS_MAX);
+	s->orders++;
+	return 0;
+}
+
+static int on_event(void *arg, const lshop_event *ev, const char *json,
+		    size_t len, int restored)
+{
+	struct seen *s = arg;
+
+	FUZZ_CHECK(memchr(json, '\n', len) == NULL);
+	FUZZ_CHECK(lshop_event_type_name(ev->type) != NULL);
+	s->events++;
+	if (!restored)
+		s->last_seq = ev->seq;
+	return 0;
+}
+
+int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
+{
+	char *buf = fuzz_copy(data, size);
+	struct seen seen = {0, 0, 0, 0, 0};
+	lshop_replay_ops ops = {&seen, on_offer, on_checkpoint, on_order,
+				on_event};
+	lshop_replay_result res;
+	lshop_state st;
+	int64_t file;
+
+	file = lshop_journal_file(buf, size);
+	FUZZ_CHECK(file >= 0);
+	lshop_state_init(&st);
+	memset(&res, 0, sizeof(res));
+	FUZZ_CHECK(lshop_journal_replay(buf, size, &st, &ops, &res) == 0);
+	FUZZ_CHECK(res.last_good <= size);
+	FUZZ_CHECK(res.torn <= 1);
+	FUZZ_CHECK(res.torn == (size > 0 && data[size - 1] != '\n'));
+	/* Events are applied in order: the state is at the last of them. */
+	FUZZ_CHECK(st.seq >= seen.last_seq);
+	FUZZ_CHECK(memchr(res.first_problem.message, 0,
+			  sizeof(res.first_problem.message)));
+	/* The good lines alone replay to the same state, untorn. */
+	if (res.last_good < size) {
+		lshop_replay_ops none = {NULL, NULL, NULL, NULL, NULL};
+		lshop_replay_result again;
+		lshop_state st2;
+
+		lshop_state_init(&st2);
+		memset(&again, 0, sizeof(again));
+		FUZZ_CHECK(lshop_journal_replay(buf, res.last_good, &st2, &none,
+						&again) == 0);
+		FUZZ_CHECK(again.torn == 0 && again.last_good == res.last_good);
+		FUZZ_CHECK(st2.seq == st.seq);
+	}
+	free(buf);
+	return 0;
+}
