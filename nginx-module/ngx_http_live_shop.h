@@ -32,6 +32,24 @@ typedef struct {
 #define NGX_HTTP_LIVE_SHOP_WEBHOOK_BODY  (1024 * 1024)
 
 
+/*
+ * live_shop_max_body_size, or the default of the location's kind: kept
+ * unset through the merges, so that a webhook location in a server{}
+ * gets its own default rather than the API's
+ */
+
+static ngx_inline size_t
+ngx_http_live_shop_max_body(ngx_http_live_shop_loc_conf_t *lslcf)
+{
+    if (lslcf->max_body != NGX_CONF_UNSET_SIZE) {
+        return lslcf->max_body;
+    }
+
+    return lslcf->webhook != NGX_CONF_UNSET ? NGX_HTTP_LIVE_SHOP_WEBHOOK_BODY
+                                            : NGX_HTTP_LIVE_SHOP_API_BODY;
+}
+
+
 ngx_int_t ngx_http_live_shop_hls_handler(ngx_http_request_t *r);
 ngx_int_t ngx_http_live_shop_sse(ngx_http_request_t *r, ngx_str_t *stream);
 char *ngx_http_live_shop_webhook(ngx_conf_t *cf, ngx_command_t *cmd,

@@ -300,6 +300,7 @@ static ngx_str_t  ngx_http_live_shop_json_type =
 static ngx_int_t
 ngx_http_live_shop_api_handler(ngx_http_request_t *r)
 {
+    size_t                          max;
     time_t                          retry;
     u_char                          value[NGX_TIME_T_LEN + 1];
     ngx_int_t                       rc;
@@ -378,9 +379,11 @@ ngx_http_live_shop_api_handler(ngx_http_request_t *r)
 
     lslcf = ngx_http_get_module_loc_conf(r, ngx_http_live_shop_module);
 
-    if (r->headers_in.content_length_n > (off_t) lslcf->max_body) {
+    max = ngx_http_live_shop_max_body(lslcf);
+
+    if (r->headers_in.content_length_n > (off_t) max) {
         ngx_http_discard_request_body(r);
-        return ngx_http_live_shop_too_large(r, lslcf->max_body);
+        return ngx_http_live_shop_too_large(r, max);
     }
 
     r->request_body_in_single_buf = 1;
@@ -399,6 +402,7 @@ ngx_http_live_shop_api_handler(ngx_http_request_t *r)
 static void
 ngx_http_live_shop_body_handler(ngx_http_request_t *r)
 {
+    size_t                          max;
     ngx_int_t                       rc;
     ngx_str_t                       body;
     ngx_http_live_shop_ctx_t       *ctx;
@@ -407,14 +411,16 @@ ngx_http_live_shop_body_handler(ngx_http_request_t *r)
     ctx = ngx_http_get_module_ctx(r, ngx_http_live_shop_module);
     lslcf = ngx_http_get_module_loc_conf(r, ngx_http_live_shop_module);
 
-    rc = ngx_http_live_shop_request_body(r, lslcf->max_body, &body);
+    max = ngx_http_live_shop_max_body(lslcf);
+
+    rc = ngx_http_live_shop_request_body(r, max, &body);
 
     if (rc == NGX_OK) {
         rc = ctx->call(r, body.data, body.len);
         ngx_live_shop_ring();
 
     } else if (rc == NGX_DECLINED) {
-        rc = ngx_http_live_shop_too_large(r, lslcf->max_body);
+        rc = ngx_http_live_shop_too_large(r, max);
 
     } else {
         rc = NGX_HTTP_INTERNAL_SERVER_ERROR;
@@ -1423,9 +1429,7 @@ ngx_http_live_shop_merge_loc_conf(ngx_conf_t *cf, void *parent, void *child)
     ngx_conf_merge_value(conf->hls, prev->hls, 0);
     ngx_conf_merge_str_value(conf->hls_app, prev->hls_app, "live");
     ngx_conf_merge_size_value(conf->max_body, prev->max_body,
-                              conf->webhook != NGX_CONF_UNSET
-                              ? NGX_HTTP_LIVE_SHOP_WEBHOOK_BODY
-                              : NGX_HTTP_LIVE_SHOP_API_BODY);
+                              NGX_CONF_UNSET_SIZE);
 
     if (conf->hls_app.len == 0 || conf->hls_app.len > LSHOP_STREAM_PART_MAX)
     {

@@ -94,6 +94,7 @@ ngx_http_live_shop_webhook(ngx_conf_t *cf, ngx_command_t *cmd, void *conf)
 static ngx_int_t
 ngx_http_live_shop_webhook_handler(ngx_http_request_t *r)
 {
+    size_t                          max;
     ngx_int_t                       rc;
     ngx_http_live_shop_loc_conf_t  *lslcf;
 
@@ -112,9 +113,11 @@ ngx_http_live_shop_webhook_handler(ngx_http_request_t *r)
 
     lslcf = ngx_http_get_module_loc_conf(r, ngx_http_live_shop_module);
 
-    if (r->headers_in.content_length_n > (off_t) lslcf->max_body) {
+    max = ngx_http_live_shop_max_body(lslcf);
+
+    if (r->headers_in.content_length_n > (off_t) max) {
         ngx_http_discard_request_body(r);
-        return ngx_http_live_shop_too_large(r, lslcf->max_body);
+        return ngx_http_live_shop_too_large(r, max);
     }
 
     r->request_body_in_single_buf = 1;
@@ -136,7 +139,7 @@ ngx_http_live_shop_webhook_body(ngx_http_request_t *r)
     ngx_int_t                       rc;
     ngx_str_t                       body;
     const char                     *topic;
-    size_t                          len;
+    size_t                          len, max;
     lshop_error                     err;
     lshop_order                    *order;
     lshop_verify_result             verified;
@@ -147,10 +150,12 @@ ngx_http_live_shop_webhook_body(ngx_http_request_t *r)
 
     lslcf = ngx_http_get_module_loc_conf(r, ngx_http_live_shop_module);
 
-    rc = ngx_http_live_shop_request_body(r, lslcf->max_body, &body);
+    max = ngx_http_live_shop_max_body(lslcf);
+
+    rc = ngx_http_live_shop_request_body(r, max, &body);
     if (rc != NGX_OK) {
         ngx_http_finalize_request(r, rc == NGX_DECLINED
-            ? ngx_http_live_shop_too_large(r, lslcf->max_body)
+            ? ngx_http_live_shop_too_large(r, max)
             : NGX_HTTP_INTERNAL_SERVER_ERROR);
         return;
     }
