@@ -344,7 +344,11 @@ ngx_http_live_shop_hls_rewrite(ngx_http_request_t *r, ngx_str_t *path,
     /* the ranges' key lives with the body it made */
     e->ranges.data = (u_char *) body + sizeof(ngx_http_live_shop_hls_body_t);
     e->ranges.len = key.len;
-    ngx_memcpy(e->ranges.data, key.data, key.len);
+
+    if (key.len) {
+        /* no ranges: key.data may be NULL, and memcpy's must not be */
+        ngx_memcpy(e->ranges.data, key.data, key.len);
+    }
 
     if (e->body) {
         ngx_http_live_shop_hls_cache.bytes -= e->body->len;

@@ -99,6 +99,29 @@ typedef struct {
 } ngx_live_shop_range_t;
 
 
+/*
+ * A place in a stream's journal: the file (lshop_journal_file, one up with
+ * every rotation) and the size it had; places compare file first.
+ */
+
+typedef struct {
+    int64_t                         file;
+    off_t                           size;
+} ngx_live_shop_journal_pos_t;
+
+
+static ngx_inline ngx_int_t
+ngx_live_shop_journal_pos_cmp(ngx_live_shop_journal_pos_t *a,
+    ngx_live_shop_journal_pos_t *b)
+{
+    if (a->file != b->file) {
+        return a->file < b->file ? -1 : 1;
+    }
+
+    return a->size < b->size ? -1 : (a->size > b->size);
+}
+
+
 typedef struct {
     ngx_str_node_t                  sn;          /* key: "app/name" */
     u_char                          name[LSHOP_STREAM_MAX + 1];
@@ -111,6 +134,7 @@ typedef struct {
     ngx_uint_t                      nended;
     off_t                           journal_size;
     int64_t                         journal_file; /* lshop_journal_file */
+    ngx_live_shop_journal_pos_t     synced;      /* on disk up to here */
     ngx_queue_t                     fold;        /* in sh->folds */
     int64_t                         fold_at;     /* ms: not before */
     unsigned                        folding:1;   /* NAME.journal.2 waits */
@@ -141,7 +165,24 @@ typedef struct {
     ngx_uint_t                      duplicate;
     int64_t                         sold;
     int64_t                         oversold;
+    ngx_uint_t                      durable;     /* on disk already */
+    ngx_live_shop_journal_pos_t     journal;     /* else once synced here */
 } ngx_live_shop_order_result_t;
+
+
+/*
+ * A group commit of a stream's journal (SPEC §9: 2xx only once on disk):
+ * the files opened under the lock, fdatasync'ed in a thread; once done,
+ * everything written before it began, up to upto, is on disk.
+ */
+
+typedef struct {
+    ngx_live_shop_journal_pos_t     upto;
+    ngx_fd_t                        fd[3];       /* .journal, .1, .2 */
+    ngx_uint_t                      nfd;
+    ngx_err_t                       err;         /* of a failed sync */
+    ngx_uint_t                      failed;
+} ngx_live_shop_journal_sync_t;
 
 
 /* A copy of a stream's state taken under the lock, for answers. */
@@ -203,6 +244,11 @@ void ngx_live_shop_load_all(ngx_live_shop_shm_t *shm);
 ngx_int_t ngx_live_shop_order(ngx_live_shop_shm_t *shm, lshop_order *order,
     lshop_provider provider, ngx_pool_t *pool,
     ngx_live_shop_order_result_t *result, lshop_error *err);
+ngx_int_t ngx_live_shop_order_sync_begin(ngx_live_shop_shm_t *shm,
+    ngx_str_t *stream, ngx_live_shop_journal_pos_t *need,
+    ngx_live_shop_journal_sync_t *sync, ngx_log_t *log);
+void ngx_live_shop_order_sync_end(ngx_live_shop_shm_t *shm,
+    ngx_str_t *stream, ngx_live_shop_journal_sync_t *sync);
 ngx_int_t ngx_live_shop_snapshot(ngx_live_shop_shm_t *shm, ngx_str_t *stream,
     ngx_pool_t *pool, ngx_live_shop_snapshot_t *snap);
 ngx_int_t ngx_live_shop_state_json(ngx_live_shop_shm_t *shm,
@@ -223,8 +269,9 @@ ngx_uint_t ngx_live_shop_journal_exists(ngx_live_shop_conf_t *lscf,
     ngx_str_t *stream);
 ngx_int_t ngx_live_shop_journal_read(ngx_live_shop_conf_t *lscf,
     ngx_str_t *stream, ngx_uint_t old, ngx_str_t *data, ngx_log_t *log);
-ngx_int_t ngx_live_shop_journal_sync(ngx_live_shop_conf_t *lscf,
-    ngx_str_t *stream, ngx_log_t *log);
+ngx_int_t ngx_live_shop_journal_sync_open(ngx_live_shop_conf_t *lscf,
+    ngx_str_t *stream, ngx_uint_t old, ngx_fd_t *fd, ngx_log_t *log);
+void ngx_live_shop_journal_sync(ngx_live_shop_journal_sync_t *sync);
 ngx_int_t ngx_live_shop_journal_cursor(ngx_live_shop_conf_t *lscf,
     ngx_str_t *stream, uint64_t *seq, ngx_uint_t write, ngx_log_t *log);
 ngx_int_t ngx_live_shop_journal_truncate(ngx_live_shop_conf_t *lscf,

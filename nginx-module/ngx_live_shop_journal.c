@@ -250,39 +250,64 @@ ngx_live_shop_journal_read(ngx_live_shop_conf_t *lscf, ngx_str_t *stream,
 
 
 /*
- * Puts what was written to a journal on disk. Run outside the zone's
- * lock, so orders arriving together share their fsyncs.
+ * Opens a journal file (old: 0 the current one, 1 and 2 those rotated
+ * aside) for a group commit, under the zone's lock, so that the name is
+ * the file it was. NGX_DECLINED for a rotated one that is gone.
  */
 
 ngx_int_t
-ngx_live_shop_journal_sync(ngx_live_shop_conf_t *lscf, ngx_str_t *stream,
-    ngx_log_t *log)
+ngx_live_shop_journal_sync_open(ngx_live_shop_conf_t *lscf,
+    ngx_str_t *stream, ngx_uint_t old, ngx_fd_t *fd, ngx_log_t *log)
 {
-    u_char    path[NGX_MAX_PATH];
-    ngx_fd_t  fd;
+    u_char  path[NGX_MAX_PATH];
 
-    if (ngx_live_shop_journal_path(lscf, stream, ".journal", path,
+    if (ngx_live_shop_journal_path(lscf, stream,
+                                   ngx_live_shop_journal_files[old], path,
                                    sizeof(path))
         != NGX_OK)
     {
         return NGX_ERROR;
     }
 
-    fd = ngx_open_file(path, NGX_FILE_WRONLY, NGX_FILE_OPEN, 0);
+    *fd = ngx_open_file(path, NGX_FILE_WRONLY, NGX_FILE_OPEN, 0);
 
-    if (fd == NGX_INVALID_FILE || fdatasync(fd) == -1) {
-        ngx_log_error(NGX_LOG_CRIT, log, ngx_errno,
-                      "live_shop: fdatasync of the journal \"%s\" failed",
-                      path);
-        if (fd != NGX_INVALID_FILE) {
-            ngx_close_file(fd);
+    if (*fd == NGX_INVALID_FILE) {
+        if (old && ngx_errno == NGX_ENOENT) {
+            return NGX_DECLINED;
         }
+
+        ngx_log_error(NGX_LOG_CRIT, log, ngx_errno,
+                      "live_shop: " ngx_open_file_n " \"%s\" for its "
+                      "fdatasync failed", path);
         return NGX_ERROR;
     }
 
-    ngx_close_file(fd);
-
     return NGX_OK;
+}
+
+
+/*
+ * Puts what was written to the files a group commit opened on disk, and
+ * closes them (only closes them once sync->failed). Blocks: it runs in a
+ * thread of the pool, and logs nothing (sync->err tells the event loop).
+ */
+
+void
+ngx_live_shop_journal_sync(ngx_live_shop_journal_sync_t *sync)
+{
+    ngx_uint_t  i;
+
+    for (i = 0; i < sync->nfd; i++) {
+
+        if (!sync->failed && fdatasync(sync->fd[i]) == -1) {
+            sync->err = ngx_errno;
+            sync->failed = 1;
+        }
+
+        (void) ngx_close_file(sync->fd[i]);
+    }
+
+    sync->nfd = 0;
 }
 
 

@@ -1470,8 +1470,10 @@ ngx_live_shop_notified(ngx_live_shop_shm_t *shm, ngx_str_t *stream,
 /*
  * Takes an order (SPEC §9): once per delivery and per order id, also
  * after a restart; its stock effects decided by the core per item, the
- * order and its events journalled as one line before anything changes,
- * and on disk (fdatasync, outside the lock) before this returns.
+ * order and its events journalled as one line before anything changes.
+ * On disk it is once result->durable, or once a sync begun afterwards
+ * (ngx_live_shop_order_sync_begin) covers result->journal; a duplicate
+ * waits in the same way for its first copy.
  */
 
 ngx_int_t
@@ -1582,6 +1584,10 @@ ngx_live_shop_order(ngx_live_shop_shm_t *shm, lshop_order *order,
         goto done;
     }
 
+    /* where its line ends, before a rotation may start the next file */
+    result->journal.file = st->journal_file;
+    result->journal.size = st->journal_size;
+
     /* journalled: now it counts */
 
     for (j = 0; j < n; j++) {
@@ -1612,19 +1618,22 @@ ngx_live_shop_order(ngx_live_shop_shm_t *shm, lshop_order *order,
 
 done:
 
+    if (rc == NGX_OK) {
+        if (result->duplicate) {
+            /* the first copy's line is somewhere before the end */
+            result->journal.file = st->journal_file;
+            result->journal.size = st->journal_size;
+        }
+
+        result->durable = lscf->journal.len == 0 || lscf->journal_fsync
+                          || ngx_live_shop_journal_pos_cmp(&result->journal,
+                                                           &st->synced)
+                             <= 0;
+    }
+
     ngx_shmtx_unlock(&shm->shpool->mutex);
 
     free(line);
-
-    if (rc == NGX_OK && !result->duplicate
-        && ngx_live_shop_journal_sync(lscf, &stream, ngx_cycle->log)
-           != NGX_OK)
-    {
-        lshop_error_set(err, "journal_failed", "",
-                        "the order could not be put on disk; send it "
-                        "again");
-        return NGX_ERROR;
-    }
 
     return rc;
 }
@@ -2055,4 +2064,102 @@ ngx_live_shop_stream_seq(ngx_live_shop_shm_t *shm, ngx_str_t *stream)
     ngx_shmtx_unlock(&shm->shpool->mutex);
 
     return seq;
+}
+
+
+/*
+ * Begins a group commit of a stream's journal for orders written up to
+ * need: NGX_DONE when a finished sync covers them already, else the files
+ * opened under the lock (names move only under it), for
+ * ngx_live_shop_journal_sync() in a thread. It covers everything written
+ * before now: the file being written, and those rotations since the last
+ * finished sync put aside.
+ */
+
+ngx_int_t
+ngx_live_shop_order_sync_begin(ngx_live_shop_shm_t *shm, ngx_str_t *stream,
+    ngx_live_shop_journal_pos_t *need, ngx_live_shop_journal_sync_t *sync,
+    ngx_log_t *log)
+{
+    ngx_int_t                rc;
+    ngx_uint_t               old;
+    ngx_live_shop_conf_t    *lscf;
+    ngx_live_shop_stream_t  *st;
+
+    lscf = ngx_live_shop_get_conf((ngx_cycle_t *) ngx_cycle);
+
+    ngx_memzero(sync, sizeof(ngx_live_shop_journal_sync_t));
+
+    rc = NGX_DONE;
+
+    ngx_shmtx_lock(&shm->shpool->mutex);
+
+    st = ngx_live_shop_stream(shm, stream, 0);
+
+    if (st == NULL
+        || ngx_live_shop_journal_pos_cmp(need, &st->synced) <= 0)
+    {
+        goto done;
+    }
+
+    sync->upto.file = st->journal_file;
+    sync->upto.size = st->journal_size;
+
+    for (old = 0; old < 3; old++) {
+
+        if (old && st->synced.file > sync->upto.file - (int64_t) old) {
+            break;
+        }
+
+        rc = ngx_live_shop_journal_sync_open(lscf, stream, old,
+                                             &sync->fd[sync->nfd], log);
+
+        if (rc == NGX_OK) {
+            sync->nfd++;
+            continue;
+        }
+
+        if (rc == NGX_DECLINED) {
+            /* gone: folded into the ledger, which was synced */
+            continue;
+        }
+
+        while (sync->nfd) {
+            ngx_close_file(sync->fd[--sync->nfd]);
+        }
+
+        goto done;
+    }
+
+    rc = NGX_OK;
+
+done:
+
+    ngx_shmtx_unlock(&shm->shpool->mutex);
+
+    return rc;
+}
+
+
+/* A group commit is over: if it succeeded, what it covers is on disk */
+
+void
+ngx_live_shop_order_sync_end(ngx_live_shop_shm_t *shm, ngx_str_t *stream,
+    ngx_live_shop_journal_sync_t *sync)
+{
+    ngx_live_shop_stream_t  *st;
+
+    if (sync->failed) {
+        return;
+    }
+
+    ngx_shmtx_lock(&shm->shpool->mutex);
+
+    st = ngx_live_shop_stream(shm, stream, 0);
+
+    if (st && ngx_live_shop_journal_pos_cmp(&sync->upto, &st->synced) > 0) {
+        st->synced = sync->upto;
+    }
+
+    ngx_shmtx_unlock(&shm->shpool->mutex);
 }
