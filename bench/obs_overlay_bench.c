@@ -45,6 +45,8 @@
 #include <util/platform.h>
 #include <util/profiler.h>
 
+#include "libobs_host.h"
+
 #define W 1280
 #define H 720
 
@@ -231,78 +233,9 @@ static void tick_figure(const char *what, const struct hist *a,
 
 /* --------------------------------------------------------- empty source */
 
-static const char *empty_name(void *unused)
-{
-	(void)unused;
-	return "empty";
-}
-
-static void *empty_create(obs_data_t *s, obs_source_t *src)
-{
-	(void)s;
-	return src;
-}
-
-static void empty_destroy(void *data)
-{
-	(void)data;
-}
-
-static uint32_t empty_width(void *data)
-{
-	(void)data;
-	return W;
-}
-
-static uint32_t empty_height(void *data)
-{
-	(void)data;
-	return H;
-}
-
-static void empty_render(void *data, gs_effect_t *effect)
-{
-	(void)data;
-	(void)effect;
-}
-
-static struct obs_source_info empty_info = {
-    .id = "bench_empty_source",
-    .type = OBS_SOURCE_TYPE_INPUT,
-    .output_flags = OBS_SOURCE_VIDEO | OBS_SOURCE_CUSTOM_DRAW,
-    .get_name = empty_name,
-    .create = empty_create,
-    .destroy = empty_destroy,
-    .get_width = empty_width,
-    .get_height = empty_height,
-    .video_render = empty_render,
-};
 
 /* ------------------------------------------------------------- hotkeys */
 
-struct find_hotkey {
-	const char *name;
-	obs_hotkey_id id;
-};
-
-static bool find_hotkey_cb(void *data, obs_hotkey_id id, obs_hotkey_t *key)
-{
-	struct find_hotkey *f = data;
-
-	if (strcmp(obs_hotkey_get_name(key), f->name) == 0) {
-		f->id = id;
-		return false;
-	}
-	return true;
-}
-
-static obs_hotkey_id hotkey_id(const char *name)
-{
-	struct find_hotkey f = {name, OBS_INVALID_HOTKEY_ID};
-
-	obs_enum_hotkeys(find_hotkey_cb, &f);
-	return f.id;
-}
 
 static void noop_hotkey(void *data, obs_hotkey_id id, obs_hotkey_t *key,
 			bool pressed)
@@ -335,21 +268,6 @@ static void thread_switches(long *vol, long *invol)
 
 /* ------------------------------------------------------------------ main */
 
-static int load_module(const char *bin, const char *data)
-{
-	obs_module_t *m = NULL;
-	int rc = obs_open_module(&m, bin, data);
-
-	if (rc != MODULE_SUCCESS) {
-		fail("obs_open_module %s: %d", bin, rc);
-		return -1;
-	}
-	if (!obs_init_module(m)) {
-		fail("obs_init_module %s", bin);
-		return -1;
-	}
-	return 0;
-}
 
 int main(int argc, char **argv)
 {
@@ -418,10 +336,11 @@ int main(int argc, char **argv)
 		fail("obs_reset_video (OpenGL under X)");
 		return 1;
 	}
-	obs_register_source(&empty_info);
+	libobs_host_register_empty(W, H);
 	snprintf(bin, sizeof(bin), "%s/text-freetype2.so", plugins);
 	snprintf(data, sizeof(data), "%s/text-freetype2", plugins_data);
-	if (load_module(bin, data) != 0 || load_module(argv[1], argv[2]) != 0)
+	if (libobs_host_load_module(bin, data) != 0 ||
+	    libobs_host_load_module(argv[1], argv[2]) != 0)
 		return 1;
 	obs_post_load_modules();
 	noop = obs_hotkey_register_frontend("bench.noop", "bench no-op",
@@ -488,8 +407,8 @@ int main(int argc, char **argv)
 	figure("empty source frame incl. llvmpipe draw + read-back", emf,
 	       frames);
 
-	pin1 = hotkey_id("live_shop.pin_1");
-	pin2 = hotkey_id("live_shop.pin_2");
+	pin1 = libobs_host_hotkey("live_shop.pin_1");
+	pin2 = libobs_host_hotkey("live_shop.pin_2");
 	if (pin1 == OBS_INVALID_HOTKEY_ID || pin2 == OBS_INVALID_HOTKEY_ID) {
 		fail("hotkeys live_shop.pin_1/2 not registered");
 		goto out;

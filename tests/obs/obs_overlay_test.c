@@ -31,6 +31,8 @@
 #include <util/platform.h>
 #include <util/threading.h>
 
+#include "libobs_host.h"
+
 #define W      1280
 #define H      720
 #define MARGIN 40
@@ -242,96 +244,12 @@ static void press(uint32_t key, uint32_t modifiers)
 	obs_hotkey_inject_event(combo, false);
 }
 
-struct find_hotkey {
-	const char *name;
-	obs_hotkey_id id;
-};
-
-static bool find_hotkey_cb(void *data, obs_hotkey_id id, obs_hotkey_t *key)
-{
-	struct find_hotkey *f = data;
-
-	if (strcmp(obs_hotkey_get_name(key), f->name) == 0) {
-		f->id = id;
-		return false;
-	}
-	return true;
-}
-
-static obs_hotkey_id hotkey_id(const char *name)
-{
-	struct find_hotkey f = {name, OBS_INVALID_HOTKEY_ID};
-
-	obs_enum_hotkeys(find_hotkey_cb, &f);
-	return f.id;
-}
 
 /* --------------------------------------------------------- empty source */
 
-static const char *empty_name(void *unused)
-{
-	(void)unused;
-	return "empty";
-}
-
-static void *empty_create(obs_data_t *s, obs_source_t *src)
-{
-	(void)s;
-	return src;
-}
-
-static void empty_destroy(void *data)
-{
-	(void)data;
-}
-
-static uint32_t empty_width(void *data)
-{
-	(void)data;
-	return W;
-}
-
-static uint32_t empty_height(void *data)
-{
-	(void)data;
-	return H;
-}
-
-static void empty_render(void *data, gs_effect_t *effect)
-{
-	(void)data;
-	(void)effect;
-}
-
-static struct obs_source_info empty_info = {
-    .id = "bench_empty_source",
-    .type = OBS_SOURCE_TYPE_INPUT,
-    .output_flags = OBS_SOURCE_VIDEO | OBS_SOURCE_CUSTOM_DRAW,
-    .get_name = empty_name,
-    .create = empty_create,
-    .destroy = empty_destroy,
-    .get_width = empty_width,
-    .get_height = empty_height,
-    .video_render = empty_render,
-};
 
 /* ------------------------------------------------------------------ main */
 
-static int load_module(const char *bin, const char *data)
-{
-	obs_module_t *m = NULL;
-	int rc = obs_open_module(&m, bin, data);
-
-	if (rc != MODULE_SUCCESS) {
-		fail("obs_open_module %s: %d", bin, rc);
-		return -1;
-	}
-	if (!obs_init_module(m)) {
-		fail("obs_init_module %s", bin);
-		return -1;
-	}
-	return 0;
-}
 
 static int cmp_u64(const void *a, const void *b)
 {
@@ -439,13 +357,13 @@ int main(int argc, char **argv)
 		fail("obs_reset_video (OpenGL under X)");
 		return 1;
 	}
-	obs_register_source(&empty_info);
+	libobs_host_register_empty(W, H);
 
 	snprintf(bin, sizeof(bin), "%s/text-freetype2.so", plugins);
 	snprintf(data, sizeof(data), "%s/text-freetype2", plugins_data);
-	if (load_module(bin, data) != 0)
+	if (libobs_host_load_module(bin, data) != 0)
 		return 1;
-	if (load_module(argv[1], argv[2]) != 0)
+	if (libobs_host_load_module(argv[1], argv[2]) != 0)
 		return 1;
 	obs_post_load_modules();
 	if (log_warnings)
@@ -556,8 +474,8 @@ int main(int argc, char **argv)
 	/* Figures: the hotkey callback (as OBS's frontend calls it, routed)
 	 * and the overlay's render call against an empty source. */
 	{
-		obs_hotkey_id pin1 = hotkey_id("live_shop.pin_1");
-		obs_hotkey_id pin2 = hotkey_id("live_shop.pin_2");
+		obs_hotkey_id pin1 = libobs_host_hotkey("live_shop.pin_1");
+		obs_hotkey_id pin2 = libobs_host_hotkey("live_shop.pin_2");
 		enum { N = 100 };
 		uint64_t ns[N], ov[1000], em[1000];
 		int nf = bench_frames > 1000 ? 1000 : bench_frames;
@@ -589,9 +507,9 @@ int main(int argc, char **argv)
 			render(overlay);
 			before = card_pixels();
 			obs_hotkey_trigger_routed_callback(
-			    hotkey_id("live_shop.countdown"), true);
+			    libobs_host_hotkey("live_shop.countdown"), true);
 			obs_hotkey_trigger_routed_callback(
-			    hotkey_id("live_shop.countdown"), false);
+			    libobs_host_hotkey("live_shop.countdown"), false);
 			do {
 				sleep_ms(10);
 				render(overlay);
@@ -635,7 +553,7 @@ int main(int argc, char **argv)
 		obs_data_set_string(b, "key", "OBS_KEY_3");
 		obs_data_set_bool(b, "control", true);
 		obs_data_array_push_back(a, b);
-		obs_hotkey_load(hotkey_id("live_shop.pin_3"), a);
+		obs_hotkey_load(libobs_host_hotkey("live_shop.pin_3"), a);
 		obs_data_release(b);
 		obs_data_array_release(a);
 	}
