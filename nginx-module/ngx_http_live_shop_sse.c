@@ -58,12 +58,6 @@ typedef struct {
 } ngx_http_live_shop_sse_replay_t;
 
 
-/* One journal replay for the clients of a stream that fell behind */
-
-typedef struct {
-    ngx_http_live_shop_sse_stream_t  *stream;
-    uint64_t                          upto;
-} ngx_http_live_shop_sse_behind_t;
 
 
 static ngx_int_t ngx_http_live_shop_sse_join(ngx_http_request_t *r,
@@ -75,10 +69,8 @@ static ngx_int_t ngx_http_live_shop_sse_catch_up(
     ngx_http_live_shop_sse_t *sse, uint64_t after);
 static int ngx_http_live_shop_sse_replay_event(void *arg,
     const lshop_event *ev, const char *json, size_t len, int restored);
-static void ngx_http_live_shop_sse_catch_up_all(
-    ngx_http_live_shop_sse_stream_t *st, uint64_t upto, ngx_pool_t *pool);
-static int ngx_http_live_shop_sse_behind_event(void *arg,
-    const lshop_event *ev, const char *json, size_t len, int restored);
+static void ngx_http_live_shop_sse_behind_event(void *arg,
+    const lshop_event *ev, u_char *json, size_t len);
 static ngx_int_t ngx_http_live_shop_sse_state(ngx_http_live_shop_sse_t *sse);
 static ngx_int_t ngx_http_live_shop_sse_message(ngx_http_live_shop_sse_t *sse,
     uint64_t seq, const char *type, u_char *data, size_t len);
@@ -624,57 +616,23 @@ ngx_http_live_shop_sse_close(ngx_http_live_shop_sse_t *sse)
 
 
 /*
- * Clients behind what the zone keeps get the events they missed, up to
- * "upto" (the zone has the rest), from one journal replay: each event to
- * those it follows on from. A client that cannot take more is marked to
- * be closed (it comes back with Last-Event-ID).
+ * An event a client behind what the zone keeps missed, from the journal
+ * (ngx_live_shop_journal_events): to each client it follows on from. A
+ * client that cannot take more is marked to be closed (it comes back with
+ * Last-Event-ID).
  */
 
 static void
-ngx_http_live_shop_sse_catch_up_all(ngx_http_live_shop_sse_stream_t *st,
-    uint64_t upto, ngx_pool_t *pool)
-{
-    lshop_state                      *state;
-    lshop_replay_ops                  ops;
-    ngx_live_shop_conf_t             *lscf;
-    ngx_http_live_shop_sse_behind_t   behind;
-
-    lscf = ngx_live_shop_get_conf((ngx_cycle_t *) ngx_cycle);
-
-    state = ngx_palloc(pool, sizeof(lshop_state));
-    if (state == NULL) {
-        return;
-    }
-
-    lshop_state_init(state);
-
-    behind.stream = st;
-    behind.upto = upto;
-
-    ngx_memzero(&ops, sizeof(lshop_replay_ops));
-    ops.arg = &behind;
-    ops.event = ngx_http_live_shop_sse_behind_event;
-
-    (void) ngx_live_shop_journal_replay(lscf, &st->name, -1, state, &ops,
-                                        ngx_cycle->log);
-}
-
-
-static int
 ngx_http_live_shop_sse_behind_event(void *arg, const lshop_event *ev,
-    const char *json, size_t len, int restored)
+    u_char *json, size_t len)
 {
-    ngx_http_live_shop_sse_behind_t *behind = arg;
+    ngx_http_live_shop_sse_stream_t *st = arg;
 
     ngx_queue_t               *q;
     ngx_http_live_shop_sse_t  *sse;
 
-    if (restored || ev->seq >= behind->upto) {
-        return 0;
-    }
-
-    for (q = ngx_queue_head(&behind->stream->clients);
-         q != ngx_queue_sentinel(&behind->stream->clients);
+    for (q = ngx_queue_head(&st->clients);
+         q != ngx_queue_sentinel(&st->clients);
          q = ngx_queue_next(q))
     {
         sse = ngx_queue_data(q, ngx_http_live_shop_sse_t, queue);
@@ -682,14 +640,12 @@ ngx_http_live_shop_sse_behind_event(void *arg, const lshop_event *ev,
         if (!sse->failed && sse->seq + 1 == ev->seq
             && ngx_http_live_shop_sse_message(sse, ev->seq,
                                               lshop_event_type_name(ev->type),
-                                              (u_char *) json, len)
+                                              json, len)
                != NGX_OK)
         {
             sse->failed = 1;
         }
     }
-
-    return 0;
 }
 
 
@@ -733,7 +689,10 @@ ngx_http_live_shop_sse_deliver_stream(ngx_http_live_shop_sse_stream_t *st)
 
     if (e[0]->seq > oldest + 1) {
         /* some missed events no longer kept: the journal, once for all */
-        ngx_http_live_shop_sse_catch_up_all(st, e[0]->seq, pool);
+        (void) ngx_live_shop_journal_events(
+                   ngx_live_shop_get_conf((ngx_cycle_t *) ngx_cycle),
+                   &st->name, e[0]->seq, ngx_http_live_shop_sse_behind_event,
+                   st, pool, ngx_cycle->log);
     }
 
     for (q = ngx_queue_head(&st->clients);

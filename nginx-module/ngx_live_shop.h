@@ -293,6 +293,19 @@ ngx_int_t ngx_live_shop_journal_replay(ngx_live_shop_conf_t *lscf,
     ngx_str_t *stream, int64_t after, lshop_state *st, lshop_replay_ops *ops,
     ngx_log_t *log);
 
+/*
+ * The journalled events of a stream before "upto", oldest first (not the
+ * open intervals a checkpoint re-lists), each handed to handler: how RTMP
+ * and SSE subscribers behind what the zone keeps catch up, with one
+ * replay for all of a stream's.
+ */
+typedef void (*ngx_live_shop_event_pt)(void *arg, const lshop_event *ev,
+    u_char *json, size_t len);
+
+ngx_int_t ngx_live_shop_journal_events(ngx_live_shop_conf_t *lscf,
+    ngx_str_t *stream, uint64_t upto, ngx_live_shop_event_pt handler,
+    void *arg, ngx_pool_t *pool, ngx_log_t *log);
+
 /* Webhooks out (worker 0 delivers) */
 
 char *ngx_live_shop_notify_conf(ngx_conf_t *cf, ngx_command_t *cmd,

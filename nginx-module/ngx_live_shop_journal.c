@@ -640,3 +640,52 @@ ngx_live_shop_journal_replay(ngx_live_shop_conf_t *lscf, ngx_str_t *stream,
 
     return found ? NGX_OK : NGX_DECLINED;
 }
+
+
+typedef struct {
+    ngx_live_shop_event_pt          handler;
+    void                           *arg;
+    uint64_t                        upto;
+} ngx_live_shop_journal_events_t;
+
+
+static int
+ngx_live_shop_journal_event(void *arg, const lshop_event *ev,
+    const char *json, size_t len, int restored)
+{
+    ngx_live_shop_journal_events_t *je = arg;
+
+    if (!restored && ev->seq < je->upto) {
+        je->handler(je->arg, ev, (u_char *) json, len);
+    }
+
+    return 0;
+}
+
+
+ngx_int_t
+ngx_live_shop_journal_events(ngx_live_shop_conf_t *lscf, ngx_str_t *stream,
+    uint64_t upto, ngx_live_shop_event_pt handler, void *arg, ngx_pool_t *pool,
+    ngx_log_t *log)
+{
+    lshop_state                     *state;
+    lshop_replay_ops                 ops;
+    ngx_live_shop_journal_events_t   je;
+
+    state = ngx_palloc(pool, sizeof(lshop_state));
+    if (state == NULL) {
+        return NGX_ERROR;
+    }
+
+    lshop_state_init(state);
+
+    je.handler = handler;
+    je.arg = arg;
+    je.upto = upto;
+
+    ngx_memzero(&ops, sizeof(lshop_replay_ops));
+    ops.arg = &je;
+    ops.event = ngx_live_shop_journal_event;
+
+    return ngx_live_shop_journal_replay(lscf, stream, -1, state, &ops, log);
+}

@@ -61,12 +61,6 @@ struct ngx_rtmp_live_shop_stream_s {
 };
 
 
-/* A journal replay for the subscribers of a stream that fell behind */
-
-typedef struct {
-    ngx_rtmp_live_shop_stream_t    *stream;
-    uint64_t                        upto;
-} ngx_rtmp_live_shop_replay_t;
 
 
 static ngx_int_t ngx_rtmp_live_shop_publish(ngx_rtmp_session_t *s,
@@ -80,10 +74,8 @@ static ngx_int_t ngx_rtmp_live_shop_av(ngx_rtmp_session_t *s,
 static ngx_rtmp_live_shop_ctx_t *ngx_rtmp_live_shop_join(
     ngx_rtmp_session_t *s, u_char *name, ngx_uint_t publishing);
 static void ngx_rtmp_live_shop_send_state(ngx_rtmp_live_shop_ctx_t *ctx);
-static void ngx_rtmp_live_shop_catch_up(ngx_rtmp_live_shop_stream_t *st,
-    uint64_t upto, ngx_pool_t *pool);
-static int ngx_rtmp_live_shop_replay_event(void *arg, const lshop_event *ev,
-    const char *json, size_t len, int restored);
+static void ngx_rtmp_live_shop_behind_event(void *arg,
+    const lshop_event *ev, u_char *json, size_t len);
 static void ngx_rtmp_live_shop_send(ngx_rtmp_live_shop_ctx_t *ctx,
     const char *name, uint64_t seq, u_char *json, size_t len);
 static void ngx_rtmp_live_shop_deliver_stream(
@@ -498,73 +490,32 @@ ngx_rtmp_live_shop_send(ngx_rtmp_live_shop_ctx_t *ctx, const char *name,
 
 
 /*
- * Subscribers behind what the zone keeps get the events they missed, up
- * to "upto" (the zone has the rest), from the journal: one replay for all
- * of them, each event to those it follows on from (SPEC §6: every event
- * to every subscriber).
+ * An event a subscriber behind what the zone keeps missed, from the
+ * journal (ngx_live_shop_journal_events): to each subscriber it follows
+ * on from (SPEC §6: every event to every subscriber).
  */
 
 static void
-ngx_rtmp_live_shop_catch_up(ngx_rtmp_live_shop_stream_t *st, uint64_t upto,
-    ngx_pool_t *pool)
+ngx_rtmp_live_shop_behind_event(void *arg, const lshop_event *ev,
+    u_char *json, size_t len)
 {
-    lshop_state                   *state;
-    lshop_replay_ops               ops;
-    ngx_live_shop_conf_t          *lscf;
-    ngx_rtmp_live_shop_replay_t    replay;
-
-    lscf = ngx_live_shop_get_conf((ngx_cycle_t *) ngx_cycle);
-
-    if (lscf->journal.len == 0) {
-        return;
-    }
-
-    state = ngx_palloc(pool, sizeof(lshop_state));
-    if (state == NULL) {
-        return;
-    }
-
-    lshop_state_init(state);
-
-    replay.stream = st;
-    replay.upto = upto;
-
-    ngx_memzero(&ops, sizeof(lshop_replay_ops));
-    ops.arg = &replay;
-    ops.event = ngx_rtmp_live_shop_replay_event;
-
-    (void) ngx_live_shop_journal_replay(lscf, &st->name, -1, state, &ops,
-                                        ngx_cycle->log);
-}
-
-
-static int
-ngx_rtmp_live_shop_replay_event(void *arg, const lshop_event *ev,
-    const char *json, size_t len, int restored)
-{
-    ngx_rtmp_live_shop_replay_t *replay = arg;
+    ngx_rtmp_live_shop_stream_t *st = arg;
 
     ngx_queue_t               *q;
     ngx_rtmp_live_shop_ctx_t  *ctx;
 
-    if (restored || ev->seq >= replay->upto) {
-        return 0;
-    }
-
-    for (q = ngx_queue_head(&replay->stream->sessions);
-         q != ngx_queue_sentinel(&replay->stream->sessions);
+    for (q = ngx_queue_head(&st->sessions);
+         q != ngx_queue_sentinel(&st->sessions);
          q = ngx_queue_next(q))
     {
         ctx = ngx_queue_data(q, ngx_rtmp_live_shop_ctx_t, queue);
 
         if (!ctx->publishing && !ctx->state_due && ctx->seq + 1 == ev->seq) {
             ngx_rtmp_live_shop_send(ctx, lshop_event_type_name(ev->type),
-                                    ev->seq, (u_char *) json, len);
+                                    ev->seq, json, len);
             ctx->seq = ev->seq;
         }
     }
-
-    return 0;
 }
 
 
@@ -630,7 +581,10 @@ ngx_rtmp_live_shop_deliver_stream(ngx_rtmp_live_shop_stream_t *st)
 
         if (e[0]->seq > ctx->seq + 1 && !replayed) {
             /* some missed events the zone no longer keeps: the journal */
-            ngx_rtmp_live_shop_catch_up(st, e[0]->seq, pool);
+            (void) ngx_live_shop_journal_events(
+                       ngx_live_shop_get_conf((ngx_cycle_t *) ngx_cycle),
+                       &st->name, e[0]->seq, ngx_rtmp_live_shop_behind_event,
+                       st, pool, ngx_cycle->log);
             replayed = 1;
         }
 
