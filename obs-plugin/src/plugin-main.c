@@ -100,6 +100,20 @@ static void load_settings(shop_settings *s)
 typedef bool (*add_dock_by_id_fn)(const char *id, const char *title,
 				  void *widget);
 typedef void *(*add_dock_fn)(void *dock);
+typedef void (*remove_dock_fn)(const char *id);
+
+/* How the dock was added, so that it is removed the same way. */
+static enum {
+	DOCK_NONE,
+	DOCK_BY_ID,  /* OBS 30+: OBS's own dock, removed by id */
+	DOCK_LEGACY, /* OBS 29: our QDockWidget, a child of the main window */
+} dock_kind;
+
+/*
+ * OBS clears the frontend API right after OBS_FRONTEND_EVENT_EXIT, before
+ * it unloads modules: from then on every obs_frontend_* call logs an error.
+ */
+static bool frontend_gone;
 
 static void add_dock(void)
 {
@@ -124,19 +138,56 @@ static void add_dock(void)
 			ls_log(LOG_WARNING, "the dock could not be added");
 			return;
 		}
+		dock_kind = DOCK_BY_ID;
 	} else {
 		legacy(
 		    live_shop_dock_wrap(main_window, content, DOCK_ID, title));
+		dock_kind = DOCK_LEGACY;
 	}
 	ls_log(LOG_INFO, "dock '%s' added (%s)", DOCK_ID,
 	       by_id ? "obs_frontend_add_dock_by_id" : "obs_frontend_add_dock");
 }
 
+/*
+ * OBS 30+: obs_frontend_remove_dock deletes the dock OBS made and our
+ * content with it. OBS 29 has no remove: the QDockWidget is the main
+ * window's child, listed there by a QPointer, and Qt deletes it with the
+ * window; deleting it here too would delete it twice.
+ */
+static void remove_dock(void)
+{
+	remove_dock_fn remove;
+	const char *how;
+
+	if (dock_kind == DOCK_NONE)
+		return;
+	if (dock_kind == DOCK_BY_ID) {
+		remove = (remove_dock_fn)dlsym(RTLD_DEFAULT,
+					       "obs_frontend_remove_dock");
+		if (remove) {
+			remove(DOCK_ID);
+			how = "obs_frontend_remove_dock";
+		} else {
+			how = "no obs_frontend_remove_dock: the main window "
+			      "deletes it";
+		}
+	} else {
+		how = "OBS 29: the main window owns it and deletes it";
+	}
+	dock_kind = DOCK_NONE;
+	ls_log(LOG_INFO, "dock '%s' removed (%s)", DOCK_ID, how);
+}
+
 static void on_frontend_event(enum obs_frontend_event event, void *data)
 {
 	(void)data;
-	if (event == OBS_FRONTEND_EVENT_EXIT)
+	if (event == OBS_FRONTEND_EVENT_EXIT) {
 		live_shop_hotkeys_save();
+		/* the window state (the dock's place) is saved by now; this
+		 * is the last moment the frontend API answers */
+		remove_dock();
+		frontend_gone = true;
+	}
 }
 
 /* Scene-collection saves happen often: keep the bindings with them. */
@@ -190,7 +241,10 @@ void obs_module_post_load(void)
 
 void obs_module_unload(void)
 {
-	if (have_frontend()) {
+	/* In OBS the dock went at OBS_FRONTEND_EVENT_EXIT; a host that
+	 * unloads the module with its frontend still up gets it here. */
+	if (have_frontend() && !frontend_gone) {
+		remove_dock();
 		obs_frontend_remove_event_callback(on_frontend_event, NULL);
 		obs_frontend_remove_save_callback(on_frontend_save, NULL);
 	}

@@ -16,8 +16,11 @@
 extern "C" {
 #endif
 
-#define LIVE_SHOP_NAME    "live-shop"
-#define LIVE_SHOP_VERSION "0.1.0"
+#define LIVE_SHOP_NAME "live-shop"
+/* the project's version, from CMake (manifest.json is checked against it) */
+#ifndef LIVE_SHOP_VERSION
+#error "LIVE_SHOP_VERSION comes from obs-plugin/CMakeLists.txt"
+#endif
 
 #define ls_log(level, format, ...)                                             \
 	blog(level, "[" LIVE_SHOP_NAME "] " format, ##__VA_ARGS__)
