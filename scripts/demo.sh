@@ -74,7 +74,13 @@ for _ in $(seq 50); do
     sleep 0.1
 done
 
-ffmpeg -nostdin -loglevel error -re \
+# In real time, as a camera sends: ffmpeg 6.1+ (Debian 13) would first
+# burst 0.5 s of input (0 means that default; 1 ms is no burst).
+realtime=(-re)
+if ffmpeg -hide_banner -h full 2>/dev/null | grep -q -- -readrate_initial_burst; then
+    realtime+=(-readrate_initial_burst 0.001)
+fi
+ffmpeg -nostdin -loglevel error "${realtime[@]}" \
     -f lavfi -i "testsrc=size=640x360:rate=25" \
     -f lavfi -i "sine=frequency=440" \
     -c:v libx264 -preset ultrafast -tune zerolatency -g 50 \

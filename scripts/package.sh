@@ -32,7 +32,8 @@ version=$(cd "$top" && dpkg-parsechangelog -SVersion)
 # Build dependencies, and the nginx-rtmp headers (no Debian package
 # ships them: setup-deps.sh unpacks its source).
 mkdir -p "$build"
-"$top/scripts/setup-deps.sh" "$build" >"$build/setup-deps.log" 2>&1 || {
+LIVESHOP_DEPS="build nginx obs package" \
+    "$top/scripts/setup-deps.sh" "$build" >"$build/setup-deps.log" 2>&1 || {
     tail -n 20 "$build/setup-deps.log" >&2
     die "scripts/setup-deps.sh $build failed (log: $build/setup-deps.log)"
 }
@@ -54,7 +55,8 @@ mkdir -p "$src"
                 [ -e "$f" ] && printf '%s\0' "$f"
             done
     else
-        find . -path ./build -prune -o -path './build-*' -prune -o \
+        find . -path ./.git -prune -o -path ./build -prune -o \
+            -path './build-*' -prune -o \
             -type f -print0
     fi
 ) | tar -C "$top" --null -T - -cf - | tar -C "$src" -xf -

@@ -100,13 +100,19 @@ mkdir -p "$tmp/var/tmp/liveshop-setup/scripts/lib"
 cp "$top/scripts/setup-deps.sh" "$tmp/var/tmp/liveshop-setup/scripts/"
 cp "$top/scripts/lib/apt-sources.sh" "$tmp/var/tmp/liveshop-setup/scripts/lib/"
 # setup-deps.sh chooses the packages inside, for the root's own release.
-if ! "$top/scripts/in-root.sh" "$tmp" -- env LIVESHOP_DEPS="$groups" \
-        DEBIAN_FRONTEND=noninteractive \
-        bash /var/tmp/liveshop-setup/scripts/setup-deps.sh /var/tmp/liveshop-setup/build \
-        >"$cache/.setup-$release.log" 2>&1; then
+# apt-get's failures (exit 100: a package missing or broken in the
+# release) are the release's; any other failure is ours.
+status=0
+"$top/scripts/in-root.sh" "$tmp" -- env LIVESHOP_DEPS="$groups" \
+    DEBIAN_FRONTEND=noninteractive \
+    bash /var/tmp/liveshop-setup/scripts/setup-deps.sh /var/tmp/liveshop-setup/build \
+    >"$cache/.setup-$release.log" 2>&1 || status=$?
+if [ $status != 0 ]; then
     tail -n 30 "$cache/.setup-$release.log" >&2
     rm -rf --one-file-system "$tmp"
-    unavailable "installing its packages failed (log above)"
+    [ $status = 100 ] && unavailable "apt-get failed (log above)"
+    say "scripts/setup-deps.sh failed in the $release root (exit $status)"
+    exit 1
 fi
 rm -rf "$tmp/var/tmp/liveshop-setup"
 "$top/scripts/in-root.sh" "$tmp" -- apt-get clean

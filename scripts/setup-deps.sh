@@ -104,7 +104,7 @@ want web && packages+=(chromium chromium-driver fonts-liberation)
 want web && ! command -v node >/dev/null && packages+=(nodejs npm)
 want sanitize && packages+=(clang llvm $(clang_rt_package))
 want bench && packages+=(wrk linux-perf)
-want package && packages+=(debhelper lintian fakeroot)
+want package && packages+=(debhelper lintian fakeroot git)
 want roots && packages+=(debootstrap)
 
 if [ "${LIVESHOP_DEPS_LIST:-0}" = 1 ]; then

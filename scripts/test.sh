@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# The whole test suite, from a fresh Debian bookworm machine: installs what
+# The whole test suite, from a fresh Debian 12 or 13 machine: installs what
 # it needs, builds everything, runs every test under ctest; then the same
 # code again under AddressSanitizer + UndefinedBehaviorSanitizer, and each
 # fuzz target for a while (docs/security.md, "Fuzzing and sanitizers").
@@ -8,6 +8,9 @@
 # Environment:
 #   LIVESHOP_SANITIZERS=0     skip the sanitizer stage
 #   LIVESHOP_FUZZ_SECONDS=N   seconds per fuzz target (default 30; 0 skips)
+#   LIVESHOP_RELEASES="…"     release stages to run (default on Debian 12:
+#                             "bookworm trixie sid"; elsewhere the machine's
+#                             own, its packages only; 0 skips)
 set -euo pipefail
 
 top=$(cd "$(dirname "$0")/.." && pwd)
@@ -96,4 +99,20 @@ if [ "$fuzz_seconds" != 0 ]; then
     FUZZ_BUILD=$build/fuzz FUZZ_JOBS=${FUZZ_JOBS:-$(nproc)} \
         "$top/scripts/fuzz.sh" "$fuzz_seconds"
 fi
+# ---- Other releases and the packages (scripts/release-stage.sh): on
+# Debian 12, its own packages in a clean root, then Debian 13 (the suite
+# against its nginx and OBS 30, its packages, each release's packages
+# refused by the other) and sid (OBS 32 loads the plugin built on 13), each
+# in a debootstrap root cached in /var/cache/liveshop/roots.
+. "$top/scripts/lib/apt-sources.sh"
+if [ "$(debian_codename)" = bookworm ]; then
+    releases=${LIVESHOP_RELEASES-bookworm trixie sid}
+else
+    releases=${LIVESHOP_RELEASES-$(debian_codename)}
+fi
+[ "$releases" = 0 ] && releases=
+for release in $releases; do
+    stage "release $release"
+    "$top/scripts/release-stage.sh" "$release" "$build"
+done
 stage "done"

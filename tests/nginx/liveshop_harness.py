@@ -1039,12 +1039,39 @@ class TcpRelay:
 # ffmpeg publisher
 
 
+_realtime_opts = None
+
+
+def realtime_input_opts():
+    """ffmpeg's input options for a publisher that sends in real time, as a
+    camera and encoder do. Since ffmpeg 6.1, -re first bursts 0.5 s of
+    input (-readrate_initial_burst): nginx-rtmp then opens the second
+    segment 0.5 s early by the clock and its PROGRAM-DATE-TIME step is
+    ~0.5 s short of its EXTINF (seen with Debian 13's ffmpeg 7.1: 0.44 s
+    steps). No live source does that, so the burst is cut to 1 ms where
+    ffmpeg has it (0 means "the default", 0.5 s; measured on 7.1: the
+    first step 0.954 s, then 1.000 s, as with 5.1). Debian 12's ffmpeg
+    5.1 has neither the burst nor the option."""
+    global _realtime_opts
+    if _realtime_opts is None:
+        try:
+            out = subprocess.run([FFMPEG, "-hide_banner", "-h", "full"],
+                                 capture_output=True, text=True,
+                                 timeout=30).stdout
+        except (OSError, subprocess.SubprocessError):
+            out = ""
+        _realtime_opts = ["-re"]
+        if "-readrate_initial_burst" in out:
+            _realtime_opts += ["-readrate_initial_burst", "0.001"]
+    return list(_realtime_opts)
+
+
 class Publisher:
     def __init__(self, d, rtmp_port, name=NAME, app=APP, extra=()):
         self.log_path = os.path.join(d, "ffmpeg-%s.log" % name)
         self.url = "rtmp://127.0.0.1:%d/%s/%s" % (rtmp_port, app, name)
-        self.cmd = [FFMPEG, "-hide_banner", "-nostdin", "-loglevel", "warning",
-                    "-re", "-f", "lavfi",
+        self.cmd = [FFMPEG, "-hide_banner", "-nostdin", "-loglevel", "warning"
+                    ] + realtime_input_opts() + ["-f", "lavfi",
                     "-i", "testsrc=size=320x240:rate=25",
                     "-f", "lavfi", "-i", "sine=frequency=440",
                     "-c:v", "libx264", "-preset", "ultrafast",

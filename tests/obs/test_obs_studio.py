@@ -1,4 +1,5 @@
-"""Real obs-studio (Debian's 29.0.2) under Xvfb with the plugin installed
+"""Real obs-studio (Debian's: 29.0.2 on bookworm, 30.2.3 on trixie, 32 on
+sid) under Xvfb with the plugin installed
 in a test HOME (~/.config/obs-studio/plugins/live-shop/bin/64bit/ +
 data/), its settings provisioned in plugin_config/live-shop/config.json
 before OBS starts, a scene holding the overlay, and obs-websocket on a
@@ -23,6 +24,8 @@ from conftest import (plugin_config, pinned_offer, put_catalog, x_env)
 OBS = "/usr/bin/obs"
 WS_PLUGIN = "/usr/lib/x86_64-linux-gnu/obs-plugins/obs-websocket.so"
 W, H = 1280, 720
+# obs-websocket's RequestStatus::NotReady
+WS_NOT_READY = 207
 
 
 def provision_home(home, ls, plugin_so, plugin_data, ws_port):
@@ -131,7 +134,22 @@ class ObsWs:
         assert ident["op"] == 2, ident
         self.n = 0
 
-    def request(self, request_type, data=None):
+    def request(self, request_type, data=None, ready_timeout=30):
+        """Sends a request and returns its response. While OBS is still
+        starting, obs-websocket 5.1+ (OBS 30 on) answers 207 "OBS is not
+        ready to perform the request": then the request is sent again,
+        for up to ready_timeout seconds."""
+        deadline = time.monotonic() + ready_timeout
+        while True:
+            d = self._request_once(request_type, data)
+            if d["requestStatus"].get("code") != WS_NOT_READY:
+                return d
+            if time.monotonic() > deadline:
+                raise AssertionError("obs-websocket still not ready after "
+                                     "%ds: %s" % (ready_timeout, d))
+            time.sleep(0.2)
+
+    def _request_once(self, request_type, data):
         self.n += 1
         rid = "r%d" % self.n
         msg = {"op": 6, "d": {"requestType": request_type,
