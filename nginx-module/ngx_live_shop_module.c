@@ -374,8 +374,15 @@ ngx_live_shop_ring(void)
             continue;
         }
 
-        /* a full pipe has been rung already */
-        (void) write(lscf->bells[2 * i + 1], "", 1);
+        /* a full pipe (EAGAIN) has been rung already */
+
+        if (write(lscf->bells[2 * i + 1], "", 1) == -1
+            && ngx_errno != NGX_EAGAIN)
+        {
+            ngx_log_error(NGX_LOG_ALERT, ngx_cycle->log, ngx_errno,
+                          "live_shop: write() to worker %ui's bell failed",
+                          i);
+        }
     }
 
     /* this worker's own: once the event at hand is answered */

@@ -99,6 +99,25 @@ rm -f "$tmp/.liveshop-ready"
 mkdir -p "$tmp/var/tmp/liveshop-setup/scripts/lib"
 cp "$top/scripts/setup-deps.sh" "$tmp/var/tmp/liveshop-setup/scripts/"
 cp "$top/scripts/lib/apt-sources.sh" "$tmp/var/tmp/liveshop-setup/scripts/lib/"
+# A mirror that is a snapshot (as on machines without the internet) can
+# serve a Release file past its Valid-Until (sid's and testing's carry
+# one; stable's do not). apt then refuses the whole suite. The root
+# accepts it, loudly: a freeze attack is not what a throwaway test root
+# guards against, and the packages are still checked against the key.
+if ! update_log=$("$top/scripts/in-root.sh" "$tmp" -- apt-get update 2>&1); then
+    printf '%s\n' "$update_log" | tail -n 5 >&2
+fi
+if printf '%s\n' "$update_log" | grep -q 'is expired'; then
+    cat >&2 <<EOF
+release-root: WARNING: the mirror's $release Release file has expired:
+release-root: WARNING:   $(printf '%s\n' "$update_log" | grep -m1 'is expired')
+release-root: WARNING: this $release root is made from it all the same
+release-root: WARNING: (Acquire::Check-Valid-Until "false" in the root only).
+EOF
+    echo 'Acquire::Check-Valid-Until "false";' \
+        >"$tmp/etc/apt/apt.conf.d/99liveshop-snapshot-mirror"
+fi
+
 # setup-deps.sh chooses the packages inside, for the root's own release.
 # apt-get's failures (exit 100: a package missing or broken in the
 # release) are the release's; any other failure is ours.
@@ -116,7 +135,17 @@ if [ $status != 0 ]; then
 fi
 rm -rf "$tmp/var/tmp/liveshop-setup"
 "$top/scripts/in-root.sh" "$tmp" -- apt-get clean
+printf '%s\n%s\n' "$release" "$groups" >"$tmp/.liveshop-groups"
 touch "$tmp/.liveshop-ready"
+# Roots made for the same release and groups by older scripts are stale.
+for old in "$cache/$release"-*; do
+    [ "$old" != "$base" ] && [ -d "$old" ] || continue
+    if [ ! -e "$old/.liveshop-groups" ] ||
+            [ "$(cat "$old/.liveshop-groups")" = "$(cat "$tmp/.liveshop-groups")" ]; then
+        say "dropping the stale root $old"
+        rm -rf --one-file-system "$old"
+    fi
+done
 mv "$tmp" "$root"
 say "$release root ready: $root"
 echo "$root"

@@ -54,10 +54,11 @@ in_root() {
         -- env PYTHONDONTWRITEBYTECODE=1 "$@"
 }
 
-# root_or_skip RELEASE GROUPS: the cached root; for sid only, a release
-# that cannot be installed today ends the stage with a loud pass.
+# root_of RELEASE GROUPS: sets root to the cached root; for sid only, a
+# release that cannot be installed today ends the stage with a loud pass.
+# (Not called in a subshell, so that the skip ends the stage.)
 root_of() {
-    local rel=$1 groups=$2 root status=0
+    local rel=$1 groups=$2 status=0
     root=$("$top/scripts/release-root.sh" "$rel" $groups) || status=$?
     if [ $status = 3 ] && [ "$rel" = sid ]; then
         cat >&2 <<EOF
@@ -71,7 +72,6 @@ EOF
         exit 0
     fi
     [ $status = 0 ] || die "no $rel root (scripts/release-root.sh exit $status)"
-    echo "$root"
 }
 
 # Versions in a root, for the record.
@@ -101,12 +101,11 @@ host_packages() {
         say "building the packages of $host_release (scripts/package.sh)"
         "$top/scripts/package.sh" "$build/packages"
     fi
-    echo "$build/packages"
 }
 
 stage_trixie() {
     local root
-    root=$(root_of trixie "build nginx obs package")
+    root_of trixie "build nginx obs package"
     say "root $root:"
     versions "$root"
 
@@ -145,7 +144,8 @@ stage_trixie() {
     proved "packages install, serve, upgrade and purge in a clean trixie root"
 
     local mine
-    mine=$(host_packages)
+    host_packages
+    mine=$build/packages
     clean_check "$host_release" "$out/packages" check-refused.sh ||
         die "trixie's packages on $host_release"
     clean_check trixie "$mine" check-refused.sh ||
@@ -156,7 +156,7 @@ stage_trixie() {
 stage_sid() {
     local root plugin=$build/releases/trixie/obs-plugin/live-shop.so
     [ -f "$plugin" ] || die "no plugin built on trixie ($plugin): run the trixie stage first"
-    root=$(root_of sid "build nginx obs")
+    root_of sid "build nginx obs"
     say "root $root:"
     versions "$root"
 
@@ -167,6 +167,8 @@ stage_sid() {
         cmake -S /liveshop -B /build -DCMAKE_BUILD_TYPE=RelWithDebInfo \
             -DLIVESHOP_OBS=OFF -DLIVESHOP_RTMP_SRC=/build/deps/nginx-rtmp-module
         cmake --build /build -j "$(nproc)"' || die "build"
+    proved "the module builds against sid's nginx" \
+        "$(in_root "$root" dpkg-query -W -f='${Version}' nginx) (the nginx of the OBS test)"
     cp "$plugin" "$out/live-shop.so"
 
     say "the trixie-built plugin's imported symbols against sid's libobs"
@@ -193,7 +195,7 @@ stage_sid() {
 # The machine's own release: its packages, in a clean root of it.
 stage_host() {
     rm -rf "$build/packages"
-    host_packages >/dev/null
+    host_packages
     ls -l "$build/packages"
     clean_check "$host_release" "$build/packages" check-install.sh ||
         die "the packages in a clean $host_release root"

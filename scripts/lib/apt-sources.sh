@@ -11,9 +11,14 @@ debian_codename() {
     if [ -r /etc/os-release ]; then
         codename=$(. /etc/os-release && echo "${VERSION_CODENAME:-}")
     fi
-    # sid's os-release names no codename; its debian_version says "sid".
-    if [ -z "$codename" ] && grep -q '^[a-z]*/sid' /etc/debian_version 2>/dev/null; then
-        codename=sid
+    # sid and testing share one base-files: both say "forky/sid" in
+    # debian_version and name testing's codename (or none) in os-release.
+    # Which of the two the machine runs is what its apt sources follow.
+    if grep -q '^[a-z]*/sid' /etc/debian_version 2>/dev/null &&
+       ! apt_deb_sources | cut -f2 | grep -qx "${codename:-/}"; then
+        local suite
+        suite=$(apt_deb_sources | cut -f2 | grep -m1 -xE 'sid|unstable')
+        [ -n "$suite" ] && codename=$suite
     fi
     if [ -z "$codename" ]; then
         echo "apt-sources: cannot tell this machine's Debian release" \
