@@ -32,6 +32,10 @@ fi
 exec unshare --mount --propagation private -- bash -c '
     set -eu
     root=$1; nbinds=$2; shift 2
+    # The root a mount point of its own: inside it, "/" then is one, as a
+    # root made inside this one needs ("unshare --propagation private"
+    # fails on a "/" that is no mount point, as in a plain chroot).
+    mount --bind "$root" "$root"
     mount -t proc proc "$root/proc"
     mount --rbind /sys "$root/sys"
     mount --rbind /dev "$root/dev"
