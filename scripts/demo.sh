@@ -75,14 +75,15 @@ for _ in $(seq 50); do
 done
 
 # In real time, as a camera sends: ffmpeg 6.1+ (Debian 13) would first
-# burst 0.5 s of input (0 means that default; 1 ms is no burst).
+# burst 0.5 s of input (0 means that default; 1 ms is no burst). Input
+# options hold for the input they precede: both get them.
 realtime=(-re)
 if ffmpeg -hide_banner -h full 2>/dev/null | grep -q -- -readrate_initial_burst; then
     realtime+=(-readrate_initial_burst 0.001)
 fi
-ffmpeg -nostdin -loglevel error "${realtime[@]}" \
-    -f lavfi -i "testsrc=size=640x360:rate=25" \
-    -f lavfi -i "sine=frequency=440" \
+ffmpeg -nostdin -loglevel error \
+    "${realtime[@]}" -f lavfi -i "testsrc=size=640x360:rate=25" \
+    "${realtime[@]}" -f lavfi -i "sine=frequency=440" \
     -c:v libx264 -preset ultrafast -tune zerolatency -g 50 \
     -c:a aac -f flv "rtmp://127.0.0.1:$rtmp_port/$stream" &
 pids+=($!)

@@ -127,7 +127,8 @@ stage_trixie() {
     proved "ctest: nginx (RTMP cues, HLS, SSE, webhooks in and out, kill -9," \
         "faults), plugin and OBS 30 tests pass"
     cp "$out/test-artifacts/obs-studio/obs-studio.png" \
-        "$out/artifacts/obs-studio-$release.png" 2>/dev/null || true
+        "$out/artifacts/obs-studio-$release.png"
+    cp "$out/test-artifacts/obs-studio/obs-log.txt" "$out/artifacts/obs-log-$release.txt"
 
     say "the plugin's imported symbols against this libobs"
     in_root "$root" sh -c 'sh /liveshop/tests/obs/check-symbols.sh \
