@@ -5,6 +5,7 @@
 #include <string.h>
 
 #include <obs-module.h>
+#include <util/threading.h>
 
 #include "libobs_host.h"
 
@@ -102,4 +103,29 @@ int libobs_host_load_module(const char *bin, const char *data)
 		return -1;
 	}
 	return 0;
+}
+
+static void signal_done(void *param)
+{
+	os_event_signal(param);
+}
+
+void libobs_host_shutdown(void)
+{
+	os_event_t *done;
+
+	/* obs_wait_for_destroy_queue() would do nothing here: it returns at
+	 * once in a host without audio. A mark queued behind the destroys
+	 * waits for them; each destroy queued by a destroy before the mark
+	 * is behind the next mark. Our deepest chain is two (the overlay,
+	 * then its text sources): four marks leave room. */
+	if (os_event_init(&done, OS_EVENT_TYPE_AUTO) == 0) {
+		for (int i = 0; i < 4; i++) {
+			obs_queue_task(OBS_TASK_DESTROY, signal_done, done,
+				       false);
+			os_event_wait(done);
+		}
+		os_event_destroy(done);
+	}
+	obs_shutdown();
 }

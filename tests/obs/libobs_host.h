@@ -21,4 +21,14 @@ obs_hotkey_id libobs_host_hotkey(const char *name);
  * 0, or -1 after saying why on stderr. */
 int libobs_host_load_module(const char *bin, const char *data);
 
+/*
+ * obs_shutdown() once every source released before it is destroyed. Since
+ * OBS 30 a source's destroy runs on libobs's destruction thread, and a
+ * source that releases others there (the overlay its text sources)
+ * queues more: obs_shutdown() could unload text-freetype2 while one of
+ * those still waits, and its destroy then crashes in FT_Done_Face. OBS's
+ * own frontend waits the same way before it shuts down.
+ */
+void libobs_host_shutdown(void);
+
 #endif

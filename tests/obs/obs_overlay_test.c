@@ -573,7 +573,7 @@ out:
 	gs_texrender_destroy(texrender);
 	gs_stagesurface_destroy(stage);
 	obs_leave_graphics();
-	obs_shutdown();
+	libobs_host_shutdown();
 	XCloseDisplay(display);
 	printf(failures ? "FAIL %d check(s)\n" : "OK all checks\n", failures);
 	return failures ? 1 : 0;

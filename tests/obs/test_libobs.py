@@ -73,6 +73,10 @@ def test_overlay_hotkey_pin_reaches_nginx(make_setup, xvfb, plugin_so,
         log[-4000:]
     assert at_nginx, "the program never reached its last pin"
     assert "OK plugin loaded without warnings" in out
+    # This host loads no obs-websocket: the plugin's post_load finds no
+    # vendor API and runs on (hotkeys, overlay) instead of failing.
+    assert "obs-websocket is not loaded: no vendor requests" in log, \
+        log[-4000:]
     assert not [l for l in log.splitlines()
                 if "[live-shop]" in l and "token" in l and
                 ls.api.token in l], "the token was logged"
