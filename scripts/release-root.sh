@@ -135,13 +135,14 @@ if [ $status != 0 ]; then
 fi
 rm -rf "$tmp/var/tmp/liveshop-setup"
 "$top/scripts/in-root.sh" "$tmp" -- apt-get clean
-printf '%s\n%s\n' "$release" "$groups" >"$tmp/.liveshop-groups"
+made_for=$(printf '%s\n%s' "$release" "$groups")
+printf '%s\n' "$made_for" >"$tmp/.liveshop-groups"
 touch "$tmp/.liveshop-ready"
 # Roots made for the same release and groups by older scripts are stale.
 for old in "$cache/$release"-*; do
     [ "$old" != "$base" ] && [ -d "$old" ] || continue
     if [ ! -e "$old/.liveshop-groups" ] ||
-            [ "$(cat "$old/.liveshop-groups")" = "$(cat "$tmp/.liveshop-groups")" ]; then
+            [ "$(cat "$old/.liveshop-groups")" = "$made_for" ]; then
         say "dropping the stale root $old"
         rm -rf --one-file-system "$old"
     fi

@@ -144,12 +144,10 @@ stage_trixie() {
         die "the packages in a clean trixie root"
     proved "packages install, serve, upgrade and purge in a clean trixie root"
 
-    local mine
     host_packages
-    mine=$build/packages
     clean_check "$host_release" "$out/packages" check-refused.sh ||
         die "trixie's packages on $host_release"
-    clean_check trixie "$mine" check-refused.sh ||
+    clean_check trixie "$build/packages" check-refused.sh ||
         die "$host_release's packages on trixie"
     proved "apt refuses trixie's packages on $host_release and $host_release's on trixie"
 }

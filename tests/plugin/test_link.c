@@ -63,17 +63,30 @@ static int teardown(void **state)
 /* The view as the overlay gets it. shop_link_view never waits: 0 means
  * the worker holds the lock for a moment (it wakes on every press), and
  * the overlay draws its last copy. Here: try again, for up to 1 s. */
-static void view(void)
+/* 1 once attempt(arg) has said 1, trying every ms for up to 1 s */
+static int within_1s(int (*attempt)(void *), void *arg)
 {
 	const struct timespec ms = {0, 1000000};
 	int i;
 
 	for (i = 0; i < 1000; i++) {
-		if (shop_link_view(link_, v))
-			return;
+		if (attempt(arg))
+			return 1;
 		nanosleep(&ms, NULL);
 	}
-	fail_msg("the link's lock stayed busy for 1 s");
+	return 0;
+}
+
+static int try_view(void *arg)
+{
+	(void)arg;
+	return shop_link_view(link_, v);
+}
+
+static void view(void)
+{
+	if (!within_1s(try_view, NULL))
+		fail_msg("the link's lock stayed busy for 1 s");
 }
 
 static void test_view_generation(void **state)
@@ -301,20 +314,15 @@ static void test_sse_bytes(void **state)
 static int hook_calls, hook_presses, hook_held;
 static char hook_seen[128];
 
-/* 1 once the link's lock could be taken (and given back) within 1 s */
-static int lock_comes_free(shop_link *l)
+/* 1 when the link's lock could be taken (and is given back) */
+static int lock_is_free(void *arg)
 {
-	const struct timespec ms = {0, 1000000};
-	int i;
+	shop_link *l = arg;
 
-	for (i = 0; i < 1000; i++) {
-		if (pthread_mutex_trylock(&l->lock) == 0) {
-			pthread_mutex_unlock(&l->lock);
-			return 1;
-		}
-		nanosleep(&ms, NULL);
-	}
-	return 0;
+	if (pthread_mutex_trylock(&l->lock) != 0)
+		return 0;
+	pthread_mutex_unlock(&l->lock);
+	return 1;
 }
 
 static void press_in_hook(shop_link *l, const char *what)
@@ -327,7 +335,7 @@ static void press_in_hook(shop_link *l, const char *what)
 	/* Held by this thread (the parse under the lock), the lock is never
 	 * free here; held by the link's worker (woken by a press), only for
 	 * a moment. */
-	if (!lock_comes_free(l)) {
+	if (!within_1s(lock_is_free, l)) {
 		hook_held++; /* a press would wait for the worker */
 		return;
 	}
