@@ -70,5 +70,18 @@ ngx_int_t ngx_http_live_shop_request_body(ngx_http_request_t *r, size_t max,
     ngx_str_t *body);
 ngx_int_t ngx_http_live_shop_too_large(ngx_http_request_t *r, size_t max);
 
+/*
+ * With several nodes: the request waits for its write to the shared log
+ * (ngx_live_shop_write), then answer(r, w) makes its answer. Returns
+ * what the caller returns: NGX_DONE, or a 503 answer at once.
+ */
+typedef ngx_int_t (*ngx_http_live_shop_answer_pt)(ngx_http_request_t *r,
+    ngx_live_shop_write_t *w);
+
+ngx_int_t ngx_http_live_shop_write(ngx_http_request_t *r,
+    ngx_live_shop_write_t *w, ngx_http_live_shop_answer_pt answer);
+ngx_int_t ngx_http_live_shop_unavailable(ngx_http_request_t *r,
+    lshop_error *err);
+
 
 #endif /* _NGX_HTTP_LIVE_SHOP_H_INCLUDED_ */

@@ -51,6 +51,20 @@ static ngx_int_t ngx_http_live_shop_store_error(ngx_http_request_t *r,
     lshop_error *err);
 static ngx_int_t ngx_http_live_shop_send_event(ngx_http_request_t *r,
     ngx_str_t *event);
+static void ngx_http_live_shop_written(ngx_live_shop_write_t *w);
+static void ngx_http_live_shop_write_gone(void *data);
+static ngx_int_t ngx_http_live_shop_offer_written(ngx_http_request_t *r,
+    ngx_live_shop_write_t *w);
+static ngx_int_t ngx_http_live_shop_control_written(ngx_http_request_t *r,
+    ngx_live_shop_write_t *w);
+
+
+typedef struct {
+    ngx_http_request_t             *request;
+    ngx_live_shop_write_t          *write;
+    ngx_pool_cleanup_t             *cleanup;
+    ngx_http_live_shop_answer_pt    answer;
+} ngx_http_live_shop_wait_t;
 
 static ngx_int_t ngx_http_live_shop_put_offer(ngx_http_request_t *r,
     u_char *body, size_t len);
@@ -111,6 +125,13 @@ static ngx_command_t  ngx_http_live_shop_commands[] = {
     { ngx_string("live_shop_secret"),
       NGX_HTTP_MAIN_CONF|NGX_CONF_TAKE1,
       ngx_http_live_shop_secret,
+      0,
+      0,
+      NULL },
+
+    { ngx_string("live_shop_redis"),
+      NGX_HTTP_MAIN_CONF|NGX_CONF_TAKE123,
+      ngx_live_shop_redis_conf,
       0,
       0,
       NULL },
@@ -906,6 +927,7 @@ ngx_http_live_shop_put_offer(ngx_http_request_t *r, u_char *body, size_t len)
     lshop_error                err;
     lshop_offer               *offer;
     ngx_live_shop_shm_t       *shm;
+    ngx_live_shop_write_t     *w;
     ngx_http_live_shop_ctx_t  *ctx;
 
     ctx = ngx_http_get_module_ctx(r, ngx_http_live_shop_module);
@@ -923,6 +945,18 @@ ngx_http_live_shop_put_offer(ngx_http_request_t *r, u_char *body, size_t len)
 
     if (lshop_offer_parse((char *) body, len, id, offer, &err) != 0) {
         return ngx_http_live_shop_error(r, NGX_HTTP_BAD_REQUEST, &err);
+    }
+
+    if (ngx_live_shop_clustered()) {
+        w = ngx_live_shop_write_new(NGX_LIVE_SHOP_WRITE_OFFER, &ctx->stream);
+        if (w == NULL) {
+            return NGX_HTTP_INTERNAL_SERVER_ERROR;
+        }
+
+        w->u.offer = *offer;
+
+        return ngx_http_live_shop_write(r, w,
+                                        ngx_http_live_shop_offer_written);
     }
 
     if (ngx_live_shop_put_offer(shm, &ctx->stream, offer, &created, &err)
@@ -981,6 +1015,7 @@ ngx_http_live_shop_control(ngx_http_request_t *r, u_char *body, size_t len)
     ngx_str_t                  event;
     lshop_error                err;
     ngx_live_shop_shm_t       *shm;
+    ngx_live_shop_write_t     *w;
     ngx_live_shop_action_t    *act;
     ngx_http_live_shop_ctx_t  *ctx;
 
@@ -1032,6 +1067,18 @@ ngx_http_live_shop_control(ngx_http_request_t *r, u_char *body, size_t len)
         return ngx_http_live_shop_error(r, NGX_HTTP_BAD_REQUEST, &err);
     }
 
+    if (ngx_live_shop_clustered()) {
+        w = ngx_live_shop_write_new(NGX_LIVE_SHOP_WRITE_ACT, &ctx->stream);
+        if (w == NULL) {
+            return NGX_HTTP_INTERNAL_SERVER_ERROR;
+        }
+
+        w->u.act = *act;
+
+        return ngx_http_live_shop_write(r, w,
+                                        ngx_http_live_shop_control_written);
+    }
+
     if (ngx_live_shop_act(shm, &ctx->stream, act, r->pool, &event, &err)
         != NGX_OK)
     {
@@ -1039,6 +1086,135 @@ ngx_http_live_shop_control(ngx_http_request_t *r, u_char *body, size_t len)
     }
 
     return ngx_http_live_shop_send_event(r, &event);
+}
+
+
+static ngx_int_t
+ngx_http_live_shop_control_written(ngx_http_request_t *r,
+    ngx_live_shop_write_t *w)
+{
+    if (w->rc != NGX_OK) {
+        return ngx_http_live_shop_store_error(r, &w->err);
+    }
+
+    return ngx_http_live_shop_send_event(r, &w->event);
+}
+
+
+static ngx_int_t
+ngx_http_live_shop_offer_written(ngx_http_request_t *r,
+    ngx_live_shop_write_t *w)
+{
+    char       *json;
+    size_t      n;
+    ngx_int_t   rc;
+
+    if (w->rc != NGX_OK) {
+        return ngx_http_live_shop_store_error(r, &w->err);
+    }
+
+    ngx_rtmp_live_shop_deliver();
+
+    json = lshop_offer_to_json(&w->u.offer, &n);
+    if (json == NULL) {
+        return NGX_HTTP_INTERNAL_SERVER_ERROR;
+    }
+
+    rc = ngx_http_live_shop_send_json(r, w->created ? NGX_HTTP_CREATED
+                                                    : NGX_HTTP_OK,
+                                      (u_char *) json, n);
+    free(json);
+
+    return rc;
+}
+
+
+ngx_int_t
+ngx_http_live_shop_write(ngx_http_request_t *r, ngx_live_shop_write_t *w,
+    ngx_http_live_shop_answer_pt answer)
+{
+    lshop_error                 err;
+    ngx_http_live_shop_wait_t  *wait;
+
+    wait = ngx_pcalloc(r->pool, sizeof(ngx_http_live_shop_wait_t));
+    if (wait) {
+        wait->cleanup = ngx_pool_cleanup_add(r->pool, 0);
+    }
+
+    if (wait == NULL || wait->cleanup == NULL) {
+        ngx_free(w);
+        return NGX_HTTP_INTERNAL_SERVER_ERROR;
+    }
+
+    wait->request = r;
+    wait->write = w;
+    wait->answer = answer;
+
+    w->handler = ngx_http_live_shop_written;
+    w->data = wait;
+
+    if (ngx_live_shop_write(w) != NGX_DONE) {
+        lshop_error_clear(&err);
+        lshop_error_set(&err, "store_unavailable", "",
+                        "the shared store (live_shop_redis) is not "
+                        "reachable from this node; nothing was changed, "
+                        "try again");
+        return ngx_http_live_shop_unavailable(r, &err);
+    }
+
+    /* a request that ends otherwise (terminated) lets go of its write */
+    wait->cleanup->handler = ngx_http_live_shop_write_gone;
+    wait->cleanup->data = wait;
+
+    r->main->count++;
+
+    return NGX_DONE;
+}
+
+
+static void
+ngx_http_live_shop_written(ngx_live_shop_write_t *w)
+{
+    ngx_http_live_shop_wait_t *wait = w->data;
+
+    ngx_int_t            rc;
+    ngx_http_request_t  *r;
+
+    r = wait->request;
+    wait->cleanup->handler = NULL;
+
+    if (w->rc == NGX_BUSY) {
+        rc = ngx_http_live_shop_unavailable(r, &w->err);
+
+    } else {
+        rc = wait->answer(r, w);
+    }
+
+    ngx_live_shop_ring();
+
+    ngx_http_finalize_request(r, rc);
+}
+
+
+static void
+ngx_http_live_shop_write_gone(void *data)
+{
+    ngx_http_live_shop_wait_t *wait = data;
+
+    ngx_live_shop_write_cancel(wait->write);
+}
+
+
+/* SPEC §13: 503 store_unavailable, to be tried again in a second */
+
+ngx_int_t
+ngx_http_live_shop_unavailable(ngx_http_request_t *r, lshop_error *err)
+{
+    if (ngx_http_live_shop_add_header(r, "Retry-After", "1") != NGX_OK) {
+        return NGX_HTTP_INTERNAL_SERVER_ERROR;
+    }
+
+    return ngx_http_live_shop_error(r, NGX_HTTP_SERVICE_UNAVAILABLE, err);
 }
 
 

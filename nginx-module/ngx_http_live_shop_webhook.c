@@ -51,6 +51,8 @@ typedef struct {
 
 static ngx_int_t ngx_http_live_shop_webhook_handler(ngx_http_request_t *r);
 static void ngx_http_live_shop_webhook_body(ngx_http_request_t *r);
+static ngx_int_t ngx_http_live_shop_webhook_written(ngx_http_request_t *r,
+    ngx_live_shop_write_t *w);
 static void ngx_http_live_shop_webhook_durable(ngx_http_request_t *r,
     lshop_order *order, ngx_live_shop_order_result_t *result);
 static void ngx_http_live_shop_webhook_commit(
@@ -214,8 +216,10 @@ ngx_http_live_shop_webhook_body(ngx_http_request_t *r)
     size_t                          len, max;
     lshop_error                     err;
     lshop_order                    *order;
+    ngx_str_t                       stream;
     lshop_verify_result             verified;
     ngx_live_shop_shm_t            *shm;
+    ngx_live_shop_write_t          *w;
     ngx_live_shop_order_result_t    result;
     ngx_http_live_shop_loc_conf_t  *lslcf;
     char                            delivery[LSHOP_DELIVERY_ID_MAX + 1];
@@ -302,6 +306,25 @@ ngx_http_live_shop_webhook_body(ngx_http_request_t *r)
         ngx_memcpy(order->delivery_id, delivery, sizeof(delivery));
     }
 
+    stream.data = (u_char *) order->stream;
+    stream.len = ngx_strlen(order->stream);
+
+    if (ngx_live_shop_clustered()) {
+        w = ngx_live_shop_write_new(NGX_LIVE_SHOP_WRITE_ORDER, &stream);
+        if (w == NULL) {
+            ngx_http_finalize_request(r, NGX_HTTP_INTERNAL_SERVER_ERROR);
+            return;
+        }
+
+        w->u.order = *order;
+        w->provider = lslcf->webhook;
+        w->at_ms = lshop_now_ms();
+
+        ngx_http_finalize_request(r, ngx_http_live_shop_write(r, w,
+                                         ngx_http_live_shop_webhook_written));
+        return;
+    }
+
     shm = ngx_live_shop_get_shm((ngx_cycle_t *) ngx_cycle);
 
     if (ngx_live_shop_order(shm, order, lslcf->webhook, r->pool, &result,
@@ -330,6 +353,30 @@ ngx_http_live_shop_webhook_body(ngx_http_request_t *r)
 
     ngx_http_finalize_request(r,
         ngx_http_live_shop_webhook_answer(r, order, &result, NULL));
+}
+
+
+/* With several nodes: the order is in the shared log, or refused */
+
+static ngx_int_t
+ngx_http_live_shop_webhook_written(ngx_http_request_t *r,
+    ngx_live_shop_write_t *w)
+{
+    if (w->rc != NGX_OK) {
+        ngx_log_error(NGX_LOG_ERR, r->connection->log, 0,
+                      "live_shop: order \"%s\" not taken: %s",
+                      w->u.order.order_id, w->err.message);
+
+        return ngx_http_live_shop_error(r, NGX_HTTP_SERVICE_UNAVAILABLE,
+                                        &w->err);
+    }
+
+    if (!w->result.duplicate) {
+        ngx_live_shop_deliver();
+    }
+
+    return ngx_http_live_shop_webhook_answer(r, &w->u.order, &w->result,
+                                             NULL);
 }
 
 

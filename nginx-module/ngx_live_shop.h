@@ -12,6 +12,9 @@
 
 #include <ngx_config.h>
 #include <ngx_core.h>
+#include <ngx_event.h>
+
+#include <hiredis/async.h>
 
 #include <lshop/error.h>
 #include <lshop/event.h>
@@ -43,6 +46,13 @@ typedef struct {
     ngx_uint_t                      control_burst;
     ngx_url_t                       notify;      /* live_shop_notify */
     ngx_str_t                       notify_secret;
+    u_char                         *redis_host;  /* live_shop_redis: */
+    ngx_uint_t                      redis_port;  /* an address, NUL-ended */
+    ngx_str_t                       redis_user;
+    ngx_str_t                       redis_password;
+    ngx_uint_t                      redis_db;
+    ngx_str_t                       redis_prefix;
+    ngx_msec_t                      redis_timeout;
     ngx_fd_t                       *bells;       /* a pipe per worker */
     ngx_uint_t                      nbells;
 #if (NGX_SSL)
@@ -145,6 +155,8 @@ typedef struct {
     uint64_t                        notified;    /* delivered by webhook */
     int64_t                         rate_last;   /* ms of the last call */
     ngx_int_t                       rate_excess; /* calls × 1000 waiting */
+    uint64_t                        version;     /* batches of the shared
+                                                    log applied here */
 } ngx_live_shop_stream_t;
 
 
@@ -225,6 +237,56 @@ typedef struct {
 } ngx_live_shop_action_t;
 
 
+/*
+ * Several nodes (live_shop_redis, SPEC §13): a write is planned by the
+ * core on this node's copy of the stream at a version of the shared log,
+ * appended there as one batch of journal lines only if the log is still
+ * at that version, then applied here like any batch of the log.
+ */
+
+typedef enum {
+    NGX_LIVE_SHOP_WRITE_OFFER,
+    NGX_LIVE_SHOP_WRITE_ACT,
+    NGX_LIVE_SHOP_WRITE_ORDER,
+    NGX_LIVE_SHOP_WRITE_DUE
+} ngx_live_shop_write_e;
+
+
+typedef struct ngx_live_shop_write_s  ngx_live_shop_write_t;
+
+typedef void (*ngx_live_shop_write_pt)(ngx_live_shop_write_t *w);
+
+struct ngx_live_shop_write_s {
+    ngx_queue_t                     queue;
+    ngx_live_shop_write_e           kind;
+    u_char                          name[LSHOP_STREAM_MAX + 1];
+    ngx_str_t                       stream;
+    int64_t                         at_ms;       /* of a purchase, a due */
+    lshop_provider                  provider;
+    union {
+        lshop_offer                 offer;
+        ngx_live_shop_action_t      act;
+        lshop_order                 order;
+    } u;
+
+    uint64_t                        version;     /* planned on */
+    u_char                         *batch;       /* journal lines */
+    size_t                          len;
+    size_t                          size;
+    ngx_uint_t                      attempts;
+
+    ngx_int_t                       rc;          /* the answer: */
+    lshop_error                     err;
+    ngx_str_t                       event;       /* of a control call */
+    ngx_uint_t                      created;     /* of an offer */
+    ngx_live_shop_order_result_t    result;      /* of an order */
+
+    ngx_live_shop_write_pt          handler;     /* NULL: none waits */
+    void                           *data;
+    unsigned                        cancelled:1;
+};
+
+
 /* The store; every function takes the zone's lock itself. */
 
 ngx_int_t ngx_live_shop_put_offer(ngx_live_shop_shm_t *shm, ngx_str_t *stream,
@@ -261,6 +323,16 @@ ngx_array_t *ngx_live_shop_events_after(ngx_live_shop_shm_t *shm,
 uint64_t ngx_live_shop_stream_seq(ngx_live_shop_shm_t *shm,
     ngx_str_t *stream);
 
+ngx_int_t ngx_live_shop_plan(ngx_live_shop_shm_t *shm,
+    ngx_live_shop_write_t *w);
+ngx_int_t ngx_live_shop_apply(ngx_live_shop_shm_t *shm, ngx_str_t *stream,
+    uint64_t version, u_char *batch, size_t len);
+uint64_t ngx_live_shop_version(ngx_live_shop_shm_t *shm, ngx_str_t *stream);
+ngx_array_t *ngx_live_shop_due(ngx_live_shop_shm_t *shm, int64_t now_ms,
+    ngx_pool_t *pool);
+ngx_array_t *ngx_live_shop_streams(ngx_live_shop_shm_t *shm,
+    ngx_pool_t *pool);
+
 /* The journal files (callers hold the lock for writes) */
 
 ngx_int_t ngx_live_shop_journal_append(ngx_live_shop_conf_t *lscf,
@@ -279,6 +351,8 @@ ngx_int_t ngx_live_shop_journal_truncate(ngx_live_shop_conf_t *lscf,
 ngx_int_t ngx_live_shop_journal_rotate(ngx_live_shop_conf_t *lscf,
     ngx_str_t *stream, u_char *checkpoint, size_t len, ngx_uint_t *aside,
     ngx_log_t *log);
+ngx_int_t ngx_live_shop_journal_forget(ngx_live_shop_conf_t *lscf,
+    ngx_str_t *stream, ngx_log_t *log);
 ngx_int_t ngx_live_shop_journal_fold(ngx_live_shop_conf_t *lscf,
     ngx_str_t *stream, ngx_log_t *log);
 
@@ -305,6 +379,53 @@ typedef void (*ngx_live_shop_event_pt)(void *arg, const lshop_event *ev,
 ngx_int_t ngx_live_shop_journal_events(ngx_live_shop_conf_t *lscf,
     ngx_str_t *stream, uint64_t upto, ngx_live_shop_event_pt handler,
     void *arg, ngx_pool_t *pool, ngx_log_t *log);
+
+/* The connection to Valkey or Redis (ngx_live_shop_redis.c) */
+
+typedef struct ngx_live_shop_redis_s  ngx_live_shop_redis_t;
+
+typedef void (*ngx_live_shop_redis_pt)(ngx_live_shop_redis_t *rd);
+typedef void (*ngx_live_shop_redis_reply_pt)(ngx_live_shop_redis_t *rd,
+    redisReply *reply, void *data);
+
+struct ngx_live_shop_redis_s {
+    redisAsyncContext              *ac;
+    ngx_connection_t               *conn;
+    ngx_event_t                     retry;       /* the next connect */
+    ngx_event_t                     timeout;     /* replies overdue */
+    ngx_msec_t                      backoff;
+    ngx_uint_t                      pending;     /* replies awaited */
+    const char                     *name;        /* for the log */
+    ngx_log_t                      *log;
+    ngx_live_shop_redis_pt          up_handler;  /* connected (again) */
+    void                           *data;
+    ngx_live_shop_redis_reply_pt    message;     /* of a subscription */
+    void                           *message_data;
+    unsigned                        up:1;
+    unsigned                        closing:1;
+};
+
+ngx_live_shop_redis_t *ngx_live_shop_redis_open(ngx_cycle_t *cycle,
+    const char *name, ngx_live_shop_redis_pt up, void *data);
+void ngx_live_shop_redis_close(ngx_live_shop_redis_t *rd);
+ngx_int_t ngx_live_shop_redis_command(ngx_live_shop_redis_t *rd, int argc,
+    const char **argv, const size_t *lens,
+    ngx_live_shop_redis_reply_pt handler, void *data);
+ngx_int_t ngx_live_shop_redis_subscribe(ngx_live_shop_redis_t *rd,
+    ngx_str_t *channel, ngx_live_shop_redis_reply_pt handler, void *data);
+
+/* Several nodes (ngx_live_shop_cluster.c) */
+
+char *ngx_live_shop_redis_conf(ngx_conf_t *cf, ngx_command_t *cmd,
+    void *conf);
+ngx_int_t ngx_live_shop_cluster_init_process(ngx_cycle_t *cycle);
+void ngx_live_shop_cluster_exit_process(ngx_cycle_t *cycle);
+ngx_uint_t ngx_live_shop_clustered(void);
+ngx_live_shop_write_t *ngx_live_shop_write_new(ngx_live_shop_write_e kind,
+    ngx_str_t *stream);
+ngx_int_t ngx_live_shop_write(ngx_live_shop_write_t *w);
+void ngx_live_shop_write_cancel(void *data);
+void ngx_live_shop_cluster_tick(void);
 
 /* Webhooks out (worker 0 delivers) */
 

@@ -384,6 +384,44 @@ ngx_live_shop_journal_truncate(ngx_live_shop_conf_t *lscf, ngx_str_t *stream,
 
 
 /*
+ * Removes a stream's journal files (not its webhook cursor): with several
+ * nodes, this node's journal is a copy of the shared log, made anew from
+ * it whenever the stream comes into the zone.
+ */
+
+ngx_int_t
+ngx_live_shop_journal_forget(ngx_live_shop_conf_t *lscf, ngx_str_t *stream,
+    ngx_log_t *log)
+{
+    u_char      path[NGX_MAX_PATH];
+    ngx_uint_t  i;
+
+    for (i = 0; i < sizeof(ngx_live_shop_journal_files) / sizeof(char *);
+         i++)
+    {
+        if (ngx_live_shop_journal_path(lscf, stream,
+                                       ngx_live_shop_journal_files[i], path,
+                                       sizeof(path))
+            != NGX_OK)
+        {
+            return NGX_ERROR;
+        }
+
+        if (ngx_delete_file(path) == NGX_FILE_ERROR
+            && ngx_errno != NGX_ENOENT)
+        {
+            ngx_log_error(NGX_LOG_CRIT, log, ngx_errno,
+                          "live_shop: " ngx_delete_file_n " \"%s\" failed",
+                          path);
+            return NGX_ERROR;
+        }
+    }
+
+    return NGX_OK;
+}
+
+
+/*
  * Starts a new journal with a checkpoint line; the current one becomes
  * NAME.journal.1 and the one before that goes. A journal so takes at most
  * about twice live_shop_journal_max_size.

@@ -205,6 +205,10 @@ ngx_live_shop_init_process(ngx_cycle_t *cycle)
         }
     }
 
+    if (ngx_live_shop_cluster_init_process(cycle) != NGX_OK) {
+        return NGX_ERROR;
+    }
+
     return ngx_live_shop_notify_init_process(cycle);
 }
 
@@ -219,6 +223,7 @@ ngx_live_shop_exit_process(ngx_cycle_t *cycle)
 {
     ngx_http_live_shop_sse_close_all();
     ngx_live_shop_notify_exit_process(cycle);
+    ngx_live_shop_cluster_exit_process(cycle);
 
     if (ngx_live_shop_bell) {
         /* the master's descriptor is closed with the cycle, not this one */
@@ -465,7 +470,11 @@ ngx_live_shop_tick(ngx_event_t *ev)
 
     shm = ngx_live_shop_get_shm((ngx_cycle_t *) ngx_cycle);
 
-    if (ngx_live_shop_fire_due(shm, lshop_now_ms())) {
+    if (ngx_live_shop_clustered()) {
+        /* with several nodes, what is due is a write to the shared log */
+        ngx_live_shop_cluster_tick();
+
+    } else if (ngx_live_shop_fire_due(shm, lshop_now_ms())) {
         ngx_live_shop_ring();
     }
 

@@ -114,6 +114,24 @@ ngx_live_shop_stream(ngx_live_shop_shm_t *shm, ngx_str_t *name,
 
     lscf = ngx_live_shop_get_conf((ngx_cycle_t *) ngx_cycle);
 
+    if (ngx_live_shop_clustered()) {
+        /*
+         * the shared log is the truth: the stream is made from it, and
+         * this node's journal anew as its copy
+         */
+        if (!create) {
+            return NULL;
+        }
+
+        st = ngx_live_shop_stream_new(shm, name, hash);
+
+        if (st && lscf->journal.len) {
+            (void) ngx_live_shop_journal_forget(lscf, name, ngx_cycle->log);
+        }
+
+        return st;
+    }
+
     /* only a stream with a journal is worth a node unasked */
     if (!create && !ngx_live_shop_journal_exists(lscf, name)) {
         return NULL;
@@ -943,53 +961,28 @@ ngx_live_shop_rate(ngx_live_shop_shm_t *shm, ngx_str_t *stream,
 
 
 /*
- * Carries out a control call: the core plans its events on the state,
- * this emits them. *event is the one the call is answered with.
+ * What a control call does to a stream (st may be NULL for one that only
+ * ends something): the core plans its events on the state, *answer is
+ * the one of them the call is answered with. The lock is held.
  */
 
-ngx_int_t
-ngx_live_shop_act(ngx_live_shop_shm_t *shm, ngx_str_t *stream,
-    ngx_live_shop_action_t *act, ngx_pool_t *pool, ngx_str_t *event,
-    lshop_error *err)
+static size_t
+ngx_live_shop_act_plan(ngx_live_shop_stream_t *st, ngx_str_t *stream,
+    ngx_live_shop_action_t *act, lshop_event *ev, lshop_offer *offer,
+    size_t *answer, lshop_error *err)
 {
-    size_t                   i, n, answer;
-    ngx_int_t                rc;
-    ngx_str_t                id, json;
-    ngx_uint_t               create;
-    const char              *locale;
-    lshop_offer             *offer;
-    lshop_event             *ev;
-    lshop_state              empty;
-    ngx_live_shop_offer_t   *o;
-    ngx_live_shop_stream_t  *st;
-
-    /* events hold whole offers: keep them off the stack */
-    ev = ngx_palloc(pool, LSHOP_PLAN_MAX * sizeof(lshop_event));
-    offer = ngx_palloc(pool, sizeof(lshop_offer));
-    if (ev == NULL || offer == NULL) {
-        return NGX_ERROR;
-    }
+    size_t                  n;
+    ngx_str_t               id;
+    const char             *locale;
+    lshop_state             empty;
+    ngx_live_shop_offer_t  *o;
 
     locale = (char *) ngx_live_shop_get_conf((ngx_cycle_t *) ngx_cycle)
                           ->locale.data;
 
     lshop_state_init(&empty);
 
-    rc = NGX_ERROR;
     n = 0;
-
-    ngx_shmtx_lock(&shm->shpool->mutex);
-
-    create = (act->action != NGX_LIVE_SHOP_UNPIN
-              && act->action != NGX_LIVE_SHOP_STOP_COUNTDOWN
-              && act->action != NGX_LIVE_SHOP_HIDE);
-
-    st = ngx_live_shop_stream(shm, stream, create);
-
-    if (st == NULL && create) {
-        ngx_live_shop_no_memory(err);
-        goto done;
-    }
 
     switch (act->action) {
 
@@ -1011,7 +1004,7 @@ ngx_live_shop_act(ngx_live_shop_shm_t *shm, ngx_str_t *stream,
                                 "no offer \"%s\" in the catalog of %.*s; "
                                 "PUT it first", (char *) id.data,
                                 (int) stream->len, stream->data);
-                goto done;
+                return 0;
             }
         }
 
@@ -1026,7 +1019,7 @@ ngx_live_shop_act(ngx_live_shop_shm_t *shm, ngx_str_t *stream,
         if (lshop_offer_parse((char *) o->json, o->len, NULL, offer, err)
             != 0)
         {
-            goto done;
+            return 0;
         }
 
         n = lshop_state_plan_pin(&st->state, offer, act->at_ms,
@@ -1058,18 +1051,64 @@ ngx_live_shop_act(ngx_live_shop_shm_t *shm, ngx_str_t *stream,
         break;
     }
 
-    if (n == 0) {
-        goto done;
-    }
-
-    if (st == NULL) {
+    if (n && st == NULL) {
         ngx_live_shop_no_memory(err);
-        goto done;
+        return 0;
     }
 
     /* the call answers with the event of its own kind: the last planned,
      * but for an unpin, whose tied disclosure is hidden after it */
-    answer = (act->action == NGX_LIVE_SHOP_UNPIN) ? 0 : n - 1;
+    *answer = (act->action == NGX_LIVE_SHOP_UNPIN) ? 0 : n - 1;
+
+    return n;
+}
+
+
+static ngx_uint_t
+ngx_live_shop_act_creates(ngx_live_shop_action_t *act)
+{
+    return act->action != NGX_LIVE_SHOP_UNPIN
+           && act->action != NGX_LIVE_SHOP_STOP_COUNTDOWN
+           && act->action != NGX_LIVE_SHOP_HIDE;
+}
+
+
+/* Carries out a control call; *event is the one it is answered with. */
+
+ngx_int_t
+ngx_live_shop_act(ngx_live_shop_shm_t *shm, ngx_str_t *stream,
+    ngx_live_shop_action_t *act, ngx_pool_t *pool, ngx_str_t *event,
+    lshop_error *err)
+{
+    size_t                   i, n, answer;
+    ngx_int_t                rc;
+    ngx_str_t                json;
+    ngx_uint_t               create;
+    lshop_offer             *offer;
+    lshop_event             *ev;
+    ngx_live_shop_stream_t  *st;
+
+    /* events hold whole offers: keep them off the stack */
+    ev = ngx_palloc(pool, LSHOP_PLAN_MAX * sizeof(lshop_event));
+    offer = ngx_palloc(pool, sizeof(lshop_offer));
+    if (ev == NULL || offer == NULL) {
+        return NGX_ERROR;
+    }
+
+    rc = NGX_ERROR;
+
+    ngx_shmtx_lock(&shm->shpool->mutex);
+
+    create = ngx_live_shop_act_creates(act);
+
+    st = ngx_live_shop_stream(shm, stream, create);
+
+    if (st == NULL && create) {
+        ngx_live_shop_no_memory(err);
+        goto done;
+    }
+
+    n = ngx_live_shop_act_plan(st, stream, act, ev, offer, &answer, err);
 
     for (i = 0; i < n; i++) {
         rc = ngx_live_shop_emit(shm, st, &ev[i], pool,
@@ -1468,65 +1507,31 @@ ngx_live_shop_notified(ngx_live_shop_shm_t *shm, ngx_str_t *stream,
 
 
 /*
- * Takes an order (SPEC §9): once per delivery and per order id, also
- * after a restart; its stock effects decided by the core per item, the
- * order and its events journalled as one line before anything changes.
- * On disk it is once result->durable, or once a sync begun afterwards
- * (ngx_live_shop_order_sync_begin) covers result->journal; a duplicate
- * waits in the same way for its first copy.
+ * What an order does to a stream: a duplicate (result->duplicate), or
+ * its events, n of them, the stock effects decided by the core per item
+ * and planned on a copy of the state. The lock is held; nothing changes.
  */
 
-ngx_int_t
-ngx_live_shop_order(ngx_live_shop_shm_t *shm, lshop_order *order,
-    lshop_provider provider, ngx_pool_t *pool,
-    ngx_live_shop_order_result_t *result, lshop_error *err)
+static ngx_int_t
+ngx_live_shop_order_plan(ngx_live_shop_stream_t *st, lshop_order *order,
+    lshop_provider provider, int64_t at, ngx_pool_t *pool, lshop_event *ev,
+    size_t *nev, ngx_live_shop_order_result_t *result, lshop_error *err)
 {
-    char                    *line, *json;
-    size_t                   i, j, n, k, len, jlen;
+    size_t                   i, j, n, k, len;
     u_char                   key[LSHOP_ORDER_KEY_MAX];
-    int64_t                  at, *stock;
-    ngx_int_t                rc;
-    ngx_str_t                stream, id;
+    int64_t                 *stock;
+    ngx_str_t                id;
     lshop_state              next;
-    lshop_event             *ev;
-    ngx_live_shop_conf_t    *lscf;
     ngx_live_shop_offer_t  **offers;
-    ngx_live_shop_stream_t  *st;
 
-    ngx_memzero(result, sizeof(ngx_live_shop_order_result_t));
-
-    lscf = ngx_live_shop_get_conf((ngx_cycle_t *) ngx_cycle);
-
-    stream.data = (u_char *) order->stream;
-    stream.len = ngx_strlen(order->stream);
-
-    ev = ngx_palloc(pool, 3 * (order->nitems + 1) * sizeof(lshop_event));
-    offers = ngx_pcalloc(pool, order->nitems * sizeof(void *) + 1);
-    stock = ngx_palloc(pool, order->nitems * sizeof(int64_t) + 1);
-
-    if (ev == NULL || offers == NULL || stock == NULL) {
-        return NGX_ERROR;
-    }
-
-    at = lshop_now_ms();
-    line = NULL;
-    rc = NGX_ERROR;
-
-    ngx_shmtx_lock(&shm->shpool->mutex);
-
-    st = ngx_live_shop_stream(shm, &stream, 1);
-    if (st == NULL) {
-        ngx_live_shop_no_memory(err);
-        goto done;
-    }
+    *nev = 0;
 
     len = ngx_live_shop_order_key(key, sizeof(key), provider, 'o',
                                   order->order_id);
 
     if (ngx_live_shop_seen(st, key, len)) {
         result->duplicate = 1;
-        rc = NGX_OK;
-        goto done;
+        return NGX_OK;
     }
 
     if (order->delivery_id[0]) {
@@ -1535,12 +1540,17 @@ ngx_live_shop_order(ngx_live_shop_shm_t *shm, lshop_order *order,
 
         if (ngx_live_shop_seen(st, key, len)) {
             result->duplicate = 1;
-            rc = NGX_OK;
-            goto done;
+            return NGX_OK;
         }
     }
 
-    /* what each item does to its offer's stock: the core decides */
+    offers = ngx_pcalloc(pool, order->nitems * sizeof(void *) + 1);
+    stock = ngx_palloc(pool, order->nitems * sizeof(int64_t) + 1);
+
+    if (offers == NULL || stock == NULL) {
+        ngx_live_shop_no_memory(err);
+        return NGX_ERROR;
+    }
 
     n = 0;
     next = st->state;
@@ -1565,13 +1575,77 @@ ngx_live_shop_order(ngx_live_shop_shm_t *shm, lshop_order *order,
             ngx_memcpy(ev[j].stream, st->name, st->sn.str.len + 1);
 
             if (lshop_state_apply(&next, &ev[j], err) != 0) {
-                goto done;
+                return NGX_ERROR;
             }
         }
 
         n += k;
         result->sold += order->items[i].quantity - order->items[i].oversold;
         result->oversold += order->items[i].oversold;
+    }
+
+    *nev = n;
+
+    return NGX_OK;
+}
+
+
+/*
+ * Takes an order (SPEC §9): once per delivery and per order id, also
+ * after a restart; the order and its events journalled as one line
+ * before anything changes. On disk it is once result->durable, or once
+ * a sync begun afterwards (ngx_live_shop_order_sync_begin) covers
+ * result->journal; a duplicate waits in the same way for its first copy.
+ */
+
+ngx_int_t
+ngx_live_shop_order(ngx_live_shop_shm_t *shm, lshop_order *order,
+    lshop_provider provider, ngx_pool_t *pool,
+    ngx_live_shop_order_result_t *result, lshop_error *err)
+{
+    char                    *line, *json;
+    size_t                   j, n, len, jlen;
+    int64_t                  at;
+    ngx_int_t                rc;
+    ngx_str_t                stream;
+    lshop_event             *ev;
+    ngx_live_shop_conf_t    *lscf;
+    ngx_live_shop_stream_t  *st;
+
+    ngx_memzero(result, sizeof(ngx_live_shop_order_result_t));
+
+    lscf = ngx_live_shop_get_conf((ngx_cycle_t *) ngx_cycle);
+
+    stream.data = (u_char *) order->stream;
+    stream.len = ngx_strlen(order->stream);
+
+    ev = ngx_palloc(pool, 3 * (order->nitems + 1) * sizeof(lshop_event));
+    if (ev == NULL) {
+        return NGX_ERROR;
+    }
+
+    at = lshop_now_ms();
+    line = NULL;
+    rc = NGX_ERROR;
+
+    ngx_shmtx_lock(&shm->shpool->mutex);
+
+    st = ngx_live_shop_stream(shm, &stream, 1);
+    if (st == NULL) {
+        ngx_live_shop_no_memory(err);
+        goto done;
+    }
+
+    if (ngx_live_shop_order_plan(st, order, provider, at, pool, ev, &n,
+                                 result, err)
+        != NGX_OK)
+    {
+        goto done;
+    }
+
+    if (result->duplicate) {
+        rc = NGX_OK;
+        goto done;
     }
 
     line = lshop_journal_order_line(order, provider, at, ev, n, &len);
@@ -2162,4 +2236,450 @@ ngx_live_shop_order_sync_end(ngx_live_shop_shm_t *shm, ngx_str_t *stream,
     }
 
     ngx_shmtx_unlock(&shm->shpool->mutex);
+}
+
+
+/* Several nodes (live_shop_redis) */
+
+static ngx_int_t
+ngx_live_shop_batch_add(ngx_live_shop_write_t *w, const char *line,
+    size_t len)
+{
+    u_char  *p;
+    size_t   size;
+
+    if (w->len + len > w->size) {
+        size = ngx_max(2 * w->size, w->len + len);
+
+        p = ngx_alloc(size, ngx_cycle->log);
+        if (p == NULL) {
+            return NGX_ERROR;
+        }
+
+        if (w->batch) {
+            ngx_memcpy(p, w->batch, w->len);
+            ngx_free(w->batch);
+        }
+
+        w->batch = p;
+        w->size = size;
+    }
+
+    ngx_memcpy(w->batch + w->len, line, len);
+    w->len += len;
+
+    return NGX_OK;
+}
+
+
+/*
+ * Events planned by the core, as journal lines in w's batch: each given
+ * the next seq on a copy of the state; the one numbered answer (if any)
+ * is also w's answer.
+ */
+
+static ngx_int_t
+ngx_live_shop_batch_events(ngx_live_shop_stream_t *st,
+    ngx_live_shop_write_t *w, lshop_event *ev, size_t n, size_t answer)
+{
+    char         *line;
+    size_t        i, len;
+    ngx_int_t     rc;
+    lshop_state   next;
+
+    next = st->state;
+
+    for (i = 0; i < n; i++) {
+        ev[i].seq = next.seq + 1;
+        ngx_memcpy(ev[i].stream, st->name, st->sn.str.len + 1);
+
+        if (lshop_state_apply(&next, &ev[i], &w->err) != 0) {
+            return NGX_ERROR;
+        }
+
+        line = lshop_journal_event_line(&ev[i], &len);
+        if (line == NULL) {
+            ngx_live_shop_no_memory(&w->err);
+            return NGX_ERROR;
+        }
+
+        rc = ngx_live_shop_batch_add(w, line, len);
+
+        if (rc == NGX_OK && i == answer) {
+            w->event.data = ngx_alloc(len, ngx_cycle->log);
+
+            if (w->event.data) {
+                w->event.len = len - 1;
+                ngx_memcpy(w->event.data, line, len - 1);
+                w->event.data[len - 1] = '\0';
+
+            } else {
+                rc = NGX_ERROR;
+            }
+        }
+
+        free(line);
+
+        if (rc != NGX_OK) {
+            ngx_live_shop_no_memory(&w->err);
+            return NGX_ERROR;
+        }
+    }
+
+    return NGX_OK;
+}
+
+
+/*
+ * Plans a write on this node's copy of its stream: its batch of journal
+ * lines and its answer, at w->version. NGX_OK: the batch is to be
+ * appended; NGX_DONE: nothing to append (a duplicate order, nothing due);
+ * NGX_ERROR: refused, w->err says why. Nothing changes here.
+ */
+
+ngx_int_t
+ngx_live_shop_plan(ngx_live_shop_shm_t *shm, ngx_live_shop_write_t *w)
+{
+    char                    *line;
+    size_t                   n, answer, len;
+    int64_t                  old_stock;
+    ngx_int_t                rc;
+    ngx_str_t                id;
+    ngx_pool_t              *pool;
+    lshop_event             *ev;
+    lshop_offer             *offer;
+    ngx_live_shop_offer_t   *o;
+    ngx_live_shop_stream_t  *st;
+
+    w->len = 0;
+    w->created = 0;
+    ngx_memzero(&w->result, sizeof(ngx_live_shop_order_result_t));
+    lshop_error_clear(&w->err);
+
+    if (w->event.data) {
+        ngx_free(w->event.data);
+        ngx_str_null(&w->event);
+    }
+
+    pool = ngx_create_pool(4096, ngx_cycle->log);
+    if (pool == NULL) {
+        return NGX_ERROR;
+    }
+
+    n = (w->kind == NGX_LIVE_SHOP_WRITE_ORDER) ? 3 * (w->u.order.nitems + 1)
+                                                : LSHOP_PLAN_MAX;
+
+    ev = ngx_palloc(pool, n * sizeof(lshop_event));
+    offer = ngx_palloc(pool, sizeof(lshop_offer));
+
+    if (ev == NULL || offer == NULL) {
+        ngx_destroy_pool(pool);
+        return NGX_ERROR;
+    }
+
+    line = NULL;
+    rc = NGX_ERROR;
+
+    ngx_shmtx_lock(&shm->shpool->mutex);
+
+    st = ngx_live_shop_stream(shm, &w->stream,
+                              w->kind != NGX_LIVE_SHOP_WRITE_ACT
+                              || ngx_live_shop_act_creates(&w->u.act));
+
+    if (st == NULL && w->kind != NGX_LIVE_SHOP_WRITE_ACT) {
+        ngx_live_shop_no_memory(&w->err);
+        goto done;
+    }
+
+    w->version = st ? st->version : 0;
+
+    switch (w->kind) {
+
+    case NGX_LIVE_SHOP_WRITE_OFFER:
+        id.data = (u_char *) w->u.offer.id;
+        id.len = ngx_strlen(w->u.offer.id);
+
+        o = ngx_live_shop_offer(st, &id);
+
+        if (o == NULL && st->noffers >= NGX_LIVE_SHOP_MAX_OFFERS) {
+            lshop_error_set(&w->err, "too_many_offers", "id",
+                            "a stream's catalog holds at most %d offers",
+                            NGX_LIVE_SHOP_MAX_OFFERS);
+            goto done;
+        }
+
+        w->created = (o == NULL);
+        old_stock = o ? o->stock : LSHOP_STOCK_UNLIMITED;
+
+        line = lshop_journal_offer_line(&w->u.offer, lshop_now_ms(), &len);
+
+        if (line == NULL
+            || ngx_live_shop_batch_add(w, line, len) != NGX_OK)
+        {
+            ngx_live_shop_no_memory(&w->err);
+            goto done;
+        }
+
+        n = o ? lshop_stock_events(w->u.offer.id, old_stock,
+                                   w->u.offer.stock, lshop_now_ms(), ev)
+              : 0;
+
+        rc = ngx_live_shop_batch_events(st, w, ev, n, n);
+        break;
+
+    case NGX_LIVE_SHOP_WRITE_ACT:
+        n = ngx_live_shop_act_plan(st, &w->stream, &w->u.act, ev, offer,
+                                   &answer, &w->err);
+        if (n == 0) {
+            goto done;
+        }
+
+        rc = ngx_live_shop_batch_events(st, w, ev, n, answer);
+        break;
+
+    case NGX_LIVE_SHOP_WRITE_ORDER:
+        if (ngx_live_shop_order_plan(st, &w->u.order, w->provider, w->at_ms,
+                                     pool, ev, &n, &w->result, &w->err)
+            != NGX_OK)
+        {
+            goto done;
+        }
+
+        w->result.durable = 1;
+
+        if (w->result.duplicate) {
+            rc = NGX_DONE;
+            goto done;
+        }
+
+        line = lshop_journal_order_line(&w->u.order, w->provider, w->at_ms,
+                                        ev, n, &len);
+
+        if (line == NULL
+            || ngx_live_shop_batch_add(w, line, len) != NGX_OK)
+        {
+            ngx_live_shop_no_memory(&w->err);
+            goto done;
+        }
+
+        rc = NGX_OK;
+        break;
+
+    case NGX_LIVE_SHOP_WRITE_DUE:
+        n = lshop_state_due(&st->state, w->at_ms, ev);
+
+        if (n == 0) {
+            rc = NGX_DONE;
+            goto done;
+        }
+
+        rc = ngx_live_shop_batch_events(st, w, ev, n, n);
+        break;
+    }
+
+done:
+
+    ngx_shmtx_unlock(&shm->shpool->mutex);
+
+    free(line);
+    ngx_destroy_pool(pool);
+
+    return rc;
+}
+
+
+/*
+ * Applies a batch of the shared log, the one after version, to this
+ * node's copy of its stream and journal, as a restart would replay it.
+ * NGX_DECLINED: it was applied already; NGX_ABORT: the batches before it
+ * are missing here.
+ */
+
+ngx_int_t
+ngx_live_shop_apply(ngx_live_shop_shm_t *shm, ngx_str_t *stream,
+    uint64_t version, u_char *batch, size_t len)
+{
+    int64_t                  d;
+    ngx_int_t                rc;
+    lshop_error              err;
+    lshop_replay_ops         ops;
+    ngx_live_shop_load_t     load;
+    lshop_replay_result      result;
+    ngx_live_shop_stream_t  *st;
+
+    ngx_shmtx_lock(&shm->shpool->mutex);
+
+    st = ngx_live_shop_stream(shm, stream, 1);
+
+    if (st == NULL) {
+        rc = NGX_ERROR;
+        goto done;
+    }
+
+    if (st->version != version) {
+        rc = (st->version > version) ? NGX_DECLINED : NGX_ABORT;
+        goto done;
+    }
+
+    /* this node's copy first, as one journal is written before it counts */
+
+    if (ngx_live_shop_journal(st, batch, len, &err) != NGX_OK) {
+        ngx_log_error(NGX_LOG_ALERT, ngx_cycle->log, 0,
+                      "live_shop: \"%V\": %s", stream, err.message);
+    }
+
+    load.shm = shm;
+    load.st = st;
+    load.rc = NGX_OK;
+
+    ngx_memzero(&ops, sizeof(lshop_replay_ops));
+    ops.arg = &load;
+    ops.offer = ngx_live_shop_load_offer;
+    ops.checkpoint = ngx_live_shop_load_checkpoint;
+    ops.order = ngx_live_shop_load_order;
+    ops.event = ngx_live_shop_load_event;
+
+    ngx_memzero(&result, sizeof(lshop_replay_result));
+
+    (void) lshop_journal_replay((char *) batch, len, &st->state, &ops,
+                                &result);
+
+    if (result.skipped) {
+        ngx_log_error(NGX_LOG_ALERT, ngx_cycle->log, 0,
+                      "live_shop: \"%V\": %uz lines of batch %uL of the "
+                      "shared log skipped: %s", stream, result.skipped,
+                      version + 1, result.first_problem.message);
+    }
+
+    if (load.rc != NGX_OK) {
+        ngx_log_error(NGX_LOG_ALERT, ngx_cycle->log, 0,
+                      "live_shop: \"%V\": batch %uL of the shared log is "
+                      "not all in the zone: raise live_shop_zone", stream,
+                      version + 1);
+    }
+
+    st->version = version + 1;
+
+    d = lshop_state_next_due(&st->state);
+
+    if (d && (shm->sh->next_due == 0 || d < shm->sh->next_due)) {
+        shm->sh->next_due = d;
+    }
+
+    ngx_live_shop_rotate(shm, st);
+
+    (void) ngx_atomic_fetch_add(&shm->sh->generation, 1);
+
+    rc = NGX_OK;
+
+done:
+
+    ngx_shmtx_unlock(&shm->shpool->mutex);
+
+    return rc;
+}
+
+
+/* The version of the shared log a stream's copy here is at */
+
+uint64_t
+ngx_live_shop_version(ngx_live_shop_shm_t *shm, ngx_str_t *stream)
+{
+    uint64_t                 version;
+    ngx_live_shop_stream_t  *st;
+
+    ngx_shmtx_lock(&shm->shpool->mutex);
+
+    st = ngx_live_shop_stream(shm, stream, 1);
+    version = st ? st->version : 0;
+
+    ngx_shmtx_unlock(&shm->shpool->mutex);
+
+    return version;
+}
+
+
+static ngx_array_t *
+ngx_live_shop_names(ngx_live_shop_shm_t *shm, int64_t due, ngx_pool_t *pool)
+{
+    int64_t                  d, next;
+    ngx_str_t               *name;
+    ngx_array_t             *names;
+    ngx_rbtree_node_t       *node, *root, *sentinel;
+    ngx_live_shop_stream_t  *st;
+
+    names = ngx_array_create(pool, 4, sizeof(ngx_str_t));
+    if (names == NULL) {
+        return NULL;
+    }
+
+    next = 0;
+
+    ngx_shmtx_lock(&shm->shpool->mutex);
+
+    root = shm->sh->rbtree.root;
+    sentinel = shm->sh->rbtree.sentinel;
+
+    for (node = (root == sentinel) ? NULL : ngx_rbtree_min(root, sentinel);
+         node;
+         node = ngx_rbtree_next(&shm->sh->rbtree, node))
+    {
+        st = (ngx_live_shop_stream_t *) node;
+
+        if (due) {
+            d = lshop_state_next_due(&st->state);
+
+            if (d && (next == 0 || d < next)) {
+                next = d;
+            }
+
+            if (d == 0 || d > due) {
+                continue;
+            }
+        }
+
+        name = ngx_array_push(names);
+        if (name == NULL) {
+            break;
+        }
+
+        name->len = st->sn.str.len;
+        name->data = ngx_pstrdup(pool, &st->sn.str);
+
+        if (name->data == NULL) {
+            names->nelts--;
+            break;
+        }
+    }
+
+    if (due) {
+        /* what is due stays due until a batch of the log ends it */
+        shm->sh->next_due = next;
+    }
+
+    ngx_shmtx_unlock(&shm->shpool->mutex);
+
+    return names;
+}
+
+
+/* The streams with something due by now_ms */
+
+ngx_array_t *
+ngx_live_shop_due(ngx_live_shop_shm_t *shm, int64_t now_ms, ngx_pool_t *pool)
+{
+    if (shm->sh->next_due == 0 || now_ms < shm->sh->next_due) {
+        return NULL;
+    }
+
+    return ngx_live_shop_names(shm, now_ms, pool);
+}
+
+
+/* Every stream in the zone */
+
+ngx_array_t *
+ngx_live_shop_streams(ngx_live_shop_shm_t *shm, ngx_pool_t *pool)
+{
+    return ngx_live_shop_names(shm, 0, pool);
 }

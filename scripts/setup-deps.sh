@@ -7,8 +7,12 @@
 # Usage: scripts/setup-deps.sh [BUILD_DIR]      (run as root)
 # Environment:
 #   LIVESHOP_DEPS="build nginx obs …"   the groups to install (default: all)
-#     build    compiler, CMake, the core's libraries, pytest
-#     nginx    nginx, nginx-dev, nginx-rtmp, ffmpeg (and nginx-rtmp's source)
+#     build    compiler, CMake, the core's libraries (hiredis …), pytest
+#     nginx    nginx, nginx-dev, nginx-rtmp, ffmpeg (and nginx-rtmp's
+#              source), and a key-value server for the cluster tests:
+#              valkey-server where apt has it (bookworm: from
+#              bookworm-backports, added from the machine's own source),
+#              else redis-server
 #     obs      libobs, obs-studio and the Qt its libobs is built with, Xvfb
 #     web      Node.js, npm, Chromium and its driver (and the npm packages)
 #     sanitize clang, llvm and clang's runtime (ASan, UBSan, libFuzzer)
@@ -16,6 +20,8 @@
 #     package  debhelper, lintian (scripts/package.sh)
 #     roots    debootstrap (the other releases' stages of scripts/test.sh)
 #   LIVESHOP_DEPS_LIST=1   print the packages and exit, installing nothing
+#       (one taken from another suite is printed PACKAGE/SUITE, as
+#       apt-get install takes it)
 set -euo pipefail
 
 top=$(cd "$(dirname "$0")/.." && pwd)
@@ -35,11 +41,12 @@ installed() {
 codename=$(debian_codename)
 
 # A fresh machine's package lists may be missing or old: the choices below
-# ask apt-cache, so update once when a package is missing.
+# ask apt-cache, so update once when a package is missing. (apt's output
+# goes to stderr: stdout is the package list with LIVESHOP_DEPS_LIST=1.)
 lists_fresh=0
 update_lists() {
     if [ $lists_fresh = 0 ]; then
-        as_root apt-get update -q
+        as_root apt-get update -q >&2
         lists_fresh=1
     fi
 }
@@ -91,12 +98,78 @@ clang_rt_package() {
     echo "libclang-rt-$n-dev"
 }
 
+# The key-value server for the tests (they look for valkey-server, then
+# redis-server): valkey-server from the release (trixie, sid), else from
+# its backports suite (bookworm), else redis-server. A backports suite
+# the machine's sources lack is asked first without touching them (the
+# mirror may be a snapshot, or lack it); only an install adds it, to
+# backports_list, pinned nothing (its priority stays 100).
+backports=$codename-backports
+backports_list=/etc/apt/sources.list.d/liveshop-backports.sources
+backports_entry=""
+kv_package=""
+choose_kv_server() {
+    local suites why="" version
+    if installed valkey-server; then
+        kv_package=valkey-server
+        echo "setup-deps: key-value server: valkey-server (installed)" >&2
+        return 0
+    fi
+    suites=$(apt_candidate_suites valkey-server)
+    # Lists missing or old when apt knows neither server.
+    if [ -z "$suites" ] && [ -z "$(apt_candidate_suites redis-server)" ]; then
+        update_lists
+        suites=$(apt_candidate_suites valkey-server)
+    fi
+    if [ -n "$suites" ] && grep -qvx "$backports" <<<"$suites"; then
+        kv_package=valkey-server
+        echo "setup-deps: key-value server: valkey-server" \
+             "$(version_of valkey-server) from $codename" >&2
+        return 0
+    fi
+    if [ -n "$suites" ]; then
+        kv_package=valkey-server/$backports
+        echo "setup-deps: key-value server: valkey-server" \
+             "$(version_of valkey-server) from $backports" \
+             "(none in $codename)" >&2
+        return 0
+    fi
+    why="valkey-server is not in $codename"
+    if grep -qx "$backports" <<<"$(apt_deb_sources | cut -f2)"; then
+        why="$why nor in its configured $backports"
+    elif backports_entry=$(debian_backports_entry) && [ -n "$backports_entry" ]; then
+        # On success it prints the version alone.
+        if version=$(apt_probe_source "$backports_entry" valkey-server 2>&1); then
+            kv_package=valkey-server/$backports
+            echo "setup-deps: key-value server: valkey-server $version" \
+                 "from $backports (none in $codename; $backports" \
+                 "from $(debian_mirror), to go in $backports_list)" >&2
+            return 0
+        fi
+        backports_entry=""
+        why="$why, and $backports from $(debian_mirror) is no help:"
+        why="$why $(head -n 1 <<<"$version")"
+    else
+        backports_entry=""
+        why="$why, which has no backports suite"
+    fi
+    if [ -z "$(apt_candidate_suites redis-server)" ] && ! installed redis-server; then
+        echo "setup-deps: no key-value server for the tests on $codename:" \
+             "$why; and apt knows no redis-server" >&2
+        return 1
+    fi
+    kv_package=redis-server
+    echo "setup-deps: key-value server: redis-server $(version_of redis-server)" \
+         "($why)" >&2
+}
+want nginx && { choose_kv_server || exit 1; }
+
 packages=()
 want build && packages+=(
     build-essential cmake pkg-config dpkg-dev ca-certificates curl
-    libssl-dev libjansson-dev libcurl4-gnutls-dev libcmocka-dev
+    libssl-dev libjansson-dev libcurl4-gnutls-dev libcmocka-dev libhiredis-dev
     python3 python3-pytest)
-want nginx && packages+=(nginx nginx-dev libnginx-mod-rtmp ffmpeg)
+want nginx && packages+=(nginx nginx-dev libnginx-mod-rtmp ffmpeg "$kv_package")
 want obs && packages+=(
     libobs-dev obs-studio $(qt_packages) xvfb xauth
     libgl1-mesa-dri libegl-mesa0 fonts-dejavu-core python3-websocket libx11-dev)
@@ -114,7 +187,7 @@ fi
 
 missing=()
 for p in "${packages[@]}"; do
-    installed "$p" || missing+=("$p")
+    installed "${p%%/*}" || missing+=("$p")
 done
 
 # nginx-rtmp ships no headers: its source package provides them. The
@@ -134,7 +207,36 @@ if want nginx; then
     fi
 fi
 
-if [ ${#missing[@]} -gt 0 ] || [ $need_src = 1 ]; then
+# valkey-server from a backports suite the machine's sources lack: its
+# entry (the one asked above) in a file of its own, pinned nothing. Should
+# apt not fetch it after all, the file goes and redis-server is installed.
+need_backports=0
+if [ -n "$backports_entry" ] &&
+        [ "$(cat "$backports_list" 2>/dev/null)" != "$backports_entry" ]; then
+    printf '%s\n' "$backports_entry" | as_root tee "$backports_list" >/dev/null
+    need_backports=1
+fi
+
+if [ ${#missing[@]} -gt 0 ] || [ $need_src = 1 ] || [ $need_backports = 1 ]; then
+    if [ $need_backports = 1 ]; then
+        if ! as_root apt-get update -q ||
+                ! grep -qx "$backports" <<<"$(apt_candidate_suites valkey-server)"; then
+            as_root rm -f "$backports_list"
+            lists_fresh=0
+            for i in "${!missing[@]}"; do
+                if [ "${missing[$i]}" = "valkey-server/$backports" ]; then
+                    unset 'missing[i]'
+                    installed redis-server || missing+=(redis-server)
+                fi
+            done
+            missing=("${missing[@]}")
+            echo "setup-deps: key-value server: redis-server after all" \
+                 "(apt-get update failed on $backports or found no" \
+                 "valkey-server there; $backports_list removed)" >&2
+        else
+            lists_fresh=1
+        fi
+    fi
     update_lists
     if [ ${#missing[@]} -gt 0 ]; then
         echo "setup-deps: installing on $codename: ${missing[*]}"

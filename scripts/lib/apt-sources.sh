@@ -124,3 +124,83 @@ debian_src_entries() {
             print ""
         }'
 }
+
+# A "deb" entry (deb822) for the release's backports suite, from the same
+# source as the release's own "deb" entry: same URI, components, key.
+# Nothing for a release without backports (sid, unstable, experimental).
+debian_backports_entry() {
+    local codename
+    codename=$(debian_codename) || return 1
+    case $codename in sid|unstable|experimental) return 0 ;; esac
+    apt_deb_sources | awk -F '\t' -v s="$codename" '
+        $2 == s {
+            print "Types: deb"
+            print "URIs: " $1
+            print "Suites: " s "-backports"
+            print "Components: " ($3 == "" ? "main" : $3)
+            if ($4 != "") print "Signed-By: " $4
+            exit
+        }'
+}
+
+# The suites (bookworm, bookworm-backports …) apt would take PACKAGE's
+# candidate version from, one a line; nothing when apt knows none. More
+# arguments go to apt-cache (-o options for other lists).
+apt_candidate_suites() {
+    local pkg=$1
+    shift
+    apt-cache "$@" policy "$pkg" 2>/dev/null | awk '
+        /^  Candidate:/ { cand = $2; next }
+        /^ \*\*\* / || /^     [^ ]/ {
+            v = ($1 == "***") ? $2 : $1
+            here = (cand != "" && cand != "(none)" && v == cand)
+            next
+        }
+        here && /^        [0-9-]/ && $2 ~ /:\/\// {
+            suite = $3; sub(/\/.*/, "", suite)
+            if (!seen[suite]++) print suite
+        }'
+}
+
+# Asks one more apt source, ENTRY (deb822 text), for PACKAGE without
+# touching the machine's apt state: the source's lists are fetched into a
+# directory of their own (the machine's apt configuration, proxy and keys
+# still apply; its update hooks do not run). Prints the version of PACKAGE
+# the source offers; when the source cannot be fetched or has no PACKAGE,
+# prints nothing on stdout and the reason on stderr, and returns 1.
+apt_probe_source() {
+    local entry=$1 pkg=$2 dir log version status=0
+    dir=$(mktemp -d) || return 1
+    chmod 755 "$dir"
+    mkdir -p "$dir/parts" "$dir/lists/partial" "$dir/cache/archives/partial"
+    # apt downloads as _apt when run as root.
+    if [ "$(id -u)" = 0 ] && id _apt >/dev/null 2>&1; then
+        chown _apt "$dir/lists/partial"
+    fi
+    printf '%s\n' "$entry" >"$dir/parts/probe.sources"
+    cat >"$dir/apt.conf" <<CONF
+#clear APT::Update::Pre-Invoke;
+#clear APT::Update::Post-Invoke;
+#clear APT::Update::Post-Invoke-Success;
+Dir::Etc::SourceList "/dev/null";
+Dir::Etc::SourceParts "$dir/parts";
+Dir::State::Lists "$dir/lists";
+Dir::Cache "$dir/cache";
+Dir::Cache::pkgcache "";
+Dir::Cache::srcpkgcache "";
+CONF
+    log=$(apt-get -c "$dir/apt.conf" -q update 2>&1) || status=$?
+    if [ $status != 0 ] || grep -q '^E:' <<<"$log"; then
+        grep -m1 '^[WE]:' <<<"$log" >&2 || tail -n 1 <<<"$log" >&2
+        rm -rf "$dir"
+        return 1
+    fi
+    version=$(apt-cache -c "$dir/apt.conf" show --no-all-versions "$pkg" 2>/dev/null |
+        sed -n 's/^Version: //p' | head -n 1)
+    rm -rf "$dir"
+    if [ -z "$version" ]; then
+        echo "no package $pkg in it" >&2
+        return 1
+    fi
+    echo "$version"
+}

@@ -1,0 +1,472 @@
+"""Several nodes sharing their streams through Valkey (or Redis where
+Valkey is not installed), SPEC §13: a real server on loopback, with
+`appendonly yes` and `appendfsync always` (the strict mode docs/cluster.md
+describes), and three nginx (2 workers each) naming it in
+`live_shop_redis`.
+
+Held to:
+  - a write on any node is seen by every node with the same seq: SSE
+    clients of B and C get A's pin, the state and the report are the same
+    everywhere;
+  - 500 buyers at once over the three nodes for a stock of 10: exactly 10
+    sold, the rest oversold, one offer.sold_out;
+  - the same order sent to A and B at once counts once;
+  - a countdown ends once, with every node alive and when the node that
+    started it dies before its end;
+  - while the server is down, control calls and webhooks answer 503
+    store_unavailable with Retry-After and change nothing, reads go on;
+    once it is back (restarted with its AOF) writes work again within
+    2 s, and SSE clients see no gap and no duplicate;
+  - kill -9 of a node during 2,000 orders loses no order answered 2xx.
+"""
+import json
+import os
+import shutil
+import signal
+import subprocess
+import threading
+import time
+
+import pytest
+
+import liveshop_harness as h
+from test_webhooks import events_of, make_order, ok, report_of, send
+
+SECRETS = h.new_webhook_secrets()
+SSE_TIMEOUT = 10
+
+
+def server_binary():
+    for name in ("valkey-server", "redis-server"):
+        path = shutil.which(name) or shutil.which(name, path="/usr/bin")
+        if path:
+            return path
+    return None
+
+
+class KeyValueServer:
+    """valkey-server (or redis-server) on loopback, AOF fsync'ed always."""
+
+    def __init__(self, d):
+        self.binary = server_binary()
+        self.d = os.path.join(d, "valkey")
+        os.makedirs(self.d, exist_ok=True)
+        self.port = h.free_port()
+        self.proc = None
+
+    def start(self):
+        self.proc = subprocess.Popen(
+            [self.binary, "--port", str(self.port), "--bind", "127.0.0.1",
+             "--dir", self.d, "--save", "", "--appendonly", "yes",
+             "--appendfsync", "always", "--daemonize", "no",
+             "--logfile", os.path.join(self.d, "server.log")],
+            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        h.wait_for(lambda: h.port_open(self.port), 10,
+                   what="%s on port %d" % (self.binary, self.port))
+        h.wait_for(self.ping, 10, what="the server answering PING")
+        return self
+
+    def ping(self):
+        try:
+            return self.command("PING") == "PONG"
+        except OSError:
+            return False
+
+    def command(self, *args):
+        """One command in RESP, its reply decoded (enough for tests)."""
+        import socket
+        with socket.create_connection(("127.0.0.1", self.port), 5) as s:
+            out = "*%d\r\n" % len(args)
+            for a in args:
+                a = str(a).encode()
+                out += "$%d\r\n" % len(a) + a.decode("latin-1") + "\r\n"
+            s.sendall(out.encode("latin-1"))
+            f = s.makefile("rb")
+            return _read_resp(f)
+
+    def kill(self):
+        if self.proc and self.proc.poll() is None:
+            self.proc.send_signal(signal.SIGKILL)
+            self.proc.wait(10)
+
+    def stop(self):
+        if self.proc and self.proc.poll() is None:
+            self.proc.terminate()
+            try:
+                self.proc.wait(10)
+            except subprocess.TimeoutExpired:
+                self.kill()
+
+
+def connected(node, timeout=10):
+    """Every worker of node has its connection (and worker 0 its
+    subscription): 2 workers, 3 connections, each logs once."""
+    def count():
+        with open(node.nginx.error_log, errors="replace") as f:
+            return f.read().count(") connected")
+    h.wait_for(lambda: count() >= 3, timeout,
+               what="the node's connections to the server")
+
+
+def _read_resp(f):
+    line = f.readline().rstrip(b"\r\n")
+    kind, rest = line[:1], line[1:]
+    if kind in (b"+", b"-"):
+        return rest.decode()
+    if kind == b":":
+        return int(rest)
+    if kind == b"$":
+        n = int(rest)
+        if n < 0:
+            return None
+        data = f.read(n + 2)[:-2]
+        return data.decode("utf-8", "replace")
+    if kind == b"*":
+        return [_read_resp(f) for _ in range(int(rest))]
+    raise AssertionError("unexpected RESP %r" % line)
+
+
+class Cluster:
+    def __init__(self, module, nodes=3):
+        self.base = h.make_prefix()
+        self.kv = KeyValueServer(self.base)
+        self.nodes = []
+        self.module = module
+        self.count = nodes
+
+    def start(self):
+        self.kv.start()
+        for i in range(self.count):
+            self.nodes.append(self.node(i).start(publish=False))
+        for n in self.nodes:
+            connected(n)
+        return self
+
+    def node(self, i):
+        return h.LiveSetup(
+            module=self.module, journal=True, webhooks=SECRETS,
+            sse_ping="1s",
+            extra_http="live_shop_redis redis://127.0.0.1:%d "
+                       "prefix=lstest%d:;" % (self.kv.port, id(self)))
+
+    def restart(self, i):
+        """Node i again, after a kill -9: a fresh prefix and zone."""
+        self.nodes[i] = self.node(i).start(publish=False)
+        connected(self.nodes[i])
+        return self.nodes[i]
+
+    def stop(self):
+        for n in self.nodes:
+            try:
+                n.stop()
+            except Exception:  # noqa: BLE001 - a killed node
+                pass
+        self.kv.stop()
+
+    def problems(self):
+        out = []
+        for n in self.nodes:
+            out += n.nginx.error_log_problems()
+        return out
+
+
+@pytest.fixture
+def cluster(request, module_so):
+    if server_binary() is None:
+        pytest.fail("neither valkey-server nor redis-server is installed "
+                    "(scripts/setup-deps.sh installs one)")
+    c = Cluster(module_so)
+    failed_before = request.session.testsfailed
+    try:
+        c.start()
+        yield c
+    finally:
+        c.stop()
+        problems = c.problems()
+        if problems or request.session.testsfailed > failed_before:
+            for i, n in enumerate(c.nodes):
+                try:
+                    n.keep_artifacts("cluster-%s-node%d"
+                                     % (request.node.name, i))
+                except Exception:  # noqa: BLE001
+                    pass
+        for n in c.nodes:
+            n.cleanup()
+        assert not problems, "error.log holds:\n" + "\n".join(problems[:30])
+
+
+def sse(node, stream, label):
+    api = node.api_for(stream)
+    c = h.SseClient(node.http_port, api.events_path(), label=label).start()
+    c.wait_count(1, SSE_TIMEOUT, "the state message")
+    return c
+
+
+def wait_event(client, kind, timeout):
+    """The first message of an event type kind."""
+    return client.wait(lambda c: next((m for m in c.messages
+                                       if m.event == kind), None),
+                       timeout, kind)
+
+
+def state(node, stream):
+    st = ok(node.api_for(stream).state())
+    st.pop("at", None)
+    return st
+
+
+def report(node, stream):
+    return report_of(node.api_for(stream))
+
+
+def same_everywhere(cluster, stream, what=state, timeout=5):
+    """what(node, stream) is the same on every node (they apply the log
+    in their own time: within timeout)."""
+    seen = []
+
+    def agree():
+        seen[:] = [what(n, stream) for n in cluster.nodes]
+        return all(s == seen[0] for s in seen)
+    h.wait_for(agree, timeout, what="the same %s on every node: %r"
+               % (what.__name__, seen))
+    return seen[0]
+
+
+def test_pin_on_a_reaches_b_and_c_with_the_same_seq(cluster):
+    a, b, c = cluster.nodes
+    stream = "live/cl-pin"
+    api = a.api_for(stream)
+    ok(api.put_offer(h.offer("pin-1", stock=5, price="9.90")), 201)
+    same_everywhere(cluster, stream)
+    sb = sse(b, stream, "b")
+    sc = sse(c, stream, "c")
+    ev = ok(api.pin("pin-1"))
+    assert ev["type"] == "offer.pinned"
+    for client in (sb, sc):
+        m = wait_event(client, "offer.pinned", SSE_TIMEOUT)
+        assert int(m.id) == ev["seq"], (m, ev)
+        assert m.json() == ev
+    st = same_everywhere(cluster, stream)
+    assert st["seq"] == ev["seq"] and st["pinned"]["offer"]["id"] == "pin-1", st
+    # a write on C is seen by A, in the same order
+    ev2 = ok(c.api_for(stream).unpin())
+    assert ev2["seq"] == ev["seq"] + 1
+    m = wait_event(sb, ev2["type"], SSE_TIMEOUT)
+    assert int(m.id) == ev2["seq"]
+    same_everywhere(cluster, stream)
+    sb.close()
+    sc.close()
+
+
+def test_rush_of_500_buyers_over_three_nodes_for_stock_10(cluster):
+    stream = "live/cl-rush"
+    a = cluster.nodes[0]
+    ok(a.api_for(stream).put_offer(h.offer("rush-1", stock=10,
+                                           price="5.00")), 201)
+    same_everywhere(cluster, stream)
+    watchers = [sse(n, stream, "w%d" % i)
+                for i, n in enumerate(cluster.nodes)]
+    orders = [make_order("standard", stream, [("rush-1", 1, "5.00")])
+              for _ in range(500)]
+    answers = [None] * len(orders)
+    gate = threading.Barrier(50)
+
+    def buyer(k):
+        node = cluster.nodes[k % 3]
+        sender = node.hook("standard")
+        gate.wait(10)
+        try:
+            for i in range(k, len(orders), 50):
+                answers[i] = send(node, orders[i], sender=sender)
+        finally:
+            sender.close()
+
+    t0 = time.monotonic()
+    threads = [threading.Thread(target=buyer, args=(k,)) for k in range(50)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join(120)
+    took = time.monotonic() - t0
+    bad = [r for r in answers if r is None or r.status != 200]
+    assert not bad, bad[:5]
+    got = [r.json() for r in answers]
+    sold = sum(g["sold"] for g in got)
+    oversold = sum(g["oversold"] for g in got)
+    print("\ncluster: 500 buyers over 3 nodes, stock 10: %.0f ms, "
+          "%.0f orders/s" % (took * 1000, 500 / took))
+    assert (sold, oversold) == (10, 490), (sold, oversold)
+    st = same_everywhere(cluster, stream)
+    assert st["stock"]["rush-1"] == 0
+    for w in watchers:
+        wait_event(w, "offer.sold_out", SSE_TIMEOUT)
+        w.read_for(0.5)
+        evs = events_of(w.messages)
+        assert [e["type"] for e in evs].count("offer.sold_out") == 1
+        assert [e["type"] for e in evs].count("purchase.completed") == 10
+        seqs = [e["seq"] for e in evs]
+        assert seqs == sorted(set(seqs)), "gaps or repeats: %r" % seqs
+        w.close()
+    rep = same_everywhere(cluster, stream, report)
+    off = [o for o in rep["offers"] if o["offer_id"] == "rush-1"][0]
+    assert (off["orders"], off["units"], off.get("oversold")) == \
+        (500, 500, 490), off
+
+
+def test_the_same_order_on_a_and_b_at_once_counts_once(cluster):
+    stream = "live/cl-dup"
+    a, b, _ = cluster.nodes
+    ok(a.api_for(stream).put_offer(h.offer("dup-1", stock=5,
+                                           price="1.00")), 201)
+    same_everywhere(cluster, stream)
+    for _ in range(10):
+        o = make_order("standard", stream, [("dup-1", 1, "1.00")])
+        answers = [None, None]
+        gate = threading.Barrier(2)
+
+        def one(i, node):
+            gate.wait(5)
+            answers[i] = send(node, o)
+        ts = [threading.Thread(target=one, args=(i, n))
+              for i, n in enumerate((a, b))]
+        for t in ts:
+            t.start()
+        for t in ts:
+            t.join(20)
+        assert all(r is not None and r.status == 200 for r in answers), \
+            answers
+        dups = sorted(r.json()["duplicate"] for r in answers)
+        assert dups == [False, True], answers
+    st = same_everywhere(cluster, stream)
+    assert st["stock"]["dup-1"] == 0, st
+    off = [o for o in same_everywhere(cluster, stream, report)["offers"]
+           if o["offer_id"] == "dup-1"][0]
+    assert off["orders"] == 10 and off.get("oversold") == 5, off
+
+
+def countdown_ends(client):
+    return [m for m in client.messages if m.event == "countdown.ended"]
+
+
+def test_a_countdown_ends_once_with_every_node_alive(cluster):
+    stream = "live/cl-count"
+    a = cluster.nodes[0]
+    watchers = [sse(n, stream, "w%d" % i)
+                for i, n in enumerate(cluster.nodes)]
+    ev = ok(a.api_for(stream).countdown(2, label="Flash"))
+    assert ev["type"] == "countdown.started"
+    for w in watchers:
+        wait_event(w, "countdown.ended", 10)
+    time.sleep(1.5)
+    ends = [countdown_ends(w) for w in watchers]
+    assert all(len(e) == 1 for e in ends), ends
+    assert len({e[0].id for e in ends}) == 1, ends
+    st = same_everywhere(cluster, stream)
+    assert st["seq"] == int(ends[0][0].id), st
+
+
+def test_a_countdown_ends_once_when_its_node_dies_first(cluster):
+    stream = "live/cl-count-dies"
+    a, b, c = cluster.nodes
+    watchers = [sse(n, stream, "w%d" % i) for i, n in enumerate((b, c))]
+    ok(a.api_for(stream).countdown(3, label="Last chance"))
+    for w in watchers:
+        wait_event(w, "countdown.started", SSE_TIMEOUT)
+    for pid in a.nginx.pids():
+        os.kill(pid, signal.SIGKILL)
+    for w in watchers:
+        wait_event(w, "countdown.ended", 10)
+    time.sleep(1.5)
+    ends = [countdown_ends(w) for w in watchers]
+    assert all(len(e) == 1 for e in ends), ends
+    assert ends[0][0].id == ends[1][0].id
+
+
+def test_server_down_503_then_back_within_2_s(cluster):
+    stream = "live/cl-down"
+    a, b, _ = cluster.nodes
+    api = a.api_for(stream)
+    ok(api.put_offer(h.offer("down-1", stock=3, price="2.00")), 201)
+    ev = ok(api.pin("down-1"))
+    same_everywhere(cluster, stream)
+    watcher = sse(b, stream, "b")
+    before = state(a, stream)
+
+    cluster.kv.kill()
+    time.sleep(0.3)
+    r = api.unpin()
+    assert r.status == 503, r
+    assert r.json()["error"]["code"] == "store_unavailable", r.json()
+    assert r.headers.get("Retry-After"), r.headers
+    o = make_order("standard", stream, [("down-1", 1, "2.00")])
+    r = send(b, o)
+    assert r.status == 503 and \
+        r.json()["error"]["code"] == "store_unavailable", r
+    # reads go on from the node's last state
+    assert state(a, stream) == before
+    assert state(b, stream) == before
+    pl = h.http_request("http://127.0.0.1:%d/shop/v1/streams/%s/state"
+                        % (b.http_port, stream))
+    assert pl.status == 200
+
+    cluster.kv.start()   # the same --dir: its AOF
+    back = time.monotonic()
+
+    def writes():
+        return api.unpin().status == 200
+    h.wait_for(writes, 5, interval=0.05, what="writes after the server "
+               "came back")
+    took = time.monotonic() - back
+    print("\ncluster: writes again %.0f ms after the server came back"
+          % (took * 1000))
+    assert took < 2.0, took
+    assert ok(send(b, o))["duplicate"] is False
+    wait_event(watcher, "purchase.completed", SSE_TIMEOUT)
+    watcher.read_for(0.5)
+    seqs = [int(m.id) for m in watcher.messages if m.event != "state"]
+    assert seqs == list(range(ev["seq"] + 1, seqs[-1] + 1)), seqs
+    same_everywhere(cluster, stream)
+    watcher.close()
+
+
+def test_kill_9_of_a_node_during_2000_orders_loses_no_2xx(cluster):
+    stream = "live/cl-kill"
+    a, b, c = cluster.nodes
+    ok(a.api_for(stream).put_offer(h.offer("kill-1", stock=100000,
+                                           price="1.00")), 201)
+    same_everywhere(cluster, stream)
+    orders = [make_order("standard", stream, [("kill-1", 1, "1.00")])
+              for _ in range(2000)]
+    accepted = set()
+    lock = threading.Lock()
+    nodes = [a, b, c]
+
+    def client(k):
+        for i in range(k, len(orders), 8):
+            node = nodes[i % 3]
+            try:
+                r = send(node, orders[i])
+            except OSError:
+                continue
+            if r.status == 200:
+                with lock:
+                    accepted.add(orders[i].order_id)
+
+    threads = [threading.Thread(target=client, args=(k,)) for k in range(8)]
+    for t in threads:
+        t.start()
+    h.wait_for(lambda: len(accepted) >= 400, 60, what="400 orders taken")
+    for pid in b.nginx.pids():
+        os.kill(pid, signal.SIGKILL)
+    for t in threads:
+        t.join(180)
+    assert len(accepted) >= 1000, len(accepted)
+    # every 2xx'd order is in the shared log: A and C count them all
+    for node in (a, c):
+        taken = {rec["order"]["order_id"]
+                 for rec in h.Journal(node.journal_path(stream)).orders}
+        assert accepted <= taken, len(accepted - taken)
+    # a node started late serves the same state
+    late = cluster.restart(1)
+    h.wait_for(lambda: state(late, stream) == state(a, stream), 15,
+               what="the late node's state")
