@@ -302,6 +302,8 @@ ngx_int_t ngx_live_shop_rate(ngx_live_shop_shm_t *shm, ngx_str_t *stream,
     ngx_uint_t rate, ngx_uint_t burst, time_t *retry_after);
 void ngx_live_shop_notified(ngx_live_shop_shm_t *shm, ngx_str_t *stream,
     uint64_t seq);
+void ngx_live_shop_notified_from(ngx_live_shop_shm_t *shm,
+    ngx_str_t *stream, uint64_t seq);
 void ngx_live_shop_load_all(ngx_live_shop_shm_t *shm);
 ngx_int_t ngx_live_shop_order(ngx_live_shop_shm_t *shm, lshop_order *order,
     lshop_provider provider, ngx_pool_t *pool,
@@ -426,6 +428,8 @@ ngx_live_shop_write_t *ngx_live_shop_write_new(ngx_live_shop_write_e kind,
 ngx_int_t ngx_live_shop_write(ngx_live_shop_write_t *w);
 void ngx_live_shop_write_cancel(void *data);
 void ngx_live_shop_cluster_tick(void);
+ngx_uint_t ngx_live_shop_cluster_delivers(void);
+void ngx_live_shop_cluster_notified(ngx_str_t *stream, uint64_t seq);
 
 /* Webhooks out (worker 0 delivers) */
 
@@ -436,6 +440,7 @@ char *ngx_live_shop_notify_init_conf(ngx_cycle_t *cycle,
 ngx_int_t ngx_live_shop_notify_init_process(ngx_cycle_t *cycle);
 void ngx_live_shop_notify_exit_process(ngx_cycle_t *cycle);
 void ngx_live_shop_notify_kick(void);
+void ngx_live_shop_notify_reset(void);
 
 /*
  * A new event may be in the zone: every worker delivers it now (to its

@@ -26,6 +26,12 @@
  * writes wait their turn in order. Countdowns ending and timed unpins
  * are writes too, planned by worker 0 of every node: the first append
  * wins, the others find nothing due once they have its batch.
+ *
+ * Webhooks out (live_shop_notify) are delivered by one node at a time,
+ * the one whose worker 0 holds a lease in the store (renewed every
+ * second, taken over by another node within a few seconds of its
+ * holder's death); the cursor of each stream's deliveries is kept there
+ * too, moved only by the holder.
  */
 
 
@@ -38,6 +44,8 @@
 
 #define NGX_LIVE_SHOP_CLUSTER_CHUNK     1000   /* batches per read */
 #define NGX_LIVE_SHOP_CLUSTER_ATTEMPTS  100    /* plans of one write */
+#define NGX_LIVE_SHOP_CLUSTER_LEASE     5000   /* ms, of the deliveries */
+#define NGX_LIVE_SHOP_CLUSTER_RENEW     1000   /* ms */
 
 
 typedef struct {
@@ -72,6 +80,14 @@ static void ngx_live_shop_cluster_woken(ngx_live_shop_redis_t *rd,
     redisReply *reply, void *data);
 static ngx_int_t ngx_live_shop_cluster_key(ngx_str_t *key, const char *what,
     ngx_str_t *stream, ngx_pool_t *pool);
+static void ngx_live_shop_lease_renew(ngx_event_t *ev);
+static void ngx_live_shop_lease_renewed(ngx_live_shop_redis_t *rd,
+    redisReply *reply, void *data);
+static void ngx_live_shop_lease_cursors(ngx_live_shop_redis_t *rd,
+    redisReply *reply, void *data);
+static void ngx_live_shop_lease_lost(const char *why);
+static void ngx_live_shop_cluster_ignored(ngx_live_shop_redis_t *rd,
+    redisReply *reply, void *data);
 
 
 /*
@@ -92,11 +108,53 @@ static const char  ngx_live_shop_cluster_append[] =
     "return {1, v + 1}\n";
 
 
+/* The deliveries' lease: KEYS lease; ARGV this node, ms. 2: just taken */
+
+static const char  ngx_live_shop_cluster_lease[] =
+    "local h = redis.call('GET', KEYS[1])\n"
+    "if h == ARGV[1] then\n"
+    "  redis.call('PEXPIRE', KEYS[1], ARGV[2])\n"
+    "  return 1\n"
+    "end\n"
+    "if not h then\n"
+    "  redis.call('SET', KEYS[1], ARGV[1], 'PX', ARGV[2])\n"
+    "  return 2\n"
+    "end\n"
+    "return 0\n";
+
+
+/* Every stream's cursor: KEYS streams; ARGV the cursors' key prefix */
+
+static const char  ngx_live_shop_cluster_cursors[] =
+    "local out = {}\n"
+    "for _, s in ipairs(redis.call('SMEMBERS', KEYS[1])) do\n"
+    "  out[#out + 1] = s\n"
+    "  out[#out + 1] = redis.call('GET', ARGV[1] .. s) or '0'\n"
+    "end\n"
+    "return out\n";
+
+
+/* A cursor moved, by the lease's holder only: KEYS lease, cursor */
+
+static const char  ngx_live_shop_cluster_cursor[] =
+    "if redis.call('GET', KEYS[1]) == ARGV[1] then\n"
+    "  redis.call('SET', KEYS[2], ARGV[2])\n"
+    "  return 1\n"
+    "end\n"
+    "return 0\n";
+
+
 static ngx_live_shop_redis_t    *ngx_live_shop_cluster_cmd;
 static ngx_live_shop_redis_t    *ngx_live_shop_cluster_sub;
 static ngx_queue_t               ngx_live_shop_cluster_writes;
 static ngx_live_shop_write_t    *ngx_live_shop_cluster_busy;
 static ngx_queue_t               ngx_live_shop_catchups;
+
+static ngx_event_t               ngx_live_shop_lease_event;
+static u_char                    ngx_live_shop_node[NGX_MAXHOSTNAMELEN + 64];
+static ngx_str_t                 ngx_live_shop_node_id;
+static ngx_uint_t                ngx_live_shop_delivering;
+static ngx_msec_t                ngx_live_shop_lease_until;
 
 
 /*
@@ -270,6 +328,22 @@ ngx_live_shop_cluster_init_process(ngx_cycle_t *cycle)
         if (ngx_live_shop_cluster_sub == NULL) {
             return NGX_ERROR;
         }
+    }
+
+    if (ngx_worker == 0 && ngx_live_shop_get_conf(cycle)->notify.url.len) {
+        /* this node in the lease: host, process, and a random number */
+        ngx_live_shop_node_id.data = ngx_live_shop_node;
+        ngx_live_shop_node_id.len = ngx_snprintf(ngx_live_shop_node,
+                                        sizeof(ngx_live_shop_node),
+                                        "%V:%P:%08xD", &cycle->hostname,
+                                        ngx_pid, (uint32_t) ngx_random())
+                                    - ngx_live_shop_node;
+
+        ngx_live_shop_lease_event.handler = ngx_live_shop_lease_renew;
+        ngx_live_shop_lease_event.log = cycle->log;
+        ngx_live_shop_lease_event.cancelable = 1;
+
+        ngx_add_timer(&ngx_live_shop_lease_event, 100);
     }
 
     return NGX_OK;
@@ -999,4 +1073,244 @@ ngx_live_shop_cluster_key(ngx_str_t *key, const char *what, ngx_str_t *stream,
     key->len = len;
 
     return NGX_OK;
+}
+
+
+/* Webhooks out: whether this node delivers them now */
+
+ngx_uint_t
+ngx_live_shop_cluster_delivers(void)
+{
+    return ngx_live_shop_delivering
+           && (ngx_msec_int_t) (ngx_live_shop_lease_until - ngx_current_msec)
+              > 0;
+}
+
+
+static void
+ngx_live_shop_lease_renew(ngx_event_t *ev)
+{
+    u_char       ms[NGX_INT_T_LEN];
+    ngx_str_t    key;
+    ngx_pool_t  *pool;
+    const char  *argv[6];
+    size_t       lens[6];
+
+    if (ngx_exiting) {
+        return;
+    }
+
+    ngx_add_timer(ev, NGX_LIVE_SHOP_CLUSTER_RENEW);
+
+    if (ngx_live_shop_delivering && !ngx_live_shop_cluster_delivers()) {
+        ngx_live_shop_lease_lost("its lease ran out");
+    }
+
+    pool = ngx_create_pool(1024, ngx_cycle->log);
+    if (pool == NULL) {
+        return;
+    }
+
+    if (ngx_live_shop_cluster_key(&key, "notify", NULL, pool) == NGX_OK) {
+        argv[0] = "EVAL";
+        lens[0] = 4;
+        argv[1] = ngx_live_shop_cluster_lease;
+        lens[1] = sizeof(ngx_live_shop_cluster_lease) - 1;
+        argv[2] = "1";
+        lens[2] = 1;
+        argv[3] = (char *) key.data;
+        lens[3] = key.len;
+        argv[4] = (char *) ngx_live_shop_node_id.data;
+        lens[4] = ngx_live_shop_node_id.len;
+        argv[5] = (char *) ms;
+        lens[5] = ngx_sprintf(ms, "%ui", (ngx_uint_t)
+                              NGX_LIVE_SHOP_CLUSTER_LEASE) - ms;
+
+        (void) ngx_live_shop_redis_command(ngx_live_shop_cluster_cmd, 6,
+                                           argv, lens,
+                                           ngx_live_shop_lease_renewed,
+                                           (void *) (uintptr_t)
+                                               ngx_current_msec);
+    }
+
+    ngx_destroy_pool(pool);
+}
+
+
+static void
+ngx_live_shop_lease_renewed(ngx_live_shop_redis_t *rd, redisReply *reply,
+    void *data)
+{
+    ngx_msec_t   asked = (ngx_msec_t) (uintptr_t) data;
+
+    ngx_str_t    key, cursors;
+    ngx_pool_t  *pool;
+    const char  *argv[5];
+    size_t       lens[5];
+
+    if (reply == NULL || reply->type != REDIS_REPLY_INTEGER) {
+        return;   /* delivering, if so, until the lease runs out */
+    }
+
+    if (reply->integer == 0) {
+        if (ngx_live_shop_delivering) {
+            ngx_live_shop_lease_lost("another node holds its lease");
+        }
+
+        return;
+    }
+
+    /* counted from when it was asked for, less a renewal for safety */
+    ngx_live_shop_lease_until = asked + NGX_LIVE_SHOP_CLUSTER_LEASE
+                                - NGX_LIVE_SHOP_CLUSTER_RENEW;
+
+    if (reply->integer == 1 && ngx_live_shop_delivering) {
+        return;
+    }
+
+    /* taken: the cursors first, then the deliveries */
+
+    pool = ngx_create_pool(1024, ngx_cycle->log);
+    if (pool == NULL) {
+        return;
+    }
+
+    if (ngx_live_shop_cluster_key(&key, "streams", NULL, pool) == NGX_OK
+        && ngx_live_shop_cluster_key(&cursors, "notified:", NULL, pool)
+           == NGX_OK)
+    {
+        argv[0] = "EVAL";
+        lens[0] = 4;
+        argv[1] = ngx_live_shop_cluster_cursors;
+        lens[1] = sizeof(ngx_live_shop_cluster_cursors) - 1;
+        argv[2] = "1";
+        lens[2] = 1;
+        argv[3] = (char *) key.data;
+        lens[3] = key.len;
+        argv[4] = (char *) cursors.data;
+        lens[4] = cursors.len;
+
+        (void) ngx_live_shop_redis_command(rd, 5, argv, lens,
+                                           ngx_live_shop_lease_cursors,
+                                           NULL);
+    }
+
+    ngx_destroy_pool(pool);
+}
+
+
+static void
+ngx_live_shop_lease_cursors(ngx_live_shop_redis_t *rd, redisReply *reply,
+    void *data)
+{
+    size_t                i;
+    ngx_int_t             seq;
+    ngx_str_t             stream;
+    ngx_live_shop_shm_t  *shm;
+
+    if (reply == NULL || reply->type != REDIS_REPLY_ARRAY
+        || ngx_live_shop_delivering)
+    {
+        return;
+    }
+
+    shm = ngx_live_shop_get_shm((ngx_cycle_t *) ngx_cycle);
+
+    for (i = 0; i + 1 < reply->elements; i += 2) {
+        if (reply->element[i]->type != REDIS_REPLY_STRING
+            || reply->element[i + 1]->type != REDIS_REPLY_STRING
+            || !lshop_stream_valid(reply->element[i]->str,
+                                   reply->element[i]->len))
+        {
+            continue;
+        }
+
+        stream.data = (u_char *) reply->element[i]->str;
+        stream.len = reply->element[i]->len;
+
+        seq = ngx_atoi((u_char *) reply->element[i + 1]->str,
+                       reply->element[i + 1]->len);
+
+        ngx_live_shop_notified_from(shm, &stream,
+                                    seq == NGX_ERROR ? 0 : (uint64_t) seq);
+    }
+
+    ngx_log_error(NGX_LOG_NOTICE, ngx_cycle->log, 0,
+                  "live_shop: this node delivers the live_shop_notify "
+                  "webhooks of the cluster (%V)", &ngx_live_shop_node_id);
+
+    ngx_live_shop_delivering = 1;
+    ngx_live_shop_notify_reset();
+    ngx_live_shop_notify_kick();
+}
+
+
+static void
+ngx_live_shop_lease_lost(const char *why)
+{
+    ngx_log_error(NGX_LOG_NOTICE, ngx_cycle->log, 0,
+                  "live_shop: this node stops delivering the "
+                  "live_shop_notify webhooks: %s", why);
+
+    ngx_live_shop_delivering = 0;
+    ngx_live_shop_notify_reset();
+}
+
+
+/* Webhooks out: a receiver acknowledged a stream's events up to seq */
+
+void
+ngx_live_shop_cluster_notified(ngx_str_t *stream, uint64_t seq)
+{
+    u_char       value[NGX_INT64_LEN];
+    ngx_str_t    lease, cursor;
+    ngx_pool_t  *pool;
+    const char  *argv[7];
+    size_t       lens[7];
+
+    pool = ngx_create_pool(1024, ngx_cycle->log);
+    if (pool == NULL) {
+        return;
+    }
+
+    if (ngx_live_shop_cluster_key(&lease, "notify", NULL, pool) != NGX_OK
+        || ngx_live_shop_cluster_key(&cursor, "notified", stream, pool)
+           != NGX_OK)
+    {
+        ngx_destroy_pool(pool);
+        return;
+    }
+
+    argv[0] = "EVAL";
+    lens[0] = 4;
+    argv[1] = ngx_live_shop_cluster_cursor;
+    lens[1] = sizeof(ngx_live_shop_cluster_cursor) - 1;
+    argv[2] = "2";
+    lens[2] = 1;
+    argv[3] = (char *) lease.data;
+    lens[3] = lease.len;
+    argv[4] = (char *) cursor.data;
+    lens[4] = cursor.len;
+    argv[5] = (char *) ngx_live_shop_node_id.data;
+    lens[5] = ngx_live_shop_node_id.len;
+    argv[6] = (char *) value;
+    lens[6] = ngx_sprintf(value, "%uL", seq) - value;
+
+    (void) ngx_live_shop_redis_command(ngx_live_shop_cluster_cmd, 7, argv,
+                                       lens, ngx_live_shop_cluster_ignored,
+                                       NULL);
+
+    ngx_destroy_pool(pool);
+}
+
+
+static void
+ngx_live_shop_cluster_ignored(ngx_live_shop_redis_t *rd, redisReply *reply,
+    void *data)
+{
+    if (reply && reply->type == REDIS_REPLY_ERROR) {
+        ngx_log_error(NGX_LOG_ERR, ngx_cycle->log, 0,
+                      "live_shop: live_shop_redis: %*s",
+                      (size_t) reply->len, reply->str);
+    }
 }

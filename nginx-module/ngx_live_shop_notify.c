@@ -331,17 +331,48 @@ ngx_live_shop_notify_kick(void)
         return;
     }
 
+    if (ngx_live_shop_clustered() && !ngx_live_shop_cluster_delivers()) {
+        /* another node holds the deliveries (or none can yet) */
+        return;
+    }
+
     shm = ngx_live_shop_get_shm((ngx_cycle_t *) ngx_cycle);
 
     if (!n->loaded) {
-        /* after a restart: the streams with deliveries pending */
-        ngx_live_shop_load_all(shm);
+        /* after a restart: the streams with deliveries pending (with
+         * several nodes, those the shared store knows are in the zone) */
+        if (!ngx_live_shop_clustered()) {
+            ngx_live_shop_load_all(shm);
+        }
+
         n->loaded = 1;
         n->generation = shm->sh->generation - 1;
     }
 
     ngx_live_shop_notify_look(shm);
     ngx_live_shop_notify_run();
+}
+
+
+/*
+ * With several nodes, this node began or stopped holding the deliveries:
+ * what is in flight is abandoned (its cursor did not move: at least
+ * once), and the zone is looked through again from the cursors.
+ */
+
+void
+ngx_live_shop_notify_reset(void)
+{
+    ngx_live_shop_notifier_t  *n;
+
+    n = &ngx_live_shop_notifier;
+
+    if (!n->started) {
+        return;
+    }
+
+    ngx_live_shop_notify_forget_all();
+    n->generation--;
 }
 
 

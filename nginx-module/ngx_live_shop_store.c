@@ -1500,6 +1500,12 @@ ngx_live_shop_notified(ngx_live_shop_shm_t *shm, ngx_str_t *stream,
 
     ngx_shmtx_unlock(&shm->shpool->mutex);
 
+    if (ngx_live_shop_clustered()) {
+        /* the cursor is the cluster's, in the shared store */
+        ngx_live_shop_cluster_notified(stream, seq);
+        return;
+    }
+
     (void) ngx_live_shop_journal_cursor(
                           ngx_live_shop_get_conf((ngx_cycle_t *) ngx_cycle),
                           stream, &seq, 1, ngx_cycle->log);
@@ -1587,6 +1593,26 @@ ngx_live_shop_order_plan(ngx_live_shop_stream_t *st, lshop_order *order,
     *nev = n;
 
     return NGX_OK;
+}
+
+
+/* With several nodes: the cursor of deliveries the shared store holds */
+
+void
+ngx_live_shop_notified_from(ngx_live_shop_shm_t *shm, ngx_str_t *stream,
+    uint64_t seq)
+{
+    ngx_live_shop_stream_t  *st;
+
+    ngx_shmtx_lock(&shm->shpool->mutex);
+
+    st = ngx_live_shop_stream(shm, stream, 1);
+
+    if (st) {
+        st->notified = seq;
+    }
+
+    ngx_shmtx_unlock(&shm->shpool->mutex);
 }
 
 
