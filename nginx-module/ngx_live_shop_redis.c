@@ -73,7 +73,7 @@ ngx_live_shop_redis_open(ngx_cycle_t *cycle, const char *name,
     rd->timeout.handler = ngx_live_shop_redis_timeout;
     rd->timeout.data = rd;
     rd->timeout.log = cycle->log;
-    rd->timeout.cancelable = 1;
+    rd->timeout.cancelable = 0;   /* a worker that stops waits for replies */
 
     ngx_live_shop_redis_connect(&rd->retry);
 
@@ -189,7 +189,7 @@ ngx_live_shop_redis_lost(ngx_live_shop_redis_t *rd, const char *why)
 
     lscf = ngx_live_shop_get_conf((ngx_cycle_t *) ngx_cycle);
 
-    if (rd->up || rd->backoff == 0) {
+    if ((rd->up || rd->backoff == 0) && !rd->closing) {
         ngx_log_error(NGX_LOG_ERR, rd->log, 0,
                       "live_shop: live_shop_redis %s:%ui (%s) %s: %s; "
                       "trying again", lscf->redis_host, lscf->redis_port,

@@ -234,17 +234,29 @@ ngx_rtmp_live_shop_join(ngx_rtmp_session_t *s, u_char *name,
 {
     u_char                       key[LSHOP_STREAM_MAX], *p;
     size_t                       len;
+    ngx_str_t                   *app;
     ngx_queue_t                 *q;
     ngx_rtmp_live_shop_ctx_t    *ctx;
+    ngx_rtmp_core_app_conf_t    *cacf;
     ngx_rtmp_live_shop_stream_t *st;
 
     len = ngx_strlen(name);
 
-    if (s->app.len + 1 + len > LSHOP_STREAM_MAX) {
+    /* a stream an edge pulls is published by a relay session with no
+     * "connect" of its own: its application is the one it was pulled into */
+
+    app = &s->app;
+
+    if (app->len == 0) {
+        cacf = ngx_rtmp_get_module_app_conf(s, ngx_rtmp_core_module);
+        app = &cacf->name;
+    }
+
+    if (app->len + 1 + len > LSHOP_STREAM_MAX) {
         return NULL;
     }
 
-    p = ngx_cpymem(key, s->app.data, s->app.len);
+    p = ngx_cpymem(key, app->data, app->len);
     *p++ = '/';
     p = ngx_cpymem(p, name, len);
     len = p - key;

@@ -174,7 +174,9 @@ class Cluster:
             os.kill(pid, signal.SIGKILL)
 
     def stop(self):
-        for n in self.nodes:
+        # edges (added last) first: an origin stopping under an edge's
+        # pull waits for it
+        for n in reversed(self.nodes):
             try:
                 n.stop()
             except Exception:  # noqa: BLE001 - a killed node
@@ -555,3 +557,42 @@ def test_webhooks_out_once_in_order_while_their_node_dies(request,
             assert deliverer(cluster, dead=(holder,)) is not None
     finally:
         rcv.close()
+
+
+def playlist(node):
+    r = h.http_request(node.playlist_url, timeout=5)
+    if r.status != 200:
+        return None
+    return h.parse_playlist(r.text)
+
+
+def test_an_edge_pulling_from_the_origin_injects_the_same_cues(cluster):
+    """The encoder publishes to A; edge C pulls live/demo from A with
+    nginx-rtmp's pull (which relays no data messages): C's RTMP player
+    gets A's pin as a cue with the same seq, C's playlist the same
+    DATERANGE."""
+    a = cluster.nodes[0]
+    a.publisher = h.Publisher(a.d, a.rtmp_port).start()
+    a.wait_segments(3, 40)
+    edge = cluster.add(extra_app="pull rtmp://127.0.0.1:%d/%s;"
+                       % (a.rtmp_port, h.APP))
+    sub = edge.subscribe("edge-player")
+    sub.wait_playing(20)
+    h.wait_for(lambda: (playlist(edge) or h.Playlist("")).segments, 30,
+               what="the edge's HLS segments")
+    api = a.api_for(h.STREAM)
+    ok(api.put_offer(h.offer("edge-1", stock=3, price="4.00")), 201)
+    ev = ok(api.pin("edge-1"))
+    cue = sub.wait_cue(lambda c: c.json and c.json.get("type") ==
+                       "offer.pinned", 10, "the pin's cue on the edge")
+    assert int(cue.seq) == ev["seq"] and cue.json == ev, (cue.json, ev)
+
+    def ranges(node):
+        pl = playlist(node)
+        return {d.id: d.event()[0] for d in pl.dateranges} if pl else {}
+    h.wait_for(lambda: any(e.get("seq") == ev["seq"]
+                           for e in ranges(edge).values()), 20,
+               what="the pin's DATERANGE in the edge's playlist")
+    h.wait_for(lambda: ranges(a) and ranges(edge) == ranges(a), 10,
+               what="the same DATERANGEs on origin and edge: %r / %r"
+               % (ranges(a), ranges(edge)))
