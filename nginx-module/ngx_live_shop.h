@@ -330,6 +330,11 @@ ngx_int_t ngx_live_shop_plan(ngx_live_shop_shm_t *shm,
 ngx_int_t ngx_live_shop_apply(ngx_live_shop_shm_t *shm, ngx_str_t *stream,
     uint64_t version, u_char *batch, size_t len);
 uint64_t ngx_live_shop_version(ngx_live_shop_shm_t *shm, ngx_str_t *stream);
+ngx_int_t ngx_live_shop_load_base(ngx_live_shop_shm_t *shm,
+    ngx_str_t *stream, uint64_t version, ngx_str_t *ledger,
+    ngx_str_t *checkpoint);
+ngx_int_t ngx_live_shop_checkpoint_at(ngx_live_shop_shm_t *shm,
+    ngx_str_t *stream, uint64_t version, int64_t file, ngx_str_t *line);
 ngx_array_t *ngx_live_shop_due(ngx_live_shop_shm_t *shm, int64_t now_ms,
     ngx_pool_t *pool);
 ngx_array_t *ngx_live_shop_streams(ngx_live_shop_shm_t *shm,
@@ -355,6 +360,9 @@ ngx_int_t ngx_live_shop_journal_rotate(ngx_live_shop_conf_t *lscf,
     ngx_log_t *log);
 ngx_int_t ngx_live_shop_journal_forget(ngx_live_shop_conf_t *lscf,
     ngx_str_t *stream, ngx_log_t *log);
+ngx_int_t ngx_live_shop_journal_begin(ngx_live_shop_conf_t *lscf,
+    ngx_str_t *stream, ngx_str_t *ledger, ngx_str_t *checkpoint,
+    ngx_log_t *log);
 ngx_int_t ngx_live_shop_journal_fold(ngx_live_shop_conf_t *lscf,
     ngx_str_t *stream, ngx_log_t *log);
 

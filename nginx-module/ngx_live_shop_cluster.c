@@ -32,6 +32,14 @@
  * second, taken over by another node within a few seconds of its
  * holder's death); the cursor of each stream's deliveries is kept there
  * too, moved only by the holder.
+ *
+ * A stream's log is bounded as its journal is: once it has grown by
+ * live_shop_journal_max_size since its base, the node whose append
+ * crossed that folds it into a new base (a ledger of the report's
+ * totals and the last 7 days' order keys, and a checkpoint); the log
+ * keeps the batches since the previous base, so that a node a little
+ * behind reads on, and a node further behind (or new) starts from the
+ * base.
  */
 
 
@@ -42,10 +50,16 @@
 #include "ngx_live_shop.h"
 
 
-#define NGX_LIVE_SHOP_CLUSTER_CHUNK     1000   /* batches per read */
-#define NGX_LIVE_SHOP_CLUSTER_ATTEMPTS  100    /* plans of one write */
-#define NGX_LIVE_SHOP_CLUSTER_LEASE     5000   /* ms, of the deliveries */
-#define NGX_LIVE_SHOP_CLUSTER_RENEW     1000   /* ms */
+#define NGX_LIVE_SHOP_CLUSTER_CHUNK       1000   /* batches per read */
+#define NGX_LIVE_SHOP_CLUSTER_ATTEMPTS    100    /* plans of one write */
+#define NGX_LIVE_SHOP_CLUSTER_LEASE       5000   /* ms, of the deliveries */
+#define NGX_LIVE_SHOP_CLUSTER_RENEW       1000   /* ms */
+#define NGX_LIVE_SHOP_CLUSTER_BEHIND      50     /* ms, before a write is
+                                                    planned again on a
+                                                    stream started anew */
+#define NGX_LIVE_SHOP_CLUSTER_PREFIX_MAX  64
+#define NGX_LIVE_SHOP_CLUSTER_KEY_MAX                                      \
+    (NGX_LIVE_SHOP_CLUSTER_PREFIX_MAX + sizeof("notified:") + LSHOP_STREAM_MAX)
 
 
 typedef struct {
@@ -57,29 +71,42 @@ typedef struct {
 } ngx_live_shop_catchup_t;
 
 
+static ngx_int_t ngx_live_shop_cluster_eval(ngx_str_t *script,
+    ngx_str_t *stream, const char **keys, ngx_uint_t nkeys, ngx_str_t *args,
+    ngx_uint_t nargs, ngx_live_shop_redis_reply_pt handler, void *data);
+static size_t ngx_live_shop_cluster_key(u_char *key, const char *what,
+    ngx_str_t *stream);
+static ngx_str_t *ngx_live_shop_cluster_number(ngx_str_t *s, u_char *buf,
+    uint64_t n);
 static void ngx_live_shop_cluster_up(ngx_live_shop_redis_t *rd);
 static void ngx_live_shop_cluster_sub_up(ngx_live_shop_redis_t *rd);
-static void ngx_live_shop_cluster_next(void);
-static void ngx_live_shop_cluster_attempt(ngx_live_shop_write_t *w);
-static void ngx_live_shop_cluster_appended(ngx_live_shop_redis_t *rd,
-    redisReply *reply, void *data);
-static void ngx_live_shop_cluster_finish(ngx_live_shop_write_t *w,
-    ngx_int_t rc);
-static void ngx_live_shop_cluster_unavailable(ngx_live_shop_write_t *w,
-    const char *why);
-static void ngx_live_shop_write_free(ngx_live_shop_write_t *w);
-static ngx_uint_t ngx_live_shop_cluster_apply(ngx_str_t *stream,
-    uint64_t version, redisReply *batches);
-static void ngx_live_shop_catch_up(ngx_str_t *stream);
-static void ngx_live_shop_catch_up_read(ngx_live_shop_catchup_t *cu);
-static void ngx_live_shop_caught_up(ngx_live_shop_redis_t *rd,
-    redisReply *reply, void *data);
 static void ngx_live_shop_cluster_members(ngx_live_shop_redis_t *rd,
     redisReply *reply, void *data);
 static void ngx_live_shop_cluster_woken(ngx_live_shop_redis_t *rd,
     redisReply *reply, void *data);
-static ngx_int_t ngx_live_shop_cluster_key(ngx_str_t *key, const char *what,
-    ngx_str_t *stream, ngx_pool_t *pool);
+static void ngx_live_shop_catch_up(ngx_str_t *stream);
+static void ngx_live_shop_catch_up_read(ngx_live_shop_catchup_t *cu);
+static void ngx_live_shop_caught_up(ngx_live_shop_redis_t *rd,
+    redisReply *reply, void *data);
+static ngx_int_t ngx_live_shop_cluster_base(ngx_str_t *stream,
+    redisReply *base);
+static ngx_uint_t ngx_live_shop_cluster_apply(ngx_str_t *stream,
+    uint64_t version, redisReply *batches);
+static void ngx_live_shop_cluster_next(void);
+static void ngx_live_shop_cluster_attempt(ngx_live_shop_write_t *w);
+static void ngx_live_shop_cluster_retry(ngx_event_t *ev);
+static void ngx_live_shop_cluster_appended(ngx_live_shop_redis_t *rd,
+    redisReply *reply, void *data);
+static void ngx_live_shop_cluster_unavailable(ngx_live_shop_write_t *w,
+    const char *why);
+static void ngx_live_shop_cluster_finish(ngx_live_shop_write_t *w,
+    ngx_int_t rc);
+static void ngx_live_shop_write_free(ngx_live_shop_write_t *w);
+static void ngx_live_shop_fold_start(ngx_str_t *stream);
+static void ngx_live_shop_fold_read(ngx_live_shop_redis_t *rd,
+    redisReply *reply, void *data);
+static void ngx_live_shop_fold_written(ngx_live_shop_redis_t *rd,
+    redisReply *reply, void *data);
 static void ngx_live_shop_lease_renew(ngx_event_t *ev);
 static void ngx_live_shop_lease_renewed(ngx_live_shop_redis_t *rd,
     redisReply *reply, void *data);
@@ -91,26 +118,98 @@ static void ngx_live_shop_cluster_ignored(ngx_live_shop_redis_t *rd,
 
 
 /*
- * The append: KEYS version, log, streams; ARGV expected version, stream,
- * batch, channel, chunk. Compares and appends, nothing else.
+ * A stream's keys: PREFIX version:S (batches ever appended), log:S (the
+ * batches after its "first"), base:S (a hash: "version", "ledger" and
+ * "checkpoint" of the base a node behind the log starts from; "first";
+ * "bytes" appended since the base). And PREFIX streams (a set of their
+ * names), wake (the channel), notify (the deliveries' lease), notified:S
+ * (a stream's cursor of deliveries).
+ *
+ * The append: KEYS version, log, streams, base; ARGV the version planned
+ * on, stream, batch, channel, chunk. It compares and appends, nothing
+ * else. {1, version, bytes}: appended; {0, version, batches}: the batches
+ * after the one planned on; {2, version}: those are gone (trimmed), the
+ * node starts from the base.
  */
 
-static const char  ngx_live_shop_cluster_append[] =
+static ngx_str_t  ngx_live_shop_cluster_append = ngx_string(
     "local v = tonumber(redis.call('GET', KEYS[1]) or '0')\n"
-    "if v ~= tonumber(ARGV[1]) then\n"
-    "  return {0, v, redis.call('LRANGE', KEYS[2], ARGV[1],"
-    " tonumber(ARGV[1]) + tonumber(ARGV[5]) - 1)}\n"
+    "local at = tonumber(ARGV[1])\n"
+    "if v ~= at then\n"
+    "  local first = tonumber(redis.call('HGET', KEYS[4], 'first') or '0')\n"
+    "  if at < first then return {2, v} end\n"
+    "  return {0, v, redis.call('LRANGE', KEYS[2], at - first,"
+    " at - first + tonumber(ARGV[5]) - 1)}\n"
     "end\n"
     "redis.call('RPUSH', KEYS[2], ARGV[3])\n"
     "redis.call('SET', KEYS[1], v + 1)\n"
     "redis.call('SADD', KEYS[3], ARGV[2])\n"
     "redis.call('PUBLISH', ARGV[4], ARGV[2] .. ' ' .. (v + 1))\n"
-    "return {1, v + 1}\n";
+    "return {1, v + 1, redis.call('HINCRBY', KEYS[4], 'bytes', #ARGV[3])}\n");
+
+static const char  *ngx_live_shop_cluster_append_keys[] = {
+    "version:", "log:", "streams", "base:"
+};
+
+
+/*
+ * A read of ARGV[2] batches from version ARGV[1] on: KEYS log, base.
+ * {0, batches}, or {1, {version, ledger, checkpoint}}: they are gone,
+ * start from the base.
+ */
+
+static ngx_str_t  ngx_live_shop_cluster_read = ngx_string(
+    "local first = tonumber(redis.call('HGET', KEYS[2], 'first') or '0')\n"
+    "local from = tonumber(ARGV[1])\n"
+    "if from < first then\n"
+    "  return {1, redis.call('HMGET', KEYS[2], 'version', 'ledger',"
+    " 'checkpoint')}\n"
+    "end\n"
+    "return {0, redis.call('LRANGE', KEYS[1], from - first,"
+    " from - first + tonumber(ARGV[2]) - 1)}\n");
+
+static const char  *ngx_live_shop_cluster_read_keys[] = { "log:", "base:" };
+
+
+/*
+ * The log to fold into a new base: KEYS version, log, base. {version,
+ * base version, ledger, checkpoint, the batches after the base}.
+ */
+
+static ngx_str_t  ngx_live_shop_cluster_fold_read = ngx_string(
+    "local first = tonumber(redis.call('HGET', KEYS[3], 'first') or '0')\n"
+    "local b = redis.call('HMGET', KEYS[3], 'version', 'ledger',"
+    " 'checkpoint')\n"
+    "local bv = tonumber(b[1] or '0')\n"
+    "return {tonumber(redis.call('GET', KEYS[1]) or '0'), bv, b[2] or '',"
+    " b[3] or '', redis.call('LRANGE', KEYS[2], bv - first, -1)}\n");
+
+/*
+ * The new base at ARGV[1], if nothing was appended since and the base is
+ * still ARGV[2]; the log keeps the batches after the old base, for the
+ * nodes a little behind. KEYS version, log, base; ARGV version, old base
+ * version, ledger, checkpoint.
+ */
+
+static ngx_str_t  ngx_live_shop_cluster_fold_write = ngx_string(
+    "if tonumber(redis.call('GET', KEYS[1]) or '0') ~= tonumber(ARGV[1])"
+    " then return 0 end\n"
+    "local bv = tonumber(redis.call('HGET', KEYS[3], 'version') or '0')\n"
+    "if bv ~= tonumber(ARGV[2]) then return 0 end\n"
+    "local first = tonumber(redis.call('HGET', KEYS[3], 'first') or '0')\n"
+    "redis.call('LTRIM', KEYS[2], bv - first, -1)\n"
+    "redis.call('HSET', KEYS[3], 'first', bv, 'version', ARGV[1],"
+    " 'ledger', ARGV[3], 'checkpoint', ARGV[4], 'bytes', 0)\n"
+    "return 1\n");
+
+static const char  *ngx_live_shop_cluster_fold_keys[] = {
+    "version:", "log:", "base:"
+};
 
 
 /* The deliveries' lease: KEYS lease; ARGV this node, ms. 2: just taken */
 
-static const char  ngx_live_shop_cluster_lease[] =
+static ngx_str_t  ngx_live_shop_cluster_lease = ngx_string(
     "local h = redis.call('GET', KEYS[1])\n"
     "if h == ARGV[1] then\n"
     "  redis.call('PEXPIRE', KEYS[1], ARGV[2])\n"
@@ -120,35 +219,48 @@ static const char  ngx_live_shop_cluster_lease[] =
     "  redis.call('SET', KEYS[1], ARGV[1], 'PX', ARGV[2])\n"
     "  return 2\n"
     "end\n"
-    "return 0\n";
+    "return 0\n");
+
+static const char  *ngx_live_shop_cluster_lease_keys[] = { "notify" };
 
 
 /* Every stream's cursor: KEYS streams; ARGV the cursors' key prefix */
 
-static const char  ngx_live_shop_cluster_cursors[] =
+static ngx_str_t  ngx_live_shop_cluster_cursors = ngx_string(
     "local out = {}\n"
     "for _, s in ipairs(redis.call('SMEMBERS', KEYS[1])) do\n"
     "  out[#out + 1] = s\n"
     "  out[#out + 1] = redis.call('GET', ARGV[1] .. s) or '0'\n"
     "end\n"
-    "return out\n";
+    "return out\n");
+
+static const char  *ngx_live_shop_cluster_cursors_keys[] = { "streams" };
 
 
 /* A cursor moved, by the lease's holder only: KEYS lease, cursor */
 
-static const char  ngx_live_shop_cluster_cursor[] =
+static ngx_str_t  ngx_live_shop_cluster_cursor = ngx_string(
     "if redis.call('GET', KEYS[1]) == ARGV[1] then\n"
     "  redis.call('SET', KEYS[2], ARGV[2])\n"
     "  return 1\n"
     "end\n"
-    "return 0\n";
+    "return 0\n");
+
+static const char  *ngx_live_shop_cluster_cursor_keys[] = {
+    "notify", "notified:"
+};
 
 
 static ngx_live_shop_redis_t    *ngx_live_shop_cluster_cmd;
 static ngx_live_shop_redis_t    *ngx_live_shop_cluster_sub;
 static ngx_queue_t               ngx_live_shop_cluster_writes;
 static ngx_live_shop_write_t    *ngx_live_shop_cluster_busy;
+static ngx_event_t               ngx_live_shop_cluster_behind;
 static ngx_queue_t               ngx_live_shop_catchups;
+
+/* this worker's fold of a stream's log into a new base, one at a time */
+static u_char                    ngx_live_shop_folding[LSHOP_STREAM_MAX + 1];
+static ngx_str_t                 ngx_live_shop_fold_stream;
 
 static ngx_event_t               ngx_live_shop_lease_event;
 static u_char                    ngx_live_shop_node[NGX_MAXHOSTNAMELEN + 64];
@@ -261,6 +373,15 @@ ngx_live_shop_redis_conf(ngx_conf_t *cf, ngx_command_t *cmd, void *conf)
         if (ngx_strncmp(value[i].data, "prefix=", 7) == 0) {
             lscf->redis_prefix.data = value[i].data + 7;
             lscf->redis_prefix.len = value[i].len - 7;
+
+            if (lscf->redis_prefix.len > NGX_LIVE_SHOP_CLUSTER_PREFIX_MAX) {
+                ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
+                                   "\"%V\": a prefix of at most %d "
+                                   "characters", &value[i],
+                                   NGX_LIVE_SHOP_CLUSTER_PREFIX_MAX);
+                return NGX_CONF_ERROR;
+            }
+
             continue;
         }
 
@@ -315,22 +436,26 @@ ngx_live_shop_cluster_init_process(ngx_cycle_t *cycle)
         return NGX_OK;
     }
 
+    ngx_live_shop_cluster_behind.handler = ngx_live_shop_cluster_retry;
+    ngx_live_shop_cluster_behind.log = cycle->log;
+
     ngx_live_shop_cluster_cmd = ngx_live_shop_redis_open(cycle, "commands",
                                               ngx_live_shop_cluster_up, NULL);
     if (ngx_live_shop_cluster_cmd == NULL) {
         return NGX_ERROR;
     }
 
-    if (ngx_worker == 0) {
-        ngx_live_shop_cluster_sub = ngx_live_shop_redis_open(cycle,
-                                   "wake-ups", ngx_live_shop_cluster_sub_up,
-                                   NULL);
-        if (ngx_live_shop_cluster_sub == NULL) {
-            return NGX_ERROR;
-        }
+    if (ngx_worker != 0) {
+        return NGX_OK;
     }
 
-    if (ngx_worker == 0 && ngx_live_shop_get_conf(cycle)->notify.url.len) {
+    ngx_live_shop_cluster_sub = ngx_live_shop_redis_open(cycle, "wake-ups",
+                                          ngx_live_shop_cluster_sub_up, NULL);
+    if (ngx_live_shop_cluster_sub == NULL) {
+        return NGX_ERROR;
+    }
+
+    if (ngx_live_shop_get_conf(cycle)->notify.url.len) {
         /* this node in the lease: host, process, and a random number */
         ngx_live_shop_node_id.data = ngx_live_shop_node;
         ngx_live_shop_node_id.len = ngx_snprintf(ngx_live_shop_node,
@@ -365,58 +490,116 @@ ngx_live_shop_cluster_exit_process(ngx_cycle_t *cycle)
 }
 
 
+/*
+ * EVAL of a script on keys (names as ngx_live_shop_cluster_key takes
+ * them, of stream) and args, on this worker's connection
+ */
+
+static ngx_int_t
+ngx_live_shop_cluster_eval(ngx_str_t *script, ngx_str_t *stream,
+    const char **keys, ngx_uint_t nkeys, ngx_str_t *args, ngx_uint_t nargs,
+    ngx_live_shop_redis_reply_pt handler, void *data)
+{
+    u_char       names[4][NGX_LIVE_SHOP_CLUSTER_KEY_MAX], n[NGX_INT_T_LEN];
+    size_t       lens[3 + 4 + 8];
+    ngx_uint_t   i;
+    const char  *argv[3 + 4 + 8];
+
+    if (nkeys > 4 || nargs > 8 || ngx_live_shop_cluster_cmd == NULL) {
+        return NGX_ERROR;
+    }
+
+    argv[0] = "EVAL";
+    lens[0] = sizeof("EVAL") - 1;
+    argv[1] = (char *) script->data;
+    lens[1] = script->len;
+    argv[2] = (char *) n;
+    lens[2] = ngx_sprintf(n, "%ui", nkeys) - n;
+
+    for (i = 0; i < nkeys; i++) {
+        argv[3 + i] = (char *) names[i];
+        lens[3 + i] = ngx_live_shop_cluster_key(names[i], keys[i], stream);
+    }
+
+    for (i = 0; i < nargs; i++) {
+        argv[3 + nkeys + i] = (char *) args[i].data;
+        lens[3 + nkeys + i] = args[i].len;
+    }
+
+    return ngx_live_shop_redis_command(ngx_live_shop_cluster_cmd,
+                                       3 + nkeys + nargs, argv, lens,
+                                       handler, data);
+}
+
+
+/* PREFIX + what, and the stream's name when what ends with ":" */
+
+static size_t
+ngx_live_shop_cluster_key(u_char *key, const char *what, ngx_str_t *stream)
+{
+    u_char                *p;
+    size_t                 len;
+    ngx_live_shop_conf_t  *lscf;
+
+    lscf = ngx_live_shop_get_conf((ngx_cycle_t *) ngx_cycle);
+
+    len = ngx_strlen(what);
+
+    p = ngx_cpymem(key, lscf->redis_prefix.data, lscf->redis_prefix.len);
+    p = ngx_cpymem(p, what, len);
+
+    if (len && what[len - 1] == ':' && stream) {
+        p = ngx_cpymem(p, stream->data, stream->len);
+    }
+
+    return p - key;
+}
+
+
+static ngx_str_t *
+ngx_live_shop_cluster_number(ngx_str_t *s, u_char *buf, uint64_t n)
+{
+    s->data = buf;
+    s->len = ngx_sprintf(buf, "%uL", n) - buf;
+
+    return s;
+}
+
+
 /* Commands can go again: worker 0 reads every stream's log anew */
 
 static void
 ngx_live_shop_cluster_up(ngx_live_shop_redis_t *rd)
 {
-    ngx_str_t     key;
-    ngx_pool_t   *pool;
-    const char   *argv[2];
-    size_t        lens[2];
+    u_char       key[NGX_LIVE_SHOP_CLUSTER_KEY_MAX];
+    size_t       lens[2];
+    const char  *argv[2];
 
     if (ngx_worker != 0) {
         return;
     }
 
-    pool = ngx_create_pool(1024, ngx_cycle->log);
-    if (pool == NULL) {
-        return;
-    }
+    argv[0] = "SMEMBERS";
+    lens[0] = sizeof("SMEMBERS") - 1;
+    argv[1] = (char *) key;
+    lens[1] = ngx_live_shop_cluster_key(key, "streams", NULL);
 
-    if (ngx_live_shop_cluster_key(&key, "streams", NULL, pool) == NGX_OK) {
-        argv[0] = "SMEMBERS";
-        lens[0] = sizeof("SMEMBERS") - 1;
-        argv[1] = (char *) key.data;
-        lens[1] = key.len;
-
-        (void) ngx_live_shop_redis_command(rd, 2, argv, lens,
-                                           ngx_live_shop_cluster_members,
-                                           NULL);
-    }
-
-    ngx_destroy_pool(pool);
+    (void) ngx_live_shop_redis_command(rd, 2, argv, lens,
+                                       ngx_live_shop_cluster_members, NULL);
 }
 
 
 static void
 ngx_live_shop_cluster_sub_up(ngx_live_shop_redis_t *rd)
 {
-    ngx_str_t    channel;
-    ngx_pool_t  *pool;
+    u_char     key[NGX_LIVE_SHOP_CLUSTER_KEY_MAX];
+    ngx_str_t  channel;
 
-    pool = ngx_create_pool(1024, ngx_cycle->log);
-    if (pool == NULL) {
-        return;
-    }
+    channel.data = key;
+    channel.len = ngx_live_shop_cluster_key(key, "wake", NULL);
 
-    if (ngx_live_shop_cluster_key(&channel, "wake", NULL, pool) == NGX_OK) {
-        (void) ngx_live_shop_redis_subscribe(rd, &channel,
-                                             ngx_live_shop_cluster_woken,
-                                             NULL);
-    }
-
-    ngx_destroy_pool(pool);
+    (void) ngx_live_shop_redis_subscribe(rd, &channel,
+                                         ngx_live_shop_cluster_woken, NULL);
 
     /* what was written while it was away */
 
@@ -479,8 +662,8 @@ ngx_live_shop_cluster_woken(ngx_live_shop_redis_t *rd, redisReply *reply,
         return;
     }
 
-    space = (u_char *) ngx_strlchr((u_char *) msg->str,
-                                   (u_char *) msg->str + msg->len, ' ');
+    space = ngx_strlchr((u_char *) msg->str, (u_char *) msg->str + msg->len,
+                        ' ');
     if (space == NULL) {
         return;
     }
@@ -544,60 +727,27 @@ ngx_live_shop_catch_up(ngx_str_t *stream)
 static void
 ngx_live_shop_catch_up_read(ngx_live_shop_catchup_t *cu)
 {
-    u_char               from[NGX_INT64_LEN], to[NGX_INT64_LEN];
-    uint64_t             version;
-    ngx_str_t            key;
-    ngx_pool_t          *pool;
-    const char          *argv[4];
-    size_t               lens[4];
-    ngx_live_shop_shm_t *shm;
-
-    shm = ngx_live_shop_get_shm((ngx_cycle_t *) ngx_cycle);
+    u_char      from[NGX_INT64_LEN], chunk[NGX_INT64_LEN];
+    ngx_str_t   args[2];
 
     cu->again = 0;
-    version = ngx_live_shop_version(shm, &cu->stream);
+    cu->from = ngx_live_shop_version(
+                             ngx_live_shop_get_shm((ngx_cycle_t *) ngx_cycle),
+                             &cu->stream);
 
-    pool = ngx_create_pool(1024, ngx_cycle->log);
+    (void) ngx_live_shop_cluster_number(&args[0], from, cu->from);
+    (void) ngx_live_shop_cluster_number(&args[1], chunk,
+                                        NGX_LIVE_SHOP_CLUSTER_CHUNK);
 
-    if (pool == NULL
-        || ngx_live_shop_cluster_key(&key, "log", &cu->stream, pool)
-           != NGX_OK)
-    {
-        goto failed;
-    }
-
-    argv[0] = "LRANGE";
-    lens[0] = sizeof("LRANGE") - 1;
-    argv[1] = (char *) key.data;
-    lens[1] = key.len;
-    cu->from = version;
-
-    argv[2] = (char *) from;
-    lens[2] = ngx_sprintf(from, "%uL", version) - from;
-    argv[3] = (char *) to;
-    lens[3] = ngx_sprintf(to, "%uL",
-                          version + NGX_LIVE_SHOP_CLUSTER_CHUNK - 1) - to;
-
-    if (ngx_live_shop_redis_command(ngx_live_shop_cluster_cmd, 4, argv, lens,
-                                    ngx_live_shop_caught_up, cu)
+    if (ngx_live_shop_cluster_eval(&ngx_live_shop_cluster_read, &cu->stream,
+                                   ngx_live_shop_cluster_read_keys, 2, args,
+                                   2, ngx_live_shop_caught_up, cu)
         != NGX_OK)
     {
-        goto failed;
+        /* the next connection reads every stream again */
+        ngx_queue_remove(&cu->queue);
+        ngx_free(cu);
     }
-
-    ngx_destroy_pool(pool);
-
-    return;
-
-failed:
-
-    if (pool) {
-        ngx_destroy_pool(pool);
-    }
-
-    /* the next connection reads every stream again */
-    ngx_queue_remove(&cu->queue);
-    ngx_free(cu);
 }
 
 
@@ -607,16 +757,30 @@ ngx_live_shop_caught_up(ngx_live_shop_redis_t *rd, redisReply *reply,
 {
     ngx_live_shop_catchup_t *cu = data;
 
-    ngx_uint_t  more;
+    ngx_uint_t   more;
+    redisReply  *got;
 
     more = 0;
 
-    if (reply && reply->type == REDIS_REPLY_ARRAY) {
-        if (ngx_live_shop_cluster_apply(&cu->stream, cu->from, reply)) {
-            ngx_live_shop_ring();
+    if (reply && reply->type == REDIS_REPLY_ARRAY && reply->elements == 2
+        && reply->element[0]->type == REDIS_REPLY_INTEGER
+        && reply->element[1]->type == REDIS_REPLY_ARRAY)
+    {
+        got = reply->element[1];
+
+        if (reply->element[0]->integer == 1) {
+            /* behind what the log holds: from its base, then the rest */
+            more = (ngx_live_shop_cluster_base(&cu->stream, got) == NGX_OK);
+
+        } else {
+            if (ngx_live_shop_cluster_apply(&cu->stream, cu->from, got)) {
+                ngx_live_shop_ring();
+            }
+
+            more = (got->elements == NGX_LIVE_SHOP_CLUSTER_CHUNK);
         }
 
-        more = (reply->elements == NGX_LIVE_SHOP_CLUSTER_CHUNK) || cu->again;
+        more = more || cu->again;
     }
 
     if (more && rd->up) {
@@ -626,6 +790,52 @@ ngx_live_shop_caught_up(ngx_live_shop_redis_t *rd, redisReply *reply,
 
     ngx_queue_remove(&cu->queue);
     ngx_free(cu);
+}
+
+
+/* The base a read returned: {version, ledger, checkpoint} */
+
+static ngx_int_t
+ngx_live_shop_cluster_base(ngx_str_t *stream, redisReply *base)
+{
+    ngx_int_t   version, rc;
+    ngx_str_t   ledger, checkpoint;
+
+    if (base->elements != 3
+        || base->element[0]->type != REDIS_REPLY_STRING
+        || base->element[2]->type != REDIS_REPLY_STRING)
+    {
+        ngx_log_error(NGX_LOG_ALERT, ngx_cycle->log, 0,
+                      "live_shop: \"%V\": the shared log has no base where "
+                      "it should", stream);
+        return NGX_ERROR;
+    }
+
+    version = ngx_atoi((u_char *) base->element[0]->str,
+                       base->element[0]->len);
+    if (version == NGX_ERROR) {
+        return NGX_ERROR;
+    }
+
+    ngx_str_null(&ledger);
+
+    if (base->element[1]->type == REDIS_REPLY_STRING) {
+        ledger.data = (u_char *) base->element[1]->str;
+        ledger.len = base->element[1]->len;
+    }
+
+    checkpoint.data = (u_char *) base->element[2]->str;
+    checkpoint.len = base->element[2]->len;
+
+    rc = ngx_live_shop_load_base(
+                             ngx_live_shop_get_shm((ngx_cycle_t *) ngx_cycle),
+                             stream, (uint64_t) version, &ledger, &checkpoint);
+
+    if (rc == NGX_OK) {
+        ngx_live_shop_ring();
+    }
+
+    return rc == NGX_ERROR ? NGX_ERROR : NGX_OK;
 }
 
 
@@ -782,12 +992,9 @@ static void
 ngx_live_shop_cluster_attempt(ngx_live_shop_write_t *w)
 {
     u_char                 version[NGX_INT64_LEN], chunk[NGX_INT64_LEN];
+    u_char                 wake[NGX_LIVE_SHOP_CLUSTER_KEY_MAX];
     ngx_int_t              rc;
-    ngx_str_t              keys[4];
-    ngx_pool_t            *pool;
-    const char            *argv[11];
-    size_t                 lens[11];
-    ngx_live_shop_conf_t  *lscf;
+    ngx_str_t              args[5];
 
     if (w->cancelled) {
         /* not written: it may be dropped */
@@ -818,62 +1025,33 @@ ngx_live_shop_cluster_attempt(ngx_live_shop_write_t *w)
         return;
     }
 
-    lscf = ngx_live_shop_get_conf((ngx_cycle_t *) ngx_cycle);
+    (void) ngx_live_shop_cluster_number(&args[0], version, w->version);
+    args[1] = w->stream;
+    args[2].data = w->batch;
+    args[2].len = w->len;
+    args[3].data = wake;
+    args[3].len = ngx_live_shop_cluster_key(wake, "wake", NULL);
+    (void) ngx_live_shop_cluster_number(&args[4], chunk,
+                                        NGX_LIVE_SHOP_CLUSTER_CHUNK);
 
-    pool = ngx_create_pool(1024, ngx_cycle->log);
-
-    if (pool == NULL
-        || ngx_live_shop_cluster_key(&keys[0], "version", &w->stream, pool)
-           != NGX_OK
-        || ngx_live_shop_cluster_key(&keys[1], "log", &w->stream, pool)
-           != NGX_OK
-        || ngx_live_shop_cluster_key(&keys[2], "streams", NULL, pool)
-           != NGX_OK
-        || ngx_live_shop_cluster_key(&keys[3], "wake", NULL, pool)
-           != NGX_OK)
+    if (ngx_live_shop_cluster_eval(&ngx_live_shop_cluster_append, &w->stream,
+                                   ngx_live_shop_cluster_append_keys, 4,
+                                   args, 5, ngx_live_shop_cluster_appended,
+                                   w)
+        != NGX_OK)
     {
-        if (pool) {
-            ngx_destroy_pool(pool);
-        }
-
-        ngx_live_shop_cluster_unavailable(w, "out of memory");
-        return;
-    }
-
-    argv[0] = "EVAL";
-    lens[0] = sizeof("EVAL") - 1;
-    argv[1] = ngx_live_shop_cluster_append;
-    lens[1] = sizeof(ngx_live_shop_cluster_append) - 1;
-    argv[2] = "3";
-    lens[2] = 1;
-    argv[3] = (char *) keys[0].data;
-    lens[3] = keys[0].len;
-    argv[4] = (char *) keys[1].data;
-    lens[4] = keys[1].len;
-    argv[5] = (char *) keys[2].data;
-    lens[5] = keys[2].len;
-    argv[6] = (char *) version;
-    lens[6] = ngx_sprintf(version, "%uL", w->version) - version;
-    argv[7] = (char *) w->stream.data;
-    lens[7] = w->stream.len;
-    argv[8] = (char *) w->batch;
-    lens[8] = w->len;
-    argv[9] = (char *) keys[3].data;
-    lens[9] = keys[3].len;
-    argv[10] = (char *) chunk;
-    lens[10] = ngx_sprintf(chunk, "%ui", (ngx_uint_t)
-                           NGX_LIVE_SHOP_CLUSTER_CHUNK) - chunk;
-
-    rc = ngx_live_shop_redis_command(ngx_live_shop_cluster_cmd, 11, argv,
-                                     lens, ngx_live_shop_cluster_appended,
-                                     w);
-
-    ngx_destroy_pool(pool);
-
-    (void) lscf;
-
-    if (rc != NGX_OK) {
         ngx_live_shop_cluster_unavailable(w, "not connected");
+    }
+}
+
+
+/* The busy write, planned again once its stream started from the base */
+
+static void
+ngx_live_shop_cluster_retry(ngx_event_t *ev)
+{
+    if (ngx_live_shop_cluster_busy) {
+        ngx_live_shop_cluster_attempt(ngx_live_shop_cluster_busy);
     }
 }
 
@@ -884,8 +1062,9 @@ ngx_live_shop_cluster_appended(ngx_live_shop_redis_t *rd, redisReply *reply,
 {
     ngx_live_shop_write_t *w = data;
 
-    ngx_int_t             rc;
-    ngx_live_shop_shm_t  *shm;
+    ngx_int_t              rc;
+    ngx_live_shop_shm_t   *shm;
+    ngx_live_shop_conf_t  *lscf;
 
     if (reply == NULL) {
         ngx_live_shop_cluster_unavailable(w, "the connection was lost");
@@ -910,7 +1089,9 @@ ngx_live_shop_cluster_appended(ngx_live_shop_redis_t *rd, redisReply *reply,
 
     shm = ngx_live_shop_get_shm((ngx_cycle_t *) ngx_cycle);
 
-    if (reply->element[0]->integer == 1) {
+    switch (reply->element[0]->integer) {
+
+    case 1:
         /* appended: this node applies it like any batch of the log */
         rc = ngx_live_shop_apply(shm, &w->stream, w->version, w->batch,
                                  w->len);
@@ -919,7 +1100,23 @@ ngx_live_shop_cluster_appended(ngx_live_shop_redis_t *rd, redisReply *reply,
             ngx_live_shop_ring();
         }
 
+        lscf = ngx_live_shop_get_conf((ngx_cycle_t *) ngx_cycle);
+
+        if (reply->elements == 3
+            && reply->element[2]->type == REDIS_REPLY_INTEGER
+            && reply->element[2]->integer >= lscf->journal_max_size)
+        {
+            ngx_live_shop_fold_start(&w->stream);
+        }
+
         ngx_live_shop_cluster_finish(w, NGX_OK);
+        return;
+
+    case 2:
+        /* this node is behind what the log holds: from the base, later */
+        ngx_live_shop_catch_up(&w->stream);
+        ngx_add_timer(&ngx_live_shop_cluster_behind,
+                      NGX_LIVE_SHOP_CLUSTER_BEHIND);
         return;
     }
 
@@ -966,6 +1163,160 @@ ngx_live_shop_cluster_finish(ngx_live_shop_write_t *w, ngx_int_t rc)
 
 
 /*
+ * A stream's log has grown by live_shop_journal_max_size since its base:
+ * this node folds it into a new base at the version it is at, as a
+ * journal is rotated and folded into its ledger (the report's totals, the
+ * order keys of the last 7 days, and a checkpoint), unless another write
+ * comes first. The log then keeps the batches after the old base.
+ */
+
+static void
+ngx_live_shop_fold_start(ngx_str_t *stream)
+{
+    if (ngx_live_shop_fold_stream.len) {
+        return;   /* one at a time */
+    }
+
+    ngx_memcpy(ngx_live_shop_folding, stream->data, stream->len);
+    ngx_live_shop_fold_stream.data = ngx_live_shop_folding;
+    ngx_live_shop_fold_stream.len = stream->len;
+
+    if (ngx_live_shop_cluster_eval(&ngx_live_shop_cluster_fold_read, stream,
+                                   ngx_live_shop_cluster_fold_keys, 3, NULL,
+                                   0, ngx_live_shop_fold_read, NULL)
+        != NGX_OK)
+    {
+        ngx_live_shop_fold_stream.len = 0;
+    }
+}
+
+
+static void
+ngx_live_shop_fold_read(ngx_live_shop_redis_t *rd, redisReply *reply,
+    void *data)
+{
+    u_char       *text, *p, version[NGX_INT64_LEN], old[NGX_INT64_LEN];
+    char         *ledger;
+    size_t        i, len, ledger_len;
+    uint64_t      v, bv;
+    ngx_int_t     rc;
+    ngx_str_t     args[4], checkpoint, *stream;
+    redisReply  **e;
+    lshop_error   err;
+
+    stream = &ngx_live_shop_fold_stream;
+
+    if (reply == NULL || reply->type != REDIS_REPLY_ARRAY
+        || reply->elements != 5
+        || reply->element[0]->type != REDIS_REPLY_INTEGER
+        || reply->element[1]->type != REDIS_REPLY_INTEGER
+        || reply->element[2]->type != REDIS_REPLY_STRING
+        || reply->element[3]->type != REDIS_REPLY_STRING
+        || reply->element[4]->type != REDIS_REPLY_ARRAY)
+    {
+        stream->len = 0;
+        return;
+    }
+
+    e = reply->element;
+    v = (uint64_t) e[0]->integer;
+    bv = (uint64_t) e[1]->integer;
+
+    /* this node at the log's version, for the checkpoint */
+
+    if (ngx_live_shop_cluster_apply(stream, bv, e[4])) {
+        ngx_live_shop_ring();
+    }
+
+    /* the base's checkpoint and the batches after it: a journal file */
+
+    len = e[3]->len;
+
+    for (i = 0; i < e[4]->elements; i++) {
+        if (e[4]->element[i]->type != REDIS_REPLY_STRING) {
+            stream->len = 0;
+            return;
+        }
+
+        len += e[4]->element[i]->len;
+    }
+
+    text = ngx_alloc(len + 1, ngx_cycle->log);
+    if (text == NULL) {
+        stream->len = 0;
+        return;
+    }
+
+    p = ngx_cpymem(text, e[3]->str, e[3]->len);
+
+    for (i = 0; i < e[4]->elements; i++) {
+        p = ngx_cpymem(p, e[4]->element[i]->str, e[4]->element[i]->len);
+    }
+
+    ledger = lshop_ledger_fold(e[2]->len ? e[2]->str : NULL, e[2]->len,
+                               (char *) text, len, lshop_now_ms(),
+                               &ledger_len, &err);
+
+    rc = ledger ? ngx_live_shop_checkpoint_at(
+                             ngx_live_shop_get_shm((ngx_cycle_t *) ngx_cycle),
+                             stream, v,
+                             lshop_journal_file((char *) text, len) + 1,
+                             &checkpoint)
+                : NGX_ERROR;
+
+    ngx_free(text);
+
+    if (ledger == NULL) {
+        ngx_log_error(NGX_LOG_ALERT, ngx_cycle->log, 0,
+                      "live_shop: \"%V\": the shared log cannot be folded, "
+                      "so it grows: %s", stream, err.message);
+    }
+
+    if (rc != NGX_OK) {
+        /* not at that version (any more): the next append tries again */
+        free(ledger);
+        stream->len = 0;
+        return;
+    }
+
+    (void) ngx_live_shop_cluster_number(&args[0], version, v);
+    (void) ngx_live_shop_cluster_number(&args[1], old, bv);
+    args[2].data = (u_char *) ledger;
+    args[2].len = ledger_len;
+    args[3] = checkpoint;
+
+    if (ngx_live_shop_cluster_eval(&ngx_live_shop_cluster_fold_write, stream,
+                                   ngx_live_shop_cluster_fold_keys, 3, args,
+                                   4, ngx_live_shop_fold_written,
+                                   (void *) (uintptr_t) v)
+        != NGX_OK)
+    {
+        stream->len = 0;
+    }
+
+    free(ledger);
+    free(checkpoint.data);
+}
+
+
+static void
+ngx_live_shop_fold_written(ngx_live_shop_redis_t *rd, redisReply *reply,
+    void *data)
+{
+    uint64_t  version = (uint64_t) (uintptr_t) data;
+
+    if (reply && reply->type == REDIS_REPLY_INTEGER && reply->integer == 1) {
+        ngx_log_error(NGX_LOG_INFO, ngx_cycle->log, 0,
+                      "live_shop: \"%V\": the shared log folded into a new "
+                      "base at version %uL", &ngx_live_shop_fold_stream,
+                      version);
+    }
+
+    ngx_live_shop_fold_stream.len = 0;
+}
+
+
+/*
  * On worker 0's clock: what the clock has made due, as writes (one per
  * stream at a time). Every node's worker 0 does it; the first append
  * wins.
@@ -1002,11 +1353,11 @@ ngx_live_shop_cluster_tick(void)
 
     for (i = 0; due && i < due->nelts; i++) {
 
-        queued = ngx_live_shop_cluster_busy
-                 && ngx_live_shop_cluster_busy->kind == NGX_LIVE_SHOP_WRITE_DUE
-                 && ngx_live_shop_cluster_busy->stream.len == names[i].len
-                 && ngx_strncmp(ngx_live_shop_cluster_busy->name,
-                                names[i].data, names[i].len) == 0;
+        w = ngx_live_shop_cluster_busy;
+
+        queued = w && w->kind == NGX_LIVE_SHOP_WRITE_DUE
+                 && w->stream.len == names[i].len
+                 && ngx_strncmp(w->name, names[i].data, names[i].len) == 0;
 
         for (q = ngx_queue_head(&ngx_live_shop_cluster_writes);
              !queued && q != ngx_queue_sentinel(&ngx_live_shop_cluster_writes);
@@ -1040,42 +1391,6 @@ ngx_live_shop_cluster_tick(void)
 }
 
 
-/* PREFIX + what (+ ":" + stream), NUL-ended */
-
-static ngx_int_t
-ngx_live_shop_cluster_key(ngx_str_t *key, const char *what, ngx_str_t *stream,
-    ngx_pool_t *pool)
-{
-    u_char                *p;
-    size_t                 len;
-    ngx_live_shop_conf_t  *lscf;
-
-    lscf = ngx_live_shop_get_conf((ngx_cycle_t *) ngx_cycle);
-
-    len = lscf->redis_prefix.len + ngx_strlen(what)
-          + (stream ? 1 + stream->len : 0);
-
-    key->data = ngx_pnalloc(pool, len + 1);
-    if (key->data == NULL) {
-        return NGX_ERROR;
-    }
-
-    p = ngx_cpymem(key->data, lscf->redis_prefix.data,
-                   lscf->redis_prefix.len);
-    p = ngx_cpymem(p, what, ngx_strlen(what));
-
-    if (stream) {
-        *p++ = ':';
-        p = ngx_cpymem(p, stream->data, stream->len);
-    }
-
-    *p = '\0';
-    key->len = len;
-
-    return NGX_OK;
-}
-
-
 /* Webhooks out: whether this node delivers them now */
 
 ngx_uint_t
@@ -1090,11 +1405,8 @@ ngx_live_shop_cluster_delivers(void)
 static void
 ngx_live_shop_lease_renew(ngx_event_t *ev)
 {
-    u_char       ms[NGX_INT_T_LEN];
-    ngx_str_t    key;
-    ngx_pool_t  *pool;
-    const char  *argv[6];
-    size_t       lens[6];
+    u_char     ms[NGX_INT64_LEN];
+    ngx_str_t  args[2];
 
     if (ngx_exiting) {
         return;
@@ -1106,34 +1418,14 @@ ngx_live_shop_lease_renew(ngx_event_t *ev)
         ngx_live_shop_lease_lost("its lease ran out");
     }
 
-    pool = ngx_create_pool(1024, ngx_cycle->log);
-    if (pool == NULL) {
-        return;
-    }
+    args[0] = ngx_live_shop_node_id;
+    (void) ngx_live_shop_cluster_number(&args[1], ms,
+                                        NGX_LIVE_SHOP_CLUSTER_LEASE);
 
-    if (ngx_live_shop_cluster_key(&key, "notify", NULL, pool) == NGX_OK) {
-        argv[0] = "EVAL";
-        lens[0] = 4;
-        argv[1] = ngx_live_shop_cluster_lease;
-        lens[1] = sizeof(ngx_live_shop_cluster_lease) - 1;
-        argv[2] = "1";
-        lens[2] = 1;
-        argv[3] = (char *) key.data;
-        lens[3] = key.len;
-        argv[4] = (char *) ngx_live_shop_node_id.data;
-        lens[4] = ngx_live_shop_node_id.len;
-        argv[5] = (char *) ms;
-        lens[5] = ngx_sprintf(ms, "%ui", (ngx_uint_t)
-                              NGX_LIVE_SHOP_CLUSTER_LEASE) - ms;
-
-        (void) ngx_live_shop_redis_command(ngx_live_shop_cluster_cmd, 6,
-                                           argv, lens,
-                                           ngx_live_shop_lease_renewed,
-                                           (void *) (uintptr_t)
-                                               ngx_current_msec);
-    }
-
-    ngx_destroy_pool(pool);
+    (void) ngx_live_shop_cluster_eval(&ngx_live_shop_cluster_lease, NULL,
+                                      ngx_live_shop_cluster_lease_keys, 1,
+                                      args, 2, ngx_live_shop_lease_renewed,
+                                      (void *) (uintptr_t) ngx_current_msec);
 }
 
 
@@ -1141,12 +1433,10 @@ static void
 ngx_live_shop_lease_renewed(ngx_live_shop_redis_t *rd, redisReply *reply,
     void *data)
 {
-    ngx_msec_t   asked = (ngx_msec_t) (uintptr_t) data;
+    ngx_msec_t  asked = (ngx_msec_t) (uintptr_t) data;
 
-    ngx_str_t    key, cursors;
-    ngx_pool_t  *pool;
-    const char  *argv[5];
-    size_t       lens[5];
+    u_char      prefix[NGX_LIVE_SHOP_CLUSTER_KEY_MAX];
+    ngx_str_t   args[1];
 
     if (reply == NULL || reply->type != REDIS_REPLY_INTEGER) {
         return;   /* delivering, if so, until the lease runs out */
@@ -1170,32 +1460,13 @@ ngx_live_shop_lease_renewed(ngx_live_shop_redis_t *rd, redisReply *reply,
 
     /* taken: the cursors first, then the deliveries */
 
-    pool = ngx_create_pool(1024, ngx_cycle->log);
-    if (pool == NULL) {
-        return;
-    }
+    args[0].data = prefix;
+    args[0].len = ngx_live_shop_cluster_key(prefix, "notified:", NULL);
 
-    if (ngx_live_shop_cluster_key(&key, "streams", NULL, pool) == NGX_OK
-        && ngx_live_shop_cluster_key(&cursors, "notified:", NULL, pool)
-           == NGX_OK)
-    {
-        argv[0] = "EVAL";
-        lens[0] = 4;
-        argv[1] = ngx_live_shop_cluster_cursors;
-        lens[1] = sizeof(ngx_live_shop_cluster_cursors) - 1;
-        argv[2] = "1";
-        lens[2] = 1;
-        argv[3] = (char *) key.data;
-        lens[3] = key.len;
-        argv[4] = (char *) cursors.data;
-        lens[4] = cursors.len;
-
-        (void) ngx_live_shop_redis_command(rd, 5, argv, lens,
-                                           ngx_live_shop_lease_cursors,
-                                           NULL);
-    }
-
-    ngx_destroy_pool(pool);
+    (void) ngx_live_shop_cluster_eval(&ngx_live_shop_cluster_cursors, NULL,
+                                      ngx_live_shop_cluster_cursors_keys, 1,
+                                      args, 1, ngx_live_shop_lease_cursors,
+                                      NULL);
 }
 
 
@@ -1262,45 +1533,16 @@ ngx_live_shop_lease_lost(const char *why)
 void
 ngx_live_shop_cluster_notified(ngx_str_t *stream, uint64_t seq)
 {
-    u_char       value[NGX_INT64_LEN];
-    ngx_str_t    lease, cursor;
-    ngx_pool_t  *pool;
-    const char  *argv[7];
-    size_t       lens[7];
+    u_char     value[NGX_INT64_LEN];
+    ngx_str_t  args[2];
 
-    pool = ngx_create_pool(1024, ngx_cycle->log);
-    if (pool == NULL) {
-        return;
-    }
+    args[0] = ngx_live_shop_node_id;
+    (void) ngx_live_shop_cluster_number(&args[1], value, seq);
 
-    if (ngx_live_shop_cluster_key(&lease, "notify", NULL, pool) != NGX_OK
-        || ngx_live_shop_cluster_key(&cursor, "notified", stream, pool)
-           != NGX_OK)
-    {
-        ngx_destroy_pool(pool);
-        return;
-    }
-
-    argv[0] = "EVAL";
-    lens[0] = 4;
-    argv[1] = ngx_live_shop_cluster_cursor;
-    lens[1] = sizeof(ngx_live_shop_cluster_cursor) - 1;
-    argv[2] = "2";
-    lens[2] = 1;
-    argv[3] = (char *) lease.data;
-    lens[3] = lease.len;
-    argv[4] = (char *) cursor.data;
-    lens[4] = cursor.len;
-    argv[5] = (char *) ngx_live_shop_node_id.data;
-    lens[5] = ngx_live_shop_node_id.len;
-    argv[6] = (char *) value;
-    lens[6] = ngx_sprintf(value, "%uL", seq) - value;
-
-    (void) ngx_live_shop_redis_command(ngx_live_shop_cluster_cmd, 7, argv,
-                                       lens, ngx_live_shop_cluster_ignored,
-                                       NULL);
-
-    ngx_destroy_pool(pool);
+    (void) ngx_live_shop_cluster_eval(&ngx_live_shop_cluster_cursor, stream,
+                                      ngx_live_shop_cluster_cursor_keys, 2,
+                                      args, 2, ngx_live_shop_cluster_ignored,
+                                      NULL);
 }
 
 

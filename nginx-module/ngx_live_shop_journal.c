@@ -422,6 +422,49 @@ ngx_live_shop_journal_forget(ngx_live_shop_conf_t *lscf, ngx_str_t *stream,
 
 
 /*
+ * With several nodes: a stream's journal made anew from the shared log's
+ * base, its ledger and the checkpoint that begins its journal.
+ */
+
+ngx_int_t
+ngx_live_shop_journal_begin(ngx_live_shop_conf_t *lscf, ngx_str_t *stream,
+    ngx_str_t *ledger, ngx_str_t *checkpoint, ngx_log_t *log)
+{
+    off_t   size;
+    u_char  path[NGX_MAX_PATH];
+
+    if (ngx_live_shop_journal_forget(lscf, stream, log) != NGX_OK) {
+        return NGX_ERROR;
+    }
+
+    /* the journal first: it makes the application's directory */
+
+    size = 0;
+
+    if (ngx_live_shop_journal_append(lscf, stream, checkpoint->data,
+                                     checkpoint->len, &size, log)
+        != NGX_OK)
+    {
+        return NGX_ERROR;
+    }
+
+    if (ledger->len == 0) {
+        return NGX_OK;
+    }
+
+    if (ngx_live_shop_journal_path(lscf, stream, ".ledger", path,
+                                   sizeof(path))
+        != NGX_OK)
+    {
+        return NGX_ERROR;
+    }
+
+    return ngx_live_shop_journal_replace(path, ledger->data, ledger->len, 0,
+                                         log);
+}
+
+
+/*
  * Starts a new journal with a checkpoint line; the current one becomes
  * NAME.journal.1 and the one before that goes. A journal so takes at most
  * about twice live_shop_journal_max_size.

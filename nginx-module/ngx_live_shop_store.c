@@ -72,6 +72,10 @@ static ngx_int_t ngx_live_shop_journal(ngx_live_shop_stream_t *st,
     u_char *line, size_t len, lshop_error *err);
 static void ngx_live_shop_checkpoint(ngx_live_shop_shm_t *shm,
     ngx_live_shop_stream_t *st);
+static char *ngx_live_shop_checkpoint_line(ngx_live_shop_stream_t *st,
+    int64_t file, size_t *len);
+static void ngx_live_shop_stream_empty(ngx_live_shop_shm_t *shm,
+    ngx_live_shop_stream_t *st);
 static void ngx_live_shop_rotate(ngx_live_shop_shm_t *shm,
     ngx_live_shop_stream_t *st);
 static void ngx_live_shop_trim(ngx_live_shop_shm_t *shm,
@@ -746,44 +750,14 @@ ngx_live_shop_journal(ngx_live_shop_stream_t *st, u_char *line, size_t len,
 static void
 ngx_live_shop_checkpoint(ngx_live_shop_shm_t *shm, ngx_live_shop_stream_t *st)
 {
-    char                   *line;
-    size_t                  len, n;
-    ngx_uint_t              aside;
-    ngx_queue_t            *q;
-    lshop_error             err;
-    lshop_offer            *offers;
-    ngx_live_shop_conf_t   *lscf;
-    ngx_live_shop_offer_t  *o;
+    char                  *line;
+    size_t                 len;
+    ngx_uint_t             aside;
+    ngx_live_shop_conf_t  *lscf;
 
     lscf = ngx_live_shop_get_conf((ngx_cycle_t *) ngx_cycle);
 
-    offers = ngx_alloc(st->noffers * sizeof(lshop_offer) + 1,
-                       ngx_cycle->log);
-    if (offers == NULL) {
-        return;
-    }
-
-    n = 0;
-
-    for (q = ngx_queue_head(&st->offers);
-         q != ngx_queue_sentinel(&st->offers);
-         q = ngx_queue_next(q))
-    {
-        o = ngx_queue_data(q, ngx_live_shop_offer_t, queue);
-
-        if (lshop_offer_parse((char *) o->json, o->len, NULL, &offers[n],
-                              &err)
-            == 0)
-        {
-            n++;
-        }
-    }
-
-    line = lshop_journal_checkpoint_line(&st->state, (char *) st->name,
-                                         lshop_now_ms(), st->journal_file + 1,
-                                         offers, n, &len);
-    ngx_free(offers);
-
+    line = ngx_live_shop_checkpoint_line(st, st->journal_file + 1, &len);
     if (line == NULL) {
         return;
     }
@@ -803,6 +777,50 @@ ngx_live_shop_checkpoint(ngx_live_shop_shm_t *shm, ngx_live_shop_stream_t *st)
     }
 
     free(line);
+}
+
+
+/* The checkpoint line of a stream as it is, beginning journal file file */
+
+static char *
+ngx_live_shop_checkpoint_line(ngx_live_shop_stream_t *st, int64_t file,
+    size_t *len)
+{
+    char                   *line;
+    size_t                  n;
+    ngx_queue_t            *q;
+    lshop_error             err;
+    lshop_offer            *offers;
+    ngx_live_shop_offer_t  *o;
+
+    offers = ngx_alloc(st->noffers * sizeof(lshop_offer) + 1,
+                       ngx_cycle->log);
+    if (offers == NULL) {
+        return NULL;
+    }
+
+    n = 0;
+
+    for (q = ngx_queue_head(&st->offers);
+         q != ngx_queue_sentinel(&st->offers);
+         q = ngx_queue_next(q))
+    {
+        o = ngx_queue_data(q, ngx_live_shop_offer_t, queue);
+
+        if (lshop_offer_parse((char *) o->json, o->len, NULL, &offers[n],
+                              &err)
+            == 0)
+        {
+            n++;
+        }
+    }
+
+    line = lshop_journal_checkpoint_line(&st->state, (char *) st->name,
+                                         lshop_now_ms(), file, offers, n,
+                                         len);
+    ngx_free(offers);
+
+    return line;
 }
 
 
@@ -2708,4 +2726,158 @@ ngx_array_t *
 ngx_live_shop_streams(ngx_live_shop_shm_t *shm, ngx_pool_t *pool)
 {
     return ngx_live_shop_names(shm, 0, pool);
+}
+
+
+/* Everything a stream holds in the zone, freed: as new but for its name */
+
+static void
+ngx_live_shop_stream_empty(ngx_live_shop_shm_t *shm,
+    ngx_live_shop_stream_t *st)
+{
+    ngx_queue_t  *q;
+
+    while (!ngx_queue_empty(&st->offers)) {
+        q = ngx_queue_head(&st->offers);
+        ngx_queue_remove(q);
+        ngx_slab_free_locked(shm->shpool,
+                             ngx_queue_data(q, ngx_live_shop_offer_t, queue));
+    }
+
+    while (!ngx_queue_empty(&st->events)) {
+        q = ngx_queue_head(&st->events);
+        ngx_queue_remove(q);
+        ngx_slab_free_locked(shm->shpool,
+                             ngx_queue_data(q, ngx_live_shop_event_t, queue));
+    }
+
+    while (!ngx_queue_empty(&st->ranges)) {
+        q = ngx_queue_head(&st->ranges);
+        ngx_queue_remove(q);
+        ngx_slab_free_locked(shm->shpool,
+                             ngx_queue_data(q, ngx_live_shop_range_t, queue));
+    }
+
+    while (!ngx_queue_empty(&st->seen_queue)) {
+        q = ngx_queue_head(&st->seen_queue);
+        ngx_queue_remove(q);
+        ngx_slab_free_locked(shm->shpool,
+                             ngx_queue_data(q, ngx_live_shop_seen_t, queue));
+    }
+
+    ngx_rbtree_init(&st->seen, &st->seen_sentinel,
+                    ngx_str_rbtree_insert_value);
+
+    st->noffers = 0;
+    st->nevents = 0;
+    st->nended = 0;
+    st->nseen = 0;
+    st->journal_size = 0;
+    st->journal_file = 0;
+    ngx_memzero(&st->synced, sizeof(ngx_live_shop_journal_pos_t));
+
+    lshop_state_init(&st->state);
+}
+
+
+/*
+ * With several nodes: a stream made anew from the shared log's base at
+ * version (a node behind what the log still holds): its journal files
+ * written from the base's ledger and checkpoint, then loaded as after a
+ * restart. NGX_DECLINED: this node is at that version or beyond already.
+ */
+
+ngx_int_t
+ngx_live_shop_load_base(ngx_live_shop_shm_t *shm, ngx_str_t *stream,
+    uint64_t version, ngx_str_t *ledger, ngx_str_t *checkpoint)
+{
+    ngx_int_t                rc;
+    ngx_live_shop_conf_t    *lscf;
+    ngx_live_shop_stream_t  *st;
+
+    lscf = ngx_live_shop_get_conf((ngx_cycle_t *) ngx_cycle);
+
+    ngx_shmtx_lock(&shm->shpool->mutex);
+
+    st = ngx_live_shop_stream(shm, stream, 1);
+
+    if (st == NULL) {
+        rc = NGX_ERROR;
+        goto done;
+    }
+
+    if (st->version >= version) {
+        rc = NGX_DECLINED;
+        goto done;
+    }
+
+    if (lscf->journal.len == 0
+        || ngx_live_shop_journal_begin(lscf, stream, ledger, checkpoint,
+                                       ngx_cycle->log)
+           != NGX_OK)
+    {
+        ngx_log_error(NGX_LOG_ALERT, ngx_cycle->log, 0,
+                      "live_shop: \"%V\" is behind what the shared log "
+                      "holds and needs live_shop_journal to start again "
+                      "from its base", stream);
+        rc = NGX_ERROR;
+        goto done;
+    }
+
+    ngx_live_shop_stream_empty(shm, st);
+
+    if (ngx_live_shop_load(shm, st) != NGX_OK) {
+        ngx_log_error(NGX_LOG_ALERT, ngx_cycle->log, 0,
+                      "live_shop: the base of \"%V\" could not be loaded "
+                      "into the zone; raise live_shop_zone", stream);
+    }
+
+    st->version = version;
+
+    ngx_log_error(NGX_LOG_NOTICE, ngx_cycle->log, 0,
+                  "live_shop: \"%V\" starts again from the shared log's "
+                  "base, version %uL, seq %uL", stream, version,
+                  st->state.seq);
+
+    (void) ngx_atomic_fetch_add(&shm->sh->generation, 1);
+
+    rc = NGX_OK;
+
+done:
+
+    ngx_shmtx_unlock(&shm->shpool->mutex);
+
+    return rc;
+}
+
+
+/*
+ * With several nodes: the checkpoint line of a stream at version of the
+ * shared log, beginning journal file file, malloc'd into *line.
+ * NGX_DECLINED: this node's copy is not at that version.
+ */
+
+ngx_int_t
+ngx_live_shop_checkpoint_at(ngx_live_shop_shm_t *shm, ngx_str_t *stream,
+    uint64_t version, int64_t file, ngx_str_t *line)
+{
+    ngx_int_t                rc;
+    ngx_live_shop_stream_t  *st;
+
+    ngx_shmtx_lock(&shm->shpool->mutex);
+
+    st = ngx_live_shop_stream(shm, stream, 0);
+
+    if (st == NULL || st->version != version) {
+        rc = NGX_DECLINED;
+
+    } else {
+        line->data = (u_char *) ngx_live_shop_checkpoint_line(st, file,
+                                                              &line->len);
+        rc = line->data ? NGX_OK : NGX_ERROR;
+    }
+
+    ngx_shmtx_unlock(&shm->shpool->mutex);
+
+    return rc;
 }
