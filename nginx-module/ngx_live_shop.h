@@ -283,6 +283,10 @@ struct ngx_live_shop_write_s {
 
     ngx_live_shop_write_pt          handler;     /* NULL: none waits */
     void                           *data;
+
+    ngx_queue_t                     group;       /* orders in its batch */
+    ngx_int_t                       planned;     /* NGX_ERROR: refused */
+    unsigned                        flying:1;
     unsigned                        cancelled:1;
 };
 

@@ -57,6 +57,7 @@
 #define NGX_LIVE_SHOP_CLUSTER_BEHIND      50     /* ms, before a write is
                                                     planned again on a
                                                     stream started anew */
+#define NGX_LIVE_SHOP_CLUSTER_GROUP       64     /* orders in one batch */
 #define NGX_LIVE_SHOP_CLUSTER_PREFIX_MAX  64
 #define NGX_LIVE_SHOP_CLUSTER_KEY_MAX                                      \
     (NGX_LIVE_SHOP_CLUSTER_PREFIX_MAX + sizeof("notified:") + LSHOP_STREAM_MAX)
@@ -93,6 +94,7 @@ static ngx_int_t ngx_live_shop_cluster_base(ngx_str_t *stream,
 static ngx_uint_t ngx_live_shop_cluster_apply(ngx_str_t *stream,
     uint64_t version, redisReply *batches);
 static void ngx_live_shop_cluster_next(void);
+static void ngx_live_shop_cluster_group(ngx_live_shop_write_t *w);
 static void ngx_live_shop_cluster_attempt(ngx_live_shop_write_t *w);
 static void ngx_live_shop_cluster_retry(ngx_event_t *ev);
 static void ngx_live_shop_cluster_appended(ngx_live_shop_redis_t *rd,
@@ -903,6 +905,7 @@ ngx_live_shop_write_new(ngx_live_shop_write_e kind, ngx_str_t *stream)
     ngx_memcpy(w->name, stream->data, stream->len);
     w->stream.data = w->name;
     w->stream.len = stream->len;
+    ngx_queue_init(&w->group);
 
     return w;
 }
@@ -959,7 +962,7 @@ ngx_live_shop_write_cancel(void *data)
     w->handler = NULL;
     w->cancelled = 1;
 
-    if (w != ngx_live_shop_cluster_busy) {
+    if (!w->flying) {
         ngx_queue_remove(&w->queue);
         ngx_live_shop_write_free(w);
     }
@@ -982,9 +985,51 @@ ngx_live_shop_cluster_next(void)
     ngx_queue_remove(q);
 
     w = ngx_queue_data(q, ngx_live_shop_write_t, queue);
+    w->flying = 1;
     ngx_live_shop_cluster_busy = w;
 
+    /*
+     * the orders of its stream waiting behind it go in its batch: under
+     * a rush, one append carries what would be as many appends racing
+     */
+
+    if (w->kind == NGX_LIVE_SHOP_WRITE_ORDER) {
+        ngx_live_shop_cluster_group(w);
+    }
+
     ngx_live_shop_cluster_attempt(w);
+}
+
+
+static void
+ngx_live_shop_cluster_group(ngx_live_shop_write_t *w)
+{
+    ngx_uint_t              n;
+    ngx_queue_t            *q, *next;
+    ngx_live_shop_write_t  *x;
+
+    n = 1;
+
+    for (q = ngx_queue_head(&ngx_live_shop_cluster_writes);
+         q != ngx_queue_sentinel(&ngx_live_shop_cluster_writes)
+         && n < NGX_LIVE_SHOP_CLUSTER_GROUP;
+         q = next)
+    {
+        next = ngx_queue_next(q);
+        x = ngx_queue_data(q, ngx_live_shop_write_t, queue);
+
+        if (x->kind != NGX_LIVE_SHOP_WRITE_ORDER
+            || x->stream.len != w->stream.len
+            || ngx_strncmp(x->name, w->name, w->stream.len) != 0)
+        {
+            continue;
+        }
+
+        ngx_queue_remove(q);
+        ngx_queue_insert_tail(&w->group, q);
+        x->flying = 1;
+        n++;
+    }
 }
 
 
@@ -996,8 +1041,8 @@ ngx_live_shop_cluster_attempt(ngx_live_shop_write_t *w)
     ngx_int_t              rc;
     ngx_str_t              args[5];
 
-    if (w->cancelled) {
-        /* not written: it may be dropped */
+    if (w->cancelled && ngx_queue_empty(&w->group)) {
+        /* not written, and none rides with it: it may be dropped */
         ngx_live_shop_cluster_finish(w, NGX_OK);
         return;
     }
@@ -1147,12 +1192,34 @@ ngx_live_shop_cluster_unavailable(ngx_live_shop_write_t *w, const char *why)
 static void
 ngx_live_shop_cluster_finish(ngx_live_shop_write_t *w, ngx_int_t rc)
 {
-    w->rc = rc;
+    ngx_queue_t            *q;
+    ngx_live_shop_write_t  *x;
 
-    /* still busy while answered: a cancel then leaves w to this */
+    /* flying while answered: a cancel then leaves them to this */
 
-    if (w->handler) {
-        w->handler(w);
+    for ( ;; ) {
+        if (ngx_queue_empty(&w->group)) {
+            x = w;
+
+        } else {
+            q = ngx_queue_head(&w->group);
+            ngx_queue_remove(q);
+            x = ngx_queue_data(q, ngx_live_shop_write_t, queue);
+        }
+
+        /* an order of a batch refused on its own (a bad item …) */
+        x->rc = (x->kind == NGX_LIVE_SHOP_WRITE_ORDER && rc == NGX_OK
+                 && x->planned == NGX_ERROR) ? NGX_ERROR : rc;
+
+        if (x->handler) {
+            x->handler(x);
+        }
+
+        if (x == w) {
+            break;
+        }
+
+        ngx_live_shop_write_free(x);
     }
 
     ngx_live_shop_cluster_busy = NULL;

@@ -24,6 +24,21 @@ typedef struct {
 } ngx_live_shop_load_t;
 
 
+/* What orders planned before, not yet applied, left (a batch) */
+
+typedef struct {
+    ngx_live_shop_offer_t          *offer;
+    int64_t                         stock;
+} ngx_live_shop_planned_stock_t;
+
+
+typedef struct {
+    lshop_state                     state;
+    ngx_array_t                     stock;       /* planned_stock_t */
+    ngx_array_t                     keys;        /* ngx_str_t */
+} ngx_live_shop_planned_t;
+
+
 static ngx_live_shop_stream_t *ngx_live_shop_stream(ngx_live_shop_shm_t *shm,
     ngx_str_t *name, ngx_uint_t create);
 static ngx_live_shop_stream_t *ngx_live_shop_stream_new(
@@ -76,6 +91,19 @@ static char *ngx_live_shop_checkpoint_line(ngx_live_shop_stream_t *st,
     int64_t file, size_t *len);
 static void ngx_live_shop_stream_empty(ngx_live_shop_shm_t *shm,
     ngx_live_shop_stream_t *st);
+static ngx_int_t ngx_live_shop_planned_init(ngx_live_shop_planned_t *planned,
+    ngx_live_shop_stream_t *st, ngx_pool_t *pool);
+static ngx_int_t ngx_live_shop_plan_orders(ngx_live_shop_stream_t *st,
+    ngx_live_shop_write_t *w, ngx_pool_t *pool);
+static int64_t ngx_live_shop_planned_stock(ngx_live_shop_planned_t *planned,
+    ngx_live_shop_offer_t *o);
+static ngx_int_t ngx_live_shop_planned_set_stock(
+    ngx_live_shop_planned_t *planned, ngx_live_shop_offer_t *o,
+    int64_t stock);
+static ngx_uint_t ngx_live_shop_planned_seen(ngx_live_shop_planned_t *planned,
+    u_char *key, size_t len);
+static ngx_int_t ngx_live_shop_planned_see(ngx_live_shop_planned_t *planned,
+    lshop_order *order, lshop_provider provider);
 static void ngx_live_shop_rotate(ngx_live_shop_shm_t *shm,
     ngx_live_shop_stream_t *st);
 static void ngx_live_shop_trim(ngx_live_shop_shm_t *shm,
@@ -1538,14 +1566,14 @@ ngx_live_shop_notified(ngx_live_shop_shm_t *shm, ngx_str_t *stream,
 
 static ngx_int_t
 ngx_live_shop_order_plan(ngx_live_shop_stream_t *st, lshop_order *order,
-    lshop_provider provider, int64_t at, ngx_pool_t *pool, lshop_event *ev,
-    size_t *nev, ngx_live_shop_order_result_t *result, lshop_error *err)
+    lshop_provider provider, int64_t at, ngx_pool_t *pool,
+    ngx_live_shop_planned_t *planned, lshop_event *ev, size_t *nev,
+    ngx_live_shop_order_result_t *result, lshop_error *err)
 {
     size_t                   i, j, n, k, len;
     u_char                   key[LSHOP_ORDER_KEY_MAX];
     int64_t                 *stock;
     ngx_str_t                id;
-    lshop_state              next;
     ngx_live_shop_offer_t  **offers;
 
     *nev = 0;
@@ -1553,7 +1581,9 @@ ngx_live_shop_order_plan(ngx_live_shop_stream_t *st, lshop_order *order,
     len = ngx_live_shop_order_key(key, sizeof(key), provider, 'o',
                                   order->order_id);
 
-    if (ngx_live_shop_seen(st, key, len)) {
+    if (ngx_live_shop_seen(st, key, len)
+        || ngx_live_shop_planned_seen(planned, key, len))
+    {
         result->duplicate = 1;
         return NGX_OK;
     }
@@ -1562,7 +1592,9 @@ ngx_live_shop_order_plan(ngx_live_shop_stream_t *st, lshop_order *order,
         len = ngx_live_shop_order_key(key, sizeof(key), provider, 'd',
                                       order->delivery_id);
 
-        if (ngx_live_shop_seen(st, key, len)) {
+        if (ngx_live_shop_seen(st, key, len)
+            || ngx_live_shop_planned_seen(planned, key, len))
+        {
             result->duplicate = 1;
             return NGX_OK;
         }
@@ -1577,14 +1609,14 @@ ngx_live_shop_order_plan(ngx_live_shop_stream_t *st, lshop_order *order,
     }
 
     n = 0;
-    next = st->state;
 
     for (i = 0; i < order->nitems; i++) {
         id.data = (u_char *) order->items[i].offer_id;
         id.len = ngx_strlen(order->items[i].offer_id);
 
         offers[i] = ngx_live_shop_offer(st, &id);
-        stock[i] = offers[i] ? offers[i]->stock : LSHOP_STOCK_UNKNOWN;
+        stock[i] = offers[i] ? ngx_live_shop_planned_stock(planned, offers[i])
+                             : LSHOP_STOCK_UNKNOWN;
 
         for (j = 0; j < i; j++) {
             if (offers[j] && offers[j] == offers[i]) {
@@ -1595,10 +1627,10 @@ ngx_live_shop_order_plan(ngx_live_shop_stream_t *st, lshop_order *order,
         k = lshop_purchase_events(&order->items[i], &stock[i], at, &ev[n]);
 
         for (j = n; j < n + k; j++) {
-            ev[j].seq = next.seq + 1;
+            ev[j].seq = planned->state.seq + 1;
             ngx_memcpy(ev[j].stream, st->name, st->sn.str.len + 1);
 
-            if (lshop_state_apply(&next, &ev[j], err) != 0) {
+            if (lshop_state_apply(&planned->state, &ev[j], err) != 0) {
                 return NGX_ERROR;
             }
         }
@@ -1609,6 +1641,148 @@ ngx_live_shop_order_plan(ngx_live_shop_stream_t *st, lshop_order *order,
     }
 
     *nev = n;
+
+    /* what the orders planned after it in the same batch see */
+
+    for (i = 0; i < order->nitems; i++) {
+        if (offers[i]
+            && ngx_live_shop_planned_set_stock(planned, offers[i], stock[i])
+               != NGX_OK)
+        {
+            ngx_live_shop_no_memory(err);
+            return NGX_ERROR;
+        }
+    }
+
+    if (ngx_live_shop_planned_see(planned, order, provider) != NGX_OK) {
+        ngx_live_shop_no_memory(err);
+        return NGX_ERROR;
+    }
+
+    return NGX_OK;
+}
+
+
+/*
+ * Orders planned one after the other before any is applied (a batch of
+ * the shared log) see what the earlier ones did: the state, the stock
+ * they left and their keys. One order alone starts from the stream.
+ */
+
+static ngx_int_t
+ngx_live_shop_planned_init(ngx_live_shop_planned_t *planned,
+    ngx_live_shop_stream_t *st, ngx_pool_t *pool)
+{
+    planned->state = st->state;
+
+    if (ngx_array_init(&planned->stock, pool, 4,
+                       sizeof(ngx_live_shop_planned_stock_t))
+        != NGX_OK
+        || ngx_array_init(&planned->keys, pool, 8, sizeof(ngx_str_t))
+           != NGX_OK)
+    {
+        return NGX_ERROR;
+    }
+
+    return NGX_OK;
+}
+
+
+static int64_t
+ngx_live_shop_planned_stock(ngx_live_shop_planned_t *planned,
+    ngx_live_shop_offer_t *o)
+{
+    ngx_uint_t                      i;
+    ngx_live_shop_planned_stock_t  *ps;
+
+    ps = planned->stock.elts;
+
+    for (i = 0; i < planned->stock.nelts; i++) {
+        if (ps[i].offer == o) {
+            return ps[i].stock;
+        }
+    }
+
+    return o->stock;
+}
+
+
+static ngx_int_t
+ngx_live_shop_planned_set_stock(ngx_live_shop_planned_t *planned,
+    ngx_live_shop_offer_t *o, int64_t stock)
+{
+    ngx_uint_t                      i;
+    ngx_live_shop_planned_stock_t  *ps;
+
+    ps = planned->stock.elts;
+
+    for (i = 0; i < planned->stock.nelts; i++) {
+        if (ps[i].offer == o) {
+            ps[i].stock = stock;
+            return NGX_OK;
+        }
+    }
+
+    ps = ngx_array_push(&planned->stock);
+    if (ps == NULL) {
+        return NGX_ERROR;
+    }
+
+    ps->offer = o;
+    ps->stock = stock;
+
+    return NGX_OK;
+}
+
+
+static ngx_uint_t
+ngx_live_shop_planned_seen(ngx_live_shop_planned_t *planned, u_char *key,
+    size_t len)
+{
+    ngx_str_t   *k;
+    ngx_uint_t   i;
+
+    k = planned->keys.elts;
+
+    for (i = 0; i < planned->keys.nelts; i++) {
+        if (k[i].len == len && ngx_memcmp(k[i].data, key, len) == 0) {
+            return 1;
+        }
+    }
+
+    return 0;
+}
+
+
+static ngx_int_t
+ngx_live_shop_planned_see(ngx_live_shop_planned_t *planned,
+    lshop_order *order, lshop_provider provider)
+{
+    u_char      key[LSHOP_ORDER_KEY_MAX];
+    ngx_str_t  *k;
+    ngx_uint_t  i;
+
+    for (i = 0; i < 2; i++) {
+        if (i == 1 && order->delivery_id[0] == '\0') {
+            break;
+        }
+
+        k = ngx_array_push(&planned->keys);
+        if (k == NULL) {
+            return NGX_ERROR;
+        }
+
+        k->len = ngx_live_shop_order_key(key, sizeof(key), provider,
+                                         i ? 'd' : 'o',
+                                         i ? order->delivery_id
+                                           : order->order_id);
+        k->data = ngx_pnalloc(planned->keys.pool, k->len);
+        if (k->data == NULL) {
+            return NGX_ERROR;
+        }
+
+        ngx_memcpy(k->data, key, k->len);
+    }
 
     return NGX_OK;
 }
@@ -1655,6 +1829,7 @@ ngx_live_shop_order(ngx_live_shop_shm_t *shm, lshop_order *order,
     lshop_event             *ev;
     ngx_live_shop_conf_t    *lscf;
     ngx_live_shop_stream_t  *st;
+    ngx_live_shop_planned_t  planned;
 
     ngx_memzero(result, sizeof(ngx_live_shop_order_result_t));
 
@@ -1680,8 +1855,13 @@ ngx_live_shop_order(ngx_live_shop_shm_t *shm, lshop_order *order,
         goto done;
     }
 
-    if (ngx_live_shop_order_plan(st, order, provider, at, pool, ev, &n,
-                                 result, err)
+    if (ngx_live_shop_planned_init(&planned, st, pool) != NGX_OK) {
+        ngx_live_shop_no_memory(err);
+        goto done;
+    }
+
+    if (ngx_live_shop_order_plan(st, order, provider, at, pool, &planned, ev,
+                                 &n, result, err)
         != NGX_OK)
     {
         goto done;
@@ -2410,10 +2590,7 @@ ngx_live_shop_plan(ngx_live_shop_shm_t *shm, ngx_live_shop_write_t *w)
         return NGX_ERROR;
     }
 
-    n = (w->kind == NGX_LIVE_SHOP_WRITE_ORDER) ? 3 * (w->u.order.nitems + 1)
-                                                : LSHOP_PLAN_MAX;
-
-    ev = ngx_palloc(pool, n * sizeof(lshop_event));
+    ev = ngx_palloc(pool, LSHOP_PLAN_MAX * sizeof(lshop_event));
     offer = ngx_palloc(pool, sizeof(lshop_offer));
 
     if (ev == NULL || offer == NULL) {
@@ -2482,31 +2659,7 @@ ngx_live_shop_plan(ngx_live_shop_shm_t *shm, ngx_live_shop_write_t *w)
         break;
 
     case NGX_LIVE_SHOP_WRITE_ORDER:
-        if (ngx_live_shop_order_plan(st, &w->u.order, w->provider, w->at_ms,
-                                     pool, ev, &n, &w->result, &w->err)
-            != NGX_OK)
-        {
-            goto done;
-        }
-
-        w->result.durable = 1;
-
-        if (w->result.duplicate) {
-            rc = NGX_DONE;
-            goto done;
-        }
-
-        line = lshop_journal_order_line(&w->u.order, w->provider, w->at_ms,
-                                        ev, n, &len);
-
-        if (line == NULL
-            || ngx_live_shop_batch_add(w, line, len) != NGX_OK)
-        {
-            ngx_live_shop_no_memory(&w->err);
-            goto done;
-        }
-
-        rc = NGX_OK;
+        rc = ngx_live_shop_plan_orders(st, w, pool);
         break;
 
     case NGX_LIVE_SHOP_WRITE_DUE:
@@ -2529,6 +2682,90 @@ done:
     ngx_destroy_pool(pool);
 
     return rc;
+}
+
+
+/*
+ * The orders of a batch: w and those in its group, each planned on what
+ * the ones before it left, each with its own answer (a refused one is
+ * left out of the batch, its planned NGX_ERROR).
+ */
+
+static ngx_int_t
+ngx_live_shop_plan_orders(ngx_live_shop_stream_t *st,
+    ngx_live_shop_write_t *w, ngx_pool_t *pool)
+{
+    char                     *line;
+    size_t                    n, len;
+    ngx_int_t                 rc;
+    ngx_queue_t              *q;
+    lshop_event              *ev;
+    ngx_live_shop_write_t    *x;
+    ngx_live_shop_planned_t   planned;
+
+    if (ngx_live_shop_planned_init(&planned, st, pool) != NGX_OK) {
+        ngx_live_shop_no_memory(&w->err);
+        return NGX_ERROR;
+    }
+
+    q = NULL;
+    x = w;
+
+    for ( ;; ) {
+
+        if (x != w) {
+            ngx_memzero(&x->result, sizeof(ngx_live_shop_order_result_t));
+            lshop_error_clear(&x->err);
+        }
+
+        x->result.durable = 1;
+        x->planned = NGX_ERROR;
+
+        ev = ngx_palloc(pool, 3 * (x->u.order.nitems + 1)
+                              * sizeof(lshop_event));
+
+        if (ev == NULL) {
+            ngx_live_shop_no_memory(&x->err);
+
+        } else if (ngx_live_shop_order_plan(st, &x->u.order, x->provider,
+                                            x->at_ms, pool, &planned, ev, &n,
+                                            &x->result, &x->err)
+                   == NGX_OK)
+        {
+            x->planned = NGX_DONE;
+
+            if (!x->result.duplicate) {
+                line = lshop_journal_order_line(&x->u.order, x->provider,
+                                                x->at_ms, ev, n, &len);
+
+                rc = line ? ngx_live_shop_batch_add(w, line, len)
+                          : NGX_ERROR;
+                free(line);
+
+                if (rc != NGX_OK) {
+                    ngx_live_shop_no_memory(&w->err);
+                    return NGX_ERROR;
+                }
+
+                x->planned = NGX_OK;
+            }
+        }
+
+        q = (q == NULL) ? ngx_queue_head(&w->group) : ngx_queue_next(q);
+
+        if (q == ngx_queue_sentinel(&w->group)) {
+            break;
+        }
+
+        x = ngx_queue_data(q, ngx_live_shop_write_t, queue);
+    }
+
+    if (w->len) {
+        return NGX_OK;
+    }
+
+    return (w->planned == NGX_ERROR && ngx_queue_empty(&w->group))
+           ? NGX_ERROR : NGX_DONE;
 }
 
 
