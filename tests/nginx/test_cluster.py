@@ -602,3 +602,46 @@ def test_an_edge_pulling_from_the_origin_injects_the_same_cues(cluster):
     h.wait_for(lambda: ranges(a) and ranges(edge) == ranges(a), 10,
                what="the same DATERANGEs on origin and edge: %r / %r"
                % (ranges(a), ranges(edge)))
+
+
+def test_the_shared_log_is_bounded_and_a_late_node_starts_from_its_base(
+        request, module_so):
+    """live_shop_journal_max_size 64k: the log is folded into a base as it
+    grows (a ledger and a checkpoint) and keeps the batches since the base
+    before; a node started after that has the same state and report, and
+    knows an order from before the base as a duplicate."""
+    with running_cluster(request, module_so, nodes=2,
+                         journal_max_size="64k") as cluster:
+        a, b = cluster.nodes
+        stream = "live/cl-fold"
+        ok(a.api_for(stream).put_offer(h.offer("fold-1", stock=100000,
+                                               price="1.00")), 201)
+        orders = [make_order("standard", stream, [("fold-1", 1, "1.00")])
+                  for _ in range(800)]
+        senders = [n.hook("standard") for n in (a, b)]
+        for i, o in enumerate(orders):
+            assert ok(send(None, o, sender=senders[i % 2]))["duplicate"] \
+                is False
+        for s in senders:
+            s.close()
+        prefix = "lstest%d:" % id(cluster)
+        length = cluster.kv.command("LLEN", prefix + "log:" + stream)
+        base = cluster.kv.command("HMGET", prefix + "base:" + stream,
+                                  "version", "first")
+        version = cluster.version(stream)
+        print("\ncluster: %d batches appended, %d kept in the log, base at "
+              "%s, the log from %s" % (version, length, base[0], base[1]))
+        assert int(base[1] or 0) > 0 and length < version, (length, base)
+        late = cluster.add(journal_max_size="64k")
+        want = same_everywhere(cluster, stream, timeout=15)
+        assert want["stock"]["fold-1"] == 100000 - 800, want
+        rep = same_everywhere(cluster, stream, report)
+        off = [o for o in rep["offers"] if o["offer_id"] == "fold-1"][0]
+        assert off["orders"] == 800, off
+        # the first order is in no batch the log still holds
+        r = send(late, orders[0])
+        assert ok(r)["duplicate"] is True, r
+        # and the late node takes writes like the others
+        ev = ok(late.api_for(stream).pin("fold-1"))
+        assert state(a, stream)["seq"] >= ev["seq"]
+        same_everywhere(cluster, stream)
