@@ -1211,6 +1211,11 @@ ngx_live_shop_cluster_finish(ngx_live_shop_write_t *w, ngx_int_t rc)
         x->rc = (x->kind == NGX_LIVE_SHOP_WRITE_ORDER && rc == NGX_OK
                  && x->planned == NGX_ERROR) ? NGX_ERROR : rc;
 
+        if (x != w && rc != NGX_OK) {
+            /* the batch's fate, said once for all its orders */
+            x->err = w->err;
+        }
+
         if (x->handler) {
             x->handler(x);
         }

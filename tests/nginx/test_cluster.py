@@ -645,3 +645,80 @@ def test_the_shared_log_is_bounded_and_a_late_node_starts_from_its_base(
         ev = ok(late.api_for(stream).pin("fold-1"))
         assert state(a, stream)["seq"] >= ev["seq"]
         same_everywhere(cluster, stream)
+
+
+def test_kill_9_of_the_server_during_orders_loses_no_2xx(cluster):
+    """Orders from 8 clients over the nodes; the server killed (kill -9)
+    in the middle and started again on its AOF a second later: every
+    order answered 2xx is in every node's log, 503 store_unavailable only
+    while the server was down (and the 2 s a node may take to come back),
+    and every order refused with 503 counts once when sent again."""
+    stream = "live/cl-kv-kill"
+    a = cluster.nodes[0]
+    ok(a.api_for(stream).put_offer(h.offer("kv-1", stock=100000,
+                                           price="1.00")), 201)
+    same_everywhere(cluster, stream)
+    orders = [make_order("standard", stream, [("kv-1", 1, "1.00")])
+              for _ in range(3000)]
+    accepted, refused, other = set(), [], []
+    lock = threading.Lock()
+    window = {}
+
+    def client(k):
+        sender = {}
+        for i in range(k, len(orders), 8):
+            node = cluster.nodes[i % 3]
+            s = sender.setdefault(i % 3, node.hook("standard"))
+            try:
+                r = send(node, orders[i], sender=s)
+            except OSError as e:
+                with lock:
+                    other.append((orders[i].order_id, repr(e)))
+                continue
+            with lock:
+                if r.status == 200:
+                    accepted.add(orders[i].order_id)
+                elif r.status == 503 and r.json()["error"]["code"] == \
+                        "store_unavailable" and r.headers.get("Retry-After"):
+                    refused.append((time.monotonic(), orders[i]))
+                else:
+                    other.append((orders[i].order_id, r))
+            time.sleep(0.01)   # a shop's pace: orders go on after the kill
+        for s in sender.values():
+            s.close()
+
+    threads = [threading.Thread(target=client, args=(k,)) for k in range(8)]
+    for t in threads:
+        t.start()
+    h.wait_for(lambda: len(accepted) >= 300, 60, what="300 orders taken")
+    window["down"] = time.monotonic()
+    cluster.kv.kill()
+    time.sleep(1.0)
+    cluster.kv.start()
+    window["up"] = time.monotonic()
+    for t in threads:
+        t.join(180)
+    assert not other, other[:5]
+    assert refused, "no 503 while the server was down"
+    late = [t for t, _ in refused
+            if not window["down"] <= t <= window["up"] + 2.0]
+    assert not late, "503 outside the server's absence: %r" % late[:5]
+    print("\ncluster: %d orders taken, %d refused with 503 while the "
+          "server was down; the last 503 %.0f ms after it was back"
+          % (len(accepted), len(refused),
+             (max(t for t, _ in refused) - window["up"]) * 1000))
+    # sent again, the refused ones count once
+    h.wait_for(lambda: send(a, refused[0][1]).status == 200, 5,
+               what="node A taking orders again")
+    for _, o in refused[1:]:
+        assert ok(send(a, o))["duplicate"] is False
+    for node in cluster.nodes:
+        h.wait_for(lambda: len(h.Journal(node.journal_path(stream)).orders)
+                   >= len(accepted) + len(refused), 10,
+                   what="every order in the node's journal")
+        taken = [rec["order"]["order_id"]
+                 for rec in h.Journal(node.journal_path(stream)).orders]
+        assert len(taken) == len(set(taken)), "an order counted twice"
+        assert accepted <= set(taken), len(accepted - set(taken))
+    st = same_everywhere(cluster, stream)
+    assert st["stock"]["kv-1"] == 100000 - len(accepted) - len(refused)
