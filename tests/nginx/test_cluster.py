@@ -503,6 +503,18 @@ def test_kill_9_of_a_node_during_2000_orders_loses_no_2xx(cluster):
     late = cluster.restart(1)
     h.wait_for(lambda: state(late, stream) == state(a, stream), 15,
                what="the late node's state")
+    # and the same Last-Event-ID replay
+    seq = state(a, stream)["seq"]
+    replays = []
+    for node in (a, late):
+        api = node.api_for(stream)
+        c = h.SseClient(node.http_port, api.events_path(),
+                        last_event_id=str(seq - 30), label="replay").start()
+        c.wait_seq(seq, SSE_TIMEOUT)
+        replays.append([(m.id, m.data) for m in c.messages
+                        if m.event != "state"])
+        c.close()
+    assert replays[0] == replays[1] and len(replays[0]) == 30, replays
 
 
 def deliverer(cluster, dead=()):
