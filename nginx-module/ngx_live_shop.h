@@ -274,6 +274,7 @@ struct ngx_live_shop_write_s {
     size_t                          len;
     size_t                          size;
     ngx_uint_t                      attempts;
+    ngx_msec_t                      since;       /* the first attempt */
 
     ngx_int_t                       rc;          /* the answer: */
     lshop_error                     err;

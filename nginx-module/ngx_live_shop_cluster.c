@@ -51,7 +51,8 @@
 
 
 #define NGX_LIVE_SHOP_CLUSTER_CHUNK       1000   /* batches per read */
-#define NGX_LIVE_SHOP_CLUSTER_ATTEMPTS    100    /* plans of one write */
+#define NGX_LIVE_SHOP_CLUSTER_GIVE_UP     5000   /* ms of a write lost
+                                                    to others' appends */
 #define NGX_LIVE_SHOP_CLUSTER_LEASE       5000   /* ms, of the deliveries */
 #define NGX_LIVE_SHOP_CLUSTER_RENEW       1000   /* ms */
 #define NGX_LIVE_SHOP_CLUSTER_BEHIND      50     /* ms, before a write is
@@ -1047,9 +1048,12 @@ ngx_live_shop_cluster_attempt(ngx_live_shop_write_t *w)
         return;
     }
 
-    if (++w->attempts > NGX_LIVE_SHOP_CLUSTER_ATTEMPTS) {
-        ngx_live_shop_cluster_unavailable(w, "too many other writes to "
-                                          "this stream at the same time");
+    if (w->attempts++ == 0) {
+        w->since = ngx_current_msec;
+
+    } else if (ngx_current_msec - w->since > NGX_LIVE_SHOP_CLUSTER_GIVE_UP) {
+        ngx_live_shop_cluster_unavailable(w, "other writes to this stream "
+                                          "came first for too long");
         return;
     }
 
@@ -1165,6 +1169,21 @@ ngx_live_shop_cluster_appended(ngx_live_shop_redis_t *rd, redisReply *reply,
         return;
     }
 
+    if (reply->element[1]->type == REDIS_REPLY_INTEGER
+        && (uint64_t) reply->element[1]->integer < w->version)
+    {
+        /* never counted again under seqs already given out (SPEC §3) */
+        ngx_log_error(NGX_LOG_ALERT, ngx_cycle->log, 0,
+                      "live_shop: the shared log of \"%V\" is at version "
+                      "%L, behind this node's %uL: the server lost writes "
+                      "it had answered (see docs/cluster.md, "
+                      "\"persistence\"); no more writes to it here",
+                      &w->stream, reply->element[1]->integer, w->version);
+        ngx_live_shop_cluster_unavailable(w, "the server is behind this "
+                                          "node: it lost writes");
+        return;
+    }
+
     /* another node got there first: its batches, and plan again */
 
     if (reply->elements == 3 && reply->element[2]->type == REDIS_REPLY_ARRAY
@@ -1174,7 +1193,14 @@ ngx_live_shop_cluster_appended(ngx_live_shop_redis_t *rd, redisReply *reply,
         ngx_live_shop_ring();
     }
 
-    ngx_live_shop_cluster_attempt(w);
+    if (w->attempts < 3) {
+        ngx_live_shop_cluster_attempt(w);
+        return;
+    }
+
+    /* lost again: a pause of a few ms, of its own length, thins the race */
+    ngx_add_timer(&ngx_live_shop_cluster_behind,
+                  1 + ngx_random() % ngx_min(w->attempts, 8));
 }
 
 
