@@ -1153,7 +1153,21 @@ ngx_http_live_shop_write(ngx_http_request_t *r, ngx_live_shop_write_t *w,
     w->handler = ngx_http_live_shop_written;
     w->data = wait;
 
+    /*
+     * the request waits (its answer may also come at once, from within
+     * ngx_live_shop_write); one that ends otherwise (terminated) lets go
+     * of its write
+     */
+
+    wait->cleanup->handler = ngx_http_live_shop_write_gone;
+    wait->cleanup->data = wait;
+
+    r->main->count++;
+
     if (ngx_live_shop_write(w) != NGX_DONE) {
+        wait->cleanup->handler = NULL;
+        r->main->count--;
+
         lshop_error_clear(&err);
         lshop_error_set(&err, "store_unavailable", "",
                         "the shared store (live_shop_redis) is not "
@@ -1161,12 +1175,6 @@ ngx_http_live_shop_write(ngx_http_request_t *r, ngx_live_shop_write_t *w,
                         "try again");
         return ngx_http_live_shop_unavailable(r, &err);
     }
-
-    /* a request that ends otherwise (terminated) lets go of its write */
-    wait->cleanup->handler = ngx_http_live_shop_write_gone;
-    wait->cleanup->data = wait;
-
-    r->main->count++;
 
     return NGX_DONE;
 }
