@@ -402,21 +402,19 @@ ngx_live_shop_redis_timeout(ngx_event_t *ev)
 {
     ngx_live_shop_redis_t *rd = ev->data;
 
+    u_char              why[64];
     redisAsyncContext  *ac;
 
     if (rd->ac == NULL) {
         return;
     }
 
-    ngx_log_error(NGX_LOG_ERR, rd->log, 0,
-                  "live_shop: live_shop_redis (%s) did not answer in "
-                  "%M ms", rd->name,
-                  ngx_live_shop_get_conf((ngx_cycle_t *) ngx_cycle)
-                      ->redis_timeout);
+    (void) ngx_snprintf(why, sizeof(why), "no answer in %M ms%Z",
+                        ngx_live_shop_get_conf((ngx_cycle_t *) ngx_cycle)
+                            ->redis_timeout);
 
     ac = rd->ac;
-    rd->backoff = rd->backoff ? rd->backoff : 1;
-    ngx_live_shop_redis_lost(rd, "timed out");
+    ngx_live_shop_redis_lost(rd, (char *) why);
 
     /* every command waiting gets NULL, now */
     redisAsyncFree(ac);

@@ -472,6 +472,31 @@ def test_server_down_503_then_back_within_2_s(cluster):
     watcher.close()
 
 
+def test_a_server_that_hangs_counts_as_lost_after_the_timeout(cluster):
+    """The server stopped (SIGSTOP: the socket open, no answer): a control
+    call answers 503 store_unavailable once live_shop_redis's timeout (1 s)
+    has passed, reads go on; continued (SIGCONT), writes work again."""
+    stream = "live/cl-hang"
+    a = cluster.nodes[0]
+    api = a.api_for(stream)
+    ok(api.put_offer(h.offer("hang-1", stock=3, price="2.00")), 201)
+    before = state(a, stream)
+    cluster.kv.proc.send_signal(signal.SIGSTOP)
+    try:
+        t0 = time.monotonic()
+        r = api.pin("hang-1")
+        took = time.monotonic() - t0
+        assert r.status == 503, r
+        assert r.json()["error"]["code"] == "store_unavailable", r.json()
+        assert 0.5 <= took <= 3.0, took
+        assert state(a, stream) == before
+    finally:
+        cluster.kv.proc.send_signal(signal.SIGCONT)
+    h.wait_for(lambda: api.pin("hang-1").status == 200, 5,
+               what="writes after the server went on")
+    same_everywhere(cluster, stream)
+
+
 def test_kill_9_of_a_node_during_2000_orders_loses_no_2xx(cluster):
     stream = "live/cl-kill"
     a, b, c = cluster.nodes
