@@ -120,6 +120,13 @@ ngx_live_shop_init_conf(ngx_cycle_t *cycle, void *conf)
         return NGX_CONF_ERROR;
     }
 
+    if (lscf->redis_host && lscf->zone == NULL) {
+        /* each node keeps its copy of the shared streams there */
+        ngx_log_error(NGX_LOG_EMERG, cycle->log, 0,
+                      "\"live_shop_redis\" needs \"live_shop_zone\"");
+        return NGX_CONF_ERROR;
+    }
+
     if (lscf->notify.url.len && lscf->journal.len == 0) {
         /* SPEC §10: pending deliveries survive restarts, in the journal */
         ngx_log_error(NGX_LOG_EMERG, cycle->log, 0,

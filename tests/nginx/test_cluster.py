@@ -266,6 +266,48 @@ def same_everywhere(cluster, stream, what=state, timeout=5):
     return seen[0]
 
 
+@pytest.mark.parametrize("directive, zone, want", [
+    ("live_shop_redis redis://127.0.0.1:6379 prefix=p: timeout=500ms;",
+     True, None),
+    ("live_shop_redis redis://u:pw@127.0.0.1:6379/2;", True, None),
+    ("live_shop_redis redis://127.0.0.1:6379;", False,
+     '"live_shop_redis" needs "live_shop_zone"'),
+    ("live_shop_redis http://127.0.0.1:6379;", True,
+     "takes a redis://"),
+    ("live_shop_redis redis://127.0.0.1:6379/x;", True,
+     "invalid database number"),
+    ("live_shop_redis redis://127.0.0.1:6379 timeout=0;", True,
+     "invalid timeout"),
+    ("live_shop_redis redis://127.0.0.1:6379 colour=red;", True,
+     'invalid parameter "colour=red"'),
+    ("live_shop_redis redis://127.0.0.1:6379 prefix=%s;" % ("p" * 65),
+     True, "a prefix of at most 64"),
+    ("live_shop_redis redis://127.0.0.1:6379; "
+     "live_shop_redis redis://127.0.0.1:6380;", True, "is duplicate"),
+])
+def test_nginx_t_on_live_shop_redis(module_so, directive, zone, want):
+    """nginx -t takes the directive's forms and names each mistake."""
+    d = h.make_prefix()
+    try:
+        if zone:
+            conf = h.make_conf(d, 1935, 8080, module=module_so,
+                               extra_http=directive)
+        else:
+            # no live_shop_api either (it would be refused first)
+            conf = ("load_module %s;\nload_module %s;\n"
+                    "pid %s/nginx.pid;\nerror_log %s/error.log;\n"
+                    "events {}\nhttp {\n  %s\n  server { listen "
+                    "127.0.0.1:8080; }\n}\n"
+                    % (h.RTMP_MODULE, module_so, d, d, directive))
+        rc, out = h.nginx_test_config(d, conf)
+    finally:
+        shutil.rmtree(d, ignore_errors=True)
+    if want is None:
+        assert rc == 0, out
+    else:
+        assert rc != 0 and want in out, out
+
+
 def test_pin_on_a_reaches_b_and_c_with_the_same_seq(cluster):
     a, b, c = cluster.nodes
     stream = "live/cl-pin"
@@ -495,6 +537,43 @@ def test_a_server_that_hangs_counts_as_lost_after_the_timeout(cluster):
     h.wait_for(lambda: api.pin("hang-1").status == 200, 5,
                what="writes after the server went on")
     same_everywhere(cluster, stream)
+
+
+def test_a_reload_keeps_the_node_in_the_cluster(cluster):
+    """nginx -s reload of node A in the middle of orders on B: A's new
+    workers connect and subscribe, A's SSE clients get B's events, A
+    takes writes, and no order is lost or counted twice."""
+    stream = "live/cl-reload"
+    a, b, _ = cluster.nodes
+    ok(b.api_for(stream).put_offer(h.offer("rl-1", stock=1000,
+                                           price="1.00")), 201)
+    orders = [make_order("standard", stream, [("rl-1", 1, "1.00")])
+              for _ in range(300)]
+    taken = []
+
+    def buyer():
+        s = b.hook("standard")
+        for o in orders:
+            taken.append(ok(send(b, o, sender=s))["duplicate"])
+        s.close()
+    t = threading.Thread(target=buyer)
+    t.start()
+    with open(a.nginx.error_log, errors="replace") as f:
+        before = f.read().count(") connected")
+    a.nginx.reload()
+    t.join(60)
+    assert taken == [False] * 300, taken.count(True)
+    h.wait_for(lambda: open(a.nginx.error_log, errors="replace").read()
+               .count(") connected") >= before + 3, 10,
+               what="the new workers' connections")
+    watcher = sse(a, stream, "after-reload")
+    ev = ok(b.api_for(stream).pin("rl-1"))
+    m = wait_event(watcher, "offer.pinned", SSE_TIMEOUT)
+    assert int(m.id) == ev["seq"]
+    ok(a.api_for(stream).unpin())
+    st = same_everywhere(cluster, stream)
+    assert st["stock"]["rl-1"] == 700, st
+    watcher.close()
 
 
 def test_kill_9_of_a_node_during_2000_orders_loses_no_2xx(cluster):
