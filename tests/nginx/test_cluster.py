@@ -697,36 +697,44 @@ def playlist(node):
     return h.parse_playlist(r.text)
 
 
-def test_an_edge_pulling_from_the_origin_injects_the_same_cues(cluster):
-    """The encoder publishes to A; edge C pulls live/demo from A with
-    nginx-rtmp's pull (which relays no data messages): C's RTMP player
-    gets A's pin as a cue with the same seq, C's playlist the same
-    DATERANGE."""
-    a = cluster.nodes[0]
-    a.publisher = h.Publisher(a.d, a.rtmp_port).start()
-    a.wait_segments(3, 40)
-    edge = cluster.add(extra_app="pull rtmp://127.0.0.1:%d/%s;"
-                       % (a.rtmp_port, h.APP))
-    sub = edge.subscribe("edge-player")
-    sub.wait_playing(20)
-    h.wait_for(lambda: (playlist(edge) or h.Playlist("")).segments, 30,
-               what="the edge's HLS segments")
-    api = a.api_for(h.STREAM)
-    ok(api.put_offer(h.offer("edge-1", stock=3, price="4.00")), 201)
-    ev = ok(api.pin("edge-1"))
-    cue = sub.wait_cue(lambda c: c.json and c.json.get("type") ==
-                       "offer.pinned", 10, "the pin's cue on the edge")
-    assert int(cue.seq) == ev["seq"] and cue.json == ev, (cue.json, ev)
+def test_a_pin_on_a_reaches_b_and_an_edge_c_that_pulls_from_a(request,
+                                                              module_so):
+    """The encoder publishes to A; B is a node like A; C is an edge that
+    pulls live/demo from A with nginx-rtmp's pull (which relays no data
+    messages). A pin on A reaches the SSE clients of B and C with A's seq,
+    C's RTMP player as a cue with the same seq, and C's playlist carries
+    the same DATERANGE as A's."""
+    with running_cluster(request, module_so, nodes=2) as cluster:
+        a, b = cluster.nodes
+        a.publisher = h.Publisher(a.d, a.rtmp_port).start()
+        a.wait_segments(3, 40)
+        c = cluster.add(extra_app="pull rtmp://127.0.0.1:%d/%s;"
+                        % (a.rtmp_port, h.APP))
+        player = c.subscribe("edge-player")
+        player.wait_playing(20)
+        h.wait_for(lambda: (playlist(c) or h.Playlist("")).segments, 30,
+                   what="the edge's HLS segments")
+        api = a.api_for(h.STREAM)
+        ok(api.put_offer(h.offer("edge-1", stock=3, price="4.00")), 201)
+        watchers = [sse(n, h.STREAM, l) for n, l in ((b, "b"), (c, "c"))]
+        ev = ok(api.pin("edge-1"))
+        for w in watchers:
+            m = wait_event(w, "offer.pinned", SSE_TIMEOUT)
+            assert int(m.id) == ev["seq"] and m.json() == ev, (m, ev)
+            w.close()
+        cue = player.wait_cue(lambda q: q.json and q.json.get("type") ==
+                              "offer.pinned", 10, "the pin's cue on the edge")
+        assert int(cue.seq) == ev["seq"] and cue.json == ev, (cue.json, ev)
 
-    def ranges(node):
-        pl = playlist(node)
-        return {d.id: d.event()[0] for d in pl.dateranges} if pl else {}
-    h.wait_for(lambda: any(e.get("seq") == ev["seq"]
-                           for e in ranges(edge).values()), 20,
-               what="the pin's DATERANGE in the edge's playlist")
-    h.wait_for(lambda: ranges(a) and ranges(edge) == ranges(a), 10,
-               what="the same DATERANGEs on origin and edge: %r / %r"
-               % (ranges(a), ranges(edge)))
+        def ranges(node):
+            pl = playlist(node)
+            return {d.id: d.event()[0] for d in pl.dateranges} if pl else {}
+        h.wait_for(lambda: any(e.get("seq") == ev["seq"]
+                               for e in ranges(c).values()), 20,
+                   what="the pin's DATERANGE in the edge's playlist")
+        h.wait_for(lambda: ranges(a) and ranges(c) == ranges(a), 10,
+                   what="the same DATERANGEs on A and C: %r / %r"
+                   % (ranges(a), ranges(c)))
 
 
 def test_the_shared_log_is_bounded_and_a_late_node_starts_from_its_base(
