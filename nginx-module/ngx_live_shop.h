@@ -157,6 +157,8 @@ typedef struct {
     ngx_int_t                       rate_excess; /* calls × 1000 waiting */
     uint64_t                        version;     /* batches of the shared
                                                     log applied here */
+    ngx_pid_t                       appender;    /* the worker appending */
+    int64_t                         append_until;
 } ngx_live_shop_stream_t;
 
 
@@ -335,6 +337,8 @@ ngx_int_t ngx_live_shop_plan(ngx_live_shop_shm_t *shm,
 ngx_int_t ngx_live_shop_apply(ngx_live_shop_shm_t *shm, ngx_str_t *stream,
     uint64_t version, u_char *batch, size_t len);
 uint64_t ngx_live_shop_version(ngx_live_shop_shm_t *shm, ngx_str_t *stream);
+ngx_int_t ngx_live_shop_append_turn(ngx_live_shop_shm_t *shm,
+    ngx_str_t *stream, ngx_uint_t take);
 ngx_int_t ngx_live_shop_load_base(ngx_live_shop_shm_t *shm,
     ngx_str_t *stream, uint64_t version, ngx_str_t *ledger,
     ngx_str_t *checkpoint);

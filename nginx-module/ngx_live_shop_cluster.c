@@ -987,20 +987,17 @@ ngx_live_shop_cluster_next(void)
 
     w = ngx_queue_data(q, ngx_live_shop_write_t, queue);
     w->flying = 1;
+    w->since = ngx_current_msec;
     ngx_live_shop_cluster_busy = w;
-
-    /*
-     * the orders of its stream waiting behind it go in its batch: under
-     * a rush, one append carries what would be as many appends racing
-     */
-
-    if (w->kind == NGX_LIVE_SHOP_WRITE_ORDER) {
-        ngx_live_shop_cluster_group(w);
-    }
 
     ngx_live_shop_cluster_attempt(w);
 }
 
+
+/*
+ * The orders of w's stream waiting behind it go in its batch: under a
+ * rush, one append carries what would be as many appends racing.
+ */
 
 static void
 ngx_live_shop_cluster_group(ngx_live_shop_write_t *w)
@@ -1010,6 +1007,13 @@ ngx_live_shop_cluster_group(ngx_live_shop_write_t *w)
     ngx_live_shop_write_t  *x;
 
     n = 1;
+
+    for (q = ngx_queue_head(&w->group);
+         q != ngx_queue_sentinel(&w->group);
+         q = ngx_queue_next(q))
+    {
+        n++;
+    }
 
     for (q = ngx_queue_head(&ngx_live_shop_cluster_writes);
          q != ngx_queue_sentinel(&ngx_live_shop_cluster_writes)
@@ -1041,6 +1045,7 @@ ngx_live_shop_cluster_attempt(ngx_live_shop_write_t *w)
     u_char                 wake[NGX_LIVE_SHOP_CLUSTER_KEY_MAX];
     ngx_int_t              rc;
     ngx_str_t              args[5];
+    ngx_live_shop_shm_t   *shm;
 
     if (w->cancelled && ngx_queue_empty(&w->group)) {
         /* not written, and none rides with it: it may be dropped */
@@ -1048,17 +1053,32 @@ ngx_live_shop_cluster_attempt(ngx_live_shop_write_t *w)
         return;
     }
 
-    if (w->attempts++ == 0) {
-        w->since = ngx_current_msec;
-
-    } else if (ngx_current_msec - w->since > NGX_LIVE_SHOP_CLUSTER_GIVE_UP) {
+    if (ngx_current_msec - w->since > NGX_LIVE_SHOP_CLUSTER_GIVE_UP) {
         ngx_live_shop_cluster_unavailable(w, "other writes to this stream "
                                           "came first for too long");
         return;
     }
 
-    rc = ngx_live_shop_plan(ngx_live_shop_get_shm((ngx_cycle_t *) ngx_cycle),
-                            w);
+    shm = ngx_live_shop_get_shm((ngx_cycle_t *) ngx_cycle);
+
+    if (ngx_live_shop_append_turn(shm, &w->stream, 1) == NGX_BUSY) {
+        /* another worker of this node is appending: plan after its batch */
+        ngx_add_timer(&ngx_live_shop_cluster_behind, 1);
+        return;
+    }
+
+    if (w->kind == NGX_LIVE_SHOP_WRITE_ORDER) {
+        /* and the orders that came meanwhile ride along */
+        ngx_live_shop_cluster_group(w);
+    }
+
+    w->attempts++;
+
+    rc = ngx_live_shop_plan(shm, w);
+
+    if (rc != NGX_OK) {
+        (void) ngx_live_shop_append_turn(shm, &w->stream, 0);
+    }
 
     if (rc == NGX_DONE) {
         ngx_live_shop_cluster_finish(w, NGX_OK);
@@ -1089,6 +1109,7 @@ ngx_live_shop_cluster_attempt(ngx_live_shop_write_t *w)
                                    w)
         != NGX_OK)
     {
+        (void) ngx_live_shop_append_turn(shm, &w->stream, 0);
         ngx_live_shop_cluster_unavailable(w, "not connected");
     }
 }
@@ -1115,6 +1136,11 @@ ngx_live_shop_cluster_appended(ngx_live_shop_redis_t *rd, redisReply *reply,
     ngx_live_shop_shm_t   *shm;
     ngx_live_shop_conf_t  *lscf;
 
+    shm = ngx_live_shop_get_shm((ngx_cycle_t *) ngx_cycle);
+
+    /* the node's other workers may append once this batch is applied */
+    (void) ngx_live_shop_append_turn(shm, &w->stream, 0);
+
     if (reply == NULL) {
         ngx_live_shop_cluster_unavailable(w, "the connection was lost");
         return;
@@ -1135,8 +1161,6 @@ ngx_live_shop_cluster_appended(ngx_live_shop_redis_t *rd, redisReply *reply,
         ngx_live_shop_cluster_unavailable(w, "an unexpected reply");
         return;
     }
-
-    shm = ngx_live_shop_get_shm((ngx_cycle_t *) ngx_cycle);
 
     switch (reply->element[0]->integer) {
 

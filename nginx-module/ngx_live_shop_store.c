@@ -2861,6 +2861,59 @@ done:
 }
 
 
+/*
+ * With several nodes: this worker's turn to append to a stream's log, so
+ * that a node's workers do not race each other for it (only the nodes
+ * race). NGX_BUSY: another worker of this node has an append in flight
+ * (taken within the last live_shop_redis timeout); NGX_OK: taken (again).
+ */
+
+ngx_int_t
+ngx_live_shop_append_turn(ngx_live_shop_shm_t *shm, ngx_str_t *stream,
+    ngx_uint_t take)
+{
+    int64_t                  now;
+    ngx_int_t                rc;
+    ngx_live_shop_stream_t  *st;
+
+    now = lshop_now_ms();
+    rc = NGX_OK;
+
+    ngx_shmtx_lock(&shm->shpool->mutex);
+
+    st = ngx_live_shop_stream(shm, stream, 1);
+
+    if (st == NULL) {
+        goto done;
+    }
+
+    if (!take) {
+        if (st->appender == ngx_pid) {
+            st->appender = 0;
+        }
+
+        goto done;
+    }
+
+    if (st->appender && st->appender != ngx_pid && now < st->append_until)
+    {
+        rc = NGX_BUSY;
+        goto done;
+    }
+
+    st->appender = ngx_pid;
+    st->append_until = now + (int64_t)
+                     ngx_live_shop_get_conf((ngx_cycle_t *) ngx_cycle)
+                         ->redis_timeout;
+
+done:
+
+    ngx_shmtx_unlock(&shm->shpool->mutex);
+
+    return rc;
+}
+
+
 /* The version of the shared log a stream's copy here is at */
 
 uint64_t
