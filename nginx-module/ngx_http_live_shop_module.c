@@ -51,6 +51,8 @@ static ngx_int_t ngx_http_live_shop_store_error(ngx_http_request_t *r,
     lshop_error *err);
 static ngx_int_t ngx_http_live_shop_send_event(ngx_http_request_t *r,
     ngx_str_t *event);
+static ngx_int_t ngx_http_live_shop_send_offer(ngx_http_request_t *r,
+    lshop_offer *offer, ngx_uint_t created);
 static void ngx_http_live_shop_written(ngx_live_shop_write_t *w);
 static void ngx_http_live_shop_write_gone(void *data);
 static ngx_int_t ngx_http_live_shop_offer_written(ngx_http_request_t *r,
@@ -920,9 +922,7 @@ ngx_http_live_shop_store_error(ngx_http_request_t *r, lshop_error *err)
 static ngx_int_t
 ngx_http_live_shop_put_offer(ngx_http_request_t *r, u_char *body, size_t len)
 {
-    char                      *json, id[LSHOP_ID_MAX + 1];
-    size_t                     n;
-    ngx_int_t                  rc;
+    char                       id[LSHOP_ID_MAX + 1];
     ngx_uint_t                 created;
     lshop_error                err;
     lshop_offer               *offer;
@@ -964,6 +964,20 @@ ngx_http_live_shop_put_offer(ngx_http_request_t *r, u_char *body, size_t len)
     {
         return ngx_http_live_shop_store_error(r, &err);
     }
+
+    return ngx_http_live_shop_send_offer(r, offer, created);
+}
+
+
+/* An offer put: 201 with it when it was new, else 200 */
+
+static ngx_int_t
+ngx_http_live_shop_send_offer(ngx_http_request_t *r, lshop_offer *offer,
+    ngx_uint_t created)
+{
+    char       *json;
+    size_t      n;
+    ngx_int_t   rc;
 
     ngx_rtmp_live_shop_deliver();
 
@@ -1105,27 +1119,11 @@ static ngx_int_t
 ngx_http_live_shop_offer_written(ngx_http_request_t *r,
     ngx_live_shop_write_t *w)
 {
-    char       *json;
-    size_t      n;
-    ngx_int_t   rc;
-
     if (w->rc != NGX_OK) {
         return ngx_http_live_shop_store_error(r, &w->err);
     }
 
-    ngx_rtmp_live_shop_deliver();
-
-    json = lshop_offer_to_json(&w->u.offer, &n);
-    if (json == NULL) {
-        return NGX_HTTP_INTERNAL_SERVER_ERROR;
-    }
-
-    rc = ngx_http_live_shop_send_json(r, w->created ? NGX_HTTP_CREATED
-                                                    : NGX_HTTP_OK,
-                                      (u_char *) json, n);
-    free(json);
-
-    return rc;
+    return ngx_http_live_shop_send_offer(r, &w->u.offer, w->created);
 }
 
 

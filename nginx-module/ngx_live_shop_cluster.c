@@ -105,6 +105,8 @@ static void ngx_live_shop_cluster_unavailable(ngx_live_shop_write_t *w,
 static void ngx_live_shop_cluster_finish(ngx_live_shop_write_t *w,
     ngx_int_t rc);
 static void ngx_live_shop_write_free(ngx_live_shop_write_t *w);
+static ngx_uint_t ngx_live_shop_write_is(ngx_live_shop_write_t *w,
+    ngx_live_shop_write_e kind, ngx_str_t *stream);
 static void ngx_live_shop_fold_start(ngx_str_t *stream);
 static void ngx_live_shop_fold_read(ngx_live_shop_redis_t *rd,
     redisReply *reply, void *data);
@@ -927,6 +929,15 @@ ngx_live_shop_write_free(ngx_live_shop_write_t *w)
 }
 
 
+static ngx_uint_t
+ngx_live_shop_write_is(ngx_live_shop_write_t *w, ngx_live_shop_write_e kind,
+    ngx_str_t *stream)
+{
+    return w->kind == kind && w->stream.len == stream->len
+           && ngx_strncmp(w->name, stream->data, stream->len) == 0;
+}
+
+
 /*
  * Takes a write in turn. NGX_DONE: w->handler will have its answer
  * (w->rc, and w->err, w->event, w->created or w->result), after which w
@@ -1023,9 +1034,8 @@ ngx_live_shop_cluster_group(ngx_live_shop_write_t *w)
         next = ngx_queue_next(q);
         x = ngx_queue_data(q, ngx_live_shop_write_t, queue);
 
-        if (x->kind != NGX_LIVE_SHOP_WRITE_ORDER
-            || x->stream.len != w->stream.len
-            || ngx_strncmp(x->name, w->name, w->stream.len) != 0)
+        if (!ngx_live_shop_write_is(x, NGX_LIVE_SHOP_WRITE_ORDER,
+                                    &w->stream))
         {
             continue;
         }
@@ -1475,22 +1485,18 @@ ngx_live_shop_cluster_tick(void)
 
     for (i = 0; due && i < due->nelts; i++) {
 
-        w = ngx_live_shop_cluster_busy;
-
-        queued = w && w->kind == NGX_LIVE_SHOP_WRITE_DUE
-                 && w->stream.len == names[i].len
-                 && ngx_strncmp(w->name, names[i].data, names[i].len) == 0;
+        queued = ngx_live_shop_cluster_busy
+                 && ngx_live_shop_write_is(ngx_live_shop_cluster_busy,
+                                           NGX_LIVE_SHOP_WRITE_DUE,
+                                           &names[i]);
 
         for (q = ngx_queue_head(&ngx_live_shop_cluster_writes);
              !queued && q != ngx_queue_sentinel(&ngx_live_shop_cluster_writes);
              q = ngx_queue_next(q))
         {
-            w = ngx_queue_data(q, ngx_live_shop_write_t, queue);
-
-            queued = w->kind == NGX_LIVE_SHOP_WRITE_DUE
-                     && w->stream.len == names[i].len
-                     && ngx_strncmp(w->name, names[i].data, names[i].len)
-                        == 0;
+            queued = ngx_live_shop_write_is(
+                         ngx_queue_data(q, ngx_live_shop_write_t, queue),
+                         NGX_LIVE_SHOP_WRITE_DUE, &names[i]);
         }
 
         if (queued) {

@@ -53,6 +53,15 @@ static int ngx_live_shop_load_event(void *arg, const lshop_event *ev,
     const char *json, size_t len, int restored);
 static ngx_live_shop_offer_t *ngx_live_shop_offer(ngx_live_shop_stream_t *st,
     ngx_str_t *id);
+static void ngx_live_shop_load_ops(ngx_live_shop_load_t *load,
+    lshop_replay_ops *ops, ngx_live_shop_shm_t *shm,
+    ngx_live_shop_stream_t *st);
+static void ngx_live_shop_catalog_clear(ngx_live_shop_shm_t *shm,
+    ngx_live_shop_stream_t *st);
+static void ngx_live_shop_clock(ngx_live_shop_shm_t *shm,
+    ngx_live_shop_stream_t *st);
+static ngx_int_t ngx_live_shop_number(ngx_live_shop_stream_t *st,
+    lshop_state *next, lshop_event *ev, lshop_error *err);
 static ngx_int_t ngx_live_shop_catalog_put(ngx_live_shop_shm_t *shm,
     ngx_live_shop_stream_t *st, const lshop_offer *offer,
     int64_t *old_stock, ngx_uint_t *created);
@@ -224,7 +233,7 @@ ngx_live_shop_stream_new(ngx_live_shop_shm_t *shm, ngx_str_t *name,
 static ngx_int_t
 ngx_live_shop_load(ngx_live_shop_shm_t *shm, ngx_live_shop_stream_t *st)
 {
-    int64_t                d, folded, file;
+    int64_t                folded, file;
     uint64_t               seq;
     ngx_str_t              data;
     ngx_int_t              rc;
@@ -237,16 +246,7 @@ ngx_live_shop_load(ngx_live_shop_shm_t *shm, ngx_live_shop_stream_t *st)
 
     lscf = ngx_live_shop_get_conf((ngx_cycle_t *) ngx_cycle);
 
-    load.shm = shm;
-    load.st = st;
-    load.rc = NGX_OK;
-
-    ngx_memzero(&ops, sizeof(lshop_replay_ops));
-    ops.arg = &load;
-    ops.offer = ngx_live_shop_load_offer;
-    ops.checkpoint = ngx_live_shop_load_checkpoint;
-    ops.order = ngx_live_shop_load_order;
-    ops.event = ngx_live_shop_load_event;
+    ngx_live_shop_load_ops(&load, &ops, shm, st);
 
     /* the orders of the files folded away: for duplicates */
 
@@ -344,11 +344,7 @@ ngx_live_shop_load(ngx_live_shop_shm_t *shm, ngx_live_shop_stream_t *st)
         }
     }
 
-    d = lshop_state_next_due(&st->state);
-
-    if (d && (shm->sh->next_due == 0 || d < shm->sh->next_due)) {
-        shm->sh->next_due = d;
-    }
+    ngx_live_shop_clock(shm, st);
 
     (void) ngx_live_shop_journal_cursor(lscf, &st->sn.str, &st->notified, 0,
                                         ngx_cycle->log);
@@ -387,24 +383,61 @@ ngx_live_shop_load_checkpoint(void *arg, uint64_t seq, int64_t file)
 {
     ngx_live_shop_load_t *load = arg;
 
-    ngx_queue_t            *q;
-    ngx_live_shop_offer_t  *o;
-    ngx_live_shop_stream_t *st;
-
-    st = load->st;
-
     /* the checkpoint's catalog replaces the one replayed so far */
+    ngx_live_shop_catalog_clear(load->shm, load->st);
+
+    return 0;
+}
+
+
+/* The replay of journal lines onto a stream in the zone (lock held) */
+
+static void
+ngx_live_shop_load_ops(ngx_live_shop_load_t *load, lshop_replay_ops *ops,
+    ngx_live_shop_shm_t *shm, ngx_live_shop_stream_t *st)
+{
+    load->shm = shm;
+    load->st = st;
+    load->rc = NGX_OK;
+
+    ngx_memzero(ops, sizeof(lshop_replay_ops));
+    ops->arg = load;
+    ops->offer = ngx_live_shop_load_offer;
+    ops->checkpoint = ngx_live_shop_load_checkpoint;
+    ops->order = ngx_live_shop_load_order;
+    ops->event = ngx_live_shop_load_event;
+}
+
+
+static void
+ngx_live_shop_catalog_clear(ngx_live_shop_shm_t *shm,
+    ngx_live_shop_stream_t *st)
+{
+    ngx_queue_t  *q;
 
     while (!ngx_queue_empty(&st->offers)) {
         q = ngx_queue_head(&st->offers);
         ngx_queue_remove(q);
-        o = ngx_queue_data(q, ngx_live_shop_offer_t, queue);
-        ngx_slab_free_locked(load->shm->shpool, o);
+        ngx_slab_free_locked(shm->shpool,
+                             ngx_queue_data(q, ngx_live_shop_offer_t, queue));
     }
 
     st->noffers = 0;
+}
 
-    return 0;
+
+/* The clock is told when a stream has something due (lock held) */
+
+static void
+ngx_live_shop_clock(ngx_live_shop_shm_t *shm, ngx_live_shop_stream_t *st)
+{
+    int64_t  d;
+
+    d = lshop_state_next_due(&st->state);
+
+    if (d && (shm->sh->next_due == 0 || d < shm->sh->next_due)) {
+        shm->sh->next_due = d;
+    }
 }
 
 
@@ -642,6 +675,22 @@ ngx_live_shop_keep(ngx_live_shop_shm_t *shm, ngx_live_shop_stream_t *st,
 
 
 /*
+ * Gives a planned event of a stream the seq after next's, and applies it
+ * to next (the state as the events before it leave it)
+ */
+
+static ngx_int_t
+ngx_live_shop_number(ngx_live_shop_stream_t *st, lshop_state *next,
+    lshop_event *ev, lshop_error *err)
+{
+    ev->seq = next->seq + 1;
+    ngx_memcpy(ev->stream, st->name, st->sn.str.len + 1);
+
+    return lshop_state_apply(next, ev, err) == 0 ? NGX_OK : NGX_ERROR;
+}
+
+
+/*
  * Assigns the next seq, journals the event and commits it. Called with
  * the lock held. On error nothing has changed.
  */
@@ -655,12 +704,9 @@ ngx_live_shop_emit(ngx_live_shop_shm_t *shm, ngx_live_shop_stream_t *st,
     ngx_int_t     rc;
     lshop_state   next;
 
-    ev->seq = st->state.seq + 1;
-    ngx_memcpy(ev->stream, st->name, st->sn.str.len + 1);
-
     next = st->state;
 
-    if (lshop_state_apply(&next, ev, err) != 0) {
+    if (ngx_live_shop_number(st, &next, ev, err) != NGX_OK) {
         return NGX_ERROR;
     }
 
@@ -700,7 +746,6 @@ static ngx_int_t
 ngx_live_shop_commit(ngx_live_shop_shm_t *shm, ngx_live_shop_stream_t *st,
     const lshop_event *ev, const char *json, size_t len, lshop_error *err)
 {
-    int64_t      d;
     lshop_state  next;
 
     next = st->state;
@@ -716,11 +761,7 @@ ngx_live_shop_commit(ngx_live_shop_shm_t *shm, ngx_live_shop_stream_t *st,
 
     st->state = next;
 
-    d = lshop_state_next_due(&st->state);
-
-    if (d && (shm->sh->next_due == 0 || d < shm->sh->next_due)) {
-        shm->sh->next_due = d;
-    }
+    ngx_live_shop_clock(shm, st);
 
     (void) ngx_atomic_fetch_add(&shm->sh->generation, 1);
 
@@ -1627,10 +1668,9 @@ ngx_live_shop_order_plan(ngx_live_shop_stream_t *st, lshop_order *order,
         k = lshop_purchase_events(&order->items[i], &stock[i], at, &ev[n]);
 
         for (j = n; j < n + k; j++) {
-            ev[j].seq = planned->state.seq + 1;
-            ngx_memcpy(ev[j].stream, st->name, st->sn.str.len + 1);
-
-            if (lshop_state_apply(&planned->state, &ev[j], err) != 0) {
+            if (ngx_live_shop_number(st, &planned->state, &ev[j], err)
+                != NGX_OK)
+            {
                 return NGX_ERROR;
             }
         }
@@ -2514,10 +2554,7 @@ ngx_live_shop_batch_events(ngx_live_shop_stream_t *st,
     next = st->state;
 
     for (i = 0; i < n; i++) {
-        ev[i].seq = next.seq + 1;
-        ngx_memcpy(ev[i].stream, st->name, st->sn.str.len + 1);
-
-        if (lshop_state_apply(&next, &ev[i], &w->err) != 0) {
+        if (ngx_live_shop_number(st, &next, &ev[i], &w->err) != NGX_OK) {
             return NGX_ERROR;
         }
 
@@ -2780,7 +2817,6 @@ ngx_int_t
 ngx_live_shop_apply(ngx_live_shop_shm_t *shm, ngx_str_t *stream,
     uint64_t version, u_char *batch, size_t len)
 {
-    int64_t                  d;
     ngx_int_t                rc;
     lshop_error              err;
     lshop_replay_ops         ops;
@@ -2809,16 +2845,7 @@ ngx_live_shop_apply(ngx_live_shop_shm_t *shm, ngx_str_t *stream,
                       "live_shop: \"%V\": %s", stream, err.message);
     }
 
-    load.shm = shm;
-    load.st = st;
-    load.rc = NGX_OK;
-
-    ngx_memzero(&ops, sizeof(lshop_replay_ops));
-    ops.arg = &load;
-    ops.offer = ngx_live_shop_load_offer;
-    ops.checkpoint = ngx_live_shop_load_checkpoint;
-    ops.order = ngx_live_shop_load_order;
-    ops.event = ngx_live_shop_load_event;
+    ngx_live_shop_load_ops(&load, &ops, shm, st);
 
     ngx_memzero(&result, sizeof(lshop_replay_result));
 
@@ -2841,11 +2868,7 @@ ngx_live_shop_apply(ngx_live_shop_shm_t *shm, ngx_str_t *stream,
 
     st->version = version + 1;
 
-    d = lshop_state_next_due(&st->state);
-
-    if (d && (shm->sh->next_due == 0 || d < shm->sh->next_due)) {
-        shm->sh->next_due = d;
-    }
+    ngx_live_shop_clock(shm, st);
 
     ngx_live_shop_rotate(shm, st);
 
@@ -3027,12 +3050,7 @@ ngx_live_shop_stream_empty(ngx_live_shop_shm_t *shm,
 {
     ngx_queue_t  *q;
 
-    while (!ngx_queue_empty(&st->offers)) {
-        q = ngx_queue_head(&st->offers);
-        ngx_queue_remove(q);
-        ngx_slab_free_locked(shm->shpool,
-                             ngx_queue_data(q, ngx_live_shop_offer_t, queue));
-    }
+    ngx_live_shop_catalog_clear(shm, st);
 
     while (!ngx_queue_empty(&st->events)) {
         q = ngx_queue_head(&st->events);
@@ -3058,7 +3076,6 @@ ngx_live_shop_stream_empty(ngx_live_shop_shm_t *shm,
     ngx_rbtree_init(&st->seen, &st->seen_sentinel,
                     ngx_str_rbtree_insert_value);
 
-    st->noffers = 0;
     st->nevents = 0;
     st->nended = 0;
     st->nseen = 0;
