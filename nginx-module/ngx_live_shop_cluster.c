@@ -1152,7 +1152,11 @@ ngx_live_shop_cluster_appended(ngx_live_shop_redis_t *rd, redisReply *reply,
     (void) ngx_live_shop_append_turn(shm, &w->stream, 0);
 
     if (reply == NULL) {
-        ngx_live_shop_cluster_unavailable(w, "the connection was lost");
+        /* the server may have appended it before it went: unknowable */
+        ngx_live_shop_cluster_unavailable(w, "the connection was lost "
+                                          "before the server answered, so "
+                                          "it may have been taken (an order "
+                                          "sent again is then a duplicate)");
         return;
     }
 
