@@ -68,7 +68,6 @@ RUSH_STREAM = "live/bench-cluster-rush-%s"
 PIN_OFFER = "bc-pin"
 ORDER_OFFER = "bc-order"
 RUSH_OFFER = "bc-rush"
-AMOUNT = "19.99"
 # a fresh connection every so many orders: the nodes keep nginx's default
 # keepalive_requests (1000), as the tests configure them
 PER_CONNECTION = 500
@@ -83,19 +82,8 @@ def order_requests(port, secret, stream, offer, ids):
     """One signed HTTP/1.1 request (bytes) per order id: one unit of
     offer, to /hooks/standard of the node at port."""
     ts = int(time.time())
-    out = []
-    for oid in ids:
-        body = json.dumps(h.canonical_order(oid, stream, [(offer, 1, AMOUNT)]),
-                          separators=(",", ":")).encode()
-        msg_id = "msg_" + oid
-        head = ("POST /hooks/standard HTTP/1.1\r\nHost: 127.0.0.1:%d\r\n"
-                "Content-Type: application/json\r\nContent-Length: %d\r\n"
-                "webhook-id: %s\r\nwebhook-timestamp: %d\r\n"
-                "webhook-signature: %s\r\n\r\n" % (
-                    port, len(body), msg_id, ts,
-                    h.sign_standard(secret, msg_id, ts, body)))
-        out.append(head.encode() + body)
-    return out
+    return [wo.signed_order(port, "/hooks/standard", secret, stream, offer,
+                            oid, ts) for oid in ids]
 
 
 def connect(port):
@@ -299,7 +287,7 @@ def run_rush(nodes, secret, stream, buyers, stock, kv=None):
     per order during it or None (see load_delta), 503s sent again).
     Fails unless exactly stock units were sold."""
     api = nodes[0].api_for(stream)
-    r = api.put_offer(h.offer(RUSH_OFFER, stock=stock, price=AMOUNT))
+    r = api.put_offer(h.offer(RUSH_OFFER, stock=stock, price=wo.AMOUNT))
     if r.status not in (200, 201):
         sys.exit("PUT offer: %r" % r)
     h.wait_for(lambda: all(
@@ -484,7 +472,7 @@ def main():
         # 2. signed orders/s: three nodes against the plain node
         for setup in (nodes[0], single):
             r = setup.api_for(ORDER_STREAM).put_offer(
-                h.offer(ORDER_OFFER, stock=10 ** 9, price=AMOUNT))
+                h.offer(ORDER_OFFER, stock=10 ** 9, price=wo.AMOUNT))
             if r.status not in (200, 201):
                 sys.exit("PUT offer: %r" % r)
         tc.same_everywhere(cluster, ORDER_STREAM)

@@ -41,24 +41,27 @@ OFFER = "bw-1"
 AMOUNT = "19.99"
 
 
+def signed_order(port, path, secret, stream, offer, oid, ts):
+    """One signed HTTP/1.1 request (bytes): order oid of one unit of
+    offer in stream, for the Standard Webhooks location at path."""
+    body = json.dumps(h.canonical_order(oid, stream, [(offer, 1, AMOUNT)]),
+                      separators=(",", ":")).encode()
+    msg_id = "msg_" + oid
+    head = ("POST %s HTTP/1.1\r\nHost: 127.0.0.1:%d\r\n"
+            "Content-Type: application/json\r\nContent-Length: %d\r\n"
+            "webhook-id: %s\r\nwebhook-timestamp: %d\r\n"
+            "webhook-signature: %s\r\n\r\n" % (
+                path, port, len(body), msg_id, ts,
+                h.sign_standard(secret, msg_id, ts, body)))
+    return head.encode() + body
+
+
 def build_requests(port, path, secret, first, n, run):
     """n signed HTTP/1.1 requests (bytes) of one-unit orders."""
-    out = []
     ts = int(time.time())
-    for i in range(first, first + n):
-        oid = "b%s-%07d" % (run, i)
-        body = json.dumps(h.canonical_order(oid, STREAM,
-                                            [(OFFER, 1, AMOUNT)]),
-                          separators=(",", ":")).encode()
-        msg_id = "msg_" + oid
-        head = ("POST %s HTTP/1.1\r\nHost: 127.0.0.1:%d\r\n"
-                "Content-Type: application/json\r\nContent-Length: %d\r\n"
-                "webhook-id: %s\r\nwebhook-timestamp: %d\r\n"
-                "webhook-signature: %s\r\n\r\n" % (
-                    path, port, len(body), msg_id, ts,
-                    h.sign_standard(secret, msg_id, ts, body)))
-        out.append(head.encode() + body)
-    return out
+    return [signed_order(port, path, secret, STREAM, OFFER,
+                         "b%s-%07d" % (run, i), ts)
+            for i in range(first, first + n)]
 
 
 def read_answer(sock, buf):
