@@ -22,6 +22,7 @@ typedef struct {
     ngx_flag_t                      api;
     ngx_flag_t                      hls;
     ngx_str_t                       hls_app;
+    ngx_str_t                       player;      /* live_shop_player */
     ngx_int_t                       webhook;     /* lshop_provider, or -1 */
     ngx_str_t                       webhook_secret;
     size_t                          max_body;    /* live_shop_max_body_size */

@@ -74,6 +74,22 @@ static ngx_int_t ngx_http_live_shop_list_offers(ngx_http_request_t *r,
     u_char *body, size_t len);
 static ngx_int_t ngx_http_live_shop_control(ngx_http_request_t *r,
     u_char *body, size_t len);
+static ngx_int_t ngx_http_live_shop_put_show(ngx_http_request_t *r,
+    u_char *body, size_t len);
+static ngx_int_t ngx_http_live_shop_send_show(ngx_http_request_t *r,
+    lshop_show *show, ngx_uint_t created);
+static ngx_int_t ngx_http_live_shop_show_written(ngx_http_request_t *r,
+    ngx_live_shop_write_t *w);
+static ngx_int_t ngx_http_live_shop_delete_show(ngx_http_request_t *r,
+    u_char *body, size_t len);
+static ngx_int_t ngx_http_live_shop_show_deleted(ngx_http_request_t *r,
+    ngx_live_shop_write_t *w);
+static ngx_int_t ngx_http_live_shop_list_shows(ngx_http_request_t *r,
+    u_char *body, size_t len);
+static ngx_int_t ngx_http_live_shop_calendar(ngx_http_request_t *r,
+    u_char *body, size_t len);
+static ngx_int_t ngx_http_live_shop_player_url(ngx_http_request_t *r,
+    ngx_str_t *stream, ngx_str_t *url);
 static ngx_int_t ngx_http_live_shop_state(ngx_http_request_t *r,
     u_char *body, size_t len);
 static ngx_int_t ngx_http_live_shop_events(ngx_http_request_t *r,
@@ -173,6 +189,13 @@ static ngx_command_t  ngx_http_live_shop_commands[] = {
       offsetof(ngx_live_shop_conf_t, sse_ping),
       NULL },
 
+    { ngx_string("live_shop_show_grace"),
+      NGX_HTTP_MAIN_CONF|NGX_CONF_TAKE1,
+      ngx_conf_set_msec_slot,
+      NGX_HTTP_MAIN_CONF_OFFSET,
+      offsetof(ngx_live_shop_conf_t, show_grace),
+      NULL },
+
     { ngx_string("live_shop_notify"),
       NGX_HTTP_MAIN_CONF|NGX_CONF_TAKE2,
       ngx_live_shop_notify_conf,
@@ -231,6 +254,13 @@ static ngx_command_t  ngx_http_live_shop_commands[] = {
       ngx_conf_set_flag_slot,
       NGX_HTTP_LOC_CONF_OFFSET,
       offsetof(ngx_http_live_shop_loc_conf_t, hls),
+      NULL },
+
+    { ngx_string("live_shop_player"),
+      NGX_HTTP_MAIN_CONF|NGX_HTTP_SRV_CONF|NGX_HTTP_LOC_CONF|NGX_CONF_TAKE1,
+      ngx_conf_set_str_slot,
+      NGX_HTTP_LOC_CONF_OFFSET,
+      offsetof(ngx_http_live_shop_loc_conf_t, player),
       NULL },
 
     { ngx_string("live_shop_hls_app"),
@@ -312,7 +342,46 @@ static ngx_http_live_shop_route_t  ngx_http_live_shop_routes[] = {
     { ngx_string("report"), 0, NGX_HTTP_GET|NGX_HTTP_HEAD, 1,
       ngx_http_live_shop_report, 0 },
 
+    /* SPEC §14 */
+
+    { ngx_string("shows"), 1, NGX_HTTP_PUT, 1,
+      ngx_http_live_shop_put_show, 0 },
+
+    { ngx_string("shows"), 1, NGX_HTTP_DELETE, 1,
+      ngx_http_live_shop_delete_show, 0 },
+
+    { ngx_string("shows"), 1, NGX_HTTP_GET|NGX_HTTP_HEAD, 0,
+      ngx_http_live_shop_calendar, 0 },
+
+    { ngx_string("shows"), 0, NGX_HTTP_GET|NGX_HTTP_HEAD, 0,
+      ngx_http_live_shop_list_shows, 0 },
+
+    { ngx_string("shows.ics"), 0, NGX_HTTP_GET|NGX_HTTP_HEAD, 0,
+      ngx_http_live_shop_calendar, 0 },
+
+    { ngx_string("show"), 0, NGX_HTTP_POST, 1,
+      ngx_http_live_shop_control, NGX_LIVE_SHOP_SHOW_START },
+
+    { ngx_string("show"), 0, NGX_HTTP_DELETE, 1,
+      ngx_http_live_shop_control, NGX_LIVE_SHOP_SHOW_END },
+
     { ngx_null_string, 0, 0, 0, NULL, 0 }
+};
+
+
+typedef struct {
+    ngx_uint_t                      method;
+    const char                     *name;
+} ngx_http_live_shop_method_t;
+
+
+static ngx_http_live_shop_method_t  ngx_http_live_shop_methods[] = {
+    { NGX_HTTP_GET, "GET" },
+    { NGX_HTTP_HEAD, "HEAD" },
+    { NGX_HTTP_POST, "POST" },
+    { NGX_HTTP_PUT, "PUT" },
+    { NGX_HTTP_DELETE, "DELETE" },
+    { 0, NULL }
 };
 
 
@@ -529,11 +598,13 @@ static ngx_int_t
 ngx_http_live_shop_route(ngx_http_request_t *r, ngx_http_live_shop_ctx_t *ctx,
     ngx_uint_t *auth, lshop_error *err)
 {
-    u_char                      *p, *last, *app, *name, *res, *id;
-    ngx_str_t                    resource;
-    ngx_uint_t                   allowed, with_id;
-    ngx_http_core_loc_conf_t    *clcf;
-    ngx_http_live_shop_route_t  *rt;
+    u_char                       *p, *last, *app, *name, *res, *id;
+    u_char                        methods[40];
+    ngx_str_t                     resource;
+    ngx_uint_t                    allowed, with_id;
+    ngx_http_core_loc_conf_t     *clcf;
+    ngx_http_live_shop_route_t   *rt;
+    ngx_http_live_shop_method_t  *m;
 
     static u_char  prefix[] = "v1/streams/";
 
@@ -627,7 +698,7 @@ ngx_http_live_shop_route(ngx_http_request_t *r, ngx_http_live_shop_ctx_t *ctx,
         if (with_id && !lshop_id_valid((char *) ctx->id.data, ctx->id.len))
         {
             lshop_error_set(err, "invalid_field", "id",
-                            "an offer id is 1-64 of A-Z a-z 0-9 . _ -");
+                            "an id is 1-64 of A-Z a-z 0-9 . _ -");
             return NGX_HTTP_BAD_REQUEST;
         }
 
@@ -638,13 +709,17 @@ ngx_http_live_shop_route(ngx_http_request_t *r, ngx_http_live_shop_ctx_t *ctx,
         goto not_found;
     }
 
-    if (ngx_http_live_shop_add_header(r, "Allow",
-                                      (allowed & NGX_HTTP_PUT) ? "PUT"
-                                      : (allowed & NGX_HTTP_DELETE)
-                                        ? "POST, DELETE"
-                                      : (allowed & NGX_HTTP_POST) ? "POST"
-                                      : (allowed & NGX_HTTP_HEAD)
-                                        ? "GET, HEAD" : "GET")
+    p = methods;
+
+    for (m = ngx_http_live_shop_methods; m->name; m++) {
+        if (allowed & m->method) {
+            p = ngx_sprintf(p, "%s%s", p == methods ? "" : ", ", m->name);
+        }
+    }
+
+    *p = '\0';
+
+    if (ngx_http_live_shop_add_header(r, "Allow", (char *) methods)
         != NGX_OK)
     {
         return NGX_HTTP_INTERNAL_SERVER_ERROR;
@@ -897,6 +972,8 @@ ngx_http_live_shop_store_error(ngx_http_request_t *r, lshop_error *err)
         status = NGX_HTTP_NOT_FOUND;
 
     } else if (ngx_strcmp(err->code, "not_pinned") == 0
+               || ngx_strcmp(err->code, "not_live") == 0
+               || ngx_strcmp(err->code, "too_many_shows") == 0
                || ngx_strcmp(err->code, "not_running") == 0
                || ngx_strcmp(err->code, "not_shown") == 0
                || ngx_strcmp(err->code, "disclosure_required") == 0
@@ -1016,6 +1093,291 @@ ngx_http_live_shop_list_offers(ngx_http_request_t *r, u_char *body,
 }
 
 
+/* SPEC §14: a show scheduled, or changed */
+
+static ngx_int_t
+ngx_http_live_shop_put_show(ngx_http_request_t *r, u_char *body, size_t len)
+{
+    char                       id[LSHOP_ID_MAX + 1];
+    ngx_uint_t                 created;
+    lshop_show                *show;
+    lshop_error                err;
+    ngx_live_shop_shm_t       *shm;
+    ngx_live_shop_write_t     *w;
+    ngx_http_live_shop_ctx_t  *ctx;
+
+    ctx = ngx_http_get_module_ctx(r, ngx_http_live_shop_module);
+    shm = ngx_live_shop_get_shm((ngx_cycle_t *) ngx_cycle);
+
+    ngx_memcpy(id, ctx->id.data, ctx->id.len);
+    id[ctx->id.len] = '\0';
+
+    show = ngx_palloc(r->pool, sizeof(lshop_show));
+    if (show == NULL) {
+        return NGX_HTTP_INTERNAL_SERVER_ERROR;
+    }
+
+    lshop_error_clear(&err);
+
+    if (lshop_show_parse((char *) body, len, id, show, &err) != 0) {
+        return ngx_http_live_shop_error(r, NGX_HTTP_BAD_REQUEST, &err);
+    }
+
+    if (ngx_live_shop_clustered()) {
+        w = ngx_live_shop_write_new(NGX_LIVE_SHOP_WRITE_SHOW, &ctx->stream);
+        if (w == NULL) {
+            return NGX_HTTP_INTERNAL_SERVER_ERROR;
+        }
+
+        w->u.show = *show;
+
+        return ngx_http_live_shop_write(r, w,
+                                        ngx_http_live_shop_show_written);
+    }
+
+    if (ngx_live_shop_put_show(shm, &ctx->stream, show, &created, &err)
+        != NGX_OK)
+    {
+        return ngx_http_live_shop_store_error(r, &err);
+    }
+
+    return ngx_http_live_shop_send_show(r, show, created);
+}
+
+
+static ngx_int_t
+ngx_http_live_shop_send_show(ngx_http_request_t *r, lshop_show *show,
+    ngx_uint_t created)
+{
+    char       *json;
+    size_t      n;
+    ngx_int_t   rc;
+
+    json = lshop_show_to_json(show, &n);
+    if (json == NULL) {
+        return NGX_HTTP_INTERNAL_SERVER_ERROR;
+    }
+
+    rc = ngx_http_live_shop_send_json(r, created ? NGX_HTTP_CREATED
+                                                 : NGX_HTTP_OK,
+                                      (u_char *) json, n);
+    free(json);
+
+    return rc;
+}
+
+
+static ngx_int_t
+ngx_http_live_shop_show_written(ngx_http_request_t *r,
+    ngx_live_shop_write_t *w)
+{
+    if (w->rc != NGX_OK) {
+        return ngx_http_live_shop_store_error(r, &w->err);
+    }
+
+    return ngx_http_live_shop_send_show(r, &w->u.show, w->created);
+}
+
+
+static ngx_int_t
+ngx_http_live_shop_delete_show(ngx_http_request_t *r, u_char *body,
+    size_t len)
+{
+    lshop_error                err;
+    ngx_live_shop_shm_t       *shm;
+    ngx_live_shop_write_t     *w;
+    ngx_http_live_shop_ctx_t  *ctx;
+
+    ctx = ngx_http_get_module_ctx(r, ngx_http_live_shop_module);
+    shm = ngx_live_shop_get_shm((ngx_cycle_t *) ngx_cycle);
+
+    lshop_error_clear(&err);
+
+    if (ctx->id.len > LSHOP_SHOW_ID_MAX) {
+        lshop_error_set(&err, "not_found", "id",
+                        "no show \"%.*s\" is scheduled: show ids are 1-%d "
+                        "characters", (int) ctx->id.len, ctx->id.data,
+                        LSHOP_SHOW_ID_MAX);
+        return ngx_http_live_shop_error(r, NGX_HTTP_NOT_FOUND, &err);
+    }
+
+    if (ngx_live_shop_clustered()) {
+        w = ngx_live_shop_write_new(NGX_LIVE_SHOP_WRITE_SHOW_DELETE,
+                                    &ctx->stream);
+        if (w == NULL) {
+            return NGX_HTTP_INTERNAL_SERVER_ERROR;
+        }
+
+        ngx_memcpy(w->u.show.id, ctx->id.data, ctx->id.len);
+
+        return ngx_http_live_shop_write(r, w,
+                                        ngx_http_live_shop_show_deleted);
+    }
+
+    if (ngx_live_shop_delete_show(shm, &ctx->stream, &ctx->id, &err)
+        != NGX_OK)
+    {
+        return ngx_http_live_shop_store_error(r, &err);
+    }
+
+    return ngx_http_live_shop_show_deleted(r, NULL);
+}
+
+
+static ngx_int_t
+ngx_http_live_shop_show_deleted(ngx_http_request_t *r,
+    ngx_live_shop_write_t *w)
+{
+    if (w && w->rc != NGX_OK) {
+        return ngx_http_live_shop_store_error(r, &w->err);
+    }
+
+    r->headers_out.status = NGX_HTTP_NO_CONTENT;
+    r->header_only = 1;
+    r->headers_out.content_length_n = 0;
+
+    return ngx_http_send_header(r);
+}
+
+
+static ngx_int_t
+ngx_http_live_shop_list_shows(ngx_http_request_t *r, u_char *body,
+    size_t len)
+{
+    ngx_str_t                  json;
+    ngx_live_shop_shm_t       *shm;
+    ngx_http_live_shop_ctx_t  *ctx;
+
+    ctx = ngx_http_get_module_ctx(r, ngx_http_live_shop_module);
+    shm = ngx_live_shop_get_shm((ngx_cycle_t *) ngx_cycle);
+
+    if (ngx_live_shop_list_shows(shm, &ctx->stream, r->pool, &json)
+        != NGX_OK)
+    {
+        return NGX_HTTP_INTERNAL_SERVER_ERROR;
+    }
+
+    return ngx_http_live_shop_send_json(r, NGX_HTTP_OK, json.data, json.len);
+}
+
+
+/* shows.ics, or shows/ID.ics: RFC 5545, for calendar apps to subscribe */
+
+static ngx_int_t
+ngx_http_live_shop_calendar(ngx_http_request_t *r, u_char *body, size_t len)
+{
+    ngx_int_t                  rc;
+    ngx_str_t                  ics, url, id, *one;
+    lshop_error                err;
+    ngx_live_shop_shm_t       *shm;
+    ngx_http_live_shop_ctx_t  *ctx;
+
+    static ngx_str_t  type = ngx_string("text/calendar; charset=utf-8");
+
+    ctx = ngx_http_get_module_ctx(r, ngx_http_live_shop_module);
+    shm = ngx_live_shop_get_shm((ngx_cycle_t *) ngx_cycle);
+
+    one = NULL;
+
+    if (ctx->id.len) {
+        if (ctx->id.len <= 4
+            || ngx_strncmp(ctx->id.data + ctx->id.len - 4, ".ics", 4) != 0)
+        {
+            return ngx_http_live_shop_fail(r, NGX_HTTP_NOT_FOUND,
+                                           "not_found", "",
+                                           "a show is read as its calendar: "
+                                           "shows/ID.ics");
+        }
+
+        id.data = ctx->id.data;
+        id.len = ctx->id.len - 4;
+        one = &id;
+    }
+
+    if (ngx_http_live_shop_player_url(r, &ctx->stream, &url) != NGX_OK) {
+        return NGX_HTTP_INTERNAL_SERVER_ERROR;
+    }
+
+    rc = ngx_live_shop_calendar(shm, &ctx->stream, one, &url, r->pool, &ics);
+
+    if (rc == NGX_DECLINED) {
+        lshop_error_clear(&err);
+        lshop_error_set(&err, "not_found", "id",
+                        "no show \"%.*s\" is scheduled on %.*s",
+                        (int) id.len, id.data, (int) ctx->stream.len,
+                        ctx->stream.data);
+        return ngx_http_live_shop_error(r, NGX_HTTP_NOT_FOUND, &err);
+    }
+
+    if (rc != NGX_OK) {
+        return NGX_HTTP_INTERNAL_SERVER_ERROR;
+    }
+
+    return ngx_http_live_shop_send(r, NGX_HTTP_OK, &type, &ics);
+}
+
+
+/*
+ * The player page of a stream, for calendars: live_shop_player with
+ * "stream=APP/NAME" added to its query, else the page at / of the host
+ * asked (where the packages install it)
+ */
+
+static ngx_int_t
+ngx_http_live_shop_player_url(ngx_http_request_t *r, ngx_str_t *stream,
+    ngx_str_t *url)
+{
+    u_char                         *p;
+    ngx_str_t                       base, host;
+    ngx_http_live_shop_loc_conf_t  *lslcf;
+
+    lslcf = ngx_http_get_module_loc_conf(r, ngx_http_live_shop_module);
+
+    base = lslcf->player;
+
+    if (base.len == 0) {
+        /* the Host header, port included */
+        host = r->headers_in.host ? r->headers_in.host->value
+                                  : r->headers_in.server;
+
+        if (host.len == 0) {
+            ngx_str_set(&host, "localhost");
+        }
+
+        base.len = sizeof("https:///") - 1 + host.len;
+        base.data = ngx_pnalloc(r->pool, base.len);
+        if (base.data == NULL) {
+            return NGX_ERROR;
+        }
+
+        base.len = ngx_sprintf(base.data, "%s://%V/",
+#if (NGX_HTTP_SSL)
+                               r->connection->ssl ? "https" : "http",
+#else
+                               "http",
+#endif
+                               &host)
+                   - base.data;
+    }
+
+    url->data = ngx_pnalloc(r->pool, base.len + sizeof("?stream=")
+                                     + 3 * stream->len);
+    if (url->data == NULL) {
+        return NGX_ERROR;
+    }
+
+    p = ngx_cpymem(url->data, base.data, base.len);
+    p = ngx_cpymem(p, ngx_strlchr(base.data, base.data + base.len, '?')
+                      ? "&stream=" : "?stream=", 8);
+    p = (u_char *) ngx_escape_uri(p, stream->data, stream->len,
+                                  NGX_ESCAPE_ARGS);
+
+    url->len = p - url->data;
+
+    return NGX_OK;
+}
+
+
 /*
  * pin, unpin, countdown, disclosure: the core parses the body, the store
  * carries the call out, and the answer is the event it made.
@@ -1074,6 +1436,12 @@ ngx_http_live_shop_control(ngx_http_request_t *r, u_char *body, size_t len)
     case NGX_LIVE_SHOP_HIDE:
         rc = lshop_moment_request_parse((char *) body, len, now,
                                         &act->at_ms, &err);
+        break;
+
+    case NGX_LIVE_SHOP_SHOW_START:
+    case NGX_LIVE_SHOP_SHOW_END:
+        rc = lshop_show_request_parse((char *) body, len, now, act->show_id,
+                                      &act->at_ms, &err);
         break;
     }
 
@@ -1591,6 +1959,7 @@ ngx_http_live_shop_create_loc_conf(ngx_conf_t *cf)
      * set by ngx_pcalloc():
      *
      *     conf->hls_app = { 0, NULL };
+     *     conf->player = { 0, NULL };
      */
 
     conf->api = NGX_CONF_UNSET;
@@ -1610,6 +1979,18 @@ ngx_http_live_shop_merge_loc_conf(ngx_conf_t *cf, void *parent, void *child)
 
     ngx_conf_merge_value(conf->hls, prev->hls, 0);
     ngx_conf_merge_str_value(conf->hls_app, prev->hls_app, "live");
+    ngx_conf_merge_str_value(conf->player, prev->player, "");
+
+    if (conf->player.len
+        && ngx_strncmp(conf->player.data, "http://", 7) != 0
+        && ngx_strncmp(conf->player.data, "https://", 8) != 0)
+    {
+        ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
+                           "invalid \"live_shop_player\" \"%V\": the "
+                           "player page's absolute http:// or https:// URL",
+                           &conf->player);
+        return NGX_CONF_ERROR;
+    }
     ngx_conf_merge_size_value(conf->max_body, prev->max_body,
                               NGX_CONF_UNSET_SIZE);
 

@@ -23,6 +23,7 @@
 #include <lshop/ledger.h>
 #include <lshop/offer.h>
 #include <lshop/request.h>
+#include <lshop/show.h>
 #include <lshop/state.h>
 #include <lshop/time.h>
 
@@ -30,6 +31,8 @@
 #define NGX_LIVE_SHOP_MAX_OFFERS    1000  /* per stream catalog */
 #define NGX_LIVE_SHOP_KEEP_EVENTS   128   /* recent events, for RTMP */
 #define NGX_LIVE_SHOP_KEEP_RANGES   512   /* ended intervals, for HLS */
+#define NGX_LIVE_SHOP_MAX_SHOWS     64    /* per stream schedule */
+#define NGX_LIVE_SHOP_KEEP_SHOWS    8     /* broadcasts, for GET shows */
 
 
 /* Process-wide settings, from the http{} directives. */
@@ -42,6 +45,7 @@ typedef struct {
     ngx_flag_t                      journal_fsync;
     ngx_str_t                       locale;
     ngx_msec_t                      sse_ping;
+    ngx_msec_t                      show_grace;  /* live_shop_show_grace */
     ngx_uint_t                      control_rate;  /* calls per 1000 s */
     ngx_uint_t                      control_burst;
     ngx_url_t                       notify;      /* live_shop_notify */
@@ -109,6 +113,15 @@ typedef struct {
 } ngx_live_shop_range_t;
 
 
+/* A broadcast of a stream, for GET shows (SPEC §14) */
+
+typedef struct {
+    lshop_show                      show;
+    int64_t                         started_ms;
+    int64_t                         ended_ms;    /* 0: on air */
+} ngx_live_shop_broadcast_t;
+
+
 /*
  * A place in a stream's journal: the file (lshop_journal_file, one up with
  * every rotation) and the size it had; places compare file first.
@@ -159,6 +172,12 @@ typedef struct {
                                                     log applied here */
     ngx_pid_t                       appender;    /* the worker appending */
     int64_t                         append_until;
+    lshop_show                     *shows;       /* the schedule, by id */
+    ngx_uint_t                      nshows;
+    ngx_live_shop_broadcast_t      *broadcasts;  /* the last, oldest first */
+    ngx_uint_t                      nbroadcasts;
+    int64_t                         unpublished_ms; /* publishing stopped;
+                                                       0: on, or never */
 } ngx_live_shop_stream_t;
 
 
@@ -226,7 +245,9 @@ typedef enum {
     NGX_LIVE_SHOP_COUNTDOWN,
     NGX_LIVE_SHOP_STOP_COUNTDOWN,
     NGX_LIVE_SHOP_DISCLOSE,
-    NGX_LIVE_SHOP_HIDE
+    NGX_LIVE_SHOP_HIDE,
+    NGX_LIVE_SHOP_SHOW_START,
+    NGX_LIVE_SHOP_SHOW_END
 } ngx_live_shop_action_e;
 
 
@@ -236,6 +257,9 @@ typedef struct {
     lshop_pin_request               pin;
     lshop_countdown_request         countdown;
     lshop_disclosure_request        disclosure;
+    char                            show_id[LSHOP_ID_MAX + 1]; /* "": any */
+    ngx_uint_t                      publish;     /* a show started by a
+                                                    publish, not a call */
 } ngx_live_shop_action_t;
 
 
@@ -250,7 +274,9 @@ typedef enum {
     NGX_LIVE_SHOP_WRITE_OFFER,
     NGX_LIVE_SHOP_WRITE_ACT,
     NGX_LIVE_SHOP_WRITE_ORDER,
-    NGX_LIVE_SHOP_WRITE_DUE
+    NGX_LIVE_SHOP_WRITE_DUE,
+    NGX_LIVE_SHOP_WRITE_SHOW,
+    NGX_LIVE_SHOP_WRITE_SHOW_DELETE
 } ngx_live_shop_write_e;
 
 
@@ -269,6 +295,7 @@ struct ngx_live_shop_write_s {
         lshop_offer                 offer;
         ngx_live_shop_action_t      act;
         lshop_order                 order;
+        lshop_show                  show;        /* its id, to delete */
     } u;
 
     uint64_t                        version;     /* planned on */
@@ -300,6 +327,18 @@ ngx_int_t ngx_live_shop_put_offer(ngx_live_shop_shm_t *shm, ngx_str_t *stream,
     lshop_offer *offer, ngx_uint_t *created, lshop_error *err);
 ngx_int_t ngx_live_shop_list_offers(ngx_live_shop_shm_t *shm,
     ngx_str_t *stream, ngx_pool_t *pool, ngx_str_t *json);
+ngx_int_t ngx_live_shop_put_show(ngx_live_shop_shm_t *shm, ngx_str_t *stream,
+    lshop_show *show, ngx_uint_t *created, lshop_error *err);
+ngx_int_t ngx_live_shop_delete_show(ngx_live_shop_shm_t *shm,
+    ngx_str_t *stream, ngx_str_t *id, lshop_error *err);
+ngx_int_t ngx_live_shop_list_shows(ngx_live_shop_shm_t *shm,
+    ngx_str_t *stream, ngx_pool_t *pool, ngx_str_t *json);
+ngx_int_t ngx_live_shop_calendar(ngx_live_shop_shm_t *shm,
+    ngx_str_t *stream, ngx_str_t *id, ngx_str_t *player_url,
+    ngx_pool_t *pool, ngx_str_t *ics);
+void ngx_live_shop_publishing(ngx_live_shop_shm_t *shm, ngx_str_t *stream,
+    ngx_uint_t on);
+void ngx_live_shop_on_air(ngx_str_t *stream, ngx_uint_t on);
 ngx_int_t ngx_live_shop_act(ngx_live_shop_shm_t *shm, ngx_str_t *stream,
     ngx_live_shop_action_t *act, ngx_pool_t *pool, ngx_str_t *event,
     lshop_error *err);

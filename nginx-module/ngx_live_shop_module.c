@@ -88,6 +88,7 @@ ngx_live_shop_create_conf(ngx_cycle_t *cycle)
     lscf->journal_max_size = NGX_CONF_UNSET;
     lscf->journal_fsync = NGX_CONF_UNSET;
     lscf->sse_ping = NGX_CONF_UNSET_MSEC;
+    lscf->show_grace = NGX_CONF_UNSET_MSEC;
 #if (NGX_SSL)
     lscf->notify_ssl_verify = NGX_CONF_UNSET;
 #endif
@@ -109,6 +110,7 @@ ngx_live_shop_init_conf(ngx_cycle_t *cycle, void *conf)
 
     ngx_conf_init_value(lscf->journal_fsync, 0);
     ngx_conf_init_msec_value(lscf->sse_ping, 15000);
+    ngx_conf_init_msec_value(lscf->show_grace, 60000);
 
     if (lscf->locale.len == 0) {
         ngx_str_set(&lscf->locale, "en");

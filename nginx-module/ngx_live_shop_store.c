@@ -119,6 +119,20 @@ static void ngx_live_shop_trim(ngx_live_shop_shm_t *shm,
     ngx_live_shop_stream_t *st);
 static ngx_int_t ngx_live_shop_copy(ngx_pool_t *pool, ngx_str_t *dst,
     u_char *src, size_t len);
+static int ngx_live_shop_load_show(void *arg, const lshop_show *show,
+    const char *deleted_id, int64_t at_ms);
+static lshop_show *ngx_live_shop_scheduled(ngx_live_shop_stream_t *st,
+    const char *id);
+static ngx_int_t ngx_live_shop_schedule(ngx_live_shop_shm_t *shm,
+    ngx_live_shop_stream_t *st, const lshop_show *show,
+    const char *deleted_id);
+static void ngx_live_shop_schedule_clear(ngx_live_shop_shm_t *shm,
+    ngx_live_shop_stream_t *st);
+static void ngx_live_shop_broadcast(ngx_live_shop_shm_t *shm,
+    ngx_live_shop_stream_t *st, const lshop_event *ev);
+static int64_t ngx_live_shop_stream_due(ngx_live_shop_stream_t *st);
+static size_t ngx_live_shop_due_plan(ngx_live_shop_stream_t *st,
+    int64_t now_ms, lshop_event *ev);
 
 
 /* this worker's fold of a journal a rotation put aside */
@@ -383,8 +397,9 @@ ngx_live_shop_load_checkpoint(void *arg, uint64_t seq, int64_t file)
 {
     ngx_live_shop_load_t *load = arg;
 
-    /* the checkpoint's catalog replaces the one replayed so far */
+    /* the checkpoint's catalog and schedule replace those so far */
     ngx_live_shop_catalog_clear(load->shm, load->st);
+    ngx_live_shop_schedule_clear(load->shm, load->st);
 
     return 0;
 }
@@ -406,6 +421,7 @@ ngx_live_shop_load_ops(ngx_live_shop_load_t *load, lshop_replay_ops *ops,
     ops->checkpoint = ngx_live_shop_load_checkpoint;
     ops->order = ngx_live_shop_load_order;
     ops->event = ngx_live_shop_load_event;
+    ops->show = ngx_live_shop_load_show;
 }
 
 
@@ -433,7 +449,7 @@ ngx_live_shop_clock(ngx_live_shop_shm_t *shm, ngx_live_shop_stream_t *st)
 {
     int64_t  d;
 
-    d = lshop_state_next_due(&st->state);
+    d = ngx_live_shop_stream_due(st);
 
     if (d && (shm->sh->next_due == 0 || d < shm->sh->next_due)) {
         shm->sh->next_due = d;
@@ -460,6 +476,8 @@ ngx_live_shop_load_event(void *arg, const lshop_event *ev, const char *json,
     {
         load->rc = NGX_ERROR;
     }
+
+    ngx_live_shop_broadcast(load->shm, load->st, ev);
 
     return 0;
 }
@@ -761,6 +779,8 @@ ngx_live_shop_commit(ngx_live_shop_shm_t *shm, ngx_live_shop_stream_t *st,
 
     st->state = next;
 
+    ngx_live_shop_broadcast(shm, st, ev);
+
     ngx_live_shop_clock(shm, st);
 
     (void) ngx_atomic_fetch_add(&shm->sh->generation, 1);
@@ -886,7 +906,7 @@ ngx_live_shop_checkpoint_line(ngx_live_shop_stream_t *st, int64_t file,
 
     line = lshop_journal_checkpoint_line(&st->state, (char *) st->name,
                                          lshop_now_ms(), file, offers, n,
-                                         len);
+                                         st->shows, st->nshows, len);
     ngx_free(offers);
 
     return line;
@@ -1059,7 +1079,11 @@ ngx_live_shop_act_plan(ngx_live_shop_stream_t *st, ngx_str_t *stream,
     size_t *answer, lshop_error *err)
 {
     size_t                  n;
+    long                    i;
+    int64_t                 occurrence;
+    ngx_uint_t              k;
     ngx_str_t               id;
+    lshop_show             *show;
     const char             *locale;
     lshop_state             empty;
     ngx_live_shop_offer_t  *o;
@@ -1136,6 +1160,72 @@ ngx_live_shop_act_plan(ngx_live_shop_stream_t *st, ngx_str_t *stream,
         n = lshop_state_plan_hide(st ? &st->state : &empty, act->at_ms, ev,
                                   err);
         break;
+
+    case NGX_LIVE_SHOP_SHOW_START:
+        /*
+         * SPEC §14: a publish starts the show scheduled nearest to now,
+         * or an unscheduled one, unless one is on air (a publisher that
+         * came back within the grace period); a call names its show
+         */
+        if (act->publish && st->state.show_live) {
+            lshop_error_set(err, "show_live", "",
+                            "show \"%s\" is on air already",
+                            st->state.show.id);
+            return 0;
+        }
+
+        show = NULL;
+        occurrence = act->at_ms;
+
+        if (act->show_id[0]) {
+            show = ngx_live_shop_scheduled(st, act->show_id);
+
+            if (show == NULL) {
+                lshop_error_set(err, "not_found", "show",
+                                "no show \"%s\" is scheduled on %.*s",
+                                act->show_id, (int) stream->len,
+                                stream->data);
+                return 0;
+            }
+
+            /* off its schedule, it is one broadcast starting now */
+            if (lshop_show_match(show, 1, act->at_ms, &occurrence) < 0) {
+                occurrence = act->at_ms;
+            }
+
+        } else {
+            i = lshop_show_match(st->shows, st->nshows, act->at_ms,
+                                 &occurrence);
+            show = (i >= 0) ? &st->shows[i] : NULL;
+        }
+
+        ngx_memzero(&ev[LSHOP_PLAN_MAX - 1].show, sizeof(lshop_show));
+        lshop_show_broadcast(show, occurrence, act->at_ms, (char *) st->name,
+                             &ev[LSHOP_PLAN_MAX - 1].show);
+
+        /* an occurrence is broadcast once: a publish after it ended
+         * starts an unscheduled show */
+
+        for (k = 0; show && !act->show_id[0] && k < st->nbroadcasts; k++) {
+            if (ngx_strcmp(st->broadcasts[k].show.id,
+                           ev[LSHOP_PLAN_MAX - 1].show.id)
+                == 0)
+            {
+                lshop_show_broadcast(NULL, 0, act->at_ms, (char *) st->name,
+                                     &ev[LSHOP_PLAN_MAX - 1].show);
+                break;
+            }
+        }
+
+        n = lshop_state_plan_show_start(&st->state,
+                                        &ev[LSHOP_PLAN_MAX - 1].show,
+                                        act->at_ms, ev, err);
+        break;
+
+    case NGX_LIVE_SHOP_SHOW_END:
+        n = lshop_state_plan_show_end(st ? &st->state : &empty,
+                                      act->show_id, act->at_ms, ev, err);
+        break;
     }
 
     if (n && st == NULL) {
@@ -1156,7 +1246,8 @@ ngx_live_shop_act_creates(ngx_live_shop_action_t *act)
 {
     return act->action != NGX_LIVE_SHOP_UNPIN
            && act->action != NGX_LIVE_SHOP_STOP_COUNTDOWN
-           && act->action != NGX_LIVE_SHOP_HIDE;
+           && act->action != NGX_LIVE_SHOP_HIDE
+           && act->action != NGX_LIVE_SHOP_SHOW_END;
 }
 
 
@@ -1256,7 +1347,7 @@ ngx_live_shop_fire_due(ngx_live_shop_shm_t *shm, int64_t now_ms)
     {
         st = (ngx_live_shop_stream_t *) node;
 
-        n = lshop_state_due(&st->state, now_ms, ev);
+        n = ngx_live_shop_due_plan(st, now_ms, ev);
 
         for (i = 0; i < n; i++) {
             if (ngx_live_shop_emit(shm, st, &ev[i], NULL, NULL, &err)
@@ -1271,7 +1362,7 @@ ngx_live_shop_fire_due(ngx_live_shop_shm_t *shm, int64_t now_ms)
             fired++;
         }
 
-        d = lshop_state_next_due(&st->state);
+        d = ngx_live_shop_stream_due(st);
 
         if (d && (next == 0 || d < next)) {
             next = d;
@@ -2606,6 +2697,7 @@ ngx_live_shop_plan(ngx_live_shop_shm_t *shm, ngx_live_shop_write_t *w)
     int64_t                  old_stock;
     ngx_int_t                rc;
     ngx_str_t                id;
+    ngx_uint_t               found;
     ngx_pool_t              *pool;
     lshop_event             *ev;
     lshop_offer             *offer;
@@ -2699,8 +2791,44 @@ ngx_live_shop_plan(ngx_live_shop_shm_t *shm, ngx_live_shop_write_t *w)
         rc = ngx_live_shop_plan_orders(st, w, pool);
         break;
 
+    case NGX_LIVE_SHOP_WRITE_SHOW:
+    case NGX_LIVE_SHOP_WRITE_SHOW_DELETE:
+        found = ngx_live_shop_scheduled(st, w->u.show.id) != NULL;
+
+        if (w->kind == NGX_LIVE_SHOP_WRITE_SHOW_DELETE && !found) {
+            lshop_error_set(&w->err, "not_found", "id",
+                            "no show \"%s\" is scheduled on %.*s",
+                            w->u.show.id, (int) w->stream.len,
+                            w->stream.data);
+            goto done;
+        }
+
+        if (!found && st->nshows >= NGX_LIVE_SHOP_MAX_SHOWS) {
+            lshop_error_set(&w->err, "too_many_shows", "id",
+                            "a stream's schedule holds at most %d shows",
+                            NGX_LIVE_SHOP_MAX_SHOWS);
+            goto done;
+        }
+
+        w->created = !found;
+
+        line = (w->kind == NGX_LIVE_SHOP_WRITE_SHOW)
+               ? lshop_journal_show_line(&w->u.show, lshop_now_ms(), &len)
+               : lshop_journal_show_deleted_line(w->u.show.id,
+                                                 lshop_now_ms(), &len);
+
+        if (line == NULL
+            || ngx_live_shop_batch_add(w, line, len) != NGX_OK)
+        {
+            ngx_live_shop_no_memory(&w->err);
+            goto done;
+        }
+
+        rc = NGX_OK;
+        break;
+
     case NGX_LIVE_SHOP_WRITE_DUE:
-        n = lshop_state_due(&st->state, w->at_ms, ev);
+        n = ngx_live_shop_due_plan(st, w->at_ms, ev);
 
         if (n == 0) {
             rc = NGX_DONE;
@@ -2984,7 +3112,7 @@ ngx_live_shop_names(ngx_live_shop_shm_t *shm, int64_t due, ngx_pool_t *pool)
         st = (ngx_live_shop_stream_t *) node;
 
         if (due) {
-            d = lshop_state_next_due(&st->state);
+            d = ngx_live_shop_stream_due(st);
 
             if (d && (next == 0 || d < next)) {
                 next = d;
@@ -3051,6 +3179,13 @@ ngx_live_shop_stream_empty(ngx_live_shop_shm_t *shm,
     ngx_queue_t  *q;
 
     ngx_live_shop_catalog_clear(shm, st);
+    ngx_live_shop_schedule_clear(shm, st);
+
+    if (st->broadcasts) {
+        ngx_slab_free_locked(shm->shpool, st->broadcasts);
+        st->broadcasts = NULL;
+        st->nbroadcasts = 0;
+    }
 
     while (!ngx_queue_empty(&st->events)) {
         q = ngx_queue_head(&st->events);
@@ -3187,4 +3322,738 @@ ngx_live_shop_checkpoint_at(ngx_live_shop_shm_t *shm, ngx_str_t *stream,
     ngx_shmtx_unlock(&shm->shpool->mutex);
 
     return rc;
+}
+
+
+/* Shows (SPEC §14) */
+
+static int
+ngx_live_shop_load_show(void *arg, const lshop_show *show,
+    const char *deleted_id, int64_t at_ms)
+{
+    ngx_live_shop_load_t *load = arg;
+
+    if (ngx_live_shop_schedule(load->shm, load->st, show, deleted_id)
+        == NGX_ERROR)
+    {
+        load->rc = NGX_ERROR;
+    }
+
+    return 0;
+}
+
+
+static lshop_show *
+ngx_live_shop_scheduled(ngx_live_shop_stream_t *st, const char *id)
+{
+    ngx_uint_t  i;
+
+    for (i = 0; st && i < st->nshows; i++) {
+        if (ngx_strcmp(st->shows[i].id, id) == 0) {
+            return &st->shows[i];
+        }
+    }
+
+    return NULL;
+}
+
+
+/*
+ * Puts show into a stream's schedule, or takes deleted_id off it (show
+ * NULL): the schedule is one array, so that the core can choose among
+ * it, made anew on each change (schedules change seldom). The lock is
+ * held. NGX_DECLINED: nothing to delete.
+ */
+
+static ngx_int_t
+ngx_live_shop_schedule(ngx_live_shop_shm_t *shm, ngx_live_shop_stream_t *st,
+    const lshop_show *show, const char *deleted_id)
+{
+    lshop_show  *old, *shows;
+    ngx_uint_t   n, i;
+
+    old = ngx_live_shop_scheduled(st, show ? show->id : deleted_id);
+
+    if (show && old) {
+        *old = *show;
+        return NGX_OK;
+    }
+
+    if (show == NULL && old == NULL) {
+        return NGX_DECLINED;
+    }
+
+    n = show ? st->nshows + 1 : st->nshows - 1;
+    shows = NULL;
+
+    if (n) {
+        shows = ngx_slab_alloc_locked(shm->shpool, n * sizeof(lshop_show));
+        if (shows == NULL) {
+            return NGX_ERROR;
+        }
+
+        for (i = 0, n = 0; i < st->nshows; i++) {
+            if (&st->shows[i] != old) {
+                shows[n++] = st->shows[i];
+            }
+        }
+
+        if (show) {
+            shows[n++] = *show;
+        }
+    }
+
+    if (st->shows) {
+        ngx_slab_free_locked(shm->shpool, st->shows);
+    }
+
+    st->shows = shows;
+    st->nshows = n;
+
+    return NGX_OK;
+}
+
+
+static void
+ngx_live_shop_schedule_clear(ngx_live_shop_shm_t *shm,
+    ngx_live_shop_stream_t *st)
+{
+    if (st->shows) {
+        ngx_slab_free_locked(shm->shpool, st->shows);
+    }
+
+    st->shows = NULL;
+    st->nshows = 0;
+}
+
+
+/*
+ * Keeps the last broadcasts of a stream for GET shows: one begins with
+ * show.started (a checkpoint's re-listed one is the same broadcast) and
+ * ends with show.ended. The lock is held; without memory the list is
+ * simply not kept.
+ */
+
+static void
+ngx_live_shop_broadcast(ngx_live_shop_shm_t *shm, ngx_live_shop_stream_t *st,
+    const lshop_event *ev)
+{
+    ngx_uint_t                  i;
+    ngx_live_shop_broadcast_t  *b;
+
+    if (ev->type != LSHOP_SHOW_STARTED && ev->type != LSHOP_SHOW_ENDED) {
+        return;
+    }
+
+    if (st->broadcasts == NULL) {
+        st->broadcasts = ngx_slab_alloc_locked(shm->shpool,
+                                NGX_LIVE_SHOP_KEEP_SHOWS
+                                * sizeof(ngx_live_shop_broadcast_t));
+        if (st->broadcasts == NULL) {
+            return;
+        }
+
+        st->nbroadcasts = 0;
+    }
+
+    for (i = st->nbroadcasts; i > 0; i--) {
+        b = &st->broadcasts[i - 1];
+
+        if (ngx_strcmp(b->show.id, ev->show.id) != 0 || b->ended_ms) {
+            continue;
+        }
+
+        if (ev->type == LSHOP_SHOW_ENDED) {
+            b->ended_ms = ev->at_ms;
+        }
+
+        return;
+    }
+
+    if (ev->type == LSHOP_SHOW_ENDED) {
+        return;
+    }
+
+    if (st->nbroadcasts == NGX_LIVE_SHOP_KEEP_SHOWS) {
+        ngx_memmove(&st->broadcasts[0], &st->broadcasts[1],
+                    (NGX_LIVE_SHOP_KEEP_SHOWS - 1)
+                    * sizeof(ngx_live_shop_broadcast_t));
+        st->nbroadcasts--;
+    }
+
+    b = &st->broadcasts[st->nbroadcasts++];
+    b->show = ev->show;
+    b->started_ms = ev->at_ms;
+    b->ended_ms = 0;
+}
+
+
+/*
+ * When the clock next makes something happen on a stream: what the core
+ * says of its timeline, and the end of a show whose publisher has been
+ * gone for live_shop_show_grace (SPEC §14)
+ */
+
+static int64_t
+ngx_live_shop_stream_due(ngx_live_shop_stream_t *st)
+{
+    int64_t  d, end;
+
+    d = lshop_state_next_due(&st->state);
+
+    if (st->unpublished_ms && st->state.show_live) {
+        end = st->unpublished_ms
+              + (int64_t) ngx_live_shop_get_conf((ngx_cycle_t *) ngx_cycle)
+                              ->show_grace;
+
+        if (d == 0 || end < d) {
+            d = end;
+        }
+    }
+
+    return d;
+}
+
+
+static size_t
+ngx_live_shop_due_plan(ngx_live_shop_stream_t *st, int64_t now_ms,
+    lshop_event *ev)
+{
+    size_t       n;
+    int64_t      end;
+    lshop_error  err;
+
+    n = lshop_state_due(&st->state, now_ms, ev);
+
+    if (n || st->unpublished_ms == 0 || !st->state.show_live) {
+        return n;
+    }
+
+    end = st->unpublished_ms
+          + (int64_t) ngx_live_shop_get_conf((ngx_cycle_t *) ngx_cycle)
+                          ->show_grace;
+
+    if (now_ms < end) {
+        return 0;
+    }
+
+    return lshop_state_plan_show_end(&st->state, NULL, end, ev, &err);
+}
+
+
+/* A show put into a stream's schedule (one node) */
+
+ngx_int_t
+ngx_live_shop_put_show(ngx_live_shop_shm_t *shm, ngx_str_t *stream,
+    lshop_show *show, ngx_uint_t *created, lshop_error *err)
+{
+    char                    *line;
+    size_t                   len;
+    ngx_int_t                rc;
+    ngx_live_shop_stream_t  *st;
+
+    line = lshop_journal_show_line(show, lshop_now_ms(), &len);
+    if (line == NULL) {
+        ngx_live_shop_no_memory(err);
+        return NGX_ERROR;
+    }
+
+    rc = NGX_ERROR;
+
+    ngx_shmtx_lock(&shm->shpool->mutex);
+
+    st = ngx_live_shop_stream(shm, stream, 1);
+
+    if (st == NULL) {
+        ngx_live_shop_no_memory(err);
+        goto done;
+    }
+
+    *created = (ngx_live_shop_scheduled(st, show->id) == NULL);
+
+    if (*created && st->nshows >= NGX_LIVE_SHOP_MAX_SHOWS) {
+        lshop_error_set(err, "too_many_shows", "id",
+                        "a stream's schedule holds at most %d shows",
+                        NGX_LIVE_SHOP_MAX_SHOWS);
+        goto done;
+    }
+
+    /* journalled first: what is in the zone is always in the journal */
+
+    if (ngx_live_shop_journal(st, (u_char *) line, len, err) != NGX_OK) {
+        goto done;
+    }
+
+    if (ngx_live_shop_schedule(shm, st, show, NULL) != NGX_OK) {
+        ngx_live_shop_no_memory(err);
+        goto done;
+    }
+
+    ngx_live_shop_rotate(shm, st);
+
+    rc = NGX_OK;
+
+done:
+
+    ngx_shmtx_unlock(&shm->shpool->mutex);
+
+    free(line);
+
+    return rc;
+}
+
+
+ngx_int_t
+ngx_live_shop_delete_show(ngx_live_shop_shm_t *shm, ngx_str_t *stream,
+    ngx_str_t *id, lshop_error *err)
+{
+    char                    *line, name[LSHOP_ID_MAX + 1];
+    size_t                   len;
+    ngx_int_t                rc;
+    ngx_live_shop_stream_t  *st;
+
+    if (id->len > LSHOP_ID_MAX) {
+        return NGX_ERROR;
+    }
+
+    ngx_memcpy(name, id->data, id->len);
+    name[id->len] = '\0';
+
+    line = lshop_journal_show_deleted_line(name, lshop_now_ms(), &len);
+    if (line == NULL) {
+        ngx_live_shop_no_memory(err);
+        return NGX_ERROR;
+    }
+
+    rc = NGX_ERROR;
+
+    ngx_shmtx_lock(&shm->shpool->mutex);
+
+    st = ngx_live_shop_stream(shm, stream, 0);
+
+    if (ngx_live_shop_scheduled(st, name) == NULL) {
+        lshop_error_set(err, "not_found", "id",
+                        "no show \"%s\" is scheduled on %.*s", name,
+                        (int) stream->len, stream->data);
+        goto done;
+    }
+
+    if (ngx_live_shop_journal(st, (u_char *) line, len, err) != NGX_OK) {
+        goto done;
+    }
+
+    (void) ngx_live_shop_schedule(shm, st, NULL, name);
+
+    ngx_live_shop_rotate(shm, st);
+
+    rc = NGX_OK;
+
+done:
+
+    ngx_shmtx_unlock(&shm->shpool->mutex);
+
+    free(line);
+
+    return rc;
+}
+
+
+/*
+ * GET shows: {"stream":S,"live":SHOW|null,"coming":[SHOW+"next",...],
+ * "last":[SHOW+"started_at","ended_at",...]}, coming ordered by their
+ * next start, last by the newest first
+ */
+
+ngx_int_t
+ngx_live_shop_list_shows(ngx_live_shop_shm_t *shm, ngx_str_t *stream,
+    ngx_pool_t *pool, ngx_str_t *json)
+{
+    char                        start[LSHOP_TIME_LEN], end[LSHOP_TIME_LEN];
+    char                       *s;
+    u_char                     *p;
+    size_t                      len, total;
+    int64_t                     now, next, *nexts;
+    ngx_str_t                  *parts;
+    ngx_uint_t                  i, j, k, *order, nshows, nbroadcasts;
+    lshop_show                 *shows;
+    lshop_state                 state;
+    ngx_live_shop_stream_t     *st;
+    ngx_live_shop_broadcast_t  *broadcasts, *b;
+
+    now = lshop_now_ms();
+
+    /* a copy taken under the lock, written out without it */
+
+    ngx_shmtx_lock(&shm->shpool->mutex);
+
+    st = ngx_live_shop_stream(shm, stream, 0);
+
+    nshows = st ? st->nshows : 0;
+    nbroadcasts = st ? st->nbroadcasts : 0;
+
+    shows = ngx_palloc(pool, nshows * sizeof(lshop_show) + 1);
+    broadcasts = ngx_palloc(pool, nbroadcasts
+                                  * sizeof(ngx_live_shop_broadcast_t) + 1);
+
+    if (shows == NULL || broadcasts == NULL) {
+        ngx_shmtx_unlock(&shm->shpool->mutex);
+        return NGX_ERROR;
+    }
+
+    if (st) {
+        ngx_memcpy(shows, st->shows, nshows * sizeof(lshop_show));
+        ngx_memcpy(broadcasts, st->broadcasts,
+                   nbroadcasts * sizeof(ngx_live_shop_broadcast_t));
+        state = st->state;
+
+    } else {
+        lshop_state_init(&state);
+    }
+
+    ngx_shmtx_unlock(&shm->shpool->mutex);
+
+    /* the coming shows: those with an occurrence not yet over */
+
+    nexts = ngx_palloc(pool, (nshows + 1) * sizeof(int64_t));
+    order = ngx_palloc(pool, (nshows + 1) * sizeof(ngx_uint_t));
+    parts = ngx_palloc(pool, (nshows + nbroadcasts + 2) * sizeof(ngx_str_t));
+
+    if (nexts == NULL || order == NULL || parts == NULL) {
+        return NGX_ERROR;
+    }
+
+    k = 0;
+
+    for (i = 0; i < nshows; i++) {
+        if (lshop_show_occurrences(&shows[i],
+                                   now - shows[i].duration_s * 1000 + 1,
+                                   INT64_MAX, &next, 1)
+            == 0)
+        {
+            continue;
+        }
+
+        for (j = k++; j > 0 && nexts[order[j - 1]] > next; j--) {
+            order[j] = order[j - 1];
+        }
+
+        order[j] = i;
+        nexts[i] = next;
+    }
+
+    total = 0;
+
+    for (j = 0; j < k; j++) {
+        i = order[j];
+        s = lshop_show_to_json(&shows[i], &len);
+        if (s == NULL) {
+            return NGX_ERROR;
+        }
+
+        /* ..."} + ,"next":"TIME"} */
+        lshop_time_format(start, nexts[i]);
+
+        parts[j].data = ngx_pnalloc(pool, len + sizeof(",\"next\":\"\"")
+                                          + LSHOP_TIME_LEN);
+        if (parts[j].data == NULL) {
+            free(s);
+            return NGX_ERROR;
+        }
+
+        p = ngx_cpymem(parts[j].data, s, len - 1);
+        p = ngx_sprintf(p, ",\"next\":\"%s\"}", start);
+        parts[j].len = p - parts[j].data;
+        total += parts[j].len + 1;
+        free(s);
+    }
+
+    for (i = 0; i < nbroadcasts; i++) {
+        b = &broadcasts[nbroadcasts - 1 - i];
+
+        s = lshop_show_to_json(&b->show, &len);
+        if (s == NULL) {
+            return NGX_ERROR;
+        }
+
+        lshop_time_format(start, b->started_ms);
+        lshop_time_format(end, b->ended_ms);
+
+        parts[k + i].data = ngx_pnalloc(pool, len + 2 * LSHOP_TIME_LEN
+                                              + sizeof(",\"started_at\":\"\""
+                                                       ",\"ended_at\":\"\""));
+        if (parts[k + i].data == NULL) {
+            free(s);
+            return NGX_ERROR;
+        }
+
+        p = ngx_cpymem(parts[k + i].data, s, len - 1);
+        p = ngx_sprintf(p, ",\"started_at\":\"%s\"", start);
+
+        if (b->ended_ms) {
+            p = ngx_sprintf(p, ",\"ended_at\":\"%s\"", end);
+
+        } else {
+            p = ngx_cpymem(p, ",\"ended_at\":null", 16);
+        }
+
+        *p++ = '}';
+        parts[k + i].len = p - parts[k + i].data;
+        total += parts[k + i].len + 1;
+        free(s);
+    }
+
+    s = state.show_live ? lshop_show_to_json(&state.show, &len) : NULL;
+
+    if (state.show_live && s == NULL) {
+        return NGX_ERROR;
+    }
+
+    total += sizeof("{\"stream\":\"\",\"live\":,\"coming\":[],\"last\":[]}")
+             + stream->len + (s ? len : 4);
+
+    json->data = ngx_pnalloc(pool, total);
+    if (json->data == NULL) {
+        free(s);
+        return NGX_ERROR;
+    }
+
+    p = ngx_sprintf(json->data, "{\"stream\":\"%V\",\"live\":", stream);
+    p = s ? ngx_cpymem(p, s, len) : ngx_cpymem(p, "null", 4);
+    free(s);
+
+    p = ngx_cpymem(p, ",\"coming\":[", 11);
+
+    for (j = 0; j < k + nbroadcasts; j++) {
+        if (j == k) {
+            p = ngx_cpymem(p, "],\"last\":[", 10);
+
+        } else if (j) {
+            *p++ = ',';
+        }
+
+        p = ngx_cpymem(p, parts[j].data, parts[j].len);
+    }
+
+    if (k == k + nbroadcasts) {
+        p = ngx_cpymem(p, "],\"last\":[", 10);
+    }
+
+    p = ngx_cpymem(p, "]}", 2);
+    json->len = p - json->data;
+
+    return NGX_OK;
+}
+
+
+/* The title of an offer in the catalog, for a calendar (lock held) */
+
+typedef struct {
+    ngx_live_shop_stream_t         *st;
+    lshop_offer                     offer;
+} ngx_live_shop_titles_t;
+
+
+static const char *
+ngx_live_shop_offer_title(void *arg, const char *offer_id)
+{
+    ngx_live_shop_titles_t *t = arg;
+
+    ngx_str_t               id;
+    ngx_live_shop_offer_t  *o;
+
+    id.data = (u_char *) offer_id;
+    id.len = ngx_strlen(offer_id);
+
+    o = ngx_live_shop_offer(t->st, &id);
+
+    if (o == NULL
+        || lshop_offer_parse((char *) o->json, o->len, NULL, &t->offer, NULL)
+           != 0)
+    {
+        return NULL;
+    }
+
+    return t->offer.title;
+}
+
+
+/*
+ * GET shows.ics, or shows/ID.ics (id not NULL): the coming shows as an
+ * RFC 5545 calendar. NGX_DECLINED: no such show.
+ */
+
+ngx_int_t
+ngx_live_shop_calendar(ngx_live_shop_shm_t *shm, ngx_str_t *stream,
+    ngx_str_t *id, ngx_str_t *player_url, ngx_pool_t *pool, ngx_str_t *ics)
+{
+    char                    *s, name[LSHOP_STREAM_MAX + 1];
+    char                     show_id[LSHOP_ID_MAX + 1], *url;
+    size_t                   len, n;
+    ngx_int_t                rc;
+    lshop_show              *shows;
+    ngx_live_shop_stream_t  *st;
+    ngx_live_shop_titles_t  *titles;
+
+    if (stream->len > LSHOP_STREAM_MAX || (id && id->len > LSHOP_ID_MAX)) {
+        return NGX_DECLINED;
+    }
+
+    ngx_memcpy(name, stream->data, stream->len);
+    name[stream->len] = '\0';
+
+    if (id) {
+        ngx_memcpy(show_id, id->data, id->len);
+        show_id[id->len] = '\0';
+    }
+
+    url = ngx_pnalloc(pool, player_url->len + 1);
+    titles = ngx_palloc(pool, sizeof(ngx_live_shop_titles_t));
+
+    if (url == NULL || titles == NULL) {
+        return NGX_ERROR;
+    }
+
+    ngx_memcpy(url, player_url->data, player_url->len);
+    url[player_url->len] = '\0';
+
+    rc = NGX_OK;
+    s = NULL;
+
+    ngx_shmtx_lock(&shm->shpool->mutex);
+
+    st = ngx_live_shop_stream(shm, stream, 0);
+
+    shows = st ? st->shows : NULL;
+    n = st ? st->nshows : 0;
+
+    if (id) {
+        shows = ngx_live_shop_scheduled(st, show_id);
+        n = 1;
+
+        if (shows == NULL) {
+            rc = NGX_DECLINED;
+            goto done;
+        }
+    }
+
+    titles->st = st;
+
+    s = lshop_show_calendar(shows, n, name, url, lshop_now_ms(),
+                            st ? ngx_live_shop_offer_title : NULL, titles,
+                            &len);
+    if (s == NULL) {
+        rc = NGX_ERROR;
+    }
+
+done:
+
+    ngx_shmtx_unlock(&shm->shpool->mutex);
+
+    if (s) {
+        rc = ngx_live_shop_copy(pool, ics, (u_char *) s, len);
+        free(s);
+    }
+
+    return rc;
+}
+
+
+/*
+ * nginx-rtmp's publish and close of a stream: a publisher gone for
+ * live_shop_show_grace ends the show on air (the clock does it)
+ */
+
+void
+ngx_live_shop_publishing(ngx_live_shop_shm_t *shm, ngx_str_t *stream,
+    ngx_uint_t on)
+{
+    ngx_live_shop_stream_t  *st;
+
+    ngx_shmtx_lock(&shm->shpool->mutex);
+
+    st = ngx_live_shop_stream(shm, stream, on);
+
+    if (st) {
+        st->unpublished_ms = on ? 0 : lshop_now_ms();
+        ngx_live_shop_clock(shm, st);
+    }
+
+    ngx_shmtx_unlock(&shm->shpool->mutex);
+}
+
+
+/*
+ * A stream's publisher came (on) or went: SPEC §14, publishing starts
+ * the show scheduled nearest to now, or an unscheduled one
+ */
+
+void
+ngx_live_shop_on_air(ngx_str_t *stream, ngx_uint_t on)
+{
+    ngx_str_t                event;
+    ngx_pool_t              *pool;
+    lshop_error              err;
+    ngx_live_shop_shm_t     *shm;
+    ngx_live_shop_write_t   *w;
+    ngx_live_shop_action_t  *act;
+
+    shm = ngx_live_shop_get_shm((ngx_cycle_t *) ngx_cycle);
+
+    if (shm == NULL) {
+        return;
+    }
+
+    ngx_live_shop_publishing(shm, stream, on);
+
+    if (!on) {
+        ngx_live_shop_tick_arm();
+        return;
+    }
+
+    pool = ngx_create_pool(4096, ngx_cycle->log);
+    if (pool == NULL) {
+        return;
+    }
+
+    act = ngx_pcalloc(pool, sizeof(ngx_live_shop_action_t));
+    if (act == NULL) {
+        goto done;
+    }
+
+    act->action = NGX_LIVE_SHOP_SHOW_START;
+    act->at_ms = lshop_now_ms();
+    act->publish = 1;
+
+    lshop_error_clear(&err);
+
+    if (ngx_live_shop_clustered()) {
+        w = ngx_live_shop_write_new(NGX_LIVE_SHOP_WRITE_ACT, stream);
+
+        if (w) {
+            w->u.act = *act;
+
+            if (ngx_live_shop_write(w) != NGX_DONE) {
+                ngx_log_error(NGX_LOG_ERR, ngx_cycle->log, 0,
+                              "live_shop: \"%V\" is published, but its "
+                              "show could not start: the shared store is "
+                              "not reachable", stream);
+            }
+        }
+
+        goto done;
+    }
+
+    if (ngx_live_shop_act(shm, stream, act, pool, &event, &err) == NGX_OK) {
+        ngx_live_shop_ring();
+        ngx_live_shop_deliver();
+
+    } else if (ngx_strcmp(err.code, "show_live") != 0) {
+        ngx_log_error(NGX_LOG_ERR, ngx_cycle->log, 0,
+                      "live_shop: \"%V\" is published, but its show could "
+                      "not start: %s", stream, err.message);
+    }
+
+done:
+
+    ngx_destroy_pool(pool);
 }

@@ -45,6 +45,7 @@ typedef struct {
     uint64_t                        seq;         /* last one it was sent */
     unsigned                        publishing:1;
     unsigned                        state_due:1;
+    unsigned                        on_air:1;    /* its encoder's publish */
 } ngx_rtmp_live_shop_ctx_t;
 
 
@@ -181,6 +182,17 @@ ngx_rtmp_live_shop_publish(ngx_rtmp_session_t *s, ngx_rtmp_publish_t *v)
                 sub->state_due = 1;
                 st->states_due++;
             }
+        }
+
+        /*
+         * SPEC §14: the show starts with the encoder's publish; relays
+         * (auto_push to other workers, an edge's pull) carry a stream
+         * published elsewhere
+         */
+
+        if (!s->relay) {
+            ctx->on_air = 1;
+            ngx_live_shop_on_air(&st->name, 1);
         }
     }
 
@@ -349,6 +361,11 @@ ngx_rtmp_live_shop_close_stream(ngx_rtmp_session_t *s,
 
         if (ctx->publishing) {
             st->timestamp = 0;
+        }
+
+        if (ctx->on_air) {
+            ctx->on_air = 0;
+            ngx_live_shop_on_air(&st->name, 0);
         }
 
         if (ngx_queue_empty(&st->sessions)) {

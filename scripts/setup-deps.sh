@@ -168,7 +168,7 @@ packages=()
 want build && packages+=(
     build-essential cmake pkg-config dpkg-dev ca-certificates curl
     libssl-dev libjansson-dev libcurl4-gnutls-dev libcmocka-dev libhiredis-dev
-    python3 python3-pytest)
+    python3 python3-pytest python3-icalendar)
 want nginx && packages+=(nginx nginx-dev libnginx-mod-rtmp ffmpeg "$kv_package")
 want obs && packages+=(
     libobs-dev obs-studio $(qt_packages) xvfb xauth

@@ -24,6 +24,8 @@ static const char *const type_names[LSHOP_EVENT_TYPES] = {
     [LSHOP_STOCK_CHANGED] = "stock.changed",
     [LSHOP_OFFER_SOLD_OUT] = "offer.sold_out",
     [LSHOP_PURCHASE_COMPLETED] = "purchase.completed",
+    [LSHOP_SHOW_STARTED] = "show.started",
+    [LSHOP_SHOW_ENDED] = "show.ended",
 };
 
 /* The keys of "data" per type, in the order they are written. */
@@ -37,6 +39,8 @@ static const char *const data_keys[LSHOP_EVENT_TYPES][4] = {
     [LSHOP_STOCK_CHANGED] = {"offer_id", "stock", NULL},
     [LSHOP_OFFER_SOLD_OUT] = {"offer_id", NULL},
     [LSHOP_PURCHASE_COMPLETED] = {"offer_id", "quantity", NULL},
+    [LSHOP_SHOW_STARTED] = {"show", NULL},
+    [LSHOP_SHOW_ENDED] = {"show_id", NULL},
 };
 
 static const char *const event_keys[] = {"seq", "id",   "type", "stream",
@@ -139,6 +143,12 @@ static json_t *event_data(const lshop_event *ev)
 			bad = lshop_json_set(d, "quantity",
 					     json_integer(ev->quantity));
 		break;
+	case LSHOP_SHOW_STARTED:
+		bad = lshop_json_set(d, "show", lshop_show_object(&ev->show));
+		break;
+	case LSHOP_SHOW_ENDED:
+		bad = lshop_json_set(d, "show_id", json_string(ev->show.id));
+		break;
 	default:
 		bad = 1;
 	}
@@ -232,6 +242,25 @@ static int offer_id_field(const json_t *d, int required, char *out,
 	if (!lshop_json_text(v, &s, &len) || !lshop_id_valid(s, len)) {
 		lshop_field_error(err, "invalid_field", "data.", "offer_id",
 				  "must be an offer id (1-64 of A-Z a-z 0-9 "
+				  ". _ -)");
+		return -1;
+	}
+	memcpy(out, s, len);
+	out[len] = '\0';
+	return 0;
+}
+
+static int show_id_field(const json_t *d, char *out, lshop_error *err)
+{
+	json_t *v = lshop_json_get(d, "show_id");
+	const char *s;
+	size_t len;
+
+	if (v == NULL || !lshop_json_text(v, &s, &len) ||
+	    !lshop_id_valid(s, len)) {
+		lshop_field_error(err, v ? "invalid_field" : "missing_field",
+				  "data.", "show_id",
+				  "must be a show id (1-64 of A-Z a-z 0-9 "
 				  ". _ -)");
 		return -1;
 	}
@@ -334,6 +363,17 @@ static int parse_data(const json_t *d, lshop_event *ev, lshop_error *err)
 	case LSHOP_OFFER_UNPINNED:
 	case LSHOP_OFFER_SOLD_OUT:
 		return offer_id_field(d, 1, ev->offer_id, err);
+	case LSHOP_SHOW_STARTED:
+		v = json_object_get(d, "show");
+		if (v == NULL) {
+			lshop_field_error(err, "missing_field", "data.", "show",
+					  "is required: the show object");
+			return -1;
+		}
+		return lshop_show_from_object(v, NULL, 1, "data.show.",
+					      &ev->show, err);
+	case LSHOP_SHOW_ENDED:
+		return show_id_field(d, ev->show.id, err);
 	default:
 		return -1;
 	}

@@ -13,6 +13,13 @@
 #include "lshop/error.h"
 #include "lshop/event.h"
 #include "lshop/offer.h"
+#include "lshop/show.h"
+
+/* Days since 1970-01-01 of a proleptic Gregorian date (month 1-12). */
+int64_t lshop_days_from_civil(int64_t y, unsigned m, unsigned d);
+
+/* The proleptic Gregorian date of a day since 1970-01-01. */
+void lshop_civil_from_days(int64_t z, int64_t *y, unsigned *m, unsigned *d);
 
 /* Length of the valid UTF-8 sequence at s (len bytes left), 0 if none. */
 size_t lshop_utf8_seq(const unsigned char *s, size_t len);
@@ -97,6 +104,19 @@ json_t *lshop_offer_json(const lshop_offer *offer);
 int lshop_offer_from_json(const json_t *v, const char *expect_id,
 			  const char *prefix, lshop_offer *offer,
 			  lshop_error *err);
+
+/* The show as a JSON object (lshop_show_to_json's); NULL on ENOMEM. */
+json_t *lshop_show_object(const lshop_show *show);
+
+/*
+ * lshop_show_parse on a parsed value; prefix as above ("data.show.").
+ * broadcast = 1 reads a broadcast (a show.started event's "show"): it may
+ * have "series" and an id of up to LSHOP_ID_MAX characters; broadcast = 0
+ * a scheduled show (no "series", ids of up to LSHOP_SHOW_ID_MAX).
+ */
+int lshop_show_from_object(const json_t *obj, const char *expect_id,
+			   int broadcast, const char *prefix, lshop_show *show,
+			   lshop_error *err);
 
 /* The event as a JSON object (lshop_event_to_json's); NULL on ENOMEM. */
 json_t *lshop_event_json(const lshop_event *ev);

@@ -16,14 +16,22 @@
 
 #include "internal.h"
 
-/* The interval classes, as a state keeps them. */
+/*
+ * The interval classes, as a state keeps them; a show on air is open like
+ * them, but has no edge (shows are not ranges of SPEC §7).
+ */
 enum { CLASS_OFFER, CLASS_COUNTDOWN, CLASS_DISCLOSURE, CLASSES };
+#define OPEN_SHOW CLASSES
+#define OPENS     (CLASSES + 1)
 
 /* The keys of a checkpoint's "edges", by class; NULL-terminated. */
 static const char *const edge_keys[CLASSES + 1] = {"offer", "countdown",
 						   "disclosure", NULL};
 
 static const char *const offer_line_keys[] = {"offer", "at", NULL};
+static const char *const show_line_keys[] = {"show", "at", NULL};
+static const char *const show_deleted_line_keys[] = {"show_deleted", "at",
+						     NULL};
 static const char *const order_line_keys[] = {"order", "at", "provider",
 					      "events", NULL};
 static const char *const order_keys[] = {"type",        "order_id", "stream",
@@ -33,7 +41,7 @@ static const char *const item_keys[] = {"offer",    "quantity", "amount",
 static const char *const checkpoint_line_keys[] = {"checkpoint", NULL};
 static const char *const checkpoint_keys[] = {"seq",   "at",   "file",
 					      "offers", "open", "edges",
-					      NULL};
+					      "shows", NULL};
 
 /* v as compact JSON and "\n"; NULL on ENOMEM. */
 static char *dump_line(const json_t *v, size_t *len)
@@ -67,6 +75,36 @@ char *lshop_journal_offer_line(const lshop_offer *offer, int64_t at_ms,
 	if (v == NULL)
 		return NULL;
 	if (!lshop_json_set(v, "offer", lshop_offer_json(offer)) &&
+	    !lshop_json_set(v, "at", lshop_json_time(at_ms)))
+		line = dump_line(v, len);
+	json_decref(v);
+	return line;
+}
+
+char *lshop_journal_show_line(const lshop_show *show, int64_t at_ms,
+			      size_t *len)
+{
+	json_t *v = json_object();
+	char *line = NULL;
+
+	if (v == NULL)
+		return NULL;
+	if (!lshop_json_set(v, "show", lshop_show_object(show)) &&
+	    !lshop_json_set(v, "at", lshop_json_time(at_ms)))
+		line = dump_line(v, len);
+	json_decref(v);
+	return line;
+}
+
+char *lshop_journal_show_deleted_line(const char *id, int64_t at_ms,
+				      size_t *len)
+{
+	json_t *v = json_object();
+	char *line = NULL;
+
+	if (v == NULL)
+		return NULL;
+	if (!lshop_json_set(v, "show_deleted", json_string(id)) &&
 	    !lshop_json_set(v, "at", lshop_json_time(at_ms)))
 		line = dump_line(v, len);
 	json_decref(v);
@@ -138,6 +176,8 @@ static int opening_class(lshop_event_type type)
 		return CLASS_COUNTDOWN;
 	case LSHOP_DISCLOSURE_SHOWN:
 		return CLASS_DISCLOSURE;
+	case LSHOP_SHOW_STARTED:
+		return OPEN_SHOW;
 	default:
 		return -1;
 	}
@@ -173,6 +213,14 @@ static uint64_t opening_event(const lshop_state *st, const char *stream,
 		memcpy(ev->offer_id, st->countdown_offer_id,
 		       sizeof(ev->offer_id));
 		break;
+	case OPEN_SHOW:
+		if (!st->show_live)
+			return 0;
+		ev->type = LSHOP_SHOW_STARTED;
+		ev->seq = st->show_seq;
+		ev->at_ms = st->show_at_ms;
+		ev->show = st->show;
+		break;
 	default:
 		if (!st->disclosure)
 			return 0;
@@ -193,13 +241,13 @@ static json_t *open_json(const lshop_state *st, const char *stream)
 {
 	lshop_event *ev;
 	json_t *open = json_array();
-	uint64_t seq[CLASSES];
-	int order[CLASSES], n = 0, i, j, t;
+	uint64_t seq[OPENS];
+	int order[OPENS], n = 0, i, j, t;
 
 	ev = malloc(sizeof(*ev));
 	if (open == NULL || ev == NULL)
 		goto fail;
-	for (i = 0; i < CLASSES; i++) {
+	for (i = 0; i < OPENS; i++) {
 		seq[i] = opening_event(st, stream, i, ev);
 		if (seq[i] == 0)
 			continue;
@@ -242,17 +290,24 @@ static json_t *edges_json(const lshop_state *st)
 char *lshop_journal_checkpoint_line(const lshop_state *st, const char *stream,
 				    int64_t at_ms, int64_t file,
 				    const lshop_offer *offers, size_t noffers,
+				    const lshop_show *shows, size_t nshows,
 				    size_t *len)
 {
 	json_t *v = json_object(), *cp = json_object(), *catalog = json_array();
+	json_t *schedule = json_array();
 	char *line = NULL;
 	size_t i;
 
-	if (v == NULL || cp == NULL || catalog == NULL || st->seq > INT64_MAX)
+	if (v == NULL || cp == NULL || catalog == NULL || schedule == NULL ||
+	    st->seq > INT64_MAX)
 		goto done;
 	for (i = 0; i < noffers; i++)
 		if (json_array_append_new(catalog,
 					  lshop_offer_json(&offers[i])) != 0)
+			goto done;
+	for (i = 0; i < nshows; i++)
+		if (json_array_append_new(schedule,
+					  lshop_show_object(&shows[i])) != 0)
 			goto done;
 	if (lshop_json_set(cp, "seq", json_integer((json_int_t)st->seq)) ||
 	    lshop_json_set(cp, "at", lshop_json_time(at_ms)) ||
@@ -260,10 +315,13 @@ char *lshop_journal_checkpoint_line(const lshop_state *st, const char *stream,
 	    lshop_json_set(cp, "offers", json_incref(catalog)) ||
 	    lshop_json_set(cp, "open", open_json(st, stream)) ||
 	    lshop_json_set(cp, "edges", edges_json(st)) ||
+	    (nshows > 0 &&
+	     lshop_json_set(cp, "shows", json_incref(schedule))) ||
 	    lshop_json_set(v, "checkpoint", json_incref(cp)))
 		goto done;
 	line = dump_line(v, len);
 done:
+	json_decref(schedule);
 	json_decref(catalog);
 	json_decref(cp);
 	json_decref(v);
@@ -285,6 +343,7 @@ typedef struct replay_ctx {
 	const lshop_replay_ops *ops;
 	lshop_event ev;
 	lshop_offer offer;
+	lshop_show show;
 	lshop_order order;
 	lshop_state next; /* a checkpoint's or an order's state, until whole */
 	lshop_error err;
@@ -313,6 +372,43 @@ static int replay_offer(replay_ctx *c, const json_t *v)
 		return LINE_SKIPPED;
 	if (c->ops->offer != NULL &&
 	    c->ops->offer(c->ops->arg, &c->offer, at_ms) != 0)
+		return LINE_STOP;
+	return LINE_GOOD;
+}
+
+static int replay_show(replay_ctx *c, const json_t *v)
+{
+	int64_t at_ms;
+
+	if (lshop_json_known_keys(v, show_line_keys, "", &c->err) ||
+	    lshop_show_from_object(json_object_get(v, "show"), NULL, 0,
+				   "show.", &c->show, &c->err) ||
+	    lshop_json_time_field(v, "at", "", 1, &at_ms, &c->err) < 0)
+		return LINE_SKIPPED;
+	if (c->ops->show != NULL &&
+	    c->ops->show(c->ops->arg, &c->show, NULL, at_ms) != 0)
+		return LINE_STOP;
+	return LINE_GOOD;
+}
+
+static int replay_show_deleted(replay_ctx *c, const json_t *v)
+{
+	const char *id;
+	size_t len;
+	int64_t at_ms;
+
+	if (lshop_json_known_keys(v, show_deleted_line_keys, "", &c->err))
+		return LINE_SKIPPED;
+	if (!lshop_json_text(json_object_get(v, "show_deleted"), &id, &len) ||
+	    len > LSHOP_SHOW_ID_MAX || !lshop_id_valid(id, len)) {
+		lshop_error_set(&c->err, "invalid_field", "show_deleted",
+				"show_deleted must be a show id");
+		return LINE_SKIPPED;
+	}
+	if (lshop_json_time_field(v, "at", "", 1, &at_ms, &c->err) < 0)
+		return LINE_SKIPPED;
+	if (c->ops->show != NULL &&
+	    c->ops->show(c->ops->arg, NULL, id, at_ms) != 0)
 		return LINE_STOP;
 	return LINE_GOOD;
 }
@@ -579,7 +675,7 @@ static int replay_order(replay_ctx *c, const json_t *v)
  */
 static int restore_open(replay_ctx *c, const json_t *open, uint64_t seq)
 {
-	int seen[CLASSES] = {0, 0, 0};
+	int seen[OPENS] = {0};
 	size_t i;
 	int cls;
 
@@ -592,8 +688,9 @@ static int restore_open(replay_ctx *c, const json_t *open, uint64_t seq)
 			lshop_error_set(&c->err, "invalid_field",
 					"checkpoint.open",
 					"checkpoint.open must list the events "
-					"that opened the intervals still open: "
-					"one per class, none after the "
+					"that opened the intervals still open "
+					"and the show on air: one per class, "
+					"none after the "
 					"checkpoint's seq %llu",
 					(unsigned long long)seq);
 			return -1;
@@ -643,6 +740,7 @@ static int replay_checkpoint(replay_ctx *c, const json_t *v)
 {
 	const lshop_replay_ops *ops = c->ops;
 	json_t *cp = json_object_get(v, "checkpoint"), *j, *offers, *open;
+	json_t *shows;
 	uint64_t seq;
 	int64_t at_ms, file = 0;
 	size_t i, len;
@@ -697,6 +795,17 @@ static int replay_checkpoint(replay_ctx *c, const json_t *v)
 					  "checkpoint.offers.", &c->offer,
 					  &c->err))
 			return LINE_SKIPPED;
+	shows = lshop_json_get(cp, "shows");
+	if (shows != NULL && !json_is_array(shows)) {
+		lshop_error_set(&c->err, "invalid_field", "checkpoint.shows",
+				"checkpoint.shows must be a JSON array");
+		return LINE_SKIPPED;
+	}
+	for (i = 0; i < json_array_size(shows); i++)
+		if (lshop_show_from_object(json_array_get(shows, i), NULL, 0,
+					   "checkpoint.shows.", &c->show,
+					   &c->err))
+			return LINE_SKIPPED;
 	lshop_state_init(&c->next);
 	if (restore_open(c, open, seq) || restore_edges(c, cp))
 		return LINE_SKIPPED;
@@ -709,6 +818,12 @@ static int replay_checkpoint(replay_ctx *c, const json_t *v)
 		lshop_offer_from_json(json_array_get(offers, i), NULL, "",
 				      &c->offer, NULL);
 		if (ops->offer(ops->arg, &c->offer, at_ms) != 0)
+			return LINE_STOP;
+	}
+	for (i = 0; ops->show != NULL && i < json_array_size(shows); i++) {
+		lshop_show_from_object(json_array_get(shows, i), NULL, 0, "",
+				       &c->show, NULL);
+		if (ops->show(ops->arg, &c->show, NULL, at_ms) != 0)
 			return LINE_STOP;
 	}
 	for (i = 0; ops->event != NULL && i < json_array_size(open); i++) {
@@ -747,6 +862,11 @@ static int replay_line(replay_ctx *c, const char *line, size_t len)
 	else if (json_object_get(v, "offer") != NULL &&
 		 json_object_get(v, "type") == NULL)
 		r = replay_offer(c, v);
+	else if (json_object_get(v, "show") != NULL &&
+		 json_object_get(v, "type") == NULL)
+		r = replay_show(c, v);
+	else if (json_object_get(v, "show_deleted") != NULL)
+		r = replay_show_deleted(c, v);
 	else
 		r = replay_event(c, v, line, len);
 	json_decref(v);

@@ -238,3 +238,40 @@ out:
 	json_decref(v);
 	return rc;
 }
+
+static const char *const show_request_keys[] = {"show", "at", NULL};
+
+int lshop_show_request_parse(const char *json, size_t len, int64_t now_ms,
+			     char *show_id, int64_t *at_ms, lshop_error *err)
+{
+	const char *id = "";
+	size_t id_len = 0;
+	int64_t at = now_ms;
+	json_t *v = NULL, *j;
+	int rc = -1;
+
+	if (len != 0) {
+		v = lshop_json_load(json, len, "request", err);
+		if (v == NULL)
+			return -1;
+		if (lshop_json_known_keys(v, show_request_keys, "", err) ||
+		    parse_at(v, now_ms, &at, err))
+			goto out;
+		j = lshop_json_get(v, "show");
+		if (j != NULL &&
+		    (!lshop_json_text(j, &id, &id_len) ||
+		     !lshop_id_valid(id, id_len))) {
+			lshop_error_set(err, "invalid_field", "show",
+					"show must be a show id (1-64 of A-Z "
+					"a-z 0-9 . _ -)");
+			goto out;
+		}
+	}
+	memcpy(show_id, id, id_len);
+	show_id[id_len] = '\0';
+	*at_ms = at;
+	rc = 0;
+out:
+	json_decref(v);
+	return rc;
+}

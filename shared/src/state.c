@@ -104,6 +104,19 @@ int lshop_state_apply(lshop_state *st, const lshop_event *ev, lshop_error *err)
 	case LSHOP_PURCHASE_COMPLETED:
 		/* Stock lives with the catalog, not in the timeline. */
 		break;
+	case LSHOP_SHOW_STARTED:
+		st->show_live = 1;
+		st->show_seq = ev->seq;
+		st->show_at_ms = ev->at_ms;
+		st->show = ev->show;
+		break;
+	case LSHOP_SHOW_ENDED:
+		/* Like countdown.ended: a journal replays as it was written. */
+		st->show_live = 0;
+		st->show_seq = 0;
+		st->show_at_ms = 0;
+		memset(&st->show, 0, sizeof(st->show));
+		break;
 	default:
 		lshop_error_set(err, "invalid_event", "type",
 				"event type %d is not one of SPEC §3",
@@ -462,6 +475,51 @@ size_t lshop_state_due(const lshop_state *st, int64_t now_ms,
 	return from + plan_stamp(out + from, n - from, at_ms);
 }
 
+size_t lshop_state_plan_show_start(const lshop_state *st,
+				   const lshop_show *show, int64_t at_ms,
+				   lshop_event out[LSHOP_PLAN_MAX],
+				   lshop_error *err)
+{
+	size_t n = 0;
+	lshop_event *ev;
+
+	if (!show->id[0] || !show->title[0]) {
+		lshop_error_set(err, "invalid_field", "show",
+				"a show needs an id and a title to start");
+		return 0;
+	}
+	if (st->show_live) {
+		ev = plan_add(out, &n, LSHOP_SHOW_ENDED);
+		memcpy(ev->show.id, st->show.id, sizeof(ev->show.id));
+	}
+	ev = plan_add(out, &n, LSHOP_SHOW_STARTED);
+	ev->show = *show;
+	return plan_stamp(out, n, later(at_ms, st->show_at_ms));
+}
+
+size_t lshop_state_plan_show_end(const lshop_state *st, const char *show_id,
+				 int64_t at_ms, lshop_event out[LSHOP_PLAN_MAX],
+				 lshop_error *err)
+{
+	size_t n = 0;
+	lshop_event *ev;
+
+	if (!st->show_live) {
+		lshop_error_set(err, "not_live", "",
+				"no show is on air, so none can end");
+		return 0;
+	}
+	if (show_id != NULL && show_id[0] && strcmp(show_id, st->show.id)) {
+		lshop_error_set(err, "not_live", "",
+				"show \"%.64s\" is not on air; \"%.64s\" is",
+				show_id, st->show.id);
+		return 0;
+	}
+	ev = plan_add(out, &n, LSHOP_SHOW_ENDED);
+	memcpy(ev->show.id, st->show.id, sizeof(ev->show.id));
+	return plan_stamp(out, n, later(at_ms, st->show_at_ms));
+}
+
 int64_t lshop_state_next_due(const lshop_state *st)
 {
 	int64_t next = 0;
@@ -563,6 +621,23 @@ static json_t *disclosure_json(const lshop_state *st, const char *stream)
 	return v;
 }
 
+static json_t *show_json(const lshop_state *st, const char *stream)
+{
+	json_t *v;
+
+	if (!st->show_live)
+		return json_null();
+	v = json_object();
+	if (v == NULL ||
+	    lshop_json_set(v, "id", interval_id(stream, st->show_seq)) ||
+	    lshop_json_set(v, "since", lshop_json_time(st->show_at_ms)) ||
+	    lshop_json_set(v, "show", lshop_show_object(&st->show))) {
+		json_decref(v);
+		return NULL;
+	}
+	return v;
+}
+
 static json_t *stock_json(const lshop_stock_entry *stock, size_t nstock)
 {
 	json_t *v = json_object();
@@ -600,6 +675,9 @@ char *lshop_state_to_json(const lshop_state *st, const char *stream,
 	    lshop_json_set(v, "pinned", pinned_json(st, stream)) ||
 	    lshop_json_set(v, "countdown", countdown_json(st, stream)) ||
 	    lshop_json_set(v, "disclosure", disclosure_json(st, stream)) ||
+	    lshop_json_set(v, "show", show_json(st, stream)) ||
+	    lshop_json_set(v, "viewers",
+			   json_integer(st->viewers > 0 ? st->viewers : 0)) ||
 	    lshop_json_set(v, "stock", stock_json(stock, nstock))) {
 		json_decref(v);
 		return NULL;

@@ -12,13 +12,15 @@
 #include "internal.h"
 
 static const char *const state_keys[] = {
-    "stream", "seq", "at", "pinned", "countdown", "disclosure", "stock", NULL};
+    "stream", "seq",     "at",    "pinned", "countdown",
+    "disclosure", "show", "viewers", "stock", NULL};
 static const char *const pinned_keys[] = {"id", "since", "until", "offer",
 					  NULL};
 static const char *const countdown_keys[] = {"id",    "since",    "ends_at",
 					     "label", "offer_id", NULL};
 static const char *const disclosure_keys[] = {"id", "since", "kind", "text",
 					      NULL};
+static const char *const show_keys[] = {"id", "since", "show", NULL};
 
 /* "STREAM:SEQ" of an interval's opening event: its seq, or -1. */
 static int interval_seq(const json_t *obj, const char *prefix,
@@ -166,6 +168,42 @@ static int parse_disclosure(const json_t *j, const char *stream,
 	return 0;
 }
 
+static int parse_show(const json_t *j, const char *stream, lshop_state *st,
+		      lshop_error *err)
+{
+	const char *prefix = "show.";
+	const json_t *o = lshop_json_get(j, "show");
+
+	if (interval_seq(j, prefix, stream, st->seq, &st->show_seq, err) ||
+	    lshop_json_time_field(j, "since", prefix, 1, &st->show_at_ms,
+				  err) < 0)
+		return -1;
+	if (o == NULL) {
+		lshop_field_error(err, "missing_field", prefix, "show",
+				  "is required: the show on air");
+		return -1;
+	}
+	if (lshop_show_from_object(o, NULL, 1, "show.show.", &st->show, err))
+		return -1;
+	st->show_live = 1;
+	return 0;
+}
+
+static int parse_viewers(const json_t *v, lshop_state *st, lshop_error *err)
+{
+	const json_t *j = lshop_json_get(v, "viewers");
+
+	if (j == NULL)
+		return 0;
+	if (!json_is_integer(j) || json_integer_value(j) < 0) {
+		lshop_error_set(err, "invalid_field", "viewers",
+				"viewers must be a whole number >= 0");
+		return -1;
+	}
+	st->viewers = json_integer_value(j);
+	return 0;
+}
+
 static int parse_stock(const json_t *v, lshop_stock_value *stock, size_t cap,
 		       size_t *nstock, lshop_error *err)
 {
@@ -211,7 +249,7 @@ int lshop_state_parse(const char *json, size_t len, lshop_state *st,
 		      size_t *nstock, lshop_error *err)
 {
 	char name[LSHOP_STREAM_MAX + 1];
-	const json_t *pinned, *countdown, *disclosure, *j;
+	const json_t *pinned, *countdown, *disclosure, *show, *j;
 	lshop_state s;
 	size_t n = 0;
 	int64_t at;
@@ -242,9 +280,12 @@ int lshop_state_parse(const char *json, size_t len, lshop_state *st,
 	    interval_object(v, "countdown", countdown_keys, &countdown, err) ||
 	    interval_object(v, "disclosure", disclosure_keys, &disclosure,
 			    err) ||
+	    interval_object(v, "show", show_keys, &show, err) ||
 	    (pinned && parse_pinned(pinned, name, &s, err)) ||
 	    (countdown && parse_countdown(countdown, name, &s, err)) ||
 	    (disclosure && parse_disclosure(disclosure, name, &s, err)) ||
+	    (show && parse_show(show, name, &s, err)) ||
+	    parse_viewers(v, &s, err) ||
 	    parse_stock(v, stock, cap, &n, err))
 		goto out;
 	/* plan_pin shows an offer's own disclosure just before offer.pinned;

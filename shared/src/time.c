@@ -8,10 +8,12 @@
 
 #include "lshop/time.h"
 
+#include "internal.h"
+
 #define MS_PER_DAY INT64_C(86400000)
 
-/* Days since 1970-01-01 of a proleptic Gregorian date. */
-static int64_t days_from_civil(int64_t y, unsigned m, unsigned d)
+/* Days since 1970-01-01 of a proleptic Gregorian date, and back. */
+int64_t lshop_days_from_civil(int64_t y, unsigned m, unsigned d)
 {
 	int64_t era;
 	unsigned yoe, doy, doe;
@@ -24,7 +26,7 @@ static int64_t days_from_civil(int64_t y, unsigned m, unsigned d)
 	return era * 146097 + (int64_t)doe - 719468;
 }
 
-static void civil_from_days(int64_t z, int64_t *y, unsigned *m, unsigned *d)
+void lshop_civil_from_days(int64_t z, int64_t *y, unsigned *m, unsigned *d)
 {
 	int64_t era;
 	unsigned doe, yoe, doy, mp;
@@ -60,8 +62,8 @@ static void put_digits(char *out, unsigned v, int n)
 size_t lshop_time_format(char out[LSHOP_TIME_LEN], int64_t ms)
 {
 	/* RFC 3339 years have four digits: clamp to 0000..9999. */
-	const int64_t lo = days_from_civil(0, 1, 1) * MS_PER_DAY;
-	const int64_t hi = days_from_civil(10000, 1, 1) * MS_PER_DAY - 1;
+	const int64_t lo = lshop_days_from_civil(0, 1, 1) * MS_PER_DAY;
+	const int64_t hi = lshop_days_from_civil(10000, 1, 1) * MS_PER_DAY - 1;
 	int64_t days, rem, y;
 	unsigned m, d;
 
@@ -75,7 +77,7 @@ size_t lshop_time_format(char out[LSHOP_TIME_LEN], int64_t ms)
 		rem += MS_PER_DAY;
 		days--;
 	}
-	civil_from_days(days, &y, &m, &d);
+	lshop_civil_from_days(days, &y, &m, &d);
 	put_digits(out, (unsigned)y, 4);
 	out[4] = '-';
 	put_digits(out + 5, m, 2);
@@ -175,7 +177,7 @@ int lshop_time_parse(const char *s, size_t len, int64_t *ms)
 		return -1;
 	if (d > mdays[mo - 1] + (mo == 2 && leap(y)))
 		return -1;
-	t = days_from_civil(y, (unsigned)mo, (unsigned)d) * MS_PER_DAY +
+	t = lshop_days_from_civil(y, (unsigned)mo, (unsigned)d) * MS_PER_DAY +
 	    (int64_t)h * 3600000 + (int64_t)mi * 60000 + (int64_t)sec * 1000 +
 	    frac;
 	t -= (int64_t)sign * ((int64_t)oh * 3600000 + (int64_t)om * 60000);

@@ -58,6 +58,18 @@ static lshop_event make_event(lshop_event_type type, uint64_t seq)
 		ev.stock = 7;
 		strcpy(ev.offer_id, "sku-123");
 		break;
+	case LSHOP_SHOW_STARTED:
+		strcpy(ev.show.id, "glow-20261126");
+		strcpy(ev.show.series, "glow");
+		strcpy(ev.show.title, "Glow-Up Thursday");
+		ev.show.starts_at_ms = T0;
+		ev.show.duration_s = 3600;
+		ev.show.noffers = 1;
+		strcpy(ev.show.offers[0], "sku-123");
+		break;
+	case LSHOP_SHOW_ENDED:
+		strcpy(ev.show.id, "glow-20261126");
+		break;
 	case LSHOP_PURCHASE_COMPLETED:
 		ev.quantity = 2;
 		/* fall through */
@@ -91,6 +103,7 @@ static void assert_event_equal(const lshop_event *a, const lshop_event *b)
 	assert_string_equal(a->text, b->text);
 	assert_true(a->stock == b->stock);
 	assert_true(a->quantity == b->quantity);
+	assert_memory_equal(&a->show, &b->show, sizeof(a->show));
 }
 
 static void round_trip(const lshop_event *ev)
@@ -154,6 +167,17 @@ static const char *const expected_json[LSHOP_EVENT_TYPES] = {
 	"{\"seq\":17,\"id\":\"live/demo:17\",\"type\":\"purchase."
 	"completed\",\"stream\":\"live/demo\",\"at\":\"2026-11-24T10:00:"
 	"00.123Z\",\"data\":{\"offer_id\":\"sku-123\",\"quantity\":2}}",
+    [LSHOP_SHOW_STARTED] =
+	"{\"seq\":17,\"id\":\"live/demo:17\",\"type\":\"show.started\","
+	"\"stream\":\"live/demo\",\"at\":\"2026-11-24T10:00:00.123Z\","
+	"\"data\":{\"show\":{\"id\":\"glow-20261126\",\"series\":"
+	"\"glow\",\"title\":\"Glow-Up Thursday\",\"starts_at\":"
+	"\"2026-11-24T10:00:00.123Z\",\"duration\":3600,\"offers\":"
+	"[\"sku-123\"]}}}",
+    [LSHOP_SHOW_ENDED] =
+	"{\"seq\":17,\"id\":\"live/demo:17\",\"type\":\"show.ended\","
+	"\"stream\":\"live/demo\",\"at\":\"2026-11-24T10:00:00.123Z\","
+	"\"data\":{\"show_id\":\"glow-20261126\"}}",
 };
 
 static void test_every_type_json_and_round_trip(void **state)
@@ -601,7 +625,7 @@ static void test_state_json_empty(void **state)
 	assert_string_equal(s, "{\"stream\":\"live/demo\",\"seq\":0,\"at\":"
 			       "\"2026-11-24T10:00:00.123Z\",\"pinned\":null,"
 			       "\"countdown\":null,\"disclosure\":null,"
-			       "\"stock\":{}}");
+			       "\"show\":null,\"viewers\":0,\"stock\":{}}");
 	assert_int_equal(len, strlen(s));
 	free(s);
 }
@@ -638,8 +662,8 @@ static void test_state_json_full(void **state)
 	       "\"ends_at\":\"2026-11-24T10:05:00.123Z\",\"label\":\"Nur noch "
 	       "\\\"kurz\\\"\",\"offer_id\":\"sku-123\"},\"disclosure\":{"
 	       "\"id\":\"live/demo:3\",\"since\":\"2026-11-24T10:00:02.123Z\","
-	       "\"kind\":\"ad\",\"text\":\"Dauerwerbesendung\"},\"stock\":{"
-	       "\"sku-123\":50,\"sku-0\":0}}");
+	       "\"kind\":\"ad\",\"text\":\"Dauerwerbesendung\"},\"show\":"
+	       "null,\"viewers\":0,\"stock\":{\"sku-123\":50,\"sku-0\":0}}");
 	free(s);
 
 	/* Without until and countdown offer: those keys are left out. */
@@ -654,6 +678,75 @@ static void test_state_json_full(void **state)
 	assert_null(strstr(s, "offer_id"));
 	assert_non_null(strstr(s, "\"id\":\"live/demo:4\""));
 	free(s);
+}
+
+/* SPEC §14: the show on air, its plans, its JSON read back. */
+static void test_show_on_air(void **state)
+{
+	lshop_event out[LSHOP_PLAN_MAX], ev;
+	lshop_state st, back;
+	lshop_error err;
+	char stream[LSHOP_STREAM_MAX + 1], *s;
+	size_t n;
+
+	(void)state;
+	lshop_state_init(&st);
+	n = lshop_state_plan_show_end(&st, NULL, T0, out, &err);
+	assert_int_equal(n, 0);
+	assert_string_equal(err.code, "not_live");
+
+	ev = make_event(LSHOP_SHOW_STARTED, 1);
+	memset(&out[0].show, 0, sizeof(out[0].show));
+	n = lshop_state_plan_show_start(&st, &out[0].show, T0, out, &err);
+	assert_int_equal(n, 0); /* no id, no title */
+	n = lshop_state_plan_show_start(&st, &ev.show, T0, out, &err);
+	assert_int_equal(n, 1);
+	assert_int_equal(out[0].type, LSHOP_SHOW_STARTED);
+	out[0].seq = 1;
+	strcpy(out[0].stream, "live/demo");
+	apply_ok(&st, &out[0]);
+	assert_true(st.show_live && st.show_seq == 1);
+
+	/* a second show ends the first, never earlier than it began */
+	strcpy(ev.show.id, "special");
+	n = lshop_state_plan_show_start(&st, &ev.show, T0 - 5000, out, &err);
+	assert_int_equal(n, 2);
+	assert_int_equal(out[0].type, LSHOP_SHOW_ENDED);
+	assert_string_equal(out[0].show.id, "glow-20261126");
+	assert_int_equal(out[1].type, LSHOP_SHOW_STARTED);
+	assert_true(out[0].at_ms == T0 && out[1].at_ms == T0);
+	out[0].seq = 2;
+	out[1].seq = 3;
+	strcpy(out[0].stream, "live/demo");
+	strcpy(out[1].stream, "live/demo");
+	apply_ok(&st, &out[0]);
+	apply_ok(&st, &out[1]);
+
+	st.viewers = 42;
+	s = lshop_state_to_json(&st, "live/demo", T0, NULL, 0, NULL);
+	assert_non_null(strstr(s, "\"show\":{\"id\":\"live/demo:3\","
+				  "\"since\":\"2026-11-24T10:00:00.123Z\","
+				  "\"show\":{\"id\":\"special\""));
+	assert_non_null(strstr(s, "\"viewers\":42"));
+	assert_int_equal(lshop_state_parse(s, strlen(s), &back, stream, NULL, 0,
+					   NULL, &err),
+			 0);
+	assert_true(back.show_live && back.show_seq == 3 && back.viewers == 42);
+	free(s);
+	s = lshop_show_to_json(&st.show, NULL);
+	{
+		char *t = lshop_show_to_json(&back.show, NULL);
+
+		assert_string_equal(s, t);
+		free(t);
+	}
+	free(s);
+
+	n = lshop_state_plan_show_end(&st, "glow-20261126", T0, out, &err);
+	assert_int_equal(n, 0); /* not the one on air */
+	n = lshop_state_plan_show_end(&st, "special", T0 + 1000, out, &err);
+	assert_int_equal(n, 1);
+	assert_string_equal(out[0].show.id, "special");
 }
 
 static void test_state_rebuilt_from_events(void **state)
@@ -819,6 +912,7 @@ int main(void)
 	    cmocka_unit_test(test_plan_unpin),
 	    cmocka_unit_test(test_stock_events),
 	    cmocka_unit_test(test_event_opens),
+	    cmocka_unit_test(test_show_on_air),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

@@ -268,7 +268,7 @@ static void test_checkpoint_line(void **state)
 	(void)state;
 	/* Nothing yet. */
 	lshop_state_init(&st);
-	line = lshop_journal_checkpoint_line(&st, STREAM, T0, 1, NULL, 0, &len);
+	line = lshop_journal_checkpoint_line(&st, STREAM, T0, 1, NULL, 0, NULL, 0, &len);
 	assert_string_equal(line,
 			    "{\"checkpoint\":{\"seq\":0,\"at\":\"2026-11-24T10:"
 			    "00:00.123Z\",\"file\":1,\"offers\":[],\"open\":[],"
@@ -284,7 +284,7 @@ static void test_checkpoint_line(void **state)
 	catalog[0] = ad_a;
 	catalog[1] = plain;
 	line = lshop_journal_checkpoint_line(&tl.st, STREAM, T0 + 5000, 1, catalog,
-					     2, &len);
+					     2, NULL, 0, &len);
 	assert_non_null(line);
 	o0 = lshop_offer_to_json(&ad_a, NULL);
 	o1 = lshop_offer_to_json(&plain, NULL);
@@ -575,7 +575,7 @@ static void test_checkpoint_round_trip(void **state)
 	at_cut = tl.st;
 	cut = tl.len;
 	cp = lshop_journal_checkpoint_line(&tl.st, STREAM, T0 + 3000, 2, catalog,
-					   3, NULL);
+					   3, NULL, 0, NULL);
 	assert_non_null(cp);
 	tl_pin(&tl, &plain, T0 + 4000, 0);
 	tl_purchase(&tl, T0 + 5000, "sku-plain", 3);
@@ -650,7 +650,7 @@ static void test_checkpoint_keeps_edges(void **state)
 	tl_hide(&tl, T0 + 7000);
 	tl_pin(&tl, &plain, T0 + 7500, 0);
 	tl_unpin(&tl, T0 + 8000);
-	cp = lshop_journal_checkpoint_line(&tl.st, STREAM, T0 + 9000, 1, NULL, 0,
+	cp = lshop_journal_checkpoint_line(&tl.st, STREAM, T0 + 9000, 1, NULL, 0, NULL, 0,
 					   NULL);
 	assert_non_null(strstr(cp, "\"open\":[]"));
 	assert_int_equal(replay(cp, strlen(cp), &st, &s, &res), 0);
@@ -692,7 +692,7 @@ static void test_checkpoint_anywhere(void **state)
 		if (step % 30 == 29 && ncuts < 40) {
 			cuts[ncuts] = tl.len;
 			cps[ncuts] = lshop_journal_checkpoint_line(
-			    &tl.st, STREAM, now, ncuts + 1, catalog, 3, NULL);
+			    &tl.st, STREAM, now, ncuts + 1, catalog, 3, NULL, 0, NULL);
 			assert_non_null(cps[ncuts]);
 			ncuts++;
 		}
@@ -983,7 +983,7 @@ static void test_order_round_trip(void **state)
 		assert_int_equal(
 		    lshop_journal_replay(tl.journal, cut, &at_cut, NULL, NULL),
 		    0);
-		cp = lshop_journal_checkpoint_line(&at_cut, STREAM, T0, 1, &ltd, 1,
+		cp = lshop_journal_checkpoint_line(&at_cut, STREAM, T0, 1, &ltd, 1, NULL, 0,
 						   NULL);
 		buf = rotated(&tl, cut, cp, &len);
 		assert_int_equal(replay(buf, len, &st, &s, &res), 0);
@@ -1159,11 +1159,138 @@ static void test_bad_order_line_is_skipped_whole(void **state)
 	tl_free(&tl);
 }
 
+
+/* SPEC §14: schedule lines, and a checkpoint keeping the schedule and the
+ * show on air. */
+struct schedule_seen {
+	char ids[8][LSHOP_ID_MAX + 1];
+	int n;
+	int deleted;
+	int checkpoints;
+};
+
+static int on_show(void *arg, const lshop_show *show, const char *deleted_id,
+		   int64_t at_ms)
+{
+	struct schedule_seen *s = arg;
+	int i;
+
+	(void)at_ms;
+	if (show != NULL) {
+		assert_true(s->n < 8);
+		strcpy(s->ids[s->n++], show->id);
+		return 0;
+	}
+	s->deleted++;
+	for (i = 0; i < s->n; i++)
+		if (strcmp(s->ids[i], deleted_id) == 0) {
+			memmove(s->ids[i], s->ids[i + 1],
+				(size_t)(s->n - i - 1) * sizeof(s->ids[0]));
+			s->n--;
+			return 0;
+		}
+	fail_msg("deleted %s, never scheduled", deleted_id);
+	return -1;
+}
+
+static int on_schedule_checkpoint(void *arg, uint64_t seq, int64_t file)
+{
+	struct schedule_seen *s = arg;
+
+	(void)seq;
+	(void)file;
+	s->n = 0;
+	s->checkpoints++;
+	return 0;
+}
+
+static void test_schedule_lines_and_checkpoint(void **state)
+{
+	struct schedule_seen sched;
+	lshop_replay_ops ops = {.arg = &sched,
+				.checkpoint = on_schedule_checkpoint,
+				.show = on_show};
+	lshop_show shows[2];
+	lshop_event ev;
+	lshop_state st, at_cut;
+	lshop_replay_result res;
+	lshop_error err;
+	char buf[16384], *line;
+	size_t len = 0, n;
+
+	(void)state;
+	memset(shows, 0, sizeof(shows));
+	line = "{\"title\":\"Weekly\",\"starts_at\":\"2026-12-10T19:00:00Z\","
+	       "\"duration\":3600,\"rrule\":\"FREQ=WEEKLY;BYDAY=TH\"}";
+	if (lshop_show_parse(line, strlen(line), "weekly", &shows[0], &err))
+		fail_msg("%s", err.message);
+	shows[1] = shows[0];
+	strcpy(shows[1].id, "once");
+	shows[1].rrule[0] = '\0';
+
+#define ADD(expr)                                                              \
+	do {                                                                   \
+		line = (expr);                                                 \
+		assert_non_null(line);                                         \
+		memcpy(buf + len, line, n);                                    \
+		len += n;                                                      \
+		free(line);                                                    \
+	} while (0)
+	ADD(lshop_journal_show_line(&shows[0], T0, &n));
+	ADD(lshop_journal_show_line(&shows[1], T0, &n));
+	ADD(lshop_journal_show_deleted_line("once", T0 + 1, &n));
+	memset(&ev, 0, sizeof(ev));
+	ev.seq = 1;
+	ev.type = LSHOP_SHOW_STARTED;
+	ev.at_ms = T0 + 2;
+	strcpy(ev.stream, STREAM);
+	lshop_show_broadcast(&shows[0], shows[0].starts_at_ms, T0 + 2, STREAM,
+			     &ev.show);
+	ADD(lshop_journal_event_line(&ev, &n));
+
+	memset(&sched, 0, sizeof(sched));
+	lshop_state_init(&st);
+	assert_int_equal(lshop_journal_replay(buf, len, &st, &ops, &res), 0);
+	assert_int_equal(res.skipped, 0);
+	assert_int_equal(sched.n, 1);
+	assert_string_equal(sched.ids[0], "weekly");
+	assert_int_equal(sched.deleted, 1);
+	assert_true(st.show_live && st.show_seq == 1);
+
+	/* the checkpoint of that state keeps both: the schedule and the
+	 * show on air */
+	line = lshop_journal_checkpoint_line(&st, STREAM, T0 + 3, 1, NULL, 0,
+					     shows, 1, &n);
+	assert_non_null(line);
+	assert_non_null(strstr(line, "\"shows\":[{\"id\":\"weekly\""));
+	memset(&sched, 0, sizeof(sched));
+	lshop_state_init(&at_cut);
+	assert_int_equal(lshop_journal_replay(line, n, &at_cut, &ops, &res), 0);
+	assert_int_equal(res.skipped, 0);
+	assert_int_equal(sched.checkpoints, 1);
+	assert_int_equal(sched.n, 1);
+	assert_string_equal(sched.ids[0], "weekly");
+	assert_true(at_cut.show_live && at_cut.show_seq == 1);
+	assert_string_equal(at_cut.show.id, st.show.id);
+	free(line);
+
+	/* a show line that does not hold a show is skipped, named */
+	line = strdup("{\"show\":{\"id\":\"x\"},\"at\":\"2026-11-24T10:00:00Z\"}\n");
+	lshop_state_init(&at_cut);
+	assert_int_equal(
+	    lshop_journal_replay(line, strlen(line), &at_cut, &ops, &res), 0);
+	assert_int_equal(res.skipped, 1);
+	assert_non_null(strstr(res.first_problem.field, "show."));
+	free(line);
+#undef ADD
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
 	    cmocka_unit_test(test_offer_and_event_lines),
 	    cmocka_unit_test(test_checkpoint_line),
+	    cmocka_unit_test(test_schedule_lines_and_checkpoint),
 	    cmocka_unit_test(test_replay_full_history),
 	    cmocka_unit_test(test_replay_torn_last_line),
 	    cmocka_unit_test(test_replay_skips_garbage_and_goes_on),

@@ -94,7 +94,7 @@ static char *checkpoint_of(const timeline *tl, int64_t at, int64_t file,
 			   const lshop_offer *catalog, size_t n)
 {
 	char *cp = lshop_journal_checkpoint_line(&tl->st, STREAM, at, file,
-						 catalog, n, NULL);
+						 catalog, n, NULL, 0, NULL);
 
 	assert_non_null(cp);
 	return cp;

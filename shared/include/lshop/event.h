@@ -14,6 +14,7 @@
 
 #include "error.h"
 #include "offer.h"
+#include "show.h"
 
 #ifdef __cplusplus
 extern "C" {
@@ -29,6 +30,8 @@ typedef enum lshop_event_type {
 	LSHOP_STOCK_CHANGED,
 	LSHOP_OFFER_SOLD_OUT,
 	LSHOP_PURCHASE_COMPLETED,
+	LSHOP_SHOW_STARTED,
+	LSHOP_SHOW_ENDED,
 	LSHOP_EVENT_TYPES
 } lshop_event_type;
 
@@ -53,6 +56,8 @@ typedef struct lshop_event {
 	char text[LSHOP_DISCLOSURE_TEXT_MAX + 1]; /* disclosure.shown */
 	int64_t stock;                            /* stock.changed */
 	int64_t quantity;                         /* purchase.completed */
+	/* show.started: the broadcast (SPEC §14); show.ended: its id only */
+	lshop_show show;
 } lshop_event;
 
 /* "offer.pinned", ...; NULL for a value out of range. */

@@ -7,16 +7,20 @@
  *
  *   {"seq":17,"id":"live/demo:17","type":"offer.pinned",...}   an event
  *   {"offer":{OFFER},"at":T}                                    a catalog put
+ *   {"show":{SHOW},"at":T}                              a show scheduled
+ *   {"show_deleted":"ID","at":T}                        a show taken off
  *   {"order":{ORDER},"provider":"shopify","at":T,"events":[EVENT,...]}
  *                                                               an order
  *   {"checkpoint":{"seq":N,"at":T,"file":F,"edges":{"offer":T,...},
- *                  "offers":[OFFER,...],"open":[EVENT,...]}}    a checkpoint
+ *                  "offers":[OFFER,...],"open":[EVENT,...],
+ *                  "shows":[SHOW,...]}}                        a checkpoint
  *
  * A checkpoint holds everything a replay needs from before it: the seq of
  * the last event, the latest edge of each interval class (so that new
  * intervals still never overlap), the catalog, and the events that opened
- * the intervals still open (as lshop_journal_checkpoint_line writes them
- * from a state). So a journal may be cut before any checkpoint: that is
+ * the intervals still open and the show on air (as
+ * lshop_journal_checkpoint_line writes them from a state), and the shows
+ * scheduled ("shows", left out when there are none). So a journal may be cut before any checkpoint: that is
  * how it is rotated. "file" numbers the journal files of a stream: the
  * first one, which begins without a checkpoint, is 0; each rotation
  * begins the next.
@@ -49,6 +53,14 @@ extern "C" {
 char *lshop_journal_offer_line(const lshop_offer *offer, int64_t at_ms,
 			       size_t *len);
 
+/* The line of a show scheduled (SPEC §14); malloc'd, NULL on ENOMEM. */
+char *lshop_journal_show_line(const lshop_show *show, int64_t at_ms,
+			      size_t *len);
+
+/* The line of a scheduled show taken off; malloc'd, NULL on ENOMEM. */
+char *lshop_journal_show_deleted_line(const char *id, int64_t at_ms,
+				      size_t *len);
+
 /* The line of an event: its JSON and "\n"; malloc'd, NULL on ENOMEM. */
 char *lshop_journal_event_line(const lshop_event *ev, size_t *len);
 
@@ -62,12 +74,14 @@ char *lshop_journal_order_line(const lshop_order *order, lshop_provider p,
 
 /*
  * The checkpoint line that begins journal file number file (≥ 1) of a
- * stream whose state is st and whose catalog is offers[0..noffers);
+ * stream whose state is st, whose catalog is offers[0..noffers) and
+ * whose schedule is shows[0..nshows);
  * malloc'd, "\n" included, NULL on ENOMEM.
  */
 char *lshop_journal_checkpoint_line(const lshop_state *st, const char *stream,
 				    int64_t at_ms, int64_t file,
 				    const lshop_offer *offers, size_t noffers,
+				    const lshop_show *shows, size_t nshows,
 				    size_t *len);
 
 /*
@@ -86,7 +100,8 @@ typedef struct lshop_replay_ops {
 	int (*offer)(void *arg, const lshop_offer *offer, int64_t at_ms);
 	/*
 	 * A checkpoint, beginning journal file number file: the catalog
-	 * so far is replaced by the offers that follow. May be NULL.
+	 * and the schedule so far are replaced by the offers and shows
+	 * that follow. May be NULL.
 	 */
 	int (*checkpoint)(void *arg, uint64_t seq, int64_t file);
 	/*
@@ -101,6 +116,13 @@ typedef struct lshop_replay_ops {
 	 */
 	int (*event)(void *arg, const lshop_event *ev, const char *json,
 		     size_t len, int restored);
+	/*
+	 * A show scheduled (also each show of a checkpoint), or, with
+	 * show NULL, the show deleted_id taken off the schedule. May be
+	 * NULL.
+	 */
+	int (*show)(void *arg, const lshop_show *show, const char *deleted_id,
+		    int64_t at_ms);
 } lshop_replay_ops;
 
 typedef struct lshop_replay_result {

@@ -74,6 +74,15 @@ int lshop_disclosure_request_parse(const char *json, size_t len, int64_t now_ms,
 int lshop_moment_request_parse(const char *json, size_t len, int64_t now_ms,
 			       int64_t *at_ms, lshop_error *err);
 
+/*
+ * Parses the optional body of starting and of ending a show (SPEC §14):
+ * {"show":"ID","at":"…"} (both optional; at as for a pin) or nothing at
+ * all. show_id (LSHOP_ID_MAX + 1 bytes) receives the id, "" when absent.
+ * Returns 0, or -1 with err naming the field; nothing written on error.
+ */
+int lshop_show_request_parse(const char *json, size_t len, int64_t now_ms,
+			     char *show_id, int64_t *at_ms, lshop_error *err);
+
 #ifdef __cplusplus
 }
 #endif

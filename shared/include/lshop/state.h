@@ -45,6 +45,14 @@ typedef struct lshop_state {
 	/* the pinned offer it is shown for; "" for a stream-wide one */
 	char disclosure_offer_id[LSHOP_ID_MAX + 1];
 	int64_t disclosure_edge_ms; /* latest start or end of a disclosure */
+	/* the show on air (SPEC §14): from show.started to show.ended */
+	int show_live;
+	uint64_t show_seq;
+	int64_t show_at_ms;
+	lshop_show show;
+	/* viewers now (SPEC §14): set by the host before it writes the
+	 * state's JSON; counted, never made by events, never journalled */
+	int64_t viewers;
 } lshop_state;
 
 /* The most events one planned action or one tick of the clock makes. */
@@ -156,6 +164,24 @@ size_t lshop_state_plan_hide(const lshop_state *st, int64_t at_ms,
 size_t lshop_state_due(const lshop_state *st, int64_t now_ms,
 		       lshop_event out[LSHOP_PLAN_MAX]);
 
+/*
+ * Start the broadcast show (lshop_show_broadcast) at at_ms: show.started,
+ * after a show.ended of a show still on air. Refused ("invalid_field",
+ * "show") for a show without an id or a title.
+ */
+size_t lshop_state_plan_show_start(const lshop_state *st,
+				   const lshop_show *show, int64_t at_ms,
+				   lshop_event out[LSHOP_PLAN_MAX],
+				   lshop_error *err);
+
+/*
+ * End the show on air: show.ended. Refused ("not_live") when no show is
+ * on air, or when show_id (NULL or "": any) names another one.
+ */
+size_t lshop_state_plan_show_end(const lshop_state *st, const char *show_id,
+				 int64_t at_ms, lshop_event out[LSHOP_PLAN_MAX],
+				 lshop_error *err);
+
 /* When the clock next makes something happen on st, in ms; 0 never. */
 int64_t lshop_state_next_due(const lshop_state *st);
 
@@ -175,6 +201,8 @@ size_t lshop_stock_events(const char *offer_id, int64_t old_stock,
  *    "countdown":{"id":..,"since":T,"ends_at":T,"label":..,
  *                 "offer_id":..?}|null,
  *    "disclosure":{"id":..,"since":T,"kind":..,"text":..}|null,
+ *    "show":{"id":"live/demo:12","since":T,"show":{SHOW}}|null,
+ *    "viewers":N,
  *    "stock":{"sku-123":50,...}}
  * "id" is the event id of the event that opened each interval. stock may
  * be NULL when nstock is 0. Returns a malloc'd string (caller frees), its
