@@ -2,7 +2,14 @@
 # The local demo: nginx with liveshop and nginx-rtmp on localhost, an
 # ffmpeg test stream, the player page with its host panel, the offers of
 # config-examples/catalog.json and one of them pinned. Ctrl-C stops it.
-# The nginx.conf is config-examples/nginx.conf with the demo's paths.
+# The nginx.conf is config-examples/nginx.conf with the demo's paths; the
+# offers show the demo's own pictures (web/products/ID.svg, served with
+# the player page) instead of the example's shop.example ones.
+#
+# It installs and builds only what it runs: the Debian packages to build
+# and to run nginx, nginx-rtmp and ffmpeg, hls.js from npm, then the
+# module and liveshopctl, without tests or the OBS plugin, in a build
+# directory of its own (scripts/test.sh builds everything in build/).
 #
 # With --cluster: three nodes sharing their streams through Valkey
 # (SPEC §13): valkey-server (else redis-server) on loopback, run with
@@ -15,7 +22,7 @@
 # Ports: LIVESHOP_HTTP_PORT (8080), LIVESHOP_RTMP_PORT (1935); with
 # --cluster the edges take the next two of each, and the key-value server
 # LIVESHOP_VALKEY_PORT (6379);
-# build directory: LIVESHOP_BUILD (build/)
+# build directory: LIVESHOP_BUILD (build-demo/)
 set -euo pipefail
 
 cluster=0
@@ -29,16 +36,20 @@ case "${1:-}" in
 esac
 
 top=$(cd "$(dirname "$0")/.." && pwd)
-build=${LIVESHOP_BUILD:-$top/build}
+build=${LIVESHOP_BUILD:-$top/build-demo}
 http_port=${LIVESHOP_HTTP_PORT:-8080}
 rtmp_port=${LIVESHOP_RTMP_PORT:-1935}
 kv_port=${LIVESHOP_VALKEY_PORT:-6379}
 stream=live/demo
 demo=$build/demo
 
-"$top/scripts/setup-deps.sh" "$build"
-cmake -S "$top" -B "$build" -DCMAKE_BUILD_TYPE=RelWithDebInfo >/dev/null
-cmake --build "$build" -j "$(nproc)"
+# The compiler and libraries, nginx, nginx-rtmp (and its source), ffmpeg
+# and a key-value server; hls.js for the player page.
+LIVESHOP_DEPS=${LIVESHOP_DEPS:-build nginx} "$top/scripts/setup-deps.sh" "$build"
+"$top/scripts/setup-web.sh" "$build"
+cmake -S "$top" -B "$build" -DCMAKE_BUILD_TYPE=RelWithDebInfo \
+    -DLIVESHOP_TESTS=OFF -DLIVESHOP_OBS=OFF >/dev/null
+cmake --build "$build" -j "$(nproc)" --target nginx_module liveshopctl
 
 # With --cluster: Valkey, else Redis (setup-deps.sh installs one).
 kv_server=""
@@ -54,8 +65,10 @@ fi
 secret=$(head -c 24 /dev/urandom | base64 | tr -d '/+=')
 mkdir -p "$demo/hls" "$demo/tmp" "$demo/logs" "$demo/web"
 
-# The player page: web/ and hls.js (setup-deps.sh ran setup-web.sh).
+# The player page: web/, its product pictures and hls.js.
+mkdir -p "$demo/web/products"
 cp "$top/web/"*.html "$top/web/"*.js "$top/web/"*.css "$demo/web/"
+cp "$top/web/products/"*.svg "$demo/web/products/"
 hls_js=$build/web-deps/node_modules/hls.js/dist/hls.min.js
 if [ ! -f "$hls_js" ]; then
     echo "demo: $hls_js is missing: scripts/setup-web.sh $build" \
@@ -139,12 +152,19 @@ ctl() {
         "$build/tools/liveshopctl" "$@"
 }
 
-# The offers of config-examples/catalog.json, one JSON object a line.
+# The offers of config-examples/catalog.json, one JSON object a line,
+# each with its picture of web/products/ served by the demo (by the origin
+# with --cluster) in place of the example's image.
 catalog() {
     /usr/bin/python3 -c '
-import json, sys
-for o in json.load(open(sys.argv[1]))["offers"]:
-    print(json.dumps(o, ensure_ascii=False))' "$top/config-examples/catalog.json"
+import json, os, sys
+catalog, products, base = sys.argv[1:]
+for o in json.load(open(catalog))["offers"]:
+    if os.path.isfile(os.path.join(products, o["id"] + ".svg")):
+        o["image"] = base + o["id"] + ".svg"
+    print(json.dumps(o, ensure_ascii=False))' \
+        "$top/config-examples/catalog.json" "$top/web/products" \
+        "http://127.0.0.1:$http_port/products/"
 }
 
 # A node answers writes 503 store_unavailable until its workers have
@@ -308,6 +328,7 @@ Try:
   $build/tools/liveshopctl pin $stream sku-9       # sponsored: its label shows
   $build/tools/liveshopctl countdown $stream 60 --label "Only now" --offer sku-123
   $build/tools/liveshopctl events $stream
+  $build/tools/liveshopctl report $stream
   ffprobe -show_packets -show_data rtmp://127.0.0.1:$rtmp_port/$stream
 EOF
 

@@ -8,10 +8,14 @@
  * received, a minted token is alone on the last line, and the exit status
  * says who said no. Everything the core can check (stream names, offer
  * ids, offer files) is checked here first, so a mistake costs no request.
+ * The one table for people, the report's, is drawn here from the
+ * server's JSON; --json and --csv give scripts the server's own answers.
  */
+#define _GNU_SOURCE /* wcwidth */
 #include <ctype.h>
 #include <errno.h>
 #include <inttypes.h>
+#include <locale.h>
 #include <signal.h>
 #include <stdarg.h>
 #include <stdint.h>
@@ -19,8 +23,11 @@
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
+#include <sys/ioctl.h>
 #include <sys/random.h>
 #include <time.h>
+#include <unistd.h>
+#include <wchar.h>
 
 #include <curl/curl.h>
 #include <jansson.h>
@@ -50,7 +57,9 @@
 #define CTL_RETRY_MAX      30    /* s, the longest wait between tries */
 #define CTL_EVENT_ID_MAX   64    /* bytes of an SSE id we send back */
 #define CTL_UNIX_MAX       253402300799LL /* s: 9999-12-31T23:59:59Z */
-#define CTL_MSG_ID_BYTES   8 /* random bytes of a default webhook-id */
+#define CTL_MSG_ID_BYTES   8  /* random bytes of a default webhook-id */
+#define CTL_TABLE_WIDTH    80 /* columns of the report when not a terminal */
+#define CTL_TITLE_MIN      12 /* columns of its titles however narrow */
 
 enum ctl_exit {
 	CTL_EXIT_OK = 0,
@@ -80,6 +89,8 @@ enum ctl_opt {
 	OPT_TIMESTAMP,
 	OPT_HEADER, /* repeatable: each value goes to ctl->headers */
 	OPT_NOW,
+	OPT_JSON,
+	OPT_CSV,
 	OPT_COUNT
 };
 
@@ -112,6 +123,8 @@ static const struct ctl_option ctl_options[OPT_COUNT] = {
     [OPT_TIMESTAMP] = {.name = "timestamp", .takes_value = 1},
     [OPT_HEADER] = {.name = "header", .takes_value = 1},
     [OPT_NOW] = {.name = "now", .takes_value = 1},
+    [OPT_JSON] = {.name = "json"},
+    [OPT_CSV] = {.name = "csv"},
 };
 
 struct ctl_command;
@@ -240,9 +253,12 @@ static const struct ctl_command ctl_commands[] = {
     {
 	.name = "report",
 	.args = {"STREAM"},
-	.usage = "STREAM",
-	.summary = "show per offer pins, seconds pinned, orders, units,\n"
-		   "revenue and the disclosure coverage of sponsored pins",
+	.usage = "STREAM [--json | --csv]",
+	.summary = "show per offer pins, time pinned, orders, units and\n"
+		   "revenue, with totals, and the disclosure coverage of\n"
+		   "sponsored pins, as a table; --json prints the\n"
+		   "server's JSON, --csv its CSV (report.csv), as received",
+	.options = OPT_BIT(OPT_JSON) | OPT_BIT(OPT_CSV),
 	.run = cmd_report,
     },
     {
@@ -557,12 +573,16 @@ static int check_server(const struct ctl *ctl)
 	return 0;
 }
 
-static int call(const struct ctl *ctl, const char *method, const char *stream,
-		const char *tail, const char *body, size_t body_len,
-		int with_token)
+/*
+ * Sends one call and says on stderr why it failed, if it did. On
+ * CTL_EXIT_OK resp holds the 2xx answer, for the caller to free with
+ * ctl_response_free; on anything else it is freed already.
+ */
+static int request(const struct ctl *ctl, const char *method,
+		   const char *stream, const char *tail, const char *body,
+		   size_t body_len, int with_token, ctl_response *resp)
 {
 	char where[LSHOP_URL_MAX + 256], message[CTL_SHOWN_MAX];
-	ctl_response resp;
 	ctl_api_result r;
 	char *url;
 	int rc;
@@ -576,39 +596,56 @@ static int call(const struct ctl *ctl, const char *method, const char *stream,
 	shown_url(url, where, sizeof(where));
 
 	r = ctl_api_call(method, url, with_token ? ctl->token : NULL, body,
-			 body_len, &resp);
+			 body_len, resp);
 	switch (r) {
 	case CTL_API_ANSWERED:
-		if (resp.status >= 200 && resp.status < 300) {
-			if (!ctl->quiet && resp.body_len > 0) {
-				fwrite(resp.body, 1, resp.body_len, stdout);
-				if (resp.body[resp.body_len - 1] != '\n')
-					fputc('\n', stdout);
-			}
-			rc = CTL_EXIT_OK;
-			break;
+		if (resp->status >= 200 && resp->status < 300) {
+			free(url);
+			return CTL_EXIT_OK;
 		}
-		server_message(&resp, message, sizeof(message));
+		server_message(resp, message, sizeof(message));
 		rc = fail(CTL_EXIT_REFUSED, "%s %s: HTTP %ld: %s", method,
-			  where, resp.status, message);
+			  where, resp->status, message);
 		break;
 	case CTL_API_UNREACHABLE:
 		rc = fail(CTL_EXIT_UNREACHABLE, "cannot reach %s: %s", where,
-			  resp.error);
+			  resp->error);
 		break;
 	case CTL_API_TOO_LARGE:
-		rc = fail(CTL_EXIT_REFUSED,
-			  "%s %s: HTTP %ld: answer longer than %d MiB", method,
-			  where, resp.status, CTL_RESPONSE_MAX / (1024 * 1024));
+		rc =
+		    fail(CTL_EXIT_REFUSED,
+			 "%s %s: HTTP %ld: answer longer than %d MiB", method,
+			 where, resp->status, CTL_RESPONSE_MAX / (1024 * 1024));
 		break;
 	default:
 		rc = fail(CTL_EXIT_REFUSED, "%s %s: out of memory", method,
 			  where);
 		break;
 	}
-	ctl_response_free(&resp);
+	ctl_response_free(resp);
 	free(url);
 	return rc;
+}
+
+/* One call; its answer goes to stdout as received. */
+static int call(const struct ctl *ctl, const char *method, const char *stream,
+		const char *tail, const char *body, size_t body_len,
+		int with_token)
+{
+	ctl_response resp;
+	int rc;
+
+	rc = request(ctl, method, stream, tail, body, body_len, with_token,
+		     &resp);
+	if (rc)
+		return rc;
+	if (!ctl->quiet && resp.body_len > 0) {
+		fwrite(resp.body, 1, resp.body_len, stdout);
+		if (resp.body[resp.body_len - 1] != '\n')
+			fputc('\n', stdout);
+	}
+	ctl_response_free(&resp);
+	return CTL_EXIT_OK;
 }
 
 static int cmd_token(struct ctl *ctl, char **args)
@@ -936,9 +973,502 @@ static int cmd_disclosure_hide(struct ctl *ctl, char **args)
 	return call_stream(ctl, args[0], "DELETE", "disclosure", 1);
 }
 
+/*
+ * report: the server's JSON (SPEC §5) as a table for people, at most 80
+ * columns wide (or the terminal's width) where the ids allow. The numbers
+ * are the server's, only their layout is the tool's; its text goes
+ * through printable() first, as any text from a server does.
+ */
+
+enum report_col {
+	COL_OFFER,
+	COL_TITLE,
+	COL_PINS,
+	COL_PINNED,
+	COL_ORDERS,
+	COL_UNITS,
+	COL_OVERSOLD,
+	COL_REVENUE,
+	COLS
+};
+
+static const char *const report_heads[COLS] = {"OFFER",    "TITLE",  "PINS",
+					       "PINNED",   "ORDERS", "UNITS",
+					       "OVERSOLD", "REVENUE"};
+
+/* A cell holds a number, an id or a title (120 characters, 4 bytes each
+ * at most), after printable(). */
+#define CTL_CELL 512
+
+struct report_row {
+	char cell[COLS][CTL_CELL];
+};
+
+/* A revenue total of one currency. */
+struct revenue_sum {
+	char currency[4];
+	char sum[96]; /* exact decimal; "" when it overflowed */
+};
+
+/* The columns a character takes on a terminal: wcwidth under a UTF-8
+ * locale, 1 if there is none; '?' stands in for what has no width. */
+static int char_width(const char *s, size_t *used)
+{
+	mbstate_t ps;
+	wchar_t wc;
+	size_t n;
+	int w;
+
+	memset(&ps, 0, sizeof(ps));
+	n = mbrtowc(&wc, s, strlen(s), &ps);
+	if (n == 0 || n > 4) { /* not UTF-8 as this locale reads it */
+		for (n = 1; (s[n] & 0xc0) == 0x80; n++)
+			;
+		*used = n;
+		return 1;
+	}
+	*used = n;
+	w = wcwidth(wc);
+	return w < 0 ? -1 : w;
+}
+
+/*
+ * Copies s into out, cut to at most width columns with "…" marking the
+ * cut, never inside a character; returns the columns used. A character
+ * without a width (C1 controls) becomes '?'.
+ */
+static int text_fit(const char *s, int width, char *out, size_t cap)
+{
+	size_t i = 0, n = 0, used, keep = 0;
+	int w, cols = 0, keep_cols = 0;
+
+	while (s[i]) {
+		w = char_width(s + i, &used);
+		if (cols + (w < 0 ? 1 : w) > width || n + used + 4 > cap) {
+			/* back to where "…" fits */
+			memcpy(out + keep, "\xe2\x80\xa6", 3);
+			out[keep + 3] = '\0';
+			return keep_cols + 1;
+		}
+		if (w < 0) {
+			out[n++] = '?';
+			w = 1;
+		} else {
+			memcpy(out + n, s + i, used);
+			n += used;
+		}
+		i += used;
+		cols += w;
+		if (cols <= width - 1) {
+			keep = n;
+			keep_cols = cols;
+		}
+	}
+	out[n] = '\0';
+	return cols;
+}
+
+static int text_width(const char *s)
+{
+	char out[CTL_CELL];
+
+	return text_fit(s, CTL_CELL, out, sizeof(out));
+}
+
+/* A duration as the player shows countdowns: m:ss, h:mm:ss from an hour. */
+static void format_duration(char *out, size_t cap, int64_t ms)
+{
+	int64_t s = (ms + 500) / 1000;
+
+	if (s >= 3600)
+		snprintf(out, cap, "%" PRId64 ":%02d:%02d", s / 3600,
+			 (int)(s / 60 % 60), (int)(s % 60));
+	else
+		snprintf(out, cap, "%d:%02d", (int)(s / 60), (int)(s % 60));
+}
+
+/* 1 if s is a decimal the report can sum: 1-60 digits, a fraction of
+ * 1-20. */
+static int decimal_valid(const char *s)
+{
+	size_t i = strspn(s, "0123456789"), f;
+
+	if (i == 0 || i > 60)
+		return 0;
+	if (s[i] == '\0')
+		return 1;
+	f = strspn(s + i + 1, "0123456789");
+	return s[i] == '.' && f > 0 && f <= 20 && s[i + 1 + f] == '\0';
+}
+
+/* The digits of decimal s as a whole number of 10^-f (f at least its
+ * decimals), into out (room for strlen(s) + f bytes); their count. */
+static size_t decimal_scaled(const char *s, size_t f, char *out)
+{
+	const char *dot = strchr(s, '.');
+	size_t n = 0, decimals = dot ? strlen(dot + 1) : 0;
+
+	for (; *s; s++)
+		if (*s != '.')
+			out[n++] = *s;
+	for (; decimals < f; decimals++)
+		out[n++] = '0';
+	return n;
+}
+
+/* sum += v, exactly, both valid decimals; "" once sum would not fit. */
+static void decimal_add(char *sum, size_t cap, const char *v)
+{
+	const char *sd = strchr(sum, '.'), *vd = strchr(v, '.');
+	size_t sf = sd ? strlen(sd + 1) : 0, vf = vd ? strlen(vd + 1) : 0;
+	size_t f = sf > vf ? sf : vf, si, vi, n, i;
+	char a[128], b[128], out[130];
+	int carry = 0, d;
+
+	/* sum: at most cap - 1 < 96 bytes, v 81 (decimal_valid), f 20 */
+	if (sum[0] == '\0')
+		return;
+	si = decimal_scaled(sum, f, a);
+	vi = decimal_scaled(v, f, b);
+	n = (si > vi ? si : vi) + 1;
+	if (n + 2 > sizeof(out) || n + 2 > cap) {
+		sum[0] = '\0';
+		return;
+	}
+	out[n] = '\0';
+	for (i = 0; i < n; i++) {
+		d = carry + (i < si ? a[si - 1 - i] - '0' : 0) +
+		    (i < vi ? b[vi - 1 - i] - '0' : 0);
+		out[n - 1 - i] = (char)('0' + d % 10);
+		carry = d / 10;
+	}
+	/* leading zeros off, down to one before the point */
+	for (i = 0; i + 1 + f < n && out[i] == '0'; i++)
+		;
+	/* n + 2 <= cap: the digits, the point and the NUL fit */
+	memcpy(sum, out + i, n - f - i);
+	if (f > 0) {
+		sum[n - f - i] = '.';
+		memcpy(sum + n - f - i + 1, out + n - f, f + 1);
+	} else {
+		sum[n - i] = '\0';
+	}
+}
+
+/* An integer field as a cell ("?" if it is none); adds it to *total. */
+static void int_cell(char *cell, const json_t *o, const char *key,
+		     int64_t *total, int *unknown)
+{
+	json_t *v = json_object_get(o, key);
+
+	if (!json_is_integer(v) || json_integer_value(v) < 0) {
+		snprintf(cell, CTL_CELL, "?");
+		*unknown = 1;
+		return;
+	}
+	snprintf(cell, CTL_CELL, "%" JSON_INTEGER_FORMAT,
+		 json_integer_value(v));
+	if (*total <= INT64_MAX - json_integer_value(v))
+		*total += json_integer_value(v);
+	else
+		*unknown = 1;
+}
+
+/* ms from a seconds field (a number >= 0); -1 if it is none. */
+static int64_t seconds_ms(const json_t *v)
+{
+	double s = json_number_value(v);
+
+	if (!json_is_number(v) || !(s >= 0) || s > 9e12)
+		return -1;
+	return (int64_t)(s * 1000.0 + 0.5);
+}
+
+/* The currency of o: 3 letters A-Z, else NULL. */
+static const char *currency_of(const json_t *o)
+{
+	const char *c = json_string_value(json_object_get(o, "currency"));
+
+	if (c == NULL || strlen(c) != 3 ||
+	    strspn(c, "ABCDEFGHIJKLMNOPQRSTUVWXYZ") != 3)
+		return NULL;
+	return c;
+}
+
+/* The width the table may take: the terminal's, else 80. */
+static int table_width(void)
+{
+	struct winsize ws;
+
+	if (isatty(STDOUT_FILENO) &&
+	    ioctl(STDOUT_FILENO, TIOCGWINSZ, &ws) == 0 && ws.ws_col >= 40)
+		return ws.ws_col;
+	return CTL_TABLE_WIDTH;
+}
+
+static void print_cell(const char *text, int width, int right, int last)
+{
+	char out[CTL_CELL];
+	int w = text_fit(text, width, out, sizeof(out));
+
+	if (right)
+		printf("%*s%s", width - w, "", out);
+	else if (last)
+		fputs(out, stdout);
+	else
+		printf("%s%*s", out, width - w, "");
+	if (!last)
+		fputs("  ", stdout);
+}
+
+static void print_row(char cell[COLS][CTL_CELL], const int width[COLS],
+		      const int shown[COLS])
+{
+	int c, last = COLS - 1;
+
+	while (!shown[last])
+		last--;
+	for (c = 0; c < COLS; c++)
+		if (shown[c])
+			print_cell(cell[c], width[c],
+				   c != COL_OFFER && c != COL_TITLE, c == last);
+	fputc('\n', stdout);
+}
+
+/* Coverage as a share of 100, never rounded up to 100 %: the law asks
+ * for all of the time, and 99.96 % is not all. */
+static void print_disclosure(const json_t *d)
+{
+	int64_t sponsored = seconds_ms(json_object_get(d, "sponsored_seconds"));
+	int64_t disclosed = seconds_ms(json_object_get(d, "disclosed_seconds"));
+	json_t *pins = json_object_get(d, "sponsored_pins");
+	json_t *cov = json_object_get(d, "coverage");
+	double c = json_number_value(cov);
+	char shown[24], total[24];
+
+	if (!json_is_integer(pins) || !json_is_number(cov) || sponsored < 0 ||
+	    disclosed < 0)
+		return;
+	if (json_integer_value(pins) == 0) {
+		puts("Sponsored pins:   none, so no disclosure was needed");
+		return;
+	}
+	format_duration(total, sizeof(total), sponsored);
+	format_duration(shown, sizeof(shown), disclosed);
+	printf("Sponsored pins:   %" JSON_INTEGER_FORMAT ", pinned %s\n",
+	       json_integer_value(pins), total);
+	if (c >= 1.0)
+		printf("Disclosure shown: %s of it, coverage 100 %%\n", shown);
+	else
+		printf("Disclosure shown: %s of it, coverage %.1f %%\n", shown,
+		       c > 0 ? (double)(int64_t)(c * 1000.0) / 10.0 : 0.0);
+}
+
+/*
+ * Prints the report in json as a table; 0, or -1 when json is no report
+ * (nothing printed then).
+ */
+static int print_report(const char *json, size_t len)
+{
+	json_t *root = json_loadb(json, len, 0, NULL), *offers, *o;
+	const char *s, *cur;
+	struct report_row *rows = NULL;
+	struct revenue_sum *sums = NULL;
+	char total[COLS][CTL_CELL], text[CTL_CELL], when[CTL_CELL];
+	int width[COLS], shown[COLS], unknown[COLS] = {0};
+	int64_t sum[COLS] = {0}, ms, pinned_ms = 0;
+	size_t i, n, nsums = 0, k;
+	int c, used, rest, title_max = 0, revenue_unknown = 0, rc = -1;
+
+	offers = json_object_get(root, "offers");
+	if (!json_is_object(root) || !json_is_array(offers))
+		goto done;
+	n = json_array_size(offers);
+	rows = calloc(n ? n : 1, sizeof(*rows));
+	sums = calloc(n ? n : 1, sizeof(*sums));
+	if (!rows || !sums)
+		goto done;
+
+	s = json_string_value(json_object_get(root, "stream"));
+	printable(s ? s : "?", s ? strlen(s) : 1, text, sizeof(text));
+	s = json_string_value(json_object_get(root, "at"));
+	printable(s ? s : "", s ? strlen(s) : 0, when, sizeof(when));
+	printf("Report of %s%s%s\n\n", text, when[0] ? " at " : "", when);
+
+	json_array_foreach(offers, i, o)
+	{
+		char(*cell)[CTL_CELL] = rows[i].cell;
+
+		s = json_string_value(json_object_get(o, "offer_id"));
+		printable(s ? s : "?", s ? strlen(s) : 1, cell[COL_OFFER],
+			  CTL_CELL);
+		s = json_string_value(json_object_get(o, "title"));
+		if (s)
+			printable(s, strlen(s), cell[COL_TITLE], CTL_CELL);
+		int_cell(cell[COL_PINS], o, "pins", &sum[COL_PINS],
+			 &unknown[COL_PINS]);
+		ms = seconds_ms(json_object_get(o, "seconds_pinned"));
+		if (ms < 0) {
+			snprintf(cell[COL_PINNED], CTL_CELL, "?");
+			unknown[COL_PINNED] = 1;
+		} else {
+			format_duration(cell[COL_PINNED], CTL_CELL, ms);
+			pinned_ms += ms;
+		}
+		int_cell(cell[COL_ORDERS], o, "orders", &sum[COL_ORDERS],
+			 &unknown[COL_ORDERS]);
+		int_cell(cell[COL_UNITS], o, "units", &sum[COL_UNITS],
+			 &unknown[COL_UNITS]);
+		int_cell(cell[COL_OVERSOLD], o, "oversold", &sum[COL_OVERSOLD],
+			 &unknown[COL_OVERSOLD]);
+
+		/* revenue: summed per currency, exactly */
+		s = json_string_value(json_object_get(o, "revenue"));
+		cur = currency_of(o);
+		if (!s || !cur || !decimal_valid(s)) {
+			snprintf(cell[COL_REVENUE], CTL_CELL, "?");
+			revenue_unknown = 1;
+			continue;
+		}
+		snprintf(cell[COL_REVENUE], CTL_CELL, "%s %s", s, cur);
+		for (k = 0; k < nsums && strcmp(sums[k].currency, cur); k++)
+			;
+		if (k == nsums) {
+			memcpy(sums[k].currency, cur, 4);
+			snprintf(sums[k].sum, sizeof(sums[k].sum), "0");
+			nsums++;
+		}
+		decimal_add(sums[k].sum, sizeof(sums[k].sum), s);
+	}
+	rc = 0;
+	if (n == 0) {
+		puts("No offers yet.");
+		goto disclosure;
+	}
+
+	/* the totals: per currency on lines of their own */
+	memset(total, 0, sizeof(total));
+	snprintf(total[COL_OFFER], CTL_CELL, "total");
+	for (c = COL_PINS; c <= COL_OVERSOLD; c++)
+		if (c != COL_PINNED)
+			snprintf(total[c], CTL_CELL,
+				 unknown[c] ? "?" : "%" PRId64, sum[c]);
+	if (unknown[COL_PINNED])
+		snprintf(total[COL_PINNED], CTL_CELL, "?");
+	else
+		format_duration(total[COL_PINNED], CTL_CELL, pinned_ms);
+	for (k = 0; k < nsums; k++)
+		if (!sums[k].sum[0])
+			revenue_unknown = 1;
+
+	/* columns: as wide as their widest cell; the titles take the rest */
+	for (c = 0; c < COLS; c++) {
+		width[c] = text_width(report_heads[c]);
+		shown[c] = 1;
+	}
+	for (i = 0; i <= n; i++) {
+		char(*cell)[CTL_CELL] = i < n ? rows[i].cell : total;
+
+		for (c = 0; c < COLS; c++) {
+			used = text_width(cell[c]);
+			if (c == COL_TITLE && used > title_max)
+				title_max = used;
+			else if (c != COL_TITLE && used > width[c])
+				width[c] = used;
+		}
+	}
+	for (k = 0; k < nsums; k++) {
+		used = text_width(sums[k].sum) + 4;
+		if (revenue_unknown)
+			used = 1;
+		if (used > width[COL_REVENUE])
+			width[COL_REVENUE] = used;
+	}
+	shown[COL_TITLE] = title_max > 0;
+	shown[COL_OVERSOLD] = sum[COL_OVERSOLD] > 0 || unknown[COL_OVERSOLD];
+	rest = table_width();
+	for (c = 0; c < COLS; c++)
+		if (shown[c] && c != COL_TITLE)
+			rest -= width[c] + 2;
+	width[COL_TITLE] = rest < CTL_TITLE_MIN ? CTL_TITLE_MIN : rest;
+	if (width[COL_TITLE] > title_max)
+		width[COL_TITLE] = title_max > 5 ? title_max : 5;
+
+	{
+		char head[COLS][CTL_CELL];
+
+		for (c = 0; c < COLS; c++)
+			snprintf(head[c], CTL_CELL, "%s", report_heads[c]);
+		print_row(head, width, shown);
+	}
+	for (i = 0; i < n; i++)
+		print_row(rows[i].cell, width, shown);
+	if (revenue_unknown || nsums == 0)
+		snprintf(total[COL_REVENUE], CTL_CELL,
+			 revenue_unknown ? "?" : "");
+	else
+		snprintf(total[COL_REVENUE], CTL_CELL, "%s %s", sums[0].sum,
+			 sums[0].currency);
+	print_row(total, width, shown);
+	for (k = 1; k < nsums && !revenue_unknown; k++) {
+		memset(total, 0, sizeof(total));
+		snprintf(total[COL_REVENUE], CTL_CELL, "%s %s", sums[k].sum,
+			 sums[k].currency);
+		print_row(total, width, shown);
+	}
+	if (revenue_unknown)
+		puts("?: no one sum (orders in more than one currency, or "
+		     "amounts unreadable)");
+disclosure:
+	fputc('\n', stdout);
+	print_disclosure(json_object_get(root, "disclosure"));
+done:
+	free(rows);
+	free(sums);
+	json_decref(root);
+	return rc;
+}
+
 static int cmd_report(struct ctl *ctl, char **args)
 {
-	return call_stream(ctl, args[0], "GET", "report", 1);
+	const char *stream = args[0];
+	ctl_response resp;
+	locale_t utf8, old = (locale_t)0;
+	int rc;
+
+	if (ctl->opt[OPT_JSON] && ctl->opt[OPT_CSV])
+		return usage_error(ctl->cmd->name,
+				   "--json and --csv: one format at a time");
+	if (ctl->opt[OPT_JSON])
+		return call_stream(ctl, stream, "GET", "report", 1);
+	if (ctl->opt[OPT_CSV])
+		return call_stream(ctl, stream, "GET", "report.csv", 1);
+
+	rc = check_stream(ctl, stream);
+	if (!rc)
+		rc = need_token(ctl);
+	if (!rc)
+		rc = request(ctl, "GET", stream, "report", NULL, 0, 1, &resp);
+	if (rc)
+		return rc;
+	if (ctl->quiet) {
+		ctl_response_free(&resp);
+		return CTL_EXIT_OK;
+	}
+	/* widths of the titles' characters, whatever the user's locale */
+	utf8 = newlocale(LC_CTYPE_MASK, "C.UTF-8", (locale_t)0);
+	if (utf8)
+		old = uselocale(utf8);
+	if (print_report(resp.body, resp.body_len) < 0)
+		rc = fail(CTL_EXIT_REFUSED,
+			  "the server's answer is no report (--json prints "
+			  "it as it is)");
+	if (utf8) {
+		uselocale(old);
+		freelocale(utf8);
+	}
+	ctl_response_free(&resp);
+	return rc;
 }
 
 static int cmd_state(struct ctl *ctl, char **args)

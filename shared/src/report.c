@@ -347,40 +347,58 @@ static json_t *seconds_json(int64_t ms)
 	return json_real((double)ms / 1000.0);
 }
 
+/* What the report says of one offer, in both its formats. */
+typedef struct offer_figures {
+	int64_t pinned_ms;           /* open interval counted up to now */
+	char revenue[LIMBS * 9 + 8]; /* "" when it cannot be said */
+	const char *currency;        /* "" unknown */
+} offer_figures;
+
+static void offer_figures_of(const lshop_report *r, const offer_rec *o,
+			     int64_t now_ms, offer_figures *f)
+{
+	int decimals = o->decimals;
+
+	f->pinned_ms = o->pinned_ms;
+	if (r->pinned && &r->offers[r->pin_offer] == o && now_ms > r->pin_at_ms)
+		f->pinned_ms += now_ms - r->pin_at_ms;
+	if (decimals < 0)
+		decimals = o->price[0] ? price_decimals(o->price) : 0;
+	f->revenue[0] = '\0';
+	if (!o->revenue_unknown)
+		revenue_format(f->revenue, sizeof(f->revenue), o->revenue,
+			       decimals);
+	/* The revenue's currency once there is revenue, else the
+	 * catalog's. */
+	f->currency = o->revenue_currency[0] && !o->revenue_unknown
+			  ? o->revenue_currency
+			  : o->currency;
+}
+
 static json_t *offer_json(const lshop_report *r, const offer_rec *o,
 			  int64_t now_ms)
 {
-	char revenue[LIMBS * 9 + 8];
-	int64_t ms = o->pinned_ms;
+	offer_figures f;
 	json_t *v = json_object();
-	int decimals = o->decimals;
-	/* The revenue's currency once there is revenue, else the
-	 * catalog's. */
-	const char *currency = o->revenue_currency[0] && !o->revenue_unknown
-				   ? o->revenue_currency
-				   : o->currency;
 
 	if (v == NULL)
 		return NULL;
-	if (r->pinned && &r->offers[r->pin_offer] == o && now_ms > r->pin_at_ms)
-		ms += now_ms - r->pin_at_ms;
-	if (decimals < 0)
-		decimals = o->price[0] ? price_decimals(o->price) : 0;
-	revenue_format(revenue, sizeof(revenue), o->revenue, decimals);
+	offer_figures_of(r, o, now_ms, &f);
 	/* An offer only seen in orders has no title: null, not "". */
 	if (lshop_json_set(v, "offer_id", json_string(o->id)) ||
 	    lshop_json_set(v, "title",
 			   o->title[0] ? json_string(o->title) : json_null()) ||
 	    lshop_json_set(v, "pins", json_integer(o->pins)) ||
-	    lshop_json_set(v, "seconds_pinned", seconds_json(ms)) ||
+	    lshop_json_set(v, "seconds_pinned", seconds_json(f.pinned_ms)) ||
 	    lshop_json_set(v, "orders", json_integer(o->orders)) ||
 	    lshop_json_set(v, "units", json_integer(o->units)) ||
 	    lshop_json_set(v, "oversold", json_integer(o->oversold)) ||
 	    lshop_json_set(v, "revenue",
-			   o->revenue_unknown ? json_null()
-					      : json_string(revenue)) ||
+			   f.revenue[0] ? json_string(f.revenue)
+					: json_null()) ||
 	    lshop_json_set(v, "currency",
-			   currency[0] ? json_string(currency) : json_null())) {
+			   f.currency[0] ? json_string(f.currency)
+					 : json_null())) {
 		json_decref(v);
 		return NULL;
 	}
@@ -438,6 +456,123 @@ done:
 	json_decref(offers);
 	json_decref(v);
 	return out;
+}
+
+/* CSV (RFC 4180): the offers, one record each, as offer_json has them */
+
+typedef struct csv_buf {
+	char *data;
+	size_t len, cap;
+	int failed; /* ENOMEM: everything after is dropped */
+} csv_buf;
+
+static void csv_put(csv_buf *b, const char *s, size_t n)
+{
+	size_t cap;
+	char *p;
+
+	if (b->failed)
+		return;
+	if (n > b->cap - b->len) {
+		cap = b->cap;
+		while (n > cap - b->len)
+			cap *= 2;
+		p = realloc(b->data, cap);
+		if (p == NULL) {
+			b->failed = 1;
+			return;
+		}
+		b->data = p;
+		b->cap = cap;
+	}
+	memcpy(b->data + b->len, s, n);
+	b->len += n;
+}
+
+/*
+ * One field and its separator (',' or "\r\n" after the last). RFC 4180
+ * 2.6-2.7: a field holding a comma, a quote, CR or LF is quoted, and a
+ * quote inside is doubled.
+ */
+static void csv_field(csv_buf *b, const char *s, int last)
+{
+	size_t n;
+
+	if (strpbrk(s, ",\"\r\n") == NULL) {
+		csv_put(b, s, strlen(s));
+	} else {
+		csv_put(b, "\"", 1);
+		while (*s) {
+			n = strcspn(s, "\"");
+			csv_put(b, s, n);
+			s += n;
+			if (*s == '"') {
+				csv_put(b, "\"\"", 2);
+				s++;
+			}
+		}
+		csv_put(b, "\"", 1);
+	}
+	csv_put(b, last ? "\r\n" : ",", last ? 2 : 1);
+}
+
+static void csv_int(csv_buf *b, int64_t v)
+{
+	char s[24];
+
+	snprintf(s, sizeof(s), "%lld", (long long)v);
+	csv_field(b, s, 0);
+}
+
+/* Seconds from ms, exact: "40.25", "60.0", as the JSON writes them. */
+static void csv_seconds(csv_buf *b, int64_t ms)
+{
+	char s[32];
+	int n;
+
+	n = snprintf(s, sizeof(s), "%lld.%03d", (long long)(ms / 1000),
+		     (int)(ms % 1000));
+	while (s[n - 1] == '0' && s[n - 2] != '.')
+		s[--n] = '\0';
+	csv_field(b, s, 0);
+}
+
+char *lshop_report_to_csv(const lshop_report *r, int64_t now_ms, size_t *len)
+{
+	static const char header[] = "offer_id,title,pins,seconds_pinned,"
+				     "orders,units,oversold,revenue,currency"
+				     "\r\n";
+	csv_buf b = {0};
+	offer_figures f;
+	const offer_rec *o;
+	size_t i;
+
+	b.cap = sizeof(header) + 128 * r->noffers;
+	b.data = malloc(b.cap);
+	if (b.data == NULL)
+		return NULL;
+	csv_put(&b, header, sizeof(header) - 1);
+	for (i = 0; i < r->noffers; i++) {
+		o = &r->offers[i];
+		offer_figures_of(r, o, now_ms, &f);
+		csv_field(&b, o->id, 0);
+		csv_field(&b, o->title, 0);
+		csv_int(&b, o->pins);
+		csv_seconds(&b, f.pinned_ms);
+		csv_int(&b, o->orders);
+		csv_int(&b, o->units);
+		csv_int(&b, o->oversold);
+		csv_field(&b, f.revenue, 0);
+		csv_field(&b, f.currency, 1);
+	}
+	csv_put(&b, "", 1); /* NUL, not counted */
+	if (b.failed) {
+		free(b.data);
+		return NULL;
+	}
+	if (len != NULL)
+		*len = b.len - 1;
+	return b.data;
 }
 
 /* Carry: the whole of a report, so a ledger can take it past rotation */

@@ -544,6 +544,8 @@ def test_invalid_stream(api, stream, command):
     (["state", "live/demo", "--bogus"], b"unknown option --bogus"),
     (["state", "live/demo", "--quiet=yes"], b"--quiet takes no value"),
     (["state", "live/demo", "--server"], b"--server needs a value"),
+    (["state", "live/demo", "--json"], b"--json is not an option of state"),
+    (["report", "live/demo", "--csv=yes"], b"--csv takes no value"),
 ])
 def test_usage_errors(args, what):
     r = run(*args)
@@ -566,7 +568,8 @@ def test_help_and_version():
                      b"[--at RFC3339]",
                      b"disclosure show STREAM KIND [--text TEXT] "
                      b"[--at RFC3339]",
-                     b"disclosure hide STREAM", b"report STREAM",
+                     b"disclosure hide STREAM",
+                     b"report STREAM [--json | --csv]",
                      b"events STREAM [--after SEQ] [--once]",
                      b"--server URL",
                      b"LIVESHOP_SERVER", b"LIVESHOP_TOKEN",
@@ -746,19 +749,189 @@ def test_disclosure_show_refused(api):
         in r.stderr
 
 
-def test_report(api):
-    report = json.dumps({"stream": "live/demo", "offers": [{
-        "offer_id": "sku-123", "pins": 2, "seconds_pinned": 240,
-        "orders": 3, "units": 4, "revenue": {"EUR": "79.96"},
-        "disclosure_coverage": 1.0}]}).encode()
-    api.answer(200, report)
+# A report as the server writes it (shared/src/report.c,
+# lshop_report_to_json), with the offers of config-examples/catalog.json.
+REPORT = {
+    "stream": "live/demo", "at": "2026-11-24T10:01:10.373Z",
+    "offers": [
+        {"offer_id": "sku-123", "title": "Vitamin C Serum 30 ml", "pins": 2,
+         "seconds_pinned": 40.25, "orders": 2, "units": 3, "oversold": 0,
+         "revenue": "59.97", "currency": "EUR"},
+        {"offer_id": "sku-9", "title": "Hyaluron Day Cream 50 ml",
+         "pins": 1, "seconds_pinned": 3725.5, "orders": 1, "units": 2,
+         "oversold": 0, "revenue": "49.00", "currency": "EUR"},
+        {"offer_id": "sku-42", "title": "Bamboo Travel Brush \"Mini\"",
+         "pins": 0, "seconds_pinned": 0.0, "orders": 0, "units": 0,
+         "oversold": 0, "revenue": "0.00", "currency": "EUR"},
+    ],
+    "disclosure": {"sponsored_pins": 1, "sponsored_seconds": 3725.5,
+                   "disclosed_seconds": 3725.5, "coverage": 1.0},
+}
+
+
+def compact(v):
+    return json.dumps(v, separators=(",", ":"), ensure_ascii=False).encode()
+
+
+def columns(line):
+    """The terminal columns of a line: wide characters take two."""
+    import unicodedata
+    return sum(0 if unicodedata.combining(c) else
+               2 if unicodedata.east_asian_width(c) in "WF" else 1
+               for c in line)
+
+
+def test_report_is_a_table_by_default(api):
+    api.answer(200, compact(REPORT))
     r = api.ctl("report", "live/demo")
     assert r.returncode == 0, r.stderr
     method, path, headers, body = api.only_request()
     assert (method, path) == ("GET", "/shop/v1/streams/live/demo/report")
     assert headers["Authorization"] == "Bearer " + TOKEN
     assert body == b""
+    assert r.stderr == b""
+    assert r.stdout.decode() == (
+        "Report of live/demo at 2026-11-24T10:01:10.373Z\n"
+        "\n"
+        "OFFER    TITLE                       PINS   PINNED  ORDERS  UNITS"
+        "     REVENUE\n"
+        "sku-123  Vitamin C Serum 30 ml          2     0:40       2      3"
+        "   59.97 EUR\n"
+        "sku-9    Hyaluron Day Cream 50 ml       1  1:02:06       1      2"
+        "   49.00 EUR\n"
+        "sku-42   Bamboo Travel Brush \"Mini\"     0     0:00       0      0"
+        "    0.00 EUR\n"
+        "total                                   3  1:02:46       3      5"
+        "  108.97 EUR\n"
+        "\n"
+        "Sponsored pins:   1, pinned 1:02:06\n"
+        "Disclosure shown: 1:02:06 of it, coverage 100 %\n")
+
+
+def test_report_table_fits_80_columns(api):
+    # Long titles are cut at a character, never inside one, with an
+    # ellipsis; text from the server cannot drive the terminal.
+    report = json.loads(json.dumps(REPORT))
+    report["offers"][0]["title"] = "\u00dcberlange Creme " * 8
+    report["offers"][1]["title"] = "\u6771\u4eac\u306e\u304a\u8336" * 20
+    report["offers"][2]["title"] = ("\U0001f525 Sale\x1b[2J\x1b]0;pwned\x07 "
+                                    "\u0301e\u0301 " * 10)
+    api.answer(200, compact(report))
+    r = api.ctl("report", "live/demo")
+    assert r.returncode == 0, r.stderr
+    out = r.stdout.decode()    # valid UTF-8
+    assert "\x1b" not in out and "\x07" not in out
+    lines = out.split("\n")
+    assert max(columns(ln) for ln in lines) <= 80, out
+    rows = [ln for ln in lines if ln.startswith("sku-")]
+    assert len(rows) == 3
+    for row in rows:
+        assert "\u2026 " in row, row
+    assert rows[0].startswith("sku-123  \u00dcberlange Creme \u00dcberlange")
+    # every row the same width: the columns line up
+    assert len({columns(ln) for ln in lines[2:7]}) == 1, out
+
+
+def test_report_table_currencies_oversold_and_unknowns(api):
+    report = json.loads(json.dumps(REPORT))
+    report["offers"][0].update(oversold=2, units=5)
+    report["offers"][1].update(revenue="2000", currency="JPY")
+    report["offers"][2].update(title=None)
+    report["offers"].append({
+        "offer_id": "sku-odd", "title": None, "pins": 0,
+        "seconds_pinned": 0.0, "orders": 1, "units": 1, "oversold": 0,
+        "revenue": "19.9999", "currency": "EUR"})
+    report["disclosure"].update(disclosed_seconds=3725.4,
+                                coverage=3725.4 / 3725.5)
+    api.answer(200, compact(report))
+    r = api.ctl("report", "live/demo")
+    assert r.returncode == 0, r.stderr
+    lines = r.stdout.decode().split("\n")
+    assert lines[2].split() == ["OFFER", "TITLE", "PINS", "PINNED", "ORDERS",
+                                "UNITS", "OVERSOLD", "REVENUE"]
+    assert lines[3].split()[-4:] == ["5", "2", "59.97", "EUR"]
+    # one total per currency, exact: 59.97 + 0.00 + 19.9999
+    assert lines[7].split() == ["total", "3", "1:02:46", "4", "8", "2",
+                                "79.9699", "EUR"]
+    assert lines[8].split() == ["2000", "JPY"]
+    # 99.997 % is not 100 %
+    assert "coverage 99.9 %" in r.stdout.decode()
+
+    # A revenue the server could not sum (two currencies): "?" and why.
+    report["offers"][0]["revenue"] = None
+    api.answer(200, compact(report))
+    r = api.ctl("report", "live/demo")
+    assert r.returncode == 0, r.stderr
+    out = r.stdout.decode()
+    assert out.split("\n")[3].split()[-1] == "?"
+    assert out.split("\n")[7].split()[-1] == "?"
+    assert "?: no one sum (orders in more than one currency" in out
+
+
+def test_report_table_without_offers(api):
+    api.answer(200, compact({
+        "stream": "live/demo", "at": "2026-11-24T10:00:00.000Z",
+        "offers": [], "disclosure": {
+            "sponsored_pins": 0, "sponsored_seconds": 0.0,
+            "disclosed_seconds": 0.0, "coverage": 1.0}}))
+    r = api.ctl("report", "live/demo")
+    assert r.returncode == 0, r.stderr
+    assert r.stdout.decode() == (
+        "Report of live/demo at 2026-11-24T10:00:00.000Z\n\n"
+        "No offers yet.\n\n"
+        "Sponsored pins:   none, so no disclosure was needed\n")
+
+
+@pytest.mark.parametrize("body", [b"[]", b"{\"offers\":{}}", b"not json",
+                                  b""])
+def test_report_answer_that_is_no_report(api, body):
+    api.answer(200, body)
+    r = api.ctl("report", "live/demo")
+    assert r.returncode == 1
+    assert r.stdout == b""
+    assert b"no report (--json prints it as it is)" in r.stderr
+
+
+def test_report_json_is_the_servers(api):
+    report = compact(REPORT)
+    api.answer(200, report)
+    r = api.ctl("report", "live/demo", "--json")
+    assert r.returncode == 0, r.stderr
+    method, path, headers, body = api.only_request()
+    assert (method, path) == ("GET", "/shop/v1/streams/live/demo/report")
+    assert headers["Authorization"] == "Bearer " + TOKEN
     assert r.stdout == report + b"\n"
+    assert json.loads(r.stdout) == REPORT
+
+
+def test_report_csv_is_the_servers(api):
+    csv = (b"offer_id,title,pins,seconds_pinned,orders,units,oversold,"
+           b"revenue,currency\r\n"
+           b"sku-42,\"Bamboo Travel Brush \"\"Mini\"\", 2x\",0,0.0,0,0,0,"
+           b"0.00,EUR\r\n")
+    api.answer(200, csv, "text/csv; charset=utf-8")
+    r = api.ctl("--csv", "report", "live/demo")
+    assert r.returncode == 0, r.stderr
+    method, path, headers, body = api.only_request()
+    assert (method, path) == ("GET", "/shop/v1/streams/live/demo/report.csv")
+    assert headers["Authorization"] == "Bearer " + TOKEN
+    assert r.stdout == csv
+
+
+def test_report_quiet_prints_nothing(api):
+    api.answer(200, compact(REPORT))
+    for fmt in ([], ["--json"], ["--csv"]):
+        r = api.ctl("report", "live/demo", "-q", *fmt)
+        assert r.returncode == 0, r.stderr
+        assert r.stdout == b""
+
+
+def test_report_one_format_at_a_time(api):
+    r = api.ctl("report", "live/demo", "--json", "--csv")
+    assert r.returncode == 2
+    assert b"--json and --csv" in r.stderr
+    assert b"usage: liveshopctl report STREAM [--json | --csv]" in r.stderr
+    assert api.requests == []
 
 
 def test_report_forbidden(api):

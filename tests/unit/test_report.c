@@ -651,6 +651,222 @@ static void test_random_show_is_fully_disclosed(void **state)
 	free(marks);
 }
 
+/*
+ * The CSV's records, parsed as RFC 4180 says (quoted fields, doubled
+ * quotes, CRLF line ends), each a JSON array of strings.
+ */
+static json_t *csv_parse(const char *s, size_t len)
+{
+	json_t *rows = json_array(), *row = json_array();
+	char field[1024];
+	size_t i = 0, n;
+
+	while (i < len) {
+		n = 0;
+		if (s[i] == '"') {
+			for (i++;; i++) {
+				assert_true(i < len);
+				if (s[i] == '"' && i + 1 < len &&
+				    s[i + 1] == '"')
+					i++;
+				else if (s[i] == '"')
+					break;
+				assert_true(n < sizeof(field) - 1);
+				field[n++] = s[i];
+			}
+			i++;
+		} else {
+			for (; i < len && s[i] != ',' && s[i] != '\r'; i++) {
+				/* a bare quote, CR or LF is never unquoted */
+				assert_true(s[i] != '"' && s[i] != '\n');
+				field[n++] = s[i];
+			}
+		}
+		field[n] = '\0';
+		json_array_append_new(row, json_string(field));
+		assert_true(i < len);
+		if (s[i] == ',') {
+			i++;
+			continue;
+		}
+		assert_memory_equal(s + i, "\r\n", 2);
+		i += 2;
+		json_array_append_new(rows, row);
+		row = json_array();
+	}
+	assert_int_equal(json_array_size(row), 0);
+	json_decref(row);
+	return rows;
+}
+
+/* The report's CSV, parsed; its length checked against *len. */
+static json_t *report_csv(const lshop_report *r, int64_t now_ms)
+{
+	size_t len = 0;
+	char *s = lshop_report_to_csv(r, now_ms, &len);
+	json_t *rows;
+
+	assert_non_null(s);
+	assert_int_equal(len, strlen(s));
+	rows = csv_parse(s, len);
+	free(s);
+	return rows;
+}
+
+/* Every CSV row says what the JSON says of its offer, in its order. */
+static void assert_csv_matches_json(const lshop_report *r, int64_t now_ms)
+{
+	static const char *const cols[] = {
+	    "offer_id", "title",    "pins",    "seconds_pinned", "orders",
+	    "units",    "oversold", "revenue", "currency"};
+	json_t *rows = report_csv(r, now_ms), *v = report_json(r, now_ms);
+	json_t *offers = json_object_get(v, "offers"), *row, *o, *j;
+	char want[64];
+	const char *got;
+	size_t i, c;
+
+	assert_int_equal(json_array_size(rows), json_array_size(offers) + 1);
+	row = json_array_get(rows, 0);
+	assert_int_equal(json_array_size(row), 9);
+	for (c = 0; c < 9; c++)
+		assert_string_equal(json_string_value(json_array_get(row, c)),
+				    cols[c]);
+	json_array_foreach(offers, i, o)
+	{
+		row = json_array_get(rows, i + 1);
+		assert_int_equal(json_array_size(row), 9);
+		for (c = 0; c < 9; c++) {
+			got = json_string_value(json_array_get(row, c));
+			j = json_object_get(o, cols[c]);
+			if (json_is_null(j)) {
+				assert_string_equal(got, "");
+			} else if (json_is_string(j)) {
+				assert_string_equal(got, json_string_value(j));
+			} else if (json_is_integer(j)) {
+				snprintf(want, sizeof(want), "%lld",
+					 (long long)json_integer_value(j));
+				assert_string_equal(got, want);
+			} else {
+				/* seconds: the same number, to the ms */
+				assert_true(json_is_real(j));
+				assert_int_equal(
+				    (int64_t)(strtod(got, NULL) * 1000.0 + 0.5),
+				    ms_of(o, cols[c]));
+			}
+		}
+	}
+	json_decref(rows);
+	json_decref(v);
+}
+
+static void test_csv_empty_report(void **state)
+{
+	lshop_report *r = lshop_report_new();
+	size_t len;
+	char *s;
+
+	(void)state;
+	s = lshop_report_to_csv(r, T0, &len);
+	assert_string_equal(s, "offer_id,title,pins,seconds_pinned,orders,"
+			       "units,oversold,revenue,currency\r\n");
+	assert_int_equal(len, strlen(s));
+	free(s);
+	s = lshop_report_to_csv(r, T0, NULL); /* len is optional */
+	assert_non_null(s);
+	free(s);
+	lshop_report_free(r);
+}
+
+/* The show of test_scripted_show, as CSV. */
+static void test_csv_scripted_show(void **state)
+{
+	lshop_report *r;
+	lshop_order o;
+	timeline tl;
+	char *s;
+
+	(void)state;
+	tl_init(&tl);
+	tl_put(&tl, &ad_a, T0 - S(1000));
+	tl_put(&tl, &plain, T0 - S(1000));
+	tl_put(&tl, &never, T0 - S(1000));
+	tl_pin(&tl, &ad_a, T0, 0);
+	o = make_order("1001", "sku-a", 1, "19.99");
+	tl_order(&tl, &o, LSHOP_PROVIDER_SHOPIFY, T0 + S(5), NULL);
+	o = make_order("1002", "sku-a", 2, "39.98");
+	tl_order(&tl, &o, LSHOP_PROVIDER_STANDARD, T0 + S(10), NULL);
+	tl_pin(&tl, &plain, T0 + S(30), 0);
+	o = make_order("1003", "sku-plain", 2, "25.00");
+	tl_order(&tl, &o, LSHOP_PROVIDER_STRIPE, T0 + S(31), NULL);
+	tl_unpin(&tl, T0 + 45500);
+	tl_pin(&tl, &ad_a, T0 + S(60), 0); /* still pinned at the end */
+	r = report_of(&tl);
+
+	s = lshop_report_to_csv(r, T0 + 70257, NULL);
+	assert_string_equal(
+	    s, "offer_id,title,pins,seconds_pinned,orders,units,oversold,"
+	       "revenue,currency\r\n"
+	       "sku-a,Title of sku-a,2,40.257,2,3,0,59.97,EUR\r\n"
+	       "sku-plain,Title of sku-plain,1,15.5,1,2,0,25.00,EUR\r\n"
+	       "sku-never,Title of sku-never,0,0.0,0,0,0,0.00,EUR\r\n");
+	free(s);
+	assert_csv_matches_json(r, T0 + 70257);
+	assert_csv_matches_json(r, T0 + S(90));
+	lshop_report_free(r);
+	tl_free(&tl);
+}
+
+/*
+ * RFC 4180 2.6-2.7: a title with a comma, a quote, CR or LF is quoted and
+ * its quotes doubled; anything else goes as it is, UTF-8 included. What
+ * the JSON says is null is an empty field.
+ */
+static void test_csv_quoting(void **state)
+{
+	static const struct {
+		const char *title, *field;
+	} cases[] = {
+	    {"Serum \"Glow\", 30 ml", "\"Serum \"\"Glow\"\", 30 ml\""},
+	    {"Brush, bamboo", "\"Brush, bamboo\""},
+	    {"\"", "\"\"\"\""},
+	    {"two\r\nlines", "\"two\r\nlines\""},
+	    {"line\nfeed", "\"line\nfeed\""},
+	    {"Cr\u00e8me \U0001f525 <b>50 ml</b>; 'x'",
+	     "Cr\u00e8me \U0001f525 <b>50 ml</b>; 'x'"},
+	};
+	lshop_report *r = lshop_report_new();
+	lshop_offer offer;
+	lshop_order o;
+	char id[16], row[256], *s;
+	size_t i;
+
+	(void)state;
+	for (i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+		snprintf(id, sizeof(id), "sku-%zu", i);
+		offer = make_offer(id, "1.00", NULL);
+		snprintf(offer.title, sizeof(offer.title), "%s",
+			 cases[i].title);
+		assert_int_equal(lshop_report_add_offer(r, &offer), 0);
+	}
+	/* Seen only in an order, with an amount that is none: no title,
+	 * revenue or currency. */
+	o = make_order("4", "sku-odd", 1, "12,50");
+	assert_int_equal(lshop_report_add_order(r, &o), 0);
+
+	s = lshop_report_to_csv(r, T0, NULL);
+	assert_non_null(s);
+	for (i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+		snprintf(row, sizeof(row),
+			 "\r\nsku-%zu,%s,0,0.0,0,0,0,0.00,EUR\r\n", i,
+			 cases[i].field);
+		assert_non_null(strstr(s, row));
+	}
+	assert_non_null(strstr(s, "\r\nsku-odd,,0,0.0,1,1,0,,\r\n"));
+	free(s);
+	assert_csv_matches_json(r, T0);
+	lshop_report_free(r);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -662,6 +878,9 @@ int main(void)
 	    cmocka_unit_test(test_oversold_show),
 	    cmocka_unit_test(test_many_offers),
 	    cmocka_unit_test(test_random_show_is_fully_disclosed),
+	    cmocka_unit_test(test_csv_empty_report),
+	    cmocka_unit_test(test_csv_scripted_show),
+	    cmocka_unit_test(test_csv_quoting),
 	};
 
 	return cmocka_run_group_tests(tests, setup, NULL);

@@ -59,6 +59,32 @@ int lshop_report_add_order(lshop_report *r, const lshop_order *order);
 char *lshop_report_to_json(const lshop_report *r, const char *stream,
 			   int64_t now_ms, size_t *len);
 
+/*
+ * The offers of the report as CSV (RFC 4180, text/csv; charset=utf-8):
+ * CRLF line ends, a header row, then one row per offer in the order of
+ * the JSON, with the fields of its per-offer object:
+ *
+ *   offer_id        the offer's id
+ *   title           its title; empty if only seen in orders (JSON null)
+ *   pins            how often it was pinned
+ *   seconds_pinned  seconds, exact to the ms ("40.25", "0.0"); an open
+ *                   pin counts up to now_ms
+ *   orders          orders that held it
+ *   units           units ordered, oversold ones included
+ *   oversold        units beyond the stock
+ *   revenue         exact decimal ("59.97"); empty when it cannot be
+ *                   said as one number (JSON null)
+ *   currency        ISO 4217 code of revenue; empty if unknown
+ *
+ * A field holding a comma, a quote, CR or LF is quoted, quotes doubled;
+ * titles are UTF-8 as put, with no byte-order mark before the header.
+ * Nothing is escaped for spreadsheets: a title starting with '=' stays
+ * so. The stream-wide disclosure figures are the JSON's alone.
+ * Malloc'd and NUL-terminated (*len, if len is not NULL, leaves the NUL
+ * out); NULL on ENOMEM.
+ */
+char *lshop_report_to_csv(const lshop_report *r, int64_t now_ms, size_t *len);
+
 #ifdef __cplusplus
 }
 #endif
