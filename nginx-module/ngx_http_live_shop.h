@@ -31,6 +31,7 @@ typedef struct {
 
 #define NGX_HTTP_LIVE_SHOP_API_BODY      (64 * 1024)
 #define NGX_HTTP_LIVE_SHOP_WEBHOOK_BODY  (1024 * 1024)
+#define NGX_HTTP_LIVE_SHOP_BEACON_BODY   1024   /* SPEC §14: bounded */
 
 
 /*

@@ -87,6 +87,8 @@ static ngx_int_t ngx_http_live_shop_hls_send(ngx_http_request_t *r,
     ngx_http_live_shop_hls_body_t *body);
 static ngx_int_t ngx_http_live_shop_hls_stream(ngx_http_request_t *r,
     ngx_str_t *path, ngx_str_t *app, ngx_str_t *stream);
+static void ngx_http_live_shop_hls_viewer(ngx_http_request_t *r,
+    ngx_str_t *stream);
 
 
 static ngx_str_t  ngx_http_live_shop_m3u8_type =
@@ -171,6 +173,8 @@ ngx_http_live_shop_hls_handler(ngx_http_request_t *r)
             ngx_queue_remove(&e->queue);
             ngx_queue_insert_head(&c->queue, &e->queue);
 
+            ngx_http_live_shop_hls_viewer(r, &e->stream);
+
             return ngx_http_live_shop_hls_send(r, e->body);
         }
     }
@@ -180,7 +184,55 @@ ngx_http_live_shop_hls_handler(ngx_http_request_t *r)
         return rc;
     }
 
+    ngx_http_live_shop_hls_viewer(r, &e->stream);
+
     return ngx_http_live_shop_hls_send(r, e->body);
+}
+
+
+/*
+ * SPEC §14: a playlist request is a viewer seen: the session the player
+ * sends, else the address and user agent of the client, hashed with the
+ * day's salt like a session and not kept
+ */
+
+static void
+ngx_http_live_shop_hls_viewer(ngx_http_request_t *r, ngx_str_t *stream)
+{
+    u_char     *p;
+    int64_t     viewers;
+    ngx_str_t   id, ua;
+
+    if (stream->len == 0) {
+        return;
+    }
+
+    if (ngx_http_arg(r, (u_char *) "session", sizeof("session") - 1, &id)
+            != NGX_OK
+        || !lshop_session_valid((char *) id.data, id.len))
+    {
+        ua.len = 0;
+
+        if (r->headers_in.user_agent) {
+            ua = r->headers_in.user_agent->value;
+            ua.len = ngx_min(ua.len, 128);
+        }
+
+        id.data = ngx_pnalloc(r->pool, sizeof("hls:\n") - 1
+                                       + r->connection->addr_text.len
+                                       + ua.len);
+        if (id.data == NULL) {
+            return;
+        }
+
+        p = ngx_sprintf(id.data, "hls:%V\n%V", &r->connection->addr_text,
+                        &ua);
+        id.len = p - id.data;
+    }
+
+    (void) ngx_live_shop_viewers_seen(
+                         ngx_live_shop_get_shm((ngx_cycle_t *) ngx_cycle),
+                         stream, &id, 1, &viewers);
 }
 
 

@@ -84,12 +84,15 @@ static ngx_int_t ngx_http_live_shop_delete_show(ngx_http_request_t *r,
     u_char *body, size_t len);
 static ngx_int_t ngx_http_live_shop_show_deleted(ngx_http_request_t *r,
     ngx_live_shop_write_t *w);
+static ngx_int_t ngx_http_live_shop_no_content(ngx_http_request_t *r);
 static ngx_int_t ngx_http_live_shop_list_shows(ngx_http_request_t *r,
     u_char *body, size_t len);
 static ngx_int_t ngx_http_live_shop_calendar(ngx_http_request_t *r,
     u_char *body, size_t len);
 static ngx_int_t ngx_http_live_shop_player_url(ngx_http_request_t *r,
     ngx_str_t *stream, ngx_str_t *url);
+static ngx_int_t ngx_http_live_shop_beacon(ngx_http_request_t *r,
+    u_char *body, size_t len);
 static ngx_int_t ngx_http_live_shop_state(ngx_http_request_t *r,
     u_char *body, size_t len);
 static ngx_int_t ngx_http_live_shop_events(ngx_http_request_t *r,
@@ -194,6 +197,13 @@ static ngx_command_t  ngx_http_live_shop_commands[] = {
       ngx_conf_set_msec_slot,
       NGX_HTTP_MAIN_CONF_OFFSET,
       offsetof(ngx_live_shop_conf_t, show_grace),
+      NULL },
+
+    { ngx_string("live_shop_audience"),
+      NGX_HTTP_MAIN_CONF|NGX_CONF_FLAG,
+      ngx_conf_set_flag_slot,
+      NGX_HTTP_MAIN_CONF_OFFSET,
+      offsetof(ngx_live_shop_conf_t, audience),
       NULL },
 
     { ngx_string("live_shop_notify"),
@@ -364,6 +374,9 @@ static ngx_http_live_shop_route_t  ngx_http_live_shop_routes[] = {
 
     { ngx_string("show"), 0, NGX_HTTP_DELETE, 1,
       ngx_http_live_shop_control, NGX_LIVE_SHOP_SHOW_END },
+
+    { ngx_string("beacon"), 0, NGX_HTTP_POST, 0,
+      ngx_http_live_shop_beacon, 0 },
 
     { ngx_null_string, 0, 0, 0, NULL, 0 }
 };
@@ -1220,7 +1233,7 @@ ngx_http_live_shop_delete_show(ngx_http_request_t *r, u_char *body,
         return ngx_http_live_shop_store_error(r, &err);
     }
 
-    return ngx_http_live_shop_show_deleted(r, NULL);
+    return ngx_http_live_shop_no_content(r);
 }
 
 
@@ -1232,6 +1245,13 @@ ngx_http_live_shop_show_deleted(ngx_http_request_t *r,
         return ngx_http_live_shop_store_error(r, &w->err);
     }
 
+    return ngx_http_live_shop_no_content(r);
+}
+
+
+static ngx_int_t
+ngx_http_live_shop_no_content(ngx_http_request_t *r)
+{
     r->headers_out.status = NGX_HTTP_NO_CONTENT;
     r->header_only = 1;
     r->headers_out.content_length_n = 0;
@@ -1314,6 +1334,62 @@ ngx_http_live_shop_calendar(ngx_http_request_t *r, u_char *body, size_t len)
     }
 
     return ngx_http_live_shop_send(r, NGX_HTTP_OK, &type, &ics);
+}
+
+
+/*
+ * SPEC §14: the player's impressions and clicks, no token; counted, never
+ * kept as a log of people
+ */
+
+static ngx_int_t
+ngx_http_live_shop_beacon(ngx_http_request_t *r, u_char *body, size_t len)
+{
+    ngx_int_t                  rc;
+    lshop_error                err;
+    lshop_beacon_request       beacon;
+    ngx_live_shop_shm_t       *shm;
+    ngx_http_live_shop_ctx_t  *ctx;
+
+    ctx = ngx_http_get_module_ctx(r, ngx_http_live_shop_module);
+    shm = ngx_live_shop_get_shm((ngx_cycle_t *) ngx_cycle);
+
+    if (len > NGX_HTTP_LIVE_SHOP_BEACON_BODY) {
+        return ngx_http_live_shop_too_large(r, NGX_HTTP_LIVE_SHOP_BEACON_BODY);
+    }
+
+    lshop_error_clear(&err);
+
+    if (lshop_beacon_request_parse((char *) body, len, &beacon, &err) != 0) {
+        return ngx_http_live_shop_error(r, NGX_HTTP_BAD_REQUEST, &err);
+    }
+
+    if (!ngx_live_shop_get_conf((ngx_cycle_t *) ngx_cycle)->audience) {
+        /* counting is off: taken, and not counted */
+        return ngx_http_live_shop_no_content(r);
+    }
+
+    rc = ngx_live_shop_beacon(shm, &ctx->stream, &beacon,
+                              &r->connection->addr_text, &err);
+
+    switch (rc) {
+
+    case NGX_OK:
+        return ngx_http_live_shop_no_content(r);
+
+    case NGX_BUSY:
+        if (ngx_http_live_shop_add_header(r, "Retry-After", "1") != NGX_OK) {
+            return NGX_HTTP_INTERNAL_SERVER_ERROR;
+        }
+
+        return ngx_http_live_shop_error(r, NGX_HTTP_TOO_MANY_REQUESTS, &err);
+
+    case NGX_DECLINED:
+        return ngx_http_live_shop_error(r, NGX_HTTP_NOT_FOUND, &err);
+
+    default:
+        return ngx_http_live_shop_store_error(r, &err);
+    }
 }
 
 

@@ -34,6 +34,8 @@ typedef struct {
     ngx_http_live_shop_sse_stream_t  *stream;
     ngx_queue_t                       queue;
     uint64_t                          seq;       /* last one it was sent */
+    ngx_str_t                         viewer;    /* its session, or one
+                                                    for its connection */
     ngx_msec_t                        last_write;
     ngx_chain_t                      *free;
     ngx_chain_t                      *busy;
@@ -48,6 +50,9 @@ struct ngx_http_live_shop_sse_stream_s {
     ngx_str_t                         name;
     u_char                            data[LSHOP_STREAM_MAX];
     ngx_queue_t                       clients;
+    int64_t                           viewers;   /* last told */
+    ngx_msec_t                        told;
+    ngx_msec_t                        touched;   /* its clients, seen */
 };
 
 
@@ -80,6 +85,7 @@ static void ngx_http_live_shop_sse_write_handler(ngx_http_request_t *r);
 static void ngx_http_live_shop_sse_close(ngx_http_live_shop_sse_t *sse);
 static void ngx_http_live_shop_sse_deliver_stream(
     ngx_http_live_shop_sse_stream_t *st);
+static void ngx_http_live_shop_sse_audience(void);
 
 
 static ngx_queue_t  ngx_http_live_shop_sse_streams;
@@ -95,6 +101,7 @@ ngx_http_live_shop_sse(ngx_http_request_t *r, ngx_str_t *stream)
     u_char                    *p;
     ngx_int_t                  rc;
     ngx_str_t                  value;
+    int64_t                    viewers;
     uint64_t                   after;
     ngx_uint_t                 i, resume;
     ngx_list_part_t           *part;
@@ -157,6 +164,26 @@ ngx_http_live_shop_sse(ngx_http_request_t *r, ngx_str_t *stream)
 
     sse->request = r;
 
+    /* SPEC §14: a player sends its session, so that it counts once over
+     * HLS and SSE; any other client is its connection */
+
+    if (ngx_http_arg(r, (u_char *) "session", sizeof("session") - 1, &value)
+            == NGX_OK
+        && lshop_session_valid((char *) value.data, value.len))
+    {
+        sse->viewer = value;
+
+    } else {
+        sse->viewer.data = ngx_pnalloc(r->pool, NGX_INT64_LEN * 2 + 8);
+        if (sse->viewer.data == NULL) {
+            return NGX_HTTP_INTERNAL_SERVER_ERROR;
+        }
+
+        sse->viewer.len = ngx_sprintf(sse->viewer.data, "sse:%P:%uA", ngx_pid,
+                                      r->connection->number)
+                          - sse->viewer.data;
+    }
+
     r->headers_out.status = NGX_HTTP_OK;
     r->headers_out.content_type = type;
     r->headers_out.content_type_len = type.len;
@@ -210,6 +237,10 @@ ngx_http_live_shop_sse(ngx_http_request_t *r, ngx_str_t *stream)
     r->write_event_handler = ngx_http_live_shop_sse_write_handler;
 
     r->main->count++;
+
+    (void) ngx_live_shop_viewers_seen(
+                         ngx_live_shop_get_shm((ngx_cycle_t *) ngx_cycle),
+                         &sse->stream->name, &sse->viewer, 1, &viewers);
 
     ngx_live_shop_tick_arm();
 
@@ -856,7 +887,112 @@ ngx_http_live_shop_sse_keepalive(void)
     ngx_http_live_shop_sse_pinged = ngx_current_msec;
 
     ngx_http_live_shop_sse_trim();
+    ngx_http_live_shop_sse_audience();
     ngx_http_live_shop_sse_walk(ngx_http_live_shop_sse_ping);
+}
+
+
+/*
+ * SPEC §14: this worker's clients are seen again every
+ * NGX_LIVE_SHOP_TOUCH_MS, and hear the viewers now in an unnumbered
+ * "audience" message when the count changed, at most every
+ * NGX_LIVE_SHOP_AUDIENCE_MSG
+ */
+
+static void
+ngx_http_live_shop_sse_audience(void)
+{
+    u_char                            msg[sizeof("event: audience\n"
+                                                 "data: {\"viewers\":}\n\n")
+                                          + NGX_INT64_LEN];
+    size_t                            len;
+    int64_t                           viewers;
+    ngx_str_t                        *ids;
+    ngx_uint_t                        n, touch;
+    ngx_queue_t                      *q, *next, *cq, *cnext;
+    ngx_live_shop_shm_t              *shm;
+    ngx_http_live_shop_sse_t         *sse;
+    ngx_http_live_shop_sse_stream_t  *st;
+
+    shm = ngx_live_shop_get_shm((ngx_cycle_t *) ngx_cycle);
+
+    if (!ngx_live_shop_get_conf((ngx_cycle_t *) ngx_cycle)->audience) {
+        return;
+    }
+
+    ngx_http_live_shop_sse_walking = 1;
+
+    for (q = ngx_queue_head(&ngx_http_live_shop_sse_streams);
+         q != ngx_queue_sentinel(&ngx_http_live_shop_sse_streams);
+         q = next)
+    {
+        next = ngx_queue_next(q);
+        st = ngx_queue_data(q, ngx_http_live_shop_sse_stream_t, queue);
+
+        touch = ngx_current_msec - st->touched >= NGX_LIVE_SHOP_TOUCH_MS;
+        ids = NULL;
+        n = 0;
+
+        if (touch) {
+            for (cq = ngx_queue_head(&st->clients);
+                 cq != ngx_queue_sentinel(&st->clients);
+                 cq = ngx_queue_next(cq))
+            {
+                n++;
+            }
+
+            ids = ngx_alloc(n * sizeof(ngx_str_t) + 1, ngx_cycle->log);
+            if (ids == NULL) {
+                break;
+            }
+
+            n = 0;
+
+            for (cq = ngx_queue_head(&st->clients);
+                 cq != ngx_queue_sentinel(&st->clients);
+                 cq = ngx_queue_next(cq))
+            {
+                sse = ngx_queue_data(cq, ngx_http_live_shop_sse_t, queue);
+                ids[n++] = sse->viewer;
+            }
+
+            st->touched = ngx_current_msec;
+        }
+
+        (void) ngx_live_shop_viewers_seen(shm, &st->name, ids, n, &viewers);
+
+        if (ids) {
+            ngx_free(ids);
+        }
+
+        if (viewers == st->viewers
+            || ngx_current_msec - st->told < NGX_LIVE_SHOP_AUDIENCE_MSG)
+        {
+            continue;
+        }
+
+        st->viewers = viewers;
+        st->told = ngx_current_msec;
+
+        len = ngx_sprintf(msg, "event: audience\ndata: {\"viewers\":%L}\n\n",
+                          viewers) - msg;
+
+        for (cq = ngx_queue_head(&st->clients);
+             cq != ngx_queue_sentinel(&st->clients);
+             cq = cnext)
+        {
+            cnext = ngx_queue_next(cq);
+            sse = ngx_queue_data(cq, ngx_http_live_shop_sse_t, queue);
+
+            if (ngx_http_live_shop_sse_send(sse, msg, len) != NGX_OK) {
+                ngx_http_live_shop_sse_close(sse);
+            }
+        }
+
+        ngx_http_live_shop_sse_forget(st);
+    }
+
+    ngx_http_live_shop_sse_walking = 0;
 }
 
 

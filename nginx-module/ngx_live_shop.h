@@ -16,6 +16,7 @@
 
 #include <hiredis/async.h>
 
+#include <lshop/audience.h>
 #include <lshop/error.h>
 #include <lshop/event.h>
 #include <lshop/hls.h>
@@ -34,6 +35,19 @@
 #define NGX_LIVE_SHOP_MAX_SHOWS     64    /* per stream schedule */
 #define NGX_LIVE_SHOP_KEEP_SHOWS    8     /* broadcasts, for GET shows */
 
+/* Audience (SPEC §14) */
+#define NGX_LIVE_SHOP_VIEWER_TTL    30000   /* ms a viewer counts for */
+#define NGX_LIVE_SHOP_MAX_VIEWERS   100000  /* per stream */
+#define NGX_LIVE_SHOP_MAX_LIMITS    10000   /* beacon buckets per stream */
+#define NGX_LIVE_SHOP_SAMPLE_MS     10000   /* viewers into the journal */
+#define NGX_LIVE_SHOP_TALLY_MS      60000   /* a show's figures too */
+#define NGX_LIVE_SHOP_TOUCH_MS      10000   /* connected viewers, again */
+#define NGX_LIVE_SHOP_AUDIENCE_MSG  5000    /* SSE audience, at most */
+#define NGX_LIVE_SHOP_BEACON_RATE   5       /* per s and session; burst: */
+#define NGX_LIVE_SHOP_BEACON_BURST  20
+#define NGX_LIVE_SHOP_ADDRESS_RATE  50      /* per s and address */
+#define NGX_LIVE_SHOP_ADDRESS_BURST 200
+
 
 /* Process-wide settings, from the http{} directives. */
 
@@ -46,6 +60,7 @@ typedef struct {
     ngx_str_t                       locale;
     ngx_msec_t                      sse_ping;
     ngx_msec_t                      show_grace;  /* live_shop_show_grace */
+    ngx_flag_t                      audience;    /* live_shop_audience */
     ngx_uint_t                      control_rate;  /* calls per 1000 s */
     ngx_uint_t                      control_burst;
     ngx_url_t                       notify;      /* live_shop_notify */
@@ -75,6 +90,11 @@ typedef struct {
     ngx_atomic_t                    generation;  /* bumped on every event */
     int64_t                         next_due;    /* ms; 0: nothing due */
     ngx_queue_t                     folds;       /* streams to fold */
+    ngx_queue_t                     audiences;   /* streams with an
+                                                    audience */
+    int64_t                         tallied_ms;  /* the last sweep */
+    int64_t                         salt_day;    /* lshop_audience_day */
+    uint8_t                         salt[LSHOP_SALT_LEN]; /* never stored */
 } ngx_live_shop_sh_t;
 
 
@@ -111,6 +131,43 @@ typedef struct {
     size_t                          len;
     u_char                          json[1];     /* the opening event */
 } ngx_live_shop_range_t;
+
+
+/*
+ * The audience of a stream (SPEC §14): its viewers by the salted hash of
+ * their session (lshop_viewer_hash), each counted for
+ * NGX_LIVE_SHOP_VIEWER_TTL after it was last seen; the buckets that limit
+ * beacons; and the tally of the show on air
+ */
+
+typedef struct {
+    ngx_rbtree_node_t               node;        /* key: the hash */
+    ngx_queue_t                     queue;       /* oldest seen first */
+    int64_t                         seen_ms;
+} ngx_live_shop_viewer_t;
+
+
+typedef struct {
+    ngx_rbtree_node_t               node;        /* key: the hash */
+    ngx_queue_t                     queue;       /* oldest used first */
+    lshop_bucket                    bucket;
+} ngx_live_shop_limit_t;
+
+
+typedef struct {
+    ngx_rbtree_t                    viewers;
+    ngx_rbtree_node_t               viewers_sentinel;
+    ngx_queue_t                     seen;
+    ngx_uint_t                      nviewers;
+    ngx_rbtree_t                    limits;
+    ngx_rbtree_node_t               limits_sentinel;
+    ngx_queue_t                     used;
+    ngx_uint_t                      nlimits;
+    int64_t                         tallied_ms;
+    int64_t                         sampled_ms;  /* into the journal */
+    int64_t                         written_ms;
+    lshop_audience                  tally;
+} ngx_live_shop_audience_t;
 
 
 /* A broadcast of a stream, for GET shows (SPEC §14) */
@@ -178,6 +235,8 @@ typedef struct {
     ngx_uint_t                      nbroadcasts;
     int64_t                         unpublished_ms; /* publishing stopped;
                                                        0: on, or never */
+    ngx_live_shop_audience_t       *audience;
+    ngx_queue_t                     heard;       /* in sh->audiences */
 } ngx_live_shop_stream_t;
 
 
@@ -339,6 +398,11 @@ ngx_int_t ngx_live_shop_calendar(ngx_live_shop_shm_t *shm,
 void ngx_live_shop_publishing(ngx_live_shop_shm_t *shm, ngx_str_t *stream,
     ngx_uint_t on);
 void ngx_live_shop_on_air(ngx_str_t *stream, ngx_uint_t on);
+ngx_int_t ngx_live_shop_viewers_seen(ngx_live_shop_shm_t *shm,
+    ngx_str_t *stream, ngx_str_t *ids, ngx_uint_t n, int64_t *viewers);
+ngx_int_t ngx_live_shop_beacon(ngx_live_shop_shm_t *shm, ngx_str_t *stream,
+    lshop_beacon_request *beacon, ngx_str_t *address, lshop_error *err);
+void ngx_live_shop_audience_sweep(ngx_live_shop_shm_t *shm);
 ngx_int_t ngx_live_shop_act(ngx_live_shop_shm_t *shm, ngx_str_t *stream,
     ngx_live_shop_action_t *act, ngx_pool_t *pool, ngx_str_t *event,
     lshop_error *err);
@@ -516,6 +580,7 @@ void ngx_live_shop_deliver(void);
 /* This worker's subscribers: new events from the zone, and whether any */
 void ngx_rtmp_live_shop_deliver(void);
 ngx_uint_t ngx_rtmp_live_shop_listening(void);
+void ngx_rtmp_live_shop_audience(void);
 void ngx_http_live_shop_sse_deliver(void);
 void ngx_http_live_shop_sse_keepalive(void);
 void ngx_http_live_shop_sse_close_all(void);

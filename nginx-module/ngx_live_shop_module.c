@@ -89,6 +89,7 @@ ngx_live_shop_create_conf(ngx_cycle_t *cycle)
     lscf->journal_fsync = NGX_CONF_UNSET;
     lscf->sse_ping = NGX_CONF_UNSET_MSEC;
     lscf->show_grace = NGX_CONF_UNSET_MSEC;
+    lscf->audience = NGX_CONF_UNSET;
 #if (NGX_SSL)
     lscf->notify_ssl_verify = NGX_CONF_UNSET;
 #endif
@@ -111,6 +112,7 @@ ngx_live_shop_init_conf(ngx_cycle_t *cycle, void *conf)
     ngx_conf_init_value(lscf->journal_fsync, 0);
     ngx_conf_init_msec_value(lscf->sse_ping, 15000);
     ngx_conf_init_msec_value(lscf->show_grace, 60000);
+    ngx_conf_init_value(lscf->audience, 1);
 
     if (lscf->locale.len == 0) {
         ngx_str_set(&lscf->locale, "en");
@@ -489,6 +491,9 @@ ngx_live_shop_tick(ngx_event_t *ev)
 
     ngx_live_shop_fold(shm);
 
+    ngx_live_shop_audience_sweep(shm);
+    ngx_rtmp_live_shop_audience();
+
     ngx_live_shop_deliver();
     ngx_http_live_shop_sse_keepalive();
     ngx_live_shop_notify_kick();
@@ -677,6 +682,7 @@ ngx_live_shop_init_zone(ngx_shm_zone_t *shm_zone, void *data)
     ngx_rbtree_init(&shm->sh->rbtree, &shm->sh->sentinel,
                     ngx_str_rbtree_insert_value);
     ngx_queue_init(&shm->sh->folds);
+    ngx_queue_init(&shm->sh->audiences);
 
     len = sizeof(" in live_shop_zone \"\"") + shm_zone->shm.name.len;
 

@@ -21,6 +21,7 @@ typedef struct {
     ngx_live_shop_shm_t            *shm;
     ngx_live_shop_stream_t         *st;
     ngx_int_t                       rc;
+    ngx_uint_t                      restart;     /* not a batch applied */
 } ngx_live_shop_load_t;
 
 
@@ -121,8 +122,14 @@ static ngx_int_t ngx_live_shop_copy(ngx_pool_t *pool, ngx_str_t *dst,
     u_char *src, size_t len);
 static int ngx_live_shop_load_show(void *arg, const lshop_show *show,
     const char *deleted_id, int64_t at_ms);
+static int ngx_live_shop_load_audience(void *arg, const lshop_audience *a,
+    int full, int64_t at_ms);
+static ngx_live_shop_audience_t *ngx_live_shop_audience(
+    ngx_live_shop_shm_t *shm, ngx_live_shop_stream_t *st);
 static lshop_show *ngx_live_shop_scheduled(ngx_live_shop_stream_t *st,
     const char *id);
+static ngx_int_t ngx_live_shop_teased(ngx_live_shop_stream_t *st,
+    lshop_show *show, ngx_pool_t *pool, ngx_str_t *json);
 static ngx_int_t ngx_live_shop_schedule(ngx_live_shop_shm_t *shm,
     ngx_live_shop_stream_t *st, const lshop_show *show,
     const char *deleted_id);
@@ -261,6 +268,7 @@ ngx_live_shop_load(ngx_live_shop_shm_t *shm, ngx_live_shop_stream_t *st)
     lscf = ngx_live_shop_get_conf((ngx_cycle_t *) ngx_cycle);
 
     ngx_live_shop_load_ops(&load, &ops, shm, st);
+    load.restart = 1;
 
     /* the orders of the files folded away: for duplicates */
 
@@ -414,6 +422,7 @@ ngx_live_shop_load_ops(ngx_live_shop_load_t *load, lshop_replay_ops *ops,
     load->shm = shm;
     load->st = st;
     load->rc = NGX_OK;
+    load->restart = 0;
 
     ngx_memzero(ops, sizeof(lshop_replay_ops));
     ops->arg = load;
@@ -422,6 +431,7 @@ ngx_live_shop_load_ops(ngx_live_shop_load_t *load, lshop_replay_ops *ops,
     ops->order = ngx_live_shop_load_order;
     ops->event = ngx_live_shop_load_event;
     ops->show = ngx_live_shop_load_show;
+    ops->audience = ngx_live_shop_load_audience;
 }
 
 
@@ -478,6 +488,15 @@ ngx_live_shop_load_event(void *arg, const lshop_event *ev, const char *json,
     }
 
     ngx_live_shop_broadcast(load->shm, load->st, ev);
+
+    if (load->restart && load->st->audience
+        && (ev->type == LSHOP_SHOW_STARTED || ev->type == LSHOP_SHOW_ENDED))
+    {
+        /* a tally of the shows before, as the journal has it already */
+        lshop_audience_init(&load->st->audience->tally,
+                            load->st->state.show_live
+                            ? load->st->state.show.id : NULL);
+    }
 
     return 0;
 }
@@ -2234,6 +2253,7 @@ ngx_live_shop_snapshot(ngx_live_shop_shm_t *shm, ngx_str_t *stream,
     }
 
     snap->state = st->state;
+    snap->state.viewers = st->audience ? (int64_t) st->audience->nviewers : 0;
 
     snap->stock = ngx_palloc(pool, st->noffers * sizeof(lshop_stock_entry)
                                    + 1);
@@ -3673,7 +3693,7 @@ ngx_live_shop_list_shows(ngx_live_shop_shm_t *shm, ngx_str_t *stream,
     u_char                     *p;
     size_t                      len, total;
     int64_t                     now, next, *nexts;
-    ngx_str_t                  *parts;
+    ngx_str_t                  *parts, *teased;
     ngx_uint_t                  i, j, k, *order, nshows, nbroadcasts;
     lshop_show                 *shows;
     lshop_state                 state;
@@ -3700,11 +3720,29 @@ ngx_live_shop_list_shows(ngx_live_shop_shm_t *shm, ngx_str_t *stream,
         return NGX_ERROR;
     }
 
+    teased = ngx_pcalloc(pool, (nshows + 1) * sizeof(ngx_str_t));
+
+    if (teased == NULL) {
+        ngx_shmtx_unlock(&shm->shpool->mutex);
+        return NGX_ERROR;
+    }
+
     if (st) {
         ngx_memcpy(shows, st->shows, nshows * sizeof(lshop_show));
         ngx_memcpy(broadcasts, st->broadcasts,
                    nbroadcasts * sizeof(ngx_live_shop_broadcast_t));
         state = st->state;
+
+        /* the offers a show teases, as the catalog has them now */
+
+        for (i = 0; i < nshows; i++) {
+            if (ngx_live_shop_teased(st, &shows[i], pool, &teased[i])
+                != NGX_OK)
+            {
+                ngx_shmtx_unlock(&shm->shpool->mutex);
+                return NGX_ERROR;
+            }
+        }
 
     } else {
         lshop_state_init(&state);
@@ -3750,18 +3788,21 @@ ngx_live_shop_list_shows(ngx_live_shop_shm_t *shm, ngx_str_t *stream,
             return NGX_ERROR;
         }
 
-        /* ..."} + ,"next":"TIME"} */
+        /* ..."} + ,"next":"TIME","teased":[OFFER,...]} */
         lshop_time_format(start, nexts[i]);
 
         parts[j].data = ngx_pnalloc(pool, len + sizeof(",\"next\":\"\"")
-                                          + LSHOP_TIME_LEN);
+                                          + LSHOP_TIME_LEN
+                                          + sizeof(",\"teased\":[]")
+                                          + teased[i].len);
         if (parts[j].data == NULL) {
             free(s);
             return NGX_ERROR;
         }
 
         p = ngx_cpymem(parts[j].data, s, len - 1);
-        p = ngx_sprintf(p, ",\"next\":\"%s\"}", start);
+        p = ngx_sprintf(p, ",\"next\":\"%s\",\"teased\":[%V]}", start,
+                        &teased[i]);
         parts[j].len = p - parts[j].data;
         total += parts[j].len + 1;
         free(s);
@@ -3839,6 +3880,65 @@ ngx_live_shop_list_shows(ngx_live_shop_shm_t *shm, ngx_str_t *stream,
     }
 
     p = ngx_cpymem(p, "]}", 2);
+    json->len = p - json->data;
+
+    return NGX_OK;
+}
+
+
+/*
+ * The offers of the catalog a show teases, as JSON objects separated by
+ * commas, for the lobby of the player (lock held)
+ */
+
+static ngx_int_t
+ngx_live_shop_teased(ngx_live_shop_stream_t *st, lshop_show *show,
+    ngx_pool_t *pool, ngx_str_t *json)
+{
+    u_char                 *p;
+    size_t                  len;
+    ngx_str_t               id;
+    ngx_uint_t              i;
+    ngx_live_shop_offer_t  *o;
+
+    len = 0;
+
+    for (i = 0; i < show->noffers; i++) {
+        id.data = (u_char *) show->offers[i];
+        id.len = ngx_strlen(show->offers[i]);
+
+        o = ngx_live_shop_offer(st, &id);
+        len += o ? o->len + 1 : 0;
+    }
+
+    json->len = 0;
+
+    if (len == 0) {
+        return NGX_OK;
+    }
+
+    json->data = ngx_pnalloc(pool, len);
+    if (json->data == NULL) {
+        return NGX_ERROR;
+    }
+
+    p = json->data;
+
+    for (i = 0; i < show->noffers; i++) {
+        id.data = (u_char *) show->offers[i];
+        id.len = ngx_strlen(show->offers[i]);
+
+        o = ngx_live_shop_offer(st, &id);
+
+        if (o) {
+            if (p != json->data) {
+                *p++ = ',';
+            }
+
+            p = ngx_cpymem(p, o->json, o->len);
+        }
+    }
+
     json->len = p - json->data;
 
     return NGX_OK;
@@ -4056,4 +4156,495 @@ ngx_live_shop_on_air(ngx_str_t *stream, ngx_uint_t on)
 done:
 
     ngx_destroy_pool(pool);
+}
+
+
+/* Audience (SPEC §14): counted, never a log of people */
+
+/* The stream's audience, made on its first viewer (lock held) */
+
+static ngx_live_shop_audience_t *
+ngx_live_shop_audience(ngx_live_shop_shm_t *shm, ngx_live_shop_stream_t *st)
+{
+    int64_t                    now;
+    ngx_live_shop_audience_t  *a;
+
+    if (st->audience) {
+        return st->audience;
+    }
+
+    a = ngx_slab_calloc_locked(shm->shpool, sizeof(ngx_live_shop_audience_t));
+    if (a == NULL) {
+        return NULL;
+    }
+
+    ngx_rbtree_init(&a->viewers, &a->viewers_sentinel,
+                    ngx_rbtree_insert_value);
+    ngx_rbtree_init(&a->limits, &a->limits_sentinel,
+                    ngx_rbtree_insert_value);
+    ngx_queue_init(&a->seen);
+    ngx_queue_init(&a->used);
+
+    now = lshop_now_ms();
+    a->tallied_ms = now;
+    a->sampled_ms = now;
+    a->written_ms = now;
+
+    lshop_audience_init(&a->tally, st->state.show_live ? st->state.show.id
+                                                       : NULL);
+
+    ngx_queue_insert_tail(&shm->sh->audiences, &st->heard);
+    st->audience = a;
+
+    return a;
+}
+
+
+/*
+ * The salted hash of a viewer's id: the salt is drawn anew each UTC day
+ * and lives only in the zone, so no hash can be tied to a person or to
+ * another day (lock held)
+ */
+
+static ngx_int_t
+ngx_live_shop_viewer_hash(ngx_live_shop_shm_t *shm, ngx_str_t *stream,
+    ngx_str_t *id, int64_t now, uint64_t *hash)
+{
+    int64_t  day;
+
+    day = lshop_audience_day(now);
+
+    if (day != shm->sh->salt_day) {
+        if (lshop_salt_new(shm->sh->salt) != 0) {
+            return NGX_ERROR;
+        }
+
+        shm->sh->salt_day = day;
+    }
+
+    return lshop_viewer_hash(shm->sh->salt, (char *) stream->data,
+                             stream->len, (char *) id->data, id->len, hash)
+           == 0 ? NGX_OK : NGX_ERROR;
+}
+
+
+static ngx_rbtree_node_t *
+ngx_live_shop_hash_lookup(ngx_rbtree_t *tree, uint64_t hash)
+{
+    ngx_rbtree_node_t  *node, *sentinel;
+
+    node = tree->root;
+    sentinel = tree->sentinel;
+
+    while (node != sentinel) {
+        if (hash == (uint64_t) node->key) {
+            return node;
+        }
+
+        node = (hash < (uint64_t) node->key) ? node->left : node->right;
+    }
+
+    return NULL;
+}
+
+
+/* A viewer seen now: counted for NGX_LIVE_SHOP_VIEWER_TTL (lock held) */
+
+static void
+ngx_live_shop_viewer(ngx_live_shop_shm_t *shm, ngx_live_shop_stream_t *st,
+    ngx_live_shop_audience_t *a, uint64_t hash, int64_t now)
+{
+    ngx_queue_t             *q;
+    ngx_rbtree_node_t       *node;
+    ngx_live_shop_viewer_t  *v;
+
+    node = ngx_live_shop_hash_lookup(&a->viewers, hash);
+
+    if (node) {
+        v = (ngx_live_shop_viewer_t *) node;
+        ngx_queue_remove(&v->queue);
+
+    } else {
+        if (a->nviewers >= NGX_LIVE_SHOP_MAX_VIEWERS) {
+            /* the one seen longest ago makes room */
+            q = ngx_queue_head(&a->seen);
+            v = ngx_queue_data(q, ngx_live_shop_viewer_t, queue);
+            ngx_queue_remove(q);
+            ngx_rbtree_delete(&a->viewers, &v->node);
+
+        } else {
+            v = ngx_slab_alloc_locked(shm->shpool,
+                                      sizeof(ngx_live_shop_viewer_t));
+            if (v == NULL) {
+                return;
+            }
+
+            a->nviewers++;
+        }
+
+        v->node.key = (ngx_rbtree_key_t) hash;
+        ngx_rbtree_insert(&a->viewers, &v->node);
+    }
+
+    v->seen_ms = now;
+    ngx_queue_insert_tail(&a->seen, &v->queue);
+
+    lshop_audience_see(&a->tally, hash,
+                       st->state.pinned ? st->state.offer.id : NULL);
+}
+
+
+/*
+ * Viewers seen: an HLS request, or this worker's SSE and RTMP clients of
+ * a stream (ids: a session the player sent, or what stands for one);
+ * n = 0 only reads. *viewers: how many count now.
+ */
+
+ngx_int_t
+ngx_live_shop_viewers_seen(ngx_live_shop_shm_t *shm, ngx_str_t *stream,
+    ngx_str_t *ids, ngx_uint_t n, int64_t *viewers)
+{
+    int64_t                    now;
+    uint64_t                   hash;
+    ngx_int_t                  rc;
+    ngx_uint_t                 i;
+    ngx_live_shop_stream_t    *st;
+    ngx_live_shop_audience_t  *a;
+
+    *viewers = 0;
+
+    if (!ngx_live_shop_get_conf((ngx_cycle_t *) ngx_cycle)->audience) {
+        return NGX_DECLINED;
+    }
+
+    now = lshop_now_ms();
+    rc = NGX_OK;
+
+    ngx_shmtx_lock(&shm->shpool->mutex);
+
+    st = ngx_live_shop_stream(shm, stream, n > 0);
+
+    if (st == NULL) {
+        goto done;
+    }
+
+    a = (n > 0) ? ngx_live_shop_audience(shm, st) : st->audience;
+
+    if (a == NULL) {
+        goto done;
+    }
+
+    for (i = 0; i < n; i++) {
+        if (ngx_live_shop_viewer_hash(shm, stream, &ids[i], now, &hash)
+            != NGX_OK)
+        {
+            rc = NGX_ERROR;
+            continue;
+        }
+
+        ngx_live_shop_viewer(shm, st, a, hash, now);
+    }
+
+    *viewers = a->nviewers;
+
+done:
+
+    ngx_shmtx_unlock(&shm->shpool->mutex);
+
+    return rc;
+}
+
+
+/*
+ * A bucket of the beacon limits, by the salted hash of what it limits
+ * (lock held); NULL without memory
+ */
+
+static lshop_bucket *
+ngx_live_shop_limit(ngx_live_shop_shm_t *shm, ngx_live_shop_audience_t *a,
+    uint64_t hash)
+{
+    ngx_queue_t            *q;
+    ngx_rbtree_node_t      *node;
+    ngx_live_shop_limit_t  *l;
+
+    node = ngx_live_shop_hash_lookup(&a->limits, hash);
+
+    if (node) {
+        l = (ngx_live_shop_limit_t *) node;
+        ngx_queue_remove(&l->queue);
+        ngx_queue_insert_tail(&a->used, &l->queue);
+        return &l->bucket;
+    }
+
+    if (a->nlimits >= NGX_LIVE_SHOP_MAX_LIMITS) {
+        q = ngx_queue_head(&a->used);
+        l = ngx_queue_data(q, ngx_live_shop_limit_t, queue);
+        ngx_queue_remove(q);
+        ngx_rbtree_delete(&a->limits, &l->node);
+
+    } else {
+        l = ngx_slab_alloc_locked(shm->shpool, sizeof(ngx_live_shop_limit_t));
+        if (l == NULL) {
+            return NULL;
+        }
+
+        a->nlimits++;
+    }
+
+    ngx_memzero(&l->bucket, sizeof(lshop_bucket));
+    l->node.key = (ngx_rbtree_key_t) hash;
+    ngx_rbtree_insert(&a->limits, &l->node);
+    ngx_queue_insert_tail(&a->used, &l->queue);
+
+    return &l->bucket;
+}
+
+
+/*
+ * POST beacon: an impression or a click counted for the offer and the
+ * show on air, within the limits per session and per address of the
+ * stream. NGX_BUSY: over a limit; NGX_DECLINED: no such offer.
+ */
+
+ngx_int_t
+ngx_live_shop_beacon(ngx_live_shop_shm_t *shm, ngx_str_t *stream,
+    lshop_beacon_request *beacon, ngx_str_t *address, lshop_error *err)
+{
+    u_char                     key[NGX_SOCKADDR_STRLEN + 3];
+    int64_t                    now;
+    uint64_t                   hs, ha;
+    ngx_str_t                  id;
+    ngx_int_t                  rc;
+    lshop_bucket              *bs, *ba;
+    ngx_msec_t                 clock;
+    ngx_live_shop_stream_t    *st;
+    ngx_live_shop_audience_t  *a;
+
+    now = lshop_now_ms();
+    clock = ngx_current_msec;
+    rc = NGX_ERROR;
+
+    ngx_shmtx_lock(&shm->shpool->mutex);
+
+    st = ngx_live_shop_stream(shm, stream, 0);
+
+    id.data = (u_char *) beacon->offer_id;
+    id.len = ngx_strlen(beacon->offer_id);
+
+    if (st == NULL || ngx_live_shop_offer(st, &id) == NULL) {
+        lshop_error_set(err, "not_found", "offer",
+                        "no offer \"%s\" in the catalog of %.*s",
+                        beacon->offer_id, (int) stream->len, stream->data);
+        rc = NGX_DECLINED;
+        goto done;
+    }
+
+    a = ngx_live_shop_audience(shm, st);
+
+    if (a == NULL) {
+        ngx_live_shop_no_memory(err);
+        goto done;
+    }
+
+    /* "s:SESSION" and "a:ADDRESS", hashed like viewers: not kept */
+
+    id.data = key;
+    id.len = ngx_snprintf(key, sizeof(key), "s:%s", beacon->session) - key;
+
+    if (ngx_live_shop_viewer_hash(shm, stream, &id, now, &hs) != NGX_OK) {
+        goto done;
+    }
+
+    id.len = ngx_snprintf(key, sizeof(key), "a:%V", address) - key;
+
+    if (ngx_live_shop_viewer_hash(shm, stream, &id, now, &ha) != NGX_OK) {
+        goto done;
+    }
+
+    bs = ngx_live_shop_limit(shm, a, hs);
+    ba = ngx_live_shop_limit(shm, a, ha);
+
+    if (bs == NULL || ba == NULL) {
+        ngx_live_shop_no_memory(err);
+        goto done;
+    }
+
+    if (!lshop_bucket_take(ba, clock, NGX_LIVE_SHOP_ADDRESS_RATE,
+                           NGX_LIVE_SHOP_ADDRESS_BURST)
+        || !lshop_bucket_take(bs, clock, NGX_LIVE_SHOP_BEACON_RATE,
+                              NGX_LIVE_SHOP_BEACON_BURST))
+    {
+        lshop_error_set(err, "too_many_beacons", "",
+                        "too many beacons from this player; they are "
+                        "counted again in a second");
+        rc = NGX_BUSY;
+        goto done;
+    }
+
+    lshop_audience_beacon(&a->tally, beacon->click, beacon->offer_id);
+
+    rc = NGX_OK;
+
+done:
+
+    ngx_shmtx_unlock(&shm->shpool->mutex);
+
+    return rc;
+}
+
+
+/*
+ * Writes a stream's tally into its journal: a sample of the viewers, or
+ * (full) the show's figures so far (lock held). Not into the shared log
+ * of several nodes: each node counts its own viewers.
+ */
+
+static void
+ngx_live_shop_audience_write(ngx_live_shop_shm_t *shm,
+    ngx_live_shop_stream_t *st, ngx_uint_t full, int64_t now)
+{
+    char         *line;
+    size_t        len;
+    lshop_error   err;
+
+    line = lshop_journal_audience_line(&st->audience->tally, full, now, &len);
+    if (line == NULL) {
+        return;
+    }
+
+    if (ngx_live_shop_journal(st, (u_char *) line, len, &err) != NGX_OK) {
+        ngx_log_error(NGX_LOG_ERR, ngx_cycle->log, 0,
+                      "live_shop: \"%V\": %s", &st->sn.str, err.message);
+    }
+
+    free(line);
+
+    st->audience->sampled_ms = now;
+
+    if (full) {
+        st->audience->written_ms = now;
+    }
+}
+
+
+/*
+ * Once a second, by whichever worker comes first: viewers not seen for
+ * NGX_LIVE_SHOP_VIEWER_TTL stop counting, the tally of the show on air
+ * gains the watch time since the last sweep, and the journal gets a
+ * sample every NGX_LIVE_SHOP_SAMPLE_MS, the show's figures every
+ * NGX_LIVE_SHOP_TALLY_MS and as a show ends or begins
+ */
+
+void
+ngx_live_shop_audience_sweep(ngx_live_shop_shm_t *shm)
+{
+    int64_t                    now;
+    const char                *show;
+    ngx_uint_t                 wrote;
+    ngx_queue_t               *q, *vq;
+    ngx_live_shop_viewer_t    *v;
+    ngx_live_shop_stream_t    *st;
+    ngx_live_shop_audience_t  *a;
+
+    now = lshop_now_ms();
+
+    if (shm == NULL || now - shm->sh->tallied_ms < 1000
+        || ngx_queue_empty(&shm->sh->audiences))
+    {
+        return;
+    }
+
+    ngx_shmtx_lock(&shm->shpool->mutex);
+
+    if (now - shm->sh->tallied_ms < 1000) {
+        ngx_shmtx_unlock(&shm->shpool->mutex);
+        return;
+    }
+
+    shm->sh->tallied_ms = now;
+
+    for (q = ngx_queue_head(&shm->sh->audiences);
+         q != ngx_queue_sentinel(&shm->sh->audiences);
+         q = ngx_queue_next(q))
+    {
+        st = ngx_queue_data(q, ngx_live_shop_stream_t, heard);
+        a = st->audience;
+
+        while (!ngx_queue_empty(&a->seen)) {
+            vq = ngx_queue_head(&a->seen);
+            v = ngx_queue_data(vq, ngx_live_shop_viewer_t, queue);
+
+            if (now - v->seen_ms < NGX_LIVE_SHOP_VIEWER_TTL) {
+                break;
+            }
+
+            ngx_queue_remove(vq);
+            ngx_rbtree_delete(&a->viewers, &v->node);
+            ngx_slab_free_locked(shm->shpool, v);
+            a->nviewers--;
+        }
+
+        lshop_audience_tally(&a->tally, a->nviewers, now - a->tallied_ms,
+                             st->state.pinned ? st->state.offer.id : NULL);
+        a->tallied_ms = now;
+
+        wrote = 0;
+        show = st->state.show_live ? st->state.show.id : "";
+
+        if (ngx_strcmp(a->tally.show_id, show) != 0) {
+            /* the last figures of the show that ended, then the next */
+            ngx_live_shop_audience_write(shm, st, 1, now);
+            lshop_audience_init(&a->tally, show);
+            a->tally.viewers = a->nviewers;
+            ngx_live_shop_audience_write(shm, st, 1, now);
+            wrote = 1;
+
+        } else if (now - a->written_ms >= NGX_LIVE_SHOP_TALLY_MS) {
+            ngx_live_shop_audience_write(shm, st, 1, now);
+            wrote = 1;
+
+        } else if (now - a->sampled_ms >= NGX_LIVE_SHOP_SAMPLE_MS
+                   && (a->nviewers || show[0]))
+        {
+            ngx_live_shop_audience_write(shm, st, 0, now);
+            wrote = 1;
+        }
+
+        if (wrote) {
+            ngx_live_shop_rotate(shm, st);
+        }
+    }
+
+    ngx_shmtx_unlock(&shm->shpool->mutex);
+}
+
+
+/*
+ * After a restart, the tally of the show on air goes on from its last
+ * figures in the journal
+ */
+
+static int
+ngx_live_shop_load_audience(void *arg, const lshop_audience *a, int full,
+    int64_t at_ms)
+{
+    ngx_live_shop_load_t *load = arg;
+
+    const char                *show;
+    ngx_live_shop_audience_t  *aud;
+
+    if (!load->restart || !full) {
+        return 0;
+    }
+
+    aud = ngx_live_shop_audience(load->shm, load->st);
+    show = load->st->state.show_live ? load->st->state.show.id : "";
+
+    if (aud && ngx_strcmp(a->show_id, show) == 0) {
+        aud->tally = *a;
+        aud->tally.viewers = 0;
+    }
+
+    return 0;
 }

@@ -70,6 +70,7 @@ static ngx_int_t ngx_rtmp_live_shop_play(ngx_rtmp_session_t *s,
     ngx_rtmp_play_t *v);
 static ngx_int_t ngx_rtmp_live_shop_close_stream(ngx_rtmp_session_t *s,
     ngx_rtmp_close_stream_t *v);
+static void ngx_rtmp_live_shop_viewer(ngx_rtmp_live_shop_ctx_t *ctx);
 static ngx_int_t ngx_rtmp_live_shop_av(ngx_rtmp_session_t *s,
     ngx_rtmp_header_t *h, ngx_chain_t *in);
 static ngx_rtmp_live_shop_ctx_t *ngx_rtmp_live_shop_join(
@@ -226,6 +227,11 @@ ngx_rtmp_live_shop_play(ngx_rtmp_session_t *s, ngx_rtmp_play_t *v)
     }
 
     ctx = ngx_rtmp_live_shop_join(s, v->name, 0);
+
+    if (ctx && !s->relay) {
+        /* a viewer from its first frame on (see ..._audience) */
+        ngx_rtmp_live_shop_viewer(ctx);
+    }
 
     if (ctx) {
         ctx->state_due = 1;
@@ -665,6 +671,103 @@ ngx_rtmp_live_shop_listening(void)
 {
     return ngx_rtmp_live_shop_streams.next != NULL
            && !ngx_queue_empty(&ngx_rtmp_live_shop_streams);
+}
+
+
+/*
+ * SPEC §14: this worker's RTMP players count as viewers, each as its
+ * connection (seen again every NGX_LIVE_SHOP_TOUCH_MS while it plays);
+ * relays to other servers and workers are not viewers
+ */
+
+static void
+ngx_rtmp_live_shop_viewer(ngx_rtmp_live_shop_ctx_t *ctx)
+{
+    u_char      buf[NGX_INT64_LEN * 2 + 8];
+    int64_t     viewers;
+    ngx_str_t   id;
+
+    id.data = buf;
+    id.len = ngx_sprintf(buf, "rtmp:%P:%uA", ngx_pid,
+                         ctx->session->connection->number) - buf;
+
+    (void) ngx_live_shop_viewers_seen(
+                         ngx_live_shop_get_shm((ngx_cycle_t *) ngx_cycle),
+                         &ctx->stream->name, &id, 1, &viewers);
+}
+
+
+void
+ngx_rtmp_live_shop_audience(void)
+{
+    u_char                        *p;
+    int64_t                        viewers;
+    ngx_str_t                     *ids;
+    ngx_uint_t                     n;
+    ngx_queue_t                   *q, *cq;
+    ngx_live_shop_shm_t           *shm;
+    ngx_rtmp_live_shop_ctx_t      *ctx;
+    ngx_rtmp_live_shop_stream_t   *st;
+
+    static ngx_msec_t  touched;
+
+    if (!ngx_rtmp_live_shop_listening()
+        || ngx_current_msec - touched < NGX_LIVE_SHOP_TOUCH_MS)
+    {
+        return;
+    }
+
+    touched = ngx_current_msec;
+    shm = ngx_live_shop_get_shm((ngx_cycle_t *) ngx_cycle);
+
+    for (q = ngx_queue_head(&ngx_rtmp_live_shop_streams);
+         q != ngx_queue_sentinel(&ngx_rtmp_live_shop_streams);
+         q = ngx_queue_next(q))
+    {
+        st = ngx_queue_data(q, ngx_rtmp_live_shop_stream_t, queue);
+
+        n = 0;
+
+        for (cq = ngx_queue_head(&st->sessions);
+             cq != ngx_queue_sentinel(&st->sessions);
+             cq = ngx_queue_next(cq))
+        {
+            n++;
+        }
+
+        ids = ngx_alloc(n * (sizeof(ngx_str_t) + NGX_INT64_LEN * 2 + 8) + 1,
+                        ngx_cycle->log);
+        if (ids == NULL) {
+            return;
+        }
+
+        p = (u_char *) (ids + n);
+        n = 0;
+
+        for (cq = ngx_queue_head(&st->sessions);
+             cq != ngx_queue_sentinel(&st->sessions);
+             cq = ngx_queue_next(cq))
+        {
+            ctx = ngx_queue_data(cq, ngx_rtmp_live_shop_ctx_t, queue);
+
+            if (ctx->publishing || ctx->session->relay) {
+                continue;
+            }
+
+            ids[n].data = p;
+            p = ngx_sprintf(p, "rtmp:%P:%uA", ngx_pid,
+                            ctx->session->connection->number);
+            ids[n].len = p - ids[n].data;
+            n++;
+        }
+
+        if (n) {
+            (void) ngx_live_shop_viewers_seen(shm, &st->name, ids, n,
+                                              &viewers);
+        }
+
+        ngx_free(ids);
+    }
 }
 
 

@@ -1,10 +1,12 @@
 /*
  * liveshop core: counting viewers without personal data (SPEC §14).
  */
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include <openssl/crypto.h>
+#include <openssl/rand.h>
 
 #include "lshop/audience.h"
 #include "lshop/codec.h"
@@ -307,6 +309,11 @@ int lshop_hll_from_text(const char *s, size_t len, lshop_hll *out,
 	return r;
 }
 
+int lshop_salt_new(uint8_t salt[LSHOP_SALT_LEN])
+{
+	return RAND_bytes(salt, LSHOP_SALT_LEN) == 1 ? 0 : -1;
+}
+
 int64_t lshop_audience_day(int64_t ms)
 {
 	const int64_t day = INT64_C(86400000);
@@ -397,4 +404,114 @@ int lshop_bucket_take(lshop_bucket *b, int64_t now_ms, int64_t rate_per_s,
 		return 0;
 	b->spent_milli += 1000;
 	return 1;
+}
+
+/* Tallies */
+
+void lshop_audience_init(lshop_audience *a, const char *show_id)
+{
+	memset(a, 0, sizeof(*a));
+	if (show_id != NULL)
+		snprintf(a->show_id, sizeof(a->show_id), "%s", show_id);
+}
+
+lshop_audience_offer *lshop_audience_offer_of(lshop_audience *a,
+					      const char *offer_id)
+{
+	lshop_audience_offer *o;
+	size_t i;
+
+	if (offer_id == NULL || offer_id[0] == '\0')
+		return NULL;
+	for (i = 0; i < a->noffers; i++)
+		if (strcmp(a->offers[i].offer_id, offer_id) == 0)
+			return &a->offers[i];
+	if (a->noffers == LSHOP_AUDIENCE_OFFERS_MAX)
+		return NULL;
+	o = &a->offers[a->noffers++];
+	memset(o, 0, sizeof(*o));
+	snprintf(o->offer_id, sizeof(o->offer_id), "%s", offer_id);
+	return o;
+}
+
+void lshop_audience_see(lshop_audience *a, uint64_t hash,
+			const char *pinned_offer)
+{
+	lshop_audience_offer *o = lshop_audience_offer_of(a, pinned_offer);
+
+	lshop_hll_add(&a->unique, hash);
+	if (o != NULL)
+		lshop_hll_add(&o->unique, hash);
+}
+
+static int64_t add_sat(int64_t x, int64_t y)
+{
+	return x > INT64_MAX - y ? INT64_MAX : x + y;
+}
+
+/* viewers × elapsed, saturating: watch time never wraps. */
+static int64_t watch_of(int64_t viewers, int64_t elapsed_ms)
+{
+	if (viewers <= 0 || elapsed_ms <= 0)
+		return 0;
+	if (viewers > INT64_MAX / elapsed_ms)
+		return INT64_MAX;
+	return viewers * elapsed_ms;
+}
+
+void lshop_audience_tally(lshop_audience *a, int64_t viewers,
+			  int64_t elapsed_ms, const char *pinned_offer)
+{
+	lshop_audience_offer *o = lshop_audience_offer_of(a, pinned_offer);
+	int64_t w = watch_of(viewers, elapsed_ms);
+
+	a->viewers = viewers < 0 ? 0 : viewers;
+	a->watch_ms = add_sat(a->watch_ms, w);
+	if (a->viewers > a->peak)
+		a->peak = a->viewers;
+	if (o == NULL)
+		return;
+	o->watch_ms = add_sat(o->watch_ms, w);
+	if (a->viewers > o->peak)
+		o->peak = a->viewers;
+}
+
+void lshop_audience_beacon(lshop_audience *a, int click, const char *offer_id)
+{
+	lshop_audience_offer *o = lshop_audience_offer_of(a, offer_id);
+
+	if (click)
+		a->clicks = add_sat(a->clicks, 1);
+	else
+		a->impressions = add_sat(a->impressions, 1);
+	if (o == NULL)
+		return;
+	if (click)
+		o->clicks = add_sat(o->clicks, 1);
+	else
+		o->impressions = add_sat(o->impressions, 1);
+}
+
+void lshop_audience_merge(lshop_audience *into, const lshop_audience *from)
+{
+	lshop_audience_offer *o;
+	size_t i;
+
+	into->viewers = add_sat(into->viewers, from->viewers);
+	into->peak = add_sat(into->peak, from->peak);
+	into->watch_ms = add_sat(into->watch_ms, from->watch_ms);
+	into->impressions = add_sat(into->impressions, from->impressions);
+	into->clicks = add_sat(into->clicks, from->clicks);
+	lshop_hll_merge(&into->unique, &from->unique);
+	for (i = 0; i < from->noffers; i++) {
+		o = lshop_audience_offer_of(into, from->offers[i].offer_id);
+		if (o == NULL)
+			continue;
+		o->peak = add_sat(o->peak, from->offers[i].peak);
+		o->watch_ms = add_sat(o->watch_ms, from->offers[i].watch_ms);
+		o->impressions =
+		    add_sat(o->impressions, from->offers[i].impressions);
+		o->clicks = add_sat(o->clicks, from->offers[i].clicks);
+		lshop_hll_merge(&o->unique, &from->offers[i].unique);
+	}
 }

@@ -32,6 +32,12 @@ static const char *const offer_line_keys[] = {"offer", "at", NULL};
 static const char *const show_line_keys[] = {"show", "at", NULL};
 static const char *const show_deleted_line_keys[] = {"show_deleted", "at",
 						     NULL};
+static const char *const audience_line_keys[] = {"audience", "at", NULL};
+static const char *const audience_keys[] = {
+    "show",   "viewers", "peak",   "watch_ms", "impressions",
+    "clicks", "unique",  "offers", NULL};
+static const char *const audience_offer_keys[] = {
+    "offer_id", "peak", "watch_ms", "impressions", "clicks", "unique", NULL};
 static const char *const order_line_keys[] = {"order", "at", "provider",
 					      "events", NULL};
 static const char *const order_keys[] = {"type",        "order_id", "stream",
@@ -107,6 +113,67 @@ char *lshop_journal_show_deleted_line(const char *id, int64_t at_ms,
 	if (!lshop_json_set(v, "show_deleted", json_string(id)) &&
 	    !lshop_json_set(v, "at", lshop_json_time(at_ms)))
 		line = dump_line(v, len);
+	json_decref(v);
+	return line;
+}
+
+/* The figures a full audience line holds of a show or an offer. */
+static int audience_figures(json_t *v, int64_t peak, int64_t watch_ms,
+			    int64_t impressions, int64_t clicks,
+			    const lshop_hll *unique)
+{
+	char text[LSHOP_HLL_TEXT_MAX + 1];
+
+	lshop_hll_write_text(unique, text);
+	return lshop_json_set(v, "peak", json_integer(peak)) ||
+	       lshop_json_set(v, "watch_ms", json_integer(watch_ms)) ||
+	       lshop_json_set(v, "impressions", json_integer(impressions)) ||
+	       lshop_json_set(v, "clicks", json_integer(clicks)) ||
+	       lshop_json_set(v, "unique", json_string(text));
+}
+
+char *lshop_journal_audience_line(const lshop_audience *a, int full,
+				  int64_t at_ms, size_t *len)
+{
+	const lshop_audience_offer *o;
+	json_t *v = json_object(), *d = json_object(), *offers = NULL, *ov;
+	char *line = NULL;
+	size_t i;
+
+	if (v == NULL || d == NULL)
+		goto done;
+	if ((a->show_id[0] &&
+	     lshop_json_set(d, "show", json_string(a->show_id))) ||
+	    lshop_json_set(d, "viewers", json_integer(a->viewers)))
+		goto done;
+	if (full) {
+		offers = json_array();
+		if (offers == NULL ||
+		    audience_figures(d, a->peak, a->watch_ms, a->impressions,
+				     a->clicks, &a->unique))
+			goto done;
+		for (i = 0; i < a->noffers; i++) {
+			o = &a->offers[i];
+			ov = json_object();
+			if (ov == NULL ||
+			    json_array_append_new(offers, ov) != 0 ||
+			    lshop_json_set(ov, "offer_id",
+					   json_string(o->offer_id)) ||
+			    audience_figures(ov, o->peak, o->watch_ms,
+					     o->impressions, o->clicks,
+					     &o->unique))
+				goto done;
+		}
+		if (lshop_json_set(d, "offers", json_incref(offers)))
+			goto done;
+	}
+	if (lshop_json_set(v, "audience", json_incref(d)) ||
+	    lshop_json_set(v, "at", lshop_json_time(at_ms)))
+		goto done;
+	line = dump_line(v, len);
+done:
+	json_decref(offers);
+	json_decref(d);
 	json_decref(v);
 	return line;
 }
@@ -344,6 +411,7 @@ typedef struct replay_ctx {
 	lshop_event ev;
 	lshop_offer offer;
 	lshop_show show;
+	lshop_audience audience;
 	lshop_order order;
 	lshop_state next; /* a checkpoint's or an order's state, until whole */
 	lshop_error err;
@@ -409,6 +477,128 @@ static int replay_show_deleted(replay_ctx *c, const json_t *v)
 		return LINE_SKIPPED;
 	if (c->ops->show != NULL &&
 	    c->ops->show(c->ops->arg, NULL, id, at_ms) != 0)
+		return LINE_STOP;
+	return LINE_GOOD;
+}
+
+/* A count of an audience line: a whole number >= 0. */
+static int audience_count(const json_t *obj, const char *prefix,
+			  const char *key, int64_t *out, lshop_error *err)
+{
+	json_t *v = json_object_get(obj, key);
+
+	if (!json_is_integer(v) || json_integer_value(v) < 0) {
+		lshop_field_error(err, v ? "invalid_field" : "missing_field",
+				  prefix, key, "must be a whole number >= 0");
+		return -1;
+	}
+	*out = json_integer_value(v);
+	return 0;
+}
+
+static int audience_read(const json_t *obj, const char *prefix,
+			 int64_t *peak, int64_t *watch_ms,
+			 int64_t *impressions, int64_t *clicks, lshop_hll *unique,
+			 lshop_error *err)
+{
+	const char *s;
+	size_t len;
+
+	if (audience_count(obj, prefix, "peak", peak, err) ||
+	    audience_count(obj, prefix, "watch_ms", watch_ms, err) ||
+	    audience_count(obj, prefix, "impressions", impressions, err) ||
+	    audience_count(obj, prefix, "clicks", clicks, err))
+		return -1;
+	if (!lshop_json_text(json_object_get(obj, "unique"), &s, &len) ||
+	    lshop_hll_from_text(s, len, unique, err)) {
+		lshop_field_error(err, "invalid_field", prefix, "unique",
+				  "must be a sketch of unique viewers "
+				  "(\"hll1...\")");
+		return -1;
+	}
+	return 0;
+}
+
+static int replay_audience(replay_ctx *c, const json_t *v, int64_t *at_ms,
+			   int *full)
+{
+	lshop_audience *a = &c->audience;
+	const json_t *d = json_object_get(v, "audience"), *offers, *ov;
+	const char *s;
+	size_t len, i;
+	lshop_audience_offer *o;
+
+	if (lshop_json_known_keys(v, audience_line_keys, "", &c->err))
+		return -1;
+	if (!json_is_object(d)) {
+		lshop_error_set(&c->err, "invalid_field", "audience",
+				"audience must be a JSON object");
+		return -1;
+	}
+	if (lshop_json_known_keys(d, audience_keys, "audience.", &c->err) ||
+	    lshop_json_time_field(v, "at", "", 1, at_ms, &c->err) < 0)
+		return -1;
+	lshop_audience_init(a, NULL);
+	if (lshop_json_get(d, "show") != NULL) {
+		if (!lshop_json_text(json_object_get(d, "show"), &s, &len) ||
+		    !lshop_id_valid(s, len)) {
+			lshop_error_set(&c->err, "invalid_field",
+					"audience.show",
+					"audience.show must be a show id");
+			return -1;
+		}
+		memcpy(a->show_id, s, len);
+	}
+	if (audience_count(d, "audience.", "viewers", &a->viewers, &c->err))
+		return -1;
+	offers = json_object_get(d, "offers");
+	*full = offers != NULL;
+	if (!*full)
+		return 0;
+	if (!json_is_array(offers) ||
+	    json_array_size(offers) > LSHOP_AUDIENCE_OFFERS_MAX) {
+		lshop_error_set(&c->err, "invalid_field", "audience.offers",
+				"audience.offers must be an array of up to %d",
+				LSHOP_AUDIENCE_OFFERS_MAX);
+		return -1;
+	}
+	if (audience_read(d, "audience.", &a->peak, &a->watch_ms,
+			  &a->impressions, &a->clicks, &a->unique, &c->err))
+		return -1;
+	for (i = 0; i < json_array_size(offers); i++) {
+		ov = json_array_get(offers, i);
+		if (!json_is_object(ov) ||
+		    lshop_json_known_keys(ov, audience_offer_keys,
+					  "audience.offers.", &c->err) ||
+		    !lshop_json_text(json_object_get(ov, "offer_id"), &s,
+				     &len) ||
+		    !lshop_id_valid(s, len)) {
+			if (c->err.code[0] == '\0')
+				lshop_error_set(&c->err, "invalid_field",
+						"audience.offers",
+						"audience.offers must hold "
+						"objects with an offer_id");
+			return -1;
+		}
+		o = &a->offers[a->noffers++];
+		memcpy(o->offer_id, s, len);
+		if (audience_read(ov, "audience.offers.", &o->peak,
+				  &o->watch_ms, &o->impressions, &o->clicks,
+				  &o->unique, &c->err))
+			return -1;
+	}
+	return 0;
+}
+
+static int replay_audience_line(replay_ctx *c, const json_t *v)
+{
+	int64_t at_ms;
+	int full = 0;
+
+	if (replay_audience(c, v, &at_ms, &full) != 0)
+		return LINE_SKIPPED;
+	if (c->ops->audience != NULL &&
+	    c->ops->audience(c->ops->arg, &c->audience, full, at_ms) != 0)
 		return LINE_STOP;
 	return LINE_GOOD;
 }
@@ -867,6 +1057,8 @@ static int replay_line(replay_ctx *c, const char *line, size_t len)
 		r = replay_show(c, v);
 	else if (json_object_get(v, "show_deleted") != NULL)
 		r = replay_show_deleted(c, v);
+	else if (json_object_get(v, "audience") != NULL)
+		r = replay_audience_line(c, v);
 	else
 		r = replay_event(c, v, line, len);
 	json_decref(v);

@@ -5,6 +5,7 @@
 #include <string.h>
 
 #include "lshop/codec.h"
+#include "lshop/audience.h"
 #include "lshop/request.h"
 
 #include "internal.h"
@@ -270,6 +271,59 @@ int lshop_show_request_parse(const char *json, size_t len, int64_t now_ms,
 	memcpy(show_id, id, id_len);
 	show_id[id_len] = '\0';
 	*at_ms = at;
+	rc = 0;
+out:
+	json_decref(v);
+	return rc;
+}
+
+static const char *const beacon_keys[] = {"type", "offer", "session", NULL};
+
+int lshop_beacon_request_parse(const char *json, size_t len,
+			       lshop_beacon_request *req, lshop_error *err)
+{
+	lshop_beacon_request r;
+	const char *s;
+	size_t n;
+	json_t *v, *j;
+	int rc = -1;
+
+	v = lshop_json_load(json, len, "beacon", err);
+	if (v == NULL)
+		return -1;
+	memset(&r, 0, sizeof(r));
+	if (lshop_json_known_keys(v, beacon_keys, "", err))
+		goto out;
+	j = lshop_json_get(v, "type");
+	if (j == NULL || !lshop_json_text(j, &s, &n) ||
+	    !((n == 10 && memcmp(s, "impression", 10) == 0) ||
+	      (n == 5 && memcmp(s, "click", 5) == 0))) {
+		lshop_error_set(err, j ? "invalid_field" : "missing_field",
+				"type", "type must be \"impression\" or "
+					"\"click\"");
+		goto out;
+	}
+	r.click = n == 5;
+	j = lshop_json_get(v, "offer");
+	if (j == NULL || !lshop_json_text(j, &s, &n) || !lshop_id_valid(s, n)) {
+		lshop_error_set(err, j ? "invalid_field" : "missing_field",
+				"offer",
+				"offer must be an offer id (1-64 of A-Z a-z "
+				"0-9 . _ -)");
+		goto out;
+	}
+	memcpy(r.offer_id, s, n);
+	j = lshop_json_get(v, "session");
+	if (j == NULL || !lshop_json_text(j, &s, &n) ||
+	    !lshop_session_valid(s, n)) {
+		lshop_error_set(err, j ? "invalid_field" : "missing_field",
+				"session",
+				"session must be the player's session id: "
+				"8-64 of A-Z a-z 0-9 _ -");
+		goto out;
+	}
+	memcpy(r.session, s, n);
+	*req = r;
 	rc = 0;
 out:
 	json_decref(v);

@@ -19,6 +19,7 @@
 #include <stdint.h>
 
 #include "error.h"
+#include "offer.h"
 
 #ifdef __cplusplus
 extern "C" {
@@ -112,6 +113,9 @@ int lshop_hll_from_text(const char *s, size_t len, lshop_hll *out,
 #define LSHOP_SALT_LEN      32
 #define LSHOP_VIEWER_ID_MAX 256 /* bytes */
 
+/* A new salt of random bytes (OpenSSL's RAND_bytes): 0, or -1. */
+int lshop_salt_new(uint8_t salt[LSHOP_SALT_LEN]);
+
 /* The UTC day of a time in Unix milliseconds: floor(ms / 86400000). */
 int64_t lshop_audience_day(int64_t ms);
 
@@ -155,6 +159,83 @@ typedef struct lshop_bucket {
  */
 int lshop_bucket_take(lshop_bucket *b, int64_t now_ms, int64_t rate_per_s,
 		      int64_t burst);
+
+/*
+ * The audience of one show (SPEC §14), or of the time between shows
+ * (show_id ""), as a host tallies it: viewers now, the most at once
+ * (peak), watch time (viewers × time, in viewer-ms), unique viewers (a
+ * sketch), and per offer pinned in it the same during its pins plus the
+ * impressions and clicks its card got. Plain data, no pointers: it can
+ * live in shared memory. Offers beyond LSHOP_AUDIENCE_OFFERS_MAX count
+ * in the show's figures only.
+ */
+#define LSHOP_AUDIENCE_OFFERS_MAX 16
+
+typedef struct lshop_audience_offer {
+	char offer_id[LSHOP_ID_MAX + 1];
+	int64_t peak;
+	int64_t watch_ms;
+	int64_t impressions;
+	int64_t clicks;
+	lshop_hll unique;
+} lshop_audience_offer;
+
+typedef struct lshop_audience {
+	char show_id[LSHOP_ID_MAX + 1];
+	int64_t viewers;
+	int64_t peak;
+	int64_t watch_ms;
+	int64_t impressions;
+	int64_t clicks;
+	lshop_hll unique;
+	size_t noffers;
+	lshop_audience_offer offers[LSHOP_AUDIENCE_OFFERS_MAX];
+} lshop_audience;
+
+/* An empty tally of show_id (NULL or "": between shows). */
+void lshop_audience_init(lshop_audience *a, const char *show_id);
+
+/*
+ * The figures of offer_id in a, made if there is room; NULL when the
+ * table is full or offer_id is NULL or "".
+ */
+lshop_audience_offer *lshop_audience_offer_of(lshop_audience *a,
+					      const char *offer_id);
+
+/*
+ * A viewer (its lshop_viewer_hash) seen while pinned_offer (NULL or "":
+ * none) is pinned: counted among the show's unique viewers and the
+ * offer's.
+ */
+void lshop_audience_see(lshop_audience *a, uint64_t hash,
+			const char *pinned_offer);
+
+/*
+ * viewers were watching for the elapsed_ms since the last tally, with
+ * pinned_offer pinned: they add to the watch time (of the show and the
+ * offer), and raise the peaks they exceed.
+ */
+void lshop_audience_tally(lshop_audience *a, int64_t viewers,
+			  int64_t elapsed_ms, const char *pinned_offer);
+
+/* A beacon of SPEC §14: an impression (click 0) or a click on offer_id. */
+void lshop_audience_beacon(lshop_audience *a, int click, const char *offer_id);
+
+/*
+ * Adds from into into, as the tallies of two nodes of one show: watch
+ * times, impressions and clicks add up, sketches merge, peaks add up (the
+ * nodes' viewers are others). viewers adds up too.
+ */
+void lshop_audience_merge(lshop_audience *into, const lshop_audience *from);
+
+/*
+ * The journal line of a tally at at_ms (journal.h): with full 0 only the
+ * viewers now (a sample for the viewers over time), with full 1
+ * everything (cumulative: the last full line of a show holds its
+ * figures). Malloc'd, "\n" included; NULL on ENOMEM.
+ */
+char *lshop_journal_audience_line(const lshop_audience *a, int full,
+				  int64_t at_ms, size_t *len);
 
 #ifdef __cplusplus
 }

@@ -9,6 +9,8 @@
  *   {"offer":{OFFER},"at":T}                                    a catalog put
  *   {"show":{SHOW},"at":T}                              a show scheduled
  *   {"show_deleted":"ID","at":T}                        a show taken off
+ *   {"audience":{"show":"ID","viewers":N,...},"at":T}   an audience tally
+ *                                     (lshop_journal_audience_line)
  *   {"order":{ORDER},"provider":"shopify","at":T,"events":[EVENT,...]}
  *                                                               an order
  *   {"checkpoint":{"seq":N,"at":T,"file":F,"edges":{"offer":T,...},
@@ -40,6 +42,7 @@
 #include <stdint.h>
 
 #include "error.h"
+#include "audience.h"
 #include "event.h"
 #include "offer.h"
 #include "state.h"
@@ -123,6 +126,13 @@ typedef struct lshop_replay_ops {
 	 */
 	int (*show)(void *arg, const lshop_show *show, const char *deleted_id,
 		    int64_t at_ms);
+	/*
+	 * An audience tally (audience.h): with full 0 a sample of the
+	 * viewers then, with full 1 the figures of its show so far. May be
+	 * NULL.
+	 */
+	int (*audience)(void *arg, const lshop_audience *a, int full,
+			int64_t at_ms);
 } lshop_replay_ops;
 
 typedef struct lshop_replay_result {

@@ -83,6 +83,21 @@ int lshop_moment_request_parse(const char *json, size_t len, int64_t now_ms,
 int lshop_show_request_parse(const char *json, size_t len, int64_t now_ms,
 			     char *show_id, int64_t *at_ms, lshop_error *err);
 
+/* A beacon of the player (SPEC §14). */
+typedef struct lshop_beacon_request {
+	int click; /* 0: an impression */
+	char offer_id[LSHOP_ID_MAX + 1];
+	char session[65];
+} lshop_beacon_request;
+
+/*
+ * Parses {"type":"impression"|"click","offer":"ID","session":"SID"}: all
+ * three required, session as lshop_session_valid says. Returns 0, or -1
+ * with err naming the field; *req is only written on success.
+ */
+int lshop_beacon_request_parse(const char *json, size_t len,
+			       lshop_beacon_request *req, lshop_error *err);
+
 #ifdef __cplusplus
 }
 #endif
