@@ -2029,6 +2029,7 @@ class SseStream:
         self._id = None
         self.last_id = ""
         self.messages = []
+        self.audience = []          # SPEC §14 "audience" messages
         self.comments = []          # (text after ':', monotonic time)
         self.errors = []
         self.body_bytes = 0
@@ -2160,9 +2161,15 @@ class SseStream:
         raw = "".join(self._block)
         self._block = []
         if self._data:
-            self.messages.append(SseMessage(
-                self._id, self._event or "message", "\n".join(self._data),
-                raw, at, self.last_id))
+            msg = SseMessage(self._id, self._event or "message",
+                             "\n".join(self._data), raw, at, self.last_id)
+            # SPEC §14's unnumbered audience messages come whenever the
+            # viewers change: kept apart, so that the timeline's
+            # messages can be compared one for one
+            if msg.event == "audience" and msg.id is None:
+                self.audience.append(msg)
+            else:
+                self.messages.append(msg)
         self._data = []
         self._event = ""
         self._id = None

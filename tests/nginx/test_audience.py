@@ -145,10 +145,11 @@ def test_viewers_across_rtmp_hls_and_sse(make_setup):
 
         # SSE: an unnumbered audience message with the count
         msg = clients[0].wait(lambda c: next(
-            (m for m in reversed(c.stream.messages)
-             if m.event == "audience" and m.json()["viewers"] == want),
-            None), TIMEOUT, "audience message of %d" % want)
-        assert msg.id is None, "audience messages carry no id"
+            (m for m in reversed(c.stream.audience)
+             if m.json()["viewers"] == want), None), TIMEOUT,
+            "audience message of %d" % want)
+        assert msg.raw.startswith("event: audience\n") and "id:" not in \
+            msg.raw, msg.raw
 
         # the journal has samples of the viewers, and a full tally
         h.wait_for(lambda: any(a["audience"]["viewers"] == want
