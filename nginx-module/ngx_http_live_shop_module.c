@@ -103,6 +103,12 @@ static int ngx_http_live_shop_report_offer(void *arg,
     const lshop_offer *offer, int64_t at_ms);
 static int ngx_http_live_shop_report_event(void *arg, const lshop_event *ev,
     const char *json, size_t len, int restored);
+static int ngx_http_live_shop_report_audience(void *arg,
+    const lshop_audience *a, int full, int64_t at_ms);
+static ngx_int_t ngx_http_live_shop_report_csv(ngx_http_request_t *r,
+    u_char *body, size_t len);
+static ngx_int_t ngx_http_live_shop_report_send(ngx_http_request_t *r,
+    ngx_uint_t csv);
 static int ngx_http_live_shop_report_order(void *arg,
     const lshop_order *order, lshop_provider provider, int64_t at_ms);
 
@@ -351,6 +357,9 @@ static ngx_http_live_shop_route_t  ngx_http_live_shop_routes[] = {
 
     { ngx_string("report"), 0, NGX_HTTP_GET|NGX_HTTP_HEAD, 1,
       ngx_http_live_shop_report, 0 },
+
+    { ngx_string("report.csv"), 0, NGX_HTTP_GET|NGX_HTTP_HEAD, 1,
+      ngx_http_live_shop_report_csv, 0 },
 
     /* SPEC §14 */
 
@@ -1706,22 +1715,44 @@ typedef struct {
 } ngx_http_live_shop_report_ctx_t;
 
 
-/* SPEC §5: the report, computed from the journal by the core */
+/*
+ * SPEC §5 and §14: the report, computed from the journal by the core:
+ * ?shows=N (1-50) of the last shows, or ?show=ID for one; report.csv the
+ * same as CSV (its offers; with ?shows=N, the shows)
+ */
 
 static ngx_int_t
 ngx_http_live_shop_report(ngx_http_request_t *r, u_char *body, size_t len)
 {
-    char                             *json, name[LSHOP_STREAM_MAX + 1];
+    return ngx_http_live_shop_report_send(r, 0);
+}
+
+
+static ngx_int_t
+ngx_http_live_shop_report_csv(ngx_http_request_t *r, u_char *body,
+    size_t len)
+{
+    return ngx_http_live_shop_report_send(r, 1);
+}
+
+
+static ngx_int_t
+ngx_http_live_shop_report_send(ngx_http_request_t *r, ngx_uint_t csv)
+{
+    char                             *out, name[LSHOP_STREAM_MAX + 1];
+    char                              show[LSHOP_ID_MAX + 1];
     size_t                            n;
-    int64_t                           folded;
-    ngx_int_t                         rc;
-    ngx_str_t                         ledger;
+    int64_t                           folded, now;
+    ngx_int_t                         rc, last;
+    ngx_str_t                         ledger, arg, body;
     lshop_error                       err;
     lshop_state                      *st;
     lshop_replay_ops                  ops;
     ngx_live_shop_conf_t             *lscf;
     ngx_http_live_shop_ctx_t         *ctx;
     ngx_http_live_shop_report_ctx_t   rctx;
+
+    static ngx_str_t  csv_type = ngx_string("text/csv; charset=utf-8");
 
     ctx = ngx_http_get_module_ctx(r, ngx_http_live_shop_module);
     lscf = ngx_live_shop_get_conf((ngx_cycle_t *) ngx_cycle);
@@ -1730,6 +1761,36 @@ ngx_http_live_shop_report(ngx_http_request_t *r, u_char *body, size_t len)
         return ngx_http_live_shop_fail(r, NGX_HTTP_CONFLICT, "no_journal", "",
                                        "the report is computed from the "
                                        "journal: set live_shop_journal");
+    }
+
+    show[0] = '\0';
+    last = -1;
+
+    if (ngx_http_arg(r, (u_char *) "show", sizeof("show") - 1, &arg)
+        == NGX_OK)
+    {
+        if (!lshop_id_valid((char *) arg.data, arg.len)) {
+            return ngx_http_live_shop_fail(r, NGX_HTTP_BAD_REQUEST,
+                                           "invalid_field", "show",
+                                           "show must be a show id (1-64 "
+                                           "of A-Z a-z 0-9 . _ -)");
+        }
+
+        ngx_memcpy(show, arg.data, arg.len);
+        show[arg.len] = '\0';
+    }
+
+    if (ngx_http_arg(r, (u_char *) "shows", sizeof("shows") - 1, &arg)
+        == NGX_OK)
+    {
+        last = ngx_atoi(arg.data, arg.len);
+
+        if (last < 1 || last > LSHOP_REPORT_SHOWS_MAX || show[0]) {
+            return ngx_http_live_shop_fail(r, NGX_HTTP_BAD_REQUEST,
+                                           "invalid_field", "shows",
+                                           "shows must be a whole number "
+                                           "from 1 to 50, without show=");
+        }
     }
 
     st = ngx_palloc(r->pool, sizeof(lshop_state));
@@ -1775,29 +1836,67 @@ ngx_http_live_shop_report(ngx_http_request_t *r, u_char *body, size_t len)
     ops.offer = ngx_http_live_shop_report_offer;
     ops.order = ngx_http_live_shop_report_order;
     ops.event = ngx_http_live_shop_report_event;
+    ops.audience = ngx_http_live_shop_report_audience;
 
     rc = ngx_live_shop_journal_replay(lscf, &ctx->stream, folded, st, &ops,
                                       r->connection->log);
 
-    json = NULL;
+    if (rc == NGX_ERROR || rctx.rc != NGX_OK) {
+        lshop_report_free(rctx.report);
+        return NGX_HTTP_INTERNAL_SERVER_ERROR;
+    }
 
-    if (rc != NGX_ERROR && rctx.rc == NGX_OK) {
-        ngx_memcpy(name, ctx->stream.data, ctx->stream.len);
-        name[ctx->stream.len] = '\0';
+    if (show[0] && !lshop_report_has_show(rctx.report, show)) {
+        lshop_report_free(rctx.report);
+        lshop_error_clear(&err);
+        lshop_error_set(&err, "not_found", "show",
+                        "no show \"%s\" in the journal of %.*s", show,
+                        (int) ctx->stream.len, ctx->stream.data);
+        return ngx_http_live_shop_error(r, NGX_HTTP_NOT_FOUND, &err);
+    }
 
-        json = lshop_report_to_json(rctx.report, name, lshop_now_ms(), &n);
+    ngx_memcpy(name, ctx->stream.data, ctx->stream.len);
+    name[ctx->stream.len] = '\0';
+
+    now = lshop_now_ms();
+
+    if (csv) {
+        out = show[0] ? lshop_report_show_csv(rctx.report, show, now, &n)
+              : (last > 0) ? lshop_report_shows_csv(rctx.report,
+                                                    (size_t) last, now, &n)
+              : lshop_report_to_csv(rctx.report, now, &n);
+
+    } else {
+        out = show[0] ? lshop_report_show_json(rctx.report, name, show, now,
+                                               &n)
+              : lshop_report_json(rctx.report, name, now,
+                                  last > 0 ? (size_t) last
+                                           : LSHOP_REPORT_LAST_SHOWS, &n);
     }
 
     lshop_report_free(rctx.report);
 
-    if (json == NULL) {
+    if (out == NULL) {
         return NGX_HTTP_INTERNAL_SERVER_ERROR;
     }
 
-    rc = ngx_http_live_shop_send_json(r, NGX_HTTP_OK, (u_char *) json, n);
-    free(json);
+    if (!csv) {
+        rc = ngx_http_live_shop_send_json(r, NGX_HTTP_OK, (u_char *) out, n);
+        free(out);
+        return rc;
+    }
 
-    return rc;
+    body.data = ngx_pnalloc(r->pool, n);
+    if (body.data == NULL) {
+        free(out);
+        return NGX_HTTP_INTERNAL_SERVER_ERROR;
+    }
+
+    ngx_memcpy(body.data, out, n);
+    body.len = n;
+    free(out);
+
+    return ngx_http_live_shop_send(r, NGX_HTTP_OK, &csv_type, &body);
 }
 
 
@@ -1844,7 +1943,22 @@ ngx_http_live_shop_report_order(void *arg, const lshop_order *order,
 {
     ngx_http_live_shop_report_ctx_t *rctx = arg;
 
-    if (lshop_report_add_order(rctx->report, order) != 0) {
+    if (lshop_report_add_order_at(rctx->report, order, at_ms) != 0) {
+        rctx->rc = NGX_ERROR;
+        return -1;
+    }
+
+    return 0;
+}
+
+
+static int
+ngx_http_live_shop_report_audience(void *arg, const lshop_audience *a,
+    int full, int64_t at_ms)
+{
+    ngx_http_live_shop_report_ctx_t *rctx = arg;
+
+    if (lshop_report_add_audience(rctx->report, a, full, at_ms) != 0) {
         rctx->rc = NGX_ERROR;
         return -1;
     }

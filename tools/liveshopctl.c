@@ -91,6 +91,7 @@ enum ctl_opt {
 	OPT_NOW,
 	OPT_JSON,
 	OPT_CSV,
+	OPT_SHOW,
 	OPT_COUNT
 };
 
@@ -125,6 +126,7 @@ static const struct ctl_option ctl_options[OPT_COUNT] = {
     [OPT_NOW] = {.name = "now", .takes_value = 1},
     [OPT_JSON] = {.name = "json"},
     [OPT_CSV] = {.name = "csv"},
+    [OPT_SHOW] = {.name = "show", .takes_value = 1},
 };
 
 struct ctl_command;
@@ -253,12 +255,12 @@ static const struct ctl_command ctl_commands[] = {
     {
 	.name = "report",
 	.args = {"STREAM"},
-	.usage = "STREAM [--json | --csv]",
+	.usage = "STREAM [--show ID] [--json | --csv]",
 	.summary = "show per offer pins, time pinned, orders, units and\n"
 		   "revenue, with totals, and the disclosure coverage of\n"
 		   "sponsored pins, as a table; --json prints the\n"
 		   "server's JSON, --csv its CSV (report.csv), as received",
-	.options = OPT_BIT(OPT_JSON) | OPT_BIT(OPT_CSV),
+	.options = OPT_BIT(OPT_JSON) | OPT_BIT(OPT_CSV) | OPT_BIT(OPT_SHOW),
 	.run = cmd_report,
     },
     {
@@ -1264,6 +1266,116 @@ static void print_disclosure(const json_t *d)
 		       c > 0 ? (double)(int64_t)(c * 1000.0) / 10.0 : 0.0);
 }
 
+/* A ratio as a percentage with one decimal, "-" for null. */
+static void format_percent(char *out, size_t cap, const json_t *v)
+{
+	if (!json_is_number(v))
+		snprintf(out, cap, "-");
+	else
+		snprintf(out, cap, "%.1f %%", json_number_value(v) * 100.0);
+}
+
+/* A money figure of the report: "12.50 EUR", "-" for null. */
+static void format_money(char *out, size_t cap, const json_t *v,
+			 const char *currency)
+{
+	char text[CTL_CELL - 16]; /* room for " " and a currency */
+	const char *s = json_string_value(v);
+
+	if (s == NULL) {
+		snprintf(out, cap, "-");
+		return;
+	}
+	printable(s, strlen(s), text, sizeof(text));
+	snprintf(out, cap, "%s%s%s", text, currency ? " " : "",
+		 currency ? currency : "");
+}
+
+/*
+ * The audience and sales figures of one show (SPEC §14, docs/kpis.md):
+ * a block of lines for people.
+ */
+static void print_show(const json_t *show)
+{
+	char id[CTL_CELL], title[CTL_CELL], from[CTL_CELL], to[CTL_CELL];
+	char watched[24], ctr[24], conv[24], gmv[CTL_CELL], aov[CTL_CELL];
+	char per1000[CTL_CELL], cur[8] = "";
+	const char *s;
+
+	s = json_string_value(json_object_get(show, "id"));
+	printable(s ? s : "?", s ? strlen(s) : 1, id, sizeof(id));
+	s = json_string_value(json_object_get(show, "title"));
+	printable(s ? s : "", s ? strlen(s) : 0, title, sizeof(title));
+	s = json_string_value(json_object_get(show, "started_at"));
+	printable(s ? s : "?", s ? strlen(s) : 1, from, sizeof(from));
+	s = json_string_value(json_object_get(show, "ended_at"));
+	printable(s ? s : "on air", s ? strlen(s) : 6, to, sizeof(to));
+	s = json_string_value(json_object_get(show, "currency"));
+	if (s)
+		printable(s, strlen(s), cur, sizeof(cur));
+	format_duration(watched, sizeof(watched),
+			seconds_ms(json_object_get(show, "watch_seconds")));
+	format_percent(ctr, sizeof(ctr), json_object_get(show, "ctr"));
+	format_percent(conv, sizeof(conv), json_object_get(show, "conversion"));
+	format_money(gmv, sizeof(gmv), json_object_get(show, "gmv"),
+		     cur[0] ? cur : NULL);
+	format_money(aov, sizeof(aov), json_object_get(show, "aov"),
+		     cur[0] ? cur : NULL);
+	format_money(per1000, sizeof(per1000),
+		     json_object_get(show, "gmv_per_1000_viewers"),
+		     cur[0] ? cur : NULL);
+
+	printf("Show %s \"%s\": %s to %s\n", id, title, from, to);
+	printf("Viewers:     %" JSON_INTEGER_FORMAT " unique, %"
+	       JSON_INTEGER_FORMAT " at most, watched %s\n",
+	       json_integer_value(json_object_get(show, "viewers_unique")),
+	       json_integer_value(json_object_get(show, "viewers_peak")),
+	       watched);
+	printf("Beacons:     %" JSON_INTEGER_FORMAT " impressions, %"
+	       JSON_INTEGER_FORMAT " clicks, CTR %s\n",
+	       json_integer_value(json_object_get(show, "impressions")),
+	       json_integer_value(json_object_get(show, "clicks")), ctr);
+	printf("Sales:       %" JSON_INTEGER_FORMAT " orders, %"
+	       JSON_INTEGER_FORMAT " units, GMV %s, AOV %s\n",
+	       json_integer_value(json_object_get(show, "orders")),
+	       json_integer_value(json_object_get(show, "units")), gmv, aov);
+	printf("Conversion:  %s, GMV per 1,000 viewers %s\n\n", conv, per1000);
+}
+
+/* The last shows of the stream, one line each (the series' trend). */
+static void print_shows(const json_t *shows)
+{
+	char id[CTL_CELL], from[CTL_CELL], gmv[CTL_CELL], conv[24], cur[8];
+	const json_t *show;
+	const char *s;
+	size_t i;
+
+	if (!json_is_array(shows) || json_array_size(shows) == 0)
+		return;
+	printf("\n%-24s %-24s %8s %7s %16s %10s\n", "SHOW", "STARTED",
+	       "VIEWERS", "ORDERS", "GMV", "CONVERSION");
+	json_array_foreach(shows, i, show)
+	{
+		s = json_string_value(json_object_get(show, "id"));
+		printable(s ? s : "?", s ? strlen(s) : 1, id, sizeof(id));
+		s = json_string_value(json_object_get(show, "started_at"));
+		printable(s ? s : "?", s ? strlen(s) : 1, from, sizeof(from));
+		s = json_string_value(json_object_get(show, "currency"));
+		printable(s ? s : "", s ? strlen(s) : 0, cur, sizeof(cur));
+		format_money(gmv, sizeof(gmv), json_object_get(show, "gmv"),
+			     cur[0] ? cur : NULL);
+		format_percent(conv, sizeof(conv),
+			       json_object_get(show, "conversion"));
+		printf("%-24.24s %-24.24s %8" JSON_INTEGER_FORMAT
+		       " %7" JSON_INTEGER_FORMAT " %16s %10s\n",
+		       id, from,
+		       json_integer_value(
+			   json_object_get(show, "viewers_unique")),
+		       json_integer_value(json_object_get(show, "orders")), gmv,
+		       conv);
+	}
+}
+
 /*
  * Prints the report in json as a table; 0, or -1 when json is no report
  * (nothing printed then).
@@ -1294,6 +1406,8 @@ static int print_report(const char *json, size_t len)
 	s = json_string_value(json_object_get(root, "at"));
 	printable(s ? s : "", s ? strlen(s) : 0, when, sizeof(when));
 	printf("Report of %s%s%s\n\n", text, when[0] ? " at " : "", when);
+	if (json_is_object(json_object_get(root, "show")))
+		print_show(json_object_get(root, "show"));
 
 	json_array_foreach(offers, i, o)
 	{
@@ -1422,6 +1536,7 @@ static int print_report(const char *json, size_t len)
 disclosure:
 	fputc('\n', stdout);
 	print_disclosure(json_object_get(root, "disclosure"));
+	print_shows(json_object_get(root, "shows"));
 done:
 	free(rows);
 	free(sums);
@@ -1431,7 +1546,8 @@ done:
 
 static int cmd_report(struct ctl *ctl, char **args)
 {
-	const char *stream = args[0];
+	const char *stream = args[0], *show = ctl->opt[OPT_SHOW];
+	char json_path[LSHOP_ID_MAX + 16], csv_path[LSHOP_ID_MAX + 20];
 	ctl_response resp;
 	locale_t utf8, old = (locale_t)0;
 	int rc;
@@ -1439,16 +1555,25 @@ static int cmd_report(struct ctl *ctl, char **args)
 	if (ctl->opt[OPT_JSON] && ctl->opt[OPT_CSV])
 		return usage_error(ctl->cmd->name,
 				   "--json and --csv: one format at a time");
+	if (show && !lshop_id_valid(show, strlen(show)))
+		return usage_error(ctl->cmd->name,
+				   "--show needs a show id: 1-64 of A-Z a-z "
+				   "0-9 . _ -, as GET shows lists them");
+	/* SPEC §14: ?show=ID, one show's figures */
+	snprintf(json_path, sizeof(json_path), "report%s%s",
+		 show ? "?show=" : "", show ? show : "");
+	snprintf(csv_path, sizeof(csv_path), "report.csv%s%s",
+		 show ? "?show=" : "", show ? show : "");
 	if (ctl->opt[OPT_JSON])
-		return call_stream(ctl, stream, "GET", "report", 1);
+		return call_stream(ctl, stream, "GET", json_path, 1);
 	if (ctl->opt[OPT_CSV])
-		return call_stream(ctl, stream, "GET", "report.csv", 1);
+		return call_stream(ctl, stream, "GET", csv_path, 1);
 
 	rc = check_stream(ctl, stream);
 	if (!rc)
 		rc = need_token(ctl);
 	if (!rc)
-		rc = request(ctl, "GET", stream, "report", NULL, 0, 1, &resp);
+		rc = request(ctl, "GET", stream, json_path, NULL, 0, 1, &resp);
 	if (rc)
 		return rc;
 	if (ctl->quiet) {

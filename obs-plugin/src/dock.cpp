@@ -1,9 +1,10 @@
 /*
- * The "Live Shop" dock: connection status, the catalog with a pin button
- * per offer, the pinned offer and its live stock, the countdown, the
- * disclosure toggle, the last purchases, and the server settings. A thin
- * Qt layer: every action is a shop_link call (non-blocking), and a QTimer
- * redraws from shop_link_view when its generation changes.
+ * The "Live Shop" dock: connection status, viewers now, the show on air
+ * with its sales, the catalog with a pin button per offer, the pinned
+ * offer and its live stock, the countdown, the disclosure toggle, the
+ * last purchases, and the server settings. A thin Qt layer: every action
+ * is a shop_link call (non-blocking), and a QTimer redraws from
+ * shop_link_view when its generation changes.
  */
 #include <QApplication>
 #include <QComboBox>
@@ -18,6 +19,7 @@
 #include <QListWidget>
 #include <QPushButton>
 #include <QSpinBox>
+#include <QStringList>
 #include <QTableWidget>
 #include <QTimer>
 #include <QVBoxLayout>
@@ -64,6 +66,59 @@ QString stock_text(int64_t stock)
 	return QString::number(stock);
 }
 
+QString viewers_text(int64_t viewers)
+{
+	/* -1: not known (an en dash) */
+	return text("Dock.Viewers")
+	    .arg(viewers < 0 ? QString(QChar(0x2013))
+			     : QString::number(viewers));
+}
+
+QString money_text(const shop_money &m)
+{
+	QString s = QString::fromUtf8(m.amount);
+
+	if (m.currency[0])
+		s += QStringLiteral(" ") + QString::fromUtf8(m.currency);
+	return s;
+}
+
+/* "123.45 EUR", "12.00 EUR + 3.00 USD" when mixed, or "not known" */
+QString gmv_text(const shop_show_sales &s)
+{
+	QStringList sums;
+
+	for (size_t i = 0; i < s.ngmv; i++)
+		sums << money_text(s.gmv[i]);
+	if (sums.isEmpty())
+		return text("Dock.GmvUnknown");
+	return sums.join(QStringLiteral(" + "));
+}
+
+QString show_text(const shop_view &v)
+{
+	QString title = QString::fromUtf8(v.show_title);
+
+	if (!v.show_live)
+		return text("Dock.NoShow");
+	if (!v.have_sales)
+		return text("Dock.Show").arg(title);
+	/* one pass, so that a "%2" in the title stays as it is */
+	if (v.sales.orders == 1)
+		return text("Dock.ShowSales.One").arg(title, gmv_text(v.sales));
+	return text("Dock.ShowSales")
+	    .arg(title, gmv_text(v.sales), QString::number(v.sales.orders));
+}
+
+/* The text, and the same as the name a screen reader says. */
+void set_label(QLabel *label, const QString &s)
+{
+	if (label->text() == s)
+		return;
+	label->setText(s);
+	label->setAccessibleName(s);
+}
+
 class LiveShopDock : public QWidget
 {
       public:
@@ -74,6 +129,15 @@ class LiveShopDock : public QWidget
 		status = new QLabel(this);
 		status->setWordWrap(true);
 		layout->addWidget(status);
+
+		viewers_line = new QLabel(this);
+		viewers_line->setObjectName("LiveShopViewers");
+		viewers_line->setWordWrap(true);
+		layout->addWidget(viewers_line);
+		show_line = new QLabel(this);
+		show_line->setObjectName("LiveShopShow");
+		show_line->setWordWrap(true);
+		layout->addWidget(show_line);
 
 		pinned = new QLabel(this);
 		pinned->setWordWrap(true);
@@ -313,11 +377,17 @@ class LiveShopDock : public QWidget
 			      QStringLiteral(")");
 		status->setText(st);
 
+		/* a count from a stream no longer read is not "now" */
+		set_label(
+		    viewers_line,
+		    viewers_text(v.status == SHOP_ONLINE ? v.viewers : -1));
+		set_label(show_line, show_text(v));
+
 		if (v.pinned)
 			pinned->setText(
 			    text("Dock.Pinned")
-				.arg(QString::fromUtf8(v.offer.title))
-				.arg(stock_text(v.offer_stock)));
+				.arg(QString::fromUtf8(v.offer.title),
+				     stock_text(v.offer_stock)));
 		else
 			pinned->setText(text("Dock.NothingPinned"));
 		unpin->setEnabled(v.pinned);
@@ -404,7 +474,8 @@ class LiveShopDock : public QWidget
 
 	std::unique_ptr<shop_view> view;
 	QTimer *timer;
-	QLabel *status, *pinned, *countdown_state, *message;
+	QLabel *status, *viewers_line, *show_line, *pinned;
+	QLabel *countdown_state, *message;
 	QPushButton *unpin, *countdown_start, *countdown_stop;
 	QPushButton *disclosure_toggle;
 	QTableWidget *catalog;

@@ -31,9 +31,10 @@ struct shop_link {
 
 	/*
 	 * Tests: called by the worker's handlers (shop_link_on_answer,
-	 * _on_state, _on_catalog, each SSE event) once what the server sent
-	 * is parsed and before the lock is taken; what is "answer", "state",
-	 * "catalog" or "event". NULL in the plugin.
+	 * _on_state, _on_catalog, _on_report, each SSE event and audience
+	 * message) once what the server sent is parsed and before the lock
+	 * is taken; what is "answer", "state", "catalog", "report", "event"
+	 * or "audience". NULL in the plugin.
 	 */
 	void (*parsed_hook)(shop_link *link, const char *what);
 
@@ -101,6 +102,22 @@ void shop_link_call_status(shop_link *link, long status, const char *body,
  */
 int shop_link_on_sse(shop_link *link, uint64_t gen, shop_sse *parser,
 		     const char *buf, size_t len);
+
+/*
+ * Where the SSE stream resumes: 1 with *seq, the last event the model
+ * holds (the Last-Event-ID header), or 0 before any state (no header).
+ * Only events move it: the unnumbered "audience" message does not, and
+ * neither does the id a message without "id:" inherits. Takes the lock.
+ */
+int shop_link_resume_seq(shop_link *link, uint64_t *seq);
+
+/*
+ * The answer of GET report?show=ID (a 2xx body), for the settings of
+ * generation gen: the show's sales, taken while it is on air. Returns 0,
+ * or -1 with err when the body is not such a report. Takes the lock.
+ */
+int shop_link_on_report(shop_link *link, uint64_t gen, const char *body,
+			size_t len, lshop_error *err);
 
 /* GET state and GET offers answers (2xx bodies). Take the lock. */
 int shop_link_on_state(shop_link *link, uint64_t gen, const char *body,

@@ -713,6 +713,27 @@ static int put_state(shop_link *link, uint64_t gen, const char *json,
 	return rc;
 }
 
+/* SPEC §14: event "audience", data {"viewers":N}, no id, no seq. */
+static void audience(shop_link *link, uint64_t gen, const char *data,
+		     size_t len)
+{
+	lshop_error err;
+	int64_t viewers;
+
+	if (shop_audience_parse(data, len, &viewers, &err) != 0) {
+		shop_log(SHOP_LOG_WARNING,
+			 "an audience message is not understood: %s",
+			 err.message);
+		return;
+	}
+	parsed_hook(link, "audience");
+	pthread_mutex_lock(&link->lock);
+	if (gen == link->settings_gen &&
+	    shop_model_set_viewers(link->model, viewers))
+		shop_link_publish(link);
+	pthread_mutex_unlock(&link->lock);
+}
+
 struct sse_ctx {
 	shop_link *link;
 	uint64_t gen;
@@ -727,9 +748,16 @@ static void sse_message(void *ctx, const char *event, const char *id,
 	lshop_error err;
 	lshop_event ev;
 
+	/* id is the last one the stream named, inherited by messages that
+	 * name none (the standard's "last event ID"): where the stream
+	 * resumes comes from the events applied instead, server.seq */
 	(void)id;
 	if (strcmp(event, "state") == 0) {
 		put_state(link, c->gen, data, len, 1);
+		return;
+	}
+	if (strcmp(event, "audience") == 0) {
+		audience(link, c->gen, data, len);
 		return;
 	}
 	/* parsed before taking the lock: the view waits for nothing */
@@ -757,6 +785,34 @@ int shop_link_on_sse(shop_link *link, uint64_t gen, shop_sse *parser,
 	if (shop_sse_feed(parser, buf, len, sse_message, &c) != 0)
 		c.flags |= SHOP_EVENT_GAP;
 	return c.flags;
+}
+
+int shop_link_resume_seq(shop_link *link, uint64_t *seq)
+{
+	int have;
+
+	pthread_mutex_lock(&link->lock);
+	have = link->model->have_state;
+	*seq = link->model->server.seq;
+	pthread_mutex_unlock(&link->lock);
+	return have;
+}
+
+int shop_link_on_report(shop_link *link, uint64_t gen, const char *body,
+			size_t len, lshop_error *err)
+{
+	shop_show_sales sales;
+
+	/* parsed before taking the lock: a report runs to hundreds of KB */
+	if (shop_report_parse(body, len, &sales, err) != 0)
+		return -1;
+	parsed_hook(link, "report");
+	pthread_mutex_lock(&link->lock);
+	if (gen == link->settings_gen &&
+	    shop_model_put_sales(link->model, &sales))
+		shop_link_publish(link);
+	pthread_mutex_unlock(&link->lock);
+	return 0;
 }
 
 int shop_link_on_state(shop_link *link, uint64_t gen, const char *body,
@@ -793,6 +849,36 @@ int shop_link_on_catalog(shop_link *link, uint64_t gen, const char *body,
 out:
 	free(c);
 	return rc;
+}
+
+/* The show's sales as the report says them, or null while unknown. */
+static json_t *sales_json(const shop_view *view)
+{
+	const shop_show_sales *s = &view->sales;
+	json_t *v, *by;
+	size_t i;
+
+	if (!view->have_sales)
+		return json_null();
+	v = json_pack("{s:s,s:I,s:I}", "show", s->show_id, "orders",
+		      (json_int_t)s->orders, "units", (json_int_t)s->units);
+	if (v == NULL)
+		return NULL;
+	json_object_set_new(v, "gmv",
+			    s->ngmv == 1 ? json_string(s->gmv[0].amount)
+					 : json_null());
+	json_object_set_new(v, "currency",
+			    s->ngmv == 1 && s->gmv[0].currency[0]
+				? json_string(s->gmv[0].currency)
+				: json_null());
+	if (s->ngmv > 1) {
+		by = json_object();
+		for (i = 0; i < s->ngmv; i++)
+			json_object_set_new(by, s->gmv[i].currency,
+					    json_string(s->gmv[i].amount));
+		json_object_set_new(v, "gmv_by_currency", by);
+	}
+	return v;
 }
 
 char *shop_link_state_answer(shop_link *link, int64_t now_ms)
@@ -853,6 +939,7 @@ char *shop_link_state_answer(shop_link *link, int64_t now_ms)
 	}
 	bad |= json_object_set_new(v, "catalog", catalog);
 	bad |= json_object_set_new(v, "purchases", purchases);
+	bad |= json_object_set_new(v, "show_sales", sales_json(view));
 	bad |= json_object_set_new(v, "state", state);
 	s = bad ? NULL : json_dumps(v, JSON_COMPACT);
 	json_decref(v);

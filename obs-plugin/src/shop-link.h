@@ -39,6 +39,10 @@ extern "C" {
 #define SHOP_PURCHASES_MAX 8  /* last purchases kept for the dock */
 #define SHOP_QUEUE_MAX 256    /* actions kept while offline */
 
+/* a show's sums, one per currency: the report's LSHOP_REPORT_CURRENCIES_MAX */
+#define SHOP_GMV_CURRENCIES_MAX 8
+#define SHOP_MONEY_MAX          40 /* bytes of an amount: many prices summed */
+
 /*
  * The plugin's settings (SPEC §12), kept in
  * obs_module_config_path("config.json"). Keys: "server" (base URL of the
@@ -98,6 +102,27 @@ typedef struct shop_purchase {
 	int64_t at_ms;
 } shop_purchase;
 
+/* An amount of money as the server writes it: "123.45" in "EUR". */
+typedef struct shop_money {
+	char amount[SHOP_MONEY_MAX + 1]; /* exact decimal, as received */
+	char currency[4]; /* ISO 4217; "" when none (no orders yet) */
+} shop_money;
+
+/*
+ * The sales of a show, from GET report?show=ID (SPEC §14): its "show"
+ * object's orders, units and gmv. The gmv is one sum (ngmv 1, its
+ * currency "" while the show has no orders), one sum per currency when
+ * the orders are in several (ngmv > 1, "gmv_by_currency"), or not known
+ * (ngmv 0: the server could not say it, e.g. too many currencies).
+ */
+typedef struct shop_show_sales {
+	char show_id[LSHOP_ID_MAX + 1];
+	int64_t orders;
+	int64_t units;
+	size_t ngmv;
+	shop_money gmv[SHOP_GMV_CURRENCIES_MAX];
+} shop_show_sales;
+
 /*
  * What is live, as the overlay and the dock draw it. Plain data with no
  * pointers: copying it allocates nothing.
@@ -121,6 +146,18 @@ typedef struct shop_view {
 	char disclosure_text[LSHOP_DISCLOSURE_TEXT_MAX + 1];
 	/* 1 while the pinned offer needs the disclosure: it cannot be hidden */
 	int disclosure_required;
+
+	/* viewers now (GET state, then the SSE "audience" message); -1
+	 * until the server has said its state */
+	int64_t viewers;
+
+	/* the show on air (show.started until show.ended) */
+	int show_live;
+	char show_id[LSHOP_ID_MAX + 1];
+	char show_title[LSHOP_TITLE_MAX + 1];
+	/* 1 when sales are the show on air's (its report has come) */
+	int have_sales;
+	shop_show_sales sales;
 
 	size_t ncatalog; /* catalog order = slots 1..9 */
 	shop_catalog_entry catalog[SHOP_CATALOG_MAX];
@@ -190,7 +227,9 @@ int shop_link_toggle_disclosure(shop_link *link, int64_t at_ms,
  * ({"show":true,"kind":"ad","text":"…"}) or "get_state"; request_json
  * the request data ("" or NULL for none). Returns a malloc'd JSON
  * object (caller frees): {"ok":true,...} or {"ok":false,"error":"…"}.
- * get_state answers {"ok":true,"status":"online",...,"state":{...}}.
+ * get_state answers {"ok":true,"status":"online",...,"state":{...},
+ * "show_sales":{"show":"ID","orders":N,"units":N,"gmv":..,"currency":..,
+ * "gmv_by_currency":{..}?}|null}.
  */
 char *shop_link_vendor_request(shop_link *link, const char *request_type,
 			       const char *request_json, int64_t now_ms);

@@ -393,12 +393,209 @@ int shop_model_apply_event(shop_model *m, const lshop_event *ev)
 		m->purchases[0].at_ms = ev->at_ms;
 		if (m->npurchases < SHOP_PURCHASES_MAX)
 			m->npurchases++;
+		flags |= SHOP_EVENT_SALE;
 		break;
 	default:
 		break;
 	}
 	rebuild(m);
 	return flags;
+}
+
+int shop_audience_parse(const char *json, size_t len, int64_t *viewers,
+			lshop_error *err)
+{
+	json_error_t jerr;
+	json_t *v = json_loadb(json, len, 0, &jerr), *n;
+	int rc = -1;
+
+	if (v == NULL) {
+		lshop_error_set(err, "invalid_json", "",
+				"the audience message is not JSON: %s",
+				jerr.text);
+		return -1;
+	}
+	n = json_object_get(v, "viewers");
+	if (!json_is_integer(n) || json_integer_value(n) < 0)
+		lshop_error_set(err, "invalid_field", "viewers",
+				"the audience message must be "
+				"{\"viewers\":N}, N a whole number >= 0");
+	else {
+		*viewers = json_integer_value(n);
+		rc = 0;
+	}
+	json_decref(v);
+	return rc;
+}
+
+int shop_model_set_viewers(shop_model *m, int64_t viewers)
+{
+	if (m->server.viewers == viewers && m->local.viewers == viewers)
+		return 0;
+	/* local is server + the queue: no action moves the viewers */
+	m->server.viewers = viewers;
+	m->local.viewers = viewers;
+	return 1;
+}
+
+const char *shop_model_show_on_air(const shop_model *m)
+{
+	return m->server.show_live ? m->server.show.id : NULL;
+}
+
+/* An amount as the report writes it: digits, maybe a fraction. */
+static int money_valid(const char *s)
+{
+	size_t i = s[0] == '-', digits = 0, point = 0;
+
+	for (; s[i]; i++) {
+		if (s[i] >= '0' && s[i] <= '9')
+			digits++;
+		else if (s[i] == '.' && digits > 0 && !point)
+			point = i;
+		else
+			return 0;
+	}
+	return digits > 0 && i <= SHOP_MONEY_MAX && (!point || s[point + 1]);
+}
+
+static int currency_valid(const char *s)
+{
+	return strlen(s) == 3 && s[0] >= 'A' && s[0] <= 'Z' && s[1] >= 'A' &&
+	       s[1] <= 'Z' && s[2] >= 'A' && s[2] <= 'Z';
+}
+
+static int money_cmp(const void *a, const void *b)
+{
+	return strcmp(((const shop_money *)a)->currency,
+		      ((const shop_money *)b)->currency);
+}
+
+/* A count of the show object: a whole number >= 0. */
+static int count_of(const json_t *show, const char *key, int64_t *out,
+		    lshop_error *err)
+{
+	const json_t *n = json_object_get(show, key);
+
+	if (!json_is_integer(n) || json_integer_value(n) < 0) {
+		lshop_error_set(err, "invalid_field", key,
+				"the report's show.%s must be a whole number "
+				">= 0",
+				key);
+		return -1;
+	}
+	*out = json_integer_value(n);
+	return 0;
+}
+
+/* "gmv_by_currency": {"EUR":"1.00","USD":"2.00"}, sorted by currency. */
+static int gmv_by_currency(const json_t *by, shop_show_sales *out,
+			   lshop_error *err)
+{
+	const char *cur;
+	json_t *amount;
+
+	json_object_foreach((json_t *)by, cur, amount)
+	{
+		if (!currency_valid(cur) || !json_is_string(amount) ||
+		    !money_valid(json_string_value(amount))) {
+			lshop_error_set(err, "invalid_field", "gmv_by_currency",
+					"the report's show.gmv_by_currency "
+					"must map currency codes to amounts "
+					"(\"%.8s\" does not)",
+					cur);
+			return -1;
+		}
+		if (out->ngmv == SHOP_GMV_CURRENCIES_MAX) {
+			out->ngmv = 0; /* a part of the sum would mislead */
+			return 0;
+		}
+		copy_str(out->gmv[out->ngmv].currency,
+			 sizeof(out->gmv[0].currency), cur);
+		copy_str(out->gmv[out->ngmv].amount, sizeof(out->gmv[0].amount),
+			 json_string_value(amount));
+		out->ngmv++;
+	}
+	qsort(out->gmv, out->ngmv, sizeof(out->gmv[0]), money_cmp);
+	return 0;
+}
+
+int shop_report_parse(const char *json, size_t len, shop_show_sales *out,
+		      lshop_error *err)
+{
+	json_error_t jerr;
+	json_t *v = json_loadb(json, len, 0, &jerr), *show, *gmv, *cur, *by;
+	const char *id;
+	int rc = -1;
+
+	memset(out, 0, sizeof(*out));
+	if (v == NULL) {
+		lshop_error_set(err, "invalid_json", "",
+				"the report is not JSON: %s (line %d)",
+				jerr.text, jerr.line);
+		return -1;
+	}
+	show = json_object_get(v, "show");
+	id = json_string_value(json_object_get(show, "id"));
+	if (!json_is_object(show) || id == NULL ||
+	    !lshop_id_valid(id, strlen(id))) {
+		lshop_error_set(err, "invalid_field", "show",
+				"the report has no \"show\" object with an "
+				"\"id\" (a server without report?show=?)");
+		goto out;
+	}
+	copy_str(out->show_id, sizeof(out->show_id), id);
+	if (count_of(show, "orders", &out->orders, err) ||
+	    count_of(show, "units", &out->units, err))
+		goto out;
+	gmv = json_object_get(show, "gmv");
+	cur = json_object_get(show, "currency");
+	by = json_object_get(show, "gmv_by_currency");
+	if (json_is_string(gmv)) {
+		if (!money_valid(json_string_value(gmv)) ||
+		    !(cur == NULL || json_is_null(cur) ||
+		      (json_is_string(cur) &&
+		       currency_valid(json_string_value(cur))))) {
+			lshop_error_set(err, "invalid_field", "gmv",
+					"the report's show.gmv must be an "
+					"amount (\"123.45\") and its "
+					"currency a currency code or null");
+			goto out;
+		}
+		copy_str(out->gmv[0].amount, sizeof(out->gmv[0].amount),
+			 json_string_value(gmv));
+		copy_str(out->gmv[0].currency, sizeof(out->gmv[0].currency),
+			 json_string_value(cur));
+		out->ngmv = 1;
+	} else if (gmv != NULL && !json_is_null(gmv)) {
+		lshop_error_set(err, "invalid_field", "gmv",
+				"the report's show.gmv must be an amount "
+				"(\"123.45\") or null");
+		goto out;
+	} else if (json_is_object(by)) {
+		if (gmv_by_currency(by, out, err))
+			goto out;
+	} else if (by != NULL && !json_is_null(by)) {
+		lshop_error_set(err, "invalid_field", "gmv_by_currency",
+				"the report's show.gmv_by_currency must be an "
+				"object");
+		goto out;
+	}
+	rc = 0;
+out:
+	json_decref(v);
+	return rc;
+}
+
+int shop_model_put_sales(shop_model *m, const shop_show_sales *s)
+{
+	const char *on_air = shop_model_show_on_air(m);
+
+	if (on_air == NULL || strcmp(on_air, s->show_id) != 0)
+		return 0;
+	m->sales = *s;
+	m->have_sales = 1;
+	return 1;
 }
 
 int shop_catalog_parse(const char *json, size_t len, shop_parsed_catalog *out,
@@ -503,6 +700,18 @@ static void view_head(const shop_model *m, shop_view *v)
 	copy_str(v->disclosure_text, sizeof(v->disclosure_text),
 		 st->disclosure ? st->disclosure_text : "");
 	v->disclosure_required = st->pinned && st->offer.disclosure[0];
+	v->viewers = m->have_state ? st->viewers : -1;
+	v->show_live = st->show_live;
+	copy_str(v->show_id, sizeof(v->show_id),
+		 st->show_live ? st->show.id : "");
+	copy_str(v->show_title, sizeof(v->show_title),
+		 st->show_live ? st->show.title : "");
+	v->have_sales = st->show_live && m->have_sales &&
+			strcmp(m->sales.show_id, st->show.id) == 0;
+	if (v->have_sales)
+		v->sales = m->sales;
+	else
+		memset(&v->sales, 0, sizeof(v->sales));
 	v->ncatalog = m->ncatalog;
 	v->npurchases = m->npurchases;
 	memcpy(v->purchases, m->purchases,

@@ -74,11 +74,17 @@ typedef struct shop_model {
 	size_t qhead, qlen;
 
 	lshop_state local; /* server + queue, what the view shows */
+
+	/* the last report of a show's sales, in the view only while that
+	 * show is on air (server.show) */
+	int have_sales;
+	shop_show_sales sales;
 } shop_model;
 
 /* What an event from the stream asks of the worker. */
 #define SHOP_EVENT_CATALOG 1 /* the catalog changed: GET it again */
 #define SHOP_EVENT_GAP     2 /* events are missing: resume from server.seq */
+#define SHOP_EVENT_SALE    4 /* a purchase: the show's sales moved */
 
 /* Allocates an empty model (about 2 MB); NULL on ENOMEM. */
 shop_model *shop_model_new(const char *stream, const char *locale);
@@ -147,6 +153,37 @@ int shop_model_set_state(shop_model *m, const char *json, size_t len, int force,
  * SHOP_EVENT_GAP.
  */
 int shop_model_apply_event(shop_model *m, const lshop_event *ev);
+
+/*
+ * The SSE "audience" message's data, {"viewers":N} (SPEC §14): 0 with
+ * *viewers, or -1 with err.
+ */
+int shop_audience_parse(const char *json, size_t len, int64_t *viewers,
+			lshop_error *err);
+
+/*
+ * Viewers now, from the audience message. The message carries no id and
+ * is no event: the seq, and so the resume point (Last-Event-ID), stays.
+ * Returns 1 if the count changed.
+ */
+int shop_model_set_viewers(shop_model *m, int64_t viewers);
+
+/* The id of the show on air, or NULL. */
+const char *shop_model_show_on_air(const shop_model *m);
+
+/*
+ * The answer of GET report?show=ID (SPEC §14): its "show" object's id,
+ * orders, units and gmv ("gmv_by_currency" when several currencies).
+ * Returns 0, or -1 with err naming the field.
+ */
+int shop_report_parse(const char *json, size_t len, shop_show_sales *out,
+		      lshop_error *err);
+
+/*
+ * Takes a show's sales; those of a show that is not on air (it ended
+ * meanwhile) are dropped. Returns 1 if taken, else 0.
+ */
+int shop_model_put_sales(shop_model *m, const shop_show_sales *s);
 
 /*
  * {"offers":[OFFER,...]} of GET offers, each checked with the core's

@@ -2,10 +2,11 @@
  * live-shop OBS plugin: the worker thread, the only place that talks to
  * the server.
  *
- * One thread drives up to three transfers at once with libcurl's multi
+ * One thread drives up to four transfers at once with libcurl's multi
  * interface: the SSE stream (open as long as the server is up), the
  * control call of the next queued action (one at a time, so they reach
- * the server strictly in order), and a GET of the catalog or the state.
+ * the server strictly in order), a GET of the catalog or the state, and,
+ * while a show is on air, a GET of its report (its sales for the dock).
  * curl_multi_poll waits for all of them and for curl_multi_wakeup, which
  * the API calls when an action is queued, the settings change or the
  * link is freed; it never waits longer than a second, so the thread
@@ -30,6 +31,11 @@
 #define CONNECT_TIMEOUT_MS 3000
 #define BODY_MAX           (4 * 1024 * 1024)
 #define POLL_MAX_MS        1000
+/* GET report?show=ID while a show is on air (SPEC §14): at once when it
+ * starts, every REPORT_EVERY_MS, and REPORT_SALE_MS after the last one
+ * began when a purchase comes (so at most that often however many) */
+#define REPORT_EVERY_MS 30000
+#define REPORT_SALE_MS  5000
 
 typedef struct buf {
 	char *data;
@@ -71,9 +77,18 @@ struct shop_worker {
 	int need_catalog, need_state;
 	int64_t catalog_at; /* next periodic GET offers */
 
+	CURL *report;
+	buf report_body;
+	char report_show[LSHOP_ID_MAX + 1]; /* the show on air; "" none */
+	int64_t report_at;                  /* the next GET report?show= */
+	int64_t report_started;             /* when the last one began */
+	int report_sale;                    /* a purchase came since then */
+	int report_said;                    /* its failure is in the log */
+
 	char sse_err[CURL_ERROR_SIZE];
 	char ctrl_err[CURL_ERROR_SIZE];
 	char aux_err[CURL_ERROR_SIZE];
+	char report_err[CURL_ERROR_SIZE];
 };
 
 static int64_t mono_ms(void)
@@ -180,6 +195,96 @@ static const char *why(CURLcode rc, const char *errbuf)
 	return errbuf[0] ? errbuf : curl_easy_strerror(rc);
 }
 
+/* The show's report: its sales, for the dock */
+
+/* A purchase: the report again REPORT_SALE_MS after the last began. */
+static void report_soon(struct shop_worker *w)
+{
+	int64_t at = w->report_started + REPORT_SALE_MS;
+
+	if (w->report_show[0] == '\0')
+		return;
+	if (w->report != NULL)
+		w->report_sale = 1; /* it may not count this one yet */
+	else if (at < w->report_at)
+		w->report_at = at;
+}
+
+/* The show on air is show ("" none): a new one is fetched at once. */
+static void report_follow(struct shop_worker *w, const char *show)
+{
+	if (strcmp(show, w->report_show) == 0)
+		return;
+	drop(w, &w->report);
+	snprintf(w->report_show, sizeof(w->report_show), "%s", show);
+	w->report_at = w->report_started = 0;
+	w->report_sale = w->report_said = 0;
+}
+
+static void report_start(struct shop_worker *w)
+{
+	char rest[sizeof("report?show=") + LSHOP_ID_MAX];
+
+	/* a show id is 1-64 of A-Z a-z 0-9 . _ -: nothing to escape */
+	snprintf(rest, sizeof(rest), "report?show=%s", w->report_show);
+	w->report_started = mono_ms();
+	w->report_sale = 0;
+	w->report = easy_new(w, rest, w->report_err);
+	if (w->report == NULL) {
+		w->report_at = w->report_started + REPORT_EVERY_MS;
+		return;
+	}
+	buf_clear(&w->report_body);
+	curl_easy_setopt(w->report, CURLOPT_HTTPHEADER, w->auth_headers);
+	curl_easy_setopt(w->report, CURLOPT_WRITEFUNCTION, buf_write);
+	curl_easy_setopt(w->report, CURLOPT_WRITEDATA, &w->report_body);
+	curl_easy_setopt(w->report, CURLOPT_TIMEOUT_MS, (long)CALL_TIMEOUT_MS);
+	curl_multi_add_handle(w->multi, w->report);
+}
+
+static void report_done(struct shop_worker *w, CURLcode rc)
+{
+	const char *body = w->report_body.data ? w->report_body.data : "";
+	lshop_error err;
+	long code = 0;
+	int said = w->report_said;
+
+	if (rc == CURLE_OK)
+		curl_easy_getinfo(w->report, CURLINFO_RESPONSE_CODE, &code);
+	drop(w, &w->report);
+	w->report_at = w->report_sale ? w->report_started + REPORT_SALE_MS
+				      : mono_ms() + REPORT_EVERY_MS;
+	w->report_sale = 0;
+	w->report_said = 1; /* unless it went well, below */
+	if (code >= 200 && code < 300) {
+		shop_link_call_status(w->link, code, body, w->report_body.len);
+		if (shop_link_on_report(w->link, w->gen, body,
+					w->report_body.len, &err) == 0)
+			w->report_said = 0;
+		else if (!said)
+			shop_log(SHOP_LOG_WARNING,
+				 "the report of show \"%s\" is not "
+				 "understood: %s",
+				 w->report_show, err.message);
+	} else if (code == 401 || code == 403) {
+		shop_link_call_status(w->link, code, body, w->report_body.len);
+	} else if (said) {
+		/* said once a show: the dock shows no sales meanwhile */
+	} else if (code == 404) {
+		shop_log(SHOP_LOG_INFO,
+			 "the server has no report of show \"%s\" (yet); "
+			 "asked again every %d s",
+			 w->report_show, REPORT_EVERY_MS / 1000);
+	} else if (code != 0) {
+		shop_log(SHOP_LOG_WARNING,
+			 "GET report of show \"%s\" answered HTTP %ld",
+			 w->report_show, code);
+	} else {
+		shop_log(SHOP_LOG_DEBUG, "GET report of show \"%s\": %s",
+			 w->report_show, why(rc, w->report_err));
+	}
+}
+
 /* The SSE stream */
 
 static size_t sse_header(char *p, size_t size, size_t n, void *ud)
@@ -213,6 +318,8 @@ static size_t sse_write(char *p, size_t size, size_t n, void *ud)
 	flags = shop_link_on_sse(w->link, w->gen, &w->parser, p, size * n);
 	if (flags & SHOP_EVENT_CATALOG)
 		w->need_catalog = 1;
+	if (flags & SHOP_EVENT_SALE)
+		report_soon(w);
 	if (flags & SHOP_EVENT_GAP) {
 		w->sse_gap = 1;
 		return 0; /* resume with Last-Event-ID */
@@ -222,15 +329,13 @@ static size_t sse_write(char *p, size_t size, size_t n, void *ud)
 
 static void sse_start(struct shop_worker *w)
 {
-	shop_link *link = w->link;
 	char last[48];
+	uint64_t seq;
 	int have;
 
-	pthread_mutex_lock(&link->lock);
-	have = link->model->have_state;
+	have = shop_link_resume_seq(w->link, &seq);
 	snprintf(last, sizeof(last), "Last-Event-ID: %llu",
-		 (unsigned long long)link->model->server.seq);
-	pthread_mutex_unlock(&link->lock);
+		 (unsigned long long)seq);
 
 	w->sse = easy_new(w, "events", w->sse_err);
 	if (w->sse == NULL) {
@@ -421,6 +526,7 @@ static void stop_transfers(struct shop_worker *w)
 	drop(w, &w->sse);
 	drop(w, &w->ctrl);
 	drop(w, &w->aux);
+	drop(w, &w->report);
 	shop_sse_reset(&w->parser);
 }
 
@@ -443,6 +549,7 @@ static void start_run(struct shop_worker *w, const shop_settings *s,
 	w->need_catalog = 1;
 	w->need_state = 0;
 	w->catalog_at = 0;
+	report_follow(w, "");
 	if (!w->configured)
 		return;
 	n = strlen(s->server) + strlen(s->stream) + 16;
@@ -497,6 +604,8 @@ static void *worker_main(void *arg)
 	uint64_t gen;
 	int64_t now, wait;
 	int running, left, stop, has_next;
+	char show[LSHOP_ID_MAX + 1];
+	const char *on_air;
 	CURLMsg *msg;
 
 	worker_sched();
@@ -508,6 +617,8 @@ static void *worker_main(void *arg)
 		if (gen != w->gen || w->base == NULL)
 			s = link->settings;
 		has_next = shop_model_next(link->model) != NULL;
+		on_air = shop_model_show_on_air(link->model);
+		snprintf(show, sizeof(show), "%s", on_air ? on_air : "");
 		pthread_mutex_unlock(&link->lock);
 		if (stop)
 			break;
@@ -527,6 +638,10 @@ static void *worker_main(void *arg)
 							     : AUX_STATE);
 			if (w->ctrl == NULL && has_next && now >= w->ctrl_at)
 				ctrl_start(w);
+			report_follow(w, show);
+			if (w->report == NULL && w->report_show[0] &&
+			    now >= w->report_at)
+				report_start(w);
 			if (w->sse == NULL && until(w->sse_at, now) < wait)
 				wait = until(w->sse_at, now);
 			if (w->ctrl == NULL && has_next &&
@@ -536,6 +651,9 @@ static void *worker_main(void *arg)
 			    (w->need_catalog || w->need_state) &&
 			    until(w->aux_at, now) < wait)
 				wait = until(w->aux_at, now);
+			if (w->report == NULL && w->report_show[0] &&
+			    until(w->report_at, now) < wait)
+				wait = until(w->report_at, now);
 		}
 		curl_multi_poll(w->multi, NULL, 0, (int)wait, NULL);
 		curl_multi_perform(w->multi, &running);
@@ -548,6 +666,8 @@ static void *worker_main(void *arg)
 				ctrl_done(w, msg->data.result);
 			else if (msg->easy_handle == w->aux)
 				aux_done(w, msg->data.result);
+			else if (msg->easy_handle == w->report)
+				report_done(w, msg->data.result);
 		}
 	}
 	stop_transfers(w);
@@ -610,6 +730,7 @@ void shop_worker_stop(shop_link *link)
 	curl_slist_free_all(w->auth_headers);
 	buf_free(&w->ctrl_body);
 	buf_free(&w->aux_body);
+	buf_free(&w->report_body);
 	free(w->ctrl_req);
 	free(w->base);
 	shop_sse_reset(&w->parser);

@@ -203,7 +203,7 @@ static int fold_order(void *arg, const lshop_order *order, lshop_provider p,
 {
 	fold_ctx *c = arg;
 
-	if (lshop_report_add_order(c->report, order) != 0) {
+	if (lshop_report_add_order_at(c->report, order, at_ms) != 0) {
 		c->failed = 1;
 		return -1;
 	}
@@ -223,6 +223,18 @@ static int fold_event(void *arg, const lshop_event *ev, const char *json,
 		return 0;
 	c->seq = ev->seq;
 	if (lshop_report_add_event(c->report, ev) != 0) {
+		c->failed = 1;
+		return -1;
+	}
+	return 0;
+}
+
+static int fold_audience(void *arg, const lshop_audience *a, int full,
+			 int64_t at_ms)
+{
+	fold_ctx *c = arg;
+
+	if (lshop_report_add_audience(c->report, a, full, at_ms) != 0) {
 		c->failed = 1;
 		return -1;
 	}
@@ -273,6 +285,7 @@ char *lshop_ledger_fold(const char *ledger, size_t ledger_len,
 	ops.offer = fold_offer;
 	ops.order = fold_order;
 	ops.event = fold_event;
+	ops.audience = fold_audience;
 	if (lshop_journal_replay(journal, journal_len, st, &ops, NULL) != 0 ||
 	    c.failed)
 		goto no_memory;

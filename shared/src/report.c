@@ -1,6 +1,6 @@
 /*
  * liveshop core: the report of a stream, computed in one pass over its
- * journal with one small record per offer.
+ * journal with one small record per offer and one per show.
  *
  * Seconds pinned come from each offer's own offer.pinned -> offer
  * .unpinned intervals. Disclosure coverage sweeps the pin and disclosure
@@ -15,6 +15,13 @@
  * lines of the journal), not from purchase.completed: an order's units
  * beyond the stock make no event but were paid for, and its amounts are
  * what the shop charged, whatever the catalog's price was.
+ *
+ * Shows cut the same sweep into windows: the show on air gets the part
+ * of each swept stretch, pin and order that falls in it. Audience tallies
+ * are cumulative (the last full line of a show holds its figures), so a
+ * show keeps the latest, and an offer's figures for the whole stream add
+ * up the latest of each show and each stretch between shows: each new
+ * tally adds what it has more than the one before of its show.
  */
 #include <stdio.h>
 #include <stdlib.h>
@@ -32,6 +39,34 @@
  */
 #define LIMBS     6
 #define LIMB_BASE 1000000000u
+/* a sum as a decimal string: its digits, '.' and NUL */
+#define MONEY_TEXT_MAX (LIMBS * 9 + 8)
+
+/* An exact sum of amounts in one currency. */
+typedef struct money {
+	uint32_t v[LIMBS];
+	char currency[4]; /* of the amounts counted; "" none yet */
+	int decimals;     /* the most of the amounts counted; -1 none yet */
+	/* amounts in more than one currency, or unreadable: the sum cannot
+	 * be said as one number */
+	int unknown;
+} money;
+
+/* The counts of a host's tally (audience.h), which only grow. */
+typedef struct counts {
+	int64_t watch_ms; /* viewer-ms */
+	int64_t impressions;
+	int64_t clicks;
+} counts;
+
+/* Audience figures (audience.h) of a show, or of an offer. */
+typedef struct tally {
+	int64_t peak;
+	counts sum; /* of every tally of it: their latest figures, added */
+	/* the latest tally's own figures (shows and their offers) */
+	counts last;
+	lshop_hll *unique; /* NULL until a tally brings a viewer */
+} tally;
 
 typedef struct offer_rec {
 	char id[LSHOP_ID_MAX + 1];
@@ -43,13 +78,87 @@ typedef struct offer_rec {
 	int64_t orders;
 	int64_t units; /* sold on stream and oversold */
 	int64_t oversold;
-	uint32_t revenue[LIMBS];
-	char revenue_currency[4]; /* of the amounts counted; "" none yet */
-	int decimals; /* the most of the amounts counted; -1 none yet */
-	/* amounts in more than one currency, or unreadable: the revenue
-	 * cannot be said as one number */
-	int revenue_unknown;
+	money revenue;
+	/* the whole stream's: the latest figures of each show and each
+	 * stretch between shows added up, their sketches merged */
+	tally audience;
 } offer_rec;
+
+/* An offer within one show. */
+typedef struct show_offer {
+	size_t offer;      /* index into lshop_report.offers */
+	int64_t pins;      /* pin intervals in the show's window */
+	int64_t pinned_ms; /* closed ones, cut to the window */
+	int64_t orders;
+	int64_t units;
+	int64_t oversold;
+	money revenue;
+	tally audience; /* as the show's latest full tally says */
+} show_offer;
+
+typedef struct viewers_point {
+	int64_t at_ms;
+	int64_t viewers;
+} viewers_point;
+
+typedef struct orders_point {
+	int64_t at_ms;
+	int64_t orders; /* so far in the show */
+	int64_t units;
+	int has_gmv; /* 0: the orders so far are in more than one currency */
+	double gmv;
+} orders_point;
+
+typedef struct pin_span {
+	size_t offer;
+	int64_t start_ms;
+	int64_t end_ms; /* once closed */
+	int open;
+} pin_span;
+
+/*
+ * A series of at most max points: of the points offered (counting from
+ * 0), every stride-th is kept, and the latest one offered while it is
+ * not one of those (extra: the last point, replaced by the next). When
+ * full, every other point kept goes and stride doubles.
+ */
+typedef struct points {
+	void *p;
+	size_t n, cap;
+	int64_t offered;
+	int64_t stride;
+	int extra;
+} points;
+
+typedef struct show_rec {
+	char id[LSHOP_ID_MAX + 1];
+	char series[LSHOP_ID_MAX + 1];
+	char title[LSHOP_TITLE_MAX + 1];
+	char host[LSHOP_TITLE_MAX + 1];
+	int64_t started_ms;
+	int64_t ended_ms; /* while not on air */
+	int64_t orders;
+	int64_t units;
+	money gmv[LSHOP_REPORT_CURRENCIES_MAX]; /* a sum per currency */
+	size_t ngmv;
+	int gmv_unknown; /* an amount unreadable, or too many currencies */
+	int64_t sponsored_pins;
+	int64_t sponsored_ms; /* the sweep's, within the window */
+	int64_t disclosed_ms;
+	tally audience;
+	show_offer *offers; /* in the order first seen in the show */
+	size_t noffers, offers_cap;
+	points viewers;      /* viewers_point */
+	points order_points; /* orders_point */
+	pin_span *pins;
+	size_t npins, pins_cap;
+} show_rec;
+
+/* An offer's figures in the latest tally between shows. */
+typedef struct gap_offer {
+	size_t offer;
+	counts last;
+} gap_offer;
 
 struct lshop_report {
 	offer_rec *offers; /* in the order first seen */
@@ -69,6 +178,18 @@ struct lshop_report {
 	int64_t sponsored_pins;
 	int64_t sponsored_ms;
 	int64_t disclosed_ms;
+
+	int64_t last_at_ms; /* the latest time fed */
+
+	show_rec *shows[LSHOP_REPORT_SHOWS_MAX]; /* oldest first */
+	size_t nshows;
+	show_rec *on_air; /* NULL between shows */
+	/* on air with a pin open: where the pin's part in the show began */
+	int64_t show_pin_from;
+	/* the latest tally between shows: its figures, its offers' */
+	counts gap_last;
+	gap_offer gap[LSHOP_AUDIENCE_OFFERS_MAX];
+	size_t ngap;
 };
 
 lshop_report *lshop_report_new(void)
@@ -76,10 +197,46 @@ lshop_report *lshop_report_new(void)
 	return calloc(1, sizeof(lshop_report));
 }
 
+static void show_free(show_rec *s)
+{
+	size_t i;
+
+	if (s == NULL)
+		return;
+	for (i = 0; i < s->noffers; i++)
+		free(s->offers[i].audience.unique);
+	free(s->offers);
+	free(s->audience.unique);
+	free(s->viewers.p);
+	free(s->order_points.p);
+	free(s->pins);
+	free(s);
+}
+
+/* Empties r; its offer table keeps its memory. */
+static void report_clear(lshop_report *r)
+{
+	offer_rec *offers = r->offers;
+	size_t *slots = r->slots, cap = r->cap, nslots = r->nslots, i;
+
+	for (i = 0; i < r->noffers; i++)
+		free(r->offers[i].audience.unique);
+	for (i = 0; i < r->nshows; i++)
+		show_free(r->shows[i]);
+	memset(r, 0, sizeof(*r));
+	r->offers = offers;
+	r->cap = cap;
+	r->slots = slots;
+	r->nslots = nslots;
+	if (nslots)
+		memset(slots, 0, nslots * sizeof(*slots));
+}
+
 void lshop_report_free(lshop_report *r)
 {
 	if (r == NULL)
 		return;
+	report_clear(r);
 	free(r->offers);
 	free(r->slots);
 	free(r);
@@ -129,6 +286,12 @@ static int grow(lshop_report *r)
 	return 0;
 }
 
+static void money_init(money *m)
+{
+	memset(m, 0, sizeof(*m));
+	m->decimals = -1;
+}
+
 /* The record of offer id, made when first seen; NULL on ENOMEM. */
 static offer_rec *offer_of(lshop_report *r, const char *id)
 {
@@ -145,7 +308,7 @@ static offer_rec *offer_of(lshop_report *r, const char *id)
 	o = &r->offers[r->noffers++];
 	memset(o, 0, sizeof(*o));
 	snprintf(o->id, sizeof(o->id), "%s", id);
-	o->decimals = -1;
+	money_init(&o->revenue);
 	*find_slot(r, id) = r->noffers;
 	return o;
 }
@@ -167,7 +330,9 @@ int lshop_report_add_offer(lshop_report *r, const lshop_offer *offer)
 	return 0;
 }
 
-/* revenue += v, in 1/10000. */
+/* Exact decimal sums */
+
+/* rev += v, in 1/10000. */
 static void revenue_add(uint32_t rev[LIMBS], uint64_t v)
 {
 	uint64_t sum, carry = 0;
@@ -181,6 +346,19 @@ static void revenue_add(uint32_t rev[LIMBS], uint64_t v)
 	}
 }
 
+/* a += b; a sum of sums the report holds never carries out of the top. */
+static void limbs_add(uint32_t a[LIMBS], const uint32_t b[LIMBS])
+{
+	uint32_t carry = 0, sum;
+	size_t i;
+
+	for (i = 0; i < LIMBS; i++) {
+		sum = a[i] + b[i] + carry;
+		carry = sum >= LIMB_BASE;
+		a[i] = carry ? sum - LIMB_BASE : sum;
+	}
+}
+
 /* The decimals of a price string. */
 static int price_decimals(const char *price)
 {
@@ -189,21 +367,28 @@ static int price_decimals(const char *price)
 	return dot ? (int)strlen(dot + 1) : 0;
 }
 
+/* The digits of rev (in 1/10000), at least 5 of them; returns how many. */
+static size_t limbs_digits(char *out, size_t cap, const uint32_t rev[LIMBS])
+{
+	size_t n;
+	int top = LIMBS - 1;
+
+	while (top > 0 && rev[top] == 0)
+		top--;
+	n = (size_t)snprintf(out, cap, "%05u", (unsigned)rev[top]);
+	while (--top >= 0)
+		n += (size_t)snprintf(out + n, cap - n, "%09u",
+				      (unsigned)rev[top]);
+	return n;
+}
+
 /* rev (in 1/10000) as a decimal string with decimals digits. */
 static void revenue_format(char *out, size_t cap, const uint32_t rev[LIMBS],
 			   int decimals)
 {
 	char digits[LIMBS * 9 + 8];
-	size_t n = 0, len, i;
-	int top = LIMBS - 1;
+	size_t n = limbs_digits(digits, sizeof(digits), rev), len, i;
 
-	while (top > 0 && rev[top] == 0)
-		top--;
-	n += (size_t)snprintf(digits, sizeof(digits), "%05u",
-			      (unsigned)rev[top]);
-	while (--top >= 0)
-		n += (size_t)snprintf(digits + n, sizeof(digits) - n, "%09u",
-				      (unsigned)rev[top]);
 	/* digits holds at least 5: the units and the 4 decimals. */
 	len = n - 4;
 	for (i = 0; i + 1 < len && digits[i] == '0'; i++)
@@ -213,6 +398,348 @@ static void revenue_format(char *out, size_t cap, const uint32_t rev[LIMBS],
 			 decimals, digits + len);
 	else
 		snprintf(out, cap, "%.*s", (int)(len - i), digits + i);
+}
+
+/*
+ * out = rev × (mul10 ? 10 : 1) / div, rev in 1/10000 and the result in
+ * 1/100, rounded half up, as "12.35". Long division a digit at a time:
+ * the remainder stays below div ≤ 10^18, so remainder × 10 + 9 fits 64
+ * bits. Returns 0, or -1 (out "") when div is 0 or above 10^18, which
+ * no count of a report reaches.
+ */
+static int money_div(char *out, size_t cap, const uint32_t rev[LIMBS],
+		     int mul10, uint64_t div)
+{
+	char digits[LIMBS * 9 + 8], q[LIMBS * 9 + 8];
+	size_t n, i, k;
+	uint64_t rem = 0;
+
+	out[0] = '\0';
+	if (div == 0 || div > UINT64_C(1000000000000000000))
+		return -1;
+	n = limbs_digits(digits, sizeof(digits), rev);
+	if (mul10)
+		digits[n++] = '0';
+	q[0] = '0'; /* room for the carry of the rounding */
+	for (i = 0; i < n; i++) {
+		rem = rem * 10 + (uint64_t)(digits[i] - '0');
+		q[i + 1] = (char)('0' + rem / div);
+		rem %= div;
+	}
+	/* half up: rem / div ≥ 1/2 */
+	if (rem >= div - rem) {
+		for (k = n; q[k] == '9'; k--)
+			q[k] = '0';
+		q[k]++; /* at worst q[0] */
+	}
+	q[n + 1] = '\0';
+	/* q[0..n] in 1/100, at least 6 digits: keep 3, "0.05" */
+	for (i = 0; i + 3 < n + 1 && q[i] == '0'; i++)
+		;
+	snprintf(out, cap, "%.*s.%s", (int)(n + 1 - 2 - i), q + i, q + n - 1);
+	return 0;
+}
+
+/* A sum's decimal string; decimals when it has counted none. */
+static void money_text(const money *m, int decimals, char *out, size_t cap)
+{
+	revenue_format(out, cap, m->v,
+		       m->decimals < 0 ? decimals : m->decimals);
+}
+
+/* A sum as a JSON number, for the charts of a show. */
+static double money_double(const money *m)
+{
+	char t[MONEY_TEXT_MAX];
+
+	revenue_format(t, sizeof(t), m->v, 4);
+	return strtod(t, NULL);
+}
+
+/* An item's amount in 1/10000 and its decimals: 0, or -1. */
+static int item_amount(const lshop_order_item *it, int64_t *v, int *d)
+{
+	const char *end = memchr(it->amount, '\0', sizeof(it->amount));
+
+	if (end == NULL)
+		return -1;
+	return lshop_amount_scaled(it->amount, (size_t)(end - it->amount), v,
+				   d);
+}
+
+/* An item's amount into a sum of one currency. */
+static void money_count(money *m, const lshop_order_item *it)
+{
+	int64_t v;
+	int d;
+
+	if (m->unknown)
+		return;
+	if (item_amount(it, &v, &d) != 0 ||
+	    (m->currency[0] != '\0' &&
+	     strcmp(m->currency, it->currency) != 0)) {
+		m->unknown = 1;
+		return;
+	}
+	memcpy(m->currency, it->currency, sizeof(m->currency));
+	revenue_add(m->v, (uint64_t)v);
+	if (d > m->decimals)
+		m->decimals = d;
+}
+
+/* The sum of currency among sums[0..*n), made if there is room. */
+static money *money_of(money *sums, size_t *n, const char *currency)
+{
+	size_t i;
+
+	for (i = 0; i < *n; i++)
+		if (strcmp(sums[i].currency, currency) == 0)
+			return &sums[i];
+	if (*n == LSHOP_REPORT_CURRENCIES_MAX)
+		return NULL;
+	money_init(&sums[*n]);
+	snprintf(sums[*n].currency, sizeof(sums[*n].currency), "%s", currency);
+	return &sums[(*n)++];
+}
+
+/* Adds the sums from[0..nfrom) into sums[0..*n); -1 when out of room. */
+static int money_merge(money *sums, size_t *n, const money *from, size_t nfrom)
+{
+	money *m;
+	size_t i;
+
+	for (i = 0; i < nfrom; i++) {
+		m = money_of(sums, n, from[i].currency);
+		if (m == NULL)
+			return -1;
+		limbs_add(m->v, from[i].v);
+		if (from[i].decimals > m->decimals)
+			m->decimals = from[i].decimals;
+	}
+	return 0;
+}
+
+/* Audience tallies */
+
+static int hll_empty(const lshop_hll *h)
+{
+	size_t i;
+
+	for (i = 0; i < LSHOP_HLL_M; i++)
+		if (h->reg[i] != 0)
+			return 0;
+	return 1;
+}
+
+/* Merges h into t's sketch, made when first needed; -1 on ENOMEM. */
+static int tally_merge(tally *t, const lshop_hll *h)
+{
+	if (hll_empty(h))
+		return 0;
+	if (t->unique == NULL) {
+		t->unique = malloc(sizeof(*t->unique));
+		if (t->unique == NULL)
+			return -1;
+		*t->unique = *h;
+		return 0;
+	}
+	lshop_hll_merge(t->unique, h);
+	return 0;
+}
+
+static uint64_t tally_unique(const tally *t)
+{
+	return t->unique ? lshop_hll_count(t->unique) : 0;
+}
+
+static int64_t add_saturated(int64_t a, int64_t b)
+{
+	if (b <= 0)
+		return a;
+	return b > INT64_MAX - a ? INT64_MAX : a + b;
+}
+
+/*
+ * What a host's tally (cumulative) adds since its figures last: now -
+ * last, and last becomes now. A count never goes back within one tally.
+ */
+static int64_t gained(int64_t now, int64_t *last)
+{
+	int64_t d = now - *last; /* both >= 0 */
+
+	*last = now;
+	return d > 0 ? d : 0;
+}
+
+/*
+ * 1 if a tally's figures went back from last: it is a new tally (a host
+ * starts one at each change of show, with an empty full line, and after a
+ * restart without the figures), whose figures add to the old ones.
+ */
+static int went_back(const counts *last, int64_t watch_ms, int64_t impressions,
+		     int64_t clicks)
+{
+	return watch_ms < last->watch_ms || impressions < last->impressions ||
+	       clicks < last->clicks;
+}
+
+/* sum += what the tally's figures add since last. */
+static void counts_gain(counts *sum, counts *last, int64_t watch_ms,
+			int64_t impressions, int64_t clicks)
+{
+	sum->watch_ms =
+	    add_saturated(sum->watch_ms, gained(watch_ms, &last->watch_ms));
+	sum->impressions = add_saturated(
+	    sum->impressions, gained(impressions, &last->impressions));
+	sum->clicks = add_saturated(sum->clicks, gained(clicks, &last->clicks));
+}
+
+/* Series */
+
+static int points_add(points *ps, const void *pt, size_t size, size_t max)
+{
+	int kept = ps->offered % ps->stride == 0;
+	size_t i, cap;
+	char *p = ps->p;
+
+	if (ps->extra) {
+		/* the latest point offered takes the place of the one before,
+		 * kept only as the latest */
+		memcpy(p + (ps->n - 1) * size, pt, size);
+		ps->extra = !kept;
+		ps->offered++;
+		return 0;
+	}
+	if (ps->n >= max) {
+		for (i = 1; 2 * i < ps->n; i++)
+			memcpy(p + i * size, p + 2 * i * size, size);
+		ps->n = (ps->n + 1) / 2;
+		if (ps->stride <= INT64_MAX / 2)
+			ps->stride *= 2;
+		kept = ps->offered % ps->stride == 0;
+	}
+	if (ps->n == ps->cap) {
+		cap = ps->cap ? ps->cap * 2 : 16;
+		if (cap > max)
+			cap = max;
+		p = realloc(ps->p, cap * size);
+		if (p == NULL)
+			return -1;
+		ps->p = p;
+		ps->cap = cap;
+	}
+	memcpy(p + ps->n++ * size, pt, size);
+	ps->extra = !kept;
+	ps->offered++;
+	return 0;
+}
+
+/* Shows */
+
+static show_offer *show_offer_find(const show_rec *s, size_t offer)
+{
+	size_t i;
+
+	for (i = 0; i < s->noffers; i++)
+		if (s->offers[i].offer == offer)
+			return &s->offers[i];
+	return NULL;
+}
+
+/* The record of an offer in a show, made when first seen; NULL on ENOMEM. */
+static show_offer *show_offer_of(show_rec *s, size_t offer)
+{
+	show_offer *so = show_offer_find(s, offer);
+	size_t cap;
+
+	if (so != NULL)
+		return so;
+	if (s->noffers == s->offers_cap) {
+		cap = s->offers_cap ? s->offers_cap * 2 : 8;
+		so = realloc(s->offers, cap * sizeof(*so));
+		if (so == NULL)
+			return NULL;
+		s->offers = so;
+		s->offers_cap = cap;
+	}
+	so = &s->offers[s->noffers++];
+	memset(so, 0, sizeof(*so));
+	so->offer = offer;
+	money_init(&so->revenue);
+	return so;
+}
+
+static int span_open(show_rec *s, size_t offer, int64_t at_ms)
+{
+	size_t cap, half;
+	pin_span *p;
+
+	if (s->npins == LSHOP_REPORT_PIN_SPANS_MAX) {
+		half = s->npins / 2;
+		memmove(s->pins, s->pins + half,
+			(s->npins - half) * sizeof(*s->pins));
+		s->npins -= half;
+	}
+	if (s->npins == s->pins_cap) {
+		cap = s->pins_cap ? s->pins_cap * 2 : 16;
+		if (cap > LSHOP_REPORT_PIN_SPANS_MAX)
+			cap = LSHOP_REPORT_PIN_SPANS_MAX;
+		p = realloc(s->pins, cap * sizeof(*p));
+		if (p == NULL)
+			return -1;
+		s->pins = p;
+		s->pins_cap = cap;
+	}
+	p = &s->pins[s->npins++];
+	p->offer = offer;
+	p->start_ms = at_ms;
+	p->end_ms = at_ms;
+	p->open = 1;
+	return 0;
+}
+
+static void span_close(show_rec *s, int64_t at_ms)
+{
+	pin_span *p;
+
+	if (s->npins == 0 || !s->pins[s->npins - 1].open)
+		return;
+	p = &s->pins[s->npins - 1];
+	p->open = 0;
+	p->end_ms = at_ms > p->start_ms ? at_ms : p->start_ms;
+}
+
+/* The pinned offer's part in the show on air begins at at_ms. */
+static int show_pin_open(lshop_report *r, int64_t at_ms)
+{
+	show_offer *so = show_offer_of(r->on_air, r->pin_offer);
+
+	if (so == NULL || span_open(r->on_air, r->pin_offer, at_ms) != 0)
+		return -1;
+	so->pins++;
+	if (r->sponsored)
+		r->on_air->sponsored_pins++;
+	r->show_pin_from = at_ms;
+	return 0;
+}
+
+static void show_pin_close(lshop_report *r, int64_t at_ms)
+{
+	show_offer *so = show_offer_find(r->on_air, r->pin_offer);
+
+	if (so != NULL && at_ms > r->show_pin_from)
+		so->pinned_ms += at_ms - r->show_pin_from;
+	span_close(r->on_air, at_ms);
+}
+
+static show_rec *show_find(const lshop_report *r, const char *id)
+{
+	size_t i;
+
+	for (i = r->nshows; i-- > 0;)
+		if (strcmp(r->shows[i]->id, id) == 0)
+			return r->shows[i];
+	return NULL;
 }
 
 /* Moves the coverage sweep to at_ms. */
@@ -232,6 +759,11 @@ static void sweep_to(lshop_report *r, int64_t at_ms)
 		r->sponsored_ms += d;
 		if (r->shown)
 			r->disclosed_ms += d;
+		if (r->on_air != NULL) {
+			r->on_air->sponsored_ms += d;
+			if (r->shown)
+				r->on_air->disclosed_ms += d;
+		}
 	}
 	r->sweep_ms = at_ms;
 }
@@ -240,41 +772,112 @@ static void pin_close(lshop_report *r, int64_t at_ms)
 {
 	if (r->pinned && at_ms > r->pin_at_ms)
 		r->offers[r->pin_offer].pinned_ms += at_ms - r->pin_at_ms;
+	if (r->pinned && r->on_air != NULL)
+		show_pin_close(r, at_ms);
 	r->pinned = 0;
 }
 
-static int64_t add_saturated(int64_t a, int64_t b)
+/* The show on air goes off at at_ms (swept up to there). */
+static void show_end(lshop_report *r, int64_t at_ms)
 {
-	if (b <= 0)
-		return a;
-	return b > INT64_MAX - a ? INT64_MAX : a + b;
+	show_rec *s = r->on_air;
+
+	if (r->pinned)
+		show_pin_close(r, at_ms);
+	s->ended_ms = at_ms > s->started_ms ? at_ms : s->started_ms;
+	r->on_air = NULL;
 }
 
-/* An item's amount into o's revenue. */
-static void revenue_count(offer_rec *o, const lshop_order_item *it)
+static int show_start(lshop_report *r, const lshop_event *ev)
 {
-	const char *end;
+	show_rec *s;
+
+	if (r->on_air != NULL && strcmp(r->on_air->id, ev->show.id) == 0)
+		return 0; /* re-listed by a checkpoint */
+	if (r->on_air != NULL)
+		show_end(r, ev->at_ms);
+	s = show_find(r, ev->show.id);
+	if (s == NULL) {
+		s = calloc(1, sizeof(*s));
+		if (s == NULL)
+			return -1;
+		s->started_ms = ev->at_ms;
+		s->viewers.stride = 1;
+		s->order_points.stride = 1;
+		if (r->nshows == LSHOP_REPORT_SHOWS_MAX) {
+			show_free(r->shows[0]);
+			memmove(r->shows, r->shows + 1,
+				(r->nshows - 1) * sizeof(r->shows[0]));
+			r->nshows--;
+		}
+		r->shows[r->nshows++] = s;
+	}
+	memcpy(s->id, ev->show.id, sizeof(s->id));
+	memcpy(s->series, ev->show.series, sizeof(s->series));
+	memcpy(s->title, ev->show.title, sizeof(s->title));
+	memcpy(s->host, ev->show.host, sizeof(s->host));
+	r->on_air = s;
+	if (r->pinned)
+		return show_pin_open(r, ev->at_ms);
+	return 0;
+}
+
+/* Orders */
+
+/* An order, counted already for the stream, into the show on air. */
+static int show_order(lshop_report *r, const lshop_order *order, size_t n,
+		      int64_t at_ms)
+{
+	show_rec *s = r->on_air;
+	const lshop_order_item *it;
+	orders_point pt;
+	show_offer *so;
+	offer_rec *o;
+	money *m;
 	int64_t v;
+	size_t i, j;
 	int d;
 
-	if (o->revenue_unknown)
-		return;
-	end = memchr(it->amount, '\0', sizeof(it->amount));
-	if (end == NULL ||
-	    lshop_amount_scaled(it->amount, (size_t)(end - it->amount), &v,
-				&d) != 0 ||
-	    (o->revenue_currency[0] != '\0' &&
-	     strcmp(o->revenue_currency, it->currency) != 0)) {
-		o->revenue_unknown = 1;
-		return;
+	for (i = 0; i < n; i++) {
+		it = &order->items[i];
+		o = offer_of(r, it->offer_id); /* there: counted above */
+		so = o ? show_offer_of(s, (size_t)(o - r->offers)) : NULL;
+		if (so == NULL)
+			return -1;
+		for (j = 0; j < i; j++)
+			if (strcmp(order->items[j].offer_id, it->offer_id) == 0)
+				break;
+		if (j == i)
+			so->orders++;
+		so->units = add_saturated(so->units, it->quantity);
+		so->oversold = add_saturated(so->oversold, it->oversold);
+		money_count(&so->revenue, it);
+		s->units = add_saturated(s->units, it->quantity);
+		if (s->gmv_unknown)
+			continue;
+		m = NULL;
+		if (item_amount(it, &v, &d) == 0)
+			m = money_of(s->gmv, &s->ngmv, it->currency);
+		if (m == NULL) {
+			s->gmv_unknown = 1;
+			continue;
+		}
+		revenue_add(m->v, (uint64_t)v);
+		if (d > m->decimals)
+			m->decimals = d;
 	}
-	memcpy(o->revenue_currency, it->currency, sizeof(o->revenue_currency));
-	revenue_add(o->revenue, (uint64_t)v);
-	if (d > o->decimals)
-		o->decimals = d;
+	s->orders++;
+	pt.at_ms = at_ms;
+	pt.orders = s->orders;
+	pt.units = s->units;
+	pt.has_gmv = !s->gmv_unknown && s->ngmv <= 1;
+	pt.gmv = pt.has_gmv && s->ngmv == 1 ? money_double(&s->gmv[0]) : 0.0;
+	return points_add(&s->order_points, &pt, sizeof(pt),
+			  LSHOP_REPORT_ORDER_POINTS_MAX);
 }
 
-int lshop_report_add_order(lshop_report *r, const lshop_order *order)
+int lshop_report_add_order_at(lshop_report *r, const lshop_order *order,
+			      int64_t at_ms)
 {
 	const lshop_order_item *it;
 	offer_rec *o;
@@ -283,6 +886,8 @@ int lshop_report_add_order(lshop_report *r, const lshop_order *order)
 		       : LSHOP_ORDER_ITEMS_MAX;
 	size_t i, j;
 
+	if (at_ms > r->last_at_ms)
+		r->last_at_ms = at_ms;
 	for (i = 0; i < n; i++) {
 		it = &order->items[i];
 		o = offer_of(r, it->offer_id);
@@ -297,15 +902,24 @@ int lshop_report_add_order(lshop_report *r, const lshop_order *order)
 			o->orders++;
 		o->units = add_saturated(o->units, it->quantity);
 		o->oversold = add_saturated(o->oversold, it->oversold);
-		revenue_count(o, it);
+		money_count(&o->revenue, it);
 	}
+	if (r->on_air != NULL)
+		return show_order(r, order, n, at_ms);
 	return 0;
+}
+
+int lshop_report_add_order(lshop_report *r, const lshop_order *order)
+{
+	return lshop_report_add_order_at(r, order, r->last_at_ms);
 }
 
 int lshop_report_add_event(lshop_report *r, const lshop_event *ev)
 {
 	offer_rec *o;
 
+	if (ev->at_ms > r->last_at_ms)
+		r->last_at_ms = ev->at_ms;
 	switch (ev->type) {
 	case LSHOP_OFFER_PINNED:
 		o = offer_of(r, ev->offer.id);
@@ -322,6 +936,8 @@ int lshop_report_add_event(lshop_report *r, const lshop_event *ev)
 		r->sponsored = ev->offer.disclosure[0] != '\0';
 		if (r->sponsored)
 			r->sponsored_pins++;
+		if (r->on_air != NULL)
+			return show_pin_open(r, ev->at_ms);
 		return 0;
 	case LSHOP_OFFER_UNPINNED:
 		if (!r->pinned ||
@@ -336,91 +952,335 @@ int lshop_report_add_event(lshop_report *r, const lshop_event *ev)
 		sweep_to(r, ev->at_ms);
 		r->shown = ev->type == LSHOP_DISCLOSURE_SHOWN;
 		return 0;
+	case LSHOP_SHOW_STARTED:
+		sweep_to(r, ev->at_ms);
+		return show_start(r, ev);
+	case LSHOP_SHOW_ENDED:
+		sweep_to(r, ev->at_ms);
+		if (r->on_air != NULL &&
+		    strcmp(r->on_air->id, ev->show.id) == 0)
+			show_end(r, ev->at_ms);
+		return 0;
 	default:
 		/* purchase.completed and stock: counted from the orders. */
 		return 0;
 	}
 }
 
+/* The latest tally between shows of an offer, made if there is room. */
+static gap_offer *gap_of(lshop_report *r, size_t offer)
+{
+	gap_offer *g;
+	size_t i;
+
+	for (i = 0; i < r->ngap; i++)
+		if (r->gap[i].offer == offer)
+			return &r->gap[i];
+	if (r->ngap == LSHOP_AUDIENCE_OFFERS_MAX)
+		return NULL;
+	g = &r->gap[r->ngap++];
+	memset(g, 0, sizeof(*g));
+	g->offer = offer;
+	return g;
+}
+
+/* An offer's figures in a full tally of show s (NULL: between shows). */
+static int audience_offer(lshop_report *r, show_rec *s,
+			  const lshop_audience_offer *ao)
+{
+	offer_rec *o = offer_of(r, ao->offer_id);
+	gap_offer none, *g;
+	show_offer *so;
+	counts *last;
+	counts d = {0, 0, 0};
+
+	if (o == NULL)
+		return -1;
+	if (s != NULL) {
+		so = show_offer_of(s, (size_t)(o - r->offers));
+		if (so == NULL)
+			return -1;
+		if (ao->peak > so->audience.peak)
+			so->audience.peak = ao->peak;
+		if (tally_merge(&so->audience, &ao->unique) != 0)
+			return -1;
+		last = &so->audience.last;
+	} else {
+		g = gap_of(r, (size_t)(o - r->offers));
+		if (g == NULL) { /* a tally holds no more offers */
+			memset(&none, 0, sizeof(none));
+			g = &none;
+		}
+		last = &g->last;
+	}
+	counts_gain(&d, last, ao->watch_ms, ao->impressions, ao->clicks);
+	if (s != NULL) {
+		so->audience.sum.watch_ms =
+		    add_saturated(so->audience.sum.watch_ms, d.watch_ms);
+		so->audience.sum.impressions =
+		    add_saturated(so->audience.sum.impressions, d.impressions);
+		so->audience.sum.clicks =
+		    add_saturated(so->audience.sum.clicks, d.clicks);
+	}
+	o->audience.sum.watch_ms =
+	    add_saturated(o->audience.sum.watch_ms, d.watch_ms);
+	o->audience.sum.impressions =
+	    add_saturated(o->audience.sum.impressions, d.impressions);
+	o->audience.sum.clicks =
+	    add_saturated(o->audience.sum.clicks, d.clicks);
+	if (ao->peak > o->audience.peak)
+		o->audience.peak = ao->peak;
+	return tally_merge(&o->audience, &ao->unique);
+}
+
+int lshop_report_add_audience(lshop_report *r, const lshop_audience *a,
+			      int full, int64_t at_ms)
+{
+	show_rec *s = NULL;
+	viewers_point pt;
+	size_t i, n;
+
+	if (at_ms > r->last_at_ms)
+		r->last_at_ms = at_ms;
+	if (a->show_id[0] != '\0') {
+		s = show_find(r, a->show_id);
+		if (s == NULL)
+			return 0; /* never started here, or dropped */
+		pt.at_ms = at_ms;
+		pt.viewers = a->viewers;
+		if (points_add(&s->viewers, &pt, sizeof(pt),
+			       LSHOP_REPORT_VIEWER_POINTS_MAX) != 0)
+			return -1;
+		if (a->viewers > s->audience.peak)
+			s->audience.peak = a->viewers;
+	}
+	if (!full)
+		return 0;
+	if (s != NULL) {
+		if (went_back(&s->audience.last, a->watch_ms, a->impressions,
+			      a->clicks)) {
+			memset(&s->audience.last, 0, sizeof(s->audience.last));
+			for (i = 0; i < s->noffers; i++)
+				memset(&s->offers[i].audience.last, 0,
+				       sizeof(s->offers[i].audience.last));
+		}
+		counts_gain(&s->audience.sum, &s->audience.last, a->watch_ms,
+			    a->impressions, a->clicks);
+		if (a->peak > s->audience.peak)
+			s->audience.peak = a->peak;
+		if (tally_merge(&s->audience, &a->unique) != 0)
+			return -1;
+	} else {
+		if (went_back(&r->gap_last, a->watch_ms, a->impressions,
+			      a->clicks)) {
+			memset(&r->gap_last, 0, sizeof(r->gap_last));
+			r->ngap = 0;
+		}
+		r->gap_last.watch_ms = a->watch_ms;
+		r->gap_last.impressions = a->impressions;
+		r->gap_last.clicks = a->clicks;
+	}
+	n = a->noffers < LSHOP_AUDIENCE_OFFERS_MAX ? a->noffers
+						   : LSHOP_AUDIENCE_OFFERS_MAX;
+	for (i = 0; i < n; i++)
+		if (a->offers[i].offer_id[0] != '\0' &&
+		    audience_offer(r, s, &a->offers[i]) != 0)
+			return -1;
+	return 0;
+}
+
+/* Output */
+
 static json_t *seconds_json(int64_t ms)
 {
 	return json_real((double)ms / 1000.0);
 }
 
-/* What the report says of one offer, in both its formats. */
-typedef struct offer_figures {
-	int64_t pinned_ms;           /* open interval counted up to now */
-	char revenue[LIMBS * 9 + 8]; /* "" when it cannot be said */
-	const char *currency;        /* "" unknown */
-} offer_figures;
+/* A ratio, rounded to 4 decimals; unknown where it divides by 0. */
+typedef struct ratio {
+	int known;
+	double v;
+} ratio;
 
-static void offer_figures_of(const lshop_report *r, const offer_rec *o,
-			     int64_t now_ms, offer_figures *f)
+static ratio ratio_of(int64_t num, int64_t den)
 {
-	int decimals = o->decimals;
+	ratio q = {0, 0.0};
+	double x;
 
+	if (den <= 0)
+		return q;
+	x = (double)num / (double)den * 10000.0;
+	q.known = 1;
+	q.v = x < 9e15 ? (double)(int64_t)(x + 0.5) / 10000.0 : x / 10000.0;
+	return q;
+}
+
+static json_t *ratio_json(ratio q)
+{
+	return q.known ? json_real(q.v) : json_null();
+}
+
+static json_t *text_json(const char *s)
+{
+	return s[0] ? json_string(s) : json_null();
+}
+
+static json_int_t count_json(uint64_t n)
+{
+	return n > INT64_MAX ? INT64_MAX : (json_int_t)n;
+}
+
+/* The open stretch of the sweep up to now: sponsored, and disclosed. */
+static void sweep_open(const lshop_report *r, int64_t now_ms,
+		       int64_t *sponsored, int64_t *disclosed)
+{
+	int64_t d;
+
+	if (!r->swept || !r->sponsored || now_ms <= r->sweep_ms)
+		return;
+	d = now_ms - r->sweep_ms;
+	*sponsored += d;
+	if (r->shown)
+		*disclosed += d;
+}
+
+/* What the report says of an offer, in the stream or within a show. */
+typedef struct offer_view {
+	const offer_rec *o; /* its id, title, catalog price and currency */
+	int64_t pins;
+	int64_t pinned_ms; /* an open interval counted up to now */
+	int64_t orders;
+	int64_t units;
+	int64_t oversold;
+	const money *revenue;
+	const tally *audience;
+	/* what follows from them (view_derive) */
+	char revenue_text[MONEY_TEXT_MAX]; /* "" when it cannot be said */
+	const char *currency;              /* "" unknown */
+	uint64_t unique;
+	char aov[MONEY_TEXT_MAX]; /* "": null */
+	char per_1000[MONEY_TEXT_MAX];
+	ratio ctr, conversion, click_to_buy;
+} offer_view;
+
+/* A count of orders as the divisor of an average in 1/100; 0 if none. */
+static uint64_t per_order(int64_t orders)
+{
+	if (orders <= 0 || orders > INT64_C(10000000000000000))
+		return 0;
+	return (uint64_t)orders * 100;
+}
+
+static void view_derive(offer_view *f)
+{
+	int decimals = f->revenue->decimals;
+
+	if (decimals < 0)
+		decimals = f->o->price[0] ? price_decimals(f->o->price) : 0;
+	f->unique = tally_unique(f->audience);
+	f->revenue_text[0] = '\0';
+	f->aov[0] = '\0';
+	f->per_1000[0] = '\0';
+	if (!f->revenue->unknown) {
+		revenue_format(f->revenue_text, sizeof(f->revenue_text),
+			       f->revenue->v, decimals);
+		money_div(f->aov, sizeof(f->aov), f->revenue->v, 0,
+			  per_order(f->orders));
+		money_div(f->per_1000, sizeof(f->per_1000), f->revenue->v, 1,
+			  f->unique);
+	}
+	/* The revenue's currency once there is revenue, else the
+	 * catalog's. */
+	f->currency = f->revenue->currency[0] && !f->revenue->unknown
+			  ? f->revenue->currency
+			  : f->o->currency;
+	f->ctr =
+	    ratio_of(f->audience->sum.clicks, f->audience->sum.impressions);
+	f->conversion = ratio_of(f->orders, (int64_t)count_json(f->unique));
+	f->click_to_buy = ratio_of(f->orders, f->audience->sum.clicks);
+}
+
+static void offer_view_of(const lshop_report *r, const offer_rec *o,
+			  int64_t now_ms, offer_view *f)
+{
+	f->o = o;
+	f->pins = o->pins;
 	f->pinned_ms = o->pinned_ms;
 	if (r->pinned && &r->offers[r->pin_offer] == o && now_ms > r->pin_at_ms)
 		f->pinned_ms += now_ms - r->pin_at_ms;
-	if (decimals < 0)
-		decimals = o->price[0] ? price_decimals(o->price) : 0;
-	f->revenue[0] = '\0';
-	if (!o->revenue_unknown)
-		revenue_format(f->revenue, sizeof(f->revenue), o->revenue,
-			       decimals);
-	/* The revenue's currency once there is revenue, else the
-	 * catalog's. */
-	f->currency = o->revenue_currency[0] && !o->revenue_unknown
-			  ? o->revenue_currency
-			  : o->currency;
+	f->orders = o->orders;
+	f->units = o->units;
+	f->oversold = o->oversold;
+	f->revenue = &o->revenue;
+	f->audience = &o->audience;
+	view_derive(f);
 }
 
-static json_t *offer_json(const lshop_report *r, const offer_rec *o,
-			  int64_t now_ms)
+static void show_offer_view(const lshop_report *r, const show_rec *s,
+			    const show_offer *so, int64_t now_ms, offer_view *f)
 {
-	offer_figures f;
+	f->o = &r->offers[so->offer];
+	f->pins = so->pins;
+	f->pinned_ms = so->pinned_ms;
+	if (r->on_air == s && r->pinned && r->pin_offer == so->offer &&
+	    now_ms > r->show_pin_from)
+		f->pinned_ms += now_ms - r->show_pin_from;
+	f->orders = so->orders;
+	f->units = so->units;
+	f->oversold = so->oversold;
+	f->revenue = &so->revenue;
+	f->audience = &so->audience;
+	view_derive(f);
+}
+
+static json_t *offer_json(const offer_view *f)
+{
+	const offer_rec *o = f->o;
 	json_t *v = json_object();
 
 	if (v == NULL)
 		return NULL;
-	offer_figures_of(r, o, now_ms, &f);
 	/* An offer only seen in orders has no title: null, not "". */
 	if (lshop_json_set(v, "offer_id", json_string(o->id)) ||
 	    lshop_json_set(v, "title",
 			   o->title[0] ? json_string(o->title) : json_null()) ||
-	    lshop_json_set(v, "pins", json_integer(o->pins)) ||
-	    lshop_json_set(v, "seconds_pinned", seconds_json(f.pinned_ms)) ||
-	    lshop_json_set(v, "orders", json_integer(o->orders)) ||
-	    lshop_json_set(v, "units", json_integer(o->units)) ||
-	    lshop_json_set(v, "oversold", json_integer(o->oversold)) ||
-	    lshop_json_set(v, "revenue",
-			   f.revenue[0] ? json_string(f.revenue)
-					: json_null()) ||
-	    lshop_json_set(v, "currency",
-			   f.currency[0] ? json_string(f.currency)
-					 : json_null())) {
+	    lshop_json_set(v, "pins", json_integer(f->pins)) ||
+	    lshop_json_set(v, "seconds_pinned", seconds_json(f->pinned_ms)) ||
+	    lshop_json_set(v, "orders", json_integer(f->orders)) ||
+	    lshop_json_set(v, "units", json_integer(f->units)) ||
+	    lshop_json_set(v, "oversold", json_integer(f->oversold)) ||
+	    lshop_json_set(v, "revenue", text_json(f->revenue_text)) ||
+	    lshop_json_set(v, "currency", text_json(f->currency)) ||
+	    lshop_json_set(v, "viewers_peak",
+			   json_integer(f->audience->peak)) ||
+	    lshop_json_set(v, "viewers_unique",
+			   json_integer(count_json(f->unique))) ||
+	    lshop_json_set(v, "watch_seconds",
+			   seconds_json(f->audience->sum.watch_ms)) ||
+	    lshop_json_set(v, "impressions",
+			   json_integer(f->audience->sum.impressions)) ||
+	    lshop_json_set(v, "clicks",
+			   json_integer(f->audience->sum.clicks)) ||
+	    lshop_json_set(v, "ctr", ratio_json(f->ctr)) ||
+	    lshop_json_set(v, "gmv", text_json(f->revenue_text)) ||
+	    lshop_json_set(v, "aov", text_json(f->aov)) ||
+	    lshop_json_set(v, "conversion", ratio_json(f->conversion)) ||
+	    lshop_json_set(v, "click_to_buy", ratio_json(f->click_to_buy)) ||
+	    lshop_json_set(v, "gmv_per_1000_viewers", text_json(f->per_1000))) {
 		json_decref(v);
 		return NULL;
 	}
 	return v;
 }
 
-static json_t *disclosure_json(const lshop_report *r, int64_t now_ms)
+static json_t *disclosure_object(int64_t pins, int64_t sponsored,
+				 int64_t disclosed)
 {
-	int64_t sponsored = r->sponsored_ms, disclosed = r->disclosed_ms, d;
 	json_t *v = json_object();
 
 	if (v == NULL)
 		return NULL;
-	/* Intervals still open count up to now. */
-	if (r->swept && r->sponsored && now_ms > r->sweep_ms) {
-		d = now_ms - r->sweep_ms;
-		sponsored += d;
-		if (r->shown)
-			disclosed += d;
-	}
-	if (lshop_json_set(v, "sponsored_pins",
-			   json_integer(r->sponsored_pins)) ||
+	if (lshop_json_set(v, "sponsored_pins", json_integer(pins)) ||
 	    lshop_json_set(v, "sponsored_seconds", seconds_json(sponsored)) ||
 	    lshop_json_set(v, "disclosed_seconds", seconds_json(disclosed)) ||
 	    lshop_json_set(v, "coverage",
@@ -433,26 +1293,332 @@ static json_t *disclosure_json(const lshop_report *r, int64_t now_ms)
 	return v;
 }
 
-char *lshop_report_to_json(const lshop_report *r, const char *stream,
-			   int64_t now_ms, size_t *len)
+static json_t *disclosure_json(const lshop_report *r, int64_t now_ms)
 {
-	json_t *v = json_object(), *offers = json_array();
-	char *out = NULL;
+	int64_t sponsored = r->sponsored_ms, disclosed = r->disclosed_ms;
+
+	/* Intervals still open count up to now. */
+	sweep_open(r, now_ms, &sponsored, &disclosed);
+	return disclosure_object(r->sponsored_pins, sponsored, disclosed);
+}
+
+/* The figures of one show, or of several together. */
+typedef struct show_figures {
+	size_t shows;
+	int64_t peak;
+	int64_t watch_ms;
+	int64_t impressions;
+	int64_t clicks;
+	int64_t orders;
+	int64_t units;
+	money gmv[LSHOP_REPORT_CURRENCIES_MAX];
+	size_t ngmv;
+	int gmv_unknown;
+	int64_t sponsored_pins;
+	int64_t sponsored_ms; /* open stretches counted up to now */
+	int64_t disclosed_ms;
+	lshop_hll unique_sketch;
+	/* what follows from them (show_figures_derive) */
+	uint64_t unique;
+	const money *one;              /* the gmv, if it is one sum */
+	char gmv_text[MONEY_TEXT_MAX]; /* "": null */
+	const char *currency;          /* "": null */
+	char aov[MONEY_TEXT_MAX];
+	char per_1000[MONEY_TEXT_MAX];
+	ratio ctr, conversion, click_to_buy;
+	double coverage;
+} show_figures;
+
+static void show_figures_init(show_figures *f)
+{
+	memset(f, 0, sizeof(*f));
+}
+
+static void show_figures_add(const lshop_report *r, const show_rec *s,
+			     int64_t now_ms, show_figures *f)
+{
+	int64_t sponsored = s->sponsored_ms, disclosed = s->disclosed_ms;
+
+	if (r->on_air == s)
+		sweep_open(r, now_ms, &sponsored, &disclosed);
+	f->shows++;
+	if (s->audience.peak > f->peak)
+		f->peak = s->audience.peak;
+	f->watch_ms = add_saturated(f->watch_ms, s->audience.sum.watch_ms);
+	f->impressions =
+	    add_saturated(f->impressions, s->audience.sum.impressions);
+	f->clicks = add_saturated(f->clicks, s->audience.sum.clicks);
+	f->orders = add_saturated(f->orders, s->orders);
+	f->units = add_saturated(f->units, s->units);
+	if (s->gmv_unknown || money_merge(f->gmv, &f->ngmv, s->gmv, s->ngmv))
+		f->gmv_unknown = 1;
+	f->sponsored_pins = add_saturated(f->sponsored_pins, s->sponsored_pins);
+	f->sponsored_ms = add_saturated(f->sponsored_ms, sponsored);
+	f->disclosed_ms = add_saturated(f->disclosed_ms, disclosed);
+	if (s->audience.unique != NULL)
+		lshop_hll_merge(&f->unique_sketch, s->audience.unique);
+}
+
+static void show_figures_derive(show_figures *f)
+{
+	static const money zero = {{0}, "", -1, 0};
+
+	f->unique = lshop_hll_count(&f->unique_sketch);
+	f->one = NULL;
+	if (!f->gmv_unknown && f->ngmv <= 1)
+		f->one = f->ngmv ? &f->gmv[0] : &zero;
+	f->gmv_text[0] = '\0';
+	f->aov[0] = '\0';
+	f->per_1000[0] = '\0';
+	f->currency = "";
+	if (f->one != NULL) {
+		/* no orders yet: "0.00", in no currency */
+		money_text(f->one, 2, f->gmv_text, sizeof(f->gmv_text));
+		f->currency = f->one->currency;
+		money_div(f->aov, sizeof(f->aov), f->one->v, 0,
+			  per_order(f->orders));
+		money_div(f->per_1000, sizeof(f->per_1000), f->one->v, 1,
+			  f->unique);
+	}
+	f->ctr = ratio_of(f->clicks, f->impressions);
+	f->conversion = ratio_of(f->orders, (int64_t)count_json(f->unique));
+	f->click_to_buy = ratio_of(f->orders, f->clicks);
+	f->coverage = f->sponsored_ms > 0
+			  ? (double)f->disclosed_ms / (double)f->sponsored_ms
+			  : 1.0;
+}
+
+/* The KPI keys of a show (or of shows together) into v: 0, or -1. */
+static int show_kpis_json(json_t *v, const show_figures *f)
+{
+	json_t *by = NULL;
+	char t[MONEY_TEXT_MAX];
 	size_t i;
 
-	if (v == NULL || offers == NULL)
+	if (lshop_json_set(v, "viewers_peak", json_integer(f->peak)) ||
+	    lshop_json_set(v, "viewers_unique",
+			   json_integer(count_json(f->unique))) ||
+	    lshop_json_set(v, "watch_seconds", seconds_json(f->watch_ms)) ||
+	    lshop_json_set(v, "impressions", json_integer(f->impressions)) ||
+	    lshop_json_set(v, "clicks", json_integer(f->clicks)) ||
+	    lshop_json_set(v, "ctr", ratio_json(f->ctr)) ||
+	    lshop_json_set(v, "orders", json_integer(f->orders)) ||
+	    lshop_json_set(v, "units", json_integer(f->units)) ||
+	    lshop_json_set(v, "gmv", text_json(f->gmv_text)))
+		return -1;
+	if (!f->gmv_unknown && f->ngmv > 1) {
+		by = json_object();
+		if (lshop_json_set(v, "gmv_by_currency", by))
+			return -1;
+		for (i = 0; i < f->ngmv; i++) {
+			money_text(&f->gmv[i], 2, t, sizeof(t));
+			if (lshop_json_set(by, f->gmv[i].currency,
+					   json_string(t)))
+				return -1;
+		}
+	}
+	if (lshop_json_set(v, "currency", text_json(f->currency)) ||
+	    lshop_json_set(v, "aov", text_json(f->aov)) ||
+	    lshop_json_set(v, "conversion", ratio_json(f->conversion)) ||
+	    lshop_json_set(v, "click_to_buy", ratio_json(f->click_to_buy)) ||
+	    lshop_json_set(v, "gmv_per_1000_viewers", text_json(f->per_1000)) ||
+	    lshop_json_set(v, "disclosure_coverage", json_real(f->coverage)))
+		return -1;
+	return 0;
+}
+
+/* f: room for the figures (with a sketch, 2 KiB), reused by the caller */
+static json_t *show_json(const lshop_report *r, const show_rec *s,
+			 int64_t now_ms, show_figures *f)
+{
+	json_t *v = json_object();
+
+	if (v == NULL)
+		return NULL;
+	show_figures_init(f);
+	show_figures_add(r, s, now_ms, f);
+	show_figures_derive(f);
+	if (lshop_json_set(v, "id", json_string(s->id)) ||
+	    (s->series[0] &&
+	     lshop_json_set(v, "series", json_string(s->series))) ||
+	    lshop_json_set(v, "title", json_string(s->title)) ||
+	    (s->host[0] && lshop_json_set(v, "host", json_string(s->host))) ||
+	    lshop_json_set(v, "started_at", lshop_json_time(s->started_ms)) ||
+	    lshop_json_set(v, "ended_at",
+			   r->on_air == s ? json_null()
+					  : lshop_json_time(s->ended_ms)) ||
+	    show_kpis_json(v, f)) {
+		json_decref(v);
+		return NULL;
+	}
+	return v;
+}
+
+/* The index of the first of the last n shows. */
+static size_t shows_from(const lshop_report *r, size_t last_shows)
+{
+	return r->nshows > last_shows ? r->nshows - last_shows : 0;
+}
+
+static json_t *across_json(const lshop_report *r, size_t from, int64_t now_ms,
+			   show_figures *f)
+{
+	json_t *v = json_object();
+	size_t i;
+
+	if (v == NULL)
+		return NULL;
+	show_figures_init(f);
+	for (i = from; i < r->nshows; i++)
+		show_figures_add(r, r->shows[i], now_ms, f);
+	show_figures_derive(f);
+	if (lshop_json_set(v, "shows", json_integer((json_int_t)f->shows)) ||
+	    show_kpis_json(v, f)) {
+		json_decref(v);
+		return NULL;
+	}
+	return v;
+}
+
+char *lshop_report_json(const lshop_report *r, const char *stream,
+			int64_t now_ms, size_t last_shows, size_t *len)
+{
+	json_t *v = json_object(), *offers = json_array(),
+	       *shows = json_array();
+	show_figures *sf = malloc(sizeof(*sf));
+	offer_view f;
+	char *out = NULL;
+	size_t i, from = shows_from(r, last_shows);
+
+	if (v == NULL || offers == NULL || shows == NULL || sf == NULL)
 		goto done;
-	for (i = 0; i < r->noffers; i++)
-		if (json_array_append_new(offers,
-					  offer_json(r, &r->offers[i], now_ms)))
+	for (i = 0; i < r->noffers; i++) {
+		offer_view_of(r, &r->offers[i], now_ms, &f);
+		if (json_array_append_new(offers, offer_json(&f)))
+			goto done;
+	}
+	for (i = from; i < r->nshows; i++)
+		if (json_array_append_new(
+			shows, show_json(r, r->shows[i], now_ms, sf)))
 			goto done;
 	if (lshop_json_set(v, "stream", json_string(stream)) ||
 	    lshop_json_set(v, "at", lshop_json_time(now_ms)) ||
 	    lshop_json_set(v, "offers", json_incref(offers)) ||
-	    lshop_json_set(v, "disclosure", disclosure_json(r, now_ms)))
+	    lshop_json_set(v, "disclosure", disclosure_json(r, now_ms)) ||
+	    lshop_json_set(v, "shows", json_incref(shows)) ||
+	    lshop_json_set(v, "across_shows", across_json(r, from, now_ms, sf)))
 		goto done;
 	out = lshop_json_dump_short_reals(v, len);
 done:
+	free(sf);
+	json_decref(shows);
+	json_decref(offers);
+	json_decref(v);
+	return out;
+}
+
+char *lshop_report_to_json(const lshop_report *r, const char *stream,
+			   int64_t now_ms, size_t *len)
+{
+	return lshop_report_json(r, stream, now_ms, LSHOP_REPORT_LAST_SHOWS,
+				 len);
+}
+
+int lshop_report_has_show(const lshop_report *r, const char *show_id)
+{
+	return show_find(r, show_id) != NULL;
+}
+
+/* The show's series: its viewers, its orders and its pins. */
+static json_t *series_json(const lshop_report *r, const show_rec *s)
+{
+	const viewers_point *vp = s->viewers.p;
+	const orders_point *op = s->order_points.p;
+	const pin_span *p;
+	json_t *v = json_object(), *a, *e;
+	size_t i;
+
+	if (v == NULL)
+		return NULL;
+	if (lshop_json_set(v, "viewers", a = json_array()))
+		goto fail;
+	for (i = 0; i < s->viewers.n; i++)
+		if (json_array_append_new(
+			a, json_pack("[II]", (json_int_t)vp[i].at_ms,
+				     (json_int_t)vp[i].viewers)))
+			goto fail;
+	if (lshop_json_set(v, "orders", a = json_array()))
+		goto fail;
+	for (i = 0; i < s->order_points.n; i++)
+		if (json_array_append_new(
+			a, json_pack("[IIIo]", (json_int_t)op[i].at_ms,
+				     (json_int_t)op[i].orders,
+				     (json_int_t)op[i].units,
+				     op[i].has_gmv ? json_real(op[i].gmv)
+						   : json_null())))
+			goto fail;
+	if (lshop_json_set(v, "pins", a = json_array()))
+		goto fail;
+	for (i = 0; i < s->npins; i++) {
+		p = &s->pins[i];
+		e = json_object();
+		if (json_array_append_new(a, e) ||
+		    lshop_json_set(e, "offer_id",
+				   json_string(r->offers[p->offer].id)) ||
+		    lshop_json_set(e, "start", json_integer(p->start_ms)) ||
+		    lshop_json_set(e, "end",
+				   p->open ? json_null()
+					   : json_integer(p->end_ms)))
+			goto fail;
+	}
+	return v;
+fail:
+	json_decref(v);
+	return NULL;
+}
+
+char *lshop_report_show_json(const lshop_report *r, const char *stream,
+			     const char *show_id, int64_t now_ms, size_t *len)
+{
+	const show_rec *s = show_find(r, show_id);
+	json_t *v, *offers = json_array();
+	show_figures *sf;
+	int64_t sponsored, disclosed;
+	offer_view f;
+	char *out = NULL;
+	size_t i;
+
+	if (s == NULL) {
+		json_decref(offers);
+		if (len != NULL)
+			*len = 0;
+		return NULL;
+	}
+	v = json_object();
+	sf = malloc(sizeof(*sf));
+	if (v == NULL || offers == NULL || sf == NULL)
+		goto done;
+	for (i = 0; i < s->noffers; i++) {
+		show_offer_view(r, s, &s->offers[i], now_ms, &f);
+		if (json_array_append_new(offers, offer_json(&f)))
+			goto done;
+	}
+	sponsored = s->sponsored_ms;
+	disclosed = s->disclosed_ms;
+	if (r->on_air == s)
+		sweep_open(r, now_ms, &sponsored, &disclosed);
+	if (lshop_json_set(v, "stream", json_string(stream)) ||
+	    lshop_json_set(v, "at", lshop_json_time(now_ms)) ||
+	    lshop_json_set(v, "show", show_json(r, s, now_ms, sf)) ||
+	    lshop_json_set(v, "offers", json_incref(offers)) ||
+	    lshop_json_set(
+		v, "disclosure",
+		disclosure_object(s->sponsored_pins, sponsored, disclosed)) ||
+	    lshop_json_set(v, "series", series_json(r, s)))
+		goto done;
+	out = lshop_json_dump_short_reals(v, len);
+done:
+	free(sf);
 	json_decref(offers);
 	json_decref(v);
 	return out;
@@ -537,57 +1703,234 @@ static void csv_seconds(csv_buf *b, int64_t ms)
 	csv_field(b, s, 0);
 }
 
-char *lshop_report_to_csv(const lshop_report *r, int64_t now_ms, size_t *len)
+/* A ratio with its 4 decimals ("0.2500"); empty where JSON says null. */
+static void csv_ratio(csv_buf *b, ratio q, int last)
 {
-	static const char header[] = "offer_id,title,pins,seconds_pinned,"
-				     "orders,units,oversold,revenue,currency"
-				     "\r\n";
-	csv_buf b = {0};
-	offer_figures f;
-	const offer_rec *o;
-	size_t i;
+	char s[48];
 
-	b.cap = sizeof(header) + 128 * r->noffers;
-	b.data = malloc(b.cap);
-	if (b.data == NULL)
-		return NULL;
-	csv_put(&b, header, sizeof(header) - 1);
-	for (i = 0; i < r->noffers; i++) {
-		o = &r->offers[i];
-		offer_figures_of(r, o, now_ms, &f);
-		csv_field(&b, o->id, 0);
-		csv_field(&b, o->title, 0);
-		csv_int(&b, o->pins);
-		csv_seconds(&b, f.pinned_ms);
-		csv_int(&b, o->orders);
-		csv_int(&b, o->units);
-		csv_int(&b, o->oversold);
-		csv_field(&b, f.revenue, 0);
-		csv_field(&b, f.currency, 1);
-	}
-	csv_put(&b, "", 1); /* NUL, not counted */
-	if (b.failed) {
-		free(b.data);
+	s[0] = '\0';
+	if (q.known)
+		snprintf(s, sizeof(s), "%.4f", q.v);
+	csv_field(b, s, last);
+}
+
+static void csv_time(csv_buf *b, int64_t ms)
+{
+	char t[LSHOP_TIME_LEN];
+
+	lshop_time_format(t, ms);
+	csv_field(b, t, 0);
+}
+
+static const char offer_header[] =
+    "offer_id,title,pins,seconds_pinned,orders,units,oversold,revenue,"
+    "currency,viewers_peak,viewers_unique,watch_seconds,impressions,clicks,"
+    "ctr,gmv,aov,conversion,click_to_buy,gmv_per_1000_viewers\r\n";
+
+static void csv_offer(csv_buf *b, const offer_view *f)
+{
+	csv_field(b, f->o->id, 0);
+	csv_field(b, f->o->title, 0);
+	csv_int(b, f->pins);
+	csv_seconds(b, f->pinned_ms);
+	csv_int(b, f->orders);
+	csv_int(b, f->units);
+	csv_int(b, f->oversold);
+	csv_field(b, f->revenue_text, 0);
+	csv_field(b, f->currency, 0);
+	csv_int(b, f->audience->peak);
+	csv_int(b, count_json(f->unique));
+	csv_seconds(b, f->audience->sum.watch_ms);
+	csv_int(b, f->audience->sum.impressions);
+	csv_int(b, f->audience->sum.clicks);
+	csv_ratio(b, f->ctr, 0);
+	csv_field(b, f->revenue_text, 0);
+	csv_field(b, f->aov, 0);
+	csv_ratio(b, f->conversion, 0);
+	csv_ratio(b, f->click_to_buy, 0);
+	csv_field(b, f->per_1000, 1);
+}
+
+static int csv_begin(csv_buf *b, const char *header, size_t rows)
+{
+	memset(b, 0, sizeof(*b));
+	b->cap = strlen(header) + 1 + 256 * rows;
+	b->data = malloc(b->cap);
+	if (b->data == NULL)
+		return -1;
+	csv_put(b, header, strlen(header));
+	return 0;
+}
+
+static char *csv_end(csv_buf *b, size_t *len)
+{
+	csv_put(b, "", 1); /* NUL, not counted */
+	if (b->failed) {
+		free(b->data);
 		return NULL;
 	}
 	if (len != NULL)
-		*len = b.len - 1;
-	return b.data;
+		*len = b->len - 1;
+	return b->data;
+}
+
+char *lshop_report_to_csv(const lshop_report *r, int64_t now_ms, size_t *len)
+{
+	csv_buf b;
+	offer_view f;
+	size_t i;
+
+	if (csv_begin(&b, offer_header, r->noffers) != 0)
+		return NULL;
+	for (i = 0; i < r->noffers; i++) {
+		offer_view_of(r, &r->offers[i], now_ms, &f);
+		csv_offer(&b, &f);
+	}
+	return csv_end(&b, len);
+}
+
+char *lshop_report_show_csv(const lshop_report *r, const char *show_id,
+			    int64_t now_ms, size_t *len)
+{
+	const show_rec *s = show_find(r, show_id);
+	csv_buf b;
+	offer_view f;
+	size_t i;
+
+	if (s == NULL) {
+		if (len != NULL)
+			*len = 0;
+		return NULL;
+	}
+	if (csv_begin(&b, offer_header, s->noffers) != 0)
+		return NULL;
+	for (i = 0; i < s->noffers; i++) {
+		show_offer_view(r, s, &s->offers[i], now_ms, &f);
+		csv_offer(&b, &f);
+	}
+	return csv_end(&b, len);
+}
+
+char *lshop_report_shows_csv(const lshop_report *r, size_t last_shows,
+			     int64_t now_ms, size_t *len)
+{
+	static const char header[] =
+	    "show_id,series,title,host,started_at,ended_at,viewers_peak,"
+	    "viewers_unique,watch_seconds,impressions,clicks,ctr,orders,units,"
+	    "gmv,currency,aov,conversion,click_to_buy,gmv_per_1000_viewers,"
+	    "disclosure_coverage\r\n";
+	show_figures *f = malloc(sizeof(*f));
+	const show_rec *s;
+	size_t i, from = shows_from(r, last_shows);
+	csv_buf b;
+	ratio coverage;
+
+	if (f == NULL || csv_begin(&b, header, r->nshows - from) != 0) {
+		free(f);
+		return NULL;
+	}
+	for (i = from; i < r->nshows; i++) {
+		s = r->shows[i];
+		show_figures_init(f);
+		show_figures_add(r, s, now_ms, f);
+		show_figures_derive(f);
+		csv_field(&b, s->id, 0);
+		csv_field(&b, s->series, 0);
+		csv_field(&b, s->title, 0);
+		csv_field(&b, s->host, 0);
+		csv_time(&b, s->started_ms);
+		if (r->on_air == s)
+			csv_field(&b, "", 0);
+		else
+			csv_time(&b, s->ended_ms);
+		csv_int(&b, f->peak);
+		csv_int(&b, count_json(f->unique));
+		csv_seconds(&b, f->watch_ms);
+		csv_int(&b, f->impressions);
+		csv_int(&b, f->clicks);
+		csv_ratio(&b, f->ctr, 0);
+		csv_int(&b, f->orders);
+		csv_int(&b, f->units);
+		csv_field(&b, f->gmv_text, 0);
+		csv_field(&b, f->currency, 0);
+		csv_field(&b, f->aov, 0);
+		csv_ratio(&b, f->conversion, 0);
+		csv_ratio(&b, f->click_to_buy, 0);
+		csv_field(&b, f->per_1000, 0);
+		coverage.known = 1;
+		coverage.v = f->coverage;
+		csv_ratio(&b, coverage, 1);
+	}
+	free(f);
+	return csv_end(&b, len);
 }
 
 /* Carry: the whole of a report, so a ledger can take it past rotation */
 
-static json_t *offer_carry(const offer_rec *o)
+static json_t *limbs_json(const uint32_t v[LIMBS])
 {
-	json_t *v = json_object(), *rev = json_array();
+	json_t *a = json_array();
 	size_t i;
 
-	if (v == NULL || rev == NULL)
-		goto fail;
+	if (a == NULL)
+		return NULL;
 	for (i = 0; i < LIMBS; i++)
-		if (json_array_append_new(rev, json_integer(o->revenue[i])))
-			goto fail;
-	if (lshop_json_set(v, "id", json_string(o->id)) ||
+		if (json_array_append_new(a, json_integer(v[i]))) {
+			json_decref(a);
+			return NULL;
+		}
+	return a;
+}
+
+static json_t *money_carry(const money *m)
+{
+	json_t *v = json_object();
+
+	if (v == NULL ||
+	    lshop_json_set(v, "currency", json_string(m->currency)) ||
+	    lshop_json_set(v, "revenue", limbs_json(m->v)) ||
+	    lshop_json_set(v, "decimals", json_integer(m->decimals)) ||
+	    lshop_json_set(v, "unknown", json_boolean(m->unknown))) {
+		json_decref(v);
+		return NULL;
+	}
+	return v;
+}
+
+/* [WATCH_MS, IMPRESSIONS, CLICKS] */
+static json_t *counts_json(const counts *c)
+{
+	return json_pack("[III]", (json_int_t)c->watch_ms,
+			 (json_int_t)c->impressions, (json_int_t)c->clicks);
+}
+
+/* Its sketch in the text form of audience.h, or null. */
+static json_t *tally_carry(const tally *t)
+{
+	char text[LSHOP_HLL_TEXT_MAX + 1];
+	json_t *v = json_object();
+
+	if (t->unique != NULL)
+		lshop_hll_write_text(t->unique, text);
+	if (v == NULL || lshop_json_set(v, "peak", json_integer(t->peak)) ||
+	    lshop_json_set(v, "watch_ms", json_integer(t->sum.watch_ms)) ||
+	    lshop_json_set(v, "impressions",
+			   json_integer(t->sum.impressions)) ||
+	    lshop_json_set(v, "clicks", json_integer(t->sum.clicks)) ||
+	    lshop_json_set(v, "last", counts_json(&t->last)) ||
+	    lshop_json_set(v, "unique",
+			   t->unique ? json_string(text) : json_null())) {
+		json_decref(v);
+		return NULL;
+	}
+	return v;
+}
+
+static json_t *offer_carry(const offer_rec *o)
+{
+	json_t *v = json_object();
+
+	if (v == NULL || lshop_json_set(v, "id", json_string(o->id)) ||
 	    lshop_json_set(v, "title", json_string(o->title)) ||
 	    lshop_json_set(v, "price", json_string(o->price)) ||
 	    lshop_json_set(v, "currency", json_string(o->currency)) ||
@@ -596,24 +1939,115 @@ static json_t *offer_carry(const offer_rec *o)
 	    lshop_json_set(v, "orders", json_integer(o->orders)) ||
 	    lshop_json_set(v, "units", json_integer(o->units)) ||
 	    lshop_json_set(v, "oversold", json_integer(o->oversold)) ||
-	    lshop_json_set(v, "revenue", json_incref(rev)) ||
+	    lshop_json_set(v, "revenue", limbs_json(o->revenue.v)) ||
 	    lshop_json_set(v, "revenue_currency",
-			   json_string(o->revenue_currency)) ||
-	    lshop_json_set(v, "decimals", json_integer(o->decimals)) ||
+			   json_string(o->revenue.currency)) ||
+	    lshop_json_set(v, "decimals", json_integer(o->revenue.decimals)) ||
 	    lshop_json_set(v, "revenue_unknown",
-			   json_boolean(o->revenue_unknown)))
+			   json_boolean(o->revenue.unknown)) ||
+	    lshop_json_set(v, "audience", tally_carry(&o->audience))) {
+		json_decref(v);
+		return NULL;
+	}
+	return v;
+}
+
+/* A series: {"offered","stride","extra","points":[[...],...]}. */
+static json_t *points_carry(const points *ps, int orders)
+{
+	const viewers_point *vp = ps->p;
+	const orders_point *op = ps->p;
+	json_t *v = json_object(), *a = json_array(), *e;
+	size_t i;
+
+	if (v == NULL || lshop_json_set(v, "points", a) ||
+	    lshop_json_set(v, "offered", json_integer(ps->offered)) ||
+	    lshop_json_set(v, "stride", json_integer(ps->stride)) ||
+	    lshop_json_set(v, "extra", json_boolean(ps->extra)))
 		goto fail;
-	json_decref(rev);
+	for (i = 0; i < ps->n; i++) {
+		if (orders)
+			e = json_pack(
+			    "[IIIo]", (json_int_t)op[i].at_ms,
+			    (json_int_t)op[i].orders, (json_int_t)op[i].units,
+			    op[i].has_gmv ? json_real(op[i].gmv) : json_null());
+		else
+			e = json_pack("[II]", (json_int_t)vp[i].at_ms,
+				      (json_int_t)vp[i].viewers);
+		if (json_array_append_new(a, e))
+			goto fail;
+	}
 	return v;
 fail:
-	json_decref(rev);
+	json_decref(v);
+	return NULL;
+}
+
+static json_t *show_carry(const show_rec *s)
+{
+	json_t *v = json_object(), *gmv, *offers, *pins, *e;
+	const show_offer *so;
+	const pin_span *p;
+	size_t i;
+
+	if (v == NULL || lshop_json_set(v, "id", json_string(s->id)) ||
+	    lshop_json_set(v, "series", json_string(s->series)) ||
+	    lshop_json_set(v, "title", json_string(s->title)) ||
+	    lshop_json_set(v, "host", json_string(s->host)) ||
+	    lshop_json_set(v, "started_ms", json_integer(s->started_ms)) ||
+	    lshop_json_set(v, "ended_ms", json_integer(s->ended_ms)) ||
+	    lshop_json_set(v, "orders", json_integer(s->orders)) ||
+	    lshop_json_set(v, "units", json_integer(s->units)) ||
+	    lshop_json_set(v, "gmv", gmv = json_array()) ||
+	    lshop_json_set(v, "gmv_unknown", json_boolean(s->gmv_unknown)) ||
+	    lshop_json_set(v, "sponsored_pins",
+			   json_integer(s->sponsored_pins)) ||
+	    lshop_json_set(v, "sponsored_ms", json_integer(s->sponsored_ms)) ||
+	    lshop_json_set(v, "disclosed_ms", json_integer(s->disclosed_ms)) ||
+	    lshop_json_set(v, "audience", tally_carry(&s->audience)) ||
+	    lshop_json_set(v, "offers", offers = json_array()) ||
+	    lshop_json_set(v, "viewers", points_carry(&s->viewers, 0)) ||
+	    lshop_json_set(v, "order_points",
+			   points_carry(&s->order_points, 1)) ||
+	    lshop_json_set(v, "pins", pins = json_array()))
+		goto fail;
+	for (i = 0; i < s->ngmv; i++)
+		if (json_array_append_new(gmv, money_carry(&s->gmv[i])))
+			goto fail;
+	for (i = 0; i < s->noffers; i++) {
+		so = &s->offers[i];
+		e = json_object();
+		if (json_array_append_new(offers, e) ||
+		    lshop_json_set(e, "offer",
+				   json_integer((json_int_t)so->offer)) ||
+		    lshop_json_set(e, "pins", json_integer(so->pins)) ||
+		    lshop_json_set(e, "pinned_ms",
+				   json_integer(so->pinned_ms)) ||
+		    lshop_json_set(e, "orders", json_integer(so->orders)) ||
+		    lshop_json_set(e, "units", json_integer(so->units)) ||
+		    lshop_json_set(e, "oversold", json_integer(so->oversold)) ||
+		    lshop_json_set(e, "revenue", money_carry(&so->revenue)) ||
+		    lshop_json_set(e, "audience", tally_carry(&so->audience)))
+			goto fail;
+	}
+	for (i = 0; i < s->npins; i++) {
+		p = &s->pins[i];
+		if (json_array_append_new(
+			pins, json_pack("[IIIb]", (json_int_t)p->offer,
+					(json_int_t)p->start_ms,
+					(json_int_t)p->end_ms, p->open)))
+			goto fail;
+	}
+	return v;
+fail:
 	json_decref(v);
 	return NULL;
 }
 
 json_t *lshop_report_carry(const lshop_report *r)
 {
-	json_t *v = json_object(), *offers = json_array();
+	json_t *v = json_object(), *offers = json_array(), *shows, *gap;
+	long on_air = -1;
 	size_t i;
 
 	if (v == NULL || offers == NULL)
@@ -621,9 +2055,13 @@ json_t *lshop_report_carry(const lshop_report *r)
 	for (i = 0; i < r->noffers; i++)
 		if (json_array_append_new(offers, offer_carry(&r->offers[i])))
 			goto fail;
+	for (i = 0; i < r->nshows; i++)
+		if (r->shows[i] == r->on_air)
+			on_air = (long)i;
 	if (lshop_json_set(v, "offers", json_incref(offers)) ||
 	    lshop_json_set(v, "pinned", json_boolean(r->pinned)) ||
-	    lshop_json_set(v, "pin_offer", json_integer((json_int_t)r->pin_offer)) ||
+	    lshop_json_set(v, "pin_offer",
+			   json_integer((json_int_t)r->pin_offer)) ||
 	    lshop_json_set(v, "pin_at_ms", json_integer(r->pin_at_ms)) ||
 	    lshop_json_set(v, "swept", json_boolean(r->swept)) ||
 	    lshop_json_set(v, "sponsored", json_boolean(r->sponsored)) ||
@@ -632,8 +2070,25 @@ json_t *lshop_report_carry(const lshop_report *r)
 	    lshop_json_set(v, "sponsored_pins",
 			   json_integer(r->sponsored_pins)) ||
 	    lshop_json_set(v, "sponsored_ms", json_integer(r->sponsored_ms)) ||
-	    lshop_json_set(v, "disclosed_ms", json_integer(r->disclosed_ms)))
+	    lshop_json_set(v, "disclosed_ms", json_integer(r->disclosed_ms)) ||
+	    lshop_json_set(v, "last_at_ms", json_integer(r->last_at_ms)) ||
+	    lshop_json_set(v, "shows", shows = json_array()) ||
+	    lshop_json_set(v, "on_air", json_integer(on_air)) ||
+	    lshop_json_set(v, "show_pin_from",
+			   json_integer(r->show_pin_from)) ||
+	    lshop_json_set(v, "gap_last", counts_json(&r->gap_last)) ||
+	    lshop_json_set(v, "gap", gap = json_array()))
 		goto fail;
+	for (i = 0; i < r->nshows; i++)
+		if (json_array_append_new(shows, show_carry(r->shows[i])))
+			goto fail;
+	for (i = 0; i < r->ngap; i++)
+		if (json_array_append_new(
+			gap, json_pack("[IIII]", (json_int_t)r->gap[i].offer,
+				       (json_int_t)r->gap[i].last.watch_ms,
+				       (json_int_t)r->gap[i].last.impressions,
+				       (json_int_t)r->gap[i].last.clicks)))
+			goto fail;
 	json_decref(offers);
 	return v;
 fail:
@@ -690,13 +2145,326 @@ static int carry_text(const json_t *obj, const char *prefix, const char *key,
 	return 0;
 }
 
+/* The array field key of obj, of at most max elements; NULL with err. */
+static const json_t *carry_array(const json_t *obj, const char *prefix,
+				 const char *key, size_t max, lshop_error *err)
+{
+	const json_t *a = json_object_get(obj, key);
+
+	if (!json_is_array(a) || json_array_size(a) > max) {
+		lshop_field_error(err, "invalid_field", prefix, key,
+				  "must be a JSON array of at most %zu", max);
+		return NULL;
+	}
+	return a;
+}
+
+static int carry_object(const json_t *v, const char *field, lshop_error *err)
+{
+	if (json_is_object(v))
+		return 0;
+	lshop_error_set(err, "invalid_field", field, "%s must be a JSON object",
+			field);
+	return -1;
+}
+
+static int no_memory(lshop_error *err)
+{
+	lshop_error_set(err, "no_memory", "", "out of memory");
+	return -1;
+}
+
+static int carry_limbs(const json_t *rev, const char *field,
+		       uint32_t out[LIMBS], lshop_error *err)
+{
+	json_t *j;
+	int64_t n;
+	size_t i;
+
+	if (!json_is_array(rev) || json_array_size(rev) != LIMBS) {
+		lshop_error_set(err, "invalid_field", field,
+				"%s must list %d limbs", field, LIMBS);
+		return -1;
+	}
+	for (i = 0; i < LIMBS; i++) {
+		j = json_array_get(rev, i);
+		n = json_integer_value(j);
+		if (!json_is_integer(j) || n < 0 || n >= LIMB_BASE) {
+			lshop_error_set(err, "invalid_field", field,
+					"%s limbs must be whole numbers below "
+					"%u",
+					field, LIMB_BASE);
+			return -1;
+		}
+		out[i] = (uint32_t)n;
+	}
+	return 0;
+}
+
+static int money_restore(const json_t *v, const char *field, money *m,
+			 lshop_error *err)
+{
+	char prefix[96], limbs[104];
+	int64_t n;
+
+	snprintf(prefix, sizeof(prefix), "%s.", field);
+	snprintf(limbs, sizeof(limbs), "%s.revenue", field);
+	money_init(m);
+	if (carry_object(v, field, err) ||
+	    carry_text(v, prefix, "currency", m->currency, sizeof(m->currency),
+		       err) ||
+	    carry_limbs(json_object_get(v, "revenue"), limbs, m->v, err) ||
+	    carry_int(v, prefix, "decimals", -1, 4, &n, err) ||
+	    carry_bool(v, prefix, "unknown", &m->unknown, err))
+		return -1;
+	m->decimals = (int)n;
+	return 0;
+}
+
+/* [WATCH_MS, IMPRESSIONS, CLICKS], each >= 0. */
+static int carry_counts(const json_t *a, const char *prefix, const char *key,
+			counts *c, lshop_error *err)
+{
+	int64_t n[3];
+	size_t i;
+
+	for (i = 0; i < 3; i++) {
+		n[i] = json_integer_value(json_array_get(a, i));
+		if (!json_is_integer(json_array_get(a, i)) || n[i] < 0)
+			break;
+	}
+	if (json_array_size(a) != 3 || i < 3) {
+		lshop_field_error(err, "invalid_field", prefix, key,
+				  "must be [WATCH_MS, IMPRESSIONS, CLICKS]");
+		return -1;
+	}
+	c->watch_ms = n[0];
+	c->impressions = n[1];
+	c->clicks = n[2];
+	return 0;
+}
+
+/* Into t, whose sketch (made here) its owner frees. */
+static int tally_restore(const json_t *v, const char *field, tally *t,
+			 lshop_error *err)
+{
+	const json_t *u = json_object_get(v, "unique");
+	char prefix[96];
+	const char *s;
+	size_t n;
+
+	snprintf(prefix, sizeof(prefix), "%s.", field);
+	if (carry_object(v, field, err) ||
+	    carry_int(v, prefix, "peak", 0, INT64_MAX, &t->peak, err) ||
+	    carry_int(v, prefix, "watch_ms", 0, INT64_MAX, &t->sum.watch_ms,
+		      err) ||
+	    carry_int(v, prefix, "impressions", 0, INT64_MAX,
+		      &t->sum.impressions, err) ||
+	    carry_int(v, prefix, "clicks", 0, INT64_MAX, &t->sum.clicks, err) ||
+	    carry_counts(json_object_get(v, "last"), prefix, "last", &t->last,
+			 err))
+		return -1;
+	if (json_is_null(u))
+		return 0;
+	if (!lshop_json_text(u, &s, &n)) {
+		lshop_field_error(err, "invalid_field", prefix, "unique",
+				  "must be a sketch (\"hll1...\") or null");
+		return -1;
+	}
+	t->unique = malloc(sizeof(*t->unique));
+	if (t->unique == NULL)
+		return no_memory(err);
+	if (lshop_hll_from_text(s, n, t->unique, err) != 0) {
+		lshop_field_error(err, "invalid_field", prefix, "unique",
+				  "must be a sketch (\"hll1...\") or null");
+		return -1;
+	}
+	return 0;
+}
+
+static int points_restore(const json_t *v, const char *field, points *ps,
+			  int orders, size_t max, lshop_error *err)
+{
+	size_t size = orders ? sizeof(orders_point) : sizeof(viewers_point);
+	const json_t *a, *e, *g;
+	viewers_point *vp;
+	orders_point *op;
+	char prefix[96];
+	size_t i, n;
+
+	snprintf(prefix, sizeof(prefix), "%s.", field);
+	if (carry_object(v, field, err) ||
+	    carry_int(v, prefix, "offered", 0, INT64_MAX, &ps->offered, err) ||
+	    carry_int(v, prefix, "stride", 1, INT64_MAX / 2, &ps->stride,
+		      err) ||
+	    carry_bool(v, prefix, "extra", &ps->extra, err) ||
+	    (a = carry_array(v, prefix, "points", max, err)) == NULL)
+		return -1;
+	n = json_array_size(a);
+	if ((int64_t)n > ps->offered || (ps->extra && n == 0)) {
+		lshop_field_error(err, "invalid_field", prefix, "points",
+				  "must hold no more points than offered");
+		return -1;
+	}
+	if (n == 0)
+		return 0;
+	ps->p = malloc(n * size);
+	if (ps->p == NULL)
+		return no_memory(err);
+	ps->cap = n;
+	vp = ps->p;
+	op = ps->p;
+	for (i = 0; i < n; i++) {
+		e = json_array_get(a, i);
+		g = json_array_get(e, 3);
+		if (!json_is_array(e) ||
+		    json_array_size(e) != (orders ? 4u : 2u) ||
+		    !json_is_integer(json_array_get(e, 0)) ||
+		    !json_is_integer(json_array_get(e, 1)) ||
+		    json_integer_value(json_array_get(e, 1)) < 0 ||
+		    (orders && (!json_is_integer(json_array_get(e, 2)) ||
+				json_integer_value(json_array_get(e, 2)) < 0 ||
+				!(json_is_null(g) || json_is_number(g))))) {
+			lshop_field_error(err, "invalid_field", prefix,
+					  "points",
+					  "must list [MS, COUNT%s] arrays",
+					  orders ? ", UNITS, GMV" : "");
+			return -1;
+		}
+		if (orders) {
+			op[i].at_ms = json_integer_value(json_array_get(e, 0));
+			op[i].orders = json_integer_value(json_array_get(e, 1));
+			op[i].units = json_integer_value(json_array_get(e, 2));
+			op[i].has_gmv = json_is_number(g);
+			op[i].gmv = op[i].has_gmv ? json_number_value(g) : 0.0;
+		} else {
+			vp[i].at_ms = json_integer_value(json_array_get(e, 0));
+			vp[i].viewers =
+			    json_integer_value(json_array_get(e, 1));
+		}
+		ps->n = i + 1;
+	}
+	return 0;
+}
+
+static int show_offer_restore(const lshop_report *r, const json_t *v,
+			      show_offer *so, lshop_error *err)
+{
+	const char *p = "report.shows.offers.";
+	int64_t n;
+
+	if (carry_object(v, "report.shows.offers", err) ||
+	    carry_int(v, p, "offer", 0, (int64_t)r->noffers - 1, &n, err) ||
+	    carry_int(v, p, "pins", 0, INT64_MAX, &so->pins, err) ||
+	    carry_int(v, p, "pinned_ms", 0, INT64_MAX, &so->pinned_ms, err) ||
+	    carry_int(v, p, "orders", 0, INT64_MAX, &so->orders, err) ||
+	    carry_int(v, p, "units", 0, INT64_MAX, &so->units, err) ||
+	    carry_int(v, p, "oversold", 0, INT64_MAX, &so->oversold, err) ||
+	    money_restore(json_object_get(v, "revenue"),
+			  "report.shows.offers.revenue", &so->revenue, err) ||
+	    tally_restore(json_object_get(v, "audience"),
+			  "report.shows.offers.audience", &so->audience, err))
+		return -1;
+	so->offer = (size_t)n;
+	return 0;
+}
+
+static int show_restore(lshop_report *r, const json_t *v, lshop_error *err)
+{
+	const char *p = "report.shows.";
+	const json_t *gmv, *offers, *pins, *e;
+	show_rec *s;
+	int64_t n[4];
+	size_t i;
+
+	if (carry_object(v, "report.shows", err))
+		return -1;
+	s = calloc(1, sizeof(*s));
+	if (s == NULL)
+		return no_memory(err);
+	r->shows[r->nshows++] = s; /* freed with r from here on */
+	if (carry_text(v, p, "id", s->id, sizeof(s->id), err) ||
+	    carry_text(v, p, "series", s->series, sizeof(s->series), err) ||
+	    carry_text(v, p, "title", s->title, sizeof(s->title), err) ||
+	    carry_text(v, p, "host", s->host, sizeof(s->host), err) ||
+	    carry_int(v, p, "started_ms", INT64_MIN, INT64_MAX, &s->started_ms,
+		      err) ||
+	    carry_int(v, p, "ended_ms", INT64_MIN, INT64_MAX, &s->ended_ms,
+		      err) ||
+	    carry_int(v, p, "orders", 0, INT64_MAX, &s->orders, err) ||
+	    carry_int(v, p, "units", 0, INT64_MAX, &s->units, err) ||
+	    (gmv = carry_array(v, p, "gmv", LSHOP_REPORT_CURRENCIES_MAX,
+			       err)) == NULL ||
+	    carry_bool(v, p, "gmv_unknown", &s->gmv_unknown, err) ||
+	    carry_int(v, p, "sponsored_pins", 0, INT64_MAX, &s->sponsored_pins,
+		      err) ||
+	    carry_int(v, p, "sponsored_ms", 0, INT64_MAX, &s->sponsored_ms,
+		      err) ||
+	    carry_int(v, p, "disclosed_ms", 0, INT64_MAX, &s->disclosed_ms,
+		      err) ||
+	    tally_restore(json_object_get(v, "audience"),
+			  "report.shows.audience", &s->audience, err) ||
+	    (offers = carry_array(v, p, "offers", r->noffers, err)) == NULL ||
+	    (pins = carry_array(v, p, "pins", LSHOP_REPORT_PIN_SPANS_MAX,
+				err)) == NULL)
+		return -1;
+	for (i = 0; i < json_array_size(gmv); i++)
+		if (money_restore(json_array_get(gmv, i), "report.shows.gmv",
+				  &s->gmv[s->ngmv++], err))
+			return -1;
+	if (json_array_size(offers) > 0) {
+		s->offers = calloc(json_array_size(offers), sizeof(*s->offers));
+		if (s->offers == NULL)
+			return no_memory(err);
+		s->offers_cap = s->noffers = json_array_size(offers);
+	}
+	for (i = 0; i < s->noffers; i++)
+		if (show_offer_restore(r, json_array_get(offers, i),
+				       &s->offers[i], err))
+			return -1;
+	if (points_restore(json_object_get(v, "viewers"),
+			   "report.shows.viewers", &s->viewers, 0,
+			   LSHOP_REPORT_VIEWER_POINTS_MAX, err) ||
+	    points_restore(json_object_get(v, "order_points"),
+			   "report.shows.order_points", &s->order_points, 1,
+			   LSHOP_REPORT_ORDER_POINTS_MAX, err))
+		return -1;
+	if (json_array_size(pins) > 0) {
+		s->pins = calloc(json_array_size(pins), sizeof(*s->pins));
+		if (s->pins == NULL)
+			return no_memory(err);
+		s->pins_cap = json_array_size(pins);
+	}
+	for (i = 0; i < json_array_size(pins); i++) {
+		e = json_array_get(pins, i);
+		if (json_array_size(e) != 4 ||
+		    !json_is_integer(json_array_get(e, 0)) ||
+		    !json_is_integer(json_array_get(e, 1)) ||
+		    !json_is_integer(json_array_get(e, 2)) ||
+		    !json_is_boolean(json_array_get(e, 3)) ||
+		    (n[0] = json_integer_value(json_array_get(e, 0))) < 0 ||
+		    n[0] >= (int64_t)r->noffers) {
+			lshop_error_set(err, "invalid_field",
+					"report.shows.pins",
+					"report.shows.pins must list [OFFER, "
+					"START, END, OPEN] arrays");
+			return -1;
+		}
+		s->pins[i].offer = (size_t)n[0];
+		s->pins[i].start_ms = json_integer_value(json_array_get(e, 1));
+		s->pins[i].end_ms = json_integer_value(json_array_get(e, 2));
+		s->pins[i].open = json_is_true(json_array_get(e, 3));
+		s->npins = i + 1;
+	}
+	return 0;
+}
+
 static int offer_restore(lshop_report *r, const json_t *v, lshop_error *err)
 {
 	const char *p = "report.offers.";
+	const json_t *aud = json_object_get(v, "audience");
 	offer_rec rec, *o;
-	json_t *rev = json_object_get(v, "revenue");
 	int64_t n;
-	size_t i;
 
 	memset(&rec, 0, sizeof(rec));
 	if (!json_is_object(v)) {
@@ -719,36 +2487,26 @@ static int offer_restore(lshop_report *r, const json_t *v, lshop_error *err)
 	    carry_int(v, p, "orders", 0, INT64_MAX, &rec.orders, err) ||
 	    carry_int(v, p, "units", 0, INT64_MAX, &rec.units, err) ||
 	    carry_int(v, p, "oversold", 0, INT64_MAX, &rec.oversold, err) ||
-	    carry_text(v, p, "revenue_currency", rec.revenue_currency,
-		       sizeof(rec.revenue_currency), err) ||
+	    carry_text(v, p, "revenue_currency", rec.revenue.currency,
+		       sizeof(rec.revenue.currency), err) ||
 	    carry_int(v, p, "decimals", -1, 4, &n, err) ||
-	    carry_bool(v, p, "revenue_unknown", &rec.revenue_unknown, err))
+	    carry_bool(v, p, "revenue_unknown", &rec.revenue.unknown, err) ||
+	    carry_limbs(json_object_get(v, "revenue"), "report.offers.revenue",
+			rec.revenue.v, err))
 		return -1;
-	rec.decimals = (int)n;
-	if (!json_is_array(rev) || json_array_size(rev) != LIMBS) {
-		lshop_error_set(err, "invalid_field", "report.offers.revenue",
-				"report.offers.revenue must list %d limbs",
-				LIMBS);
+	rec.revenue.decimals = (int)n;
+	/* a ledger from before audience figures has none */
+	if (aud != NULL &&
+	    tally_restore(aud, "report.offers.audience", &rec.audience, err)) {
+		free(rec.audience.unique);
 		return -1;
-	}
-	for (i = 0; i < LIMBS; i++) {
-		n = json_integer_value(json_array_get(rev, i));
-		if (!json_is_integer(json_array_get(rev, i)) || n < 0 ||
-		    n >= LIMB_BASE) {
-			lshop_error_set(err, "invalid_field",
-					"report.offers.revenue",
-					"report.offers.revenue limbs must be "
-					"whole numbers below %u",
-					LIMB_BASE);
-			return -1;
-		}
-		rec.revenue[i] = (uint32_t)n;
 	}
 	o = offer_of(r, rec.id);
 	if (o == NULL) {
-		lshop_error_set(err, "no_memory", "", "out of memory");
-		return -1;
+		free(rec.audience.unique);
+		return no_memory(err);
 	}
+	free(o->audience.unique); /* the id listed twice: the last wins */
 	*o = rec;
 	return 0;
 }
@@ -757,17 +2515,16 @@ int lshop_report_restore(lshop_report *r, const json_t *v, lshop_error *err)
 {
 	const char *p = "report.";
 	json_t *offers = json_object_get(v, "offers");
-	int64_t n;
-	size_t i;
+	const json_t *shows, *gap, *e;
+	int64_t n, on_air, g[4];
+	size_t i, k;
 
 	if (!json_is_object(v) || !json_is_array(offers)) {
 		lshop_error_set(err, "invalid_field", "report",
 				"report must be a JSON object with offers");
 		return -1;
 	}
-	r->noffers = 0;
-	if (r->nslots)
-		memset(r->slots, 0, r->nslots * sizeof(*r->slots));
+	report_clear(r);
 	for (i = 0; i < json_array_size(offers); i++)
 		if (offer_restore(r, json_array_get(offers, i), err))
 			return -1;
@@ -781,8 +2538,8 @@ int lshop_report_restore(lshop_report *r, const json_t *v, lshop_error *err)
 	    carry_bool(v, p, "shown", &r->shown, err) ||
 	    carry_int(v, p, "sweep_ms", INT64_MIN, INT64_MAX, &r->sweep_ms,
 		      err) ||
-	    carry_int(v, p, "sponsored_pins", 0, INT64_MAX,
-		      &r->sponsored_pins, err) ||
+	    carry_int(v, p, "sponsored_pins", 0, INT64_MAX, &r->sponsored_pins,
+		      err) ||
 	    carry_int(v, p, "sponsored_ms", 0, INT64_MAX, &r->sponsored_ms,
 		      err) ||
 	    carry_int(v, p, "disclosed_ms", 0, INT64_MAX, &r->disclosed_ms,
@@ -794,5 +2551,56 @@ int lshop_report_restore(lshop_report *r, const json_t *v, lshop_error *err)
 		return -1;
 	}
 	r->pin_offer = (size_t)n;
+
+	/* A ledger written before shows has none of what follows. */
+	if (json_object_get(v, "last_at_ms") != NULL &&
+	    carry_int(v, p, "last_at_ms", INT64_MIN, INT64_MAX, &r->last_at_ms,
+		      err))
+		return -1;
+	if (json_object_get(v, "shows") != NULL) {
+		shows = carry_array(v, p, "shows", LSHOP_REPORT_SHOWS_MAX, err);
+		if (shows == NULL)
+			return -1;
+		for (i = 0; i < json_array_size(shows); i++)
+			if (show_restore(r, json_array_get(shows, i), err))
+				return -1;
+		if (carry_int(v, p, "on_air", -1, (int64_t)r->nshows - 1,
+			      &on_air, err) ||
+		    carry_int(v, p, "show_pin_from", INT64_MIN, INT64_MAX,
+			      &r->show_pin_from, err))
+			return -1;
+		r->on_air = on_air >= 0 ? r->shows[on_air] : NULL;
+	}
+	if (json_object_get(v, "gap") != NULL) {
+		gap = carry_array(v, p, "gap", LSHOP_AUDIENCE_OFFERS_MAX, err);
+		if (gap == NULL)
+			return -1;
+		for (i = 0; i < json_array_size(gap); i++) {
+			e = json_array_get(gap, i);
+			for (k = 0; k < 4; k++) {
+				g[k] = json_integer_value(json_array_get(e, k));
+				if (!json_is_integer(json_array_get(e, k)) ||
+				    g[k] < 0)
+					break;
+			}
+			if (json_array_size(e) != 4 || k < 4 ||
+			    g[0] >= (int64_t)r->noffers) {
+				lshop_error_set(err, "invalid_field",
+						"report.gap",
+						"report.gap must list [OFFER, "
+						"WATCH_MS, IMPRESSIONS, "
+						"CLICKS] arrays");
+				return -1;
+			}
+			r->gap[i].offer = (size_t)g[0];
+			r->gap[i].last.watch_ms = g[1];
+			r->gap[i].last.impressions = g[2];
+			r->gap[i].last.clicks = g[3];
+			r->ngap = i + 1;
+		}
+		if (carry_counts(json_object_get(v, "gap_last"), p, "gap_last",
+				 &r->gap_last, err))
+			return -1;
+	}
 	return 0;
 }

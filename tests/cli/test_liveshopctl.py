@@ -569,7 +569,7 @@ def test_help_and_version():
                      b"disclosure show STREAM KIND [--text TEXT] "
                      b"[--at RFC3339]",
                      b"disclosure hide STREAM",
-                     b"report STREAM [--json | --csv]",
+                     b"report STREAM [--show ID] [--json | --csv]",
                      b"events STREAM [--after SEQ] [--once]",
                      b"--server URL",
                      b"LIVESHOP_SERVER", b"LIVESHOP_TOKEN",
@@ -930,7 +930,7 @@ def test_report_one_format_at_a_time(api):
     r = api.ctl("report", "live/demo", "--json", "--csv")
     assert r.returncode == 2
     assert b"--json and --csv" in r.stderr
-    assert b"usage: liveshopctl report STREAM [--json | --csv]" in r.stderr
+    assert b"usage: liveshopctl report STREAM [--show ID] [--json | --csv]" in r.stderr
     assert api.requests == []
 
 

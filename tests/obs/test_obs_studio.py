@@ -5,7 +5,8 @@ data/), its settings provisioned in plugin_config/live-shop/config.json
 before OBS starts, a scene holding the overlay, and obs-websocket on a
 free port without auth. Checks: the plugin loads without warnings, the
 dock is added, a `pin` sent as a CallVendorRequest (obs-websocket v5)
-reaches nginx, get_state answers, and a screenshot is kept."""
+reaches nginx, get_state answers (with the viewers and the show on air
+the dock shows), and a screenshot is kept."""
 
 import glob
 import json
@@ -244,6 +245,14 @@ def test_obs_studio_dock_vendor_pin(make_setup, xvfb, plugin_so, plugin_data,
         state = client.vendor("get_state")
         assert state["ok"] is True, state
         print("get_state:", json.dumps(state)[:400])
+        # what the dock's viewers and show lines come from (SPEC §14):
+        # nothing is published here, so no show is on air (obs-websocket
+        # carries the answer as obs_data, which drops the nulls)
+        live = state["state"]
+        assert isinstance(live.get("viewers"), int), live
+        assert live["viewers"] >= 0, live
+        assert live.get("show") is None, live.get("show")
+        assert state.get("show_sales") is None, state.get("show_sales")
     finally:
         if client:
             client.close()

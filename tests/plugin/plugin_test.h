@@ -17,6 +17,7 @@
 /* clang-format on */
 
 #include <lshop/offer.h>
+#include <lshop/show.h>
 #include <lshop/state.h>
 
 #define T0     INT64_C(1795514400123) /* 2026-11-24T10:00:00.123Z */
@@ -78,6 +79,52 @@ static inline void apply_all(lshop_state *st, lshop_event *evs, size_t n)
 		strcpy(evs[i].stream, STREAM);
 		assert_int_equal(lshop_state_apply(st, &evs[i], &err), 0);
 	}
+}
+
+/* A broadcast on air, as show.started carries it. */
+static inline lshop_show make_show(const char *id, const char *title)
+{
+	lshop_show s;
+
+	memset(&s, 0, sizeof(s));
+	snprintf(s.id, sizeof(s.id), "%s", id);
+	strcpy(s.series, "weekly");
+	snprintf(s.title, sizeof(s.title), "%s", title);
+	s.starts_at_ms = T0;
+	s.duration_s = 3600;
+	return s;
+}
+
+/* The events of show going on air (after the one on air ends). */
+static inline size_t plan_show(const lshop_state *st, const char *id,
+			       const char *title, int64_t at_ms,
+			       lshop_event out[LSHOP_PLAN_MAX])
+{
+	lshop_show show = make_show(id, title);
+	lshop_error err;
+	size_t n;
+
+	memset(out, 0, sizeof(lshop_event) * LSHOP_PLAN_MAX);
+	n = lshop_state_plan_show_start(st, &show, at_ms, out, &err);
+	if (n == 0)
+		fail_msg("plan_show_start: %s", err.message);
+	return n;
+}
+
+/* A purchase.completed of seq, unapplied. */
+static inline lshop_event purchase_event(uint64_t seq, const char *offer_id,
+					 int64_t quantity)
+{
+	lshop_event ev;
+
+	memset(&ev, 0, sizeof(ev));
+	ev.seq = seq;
+	strcpy(ev.stream, STREAM);
+	ev.type = LSHOP_PURCHASE_COMPLETED;
+	ev.at_ms = T0 + (int64_t)seq;
+	snprintf(ev.offer_id, sizeof(ev.offer_id), "%s", offer_id);
+	ev.quantity = quantity;
+	return ev;
 }
 
 static inline char *state_json(const lshop_state *st)

@@ -75,6 +75,24 @@ static void fresh_view(void)
 		usleep(1000);
 }
 
+/* The show's sales: {"show","orders","units","gmv":[[AMOUNT,CUR]..]}. */
+static json_t *sales_json(void)
+{
+	const shop_show_sales *s = &view_.sales;
+	json_t *gmv;
+	size_t i;
+
+	if (!view_.have_sales)
+		return json_null();
+	gmv = json_array();
+	for (i = 0; i < s->ngmv; i++)
+		json_array_append_new(gmv, json_pack("[s,s]", s->gmv[i].amount,
+						     s->gmv[i].currency));
+	return json_pack("{s:s,s:I,s:I,s:o}", "show", s->show_id, "orders",
+			 (json_int_t)s->orders, "units", (json_int_t)s->units,
+			 "gmv", gmv);
+}
+
 static char *view_text(void)
 {
 	char at[LSHOP_TIME_LEN];
@@ -112,6 +130,12 @@ static char *view_text(void)
 	    "disclosure_kind", view_.disclosure_kind, "disclosure_text",
 	    view_.disclosure_text, "disclosure_required",
 	    view_.disclosure_required, "catalog", cat, "purchases", pur);
+	/* SPEC §14: what the dock's viewers and show lines show */
+	json_object_set_new(v, "viewers", json_integer(view_.viewers));
+	json_object_set_new(v, "show_live", json_boolean(view_.show_live));
+	json_object_set_new(v, "show_id", json_string(view_.show_id));
+	json_object_set_new(v, "show_title", json_string(view_.show_title));
+	json_object_set_new(v, "sales", sales_json());
 	s = json_dumps(v, JSON_COMPACT);
 	json_decref(v);
 	return s;

@@ -1,7 +1,8 @@
 /*
  * The shop_link (shop-link.c) without a server: the view and its
  * generation, what the worker's answers do (2xx, refusals, a stale
- * "at", 401, unreachable), the SSE stream fed as bytes, new settings,
+ * "at", 401, unreachable), the SSE stream fed as bytes (the audience
+ * message, where the stream resumes), a show's report, new settings,
  * the log (never the token), and a stop within a second mid-request.
  */
 #include <arpa/inet.h>
@@ -9,6 +10,8 @@
 #include <sys/socket.h>
 #include <time.h>
 #include <unistd.h>
+
+#include <jansson.h>
 
 #include "plugin_test.h"
 #include "shop-link-internal.h"
@@ -165,6 +168,21 @@ static const char *event_json(uint64_t seq, const char *type_data)
 	return buf;
 }
 
+static char hook_seen[128];
+
+static void note_hook(shop_link *l, const char *what)
+{
+	(void)l;
+	strncat(hook_seen, what, sizeof(hook_seen) - strlen(hook_seen) - 2);
+	strcat(hook_seen, " ");
+}
+
+static json_t *usd_of(json_t *sales)
+{
+	return json_object_get(json_object_get(sales, "gmv_by_currency"),
+			       "USD");
+}
+
 static void test_answers(void **state)
 {
 	uint64_t gen = link_->settings_gen;
@@ -306,13 +324,162 @@ static void test_sse_bytes(void **state)
 }
 
 /*
+ * SPEC §14 over the SSE bytes: the state's viewers and show, then the
+ * unnumbered audience message. It sets the viewers and leaves the point
+ * the stream resumes from (Last-Event-ID) at the last event.
+ */
+static void test_sse_audience_and_resume(void **state)
+{
+	lshop_event evs[LSHOP_PLAN_MAX], buy;
+	lshop_error err;
+	lshop_state st;
+	char *s, *e, msg[8192];
+	uint64_t seq = 77;
+	shop_sse p;
+	uint64_t g;
+
+	(void)state;
+	assert_int_equal(shop_link_resume_seq(link_, &seq), 0); /* no state */
+	lshop_state_init(&st);
+	apply_all(&st, evs, plan_show(&st, "s1", "Deals night", T0, evs));
+	st.viewers = 5;
+	s = state_json(&st);
+	buy = purchase_event(st.seq + 1, "a", 2);
+	e = lshop_event_to_json(&buy, NULL);
+	assert_non_null(e);
+	snprintf(msg, sizeof(msg),
+		 "id: 1\nevent: state\ndata: %s\n\n"
+		 "id: 2\nevent: purchase.completed\ndata: %s\n\n"
+		 "event: audience\ndata: {\"viewers\":12}\n\n",
+		 s, e);
+	free(s);
+	free(e);
+	shop_sse_init(&p);
+	hook_seen[0] = '\0';
+	link_->parsed_hook = note_hook;
+	assert_int_equal(
+	    shop_link_on_sse(link_, link_->settings_gen, &p, msg, strlen(msg)),
+	    SHOP_EVENT_SALE);
+	assert_string_equal(hook_seen, "state event audience ");
+	view();
+	assert_int_equal(v->viewers, 12);
+	assert_true(v->show_live);
+	assert_string_equal(v->show_title, "Deals night");
+	assert_int_equal(v->npurchases, 1);
+	assert_int_equal(shop_link_resume_seq(link_, &seq), 1);
+	assert_int_equal(seq, 2);
+
+	/* more audience: viewers only; the same count publishes nothing */
+	g = v->generation;
+	s = "event: audience\ndata: {\"viewers\":12}\n\n"
+	    ": ping\n\n";
+	assert_int_equal(
+	    shop_link_on_sse(link_, link_->settings_gen, &p, s, strlen(s)), 0);
+	view();
+	assert_int_equal(v->generation, g);
+	s = "event: audience\ndata: {\"viewers\":0}\n\n";
+	assert_int_equal(
+	    shop_link_on_sse(link_, link_->settings_gen, &p, s, strlen(s)), 0);
+	view();
+	assert_int_equal(v->viewers, 0);
+	assert_int_equal(shop_link_resume_seq(link_, &seq), 1);
+	assert_int_equal(seq, 2);
+	/* for settings replaced meanwhile: ignored */
+	s = "event: audience\ndata: {\"viewers\":40}\n\n";
+	shop_link_on_sse(link_, link_->settings_gen + 1, &p, s, strlen(s));
+	view();
+	assert_int_equal(v->viewers, 0);
+	/* not understood: said, nothing changes, no gap */
+	s = "event: audience\ndata: {\"viewers\":\"many\"}\n\n";
+	assert_int_equal(
+	    shop_link_on_sse(link_, link_->settings_gen, &p, s, strlen(s)), 0);
+	assert_non_null(strstr(logged, "audience message is not understood"));
+	view();
+	assert_int_equal(v->viewers, 0);
+	assert_int_equal(shop_link_resume_seq(link_, &seq), 1);
+	assert_int_equal(seq, 2);
+	link_->parsed_hook = NULL;
+	shop_sse_reset(&p);
+	(void)err;
+}
+
+/* GET report?show=ID's answer: the sales of the show on air, in the
+ * view and in get_state. */
+static void test_report_answer(void **state)
+{
+	const char *rep =
+	    "{\"stream\":\"live/demo\",\"at\":\"2026-11-24T10:05:00.000Z\","
+	    "\"show\":{\"id\":\"s1\",\"title\":\"One\",\"orders\":2,"
+	    "\"units\":3,\"gmv\":null,\"gmv_by_currency\":{\"EUR\":\"19.99\","
+	    "\"USD\":\"5.00\"},\"currency\":null},\"offers\":[]}";
+	lshop_event evs[LSHOP_PLAN_MAX];
+	lshop_error err;
+	lshop_state st;
+	char *s, *answer;
+	json_t *a, *sales;
+
+	(void)state;
+	/* no show on air: taken by nobody */
+	assert_int_equal(shop_link_on_report(link_, link_->settings_gen, rep,
+					     strlen(rep), &err),
+			 0);
+	view();
+	assert_false(v->have_sales);
+
+	lshop_state_init(&st);
+	apply_all(&st, evs, plan_show(&st, "s1", "One", T0, evs));
+	s = state_json(&st);
+	assert_int_equal(
+	    shop_link_on_state(link_, link_->settings_gen, s, strlen(s)), 0);
+	free(s);
+	/* for settings replaced meanwhile: ignored */
+	assert_int_equal(shop_link_on_report(link_, link_->settings_gen + 1,
+					     rep, strlen(rep), &err),
+			 0);
+	view();
+	assert_false(v->have_sales);
+	assert_int_equal(shop_link_on_report(link_, link_->settings_gen, rep,
+					     strlen(rep), &err),
+			 0);
+	view();
+	assert_true(v->have_sales);
+	assert_int_equal(v->sales.orders, 2);
+	assert_int_equal(v->sales.ngmv, 2);
+	assert_string_equal(v->sales.gmv[1].currency, "USD");
+
+	answer = shop_link_vendor_request(link_, "get_state", NULL, T0);
+	assert_non_null(answer);
+	a = json_loads(answer, 0, NULL);
+	assert_non_null(a);
+	sales = json_object_get(a, "show_sales");
+	assert_true(json_is_object(sales));
+	assert_string_equal(json_string_value(json_object_get(sales, "show")),
+			    "s1");
+	assert_int_equal(json_integer_value(json_object_get(sales, "orders")),
+			 2);
+	assert_true(json_is_null(json_object_get(sales, "gmv")));
+	assert_string_equal(json_string_value(usd_of(sales)), "5.00");
+	assert_int_equal(json_integer_value(json_object_get(
+			     json_object_get(a, "state"), "viewers")),
+			 0);
+	json_decref(a);
+	free(answer);
+
+	/* not a report: -1 with why, nothing changes */
+	assert_int_equal(
+	    shop_link_on_report(link_, link_->settings_gen, "{}", 2, &err), -1);
+	assert_string_equal(err.field, "show");
+	view();
+	assert_int_equal(v->sales.orders, 2);
+}
+
+/*
  * The worker's handlers parse what the server sent before they take the
  * lock, and a publish copies only the catalog entries that moved: a
  * press made meanwhile (from the hook, as if on the hotkey thread) finds
  * the lock free and goes through at once, whatever the catalog's size.
  */
 static int hook_calls, hook_presses, hook_held;
-static char hook_seen[128];
 
 /* 1 when the link's lock could be taken (and is given back) */
 static int lock_is_free(void *arg)
@@ -510,6 +677,10 @@ int main(void)
 					    teardown),
 	    cmocka_unit_test_setup_teardown(test_answers, setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_sse_bytes, setup, teardown),
+	    cmocka_unit_test_setup_teardown(test_sse_audience_and_resume, setup,
+					    teardown),
+	    cmocka_unit_test_setup_teardown(test_report_answer, setup,
+					    teardown),
 	    cmocka_unit_test_setup_teardown(test_press_while_the_worker_handles,
 					    setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_new_stream_drops_the_queue,

@@ -6,8 +6,11 @@ a pin reaches the state at once when online; stock and purchases made on
 the server show in the view through SSE; a refusal (409) is dropped and
 the state fetched again; a press too old for "at" goes without it; a
 wrong token is SHOP_REFUSED with the queue kept; the settings file works
-both ways. The token never appears in the link's log."""
+both ways; the show on air, viewers now and the show's sales (what the
+dock shows, SPEC §14) come from the state, the SSE stream and
+report?show=. The token never appears in the link's log."""
 
+import datetime
 import json
 import os
 import stat
@@ -325,3 +328,66 @@ def test_settings_file_both_ways(make_setup, probes, tmp_path):
     out = p.cmd("settings-load %s" % path)
     assert out.startswith("error invalid_field") and \
         "countdown_seconds" in out, out
+
+
+def test_the_show_its_viewers_and_sales_in_the_view(make_setup, probes):
+    """What the dock shows (SPEC §14): no show before the stream is
+    published; then the show on air, viewers now (the state, then the
+    unnumbered audience messages), and the show's orders and GMV from
+    GET report?show=ID, asked for again after a purchase; "no show" once
+    it ends."""
+    secrets = h.new_webhook_secrets()
+    ls = start(make_setup, webhooks=secrets)
+    now = datetime.datetime.now(datetime.timezone.utc)
+    r = ls.api.call("PUT", "/shows/deals", {
+        "title": "Deals night", "duration": 3600,
+        "starts_at": (now + datetime.timedelta(minutes=5)).strftime(
+            "%Y-%m-%dT%H:%M:%S.000Z")})
+    assert r.status == 201, r
+    p = probes()
+    v = online(p, ls)
+    assert v["show_live"] is False and v["sales"] is None, v
+    assert v["viewers"] >= 0, v
+
+    ls.publisher = h.Publisher(ls.d, ls.rtmp_port).start()
+    v = h.wait_for(lambda: (lambda v: v if v["show_live"] else None)(
+        p.view()), 40, 0.1, "the show on air in the view")
+    show = ls.api.state().json()["show"]["show"]
+    assert v["show_id"] == show["id"] and v["show_title"] == "Deals night"
+    # its report at once: no orders yet
+    v = h.wait_for(lambda: (lambda v: v if v["sales"] else None)(
+        p.view()), 10, 0.05, "the show's report in the view")
+    assert v["sales"]["show"] == show["id"], v
+    assert v["sales"]["orders"] == 0 and v["sales"]["units"] == 0, v
+    assert v["sales"]["gmv"] == [["0.00", ""]], v
+
+    # viewers: the link's own event stream is one (it names no session);
+    # a player more arrives with an audience message (at most every 5 s)
+    h.wait_for(lambda: p.view()["viewers"] >= 1, 15, 0.1,
+               "a viewer in the view")
+    before = p.view()["viewers"]
+    h.wait_for(lambda: h.http_request(
+        ls.playlist_url + "?session=probe-viewer-1").status == 200, 40,
+        0.2, "the playlist for a player")
+    h.wait_for(lambda: p.view()["viewers"] >= before + 1, 15, 0.1,
+               "one viewer more in the view")
+
+    r = ls.hook("standard").send(h.canonical_order("2001", STREAM, [
+        ("a", 2, "39.98")]))
+    assert r.status == 200, r
+    v = h.wait_for(lambda: (lambda v: v if v["sales"] and
+                            v["sales"]["orders"] == 1 else None)(p.view()),
+                   15, 0.1, "the purchase in the show's sales")
+    assert v["sales"]["units"] == 2, v
+    assert v["sales"]["gmv"] == [["39.98", "EUR"]], v
+    assert v["purchases"][0]["offer_id"] == "a", v
+    rep = ls.api.call("GET", "/report?show=" + show["id"])
+    assert rep.status == 200, rep
+    assert rep.json()["show"]["gmv"] == "39.98", rep.json()["show"]
+
+    ev = ls.api.call("DELETE", "/show")
+    assert ev.status == 200, ev
+    v = h.wait_for(lambda: (lambda v: v if not v["show_live"] else None)(
+        p.view()), 10, 0.05, "no show in the view")
+    assert v["sales"] is None and v["show_title"] == "", v
+    assert "not understood" not in p.log(), p.log()

@@ -1,7 +1,8 @@
 /*
  * The local picture and the queue (shop-model.c): actions checked with
  * the core's rules and shown at once, kept in order, answered, refused;
- * the server's state and events; stock, purchases and the catalog.
+ * the server's state and events; stock, purchases and the catalog; the
+ * show on air, viewers now and the show's sales from its report.
  */
 #include <jansson.h>
 
@@ -178,7 +179,9 @@ static void test_server_state_and_events(void **state)
 		ev.type = LSHOP_PURCHASE_COMPLETED;
 		ev.quantity = i + 1;
 		ev.at_ms = T0 + 100 + i;
-		assert_int_equal(shop_model_apply_event(m, &ev), 0);
+		/* the show's sales moved: the worker asks for its report */
+		assert_int_equal(shop_model_apply_event(m, &ev),
+				 SHOP_EVENT_SALE);
 	}
 	shop_model_view(m, v);
 	assert_int_equal(v->npurchases, SHOP_PURCHASES_MAX);
@@ -320,6 +323,271 @@ static void test_action_bodies(void **state)
 			    "stop countdown");
 }
 
+/* GET state's "show" and "viewers" (SPEC §14) reach the view. */
+static void test_state_show_and_viewers(void **state)
+{
+	lshop_event evs[LSHOP_PLAN_MAX];
+	shop_view *v = calloc(1, sizeof(*v));
+	lshop_error err;
+	lshop_state st;
+	char *s;
+
+	(void)state;
+	shop_model_view(m, v);
+	assert_int_equal(v->viewers, -1); /* not said yet */
+	assert_false(v->show_live);
+	assert_null(shop_model_show_on_air(m));
+
+	lshop_state_init(&st);
+	apply_all(&st, evs,
+		  plan_show(&st, "weekly-20261124", "Deals night", T0, evs));
+	st.viewers = 42;
+	s = state_json(&st);
+	assert_non_null(strstr(s, "\"viewers\":42"));
+	assert_int_equal(shop_model_set_state(m, s, strlen(s), 0, &err), 0);
+	free(s);
+	shop_model_view(m, v);
+	assert_int_equal(v->viewers, 42);
+	assert_true(v->show_live);
+	assert_string_equal(v->show_id, "weekly-20261124");
+	assert_string_equal(v->show_title, "Deals night");
+	assert_false(v->have_sales); /* until its report comes */
+	assert_string_equal(shop_model_show_on_air(m), "weekly-20261124");
+
+	/* no show, nobody watching */
+	lshop_state_init(&st);
+	s = state_json(&st);
+	assert_non_null(strstr(s, "\"show\":null"));
+	assert_non_null(strstr(s, "\"viewers\":0"));
+	assert_int_equal(shop_model_set_state(m, s, strlen(s), 1, &err), 0);
+	free(s);
+	shop_model_view(m, v);
+	assert_int_equal(v->viewers, 0);
+	assert_false(v->show_live);
+	assert_string_equal(v->show_title, "");
+	free(v);
+}
+
+/* The unnumbered audience message: viewers move, the seq does not. */
+static void test_audience(void **state)
+{
+	lshop_event evs[LSHOP_PLAN_MAX];
+	shop_view *v = calloc(1, sizeof(*v));
+	lshop_error err;
+	lshop_state st;
+	int64_t n = -5;
+	char *s;
+
+	(void)state;
+	lshop_state_init(&st);
+	apply_all(&st, evs, plan_show(&st, "s1", "One", T0, evs));
+	st.viewers = 3;
+	s = state_json(&st);
+	assert_int_equal(shop_model_set_state(m, s, strlen(s), 0, &err), 0);
+	free(s);
+
+	assert_int_equal(shop_audience_parse("{\"viewers\":17}", 14, &n, &err),
+			 0);
+	assert_int_equal(n, 17);
+	assert_int_equal(shop_model_set_viewers(m, n), 1);
+	assert_int_equal(shop_model_set_viewers(m, n), 0); /* no change */
+	assert_int_equal(m->server.seq, st.seq);
+	shop_model_view(m, v);
+	assert_int_equal(v->viewers, 17);
+	/* kept through events, which never carry viewers */
+	evs[0] = purchase_event(st.seq + 1, "a", 1);
+	assert_int_equal(shop_model_apply_event(m, &evs[0]), SHOP_EVENT_SALE);
+	shop_model_view(m, v);
+	assert_int_equal(v->viewers, 17);
+	assert_int_equal(m->server.seq, st.seq + 1);
+
+	/* what is not {"viewers":N} is refused, n untouched */
+	n = 99;
+	assert_int_equal(shop_audience_parse("{\"viewers\":-1}", 14, &n, &err),
+			 -1);
+	assert_string_equal(err.field, "viewers");
+	assert_int_equal(
+	    shop_audience_parse("{\"viewers\":\"7\"}", 15, &n, &err), -1);
+	assert_int_equal(shop_audience_parse("{}", 2, &n, &err), -1);
+	assert_int_equal(shop_audience_parse("viewers", 7, &n, &err), -1);
+	assert_string_equal(err.code, "invalid_json");
+	assert_int_equal(n, 99);
+	free(v);
+}
+
+/* show.started / show.ended from the stream; sales only for the show
+ * on air. */
+static void test_show_events_and_sales(void **state)
+{
+	const char *report =
+	    "{\"stream\":\"live/demo\",\"at\":\"2026-11-24T10:05:00.000Z\","
+	    "\"show\":{\"id\":\"s1\",\"series\":\"weekly\",\"title\":\"One\","
+	    "\"started_at\":\"2026-11-24T10:00:00.123Z\",\"ended_at\":null,"
+	    "\"viewers_peak\":20,\"orders\":3,\"units\":4,\"gmv\":\"59.97\","
+	    "\"currency\":\"EUR\",\"aov\":\"19.99\"},\"offers\":[]}";
+	lshop_event evs[LSHOP_PLAN_MAX];
+	shop_view *v = calloc(1, sizeof(*v));
+	shop_show_sales sales;
+	lshop_error err;
+	lshop_state st, mine;
+	char *s;
+	size_t n, i;
+
+	(void)state;
+	lshop_state_init(&st);
+	s = state_json(&st);
+	assert_int_equal(shop_model_set_state(m, s, strlen(s), 0, &err), 0);
+	free(s);
+
+	/* show.started */
+	n = plan_show(&st, "s1", "One", T0, evs);
+	apply_all(&st, evs, n);
+	for (i = 0; i < n; i++)
+		assert_int_equal(shop_model_apply_event(m, &evs[i]), 0);
+	shop_model_view(m, v);
+	assert_true(v->show_live);
+	assert_string_equal(v->show_id, "s1");
+	assert_string_equal(v->show_title, "One");
+
+	/* its report */
+	assert_int_equal(
+	    shop_report_parse(report, strlen(report), &sales, &err), 0);
+	assert_string_equal(sales.show_id, "s1");
+	assert_int_equal(sales.orders, 3);
+	assert_int_equal(sales.units, 4);
+	assert_int_equal(sales.ngmv, 1);
+	assert_string_equal(sales.gmv[0].amount, "59.97");
+	assert_string_equal(sales.gmv[0].currency, "EUR");
+	assert_int_equal(shop_model_put_sales(m, &sales), 1);
+	shop_model_view(m, v);
+	assert_true(v->have_sales);
+	assert_int_equal(v->sales.orders, 3);
+	assert_string_equal(v->sales.gmv[0].amount, "59.97");
+
+	/* another show's report (one that ended meanwhile) is dropped */
+	strcpy(sales.show_id, "s0");
+	sales.orders = 99;
+	assert_int_equal(shop_model_put_sales(m, &sales), 0);
+	shop_model_view(m, v);
+	assert_int_equal(v->sales.orders, 3);
+
+	/* the next show: s1 ends, s2 starts; s1's sales are not s2's */
+	n = plan_show(&st, "s2", "Two", T0 + 60000, evs);
+	assert_int_equal(n, 2);
+	assert_int_equal(evs[0].type, LSHOP_SHOW_ENDED);
+	apply_all(&st, evs, n);
+	assert_int_equal(shop_model_apply_event(m, &evs[0]), 0);
+	shop_model_view(m, v);
+	assert_false(v->show_live);
+	assert_false(v->have_sales);
+	assert_null(shop_model_show_on_air(m));
+	assert_int_equal(shop_model_apply_event(m, &evs[1]), 0);
+	shop_model_view(m, v);
+	assert_true(v->show_live);
+	assert_string_equal(v->show_title, "Two");
+	assert_false(v->have_sales);
+
+	/* show.ended alone: nothing on air */
+	mine = st;
+	memset(evs, 0, sizeof(evs));
+	n = lshop_state_plan_show_end(&mine, "s2", T0 + 70000, evs, &err);
+	assert_int_equal(n, 1);
+	apply_all(&st, evs, n);
+	assert_int_equal(shop_model_apply_event(m, &evs[0]), 0);
+	shop_model_view(m, v);
+	assert_false(v->show_live);
+	assert_string_equal(v->show_id, "");
+	free(v);
+}
+
+static void report_of(const char *show_fields, shop_show_sales *out, int rc,
+		      lshop_error *err)
+{
+	char json[2048];
+
+	snprintf(json, sizeof(json),
+		 "{\"stream\":\"live/demo\",\"at\":\"2026-11-24T10:05:00Z\","
+		 "\"show\":{%s},\"offers\":[]}",
+		 show_fields);
+	if (shop_report_parse(json, strlen(json), out, err) != rc)
+		fail_msg("%s: expected %d (%s)", json, rc, err->message);
+}
+
+/* The report's gmv: one sum, per currency, none yet, not known. */
+static void test_report_gmv(void **state)
+{
+	shop_show_sales s;
+	lshop_error err;
+
+	(void)state;
+	/* no orders yet: "0.00" in no currency */
+	report_of("\"id\":\"s1\",\"orders\":0,\"units\":0,\"gmv\":\"0.00\","
+		  "\"currency\":null",
+		  &s, 0, &err);
+	assert_int_equal(s.ngmv, 1);
+	assert_string_equal(s.gmv[0].amount, "0.00");
+	assert_string_equal(s.gmv[0].currency, "");
+
+	/* mixed: gmv null, one sum per currency, in currency order */
+	report_of("\"id\":\"s1\",\"orders\":3,\"units\":3,\"gmv\":null,"
+		  "\"gmv_by_currency\":{\"USD\":\"2.00\",\"EUR\":\"1.00\"},"
+		  "\"currency\":null",
+		  &s, 0, &err);
+	assert_int_equal(s.ngmv, 2);
+	assert_string_equal(s.gmv[0].currency, "EUR");
+	assert_string_equal(s.gmv[0].amount, "1.00");
+	assert_string_equal(s.gmv[1].currency, "USD");
+	assert_string_equal(s.gmv[1].amount, "2.00");
+
+	/* not known (too many currencies for the server): no sum */
+	report_of("\"id\":\"s1\",\"orders\":30,\"units\":31,\"gmv\":null,"
+		  "\"currency\":null",
+		  &s, 0, &err);
+	assert_int_equal(s.ngmv, 0);
+	assert_int_equal(s.orders, 30);
+	/* more currencies than kept: a partial sum would mislead */
+	report_of("\"id\":\"s1\",\"orders\":9,\"units\":9,\"gmv\":null,"
+		  "\"gmv_by_currency\":{\"AAA\":\"1\",\"BBB\":\"1\","
+		  "\"CCC\":\"1\",\"DDD\":\"1\",\"EEE\":\"1\",\"FFF\":\"1\","
+		  "\"GGG\":\"1\",\"HHH\":\"1\",\"III\":\"1\"}",
+		  &s, 0, &err);
+	assert_int_equal(s.ngmv, 0);
+	/* a sum of many prices: more digits than one price has */
+	report_of("\"id\":\"s1\",\"orders\":1,\"units\":1,"
+		  "\"gmv\":\"123456789012345.6789\",\"currency\":\"EUR\"",
+		  &s, 0, &err);
+	assert_string_equal(s.gmv[0].amount, "123456789012345.6789");
+
+	/* refused */
+	report_of("\"orders\":1,\"units\":1,\"gmv\":\"1.00\"", &s, -1, &err);
+	assert_string_equal(err.field, "show");
+	report_of("\"id\":\"s1\",\"orders\":-1,\"units\":1", &s, -1, &err);
+	assert_string_equal(err.field, "orders");
+	report_of("\"id\":\"s1\",\"orders\":1,\"units\":1,\"gmv\":\"1,00\"", &s,
+		  -1, &err);
+	assert_string_equal(err.field, "gmv");
+	report_of("\"id\":\"s1\",\"orders\":1,\"units\":1,\"gmv\":1.5", &s, -1,
+		  &err);
+	assert_string_equal(err.field, "gmv");
+	report_of("\"id\":\"s1\",\"orders\":1,\"units\":1,\"gmv\":\"1.\"", &s,
+		  -1, &err);
+	report_of("\"id\":\"s1\",\"orders\":1,\"units\":1,\"gmv\":\"1.00\","
+		  "\"currency\":\"euro\"",
+		  &s, -1, &err);
+	report_of("\"id\":\"s1\",\"orders\":1,\"units\":1,\"gmv\":null,"
+		  "\"gmv_by_currency\":{\"EUR\":1}",
+		  &s, -1, &err);
+	assert_string_equal(err.field, "gmv_by_currency");
+	/* the whole stream's report (a server without ?show=) */
+	assert_int_equal(
+	    shop_report_parse("{\"stream\":\"live/demo\",\"offers\":[]}", 34,
+			      &s, &err),
+	    -1);
+	assert_non_null(strstr(err.message, "report?show="));
+	assert_int_equal(shop_report_parse("{", 1, &s, &err), -1);
+	assert_string_equal(err.code, "invalid_json");
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -335,6 +603,12 @@ int main(void)
 	    cmocka_unit_test_setup_teardown(test_catalog, setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_action_bodies, setup,
 					    teardown),
+	    cmocka_unit_test_setup_teardown(test_state_show_and_viewers, setup,
+					    teardown),
+	    cmocka_unit_test_setup_teardown(test_audience, setup, teardown),
+	    cmocka_unit_test_setup_teardown(test_show_events_and_sales, setup,
+					    teardown),
+	    cmocka_unit_test_setup_teardown(test_report_gmv, setup, teardown),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

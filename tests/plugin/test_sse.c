@@ -1,6 +1,7 @@
 /*
  * The SSE reader (shop-sse.c): messages come out whole however the bytes
- * are cut, with every line ending of the format, comments and ids.
+ * are cut, with every line ending of the format, comments and ids, and
+ * the unnumbered "audience" message (SPEC §14) moves no id.
  */
 #include <stdio.h>
 #include <stdlib.h>
@@ -140,6 +141,51 @@ static void test_too_long(void **state)
 	free(big);
 }
 
+/*
+ * SPEC §14: "event: audience" with no "id:" line between numbered
+ * events. It comes with the id before it (the standard's last event ID
+ * persists; nothing here resets or moves it), so a client that resumes
+ * from the last id still asks for what follows the last event.
+ */
+static void test_unnumbered_audience(void **state)
+{
+	static const char msgs[] = "id: 41\n"
+				   "event: purchase.completed\n"
+				   "data: {\"seq\":41}\n"
+				   "\n"
+				   "event: audience\n"
+				   "data: {\"viewers\":12}\n"
+				   "\n"
+				   ": ping\n"
+				   "\n"
+				   "event: audience\r\n"
+				   "data: {\"viewers\":13}\r\n"
+				   "\r\n"
+				   "id: 42\n"
+				   "event: stock.changed\n"
+				   "data: {\"seq\":42}\n"
+				   "\n"
+				   "event: audience\n"
+				   "data: {\"viewers\":14}\n"
+				   "\n";
+	shop_sse p;
+	seen s = {{0}, 0};
+
+	(void)state;
+	shop_sse_init(&p);
+	assert_int_equal(shop_sse_feed(&p, msgs, strlen(msgs), record, &s), 0);
+	assert_string_equal(s.text, "purchase.completed|41|{\"seq\":41}\n"
+				    "audience|41|{\"viewers\":12}\n"
+				    "audience|41|{\"viewers\":13}\n"
+				    "stock.changed|42|{\"seq\":42}\n"
+				    "audience|42|{\"viewers\":14}\n");
+	assert_string_equal(p.id, "42");
+	/* the event type does not stick to the next message */
+	assert_int_equal(shop_sse_feed(&p, "data: x\n\n", 9, record, &s), 0);
+	assert_non_null(strstr(s.text, "\n|42|x\n"));
+	shop_sse_reset(&p);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -147,6 +193,7 @@ int main(void)
 	    cmocka_unit_test(test_every_cut),
 	    cmocka_unit_test(test_crlf_split),
 	    cmocka_unit_test(test_too_long),
+	    cmocka_unit_test(test_unnumbered_audience),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

@@ -5,7 +5,9 @@
  * A journal is rotated to bound its size (journal.h), but a shop retries
  * an order for days and the report covers the whole show. So before a
  * rotated-out file is dropped, it is folded into the ledger: the report's
- * totals so far and the keys of the orders taken, one JSON line:
+ * totals so far (with its shows: their figures, sketches and series, and
+ * the show on air; report.h) and the keys of the orders taken, one JSON
+ * line:
  *
  *   {"ledger":{"file":F,"seq":S,"at":T,"report":{...},
  *              "orders":[["shopify:o:1001",T],...]}}
