@@ -53,6 +53,22 @@ ngx_http_live_shop_max_body(ngx_http_live_shop_loc_conf_t *lslcf)
 
 
 ngx_int_t ngx_http_live_shop_hls_handler(ngx_http_request_t *r);
+
+
+/*
+ * SPEC §14: a client that watches a stream for its host (the dashboard,
+ * the host panel, OBS) says viewer=no and is not counted
+ */
+
+static ngx_inline ngx_uint_t
+ngx_http_live_shop_not_viewer(ngx_http_request_t *r)
+{
+    ngx_str_t  value;
+
+    return ngx_http_arg(r, (u_char *) "viewer", sizeof("viewer") - 1, &value)
+               == NGX_OK
+           && value.len == 2 && ngx_strncmp(value.data, "no", 2) == 0;
+}
 ngx_int_t ngx_http_live_shop_sse(ngx_http_request_t *r, ngx_str_t *stream);
 char *ngx_http_live_shop_webhook(ngx_conf_t *cf, ngx_command_t *cmd,
     void *conf);

@@ -203,7 +203,7 @@ ngx_http_live_shop_hls_viewer(ngx_http_request_t *r, ngx_str_t *stream)
     int64_t     viewers;
     ngx_str_t   id, ua;
 
-    if (stream->len == 0) {
+    if (stream->len == 0 || ngx_http_live_shop_not_viewer(r)) {
         return;
     }
 

@@ -165,11 +165,17 @@ ngx_http_live_shop_sse(ngx_http_request_t *r, ngx_str_t *stream)
     sse->request = r;
 
     /* SPEC §14: a player sends its session, so that it counts once over
-     * HLS and SSE; any other client is its connection */
+     * HLS and SSE; any other client is its connection, but for tools
+     * that watch the stream for its host (viewer=no): they are no
+     * audience */
 
-    if (ngx_http_arg(r, (u_char *) "session", sizeof("session") - 1, &value)
-            == NGX_OK
-        && lshop_session_valid((char *) value.data, value.len))
+    if (ngx_http_live_shop_not_viewer(r)) {
+        ngx_str_null(&sse->viewer);
+
+    } else if (ngx_http_arg(r, (u_char *) "session", sizeof("session") - 1,
+                            &value)
+               == NGX_OK
+               && lshop_session_valid((char *) value.data, value.len))
     {
         sse->viewer = value;
 
@@ -238,9 +244,11 @@ ngx_http_live_shop_sse(ngx_http_request_t *r, ngx_str_t *stream)
 
     r->main->count++;
 
-    (void) ngx_live_shop_viewers_seen(
+    if (sse->viewer.len) {
+        (void) ngx_live_shop_viewers_seen(
                          ngx_live_shop_get_shm((ngx_cycle_t *) ngx_cycle),
                          &sse->stream->name, &sse->viewer, 1, &viewers);
+    }
 
     ngx_live_shop_tick_arm();
 
@@ -953,7 +961,10 @@ ngx_http_live_shop_sse_audience(void)
                  cq = ngx_queue_next(cq))
             {
                 sse = ngx_queue_data(cq, ngx_http_live_shop_sse_t, queue);
-                ids[n++] = sse->viewer;
+
+                if (sse->viewer.len) {
+                    ids[n++] = sse->viewer;
+                }
             }
 
             st->touched = ngx_current_msec;

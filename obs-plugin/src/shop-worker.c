@@ -337,7 +337,8 @@ static void sse_start(struct shop_worker *w)
 	snprintf(last, sizeof(last), "Last-Event-ID: %llu",
 		 (unsigned long long)seq);
 
-	w->sse = easy_new(w, "events", w->sse_err);
+	/* SPEC §14: the host's OBS is no viewer of its own stream */
+	w->sse = easy_new(w, "events?viewer=no", w->sse_err);
 	if (w->sse == NULL) {
 		w->sse_at = mono_ms() + grow_delay(&w->sse_delay);
 		return;

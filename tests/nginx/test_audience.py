@@ -136,6 +136,11 @@ def test_viewers_across_rtmp_hls_and_sse(make_setup):
         assert fetch_playlist(ls, 30).status == 200   # the same viewer
         # 1 SSE client without a session: its connection
         clients.append(sse_client(ls, 40, None, "bare"))
+        # the host's tools (dashboard, OBS) are no audience
+        path = ls.api.events_path()
+        clients.append(h.SseClient(
+            ls.http_port, path + ("&" if "?" in path else "?") +
+            "viewer=no", sock=connect(ls, 41), label="host").start())
         # 2 RTMP players
         subs = [ls.subscribe("rtmp%d" % i) for i in range(2)]
         for s in subs:

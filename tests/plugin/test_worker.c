@@ -201,7 +201,7 @@ static void handle(int fd)
 	pthread_mutex_lock(&f.lock);
 	if (f.nreq < REQS_MAX)
 		f.reqs[f.nreq++] = r;
-	if (strcmp(r.path, "events") == 0 && f.nsse < SSE_MAX) {
+	if (strcmp(r.path, "events?viewer=no") == 0 && f.nsse < SSE_MAX) {
 		pthread_create(&f.sse[f.nsse++], NULL, sse_main,
 			       (void *)(intptr_t)fd);
 		pthread_mutex_unlock(&f.lock);
