@@ -1,8 +1,12 @@
 /*
  * liveshop player overlay: the shoppable card over a live HLS <video>.
  *
- *   import { attachLiveShop } from "./liveshop-player.js";
- *   const shop = attachLiveShop(video, { hls, api: "/shop/", stream: "live/demo" });
+ *   import { attachLiveShop, sessionId, withSession }
+ *     from "./liveshop-player.js";
+ *   const session = sessionId();
+ *   hls.loadSource(withSession("/hls/demo.m3u8", session));
+ *   const shop = attachLiveShop(video, { hls, api: "/shop/",
+ *                                        stream: "live/demo", session });
  *   ...
  *   shop.destroy();
  *
@@ -12,8 +16,15 @@
  * times, and the playback position is turned into a server time with the
  * segments' EXT-X-PROGRAM-DATE-TIME. A card therefore appears when the
  * frame the host pinned it on is on screen, however far behind the live
- * edge this viewer is. Stock and purchases are live facts and come from
- * the stream's Server-Sent Events (SPEC §8).
+ * edge this viewer is. Stock, purchases, the show and the audience are live
+ * facts and come from the stream's Server-Sent Events (SPEC §8, §14).
+ *
+ * Before a show (no media, no show live) a lobby takes the video's place:
+ * the next show, a countdown, its teased offers and a calendar link.
+ *
+ * The viewer is one session (SPEC §14): a random id made once per browser
+ * tab, sent on the playlist and event stream URLs and with the impression
+ * and click beacons, so the server counts a viewer once.
  *
  * Everything from the server is shown as text (titles may hold anything,
  * SPEC §2); links and images must be http(s) URLs.
@@ -25,11 +36,13 @@ const CLASS_OFFER = "org.liveshop.offer";
 const CLASS_COUNTDOWN = "org.liveshop.countdown";
 const CLASS_DISCLOSURE = "org.liveshop.disclosure";
 
-/* Events that change stock or make the ticker move (SPEC §3). */
+/* Events that change stock, make the ticker move, start or end the show
+   (SPEC §3, §14), and the unnumbered audience message. */
 const SSE_TYPES = [
   "state", "offer.pinned", "offer.unpinned", "countdown.started",
   "countdown.ended", "disclosure.shown", "disclosure.hidden",
   "stock.changed", "offer.sold_out", "purchase.completed",
+  "show.started", "show.ended", "audience",
 ];
 
 const DEFAULT_LABELS = {
@@ -40,6 +53,17 @@ const DEFAULT_LABELS = {
   sold: "{n} × {title} just sold",
   close: "Hide offer",
   product: "Product on air",
+  watching: "{n} watching",
+  nextShow: "Next show",
+  host: "with {host}",
+  starts: "Starts {when}",
+  startsIn: "Starts in",
+  startingSoon: "Starting any moment",
+  teased: "In this show",
+  calendar: "Add to calendar (.ics)",
+  offline: "This stream is offline",
+  offlineText: "No show is scheduled right now. Please come back later.",
+  started: "The show has started",
   disclosure: {
     ad: "Ad", sponsored: "Sponsored", affiliate: "Affiliate link",
     gifted: "Gifted", own: "Own product",
@@ -49,7 +73,78 @@ const DEFAULT_LABELS = {
 /* Keeps at most this many ranges that have ended (old ones go first). */
 const MAX_ENDED_RANGES = 64;
 
+/* SPEC §14: the server takes 8-64 of these; we make 22 (132 bits). */
+const SESSION_RE = /^[A-Za-z0-9_-]{8,64}$/;
+const SESSION_KEY = "liveshop-session";
+const SESSION_ALPHABET =
+  "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_";
+/* the pins this tab has counted an impression for (a reload counts none
+   again), the newest kept */
+const IMPRESSIONS_KEY = "liveshop-impressions";
+const MAX_IMPRESSIONS_KEPT = 200;
+
+/* An impression: the card at least half in view for this long. */
+const IMPRESSION_RATIO = 0.5;
+const IMPRESSION_MS = 1000;
+/* GET shows at most this often while the lobby is up. */
+const LOBBY_POLL_MS = 60000;
+/* The screen-reader countdown changes at most this often. */
+const LOBBY_SAY_MS = 60000;
+/* Media that played and stopped: the lobby only after this long, so a
+   restart of nginx or a short stall does not flash it. */
+const STALL_MS = 8000;
+
 let stylesheetAdded = false;
+let lobbies = 0;          /* for unique ids of the lobbies' headings */
+
+function storage() {
+  try {
+    return window.sessionStorage || null;
+  } catch (e) {
+    return null;          /* storage disabled, a sandboxed frame */
+  }
+}
+
+/**
+ * This tab's viewer session (SPEC §14): 22 random characters of
+ * [A-Za-z0-9_-], made once and kept in sessionStorage, so a reload is
+ * the same viewer and another tab another one. Without storage, one per
+ * page.
+ */
+export function sessionId() {
+  const store = storage();
+  try {
+    const kept = store && store.getItem(SESSION_KEY);
+    if (kept && SESSION_RE.test(kept)) return kept;
+  } catch (e) {
+    /* unreadable: make one */
+  }
+  const bytes = new Uint8Array(22);
+  if (globalThis.crypto && crypto.getRandomValues) {
+    crypto.getRandomValues(bytes);
+  } else {
+    for (let i = 0; i < bytes.length; i++) bytes[i] = Math.random() * 256;
+  }
+  /* 256 is a multiple of 64: every character is equally likely */
+  const id = Array.from(bytes, (b) => SESSION_ALPHABET[b & 63]).join("");
+  try {
+    if (store) store.setItem(SESSION_KEY, id);
+  } catch (e) {
+    /* full or disabled: this page keeps it */
+  }
+  return id;
+}
+
+/**
+ * url with session=SESSION in its query (replacing one there), for the
+ * playlist URL given to hls.js or the <video>: hls.js reloads the same
+ * URL, so every playlist request carries it.
+ */
+export function withSession(url, session) {
+  const u = new URL(url, document.baseURI);
+  u.searchParams.set("session", session);
+  return u.toString();
+}
 
 /** The URL with ls_stream=STREAM added, or null when it is not http(s). */
 export function buyUrl(url, stream) {
@@ -89,6 +184,26 @@ export function formatCountdown(ms) {
            two(s % 60);
   }
   return two(Math.floor(s / 60)) + ":" + two(s % 60);
+}
+
+/**
+ * How long until a start, in words that change at most once a minute:
+ * "in 10 minutes", "in 3 hours", "in 2 days" (Intl.RelativeTimeFormat of
+ * locale); null from the start on.
+ */
+export function startsWhen(ms, locale) {
+  if (!(ms > 0)) return null;
+  let rtf;
+  try {
+    rtf = new Intl.RelativeTimeFormat(locale, { numeric: "always" });
+  } catch (e) {
+    rtf = new Intl.RelativeTimeFormat("en", { numeric: "always" });
+  }
+  const min = Math.ceil(ms / 60000);
+  if (min < 120) return rtf.format(min, "minute");
+  const hours = Math.round(ms / 3600000);
+  if (hours < 48) return rtf.format(hours, "hour");
+  return rtf.format(Math.round(ms / 86400000), "day");
 }
 
 /** The event JSON in X-LIVESHOP-DATA (base64 of UTF-8), or null. */
@@ -164,17 +279,26 @@ function fill(template, values) {
  *              it is made position: relative
  *   playlist   native HLS only: the media playlist URL to read the
  *              DATERANGE tags from (default: video.currentSrc)
- *   locale     for prices (default: the browser's)
+ *   session    the viewer's session id (default: sessionId(), one per tab);
+ *              give the playlist URL the same (withSession)
+ *   locale     for prices and times (default: the browser's)
  *   labels     texts to replace (see DEFAULT_LABELS)
  *   stylesheet false: do not add liveshop-player.css (bring your own)
  *   sse        false: no Server-Sent Events (no live stock, no ticker)
+ *   beacons    false: send no impression and click beacons to the server
+ *   dataLayer  false: push nothing onto window.dataLayer
+ *   lobby      false: no lobby before the show (and no GET shows)
  *
- * Returns {destroy(), now(), state()}; the container gets DOM events
- * "liveshop:offer", "liveshop:countdown", "liveshop:disclosure",
- * "liveshop:stock", "liveshop:purchase" and "liveshop:connection".
+ * Returns {destroy(), now(), state(), session}; the container gets DOM
+ * events "liveshop:offer", "liveshop:countdown", "liveshop:disclosure",
+ * "liveshop:stock", "liveshop:purchase", "liveshop:connection",
+ * "liveshop:show", "liveshop:lobby" and "liveshop:audience"; the overlay
+ * (.ls-overlay) dispatches "liveshop:impression" and "liveshop:click",
+ * which bubble.
  */
 export function attachLiveShop(video, options = {}) {
-  const opt = Object.assign({ api: "/shop/", sse: true, stylesheet: true },
+  const opt = Object.assign({ api: "/shop/", sse: true, stylesheet: true,
+                              beacons: true, dataLayer: true, lobby: true },
                             options);
   if (!video || !opt.stream) {
     throw new TypeError("attachLiveShop(video, {stream: \"APP/NAME\", ...})");
@@ -184,10 +308,16 @@ export function attachLiveShop(video, options = {}) {
                                     (opt.labels || {}).disclosure || {});
   const hls = opt.hls || null;
   const container = opt.container || video.parentElement;
+  const session = typeof opt.session === "string" &&
+                  SESSION_RE.test(opt.session) ? opt.session : sessionId();
   const apiBase = new URL(opt.api.endsWith("/") ? opt.api : opt.api + "/",
                           document.baseURI);
-  const eventsUrl = new URL("v1/streams/" + opt.stream.split("/")
-    .map(encodeURIComponent).join("/") + "/events", apiBase);
+  const streamPath = "v1/streams/" + opt.stream.split("/")
+    .map(encodeURIComponent).join("/") + "/";
+  const eventsUrl = new URL(streamPath + "events", apiBase);
+  eventsUrl.searchParams.set("session", session);
+  const showsUrl = new URL(streamPath + "shows", apiBase);
+  const beaconUrl = new URL(streamPath + "beacon", apiBase);
 
   if (opt.stylesheet && !stylesheetAdded) {
     const link = el("link", null, {
@@ -226,11 +356,51 @@ export function attachLiveShop(video, options = {}) {
   card.append(close, image, body);
   live.append(card);
   const ticker = el("div", "ls-ticker", { "aria-live": "polite" });
-  root.append(disclosure, countdown, live, ticker);
+  /* changes every few seconds: never read out by itself */
+  const viewers = el("div", "ls-viewers", { "aria-live": "off" });
+  /* "The show has started": outside the lobby, which goes away */
+  const announce = el("div", "ls-announce ls-visually-hidden",
+                      { role: "status", "aria-live": "polite" });
+  root.append(disclosure, countdown, live, ticker, viewers, announce);
   container.appendChild(root);
-  for (const e of [disclosure, countdown, card, image, anchor, stock, ticker]) {
+  for (const e of [disclosure, countdown, card, image, anchor, stock, ticker,
+                   viewers]) {
     e.hidden = true;
   }
+
+  /* The lobby takes the video's place (the video is display: none
+     meanwhile, so neither it nor its controls can be tabbed to). */
+  const lobbyNo = ++lobbies;
+  const lobby = el("section", "ls-lobby",
+                   { "aria-labelledby": "ls-lobby-title-" + lobbyNo });
+  const lobbyKicker = el("p", "ls-lobby-kicker");
+  lobbyKicker.textContent = labels.nextShow;
+  const lobbyTitle = el("h2", "ls-lobby-title",
+                        { id: "ls-lobby-title-" + lobbyNo });
+  const lobbyHost = el("p", "ls-lobby-host");
+  const lobbyText = el("p", "ls-lobby-text");
+  const lobbyWhen = el("p", "ls-lobby-when");
+  const lobbyDate = el("time", "ls-lobby-date");
+  lobbyWhen.append(lobbyDate);
+  const lobbyCountdown = el("div", "ls-lobby-countdown");
+  /* seen: ticks every second; heard: at most once a minute */
+  const lobbySeen = el("p", "ls-lobby-seen", { "aria-hidden": "true" });
+  const lobbyTicking = el("span", "ls-lobby-ticking");
+  lobbySeen.append(lobbyTicking);
+  const lobbySaid = el("p", "ls-lobby-said ls-visually-hidden",
+                       { "aria-live": "polite", "aria-atomic": "true" });
+  lobbyCountdown.append(lobbySeen, lobbySaid);
+  const lobbyTeasedTitle = el("h3", "ls-lobby-teased-title",
+                              { id: "ls-lobby-teased-" + lobbyNo });
+  lobbyTeasedTitle.textContent = labels.teased;
+  const lobbyOffers = el("ul", "ls-lobby-offers",
+                         { "aria-labelledby": "ls-lobby-teased-" + lobbyNo });
+  const lobbyCalendar = el("a", "ls-lobby-calendar");
+  lobbyCalendar.textContent = labels.calendar;
+  lobby.append(lobbyKicker, lobbyTitle, lobbyHost, lobbyText, lobbyWhen,
+               lobbyCountdown, lobbyTeasedTitle, lobbyOffers, lobbyCalendar);
+  lobby.hidden = true;
+  container.appendChild(lobby);
 
   /* ----------------------------------------------------------- the model */
 
@@ -247,6 +417,13 @@ export function attachLiveShop(video, options = {}) {
   let pollTimer = null;
   let reconnectTimer = null;
   let destroyed = false;
+
+  let currentShow = null;            // the SHOW on air, null: none
+  let showLive = null;               // true / false; null: not known yet
+  let mediaDown = null;              // the playlist failed to load (404)
+  let lastTime = -1;                 // video.currentTime at the last look
+  let lastAdvance = 0;               // performance.now() it last moved
+  let audience = 0;
 
   function emit(name, detail) {
     container.dispatchEvent(new CustomEvent("liveshop:" + name, { detail }));
@@ -297,16 +474,22 @@ export function attachLiveShop(video, options = {}) {
   }
 
   /* Native HLS (Safari): the playlist is read here as well. */
+  let polling = false;
   async function pollPlaylist() {
-    if (destroyed) return;
-    let wait = 2000;
+    if (destroyed || polling) return;
+    polling = true;
+    /* no stream yet: a look every 10 s is enough (the show's start
+       makes one at once, see setShow) */
+    let wait = lobbyOn ? 10000 : 2000;
     const url = opt.playlist || video.currentSrc || video.src;
     if (url) {
       try {
         const r = await fetch(url, { cache: "no-store" });
+        if (r.status === 404 || r.status === 410) mediaDown = true;
         if (r.ok) {
           const pl = parsePlaylist(await r.text());
           nativeSegments = pl.segments;
+          mediaDown = pl.segments.length === 0;
           for (const a of pl.ranges) {
             let end = a["END-DATE"] ? Date.parse(a["END-DATE"]) : NaN;
             const start = Date.parse(a["START-DATE"]);
@@ -326,7 +509,9 @@ export function attachLiveShop(video, options = {}) {
         /* the server restarts: try again */
       }
     }
-    pollTimer = setTimeout(pollPlaylist, wait);
+    polling = false;
+    clearTimeout(pollTimer);
+    if (!destroyed) pollTimer = setTimeout(pollPlaylist, wait);
   }
 
   /**
@@ -443,6 +628,7 @@ export function attachLiveShop(video, options = {}) {
       if (offer) drawOffer(pin);
       card.hidden = !offer || dismissed === pinId;
       emit("offer", { offer, at });
+      watchImpression();
     }
 
     const cd = activeRange(CLASS_COUNTDOWN, at);
@@ -471,6 +657,428 @@ export function attachLiveShop(video, options = {}) {
       disclosure.textContent = text;
       disclosure.hidden = !text;
       emit("disclosure", { text: text || null, at });
+    }
+  }
+
+  /* ------------------------------------------- impressions and clicks */
+
+  /* the pins this tab counted, kept across a reload (SPEC §14: one
+     impression per pin per session) */
+  const impressed = new Set();
+  try {
+    const kept = JSON.parse((storage() || { getItem: () => null })
+      .getItem(IMPRESSIONS_KEY) || "[]");
+    if (Array.isArray(kept)) for (const id of kept) impressed.add(String(id));
+  } catch (e) {
+    /* unreadable: none counted yet */
+  }
+
+  function rememberImpression(pinId) {
+    impressed.add(pinId);
+    const keep = [...impressed].slice(-MAX_IMPRESSIONS_KEPT);
+    try {
+      const store = storage();
+      if (store) store.setItem(IMPRESSIONS_KEY, JSON.stringify(keep));
+    } catch (e) {
+      /* full or disabled: this page remembers */
+    }
+  }
+
+  let beaconsPausedUntil = 0;        // after a 429: Retry-After
+
+  /* POST …/beacon (SPEC §14). Fire and forget: the page never waits for
+     it, and a beacon that fails is not sent again. */
+  function beacon(type, offerId) {
+    if (!opt.beacons || Date.now() < beaconsPausedUntil) return;
+    const payload = JSON.stringify({ type, offer: offerId, session });
+    try {
+      fetch(beaconUrl, {
+        method: "POST", keepalive: true, body: payload,
+        headers: { "Content-Type": "application/json" },
+      }).then((r) => {
+        if (r.status === 429) {
+          const s = parseInt(r.headers.get("Retry-After"), 10);
+          beaconsPausedUntil = Date.now() +
+            Math.min(Number.isFinite(s) && s > 0 ? s : 60, 3600) * 1000;
+        }
+      }, () => {});
+    } catch (e) {
+      /* no fetch, or keepalive refused (the page is going away) */
+      try {
+        if (navigator.sendBeacon) {
+          navigator.sendBeacon(beaconUrl, new Blob(
+            [payload], { type: "application/json" }));
+        }
+      } catch (e2) {
+        /* silent: analytics never breaks the page */
+      }
+    }
+  }
+
+  /* One impression or click: the beacon, the page's dataLayer and a DOM
+     event with the same fields. */
+  function track(kind, offer) {
+    const fields = () => ({
+      stream: opt.stream,
+      offer_id: offer.id,
+      title: offer.title,
+      price: offer.price,
+      currency: offer.currency,
+      show_id: currentShow ? currentShow.id : null,
+    });
+    beacon(kind, offer.id);
+    if (opt.dataLayer) {
+      try {
+        (window.dataLayer = window.dataLayer || [])
+          .push({ event: "liveshop_" + kind, liveshop: fields() });
+      } catch (e) {
+        /* a dataLayer that throws is the page's business */
+      }
+    }
+    root.dispatchEvent(new CustomEvent("liveshop:" + kind,
+                                       { bubbles: true, detail: fields() }));
+  }
+
+  function pinnedOffer() {
+    const pin = shown.offer && ranges.get(shown.offer);
+    return pin ? pin.event.data.offer : null;
+  }
+
+  /* An impression: this pin's card at least half in the viewport, in a
+     visible tab, for one second without a break. */
+  let cardInView = false;
+  let seenTimer = null;
+  let seenPin = null;
+
+  function impressionDue() {
+    return shown.offer !== null && !card.hidden && cardInView &&
+           document.visibilityState !== "hidden" &&
+           !impressed.has(shown.offer) && pinnedOffer() !== null;
+  }
+
+  function watchImpression() {
+    const due = impressionDue();
+    if (due && seenPin === shown.offer) return;      /* already timing */
+    clearTimeout(seenTimer);
+    seenTimer = null;
+    seenPin = null;
+    if (!due) return;
+    seenPin = shown.offer;
+    seenTimer = setTimeout(() => {
+      const pinId = seenPin;
+      seenTimer = null;
+      seenPin = null;
+      if (destroyed || pinId !== shown.offer || !impressionDue()) return;
+      rememberImpression(pinId);
+      track("impression", pinnedOffer());
+    }, IMPRESSION_MS);
+  }
+
+  const observer = typeof IntersectionObserver === "function"
+    ? new IntersectionObserver((entries) => {
+      for (const e of entries) {
+        cardInView = e.isIntersecting &&
+                     e.intersectionRatio >= IMPRESSION_RATIO;
+      }
+      watchImpression();
+    }, { threshold: [0, IMPRESSION_RATIO, 1] })
+    : null;               /* no observer: no impressions, clicks still */
+
+  /* a press of the buy button, mouse or keyboard (Enter on a link is a
+     click); the link navigates as always, nothing waits for the beacon */
+  function onBuy(e) {
+    if (e.type === "auxclick" && e.button !== 1) return;
+    const offer = pinnedOffer();
+    if (offer) track("click", offer);
+  }
+
+  /* ----------------------------------------------- the show and the lobby */
+
+  function setShow(show) {
+    const was = showLive;
+    currentShow = show || null;
+    showLive = currentShow !== null;
+    if (was !== showLive) emit("show", { show: currentShow, live: showLive });
+    if (showLive && was !== true && !hls && !polling) {
+      clearTimeout(pollTimer);
+      pollTimer = setTimeout(pollPlaylist, 0);
+    }
+    updateLobby();
+  }
+
+  function setAudience(n) {
+    if (!Number.isInteger(n) || n < 0) return;
+    audience = n;
+    drawAudience();
+    emit("audience", { viewers: n });
+  }
+
+  function drawAudience() {
+    const show = audience > 0 && !lobbyOn;
+    viewers.hidden = !show;
+    if (show) {
+      let n = String(audience);
+      try {
+        n = new Intl.NumberFormat(opt.locale).format(audience);
+      } catch (e) {
+        /* a bad locale: digits */
+      }
+      viewers.textContent = fill(labels.watching, { n });
+    }
+  }
+
+  /* hls.js: the playlist loads (media is there) or fails (404: none) */
+  function onHlsLoaded() {
+    if (mediaDown !== false) {
+      mediaDown = false;
+      updateLobby();
+    }
+  }
+
+  const PLAYLIST_FAILURES = ["manifestLoadError", "manifestLoadTimeOut",
+                             "manifestParsingError", "levelLoadError",
+                             "levelLoadTimeOut", "levelEmptyError"];
+
+  function onHlsError(_name, data) {
+    if (data && PLAYLIST_FAILURES.includes(data.details)) {
+      mediaDown = true;
+      updateLobby();
+    }
+  }
+
+  /* The media flows: the playhead moved within the last moments. */
+  function flowing() {
+    const t = video.currentTime;
+    const at = performance.now();
+    if (t !== lastTime) {
+      if (lastTime >= 0 && t > lastTime) lastAdvance = at;
+      lastTime = t;
+    }
+    return lastAdvance > 0 && !video.paused && at - lastAdvance < 2000;
+  }
+
+  let lobbyOn = false;               // the lobby is wanted
+  let lobbyData;                     // GET shows; undefined: not loaded
+  let lobbyFetchedAt = -Infinity;
+  let lobbyFetching = false;
+  let lobbyPollTimer = null;
+  let lobbyTarget = null;            // next start, Unix ms (client clock)
+  let lobbySaidAt = -Infinity;
+  let clockSkew = 0;                 // server clock - ours (ms)
+  const reducedMotion = typeof matchMedia === "function"
+    ? matchMedia("(prefers-reduced-motion: reduce)") : null;
+
+  /*
+   * The lobby is up while no show is live and no media plays, once that
+   * is known: the playlist failed (no stream), or the server says no
+   * show is on. Media that played must have stood still for STALL_MS;
+   * a video the viewer paused while its playlist loads is no reason.
+   */
+  function lobbyWanted() {
+    if (!opt.lobby || showLive === true || flowing()) return false;
+    const still = lastAdvance === 0 ||
+                  performance.now() - lastAdvance >= STALL_MS;
+    if (mediaDown === true) return still;
+    if (showLive !== false) return false;
+    return lastAdvance === 0 || (still && !video.paused);
+  }
+
+  function updateLobby() {
+    if (destroyed) return;
+    const want = lobbyWanted();
+    if (want && !lobbyOn) {
+      enterLobby();
+    } else if (!want && lobbyOn) {
+      leaveLobby();
+    } else if (lobbyOn) {
+      tickLobby();
+    }
+  }
+
+  function enterLobby() {
+    lobbyOn = true;
+    drawAudience();
+    emit("lobby", { shown: true });
+    if (lobbyFetching) return;       /* its answer shows the lobby */
+    const age = performance.now() - lobbyFetchedAt;
+    if (lobbyData !== undefined && age < LOBBY_POLL_MS) {
+      showLobby();
+      scheduleShows(LOBBY_POLL_MS - age);
+    } else {
+      fetchShows();
+    }
+  }
+
+  function leaveLobby() {
+    const wasShown = !lobby.hidden;
+    const hadFocus = lobby.contains(document.activeElement);
+    lobbyOn = false;
+    clearTimeout(lobbyPollTimer);
+    lobbyPollTimer = null;
+    lobby.hidden = true;
+    video.classList.remove("ls-lobby-behind");
+    container.classList.remove("ls-lobby-on");
+    drawAudience();
+    if (wasShown) {
+      /* focus stays where the viewer put it; only focus that was in the
+         lobby, now gone, goes to the video instead of the page's top */
+      if (hadFocus) video.focus({ preventScroll: true });
+      say(labels.started);
+    }
+    emit("lobby", { shown: false });
+  }
+
+  let sayTimer = null;
+  function say(text) {
+    announce.textContent = "";
+    clearTimeout(sayTimer);
+    /* a change the screen reader notices, also for the same text again */
+    sayTimer = setTimeout(() => {
+      announce.textContent = text;
+      sayTimer = setTimeout(() => { announce.textContent = ""; }, 15000);
+    }, 100);
+  }
+
+  function scheduleShows(ms) {
+    clearTimeout(lobbyPollTimer);
+    lobbyPollTimer = setTimeout(() => {
+      lobbyPollTimer = null;
+      if (lobbyOn) fetchShows();
+    }, Math.max(0, ms));
+  }
+
+  async function fetchShows() {
+    if (lobbyFetching || destroyed) return;
+    lobbyFetching = true;
+    lobbyFetchedAt = performance.now();
+    let data = null;
+    try {
+      const r = await fetch(showsUrl, { cache: "no-store" });
+      if (r.ok) {
+        data = await r.json();
+        /* a viewer's clock may be off: the countdown follows the
+           server's (the Date header, to the second) */
+        const date = Date.parse(r.headers.get("Date") || "");
+        if (Number.isFinite(date)) {
+          const skew = date + 500 - Date.now();
+          clockSkew = Math.abs(skew) > 2000 ? skew : 0;
+        }
+      }
+    } catch (e) {
+      /* the server restarts: the next poll tries again */
+    }
+    lobbyFetching = false;
+    if (destroyed) return;
+    lobbyData = data && typeof data === "object" ? data : null;
+    if (lobbyData && lobbyData.live && typeof lobbyData.live === "object" &&
+        showLive !== true) {
+      setShow(lobbyData.live);
+    }
+    if (!lobbyOn) return;
+    showLobby();
+    scheduleShows(LOBBY_POLL_MS);
+  }
+
+  function drawLobby() {
+    const coming = lobbyData && Array.isArray(lobbyData.coming)
+      ? lobbyData.coming.filter((s) => s && typeof s.id === "string" &&
+                                       typeof s.title === "string")
+      : [];
+    const next = coming[0] || null;
+    lobby.classList.toggle("ls-lobby-offline", next === null);
+    lobbyKicker.hidden = next === null;
+    lobbyText.hidden = next !== null;
+    for (const e of [lobbyWhen, lobbyCountdown, lobbyCalendar]) {
+      e.hidden = next === null;
+    }
+    if (next === null) {
+      lobbyTarget = null;
+      lobbyTitle.textContent = labels.offline;
+      lobbyText.textContent = labels.offlineText;
+      lobbyHost.hidden = true;
+      lobbyTeasedTitle.hidden = true;
+      lobbyOffers.hidden = true;
+      lobbyOffers.replaceChildren();
+      return;
+    }
+    lobbyTitle.textContent = next.title;
+    lobbyHost.hidden = typeof next.host !== "string" || next.host === "";
+    lobbyHost.textContent = lobbyHost.hidden ? ""
+      : fill(labels.host, { host: next.host });
+    const start = Date.parse(next.next || next.starts_at);
+    lobbyTarget = Number.isFinite(start) ? start : null;
+    lobbyWhen.hidden = lobbyTarget === null;
+    if (lobbyTarget !== null) {
+      lobbyDate.setAttribute("datetime", new Date(lobbyTarget).toISOString());
+      let text;
+      try {
+        text = new Intl.DateTimeFormat(opt.locale, {
+          weekday: "long", day: "numeric", month: "long",
+          hour: "numeric", minute: "2-digit",
+        }).format(lobbyTarget);
+      } catch (e) {
+        text = new Date(lobbyTarget).toString();
+      }
+      lobbyDate.textContent = text;
+    }
+    lobbyCalendar.setAttribute("href", new URL(
+      streamPath + "shows/" + encodeURIComponent(next.id) + ".ics",
+      apiBase).toString());
+    lobbyCalendar.setAttribute("download", next.id + ".ics");
+
+    const teased = Array.isArray(next.teased)
+      ? next.teased.filter((o) => o && typeof o.title === "string") : [];
+    lobbyTeasedTitle.hidden = teased.length === 0;
+    lobbyOffers.hidden = teased.length === 0;
+    lobbyOffers.replaceChildren(...teased.map((o) => {
+      const li = el("li", "ls-lobby-offer");
+      const src = safeUrl(o.image);
+      if (src !== null) {
+        /* the picture says what the product is: its title */
+        const img = el("img", "ls-lobby-image",
+                       { src, alt: o.title, loading: "lazy" });
+        img.addEventListener("error", () => { img.hidden = true; });
+        li.append(img);
+      }
+      const name = el("span", "ls-lobby-offer-title");
+      name.textContent = o.title;
+      const cost = el("span", "ls-lobby-offer-price");
+      cost.textContent = priceText(o.price, o.currency);
+      li.append(name, cost);
+      return li;
+    }));
+  }
+
+  function showLobby() {
+    drawLobby();
+    lobby.hidden = false;
+    video.classList.add("ls-lobby-behind");
+    container.classList.add("ls-lobby-on");
+    tickLobby();
+  }
+
+  /* The countdown: the visible one every second (every minute with
+     reduced motion), the spoken one at most once a minute. */
+  function tickLobby() {
+    if (lobby.hidden || lobbyTarget === null) return;
+    const left = lobbyTarget - (Date.now() + clockSkew);
+    const when = startsWhen(left, opt.locale);
+    let seen;
+    if (when === null) {
+      seen = labels.startingSoon;
+    } else if (left < 86400000 && !(reducedMotion && reducedMotion.matches)) {
+      seen = labels.startsIn + " " + formatCountdown(left);
+    } else {
+      seen = fill(labels.starts, { when });
+    }
+    if (lobbyTicking.textContent !== seen) lobbyTicking.textContent = seen;
+    const said = when === null ? labels.startingSoon
+      : fill(labels.starts, { when });
+    const at = performance.now();
+    if (lobbySaid.textContent !== said &&
+        (lobbySaid.textContent === "" || at - lobbySaidAt >= LOBBY_SAY_MS)) {
+      lobbySaid.textContent = said;
+      lobbySaidAt = at;
     }
   }
 
@@ -508,6 +1116,11 @@ export function attachLiveShop(video, options = {}) {
     }
     if (ev.lastEventId) lastSeq = ev.lastEventId;
     retry = 1000;
+    if (!msg || typeof msg !== "object") return;
+    if (ev.type === "audience") {        /* {"viewers":N}, no id: */
+      setAudience(msg.viewers);
+      return;
+    }
     if (ev.type === "state") {
       stockOf.clear();
       for (const [id, n] of Object.entries(msg.stock || {})) stockOf.set(id, n);
@@ -517,6 +1130,11 @@ export function attachLiveShop(video, options = {}) {
       const pin = shown.offer && ranges.get(shown.offer);
       if (pin) drawStock(pin.event.data.offer);
       emit("stock", { stock: Object.fromEntries(stockOf) });
+      /* a server without shows (before SPEC §14) says nothing: unknown */
+      if ("show" in msg) {
+        setShow(msg.show && msg.show.show ? msg.show.show : null);
+      }
+      if ("viewers" in msg) setAudience(msg.viewers);
       return;
     }
     const d = msg.data || {};
@@ -532,6 +1150,15 @@ export function attachLiveShop(video, options = {}) {
       break;
     case "purchase.completed":
       onPurchase(d);
+      break;
+    case "show.started":
+      if (d.show && typeof d.show === "object") setShow(d.show);
+      break;
+    case "show.ended":
+      /* a replayed end of an earlier show leaves the one on air */
+      if (!currentShow || !d.show_id || currentShow.id === d.show_id) {
+        setShow(null);
+      }
       break;
     default:
       break;
@@ -568,22 +1195,35 @@ export function attachLiveShop(video, options = {}) {
   close.addEventListener("click", () => {
     dismissed = shown.offer;
     card.hidden = true;
+    watchImpression();
   });
+
+  buy.addEventListener("click", onBuy);
+  buy.addEventListener("auxclick", onBuy);
+  if (observer) observer.observe(card);
+  const onVisibility = () => watchImpression();
+  document.addEventListener("visibilitychange", onVisibility);
 
   const onTime = () => render();
   video.addEventListener("timeupdate", onTime);
   video.addEventListener("seeked", onTime);
-  /* the countdown ticks between timeupdates */
-  const tick = setInterval(render, 250);
+  /* the countdowns tick between timeupdates; the lobby comes and goes */
+  const tick = setInterval(() => {
+    render();
+    updateLobby();
+  }, 250);
 
+  const Events = hls && (hls.constructor.Events ||
+                         (globalThis.Hls && globalThis.Hls.Events));
   if (hls) {
-    const Events = hls.constructor.Events ||
-                   (globalThis.Hls && globalThis.Hls.Events);
     hls.on(Events.LEVEL_UPDATED, onLevel);
     hls.on(Events.LEVEL_LOADED, onLevel);
+    hls.on(Events.LEVEL_LOADED, onHlsLoaded);
+    hls.on(Events.ERROR, onHlsError);
     for (const level of hls.levels || []) {
       if (level.details) fromHlsDetails(level.details);
     }
+    if ((hls.levels || []).some((l) => l.details)) mediaDown = false;
   } else {
     pollPlaylist();
   }
@@ -597,23 +1237,35 @@ export function attachLiveShop(video, options = {}) {
       clearTimeout(tickerTimer);
       clearTimeout(pollTimer);
       clearTimeout(reconnectTimer);
+      clearTimeout(seenTimer);
+      clearTimeout(lobbyPollTimer);
+      clearTimeout(sayTimer);
+      if (observer) observer.disconnect();
+      document.removeEventListener("visibilitychange", onVisibility);
       video.removeEventListener("timeupdate", onTime);
       video.removeEventListener("seeked", onTime);
       if (hls) {
-        const Events = hls.constructor.Events ||
-                       (globalThis.Hls && globalThis.Hls.Events);
         hls.off(Events.LEVEL_UPDATED, onLevel);
         hls.off(Events.LEVEL_LOADED, onLevel);
+        hls.off(Events.LEVEL_LOADED, onHlsLoaded);
+        hls.off(Events.ERROR, onHlsError);
       }
       if (source) source.close();
       root.remove();
-      container.classList.remove("ls-stage");
+      lobby.remove();
+      video.classList.remove("ls-lobby-behind");
+      container.classList.remove("ls-stage", "ls-lobby-on");
     },
     /** The server time (Unix ms) of the frame on screen, or null. */
     now: playheadTime,
-    /** What is shown: {offer, countdown, disclosure} range ids/text. */
+    /** What is shown: {offer, countdown, disclosure} range ids/text, the
+        stock known, the show on air, the viewers and the lobby. */
     state() {
-      return Object.assign({ stock: Object.fromEntries(stockOf) }, shown);
+      return Object.assign({ stock: Object.fromEntries(stockOf) }, shown, {
+        show: currentShow, viewers: audience, lobby: !lobby.hidden,
+      });
     },
+    /** This viewer's session id (SPEC §14). */
+    session,
   };
 }

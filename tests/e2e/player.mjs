@@ -9,7 +9,15 @@
 //           {"cmd":"eval","js":EXPR}            value of an expression
 //           {"cmd":"wait","js":EXPR,"ms":MS} until EXPR is truthy
 //           {"cmd":"press","key":"Tab"}  the focused element's class after
+//           {"cmd":"click","selector":S}  a mouse click on S
 //           {"cmd":"viewport","width":W,"height":H}
+//           {"cmd":"media","reducedMotion":"reduce"|"no-preference"}
+//           {"cmd":"requests","match":S}  the page's requests whose URL
+//                  holds S: [{url, method, type, body, status}] (status
+//                  null: not answered yet or failed)
+//           {"cmd":"popups"}    URLs of the tabs the page opened (loaded)
+//           {"cmd":"aria","selector":S}  S's accessibility tree as
+//                  playwright computes it (roles, names; YAML)
 //           {"cmd":"screenshot","path":P}
 //           {"cmd":"log"}       dialogs, page errors and console lines so far
 //           {"cmd":"close"}
@@ -30,6 +38,8 @@ const require = createRequire(path.join(deps, "node_modules", "x.js"));
 const { chromium } = require("playwright-core");
 
 const log = { dialogs: [], errors: [], console: [] };
+const requests = [];
+const popups = [];
 let browser = null;
 let page = null;
 
@@ -46,7 +56,25 @@ async function run(c) {
       viewport: { width: c.width || 1280, height: c.height || 720 },
       locale: "en-US",
     });
+    // a buy link opens the shop in a new tab: answered here, no network
+    await ctx.route(/^https:\/\/shop\.example\//, (r) => r.fulfill({
+      status: 200, contentType: "text/html",
+      body: "<!doctype html><title>shop</title>" }));
     page = await ctx.newPage();
+    page.on("popup", (p) => {
+      p.waitForLoadState("load").then(() => popups.push(p.url()),
+                                        () => popups.push(p.url()));
+    });
+    page.on("request", (r) => {
+      if (requests.length >= 20000) return;
+      const entry = { url: r.url(), method: r.method(),
+                      type: r.resourceType(), body: r.postData(),
+                      status: null };
+      requests.push(entry);
+      r.response().then((resp) => {
+        if (resp) entry.status = resp.status();
+      }, () => {});
+    });
     page.on("dialog", async (d) => {
       log.dialogs.push(d.type() + ": " + d.message());
       await d.dismiss().catch(() => {});
@@ -71,9 +99,21 @@ async function run(c) {
     await page.keyboard.press(c.key);
     return await page.evaluate(
       "document.activeElement ? document.activeElement.className : ''");
+  case "click":
+    await page.click(c.selector, { timeout: c.ms || 5000 });
+    return null;
   case "viewport":
     await page.setViewportSize({ width: c.width, height: c.height });
     return null;
+  case "media":
+    await page.emulateMedia({ reducedMotion: c.reducedMotion });
+    return null;
+  case "requests":
+    return requests.filter((r) => !c.match || r.url.includes(c.match));
+  case "popups":
+    return popups;
+  case "aria":
+    return await page.locator(c.selector).ariaSnapshot({ timeout: 5000 });
   case "screenshot":
     await page.screenshot({ path: c.path, fullPage: true });
     return c.path;
