@@ -166,6 +166,8 @@ typedef struct {
     int64_t                         tallied_ms;
     int64_t                         sampled_ms;  /* into the journal */
     int64_t                         written_ms;
+    char                            pinned[LSHOP_ID_MAX + 1]; /* since
+                                                    tallied_ms */
     lshop_audience                  tally;
 } ngx_live_shop_audience_t;
 
@@ -402,7 +404,8 @@ ngx_int_t ngx_live_shop_viewers_seen(ngx_live_shop_shm_t *shm,
     ngx_str_t *stream, ngx_str_t *ids, ngx_uint_t n, int64_t *viewers);
 ngx_int_t ngx_live_shop_beacon(ngx_live_shop_shm_t *shm, ngx_str_t *stream,
     lshop_beacon_request *beacon, ngx_str_t *address, lshop_error *err);
-void ngx_live_shop_audience_sweep(ngx_live_shop_shm_t *shm);
+void ngx_live_shop_audience_sweep(ngx_live_shop_shm_t *shm,
+    ngx_uint_t exiting);
 ngx_int_t ngx_live_shop_act(ngx_live_shop_shm_t *shm, ngx_str_t *stream,
     ngx_live_shop_action_t *act, ngx_pool_t *pool, ngx_str_t *event,
     lshop_error *err);

@@ -232,6 +232,9 @@ ngx_live_shop_init_process(ngx_cycle_t *cycle)
 static void
 ngx_live_shop_exit_process(ngx_cycle_t *cycle)
 {
+    /* the shows' figures so far into the journal: a restart goes on */
+    ngx_live_shop_audience_sweep(ngx_live_shop_get_shm(cycle), 1);
+
     ngx_http_live_shop_sse_close_all();
     ngx_live_shop_notify_exit_process(cycle);
     ngx_live_shop_cluster_exit_process(cycle);
@@ -491,7 +494,7 @@ ngx_live_shop_tick(ngx_event_t *ev)
 
     ngx_live_shop_fold(shm);
 
-    ngx_live_shop_audience_sweep(shm);
+    ngx_live_shop_audience_sweep(shm, 0);
     ngx_rtmp_live_shop_audience();
 
     ngx_live_shop_deliver();

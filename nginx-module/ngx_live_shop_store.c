@@ -126,6 +126,8 @@ static int ngx_live_shop_load_audience(void *arg, const lshop_audience *a,
     int full, int64_t at_ms);
 static ngx_live_shop_audience_t *ngx_live_shop_audience(
     ngx_live_shop_shm_t *shm, ngx_live_shop_stream_t *st);
+static void ngx_live_shop_audience_changed(ngx_live_shop_shm_t *shm,
+    ngx_live_shop_stream_t *st);
 static lshop_show *ngx_live_shop_scheduled(ngx_live_shop_stream_t *st,
     const char *id);
 static ngx_int_t ngx_live_shop_teased(ngx_live_shop_stream_t *st,
@@ -799,6 +801,7 @@ ngx_live_shop_commit(ngx_live_shop_shm_t *shm, ngx_live_shop_stream_t *st,
     st->state = next;
 
     ngx_live_shop_broadcast(shm, st, ev);
+    ngx_live_shop_audience_changed(shm, st);
 
     ngx_live_shop_clock(shm, st);
 
@@ -3016,6 +3019,8 @@ ngx_live_shop_apply(ngx_live_shop_shm_t *shm, ngx_str_t *stream,
 
     st->version = version + 1;
 
+    ngx_live_shop_audience_changed(shm, st);
+
     ngx_live_shop_clock(shm, st);
 
     ngx_live_shop_rotate(shm, st);
@@ -4192,6 +4197,9 @@ ngx_live_shop_audience(ngx_live_shop_shm_t *shm, ngx_live_shop_stream_t *st)
 
     lshop_audience_init(&a->tally, st->state.show_live ? st->state.show.id
                                                        : NULL);
+    ngx_cpystrn((u_char *) a->pinned,
+                (u_char *) (st->state.pinned ? st->state.offer.id : ""),
+                sizeof(a->pinned));
 
     ngx_queue_insert_tail(&shm->sh->audiences, &st->heard);
     st->audience = a;
@@ -4529,35 +4537,144 @@ ngx_live_shop_audience_write(ngx_live_shop_shm_t *shm,
 
 
 /*
- * Once a second, by whichever worker comes first: viewers not seen for
+ * A stream's tally brought up to now (lock held): viewers not seen for
  * NGX_LIVE_SHOP_VIEWER_TTL stop counting, the tally of the show on air
- * gains the watch time since the last sweep, and the journal gets a
- * sample every NGX_LIVE_SHOP_SAMPLE_MS, the show's figures every
- * NGX_LIVE_SHOP_TALLY_MS and as a show ends or begins
+ * gains the watch time since the last one, and the journal gets a sample
+ * every NGX_LIVE_SHOP_SAMPLE_MS, the show's figures every
+ * NGX_LIVE_SHOP_TALLY_MS, and as a show ends or begins (full: the figures
+ * now, as when nginx stops)
  */
 
-void
-ngx_live_shop_audience_sweep(ngx_live_shop_shm_t *shm)
+static void
+ngx_live_shop_audience_tally(ngx_live_shop_shm_t *shm,
+    ngx_live_shop_stream_t *st, int64_t now, ngx_uint_t full)
 {
-    int64_t                    now;
-    const char                *show;
-    ngx_uint_t                 wrote;
-    ngx_queue_t               *q, *vq;
+    const char                *show, *pinned;
+    ngx_uint_t                 wrote, changed;
+    ngx_queue_t               *vq;
     ngx_live_shop_viewer_t    *v;
-    ngx_live_shop_stream_t    *st;
     ngx_live_shop_audience_t  *a;
+
+    a = st->audience;
+
+    while (!ngx_queue_empty(&a->seen)) {
+        vq = ngx_queue_head(&a->seen);
+        v = ngx_queue_data(vq, ngx_live_shop_viewer_t, queue);
+
+        if (now - v->seen_ms < NGX_LIVE_SHOP_VIEWER_TTL) {
+            break;
+        }
+
+        ngx_queue_remove(vq);
+        ngx_rbtree_delete(&a->viewers, &v->node);
+        ngx_slab_free_locked(shm->shpool, v);
+        a->nviewers--;
+    }
+
+    /* the viewers up to now watched what was pinned until now */
+
+    lshop_audience_tally(&a->tally, a->nviewers, now - a->tallied_ms,
+                         a->pinned[0] ? a->pinned : NULL);
+    a->tallied_ms = now;
+
+    wrote = 0;
+    show = st->state.show_live ? st->state.show.id : "";
+    pinned = st->state.pinned ? st->state.offer.id : "";
+    changed = ngx_strcmp(a->pinned, pinned) != 0;
+
+    if (ngx_strcmp(a->tally.show_id, show) != 0) {
+        /* the last figures of the show that ended, then the next */
+        ngx_live_shop_audience_write(shm, st, 1, now);
+        lshop_audience_init(&a->tally, show);
+        a->tally.viewers = a->nviewers;
+        changed = 1;
+        wrote = 1;
+    }
+
+    if (changed) {
+        /* who watches as a show or a pin begins is its viewer already */
+        for (vq = ngx_queue_head(&a->seen);
+             vq != ngx_queue_sentinel(&a->seen);
+             vq = ngx_queue_next(vq))
+        {
+            v = ngx_queue_data(vq, ngx_live_shop_viewer_t, queue);
+            lshop_audience_see(&a->tally, (uint64_t) v->node.key,
+                               pinned[0] ? pinned : NULL);
+        }
+    }
+
+    if (wrote) {
+        ngx_live_shop_audience_write(shm, st, 1, now);
+
+    } else if (full || now - a->written_ms >= NGX_LIVE_SHOP_TALLY_MS) {
+        ngx_live_shop_audience_write(shm, st, 1, now);
+        wrote = 1;
+
+    } else if (now - a->sampled_ms >= NGX_LIVE_SHOP_SAMPLE_MS
+               && (a->nviewers || show[0]))
+    {
+        ngx_live_shop_audience_write(shm, st, 0, now);
+        wrote = 1;
+    }
+
+    ngx_cpystrn((u_char *) a->pinned, (u_char *) pinned, sizeof(a->pinned));
+
+    if (wrote) {
+        ngx_live_shop_rotate(shm, st);
+    }
+}
+
+
+/*
+ * A show began or ended, or a pin changed: the tally so far goes to what
+ * was on air until now, at once, so that what comes next (beacons, the
+ * report) counts for the next (lock held)
+ */
+
+static void
+ngx_live_shop_audience_changed(ngx_live_shop_shm_t *shm,
+    ngx_live_shop_stream_t *st)
+{
+    const char                *show, *pinned;
+    ngx_live_shop_audience_t  *a;
+
+    a = st->audience;
+
+    if (a == NULL) {
+        return;
+    }
+
+    show = st->state.show_live ? st->state.show.id : "";
+    pinned = st->state.pinned ? st->state.offer.id : "";
+
+    if (ngx_strcmp(a->tally.show_id, show) != 0
+        || ngx_strcmp(a->pinned, pinned) != 0)
+    {
+        ngx_live_shop_audience_tally(shm, st, lshop_now_ms(), 0);
+    }
+}
+
+
+/* Once a second, by whichever worker comes first; every stream at exit */
+
+void
+ngx_live_shop_audience_sweep(ngx_live_shop_shm_t *shm, ngx_uint_t exiting)
+{
+    int64_t                   now;
+    ngx_queue_t              *q;
+    ngx_live_shop_stream_t   *st;
 
     now = lshop_now_ms();
 
-    if (shm == NULL || now - shm->sh->tallied_ms < 1000
-        || ngx_queue_empty(&shm->sh->audiences))
+    if (shm == NULL || ngx_queue_empty(&shm->sh->audiences)
+        || (!exiting && now - shm->sh->tallied_ms < 1000))
     {
         return;
     }
 
     ngx_shmtx_lock(&shm->shpool->mutex);
 
-    if (now - shm->sh->tallied_ms < 1000) {
+    if (!exiting && now - shm->sh->tallied_ms < 1000) {
         ngx_shmtx_unlock(&shm->shpool->mutex);
         return;
     }
@@ -4569,51 +4686,8 @@ ngx_live_shop_audience_sweep(ngx_live_shop_shm_t *shm)
          q = ngx_queue_next(q))
     {
         st = ngx_queue_data(q, ngx_live_shop_stream_t, heard);
-        a = st->audience;
 
-        while (!ngx_queue_empty(&a->seen)) {
-            vq = ngx_queue_head(&a->seen);
-            v = ngx_queue_data(vq, ngx_live_shop_viewer_t, queue);
-
-            if (now - v->seen_ms < NGX_LIVE_SHOP_VIEWER_TTL) {
-                break;
-            }
-
-            ngx_queue_remove(vq);
-            ngx_rbtree_delete(&a->viewers, &v->node);
-            ngx_slab_free_locked(shm->shpool, v);
-            a->nviewers--;
-        }
-
-        lshop_audience_tally(&a->tally, a->nviewers, now - a->tallied_ms,
-                             st->state.pinned ? st->state.offer.id : NULL);
-        a->tallied_ms = now;
-
-        wrote = 0;
-        show = st->state.show_live ? st->state.show.id : "";
-
-        if (ngx_strcmp(a->tally.show_id, show) != 0) {
-            /* the last figures of the show that ended, then the next */
-            ngx_live_shop_audience_write(shm, st, 1, now);
-            lshop_audience_init(&a->tally, show);
-            a->tally.viewers = a->nviewers;
-            ngx_live_shop_audience_write(shm, st, 1, now);
-            wrote = 1;
-
-        } else if (now - a->written_ms >= NGX_LIVE_SHOP_TALLY_MS) {
-            ngx_live_shop_audience_write(shm, st, 1, now);
-            wrote = 1;
-
-        } else if (now - a->sampled_ms >= NGX_LIVE_SHOP_SAMPLE_MS
-                   && (a->nviewers || show[0]))
-        {
-            ngx_live_shop_audience_write(shm, st, 0, now);
-            wrote = 1;
-        }
-
-        if (wrote) {
-            ngx_live_shop_rotate(shm, st);
-        }
+        ngx_live_shop_audience_tally(shm, st, now, exiting);
     }
 
     ngx_shmtx_unlock(&shm->shpool->mutex);

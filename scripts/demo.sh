@@ -1,15 +1,18 @@
 #!/usr/bin/env bash
 # The local demo: nginx with liveshop and nginx-rtmp on localhost, an
 # ffmpeg test stream, the player page with its host panel, the offers of
-# config-examples/catalog.json and one of them pinned. Ctrl-C stops it.
+# config-examples/catalog.json and one of them pinned, a weekly show that
+# the stream's publish starts (SPEC §14), and the dashboard of its
+# viewers and sales. Ctrl-C stops it.
 # The nginx.conf is config-examples/nginx.conf with the demo's paths; the
 # offers show the demo's own pictures (web/products/ID.svg, served with
 # the player page) instead of the example's shop.example ones.
 #
 # It installs and builds only what it runs: the Debian packages to build
-# and to run nginx, nginx-rtmp and ffmpeg, hls.js from npm, then the
-# module and liveshopctl, without tests or the OBS plugin, in a build
-# directory of its own (scripts/test.sh builds everything in build/).
+# and to run nginx, nginx-rtmp and ffmpeg, hls.js and uPlot from npm,
+# then the module and liveshopctl, without tests or the OBS plugin, in a
+# build directory of its own (scripts/test.sh builds everything in
+# build/).
 #
 # With --cluster: three nodes sharing their streams through Valkey
 # (SPEC §13): valkey-server (else redis-server) on loopback, run with
@@ -44,7 +47,8 @@ stream=live/demo
 demo=$build/demo
 
 # The compiler and libraries, nginx, nginx-rtmp (and its source), ffmpeg
-# and a key-value server; hls.js for the player page.
+# and a key-value server; hls.js for the player page, uPlot for the
+# dashboard.
 LIVESHOP_DEPS=${LIVESHOP_DEPS:-build nginx} "$top/scripts/setup-deps.sh" "$build"
 "$top/scripts/setup-web.sh" "$build"
 cmake -S "$top" -B "$build" -DCMAKE_BUILD_TYPE=RelWithDebInfo \
@@ -65,17 +69,21 @@ fi
 secret=$(head -c 24 /dev/urandom | base64 | tr -d '/+=')
 mkdir -p "$demo/hls" "$demo/tmp" "$demo/logs" "$demo/web"
 
-# The player page: web/, its product pictures and hls.js.
+# The player page and the dashboard: web/, the product pictures, hls.js
+# and uPlot.
 mkdir -p "$demo/web/products"
 cp "$top/web/"*.html "$top/web/"*.js "$top/web/"*.css "$demo/web/"
 cp "$top/web/products/"*.svg "$demo/web/products/"
-hls_js=$build/web-deps/node_modules/hls.js/dist/hls.min.js
-if [ ! -f "$hls_js" ]; then
-    echo "demo: $hls_js is missing: scripts/setup-web.sh $build" \
-         "installs it from the npm registry" >&2
-    exit 1
-fi
-cp "$hls_js" "$demo/web/"
+deps=$build/web-deps/node_modules
+for f in hls.js/dist/hls.min.js uplot/dist/uPlot.iife.min.js \
+         uplot/dist/uPlot.min.css; do
+    if [ ! -f "$deps/$f" ]; then
+        echo "demo: $deps/$f is missing: scripts/setup-web.sh $build" \
+             "installs it from the npm registry" >&2
+        exit 1
+    fi
+    cp "$deps/$f" "$demo/web/"
+done
 
 # An nginx.conf from a file of config-examples/ (SRC) with the paths of
 # the directory DIR, the HTTP and RTMP ports and the secret, on loopback
@@ -274,6 +282,7 @@ EOF
   control token $token (good on every node)
 
 Try:
+  http://127.0.0.1:$http_port/dashboard.html#token=$token   (the dashboard, in a browser)
   export LIVESHOP_TOKEN=$token
   LIVESHOP_SERVER=http://127.0.0.1:$((http_port + 2))/shop/ $build/tools/liveshopctl pin $stream sku-9
   curl -s http://127.0.0.1:$http_port/shop/v1/streams/$stream/state
@@ -294,7 +303,6 @@ fi
 node_conf "$top/config-examples/nginx.conf" "$demo/nginx.conf" "$demo" \
     "$http_port" "$rtmp_port"
 start_nginx "$demo" "$http_port"
-publish "$rtmp_port"
 
 token=$(ctl token --secret "$secret" "$stream" | tail -n 1)
 export LIVESHOP_TOKEN=$token
@@ -303,6 +311,13 @@ catalog |
 while IFS= read -r offer; do
     printf '%s' "$offer" | ctl offer put "$stream" - >/dev/null
 done
+# A weekly show (SPEC §14) starting in two minutes: the publish below is
+# near enough to start it, and its calendar lists the coming weeks.
+show_start=$(date -u -d "+2 minutes" +%Y-%m-%dT%H:%M:00Z)
+curl -sf -o /dev/null -X PUT -H "Authorization: Bearer $token" \
+    -d "{\"title\":\"Glow-Up Thursday\",\"host\":\"Mia\",\"starts_at\":\"$show_start\",\"duration\":3600,\"rrule\":\"FREQ=WEEKLY;COUNT=8\",\"offers\":[\"sku-123\",\"sku-9\"]}" \
+    "http://127.0.0.1:$http_port/shop/v1/streams/$stream/shows/glow-up"
+publish "$rtmp_port"
 ctl pin "$stream" sku-123 >/dev/null
 
 for _ in $(seq 100); do
@@ -316,6 +331,9 @@ liveshop demo is running (Ctrl-C stops it).
 
   player page   http://127.0.0.1:$http_port/
   host panel    http://127.0.0.1:$http_port/#token=$token
+  dashboard     http://127.0.0.1:$http_port/dashboard.html#token=$token
+  show          "Glow-Up Thursday", weekly from $show_start, on air now
+  calendar      http://127.0.0.1:$http_port/shop/v1/streams/$stream/shows.ics
   HLS playlist  http://127.0.0.1:$http_port/hls/demo.m3u8
   RTMP stream   rtmp://127.0.0.1:$rtmp_port/$stream
   state         http://127.0.0.1:$http_port/shop/v1/streams/$stream/state
@@ -329,6 +347,8 @@ Try:
   $build/tools/liveshopctl countdown $stream 60 --label "Only now" --offer sku-123
   $build/tools/liveshopctl events $stream
   $build/tools/liveshopctl report $stream
+  $build/tools/liveshopctl report $stream --show glow-up-\$(date -u +%Y%m%d)
+  curl -s http://127.0.0.1:$http_port/shop/v1/streams/$stream/shows
   ffprobe -show_packets -show_data rtmp://127.0.0.1:$rtmp_port/$stream
 EOF
 

@@ -1,8 +1,9 @@
 #!/usr/bin/env bash
-# The player page's npm packages (hls.js; playwright-core for the e2e
-# test, which drives Debian's /usr/bin/chromium and never downloads a
-# browser) from the npm registry into BUILD/web-deps/node_modules. Never
-# committed. Does nothing when they are there already.
+# The web pages' npm packages (hls.js for the player page, uPlot for the
+# dashboard; playwright-core for the e2e tests, which drive Debian's
+# /usr/bin/chromium and never download a browser) from the npm registry
+# into BUILD/web-deps/node_modules. Never committed. Does nothing when
+# they are there already.
 #
 # Usage: scripts/setup-web.sh [BUILD_DIR]
 set -euo pipefail
@@ -13,6 +14,8 @@ export PLAYWRIGHT_SKIP_BROWSER_DOWNLOAD=1
 
 have() {
     [ -f "$dest/node_modules/hls.js/dist/hls.min.js" ] &&
+        [ -f "$dest/node_modules/uplot/dist/uPlot.iife.min.js" ] &&
+        [ -f "$dest/node_modules/uplot/dist/uPlot.min.css" ] &&
         [ -f "$dest/node_modules/playwright-core/package.json" ] &&
         cmp -s "$top/web/package.json" "$dest/package.json"
 }
@@ -39,8 +42,9 @@ if ! (cd "$dest" && npm install --no-audit --no-fund --loglevel=error \
         --no-package-lock); then
     registry=$(npm config get registry 2>/dev/null || echo "the npm registry")
     echo "setup-web: npm install failed; is $registry reachable?" \
-         "hls.js and playwright-core are needed for the player page and" \
-         "its e2e test (nothing else needs them)" >&2
+         "hls.js, uPlot and playwright-core are needed for the player" \
+         "page, the dashboard and their e2e tests (nothing else needs" \
+         "them)" >&2
     rm -f "$dest/package.json"
     exit 1
 fi

@@ -58,13 +58,14 @@ def web_deps():
 class Browser:
     """player.mjs: one JSON command per line, one answer per line."""
 
-    def __init__(self, deps, log_path):
+    def __init__(self, deps, log_path, script="player.mjs"):
+        """script: the driver in tests/e2e (crowd.mjs: many viewers)."""
         self.log = open(log_path, "wb")
         env = dict(os.environ, LIVESHOP_WEB_DEPS=deps,
                    LIVESHOP_CHROMIUM=CHROMIUM,
                    PLAYWRIGHT_SKIP_BROWSER_DOWNLOAD="1")
         self.proc = subprocess.Popen(
-            [NODE, os.path.join(HERE, "player.mjs")], stdin=subprocess.PIPE,
+            [NODE, os.path.join(HERE, script)], stdin=subprocess.PIPE,
             stdout=subprocess.PIPE, stderr=self.log, env=env,
             start_new_session=True, preexec_fn=h._die_with_parent())
         self.buf = b""

@@ -158,7 +158,7 @@ def test_the_reports_kpis_equal_what_was_sent(make_setup, liveshopctl):
     want = {"sku-1": dict(orders=2, units=3, gmv=PRICES["sku-1"] * 3,
                           unique=6, impressions=8, clicks=2, peak=6),
             "sku-2": dict(orders=1, units=1, gmv=PRICES["sku-2"],
-                          unique=6, impressions=3, clicks=1, peak=10)}
+                          unique=10, impressions=3, clicks=1, peak=10)}
     for sku, w in want.items():
         o = offers[sku]
         what = "%s: %r" % (sku, o)
