@@ -44,11 +44,12 @@ async function open(url, n) {
     page.on("pageerror", (e) => {
       if (errors.length < 200) errors.push(String(e));
     });
-    await page.goto(url, { waitUntil: "domcontentloaded" });
+    // a busy machine: the pages before it already play
+    await page.goto(url, { waitUntil: "domcontentloaded", timeout: 180000 });
     pages.push(page);
   };
-  for (let i = 0; i < n; i += 8) {
-    await Promise.all(Array.from({ length: Math.min(8, n - i) }, one));
+  for (let i = 0; i < n; i += 5) {
+    await Promise.all(Array.from({ length: Math.min(5, n - i) }, one));
   }
   return pages.length;
 }

@@ -51,7 +51,7 @@ def test_forty_players_rtmp_and_sse_count_as_they_should(make_setup):
         url = "http://127.0.0.1:%d/index.html?stream=%s" % (
             ls.http_port, h.STREAM)
         t0 = time.monotonic()
-        assert crowd.call(cmd="open", url=url, n=PLAYERS, timeout=300) == \
+        assert crowd.call(cmd="open", url=url, n=PLAYERS, timeout=480) == \
             PLAYERS
         print("\ncrowd: %d pages open in %.1f s, %d viewers" % (
             PLAYERS, time.monotonic() - t0, viewers(ls)))
@@ -62,7 +62,7 @@ def test_forty_players_rtmp_and_sse_count_as_they_should(make_setup):
             clients.append(h.SseClient(ls.http_port, api.events_path(),
                                        label="bare%d" % i).start())
         want = PLAYERS + RTMP + BARE_SSE
-        h.wait_for(lambda: viewers(ls) == want, 90, 0.5,
+        h.wait_for(lambda: viewers(ls) == want, 180, 0.5,
                    "%d viewers (now %s)" % (want, viewers(ls)))
         sessions = crowd.call(cmd="sessions")
         assert len(set(sessions)) == PLAYERS and None not in sessions
