@@ -131,11 +131,17 @@ def worker_cpu(workers):
     return out
 
 
-def wrk(url, seconds, connections=16, threads=1, timeout=None):
-    """Runs wrk; returns {"rps", "p50_ms", "p99_ms", "requests",
-    "errors"}."""
+def wrk(url, seconds, connections=16, threads=1, timeout=None,
+        script=None, script_args=()):
+    """Runs wrk (with the Lua script at path script, given script_args,
+    if any); returns {"rps", "p50_ms", "p99_ms", "requests", "seconds"
+    (what wrk measured over), "non2xx", "errors" (non-2xx included)}."""
     cmd = [WRK, "-t%d" % threads, "-c%d" % connections,
-           "-d%ds" % max(1, int(round(seconds))), "--latency", url]
+           "-d%ds" % max(1, int(round(seconds))), "--latency"]
+    if script:
+        cmd += ["-s", script, url, "--"] + [str(x) for x in script_args]
+    else:
+        cmd.append(url)
     p = subprocess.run(cmd, stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
                        universal_newlines=True,
                        timeout=timeout or seconds + 60)
@@ -146,16 +152,16 @@ def wrk(url, seconds, connections=16, threads=1, timeout=None):
     if not m:
         raise RuntimeError("no Requests/sec in wrk's output: %s" % out)
     res = {"rps": float(m.group(1)), "raw": out}
-    m = re.search(r"(\d+) requests in", out)
+    m = re.search(r"(\d+) requests in ([\d.]+)(m?s)", out)
     res["requests"] = int(m.group(1)) if m else 0
-    errs = 0
-    for pat in (r"Non-2xx or 3xx responses:\s+(\d+)",
-                r"Socket errors: connect (\d+), read (\d+), write (\d+), "
-                r"timeout (\d+)"):
-        m = re.search(pat, out)
-        if m:
-            errs += sum(int(x) for x in m.groups())
-    res["errors"] = errs
+    res["seconds"] = (float(m.group(2)) / (1000.0 if m.group(3) == "ms"
+                                           else 1.0)) if m else seconds
+    m = re.search(r"Non-2xx or 3xx responses:\s+(\d+)", out)
+    res["non2xx"] = int(m.group(1)) if m else 0
+    m = re.search(r"Socket errors: connect (\d+), read (\d+), write (\d+), "
+                  r"timeout (\d+)", out)
+    res["errors"] = res["non2xx"] + (sum(int(x) for x in m.groups())
+                                     if m else 0)
     for q in ("50", "99"):
         m = re.search(r"^\s+%s%%\s+([\d.]+)(us|ms|s)\s*$" % q, out, re.M)
         if m:
@@ -167,3 +173,38 @@ def wrk(url, seconds, connections=16, threads=1, timeout=None):
 
 def pct(values, q):
     return h.percentile(values, q)
+
+
+def frozen_playlist(ls):
+    """The playlist of benchmark 1 (and 9): an ad disclosure and a
+    countdown still open, three pins 1.2 s apart (two ended), so PDT per
+    segment and 5 EXT-X-DATERANGEs; then the publisher stopped (with
+    hls_cleanup off), so that the file stays as it is. Returns the
+    Response of one request for it."""
+    api = ls.api
+    for i in range(3):
+        r = api.put_offer(h.offer("hls-%d" % i, disclosure="ad")
+                          if i == 0 else h.offer("hls-%d" % i))
+        if r.status not in (200, 201):
+            sys.exit("PUT offer: %r" % r)
+    for r in (api.disclose("ad", "Anzeige"), api.countdown(600, "Sale ends")):
+        if r.status != 200:
+            sys.exit("control call: %r" % r)
+    for i in range(3):
+        r = api.pin("hls-%d" % i)
+        if r.status != 200:
+            sys.exit("pin: %r" % r)
+        time.sleep(1.2)
+    time.sleep(1.5)
+    ls.publisher.stop()
+    time.sleep(1.5)
+    r = ls.fetch_playlist()
+    if r.status != 200:
+        sys.exit("playlist: %r" % r)
+    nranges = r.text.count("#EXT-X-DATERANGE:")
+    if nranges != 5:
+        sys.exit("the playlist holds %d ranges, want 5:\n%s" % (nranges,
+                                                               r.text))
+    if ls.fetch_playlist(save=False).body != r.body:
+        sys.exit("the playlist changed after the publisher stopped")
+    return r

@@ -200,7 +200,6 @@ static void
 ngx_http_live_shop_hls_viewer(ngx_http_request_t *r, ngx_str_t *stream)
 {
     u_char     *p;
-    int64_t     viewers;
     ngx_str_t   id, ua;
 
     if (stream->len == 0 || ngx_http_live_shop_not_viewer(r)) {
@@ -232,7 +231,7 @@ ngx_http_live_shop_hls_viewer(ngx_http_request_t *r, ngx_str_t *stream)
 
     (void) ngx_live_shop_viewers_seen(
                          ngx_live_shop_get_shm((ngx_cycle_t *) ngx_cycle),
-                         stream, &id, 1, &viewers);
+                         stream, &id, 1, NULL);
 }
 
 

@@ -101,7 +101,6 @@ ngx_http_live_shop_sse(ngx_http_request_t *r, ngx_str_t *stream)
     u_char                    *p;
     ngx_int_t                  rc;
     ngx_str_t                  value;
-    int64_t                    viewers;
     uint64_t                   after;
     ngx_uint_t                 i, resume;
     ngx_list_part_t           *part;
@@ -247,7 +246,7 @@ ngx_http_live_shop_sse(ngx_http_request_t *r, ngx_str_t *stream)
     if (sse->viewer.len) {
         (void) ngx_live_shop_viewers_seen(
                          ngx_live_shop_get_shm((ngx_cycle_t *) ngx_cycle),
-                         &sse->stream->name, &sse->viewer, 1, &viewers);
+                         &sse->stream->name, &sse->viewer, 1, NULL);
     }
 
     ngx_live_shop_tick_arm();

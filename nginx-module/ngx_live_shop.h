@@ -42,6 +42,8 @@
 #define NGX_LIVE_SHOP_SAMPLE_MS     10000   /* viewers into the journal */
 #define NGX_LIVE_SHOP_TALLY_MS      60000   /* a show's figures too */
 #define NGX_LIVE_SHOP_TOUCH_MS      10000   /* connected viewers, again */
+#define NGX_LIVE_SHOP_RECENT        65536   /* viewers a worker told of */
+#define NGX_LIVE_SHOP_RECENT_MS     5000    /* ... not told again within */
 #define NGX_LIVE_SHOP_AUDIENCE_MSG  5000    /* SSE audience, at most */
 #define NGX_LIVE_SHOP_BEACON_RATE   5       /* per s and session; burst: */
 #define NGX_LIVE_SHOP_BEACON_BURST  20
@@ -168,6 +170,7 @@ typedef struct {
     int64_t                         written_ms;
     char                            pinned[LSHOP_ID_MAX + 1]; /* since
                                                     tallied_ms */
+    ngx_uint_t                      dirty;       /* since written_ms */
     lshop_audience                  tally;
 } ngx_live_shop_audience_t;
 

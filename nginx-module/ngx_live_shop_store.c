@@ -4190,10 +4190,12 @@ ngx_live_shop_audience(ngx_live_shop_shm_t *shm, ngx_live_shop_stream_t *st)
     ngx_queue_init(&a->seen);
     ngx_queue_init(&a->used);
 
+    /* streams made at once write their figures at different times */
     now = lshop_now_ms();
     a->tallied_ms = now;
     a->sampled_ms = now;
-    a->written_ms = now;
+    a->written_ms = now - (int64_t) (ngx_hash_key(st->name, st->sn.str.len)
+                                     % NGX_LIVE_SHOP_TALLY_MS);
 
     lshop_audience_init(&a->tally, st->state.show_live ? st->state.show.id
                                                        : NULL);
@@ -4209,30 +4211,77 @@ ngx_live_shop_audience(ngx_live_shop_shm_t *shm, ngx_live_shop_stream_t *st)
 
 
 /*
- * The salted hash of a viewer's id: the salt is drawn anew each UTC day
- * and lives only in the zone, so no hash can be tied to a person or to
- * another day (lock held)
+ * The day's salt, as this worker keeps a copy of it: drawn anew each UTC
+ * day, it lives only in the zone and in the workers' memory, so no hash
+ * can be tied to a person or to another day. NULL if none could be drawn.
  */
 
-static ngx_int_t
-ngx_live_shop_viewer_hash(ngx_live_shop_shm_t *shm, ngx_str_t *stream,
-    ngx_str_t *id, int64_t now, uint64_t *hash)
+static uint8_t  ngx_live_shop_salt_copy[LSHOP_SALT_LEN];
+static int64_t  ngx_live_shop_salt_day = -1;
+
+
+static const uint8_t *
+ngx_live_shop_salt(ngx_live_shop_shm_t *shm, int64_t now)
 {
     int64_t  day;
 
     day = lshop_audience_day(now);
 
-    if (day != shm->sh->salt_day) {
-        if (lshop_salt_new(shm->sh->salt) != 0) {
-            return NGX_ERROR;
-        }
+    if (day == ngx_live_shop_salt_day) {
+        return ngx_live_shop_salt_copy;
+    }
 
+    ngx_shmtx_lock(&shm->shpool->mutex);
+
+    if (day != shm->sh->salt_day
+        && lshop_salt_new(shm->sh->salt) == 0)
+    {
         shm->sh->salt_day = day;
     }
 
-    return lshop_viewer_hash(shm->sh->salt, (char *) stream->data,
-                             stream->len, (char *) id->data, id->len, hash)
-           == 0 ? NGX_OK : NGX_ERROR;
+    if (day == shm->sh->salt_day) {
+        ngx_memcpy(ngx_live_shop_salt_copy, shm->sh->salt, LSHOP_SALT_LEN);
+        ngx_live_shop_salt_day = day;
+    }
+
+    ngx_shmtx_unlock(&shm->shpool->mutex);
+
+    return (day == ngx_live_shop_salt_day) ? ngx_live_shop_salt_copy : NULL;
+}
+
+
+/*
+ * The viewers this worker told the zone of lately, by their hash: one
+ * seen again within NGX_LIVE_SHOP_RECENT_MS needs no lock (players ask for
+ * a playlist every few seconds; they count for NGX_LIVE_SHOP_VIEWER_TTL)
+ */
+
+typedef struct {
+    uint64_t                        hash;
+    int64_t                         told_ms;
+} ngx_live_shop_recent_t;
+
+static ngx_live_shop_recent_t
+    ngx_live_shop_recent[NGX_LIVE_SHOP_RECENT];
+
+
+static ngx_uint_t
+ngx_live_shop_told(uint64_t hash, int64_t now)
+{
+    ngx_live_shop_recent_t  *r;
+
+    r = &ngx_live_shop_recent[hash & (NGX_LIVE_SHOP_RECENT - 1)];
+
+    if (r->hash == hash && now - r->told_ms < NGX_LIVE_SHOP_RECENT_MS
+        && now >= r->told_ms)
+    {
+        return 1;
+    }
+
+    r->hash = hash;
+    r->told_ms = now;
+
+    return 0;
 }
 
 
@@ -4305,7 +4354,9 @@ ngx_live_shop_viewer(ngx_live_shop_shm_t *shm, ngx_live_shop_stream_t *st,
 /*
  * Viewers seen: an HLS request, or this worker's SSE and RTMP clients of
  * a stream (ids: a session the player sent, or what stands for one);
- * n = 0 only reads. *viewers: how many count now.
+ * n = 0 only reads. *viewers (if not NULL): how many count now. The ids
+ * are hashed before the lock is taken, and those this worker told the
+ * zone of within NGX_LIVE_SHOP_RECENT_MS are not told again.
  */
 
 ngx_int_t
@@ -4313,13 +4364,16 @@ ngx_live_shop_viewers_seen(ngx_live_shop_shm_t *shm, ngx_str_t *stream,
     ngx_str_t *ids, ngx_uint_t n, int64_t *viewers)
 {
     int64_t                    now;
-    uint64_t                   hash;
+    uint64_t                  *hash, one;
     ngx_int_t                  rc;
-    ngx_uint_t                 i;
+    ngx_uint_t                 i, m;
+    const uint8_t             *salt;
     ngx_live_shop_stream_t    *st;
     ngx_live_shop_audience_t  *a;
 
-    *viewers = 0;
+    if (viewers) {
+        *viewers = 0;
+    }
 
     if (!ngx_live_shop_get_conf((ngx_cycle_t *) ngx_cycle)->audience) {
         return NGX_DECLINED;
@@ -4327,37 +4381,68 @@ ngx_live_shop_viewers_seen(ngx_live_shop_shm_t *shm, ngx_str_t *stream,
 
     now = lshop_now_ms();
     rc = NGX_OK;
+    hash = &one;
+    m = 0;
+
+    if (n) {
+        salt = ngx_live_shop_salt(shm, now);
+        if (salt == NULL) {
+            return NGX_ERROR;
+        }
+
+        if (n > 1) {
+            hash = ngx_alloc(n * sizeof(uint64_t), ngx_cycle->log);
+            if (hash == NULL) {
+                return NGX_ERROR;
+            }
+        }
+
+        for (i = 0; i < n; i++) {
+            if (lshop_viewer_hash(salt, (char *) stream->data, stream->len,
+                                  (char *) ids[i].data, ids[i].len,
+                                  &hash[m])
+                != 0)
+            {
+                rc = NGX_ERROR;
+                continue;
+            }
+
+            if (!ngx_live_shop_told(hash[m], now)) {
+                m++;
+            }
+        }
+    }
+
+    if (m == 0 && viewers == NULL) {
+        goto done;
+    }
 
     ngx_shmtx_lock(&shm->shpool->mutex);
 
-    st = ngx_live_shop_stream(shm, stream, n > 0);
+    st = ngx_live_shop_stream(shm, stream, m > 0);
+    a = NULL;
 
-    if (st == NULL) {
-        goto done;
+    if (st) {
+        a = (m > 0) ? ngx_live_shop_audience(shm, st) : st->audience;
     }
 
-    a = (n > 0) ? ngx_live_shop_audience(shm, st) : st->audience;
-
-    if (a == NULL) {
-        goto done;
-    }
-
-    for (i = 0; i < n; i++) {
-        if (ngx_live_shop_viewer_hash(shm, stream, &ids[i], now, &hash)
-            != NGX_OK)
-        {
-            rc = NGX_ERROR;
-            continue;
+    if (a) {
+        for (i = 0; i < m; i++) {
+            ngx_live_shop_viewer(shm, st, a, hash[i], now);
         }
 
-        ngx_live_shop_viewer(shm, st, a, hash, now);
+        if (viewers) {
+            *viewers = a->nviewers;
+        }
     }
 
-    *viewers = a->nviewers;
+    ngx_shmtx_unlock(&shm->shpool->mutex);
 
 done:
 
-    ngx_shmtx_unlock(&shm->shpool->mutex);
+    if (hash != &one) {
+        ngx_free(hash);
+    }
 
     return rc;
 }
@@ -4426,12 +4511,39 @@ ngx_live_shop_beacon(ngx_live_shop_shm_t *shm, ngx_str_t *stream,
     ngx_int_t                  rc;
     lshop_bucket              *bs, *ba;
     ngx_msec_t                 clock;
+    const uint8_t             *salt;
     ngx_live_shop_stream_t    *st;
     ngx_live_shop_audience_t  *a;
 
     now = lshop_now_ms();
     clock = ngx_current_msec;
     rc = NGX_ERROR;
+
+    /* "s:SESSION" and "a:ADDRESS", hashed like viewers: not kept */
+
+    salt = ngx_live_shop_salt(shm, now);
+
+    id.data = key;
+    id.len = ngx_snprintf(key, sizeof(key), "s:%s", beacon->session) - key;
+
+    if (salt == NULL
+        || lshop_viewer_hash(salt, (char *) stream->data, stream->len,
+                             (char *) id.data, id.len, &hs)
+           != 0)
+    {
+        lshop_error_set(err, "no_salt", "", "no salt could be drawn");
+        return NGX_ERROR;
+    }
+
+    id.len = ngx_snprintf(key, sizeof(key), "a:%V", address) - key;
+
+    if (lshop_viewer_hash(salt, (char *) stream->data, stream->len,
+                          (char *) id.data, id.len, &ha)
+        != 0)
+    {
+        lshop_error_set(err, "no_salt", "", "the address is too long");
+        return NGX_ERROR;
+    }
 
     ngx_shmtx_lock(&shm->shpool->mutex);
 
@@ -4452,21 +4564,6 @@ ngx_live_shop_beacon(ngx_live_shop_shm_t *shm, ngx_str_t *stream,
 
     if (a == NULL) {
         ngx_live_shop_no_memory(err);
-        goto done;
-    }
-
-    /* "s:SESSION" and "a:ADDRESS", hashed like viewers: not kept */
-
-    id.data = key;
-    id.len = ngx_snprintf(key, sizeof(key), "s:%s", beacon->session) - key;
-
-    if (ngx_live_shop_viewer_hash(shm, stream, &id, now, &hs) != NGX_OK) {
-        goto done;
-    }
-
-    id.len = ngx_snprintf(key, sizeof(key), "a:%V", address) - key;
-
-    if (ngx_live_shop_viewer_hash(shm, stream, &id, now, &ha) != NGX_OK) {
         goto done;
     }
 
@@ -4491,6 +4588,7 @@ ngx_live_shop_beacon(ngx_live_shop_shm_t *shm, ngx_str_t *stream,
     }
 
     lshop_audience_beacon(&a->tally, beacon->click, beacon->offer_id);
+    a->dirty = 1;
 
     rc = NGX_OK;
 
@@ -4532,6 +4630,7 @@ ngx_live_shop_audience_write(ngx_live_shop_shm_t *shm,
 
     if (full) {
         st->audience->written_ms = now;
+        st->audience->dirty = 0;
     }
 }
 
@@ -4577,6 +4676,10 @@ ngx_live_shop_audience_tally(ngx_live_shop_shm_t *shm,
                          a->pinned[0] ? a->pinned : NULL);
     a->tallied_ms = now;
 
+    if (a->nviewers) {
+        a->dirty = 1;
+    }
+
     wrote = 0;
     show = st->state.show_live ? st->state.show.id : "";
     pinned = st->state.pinned ? st->state.offer.id : "";
@@ -4606,7 +4709,9 @@ ngx_live_shop_audience_tally(ngx_live_shop_shm_t *shm,
     if (wrote) {
         ngx_live_shop_audience_write(shm, st, 1, now);
 
-    } else if (full || now - a->written_ms >= NGX_LIVE_SHOP_TALLY_MS) {
+    } else if (full
+               || (a->dirty && now - a->written_ms >= NGX_LIVE_SHOP_TALLY_MS))
+    {
         ngx_live_shop_audience_write(shm, st, 1, now);
         wrote = 1;
 

@@ -684,7 +684,6 @@ static void
 ngx_rtmp_live_shop_viewer(ngx_rtmp_live_shop_ctx_t *ctx)
 {
     u_char      buf[NGX_INT64_LEN * 2 + 8];
-    int64_t     viewers;
     ngx_str_t   id;
 
     id.data = buf;
@@ -693,7 +692,7 @@ ngx_rtmp_live_shop_viewer(ngx_rtmp_live_shop_ctx_t *ctx)
 
     (void) ngx_live_shop_viewers_seen(
                          ngx_live_shop_get_shm((ngx_cycle_t *) ngx_cycle),
-                         &ctx->stream->name, &id, 1, &viewers);
+                         &ctx->stream->name, &id, 1, NULL);
 }
 
 
@@ -701,7 +700,6 @@ void
 ngx_rtmp_live_shop_audience(void)
 {
     u_char                        *p;
-    int64_t                        viewers;
     ngx_str_t                     *ids;
     ngx_uint_t                     n;
     ngx_queue_t                   *q, *cq;
@@ -763,7 +761,7 @@ ngx_rtmp_live_shop_audience(void)
 
         if (n) {
             (void) ngx_live_shop_viewers_seen(shm, &st->name, ids, n,
-                                              &viewers);
+                                              NULL);
         }
 
         ngx_free(ids);

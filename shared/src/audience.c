@@ -325,34 +325,96 @@ int64_t lshop_audience_day(int64_t ms)
 	return d;
 }
 
+/*
+ * SipHash-2-4 (Aumasson and Bernstein, 2012): a keyed pseudorandom
+ * function made for hashing short inputs fast, here over the viewer's id
+ * with a key only the zone knows. About 20 times cheaper than an HMAC,
+ * which matters: it runs for every playlist request.
+ */
+#define ROTL(x, b) (uint64_t)(((x) << (b)) | ((x) >> (64 - (b))))
+#define SIPROUND                                                               \
+	do {                                                                   \
+		v0 += v1;                                                      \
+		v1 = ROTL(v1, 13);                                             \
+		v1 ^= v0;                                                      \
+		v0 = ROTL(v0, 32);                                             \
+		v2 += v3;                                                      \
+		v3 = ROTL(v3, 16);                                             \
+		v3 ^= v2;                                                      \
+		v0 += v3;                                                      \
+		v3 = ROTL(v3, 21);                                             \
+		v3 ^= v0;                                                      \
+		v2 += v1;                                                      \
+		v1 = ROTL(v1, 17);                                             \
+		v1 ^= v2;                                                      \
+		v2 = ROTL(v2, 32);                                             \
+	} while (0)
+
+static uint64_t le64(const uint8_t *p)
+{
+	uint64_t v = 0;
+	int i;
+
+	for (i = 7; i >= 0; i--)
+		v = v << 8 | p[i];
+	return v;
+}
+
+uint64_t lshop_siphash24(const uint8_t key[16], const void *data, size_t len)
+{
+	const uint8_t *in = data, *end = in + (len - len % 8);
+	uint64_t k0 = le64(key), k1 = le64(key + 8), m, b;
+	uint64_t v0 = k0 ^ UINT64_C(0x736f6d6570736575);
+	uint64_t v1 = k1 ^ UINT64_C(0x646f72616e646f6d);
+	uint64_t v2 = k0 ^ UINT64_C(0x6c7967656e657261);
+	uint64_t v3 = k1 ^ UINT64_C(0x7465646279746573);
+	size_t i;
+
+	for (; in != end; in += 8) {
+		m = le64(in);
+		v3 ^= m;
+		SIPROUND;
+		SIPROUND;
+		v0 ^= m;
+	}
+	b = (uint64_t)len << 56;
+	for (i = len % 8; i > 0; i--)
+		b |= (uint64_t)in[i - 1] << (8 * (i - 1));
+	v3 ^= b;
+	SIPROUND;
+	SIPROUND;
+	v0 ^= b;
+	v2 ^= 0xff;
+	SIPROUND;
+	SIPROUND;
+	SIPROUND;
+	SIPROUND;
+	return v0 ^ v1 ^ v2 ^ v3;
+}
+
 int lshop_viewer_hash(const uint8_t salt[LSHOP_SALT_LEN], const char *stream,
 		      size_t stream_len, const char *id, size_t id_len,
 		      uint64_t *hash)
 {
 	uint8_t msg[LSHOP_STREAM_MAX + 1 + LSHOP_VIEWER_ID_MAX];
-	uint8_t mac[LSHOP_SHA256_LEN];
-	uint64_t v = 0;
+	uint8_t key[16];
 	size_t i;
-	int r;
 
 	if (salt == NULL || id == NULL || id_len == 0 ||
 	    id_len > LSHOP_VIEWER_ID_MAX || stream_len > LSHOP_STREAM_MAX ||
 	    (stream == NULL && stream_len > 0))
 		return -1;
+	/* every byte of the salt is in the key */
+	for (i = 0; i < 16; i++)
+		key[i] = salt[i] ^ salt[i + 16];
 	if (stream_len > 0)
 		memcpy(msg, stream, stream_len);
 	msg[stream_len] = 0x00;
 	memcpy(msg + stream_len + 1, id, id_len);
-	r = lshop_hmac_sha256_ok(mac, salt, LSHOP_SALT_LEN, msg,
-				 stream_len + 1 + id_len);
+	*hash = lshop_siphash24(key, msg, stream_len + 1 + id_len);
 	/* The id may be an address: leave no copy of it behind. */
 	OPENSSL_cleanse(msg, sizeof(msg));
-	if (r != 0)
-		return -1;
-	for (i = 0; i < 8; i++)
-		v = v << 8 | mac[i];
-	OPENSSL_cleanse(mac, sizeof(mac));
-	*hash = v;
+	OPENSSL_cleanse(key, sizeof(key));
 	return 0;
 }
 

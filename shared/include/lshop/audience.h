@@ -1,8 +1,9 @@
 /*
  * liveshop core: counting viewers without personal data (SPEC §14).
  *
- * A viewer is a 64-bit hash: HMAC-SHA256 of the stream and an opaque id
- * under a random salt the host draws each UTC day, keeps in memory only
+ * A viewer is a 64-bit hash: SipHash-2-4, a keyed pseudorandom function,
+ * of the stream and an opaque id under a random salt (the key) the host
+ * draws each UTC day, keeps in memory only
  * and never writes anywhere. Without the salt the hash cannot be tied to
  * a person, and with a new salt each day not to the same viewer of the
  * day before. The hashes go into a HyperLogLog sketch, which keeps no
@@ -119,16 +120,18 @@ int lshop_salt_new(uint8_t salt[LSHOP_SALT_LEN]);
 /* The UTC day of a time in Unix milliseconds: floor(ms / 86400000). */
 int64_t lshop_audience_day(int64_t ms);
 
+/* SipHash-2-4 of data[0..len) under key: a keyed 64-bit hash. */
+uint64_t lshop_siphash24(const uint8_t key[16], const void *data, size_t len);
+
 /*
- * *hash = the first 8 bytes, big-endian, of
- * HMAC-SHA256(salt, stream || 0x00 || id). id is the session id the
+ * *hash = SipHash-2-4(K, stream || 0x00 || id), K the two halves of the
+ * salt XORed (so that every byte of it counts). id is the session id the
  * player sends (lshop_session_valid), or for a client without one (an
  * RTMP player, HLS without a session) what the host chooses, e.g. the
  * address and port of the connection; either is used only here and is
  * not kept. The 0x00 keeps ("a", "bc") and ("ab", "c") apart.
  * Returns 0, or -1 (*hash untouched) for an empty id, an id longer than
- * LSHOP_VIEWER_ID_MAX, a stream longer than LSHOP_STREAM_MAX, or a
- * failure of OpenSSL.
+ * LSHOP_VIEWER_ID_MAX, or a stream longer than LSHOP_STREAM_MAX.
  */
 int lshop_viewer_hash(const uint8_t salt[LSHOP_SALT_LEN], const char *stream,
 		      size_t stream_len, const char *id, size_t id_len,
