@@ -3733,9 +3733,15 @@ ngx_live_shop_list_shows(ngx_live_shop_shm_t *shm, ngx_str_t *stream,
     }
 
     if (st) {
-        ngx_memcpy(shows, st->shows, nshows * sizeof(lshop_show));
-        ngx_memcpy(broadcasts, st->broadcasts,
-                   nbroadcasts * sizeof(ngx_live_shop_broadcast_t));
+        if (nshows) {
+            ngx_memcpy(shows, st->shows, nshows * sizeof(lshop_show));
+        }
+
+        if (nbroadcasts) {
+            ngx_memcpy(broadcasts, st->broadcasts,
+                       nbroadcasts * sizeof(ngx_live_shop_broadcast_t));
+        }
+
         state = st->state;
 
         /* the offers a show teases, as the catalog has them now */
