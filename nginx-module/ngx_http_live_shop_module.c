@@ -621,7 +621,7 @@ ngx_http_live_shop_route(ngx_http_request_t *r, ngx_http_live_shop_ctx_t *ctx,
     ngx_uint_t *auth, lshop_error *err)
 {
     u_char                       *p, *last, *app, *name, *res, *id;
-    u_char                        methods[40];
+    u_char                       *methods;
     ngx_str_t                     resource;
     ngx_uint_t                    allowed, with_id;
     ngx_http_core_loc_conf_t     *clcf;
@@ -729,6 +729,12 @@ ngx_http_live_shop_route(ngx_http_request_t *r, ngx_http_live_shop_ctx_t *ctx,
 
     if (allowed == 0) {
         goto not_found;
+    }
+
+    /* the header keeps the value: it lives as long as the request */
+    methods = ngx_pnalloc(r->pool, sizeof("GET, HEAD, POST, PUT, DELETE"));
+    if (methods == NULL) {
+        return NGX_HTTP_INTERNAL_SERVER_ERROR;
     }
 
     p = methods;
