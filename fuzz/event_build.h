@@ -41,6 +41,22 @@ static inline void fuzz_free_text(fuzz_in *in, char *out, size_t cap,
 	free(s);
 }
 
+/* A show's title and host are one line: no C0, DEL or C1 controls. */
+static inline void fuzz_no_controls(char *s)
+{
+	unsigned char *p = (unsigned char *)s;
+
+	for (; *p; p++) {
+		if (*p < 0x20 || *p == 0x7f)
+			*p = 'x';
+		else if (p[0] == 0xc2 && p[1] >= 0x80 && p[1] <= 0x9f) {
+			/* one character for one: no longer than it was */
+			p[0] = 'x';
+			memmove(p + 1, p + 2, strlen((char *)p + 2) + 1);
+		}
+	}
+}
+
 static inline void fuzz_build_event(fuzz_in *in, lshop_event *ev)
 {
 	char app[LSHOP_STREAM_PART_MAX + 1], name[LSHOP_STREAM_PART_MAX + 1];
@@ -112,6 +128,34 @@ static inline void fuzz_build_event(fuzz_in *in, lshop_event *ev)
 	case LSHOP_PURCHASE_COMPLETED:
 		fuzz_id(in, ev->offer_id, LSHOP_ID_MAX);
 		ev->quantity = 1 + (int64_t)fuzz_u64(in, 3);
+		break;
+	case LSHOP_SHOW_STARTED:
+		/* a broadcast as lshop_show_broadcast makes one */
+		fuzz_id(in, ev->show.id, LSHOP_ID_MAX);
+		if (flags & 2)
+			fuzz_id(in, ev->show.series, LSHOP_SHOW_ID_MAX);
+		fuzz_free_text(in, ev->show.title, sizeof(ev->show.title),
+			       LSHOP_TITLE_CHARS);
+		fuzz_no_controls(ev->show.title);
+		if (ev->show.title[0] == '\0')
+			strcpy(ev->show.title, "t");
+		if (flags & 4)
+			fuzz_free_text(in, ev->show.host, sizeof(ev->show.host),
+				       LSHOP_TITLE_CHARS);
+		fuzz_no_controls(ev->show.host);
+		ev->show.starts_at_ms = ev->at_ms;
+		ev->show.duration_s =
+		    LSHOP_SHOW_DURATION_MIN +
+		    (int64_t)(fuzz_u64(in, 3) %
+			      (LSHOP_SHOW_DURATION_MAX -
+			       LSHOP_SHOW_DURATION_MIN + 1));
+		if (flags & 8) {
+			ev->show.noffers = 1;
+			fuzz_id(in, ev->show.offers[0], LSHOP_ID_MAX);
+		}
+		break;
+	case LSHOP_SHOW_ENDED:
+		fuzz_id(in, ev->show.id, LSHOP_ID_MAX);
 		break;
 	default:
 		fuzz_id(in, ev->offer_id, LSHOP_ID_MAX);
