@@ -185,14 +185,7 @@ json_t *lshop_event_json(const lshop_event *ev)
 
 char *lshop_event_to_json(const lshop_event *ev, size_t *len)
 {
-	json_t *v = lshop_event_json(ev);
-	char *out;
-
-	if (v == NULL)
-		return NULL;
-	out = lshop_json_dump(v, len);
-	json_decref(v);
-	return out;
+	return lshop_json_dump_owned(lshop_event_json(ev), len);
 }
 
 /* A text of up to LABEL_CHARS characters (may be empty). */

@@ -44,6 +44,12 @@ json_t *lshop_json_load(const char *json, size_t len, const char *what,
  */
 char *lshop_json_dump(const json_t *v, size_t *len);
 
+/*
+ * lshop_json_dump of v, whose reference it takes (v may be NULL: then
+ * NULL): the body of every *_to_json of an object builder.
+ */
+char *lshop_json_dump_owned(json_t *v, size_t *len);
+
 /* Sets obj[key] = v, stealing v. Non-zero if v is NULL or on ENOMEM. */
 int lshop_json_set(json_t *obj, const char *key, json_t *v);
 

@@ -327,3 +327,14 @@ int lshop_name_index(const char *const *names, size_t n, const char *name,
 	}
 	return -1;
 }
+
+char *lshop_json_dump_owned(json_t *v, size_t *len)
+{
+	char *out;
+
+	if (v == NULL)
+		return NULL;
+	out = lshop_json_dump(v, len);
+	json_decref(v);
+	return out;
+}

@@ -489,12 +489,5 @@ fail:
 
 char *lshop_offer_to_json(const lshop_offer *offer, size_t *len)
 {
-	json_t *v = lshop_offer_json(offer);
-	char *out;
-
-	if (v == NULL)
-		return NULL;
-	out = lshop_json_dump(v, len);
-	json_decref(v);
-	return out;
+	return lshop_json_dump_owned(lshop_offer_json(offer), len);
 }

@@ -958,14 +958,7 @@ fail:
 
 char *lshop_show_to_json(const lshop_show *show, size_t *len)
 {
-	json_t *v = lshop_show_object(show);
-	char *out;
-
-	if (v == NULL)
-		return NULL;
-	out = lshop_json_dump(v, len);
-	json_decref(v);
-	return out;
+	return lshop_json_dump_owned(lshop_show_object(show), len);
 }
 
 /* ------------------------------------------------------------ broadcast */
