@@ -57,11 +57,26 @@ static inline void fuzz_no_controls(char *s)
 	}
 }
 
+/* Viewer text (SPEC §15) of 1..max_chars, clean as a request leaves it. */
+static inline void fuzz_viewer_text(fuzz_in *in, char *out, size_t cap,
+				    long max_chars, int may_be_empty)
+{
+	char raw[LSHOP_QUESTION_MAX + 1];
+
+	fuzz_free_text(in, raw, sizeof(raw) < cap ? sizeof(raw) : cap,
+		       max_chars);
+	if (lshop_viewer_text_clean(raw, strlen(raw), out, cap) < 0)
+		out[0] = '\0';
+	if (out[0] == '\0' && !may_be_empty)
+		strcpy(out, "t");
+}
+
 static inline void fuzz_build_event(fuzz_in *in, lshop_event *ev)
 {
 	char app[LSHOP_STREAM_PART_MAX + 1], name[LSHOP_STREAM_PART_MAX + 1];
 	lshop_offer *o = &ev->offer;
 	uint8_t flags;
+	int opt;
 
 	memset(ev, 0, sizeof(*ev));
 	ev->type = (lshop_event_type)(fuzz_byte(in) % LSHOP_EVENT_TYPES);
@@ -156,6 +171,45 @@ static inline void fuzz_build_event(fuzz_in *in, lshop_event *ev)
 		break;
 	case LSHOP_SHOW_ENDED:
 		fuzz_id(in, ev->show.id, LSHOP_ID_MAX);
+		break;
+	case LSHOP_QUESTION_PINNED:
+		fuzz_viewer_text(in, ev->question.text,
+				 sizeof(ev->question.text),
+				 LSHOP_QUESTION_CHARS, 0);
+		fuzz_viewer_text(in, ev->question.name,
+				 sizeof(ev->question.name),
+				 LSHOP_VIEWER_NAME_CHARS, 1);
+		if (flags & 2)
+			fuzz_viewer_text(in, ev->question.answer,
+					 sizeof(ev->question.answer),
+					 LSHOP_QUESTION_CHARS, 1);
+		/* fall through */
+	case LSHOP_QUESTION_UNPINNED:
+		fuzz_id(in, ev->question.id, LSHOP_ID_MAX);
+		break;
+	case LSHOP_POLL_STARTED:
+	case LSHOP_POLL_ENDED:
+		fuzz_id(in, ev->poll.id, LSHOP_ID_MAX);
+		ev->poll.options_n = LSHOP_POLL_OPTIONS_MIN + (flags >> 4) % 3;
+		for (opt = 0; opt < ev->poll.options_n; opt++) {
+			char *text = ev->poll.options[opt];
+
+			if (ev->type == LSHOP_POLL_ENDED) {
+				ev->poll.counts[opt] = (int64_t)fuzz_u64(in, 3);
+				continue;
+			}
+			/* options differ: a number at the end makes them */
+			fuzz_viewer_text(in, text, LSHOP_POLL_OPTION_MAX - 1,
+					 LSHOP_POLL_OPTION_CHARS - 2, 0);
+			strcat(text, opt == 0 ? " 0" : opt == 1 ? " 1"
+					 : opt == 2 ? " 2" : " 3");
+		}
+		if (ev->type == LSHOP_POLL_STARTED) {
+			fuzz_viewer_text(in, ev->poll.question,
+					 sizeof(ev->poll.question),
+					 LSHOP_QUESTION_CHARS, 0);
+			ev->poll.ends_at_ms = ev->at_ms + 10000;
+		}
 		break;
 	default:
 		fuzz_id(in, ev->offer_id, LSHOP_ID_MAX);

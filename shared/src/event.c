@@ -26,10 +26,14 @@ static const char *const type_names[LSHOP_EVENT_TYPES] = {
     [LSHOP_PURCHASE_COMPLETED] = "purchase.completed",
     [LSHOP_SHOW_STARTED] = "show.started",
     [LSHOP_SHOW_ENDED] = "show.ended",
+    [LSHOP_QUESTION_PINNED] = "question.pinned",
+    [LSHOP_QUESTION_UNPINNED] = "question.unpinned",
+    [LSHOP_POLL_STARTED] = "poll.started",
+    [LSHOP_POLL_ENDED] = "poll.ended",
 };
 
 /* The keys of "data" per type, in the order they are written. */
-static const char *const data_keys[LSHOP_EVENT_TYPES][4] = {
+static const char *const data_keys[LSHOP_EVENT_TYPES][5] = {
     [LSHOP_OFFER_PINNED] = {"offer", "until", NULL},
     [LSHOP_OFFER_UNPINNED] = {"offer_id", NULL},
     [LSHOP_COUNTDOWN_STARTED] = {"ends_at", "label", "offer_id", NULL},
@@ -41,6 +45,10 @@ static const char *const data_keys[LSHOP_EVENT_TYPES][4] = {
     [LSHOP_PURCHASE_COMPLETED] = {"offer_id", "quantity", NULL},
     [LSHOP_SHOW_STARTED] = {"show", NULL},
     [LSHOP_SHOW_ENDED] = {"show_id", NULL},
+    [LSHOP_QUESTION_PINNED] = {"id", "text", "name", "answer"},
+    [LSHOP_QUESTION_UNPINNED] = {"id", NULL},
+    [LSHOP_POLL_STARTED] = {"id", "question", "options", "ends_at"},
+    [LSHOP_POLL_ENDED] = {"id", "counts", NULL},
 };
 
 static const char *const event_keys[] = {"seq", "id",   "type", "stream",
@@ -75,6 +83,12 @@ const char *lshop_event_class(lshop_event_type type)
 	case LSHOP_DISCLOSURE_SHOWN:
 	case LSHOP_DISCLOSURE_HIDDEN:
 		return "org.liveshop.disclosure";
+	case LSHOP_QUESTION_PINNED:
+	case LSHOP_QUESTION_UNPINNED:
+		return "org.liveshop.question";
+	case LSHOP_POLL_STARTED:
+	case LSHOP_POLL_ENDED:
+		return "org.liveshop.poll";
 	default:
 		return NULL;
 	}
@@ -83,7 +97,8 @@ const char *lshop_event_class(lshop_event_type type)
 int lshop_event_opens(lshop_event_type type)
 {
 	return type == LSHOP_OFFER_PINNED || type == LSHOP_COUNTDOWN_STARTED ||
-	       type == LSHOP_DISCLOSURE_SHOWN;
+	       type == LSHOP_DISCLOSURE_SHOWN ||
+	       type == LSHOP_QUESTION_PINNED || type == LSHOP_POLL_STARTED;
 }
 
 size_t lshop_event_id(char *out, size_t cap, const char *stream, uint64_t seq)
@@ -148,6 +163,20 @@ static json_t *event_data(const lshop_event *ev)
 		break;
 	case LSHOP_SHOW_ENDED:
 		bad = lshop_json_set(d, "show_id", json_string(ev->show.id));
+		break;
+	case LSHOP_QUESTION_PINNED:
+		json_decref(d);
+		return lshop_question_object(&ev->question);
+	case LSHOP_QUESTION_UNPINNED:
+		bad = lshop_json_set(d, "id", json_string(ev->question.id));
+		break;
+	case LSHOP_POLL_STARTED:
+		json_decref(d);
+		return lshop_poll_object(&ev->poll);
+	case LSHOP_POLL_ENDED:
+		bad = lshop_json_set(d, "id", json_string(ev->poll.id)) ||
+		      lshop_json_set(d, "counts",
+				     lshop_poll_counts_json(&ev->poll));
 		break;
 	default:
 		bad = 1;
@@ -243,22 +272,54 @@ static int offer_id_field(const json_t *d, int required, char *out,
 	return 0;
 }
 
-static int show_id_field(const json_t *d, char *out, lshop_error *err)
+/* An id (1-64 of A-Z a-z 0-9 . _ -) under key: show_id, id. */
+static int id_field(const json_t *d, const char *key, char *out,
+		    lshop_error *err)
 {
-	json_t *v = lshop_json_get(d, "show_id");
+	json_t *v = lshop_json_get(d, key);
 	const char *s;
 	size_t len;
 
 	if (v == NULL || !lshop_json_text(v, &s, &len) ||
 	    !lshop_id_valid(s, len)) {
 		lshop_field_error(err, v ? "invalid_field" : "missing_field",
-				  "data.", "show_id",
-				  "must be a show id (1-64 of A-Z a-z 0-9 "
-				  ". _ -)");
+				  "data.", key,
+				  "must be an id (1-64 of A-Z a-z 0-9 . _ -)");
 		return -1;
 	}
 	memcpy(out, s, len);
 	out[len] = '\0';
+	return 0;
+}
+
+/* poll.ended's counts: 1-4 whole numbers >= 0, one per option. */
+static int poll_counts_field(const json_t *d, lshop_poll *poll,
+			     lshop_error *err)
+{
+	json_t *a = json_object_get(d, "counts"), *j;
+	size_t i;
+
+	if (a == NULL || !json_is_array(a) ||
+	    json_array_size(a) < LSHOP_POLL_OPTIONS_MIN ||
+	    json_array_size(a) > LSHOP_POLL_OPTIONS_MAX) {
+		lshop_field_error(err, a ? "invalid_field" : "missing_field",
+				  "data.", "counts",
+				  "must be a list of %d-%d whole numbers >= 0",
+				  LSHOP_POLL_OPTIONS_MIN,
+				  LSHOP_POLL_OPTIONS_MAX);
+		return -1;
+	}
+	for (i = 0; i < json_array_size(a); i++) {
+		j = json_array_get(a, i);
+		if (!json_is_integer(j) || json_integer_value(j) < 0) {
+			lshop_field_error(err, "invalid_field", "data.",
+					  "counts",
+					  "must hold whole numbers >= 0");
+			return -1;
+		}
+		poll->counts[i] = json_integer_value(j);
+	}
+	poll->options_n = (int)i;
 	return 0;
 }
 
@@ -366,7 +427,18 @@ static int parse_data(const json_t *d, lshop_event *ev, lshop_error *err)
 		return lshop_show_from_object(v, NULL, 1, "data.show.",
 					      &ev->show, err);
 	case LSHOP_SHOW_ENDED:
-		return show_id_field(d, ev->show.id, err);
+		return id_field(d, "show_id", ev->show.id, err);
+	case LSHOP_QUESTION_PINNED:
+		return lshop_question_from_object(d, "data.", &ev->question,
+						  err);
+	case LSHOP_QUESTION_UNPINNED:
+		return id_field(d, "id", ev->question.id, err);
+	case LSHOP_POLL_STARTED:
+		return lshop_poll_from_object(d, "data.", &ev->poll, err);
+	case LSHOP_POLL_ENDED:
+		if (id_field(d, "id", ev->poll.id, err))
+			return -1;
+		return poll_counts_field(d, &ev->poll, err);
 	default:
 		return -1;
 	}

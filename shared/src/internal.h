@@ -124,6 +124,24 @@ int lshop_show_from_object(const json_t *obj, const char *expect_id,
 			   int broadcast, const char *prefix, lshop_show *show,
 			   lshop_error *err);
 
+/* A question's data object: id, text, name, answer (when set). */
+json_t *lshop_question_object(const lshop_question *q);
+
+/* A poll's object: id, question, options, ends_at. */
+json_t *lshop_poll_object(const lshop_poll *poll);
+
+/*
+ * A question's (a poll's) data object read back, every field checked;
+ * prefix ("data.") names fields in errors. Returns 0, or -1 with err.
+ */
+int lshop_question_from_object(const json_t *obj, const char *prefix,
+			       lshop_question *q, lshop_error *err);
+int lshop_poll_from_object(const json_t *obj, const char *prefix,
+			   lshop_poll *poll, lshop_error *err);
+
+/* A poll's counts as a JSON array, one per option. */
+json_t *lshop_poll_counts_json(const lshop_poll *poll);
+
 /* The event as a JSON object (lshop_event_to_json's); NULL on ENOMEM. */
 json_t *lshop_event_json(const lshop_event *ev);
 

@@ -117,6 +117,36 @@ int lshop_state_apply(lshop_state *st, const lshop_event *ev, lshop_error *err)
 		st->show_at_ms = 0;
 		memset(&st->show, 0, sizeof(st->show));
 		break;
+	case LSHOP_QUESTION_PINNED:
+		st->question_pinned = 1;
+		st->question_seq = ev->seq;
+		st->question_at_ms = ev->at_ms;
+		st->question = ev->question;
+		edge_forward(&st->question_edge_ms, ev->at_ms);
+		break;
+	case LSHOP_QUESTION_UNPINNED:
+		/* Like countdown.ended: a journal replays as it was written. */
+		st->question_pinned = 0;
+		st->question_seq = 0;
+		st->question_at_ms = 0;
+		memset(&st->question, 0, sizeof(st->question));
+		edge_forward(&st->question_edge_ms, ev->at_ms);
+		break;
+	case LSHOP_POLL_STARTED:
+		st->poll_live = 1;
+		st->poll_seq = ev->seq;
+		st->poll_at_ms = ev->at_ms;
+		st->poll = ev->poll;
+		memset(st->poll.counts, 0, sizeof(st->poll.counts));
+		edge_forward(&st->poll_edge_ms, ev->at_ms);
+		break;
+	case LSHOP_POLL_ENDED:
+		st->poll_live = 0;
+		st->poll_seq = 0;
+		st->poll_at_ms = 0;
+		memset(&st->poll, 0, sizeof(st->poll));
+		edge_forward(&st->poll_edge_ms, ev->at_ms);
+		break;
 	default:
 		lshop_error_set(err, "invalid_event", "type",
 				"event type %d is not one of SPEC §3",
@@ -146,6 +176,19 @@ static lshop_event *plan_add(lshop_event *out, size_t *n, lshop_event_type type)
 	memset(ev, 0, sizeof(*ev));
 	ev->type = type;
 	return ev;
+}
+
+/* When a countdown or a pin next ends by itself; 0 never. */
+static int64_t timeline_next_due(const lshop_state *st)
+{
+	int64_t next = 0;
+
+	if (st->countdown)
+		next = st->countdown_ends_at_ms;
+	if (st->pinned && st->pin_until_ms != 0 &&
+	    (next == 0 || st->pin_until_ms < next))
+		next = st->pin_until_ms;
+	return next;
 }
 
 /* One action's events share one moment, so an end meets the next start. */
@@ -430,8 +473,39 @@ size_t lshop_state_plan_hide(const lshop_state *st, int64_t at_ms,
  * the offer is still pinned then; a pin with an end unpins itself. The
  * earlier of the two goes first, and an offer is unpinned once.
  */
+/* The poll.ended of the running poll (zero counts: the host's to fill). */
+static size_t plan_end_poll(const lshop_state *st, lshop_event *out,
+			    size_t *n, int64_t at_ms)
+{
+	lshop_event *ev = plan_add(out, n, LSHOP_POLL_ENDED);
+
+	memcpy(ev->poll.id, st->poll.id, sizeof(ev->poll.id));
+	ev->poll.options_n = st->poll.options_n;
+	ev->at_ms = later(at_ms, st->poll_edge_ms);
+	return *n;
+}
+
+static size_t due_timeline(const lshop_state *st, int64_t now_ms,
+			   lshop_event out[LSHOP_PLAN_MAX]);
+
+/*
+ * A poll that ran out ends by itself; when a countdown or a pin is due
+ * too, the earlier goes first and the other on the next call.
+ */
 size_t lshop_state_due(const lshop_state *st, int64_t now_ms,
 		       lshop_event out[LSHOP_PLAN_MAX])
+{
+	size_t n = 0;
+	int64_t other = timeline_next_due(st);
+
+	if (st->poll_live && st->poll.ends_at_ms <= now_ms &&
+	    (other == 0 || other > now_ms || st->poll.ends_at_ms <= other))
+		return plan_end_poll(st, out, &n, st->poll.ends_at_ms);
+	return due_timeline(st, now_ms, out);
+}
+
+static size_t due_timeline(const lshop_state *st, int64_t now_ms,
+			   lshop_event out[LSHOP_PLAN_MAX])
 {
 	int countdown_due = st->countdown && st->countdown_ends_at_ms <= now_ms;
 	int pin_due =
@@ -522,14 +596,119 @@ size_t lshop_state_plan_show_end(const lshop_state *st, const char *show_id,
 
 int64_t lshop_state_next_due(const lshop_state *st)
 {
-	int64_t next = 0;
+	int64_t next = timeline_next_due(st);
 
-	if (st->countdown)
-		next = st->countdown_ends_at_ms;
-	if (st->pinned && st->pin_until_ms != 0 &&
-	    (next == 0 || st->pin_until_ms < next))
-		next = st->pin_until_ms;
+	if (st->poll_live && (next == 0 || st->poll.ends_at_ms < next))
+		next = st->poll.ends_at_ms;
 	return next;
+}
+
+size_t lshop_state_plan_question_pin(const lshop_state *st,
+				     const lshop_question *q, int64_t at_ms,
+				     lshop_event out[LSHOP_PLAN_MAX],
+				     lshop_error *err)
+{
+	size_t n = 0;
+	lshop_event *ev;
+
+	if (!lshop_id_valid(q->id, strlen(q->id)) ||
+	    !lshop_viewer_text_valid(q->text, strlen(q->text), 1,
+				     LSHOP_QUESTION_CHARS) ||
+	    !lshop_viewer_text_valid(q->name, strlen(q->name), 0,
+				     LSHOP_VIEWER_NAME_CHARS) ||
+	    !lshop_viewer_text_valid(q->answer, strlen(q->answer), 0,
+				     LSHOP_QUESTION_CHARS)) {
+		lshop_error_set(err, "invalid_field", "question",
+				"a question needs an id, a text of 1-%d "
+				"characters and clean viewer text throughout",
+				LSHOP_QUESTION_CHARS);
+		return 0;
+	}
+	if (st->question_pinned) {
+		ev = plan_add(out, &n, LSHOP_QUESTION_UNPINNED);
+		memcpy(ev->question.id, st->question.id,
+		       sizeof(ev->question.id));
+	}
+	ev = plan_add(out, &n, LSHOP_QUESTION_PINNED);
+	ev->question = *q;
+	return plan_stamp(out, n, later(at_ms, st->question_edge_ms));
+}
+
+size_t lshop_state_plan_question_unpin(const lshop_state *st, int64_t at_ms,
+				       lshop_event out[LSHOP_PLAN_MAX],
+				       lshop_error *err)
+{
+	size_t n = 0;
+	lshop_event *ev;
+
+	if (!st->question_pinned) {
+		lshop_error_set(err, "not_pinned", "",
+				"no question is pinned, so none can be "
+				"unpinned");
+		return 0;
+	}
+	ev = plan_add(out, &n, LSHOP_QUESTION_UNPINNED);
+	memcpy(ev->question.id, st->question.id, sizeof(ev->question.id));
+	return plan_stamp(out, n, later(at_ms, st->question_edge_ms));
+}
+
+size_t lshop_state_plan_poll_start(const lshop_state *st,
+				   const lshop_poll *poll, int64_t seconds,
+				   int64_t at_ms,
+				   lshop_event out[LSHOP_PLAN_MAX],
+				   lshop_error *err)
+{
+	size_t n = 0;
+	int i, ok;
+	lshop_event *ev;
+
+	ok = lshop_id_valid(poll->id, strlen(poll->id)) &&
+	     lshop_viewer_text_valid(poll->question, strlen(poll->question), 1,
+				     LSHOP_QUESTION_CHARS) &&
+	     poll->options_n >= LSHOP_POLL_OPTIONS_MIN &&
+	     poll->options_n <= LSHOP_POLL_OPTIONS_MAX;
+	for (i = 0; ok && i < poll->options_n; i++)
+		ok = lshop_viewer_text_valid(poll->options[i],
+					     strlen(poll->options[i]), 1,
+					     LSHOP_POLL_OPTION_CHARS);
+	if (!ok) {
+		lshop_error_set(err, "invalid_field", "poll",
+				"a poll needs an id, a question and %d-%d "
+				"options of clean viewer text",
+				LSHOP_POLL_OPTIONS_MIN, LSHOP_POLL_OPTIONS_MAX);
+		return 0;
+	}
+	if (seconds < LSHOP_POLL_SECONDS_MIN ||
+	    seconds > LSHOP_POLL_SECONDS_MAX) {
+		lshop_error_set(err, "invalid_field", "seconds",
+				"seconds must be %d-%d", LSHOP_POLL_SECONDS_MIN,
+				LSHOP_POLL_SECONDS_MAX);
+		return 0;
+	}
+	at_ms = later(at_ms, st->poll_edge_ms);
+	if (st->poll_live)
+		plan_end_poll(st, out, &n, at_ms);
+	ev = plan_add(out, &n, LSHOP_POLL_STARTED);
+	ev->poll = *poll;
+	memset(ev->poll.counts, 0, sizeof(ev->poll.counts));
+	ev->poll.ends_at_ms = at_ms + seconds * 1000;
+	return plan_stamp(out, n, at_ms);
+}
+
+size_t lshop_state_plan_poll_end(const lshop_state *st, const char *poll_id,
+				 int64_t at_ms, lshop_event out[LSHOP_PLAN_MAX],
+				 lshop_error *err)
+{
+	size_t n = 0;
+
+	if (!st->poll_live ||
+	    (poll_id != NULL && poll_id[0] && strcmp(poll_id, st->poll.id))) {
+		lshop_error_set(err, "not_running", "",
+				"poll \"%.64s\" is not running", poll_id != NULL &&
+				poll_id[0] ? poll_id : "(any)");
+		return 0;
+	}
+	return plan_end_poll(st, out, &n, at_ms);
 }
 
 size_t lshop_stock_events(const char *offer_id, int64_t old_stock,
@@ -638,6 +817,42 @@ static json_t *show_json(const lshop_state *st, const char *stream)
 	return v;
 }
 
+static json_t *question_json(const lshop_state *st, const char *stream)
+{
+	json_t *v;
+
+	if (!st->question_pinned)
+		return json_null();
+	v = json_object();
+	if (v == NULL ||
+	    lshop_json_set(v, "id", interval_id(stream, st->question_seq)) ||
+	    lshop_json_set(v, "since", lshop_json_time(st->question_at_ms)) ||
+	    lshop_json_set(v, "question",
+			   lshop_question_object(&st->question))) {
+		json_decref(v);
+		return NULL;
+	}
+	return v;
+}
+
+static json_t *poll_json(const lshop_state *st, const char *stream)
+{
+	json_t *v;
+
+	if (!st->poll_live)
+		return json_null();
+	v = json_object();
+	if (v == NULL ||
+	    lshop_json_set(v, "id", interval_id(stream, st->poll_seq)) ||
+	    lshop_json_set(v, "since", lshop_json_time(st->poll_at_ms)) ||
+	    lshop_json_set(v, "poll", lshop_poll_object(&st->poll)) ||
+	    lshop_json_set(v, "counts", lshop_poll_counts_json(&st->poll))) {
+		json_decref(v);
+		return NULL;
+	}
+	return v;
+}
+
 static json_t *stock_json(const lshop_stock_entry *stock, size_t nstock)
 {
 	json_t *v = json_object();
@@ -676,6 +891,8 @@ char *lshop_state_to_json(const lshop_state *st, const char *stream,
 	    lshop_json_set(v, "countdown", countdown_json(st, stream)) ||
 	    lshop_json_set(v, "disclosure", disclosure_json(st, stream)) ||
 	    lshop_json_set(v, "show", show_json(st, stream)) ||
+	    lshop_json_set(v, "question", question_json(st, stream)) ||
+	    lshop_json_set(v, "poll", poll_json(st, stream)) ||
 	    lshop_json_set(v, "viewers",
 			   json_integer(st->viewers > 0 ? st->viewers : 0)) ||
 	    lshop_json_set(v, "stock", stock_json(stock, nstock))) {

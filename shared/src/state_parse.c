@@ -13,7 +13,7 @@
 
 static const char *const state_keys[] = {
     "stream", "seq",     "at",    "pinned", "countdown",
-    "disclosure", "show", "viewers", "stock", NULL};
+    "disclosure", "show", "question", "poll", "viewers", "stock", NULL};
 static const char *const pinned_keys[] = {"id", "since", "until", "offer",
 					  NULL};
 static const char *const countdown_keys[] = {"id",    "since",    "ends_at",
@@ -21,6 +21,9 @@ static const char *const countdown_keys[] = {"id",    "since",    "ends_at",
 static const char *const disclosure_keys[] = {"id", "since", "kind", "text",
 					      NULL};
 static const char *const show_keys[] = {"id", "since", "show", NULL};
+static const char *const question_keys[] = {"id", "since", "question", NULL};
+static const char *const poll_keys[] = {"id", "since", "poll", "counts",
+					NULL};
 
 /* "STREAM:SEQ" of an interval's opening event: its seq, or -1. */
 static int interval_seq(const json_t *obj, const char *prefix,
@@ -189,6 +192,70 @@ static int parse_show(const json_t *j, const char *stream, lshop_state *st,
 	return 0;
 }
 
+static int parse_question(const json_t *j, const char *stream,
+			  lshop_state *st, lshop_error *err)
+{
+	const char *prefix = "question.";
+	const json_t *o = lshop_json_get(j, "question");
+
+	if (interval_seq(j, prefix, stream, st->seq, &st->question_seq, err) ||
+	    lshop_json_time_field(j, "since", prefix, 1, &st->question_at_ms,
+				  err) < 0)
+		return -1;
+	if (o == NULL || !json_is_object(o)) {
+		lshop_field_error(err, o ? "invalid_field" : "missing_field",
+				  prefix, "question",
+				  "is required: the pinned question");
+		return -1;
+	}
+	if (lshop_question_from_object(o, "question.question.", &st->question,
+				       err))
+		return -1;
+	st->question_pinned = 1;
+	st->question_edge_ms = st->question_at_ms;
+	return 0;
+}
+
+static int parse_poll(const json_t *j, const char *stream, lshop_state *st,
+		      lshop_error *err)
+{
+	const char *prefix = "poll.";
+	const json_t *o = lshop_json_get(j, "poll"), *a, *c;
+	size_t i;
+
+	if (interval_seq(j, prefix, stream, st->seq, &st->poll_seq, err) ||
+	    lshop_json_time_field(j, "since", prefix, 1, &st->poll_at_ms,
+				  err) < 0)
+		return -1;
+	if (o == NULL || !json_is_object(o)) {
+		lshop_field_error(err, o ? "invalid_field" : "missing_field",
+				  prefix, "poll", "is required: the poll");
+		return -1;
+	}
+	if (lshop_poll_from_object(o, "poll.poll.", &st->poll, err))
+		return -1;
+	a = lshop_json_get(j, "counts");
+	if (a != NULL && (!json_is_array(a) ||
+			  json_array_size(a) != (size_t)st->poll.options_n)) {
+		lshop_field_error(err, "invalid_field", prefix, "counts",
+				  "must hold one whole number per option");
+		return -1;
+	}
+	for (i = 0; a != NULL && i < json_array_size(a); i++) {
+		c = json_array_get(a, i);
+		if (!json_is_integer(c) || json_integer_value(c) < 0) {
+			lshop_field_error(err, "invalid_field", prefix,
+					  "counts",
+					  "must hold whole numbers >= 0");
+			return -1;
+		}
+		st->poll.counts[i] = json_integer_value(c);
+	}
+	st->poll_live = 1;
+	st->poll_edge_ms = st->poll_at_ms;
+	return 0;
+}
+
 static int parse_viewers(const json_t *v, lshop_state *st, lshop_error *err)
 {
 	const json_t *j = lshop_json_get(v, "viewers");
@@ -249,7 +316,8 @@ int lshop_state_parse(const char *json, size_t len, lshop_state *st,
 		      size_t *nstock, lshop_error *err)
 {
 	char name[LSHOP_STREAM_MAX + 1];
-	const json_t *pinned, *countdown, *disclosure, *show, *j;
+	const json_t *pinned, *countdown, *disclosure, *show, *question, *poll;
+	const json_t *j;
 	lshop_state s;
 	size_t n = 0;
 	int64_t at;
@@ -281,10 +349,14 @@ int lshop_state_parse(const char *json, size_t len, lshop_state *st,
 	    interval_object(v, "disclosure", disclosure_keys, &disclosure,
 			    err) ||
 	    interval_object(v, "show", show_keys, &show, err) ||
+	    interval_object(v, "question", question_keys, &question, err) ||
+	    interval_object(v, "poll", poll_keys, &poll, err) ||
 	    (pinned && parse_pinned(pinned, name, &s, err)) ||
 	    (countdown && parse_countdown(countdown, name, &s, err)) ||
 	    (disclosure && parse_disclosure(disclosure, name, &s, err)) ||
 	    (show && parse_show(show, name, &s, err)) ||
+	    (question && parse_question(question, name, &s, err)) ||
+	    (poll && parse_poll(poll, name, &s, err)) ||
 	    parse_viewers(v, &s, err) ||
 	    parse_stock(v, stock, cap, &n, err))
 		goto out;

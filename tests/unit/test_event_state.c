@@ -70,6 +70,28 @@ static lshop_event make_event(lshop_event_type type, uint64_t seq)
 	case LSHOP_SHOW_ENDED:
 		strcpy(ev.show.id, "glow-20261126");
 		break;
+	case LSHOP_QUESTION_PINNED:
+		strcpy(ev.question.text, "Passt das auch bei <trockener> Haut?");
+		strcpy(ev.question.name, "Anna");
+		strcpy(ev.question.answer, "Ja \"sehr\" gut");
+		/* fall through */
+	case LSHOP_QUESTION_UNPINNED:
+		strcpy(ev.question.id, "q7");
+		break;
+	case LSHOP_POLL_STARTED:
+		strcpy(ev.poll.question, "Welche Farbe als n\xc3\xa4" "chstes?");
+		strcpy(ev.poll.options[0], "Rot");
+		strcpy(ev.poll.options[1], "Blau");
+		ev.poll.ends_at_ms = T0 + 60000;
+		/* fall through */
+	case LSHOP_POLL_ENDED:
+		strcpy(ev.poll.id, "p44");
+		ev.poll.options_n = 2;
+		if (type == LSHOP_POLL_ENDED) {
+			ev.poll.counts[0] = 3;
+			ev.poll.counts[1] = 5;
+		}
+		break;
 	case LSHOP_PURCHASE_COMPLETED:
 		ev.quantity = 2;
 		/* fall through */
@@ -104,6 +126,8 @@ static void assert_event_equal(const lshop_event *a, const lshop_event *b)
 	assert_true(a->stock == b->stock);
 	assert_true(a->quantity == b->quantity);
 	assert_memory_equal(&a->show, &b->show, sizeof(a->show));
+	assert_memory_equal(&a->question, &b->question, sizeof(a->question));
+	assert_memory_equal(&a->poll, &b->poll, sizeof(a->poll));
 }
 
 static void round_trip(const lshop_event *ev)
@@ -178,6 +202,25 @@ static const char *const expected_json[LSHOP_EVENT_TYPES] = {
 	"{\"seq\":17,\"id\":\"live/demo:17\",\"type\":\"show.ended\","
 	"\"stream\":\"live/demo\",\"at\":\"2026-11-24T10:00:00.123Z\","
 	"\"data\":{\"show_id\":\"glow-20261126\"}}",
+    [LSHOP_QUESTION_PINNED] =
+	"{\"seq\":17,\"id\":\"live/demo:17\",\"type\":\"question.pinned\","
+	"\"stream\":\"live/demo\",\"at\":\"2026-11-24T10:00:00.123Z\","
+	"\"data\":{\"id\":\"q7\",\"text\":\"Passt das auch bei <trockener> "
+	"Haut?\",\"name\":\"Anna\",\"answer\":\"Ja \\\"sehr\\\" gut\"}}",
+    [LSHOP_QUESTION_UNPINNED] =
+	"{\"seq\":17,\"id\":\"live/demo:17\",\"type\":\"question."
+	"unpinned\",\"stream\":\"live/demo\",\"at\":\"2026-11-24T10:00:"
+	"00.123Z\",\"data\":{\"id\":\"q7\"}}",
+    [LSHOP_POLL_STARTED] =
+	"{\"seq\":17,\"id\":\"live/demo:17\",\"type\":\"poll.started\","
+	"\"stream\":\"live/demo\",\"at\":\"2026-11-24T10:00:00.123Z\","
+	"\"data\":{\"id\":\"p44\",\"question\":\"Welche Farbe als "
+	"n\xc3\xa4" "chstes?\",\"options\":[\"Rot\",\"Blau\"],\"ends_at\":"
+	"\"2026-11-24T10:01:00.123Z\"}}",
+    [LSHOP_POLL_ENDED] =
+	"{\"seq\":17,\"id\":\"live/demo:17\",\"type\":\"poll.ended\","
+	"\"stream\":\"live/demo\",\"at\":\"2026-11-24T10:00:00.123Z\","
+	"\"data\":{\"id\":\"p44\",\"counts\":[3,5]}}",
 };
 
 static void test_every_type_json_and_round_trip(void **state)
@@ -625,7 +668,8 @@ static void test_state_json_empty(void **state)
 	assert_string_equal(s, "{\"stream\":\"live/demo\",\"seq\":0,\"at\":"
 			       "\"2026-11-24T10:00:00.123Z\",\"pinned\":null,"
 			       "\"countdown\":null,\"disclosure\":null,"
-			       "\"show\":null,\"viewers\":0,\"stock\":{}}");
+			       "\"show\":null,\"question\":null,"
+			       "\"poll\":null,\"viewers\":0,\"stock\":{}}");
 	assert_int_equal(len, strlen(s));
 	free(s);
 }
@@ -663,7 +707,7 @@ static void test_state_json_full(void **state)
 	       "\\\"kurz\\\"\",\"offer_id\":\"sku-123\"},\"disclosure\":{"
 	       "\"id\":\"live/demo:3\",\"since\":\"2026-11-24T10:00:02.123Z\","
 	       "\"kind\":\"ad\",\"text\":\"Dauerwerbesendung\"},\"show\":"
-	       "null,\"viewers\":0,\"stock\":{\"sku-123\":50,\"sku-0\":0}}");
+	       "null,\"question\":null,\"poll\":null,\"viewers\":0,\"stock\":{\"sku-123\":50,\"sku-0\":0}}");
 	free(s);
 
 	/* Without until and countdown offer: those keys are left out. */

@@ -13,6 +13,7 @@
 #include <stdint.h>
 
 #include "error.h"
+#include "interaction.h"
 #include "offer.h"
 #include "show.h"
 
@@ -32,6 +33,10 @@ typedef enum lshop_event_type {
 	LSHOP_PURCHASE_COMPLETED,
 	LSHOP_SHOW_STARTED,
 	LSHOP_SHOW_ENDED,
+	LSHOP_QUESTION_PINNED,
+	LSHOP_QUESTION_UNPINNED,
+	LSHOP_POLL_STARTED,
+	LSHOP_POLL_ENDED,
 	LSHOP_EVENT_TYPES
 } lshop_event_type;
 
@@ -58,6 +63,10 @@ typedef struct lshop_event {
 	int64_t quantity;                         /* purchase.completed */
 	/* show.started: the broadcast (SPEC §14); show.ended: its id only */
 	lshop_show show;
+	/* question.pinned: the question; question.unpinned: its id only */
+	lshop_question question;
+	/* poll.started: all but counts; poll.ended: id and counts */
+	lshop_poll poll;
 } lshop_event;
 
 /* "offer.pinned", ...; NULL for a value out of range. */
@@ -70,13 +79,15 @@ int lshop_event_type_parse(const char *name, size_t len,
 /*
  * The DATERANGE CLASS of SPEC §7 for the intervals a type opens or closes:
  * "org.liveshop.offer" (offer.pinned/unpinned), "org.liveshop.countdown",
- * "org.liveshop.disclosure"; NULL for types that make no interval.
+ * "org.liveshop.disclosure", "org.liveshop.question" (question.pinned/
+ * unpinned), "org.liveshop.poll" (poll.started/ended); NULL for types
+ * that make no interval.
  */
 const char *lshop_event_class(lshop_event_type type);
 
 /*
  * 1 if an event of this type opens an interval (offer.pinned,
- * countdown.started, disclosure.shown); the interval lasts until the
+ * countdown.started, disclosure.shown, question.pinned, poll.started); the interval lasts until the
  * event of its class that closes it.
  */
 int lshop_event_opens(lshop_event_type type);

@@ -50,6 +50,20 @@ typedef struct lshop_state {
 	uint64_t show_seq;
 	int64_t show_at_ms;
 	lshop_show show;
+	/* the pinned question (SPEC §15) */
+	int question_pinned;
+	uint64_t question_seq;
+	int64_t question_at_ms;
+	lshop_question question;
+	int64_t question_edge_ms;
+	/* the running poll; poll.counts is its live tally, set by the host
+	 * that counts votes before it writes the state's JSON (like
+	 * viewers), never by events */
+	int poll_live;
+	uint64_t poll_seq;
+	int64_t poll_at_ms;
+	lshop_poll poll;
+	int64_t poll_edge_ms;
 	/* viewers now (SPEC §14): set by the host before it writes the
 	 * state's JSON; counted, never made by events, never journalled */
 	int64_t viewers;
@@ -158,7 +172,8 @@ size_t lshop_state_plan_hide(const lshop_state *st, int64_t at_ms,
  * What the clock makes happen by now_ms, each event stamped at its own
  * due time: countdown.ended at ends_at (then, for a countdown tied to the
  * pinned offer, offer.unpinned and the tied disclosure.hidden), and
- * offer.unpinned at a pin's until (with its tied disclosure.hidden).
+ * offer.unpinned at a pin's until (with its tied disclosure.hidden),
+ * and poll.ended at a poll's ends_at (zero counts: see plan_poll_start).
  * Returns how many events (0 when nothing is due).
  */
 size_t lshop_state_due(const lshop_state *st, int64_t now_ms,
@@ -182,6 +197,44 @@ size_t lshop_state_plan_show_end(const lshop_state *st, const char *show_id,
 				 int64_t at_ms, lshop_event out[LSHOP_PLAN_MAX],
 				 lshop_error *err);
 
+/*
+ * Pin question q (SPEC §15): question.unpinned of a pinned one first,
+ * then question.pinned. Refused ("invalid_field", "question") when q's
+ * id or text is not valid, or its texts are not clean viewer text.
+ */
+size_t lshop_state_plan_question_pin(const lshop_state *st,
+				     const lshop_question *q, int64_t at_ms,
+				     lshop_event out[LSHOP_PLAN_MAX],
+				     lshop_error *err);
+
+/* Unpin the pinned question; refused ("not_pinned") when none is. */
+size_t lshop_state_plan_question_unpin(const lshop_state *st, int64_t at_ms,
+				       lshop_event out[LSHOP_PLAN_MAX],
+				       lshop_error *err);
+
+/*
+ * Start poll (id, question and options set and valid) for seconds
+ * (LSHOP_POLL_SECONDS_MIN..MAX): poll.ended of a running poll first, then
+ * poll.started, whose ends_at is its stamp + seconds.
+ *
+ * Every poll.ended a plan (or lshop_state_due) makes carries zero counts:
+ * the votes are the host's, and the host that tallies them writes the
+ * counts into the event's poll.counts before applying it.
+ */
+size_t lshop_state_plan_poll_start(const lshop_state *st,
+				   const lshop_poll *poll, int64_t seconds,
+				   int64_t at_ms,
+				   lshop_event out[LSHOP_PLAN_MAX],
+				   lshop_error *err);
+
+/*
+ * End the running poll: poll.ended. Refused ("not_running") when none
+ * runs or poll_id (NULL or "": any) names another one.
+ */
+size_t lshop_state_plan_poll_end(const lshop_state *st, const char *poll_id,
+				 int64_t at_ms, lshop_event out[LSHOP_PLAN_MAX],
+				 lshop_error *err);
+
 /* When the clock next makes something happen on st, in ms; 0 never. */
 int64_t lshop_state_next_due(const lshop_state *st);
 
@@ -202,6 +255,10 @@ size_t lshop_stock_events(const char *offer_id, int64_t old_stock,
  *                 "offer_id":..?}|null,
  *    "disclosure":{"id":..,"since":T,"kind":..,"text":..}|null,
  *    "show":{"id":"live/demo:12","since":T,"show":{SHOW}}|null,
+ *    "question":{"id":..,"since":T,"question":{"id","text","name",
+ *                "answer"?}}|null,
+ *    "poll":{"id":..,"since":T,"poll":{"id","question","options",
+ *            "ends_at"},"counts":[N,..]}|null,
  *    "viewers":N,
  *    "stock":{"sku-123":50,...}}
  * "id" is the event id of the event that opened each interval. stock may
