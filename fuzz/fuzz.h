@@ -1,9 +1,9 @@
 /*
  * liveshop fuzz targets: what they share. Each target is one
  * LLVMFuzzerTestOneInput over a public parser or encoder of the core
- * (shared/include/lshop) or of the OBS plugin's own logic; built with
- * clang it links libFuzzer, built with another compiler it links
- * replay.c, which runs the target on files (the regression tests).
+ * (shared/include/lshop); built with clang it links libFuzzer, built
+ * with another compiler it links replay.c, which runs the target on
+ * files (the regression tests).
  *
  * A target checks more than "does not crash": where the API promises
  * something for every input (a round trip, a well-formed output), it

@@ -8,7 +8,6 @@ find_package(Threads REQUIRED)
 
 add_library(shop_link STATIC
   ${CMAKE_CURRENT_LIST_DIR}/src/shop-settings.c
-  ${CMAKE_CURRENT_LIST_DIR}/src/shop-sse.c
   ${CMAKE_CURRENT_LIST_DIR}/src/shop-model.c
   ${CMAKE_CURRENT_LIST_DIR}/src/shop-link.c
   ${CMAKE_CURRENT_LIST_DIR}/src/shop-worker.c

@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
-# Fuzzes the core's parsers and encoders and the OBS plugin's SSE parser
-# with libFuzzer + AddressSanitizer + UndefinedBehaviorSanitizer
+# Fuzzes the core's parsers and encoders (among them the SSE parser that
+# the OBS plugin and liveshopctl share) with libFuzzer + AddressSanitizer +
+# UndefinedBehaviorSanitizer
 # (docs/security.md, "Fuzzing and sanitizers").
 #
 # Usage: scripts/fuzz.sh [SECONDS] [TARGET...]

@@ -36,12 +36,12 @@
 #include <lshop/error.h>
 #include <lshop/offer.h>
 #include <lshop/request.h>
+#include <lshop/sse.h>
 #include <lshop/time.h>
 #include <lshop/token.h>
 #include <lshop/webhook.h>
 
 #include "api.h"
-#include "sse.h"
 
 #ifndef LIVESHOP_VERSION
 #define LIVESHOP_VERSION "unknown"
@@ -1619,7 +1619,7 @@ static void on_signal(int sig)
 }
 
 struct tail {
-	ctl_sse sse;
+	lshop_sse *sse;
 	char last_id[CTL_EVENT_ID_MAX + 1]; /* "" until one is known */
 	int have_seq;                       /* last_id is a number: */
 	uint64_t last_seq;
@@ -1627,7 +1627,8 @@ struct tail {
 	int done;     /* --once and it came */
 	int got_data; /* the connection brought something */
 	int write_errno;
-	int too_long;
+	int broken;            /* the stream broke the parser's limits: */
+	lshop_error sse_error; /* why */
 };
 
 /* An event seq: 1-20 digits, no sign, no space. */
@@ -1692,27 +1693,27 @@ static void remember_state(struct tail *t, const char *data, size_t len)
 	json_decref(root);
 }
 
-static int on_message(void *ctx, const char *event, const char *data,
-		      size_t len, const char *id)
+/*
+ * Only a message's own id counts: one it inherits from the message
+ * before (the standard's last event ID, msg->id) is no seq of its own,
+ * as with the unnumbered "audience" message (SPEC §14).
+ */
+static int on_message(void *ctx, const lshop_sse_message *msg)
 {
 	struct tail *t = ctx;
-	int state = strcmp(event, "state") == 0;
+	int state = strcmp(msg->event, "state") == 0;
+	const char *id = msg->own_id ? msg->id : NULL;
 	uint64_t seq;
 
-	if (!data) { /* only an id: nothing to print, but it counts */
-		if (id_usable(id))
-			remember(t, id);
-		return 0;
-	}
 	if (!state && id && t->have_seq && parse_seq(id, &seq) == 0 &&
 	    seq <= t->last_seq)
 		return 0; /* printed before */
 	if (id && id_usable(id))
 		remember(t, id);
 	else if (state && !id)
-		remember_state(t, data, len);
+		remember_state(t, msg->data, msg->len);
 
-	fwrite(data, 1, len, stdout);
+	fwrite(msg->data, 1, msg->len, stdout);
 	fputc('\n', stdout);
 	if (fflush(stdout) != 0 || ferror(stdout)) {
 		t->write_errno = errno ? errno : EIO;
@@ -1731,9 +1732,9 @@ static int on_stream_data(void *ctx, const char *data, size_t len)
 	int rc;
 
 	t->got_data = 1;
-	rc = ctl_sse_feed(&t->sse, data, len);
+	rc = lshop_sse_feed(t->sse, data, len, on_message, t, &t->sse_error);
 	if (rc < 0)
-		t->too_long = 1;
+		t->broken = 1;
 	return rc;
 }
 
@@ -1784,6 +1785,11 @@ static int cmd_events(struct ctl *ctl, char **args)
 	if (!url)
 		return fail(CTL_EXIT_REFUSED, "out of memory");
 	shown_url(url, where, sizeof(where));
+	t.sse = lshop_sse_new();
+	if (!t.sse) {
+		free(url);
+		return fail(CTL_EXIT_REFUSED, "out of memory");
+	}
 
 	/* SA_RESTART keeps stdout writes going; poll and sleeps still wake */
 	memset(&sa, 0, sizeof(sa));
@@ -1793,15 +1799,17 @@ static int cmd_events(struct ctl *ctl, char **args)
 	sigaction(SIGINT, &sa, NULL);
 	sigaction(SIGTERM, &sa, NULL);
 
-	ctl_sse_init(&t.sse, on_message, &t);
 	req.url = url;
 	req.on_data = on_stream_data;
 	req.stop = stream_stop;
 	req.ctx = &t;
 	rc = -1;
 	while (rc < 0) {
+		/* an id that came with no data moves the last event ID too */
+		if (id_usable(lshop_sse_last_id(t.sse)))
+			remember(&t, lshop_sse_last_id(t.sse));
 		req.last_event_id = t.last_id[0] ? t.last_id : NULL;
-		ctl_sse_reset(&t.sse); /* a message cut off is no message */
+		lshop_sse_reset(t.sse); /* a message cut off is no message */
 		t.got_data = 0;
 
 		switch (ctl_api_stream(&req, &resp, type, sizeof(type))) {
@@ -1859,11 +1867,9 @@ static int cmd_events(struct ctl *ctl, char **args)
 			rc =
 			    fail(CTL_EXIT_REFUSED, "cannot write to stdout: %s",
 				 strerror(t.write_errno));
-		} else if (t.too_long) {
-			rc = fail(CTL_EXIT_REFUSED,
-				  "GET %s: a message longer than %d MiB or out "
-				  "of memory",
-				  where, CTL_SSE_DATA_MAX / (1024 * 1024));
+		} else if (t.broken) {
+			rc = fail(CTL_EXIT_REFUSED, "GET %s: %s", where,
+				  t.sse_error.message);
 		} else if (rc < 0) {
 			now = wait;
 			wait =
@@ -1874,7 +1880,7 @@ static int cmd_events(struct ctl *ctl, char **args)
 		}
 	}
 
-	ctl_sse_free(&t.sse);
+	lshop_sse_free(t.sse);
 	free(url);
 	signal(SIGINT, SIG_DFL);
 	signal(SIGTERM, SIG_DFL);

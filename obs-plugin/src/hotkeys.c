@@ -1,6 +1,8 @@
 /*
  * Frontend hotkeys: pin offer 1-9 (catalog order), unpin, start the
- * countdown, toggle the disclosure. OBS keeps no bindings for a plugin's
+ * countdown, toggle the disclosure; and (SPEC §15) pin the oldest
+ * waiting question, pin saved answer 1-9, unpin the question, end the
+ * poll. OBS keeps no bindings for a plugin's
  * frontend hotkeys, so they live in the plugin's hotkeys.json:
  * {"live_shop.pin_1": [<obs_hotkey_save array>], ...}, written whenever
  * libobs says one of ours changed ("hotkey_bindings_changed", e.g. from
@@ -23,6 +25,10 @@ enum hotkey_action {
 	HOTKEY_UNPIN,
 	HOTKEY_COUNTDOWN,
 	HOTKEY_DISCLOSURE,
+	HOTKEY_QUESTION_OLDEST,
+	HOTKEY_QUESTION_UNPIN,
+	HOTKEY_ANSWER, /* slot = 1..9 */
+	HOTKEY_POLL_END,
 };
 
 struct hotkey {
@@ -48,6 +54,30 @@ static struct hotkey hotkeys[] = {
      OBS_INVALID_HOTKEY_ID},
     {"live_shop.toggle_disclosure", "Hotkey.ToggleDisclosure",
      HOTKEY_DISCLOSURE, 0, OBS_INVALID_HOTKEY_ID},
+    {"live_shop.pin_question", "Hotkey.PinQuestion", HOTKEY_QUESTION_OLDEST, 0,
+     OBS_INVALID_HOTKEY_ID},
+    {"live_shop.unpin_question", "Hotkey.UnpinQuestion", HOTKEY_QUESTION_UNPIN,
+     0, OBS_INVALID_HOTKEY_ID},
+    {"live_shop.answer_1", "Hotkey.Answer1", HOTKEY_ANSWER, 1,
+     OBS_INVALID_HOTKEY_ID},
+    {"live_shop.answer_2", "Hotkey.Answer2", HOTKEY_ANSWER, 2,
+     OBS_INVALID_HOTKEY_ID},
+    {"live_shop.answer_3", "Hotkey.Answer3", HOTKEY_ANSWER, 3,
+     OBS_INVALID_HOTKEY_ID},
+    {"live_shop.answer_4", "Hotkey.Answer4", HOTKEY_ANSWER, 4,
+     OBS_INVALID_HOTKEY_ID},
+    {"live_shop.answer_5", "Hotkey.Answer5", HOTKEY_ANSWER, 5,
+     OBS_INVALID_HOTKEY_ID},
+    {"live_shop.answer_6", "Hotkey.Answer6", HOTKEY_ANSWER, 6,
+     OBS_INVALID_HOTKEY_ID},
+    {"live_shop.answer_7", "Hotkey.Answer7", HOTKEY_ANSWER, 7,
+     OBS_INVALID_HOTKEY_ID},
+    {"live_shop.answer_8", "Hotkey.Answer8", HOTKEY_ANSWER, 8,
+     OBS_INVALID_HOTKEY_ID},
+    {"live_shop.answer_9", "Hotkey.Answer9", HOTKEY_ANSWER, 9,
+     OBS_INVALID_HOTKEY_ID},
+    {"live_shop.end_poll", "Hotkey.EndPoll", HOTKEY_POLL_END, 0,
+     OBS_INVALID_HOTKEY_ID},
 };
 
 #define NHOTKEYS (sizeof(hotkeys) / sizeof(hotkeys[0]))
@@ -80,6 +110,18 @@ static void on_hotkey(void *data, obs_hotkey_id id, obs_hotkey_t *hotkey,
 		break;
 	case HOTKEY_DISCLOSURE:
 		rc = shop_link_toggle_disclosure(link, at_ms, &err);
+		break;
+	case HOTKEY_QUESTION_OLDEST:
+		rc = shop_link_question_pin_oldest(link, at_ms, &err);
+		break;
+	case HOTKEY_QUESTION_UNPIN:
+		rc = shop_link_question_unpin(link, at_ms, &err);
+		break;
+	case HOTKEY_ANSWER:
+		rc = shop_link_answer_pin_slot(link, hk->slot, at_ms, &err);
+		break;
+	case HOTKEY_POLL_END:
+		rc = shop_link_poll_end(link, at_ms, &err);
 		break;
 	}
 	if (rc != 0)

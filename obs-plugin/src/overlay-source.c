@@ -1,8 +1,15 @@
 /*
  * The "Live Shop Overlay" source (live_shop_overlay): the pinned product
  * card (title, price, struck-through anchor price, stock left), the
- * countdown mm:ss, and the disclosure label, placed in one corner of a
- * canvas-sized source. Nothing is drawn while nothing is live.
+ * countdown mm:ss, the disclosure label, the pinned viewer question with
+ * its answer, and the running poll's bars (SPEC §15), stacked in one
+ * corner of a canvas-sized source. Nothing is drawn while nothing is
+ * live.
+ *
+ * Viewer text is drawn as glyphs, never interpreted: it is cleaned once
+ * more (controls, bidi overrides), broken into lines at spaces or, in a
+ * run too long for a line, between characters (never inside one), and
+ * cut with "…" after a few lines, so a card never outgrows the screen.
  *
  * Threads. A worker of each overlay polls shop_link_view (non-blocking)
  * and, only when the view's generation or the properties change, sets the
@@ -24,6 +31,7 @@
 #include <util/platform.h>
 #include <util/threading.h>
 
+#include <lshop/interaction.h>
 #include <lshop/offer.h>
 
 #include "plugin.h"
@@ -32,6 +40,11 @@
 #define POLL_MS        20
 #define NDIGITS        11 /* "0".."9", then ":" */
 #define COLON          10
+#define TEXT_MAX       (LSHOP_QUESTION_MAX + 64) /* + line breaks, "…" */
+/* a poll's final counts stay this long after it ended */
+#define POLL_RESULT_MS 15000
+/* the poll's time left: the countdown's digits at this scale */
+#define POLL_DIGIT_SCALE 0.5f
 
 enum text_slot {
 	TEXT_TITLE,
@@ -40,13 +53,46 @@ enum text_slot {
 	TEXT_STOCK,
 	TEXT_LABEL,
 	TEXT_DISCLOSURE,
+	/* made when first needed: a text source holds a glyph atlas */
+	TEXT_Q_NAME,
+	TEXT_Q_TEXT,
+	TEXT_Q_ANSWER,
+	TEXT_POLL_QUESTION,
+	TEXT_POLL_OPTION, /* 4 of them */
+	TEXT_POLL_COUNT = TEXT_POLL_OPTION + LSHOP_POLL_OPTIONS_MAX,
+	TEXT_POLL_STATUS = TEXT_POLL_COUNT + LSHOP_POLL_OPTIONS_MAX,
 	TEXT_COUNT,
 };
 
 /* each text's size, relative to the font's */
 static const double text_scale[TEXT_COUNT] = {
-    [TEXT_TITLE] = 1.0, [TEXT_PRICE] = 1.0, [TEXT_COMPARE] = 0.75,
-    [TEXT_STOCK] = 0.7, [TEXT_LABEL] = 0.7, [TEXT_DISCLOSURE] = 0.7,
+    [TEXT_TITLE] = 1.0,
+    [TEXT_PRICE] = 1.0,
+    [TEXT_COMPARE] = 0.75,
+    [TEXT_STOCK] = 0.7,
+    [TEXT_LABEL] = 0.7,
+    [TEXT_DISCLOSURE] = 0.7,
+    [TEXT_Q_NAME] = 0.65,
+    [TEXT_Q_TEXT] = 0.8,
+    [TEXT_Q_ANSWER] = 0.8,
+    [TEXT_POLL_QUESTION] = 0.8,
+    [TEXT_POLL_OPTION] = 0.65,
+    [TEXT_POLL_OPTION + 1] = 0.65,
+    [TEXT_POLL_OPTION + 2] = 0.65,
+    [TEXT_POLL_OPTION + 3] = 0.65,
+    [TEXT_POLL_COUNT] = 0.65,
+    [TEXT_POLL_COUNT + 1] = 0.65,
+    [TEXT_POLL_COUNT + 2] = 0.65,
+    [TEXT_POLL_COUNT + 3] = 0.65,
+    [TEXT_POLL_STATUS] = 0.6,
+};
+
+/* lines a viewer text may take on the overlay before it is cut */
+static const int text_lines[TEXT_COUNT] = {
+    [TEXT_Q_NAME] = 1,          [TEXT_Q_TEXT] = 4,
+    [TEXT_Q_ANSWER] = 3,        [TEXT_POLL_QUESTION] = 2,
+    [TEXT_POLL_OPTION] = 1,     [TEXT_POLL_OPTION + 1] = 1,
+    [TEXT_POLL_OPTION + 2] = 1, [TEXT_POLL_OPTION + 3] = 1,
 };
 
 enum corner {
@@ -70,6 +116,8 @@ struct style {
 	uint32_t text_color;
 	uint32_t card_color;
 	uint32_t accent_color;
+	uint32_t question_color;
+	uint32_t poll_color;
 	uint32_t width;
 	uint32_t height;
 	uint32_t card_width;
@@ -87,10 +135,21 @@ struct scene {
 	bool label;
 	bool disclosure;
 	int64_t ends_at_ms;
+	/* SPEC §15 */
+	bool question;
+	bool question_name;
+	bool question_answer;
+	bool poll;
+	int poll_options;
+	float poll_share[LSHOP_POLL_OPTIONS_MAX]; /* 0..1 of the votes */
+	int64_t poll_ends_at_ms;
+	int64_t poll_ended_at_ms; /* 0 while it runs */
 	float font_size;
 	uint32_t text_color;
 	uint32_t card_color;
 	uint32_t accent_color;
+	uint32_t question_color;
+	uint32_t poll_color;
 	uint32_t width;
 	uint32_t height;
 	uint32_t card_width;
@@ -100,6 +159,7 @@ struct scene {
 
 struct overlay {
 	obs_source_t *self;
+	bool have_text; /* text-freetype2 is there */
 	obs_source_t *text[TEXT_COUNT];
 	obs_source_t *digit[NDIGITS];
 
@@ -117,7 +177,8 @@ struct overlay {
 	uint64_t style_applied;
 	uint64_t generation_applied;
 	shop_view view;
-	char last_text[TEXT_COUNT][LSHOP_TITLE_MAX + 64];
+	char last_text[TEXT_COUNT][TEXT_MAX];
+	char fitted[TEXT_MAX];
 
 	/* the graphics thread's own */
 	struct scene drawn;
@@ -153,6 +214,9 @@ static void read_style(obs_data_t *settings, struct style *s)
 	    (uint32_t)obs_data_get_int(settings, "text_color") | 0xFF000000;
 	s->card_color = (uint32_t)obs_data_get_int(settings, "card_color");
 	s->accent_color = (uint32_t)obs_data_get_int(settings, "accent_color");
+	s->question_color =
+	    (uint32_t)obs_data_get_int(settings, "question_color");
+	s->poll_color = (uint32_t)obs_data_get_int(settings, "poll_color");
 	s->width = (uint32_t)obs_data_get_int(settings, "width");
 	s->height = (uint32_t)obs_data_get_int(settings, "height");
 	s->card_width = (uint32_t)obs_data_get_int(settings, "card_width");
@@ -212,6 +276,118 @@ static const char *disclosure_label(const shop_view *v)
 	return label ? label : lshop_disclosure_text("ad", obs_get_locale());
 }
 
+/* The code point at s (valid UTF-8: the text is cleaned) and its
+ * length in bytes. */
+static uint32_t next_cp(const unsigned char *s, size_t *len)
+{
+	if (s[0] < 0x80) {
+		*len = 1;
+		return s[0];
+	}
+	if ((s[0] & 0xE0) == 0xC0) {
+		*len = 2;
+		return ((uint32_t)(s[0] & 0x1F) << 6) | (s[1] & 0x3F);
+	}
+	if ((s[0] & 0xF0) == 0xE0) {
+		*len = 3;
+		return ((uint32_t)(s[0] & 0x0F) << 12) |
+		       ((uint32_t)(s[1] & 0x3F) << 6) | (s[2] & 0x3F);
+	}
+	*len = 4;
+	return ((uint32_t)(s[0] & 0x07) << 18) |
+	       ((uint32_t)(s[1] & 0x3F) << 12) |
+	       ((uint32_t)(s[2] & 0x3F) << 6) | (s[3] & 0x3F);
+}
+
+/* Marks that belong to the character before them (combining marks, the
+ * zero-width joiner, variation selectors, skin tones, tags): a line is
+ * never broken before one, and they take no room. */
+static bool joins(uint32_t cp)
+{
+	return (cp >= 0x0300 && cp <= 0x036F) || cp == 0x200D ||
+	       (cp >= 0xFE00 && cp <= 0xFE0F) ||
+	       (cp >= 0x1F3FB && cp <= 0x1F3FF) ||
+	       (cp >= 0xE0020 && cp <= 0xE007F) ||
+	       (cp >= 0x1AB0 && cp <= 0x1AFF) || (cp >= 0x20D0 && cp <= 0x20FF);
+}
+
+/* East Asian and emoji characters take about two columns. */
+static int columns(uint32_t cp)
+{
+	return cp >= 0x1100 && !(cp >= 0x2000 && cp < 0x2E80) ? 2 : 1;
+}
+
+/*
+ * Viewer text as the overlay draws it, into out (TEXT_MAX bytes):
+ * cleaned again (it may come from a server older than the rule), broken
+ * into lines of about per_line columns at the last space or, in a
+ * longer run, between two characters, and cut with "…" when more than
+ * max_lines would be needed. Never splits a UTF-8 sequence.
+ */
+static void fit_text(const char *in, int per_line, int max_lines, char *out)
+{
+	char clean[TEXT_MAX];
+	size_t n = 0, i = 0, len, space = SIZE_MAX;
+	int col = 0, col_space = 0, lines = 1, w;
+	uint32_t cp;
+
+	if (lshop_viewer_text_clean(in, strnlen(in, LSHOP_QUESTION_MAX), clean,
+				    sizeof(clean)) < 0) {
+		strcpy(out, "?");
+		return;
+	}
+	if (per_line < 4)
+		per_line = 4;
+	while (clean[i]) {
+		cp = next_cp((const unsigned char *)clean + i, &len);
+		w = joins(cp) ? 0 : columns(cp);
+		if (w > 0 && col + w > per_line) {
+			if (lines >= max_lines) {
+				/* no room for another line: cut, at the last
+				 * space if the line has one */
+				size_t cut = space != SIZE_MAX ? space : n;
+
+				while (cut > 0 && out[cut - 1] == ' ')
+					cut--;
+				memcpy(out + cut, "\xE2\x80\xA6", 4);
+				return;
+			}
+			if (space != SIZE_MAX) {
+				out[space] = '\n';
+				col -= col_space;
+			} else {
+				out[n++] = '\n';
+				col = 0;
+			}
+			space = SIZE_MAX;
+			lines++;
+		}
+		memcpy(out + n, clean + i, len);
+		n += len;
+		i += len;
+		col += w;
+		if (cp == ' ') {
+			space = n - 1;
+			col_space = col;
+		}
+	}
+	out[n] = '\0';
+}
+
+/* mark ("%1", "%2") in a locale string is s (one pass: a mark in s
+ * stays as it is). */
+static void format_text(char *out, size_t size, const char *format,
+			const char *mark, const char *s)
+{
+	const char *at = strstr(format, mark);
+
+	if (!at) {
+		snprintf(out, size, "%s", format);
+		return;
+	}
+	snprintf(out, size, "%.*s%s%s", (int)(at - format), format, s, at + 2);
+}
+
 /* Changes a text source only when its text or the style changed. */
 static void update_text(struct overlay *ov, enum text_slot slot,
 			const char *text, uint32_t color, uint32_t wrap,
@@ -222,6 +398,111 @@ static void update_text(struct overlay *ov, enum text_slot slot,
 	snprintf(ov->last_text[slot], sizeof(ov->last_text[slot]), "%s", text);
 	set_text(ov->text[slot], text, &ov->style.font, text_scale[slot], color,
 		 wrap);
+}
+
+/* The width a text slot wraps at: the card's inside, the option's part
+ * of a poll row. */
+static uint32_t wrap_of(const struct style *st, int slot)
+{
+	uint32_t pad = (uint32_t)(st->font.size * 0.5);
+	uint32_t inner =
+	    st->card_width > 2 * pad + 100 ? st->card_width - 2 * pad : 100;
+
+	if (slot >= TEXT_POLL_OPTION && slot < TEXT_POLL_COUNT)
+		return inner * 7 / 10;
+	if (slot == TEXT_TITLE || text_lines[slot] > 0)
+		return inner;
+	return 0;
+}
+
+/*
+ * The question's and the poll's text sources, made the first time one is
+ * shown (by this worker; the graphics thread reads a slot only once a
+ * scene that shows it is published, under the lock, after this).
+ */
+static void need_texts(struct overlay *ov, int first, int end)
+{
+	for (int i = first; i < end; i++)
+		if (ov->have_text && !ov->text[i])
+			ov->text[i] = obs_source_create_private(
+			    TEXT_SOURCE_ID, "live-shop text", NULL);
+}
+
+/* Viewer text into a slot: fitted to its lines first. */
+static void update_viewer_text(struct overlay *ov, enum text_slot slot,
+			       const char *text, bool restyle)
+{
+	const struct style *st = &ov->style;
+	double px = (double)st->font.size * text_scale[slot];
+	int per_line = (int)((double)wrap_of(st, slot) / (px * 0.6));
+
+	fit_text(text, per_line, text_lines[slot], ov->fitted);
+	update_text(ov, slot, ov->fitted, st->text_color, wrap_of(st, slot),
+		    restyle);
+}
+
+/* The question card and the poll of v into sc. */
+static void apply_interaction(struct overlay *ov, const shop_view *v,
+			      struct scene *sc, bool restyle)
+{
+	const struct style *st = &ov->style;
+	char buf[TEXT_MAX], pct[16];
+	int64_t total = 0;
+	int i;
+
+	sc->question = v->question_pinned;
+	if (sc->question) {
+		need_texts(ov, TEXT_Q_NAME, TEXT_POLL_QUESTION);
+		sc->question_name = true;
+		if (v->question.name[0]) {
+			/* the name fitted first: the locale's words stay */
+			fit_text(v->question.name, LSHOP_VIEWER_NAME_CHARS, 1,
+				 ov->fitted);
+			format_text(buf, sizeof(buf),
+				    obs_module_text("Question.From"), "%1",
+				    ov->fitted);
+		} else {
+			snprintf(buf, sizeof(buf), "%s",
+				 obs_module_text("Question.Anonymous"));
+		}
+		update_viewer_text(ov, TEXT_Q_NAME, buf, restyle);
+		update_viewer_text(ov, TEXT_Q_TEXT, v->question.text, restyle);
+		sc->question_answer = v->question.answer[0] != '\0';
+		if (sc->question_answer)
+			update_viewer_text(ov, TEXT_Q_ANSWER,
+					   v->question.answer, restyle);
+	}
+	sc->poll = v->poll_shown && v->poll.options_n >= 2 &&
+		   v->poll.options_n <= LSHOP_POLL_OPTIONS_MAX;
+	if (!sc->poll)
+		return;
+	need_texts(ov, TEXT_POLL_QUESTION, TEXT_COUNT);
+	update_viewer_text(ov, TEXT_POLL_QUESTION, v->poll.question, restyle);
+	for (i = 0; i < v->poll.options_n; i++)
+		total += v->poll.counts[i];
+	sc->poll_options = v->poll.options_n;
+	for (i = 0; i < v->poll.options_n; i++) {
+		int64_t n = v->poll.counts[i];
+		int64_t p = total > 0 ? (n * 100 + total / 2) / total : 0;
+
+		sc->poll_share[i] = total > 0 ? (float)n / (float)total : 0.0f;
+		update_viewer_text(ov, TEXT_POLL_OPTION + i, v->poll.options[i],
+				   restyle);
+		snprintf(pct, sizeof(pct), "%lld", (long long)p);
+		format_count(buf, sizeof(buf), obs_module_text("Poll.Count"),
+			     n);
+		/* "%1" the votes, "%2" the percent */
+		format_text(ov->fitted, sizeof(ov->fitted), buf, "%2", pct);
+		update_text(ov, TEXT_POLL_COUNT + i, ov->fitted, st->text_color,
+			    0, restyle);
+	}
+	format_count(
+	    buf, sizeof(buf),
+	    obs_module_text(v->poll_ended_at_ms ? "Poll.Final" : "Poll.Votes"),
+	    v->poll_votes > total ? v->poll_votes : total);
+	update_text(ov, TEXT_POLL_STATUS, buf, st->text_color, 0, restyle);
+	sc->poll_ends_at_ms = v->poll.ends_at_ms;
+	sc->poll_ended_at_ms = v->poll_ended_at_ms;
 }
 
 static void apply_view(struct overlay *ov, bool restyle)
@@ -247,7 +528,7 @@ static void apply_view(struct overlay *ov, bool restyle)
 		for (int i = 0; i < TEXT_COUNT; i++) {
 			ov->last_text[i][0] = '\0';
 			set_text(ov->text[i], " ", &st->font, text_scale[i],
-				 st->text_color, i == TEXT_TITLE ? wrap : 0);
+				 st->text_color, wrap_of(st, i));
 		}
 	}
 
@@ -290,10 +571,14 @@ static void apply_view(struct overlay *ov, bool restyle)
 		update_text(ov, TEXT_DISCLOSURE, disclosure_label(v),
 			    st->text_color, 0, restyle);
 
+	apply_interaction(ov, v, &sc, restyle);
+
 	sc.font_size = (float)st->font.size;
 	sc.text_color = st->text_color;
 	sc.card_color = st->card_color;
 	sc.accent_color = st->accent_color;
+	sc.question_color = st->question_color;
+	sc.poll_color = st->poll_color;
 	sc.width = st->width;
 	sc.height = st->height;
 	sc.card_width = st->card_width;
@@ -401,14 +686,234 @@ static int countdown_chars(int64_t ends_at_ms, int out[8])
 	return n;
 }
 
+/* src drawn at (x, y) at scale (the poll's time left: small digits). */
+static void draw_source_scaled(obs_source_t *src, float x, float y, float scale)
+{
+	if (!src)
+		return;
+	gs_matrix_push();
+	gs_matrix_translate3f(x, y, 0.0f);
+	gs_matrix_scale3f(scale, scale, 1.0f);
+	obs_source_video_render(src);
+	gs_matrix_pop();
+}
+
+/* The heights of what the frame shows, laid out from the text sources. */
+struct layout {
+	float pad, gap;
+	float title_h, price_h, stock_h, cd_h, digit_w, digit_h;
+	float card_h, badge_w, badge_h;
+	float name_h, q_h, answer_h, question_h;
+	float pq_h, row_h[LSHOP_POLL_OPTIONS_MAX], bar_h, status_h, poll_h;
+	bool poll;
+};
+
+static void lay_out(struct overlay *ov, const struct scene *sc,
+		    struct layout *l)
+{
+	float pad = l->pad, gap = l->gap;
+
+	l->title_h = sc->card ? height_of(ov->text[TEXT_TITLE]) : 0.0f;
+	l->price_h =
+	    sc->card
+		? maxf(height_of(ov->text[TEXT_PRICE]),
+		       sc->compare ? height_of(ov->text[TEXT_COMPARE]) : 0.0f)
+		: 0.0f;
+	l->stock_h =
+	    sc->card && sc->stock ? height_of(ov->text[TEXT_STOCK]) : 0.0f;
+	l->digit_w = l->digit_h = 0.0f;
+	if (sc->countdown || l->poll)
+		for (int i = 0; i < 10; i++) {
+			l->digit_w = maxf(l->digit_w, width_of(ov->digit[i]));
+			l->digit_h = maxf(l->digit_h, height_of(ov->digit[i]));
+		}
+	l->cd_h = sc->countdown
+		      ? maxf(l->digit_h,
+			     sc->label ? height_of(ov->text[TEXT_LABEL]) : 0.0f)
+		      : 0.0f;
+	l->card_h = 0.0f;
+	if (sc->card) {
+		l->card_h = pad + l->title_h + gap + l->price_h;
+		if (sc->stock)
+			l->card_h += gap + l->stock_h;
+		if (sc->countdown)
+			l->card_h += gap + l->cd_h;
+		l->card_h += pad;
+	} else if (sc->countdown) {
+		l->card_h = pad + l->cd_h + pad;
+	}
+	l->badge_w = l->badge_h = 0.0f;
+	if (sc->disclosure) {
+		l->badge_w = width_of(ov->text[TEXT_DISCLOSURE]) + 2.0f * pad;
+		l->badge_h = height_of(ov->text[TEXT_DISCLOSURE]) + pad;
+	}
+	l->question_h = 0.0f;
+	if (sc->question) {
+		l->name_h = height_of(ov->text[TEXT_Q_NAME]);
+		l->q_h = height_of(ov->text[TEXT_Q_TEXT]);
+		l->answer_h = sc->question_answer
+				  ? height_of(ov->text[TEXT_Q_ANSWER])
+				  : 0.0f;
+		l->question_h = pad + l->name_h + gap + l->q_h + pad;
+		if (sc->question_answer)
+			l->question_h += 2.0f * gap + l->answer_h;
+	}
+	l->poll_h = 0.0f;
+	if (l->poll) {
+		l->pq_h = height_of(ov->text[TEXT_POLL_QUESTION]);
+		l->bar_h = maxf(4.0f, sc->font_size * 0.3f);
+		l->status_h =
+		    maxf(height_of(ov->text[TEXT_POLL_STATUS]),
+			 sc->poll_ended_at_ms ? 0.0f
+					      : l->digit_h * POLL_DIGIT_SCALE);
+		l->poll_h = pad + l->pq_h;
+		for (int i = 0; i < sc->poll_options; i++) {
+			l->row_h[i] =
+			    maxf(height_of(ov->text[TEXT_POLL_OPTION + i]),
+				 height_of(ov->text[TEXT_POLL_COUNT + i]));
+			l->poll_h += gap + l->row_h[i] + gap * 0.5f + l->bar_h;
+		}
+		l->poll_h += gap + l->status_h + pad;
+	}
+}
+
+/* mm:ss digits from x, bottoms on y + h, at scale; returns the end x. */
+static float draw_time(struct overlay *ov, const int *chars, int n,
+		       float digit_w, float digit_h, float x, float y, float h,
+		       float scale)
+{
+	for (int i = 0; i < n; i++) {
+		obs_source_t *d = ov->digit[chars[i]];
+		float w = chars[i] == COLON ? width_of(d) : digit_w;
+
+		/* digits centred in equal cells: mm:ss never jitters */
+		draw_source_scaled(d, x + (w - width_of(d)) * 0.5f * scale,
+				   y + h - digit_h * scale, scale);
+		x += w * scale;
+	}
+	return x;
+}
+
+static void draw_card(struct overlay *ov, const struct scene *sc,
+		      const struct layout *l, float x0, float y)
+{
+	float pad = l->pad, gap = l->gap, card_w = (float)sc->card_width;
+	int chars[8], nchars = 0;
+
+	draw_rect(x0, y, card_w, l->card_h, sc->card_color);
+	y += pad;
+	if (sc->card) {
+		float price_w = width_of(ov->text[TEXT_PRICE]);
+
+		draw_source(ov->text[TEXT_TITLE], x0 + pad, y);
+		y += l->title_h + gap;
+		draw_source(ov->text[TEXT_PRICE], x0 + pad, y);
+		if (sc->compare) {
+			float cx = x0 + pad + price_w + pad;
+			float ch = height_of(ov->text[TEXT_COMPARE]);
+			float cw = width_of(ov->text[TEXT_COMPARE]);
+			float line = maxf(2.0f, sc->font_size / 16.0f);
+			float cy = y + l->price_h - ch;
+
+			draw_source(ov->text[TEXT_COMPARE], cx, cy);
+			draw_rect(cx, cy + ch * 0.55f - line * 0.5f, cw, line,
+				  sc->text_color);
+		}
+		y += l->price_h;
+		if (sc->stock) {
+			y += gap;
+			draw_source(ov->text[TEXT_STOCK], x0 + pad, y);
+			y += l->stock_h;
+		}
+		if (sc->countdown)
+			y += gap;
+	}
+	if (sc->countdown) {
+		float x = x0 + pad;
+
+		nchars = countdown_chars(sc->ends_at_ms, chars);
+		if (sc->label) {
+			draw_source(ov->text[TEXT_LABEL], x,
+				    y + l->cd_h -
+					height_of(ov->text[TEXT_LABEL]));
+			x += width_of(ov->text[TEXT_LABEL]) + pad;
+		}
+		draw_time(ov, chars, nchars, l->digit_w, l->digit_h, x, y,
+			  l->cd_h, 1.0f);
+	}
+}
+
+static void draw_question(struct overlay *ov, const struct scene *sc,
+			  const struct layout *l, float x0, float y)
+{
+	float pad = l->pad, gap = l->gap, card_w = (float)sc->card_width;
+	float line = maxf(2.0f, sc->font_size / 16.0f);
+
+	draw_rect(x0, y, card_w, l->question_h, sc->question_color);
+	/* the accent on its edge tells the viewer's card from the shop's */
+	draw_rect(x0, y, line * 2.0f, l->question_h, sc->accent_color);
+	y += pad;
+	draw_source(ov->text[TEXT_Q_NAME], x0 + pad, y);
+	y += l->name_h + gap;
+	draw_source(ov->text[TEXT_Q_TEXT], x0 + pad, y);
+	y += l->q_h;
+	if (sc->question_answer) {
+		y += gap;
+		draw_rect(x0 + pad, y - line * 0.5f, card_w - 2.0f * pad, line,
+			  sc->text_color);
+		y += gap;
+		draw_source(ov->text[TEXT_Q_ANSWER], x0 + pad, y);
+	}
+}
+
+static void draw_poll(struct overlay *ov, const struct scene *sc,
+		      const struct layout *l, float x0, float y)
+{
+	float pad = l->pad, gap = l->gap, card_w = (float)sc->card_width;
+	float inner = card_w - 2.0f * pad;
+	int chars[8], nchars;
+
+	draw_rect(x0, y, card_w, l->poll_h, sc->card_color);
+	y += pad;
+	draw_source(ov->text[TEXT_POLL_QUESTION], x0 + pad, y);
+	y += l->pq_h;
+	for (int i = 0; i < sc->poll_options; i++) {
+		obs_source_t *count = ov->text[TEXT_POLL_COUNT + i];
+
+		y += gap;
+		draw_source(ov->text[TEXT_POLL_OPTION + i], x0 + pad, y);
+		draw_source(count, x0 + pad + inner - width_of(count), y);
+		y += l->row_h[i] + gap * 0.5f;
+		/* the track, then the option's share of the votes */
+		draw_rect(x0 + pad, y, inner, l->bar_h,
+			  (sc->text_color & 0x00FFFFFF) | 0x40000000);
+		draw_rect(x0 + pad, y, inner * sc->poll_share[i], l->bar_h,
+			  sc->poll_color);
+		y += l->bar_h;
+	}
+	y += gap;
+	draw_source(ov->text[TEXT_POLL_STATUS], x0 + pad,
+		    y + l->status_h - height_of(ov->text[TEXT_POLL_STATUS]));
+	if (!sc->poll_ended_at_ms) {
+		float w = 0.0f;
+
+		nchars = countdown_chars(sc->poll_ends_at_ms, chars);
+		for (int i = 0; i < nchars; i++)
+			w += chars[i] == COLON ? width_of(ov->digit[COLON])
+					       : l->digit_w;
+		draw_time(ov, chars, nchars, l->digit_w, l->digit_h,
+			  x0 + pad + inner - w * POLL_DIGIT_SCALE, y,
+			  l->status_h, POLL_DIGIT_SCALE);
+	}
+}
+
 static void overlay_render(void *data, gs_effect_t *effect)
 {
 	struct overlay *ov = data;
 	const struct scene *sc = &ov->drawn;
-	float pad, gap, card_w, card_h = 0.0f, badge_w = 0.0f, badge_h = 0.0f;
-	float title_h, price_h, stock_h, cd_h = 0.0f, digit_w = 0.0f;
-	float digit_h = 0.0f, block_h, x0, y0, y;
-	int chars[8], nchars = 0;
+	struct layout l = {0};
+	float card_w, block_h = 0.0f, x0, y0, y;
+	int parts = 0;
 
 	(void)effect;
 	if (pthread_mutex_trylock(&ov->lock) == 0) {
@@ -418,45 +923,29 @@ static void overlay_render(void *data, gs_effect_t *effect)
 		}
 		pthread_mutex_unlock(&ov->lock);
 	}
-	if (!sc->card && !sc->countdown && !sc->disclosure)
+	/* a poll's final counts stay a while, then go */
+	l.poll = sc->poll &&
+		 (!sc->poll_ended_at_ms ||
+		  live_shop_now_ms() - sc->poll_ended_at_ms < POLL_RESULT_MS);
+	if (!sc->card && !sc->countdown && !sc->disclosure && !sc->question &&
+	    !l.poll)
 		return;
 
-	pad = sc->font_size * 0.5f;
-	gap = sc->font_size * 0.25f;
+	l.pad = sc->font_size * 0.5f;
+	l.gap = sc->font_size * 0.25f;
 	card_w = (float)sc->card_width;
-	title_h = sc->card ? height_of(ov->text[TEXT_TITLE]) : 0.0f;
-	price_h =
-	    sc->card
-		? maxf(height_of(ov->text[TEXT_PRICE]),
-		       sc->compare ? height_of(ov->text[TEXT_COMPARE]) : 0.0f)
-		: 0.0f;
-	stock_h =
-	    sc->card && sc->stock ? height_of(ov->text[TEXT_STOCK]) : 0.0f;
-	if (sc->countdown) {
-		nchars = countdown_chars(sc->ends_at_ms, chars);
-		for (int i = 0; i < 10; i++) {
-			digit_w = maxf(digit_w, width_of(ov->digit[i]));
-			digit_h = maxf(digit_h, height_of(ov->digit[i]));
-		}
-		cd_h = maxf(digit_h,
-			    sc->label ? height_of(ov->text[TEXT_LABEL]) : 0.0f);
+	lay_out(ov, sc, &l);
+	/* badge, product card, question, poll: one column, gap between */
+	{
+		const float h[4] = {l.badge_h, l.card_h, l.question_h,
+				    l.poll_h};
+
+		for (int i = 0; i < 4; i++)
+			if (h[i] > 0.0f) {
+				block_h += (parts ? l.gap : 0.0f) + h[i];
+				parts++;
+			}
 	}
-	if (sc->card) {
-		card_h = pad + title_h + gap + price_h;
-		if (sc->stock)
-			card_h += gap + stock_h;
-		if (sc->countdown)
-			card_h += gap + cd_h;
-		card_h += pad;
-	} else if (sc->countdown) {
-		card_h = pad + cd_h + pad;
-	}
-	if (sc->disclosure) {
-		badge_w = width_of(ov->text[TEXT_DISCLOSURE]) + 2.0f * pad;
-		badge_h = height_of(ov->text[TEXT_DISCLOSURE]) + pad;
-	}
-	block_h =
-	    badge_h + (badge_h > 0.0f && card_h > 0.0f ? gap : 0.0f) + card_h;
 
 	x0 = (float)sc->margin;
 	if (sc->corner == CORNER_TOP_RIGHT || sc->corner == CORNER_BOTTOM_RIGHT)
@@ -467,60 +956,22 @@ static void overlay_render(void *data, gs_effect_t *effect)
 		y0 = (float)sc->height - (float)sc->margin - block_h;
 
 	y = y0;
-	if (sc->disclosure) {
-		draw_rect(x0, y, badge_w, badge_h, sc->accent_color);
-		draw_source(ov->text[TEXT_DISCLOSURE], x0 + pad,
-			    y + pad * 0.5f);
-		y += badge_h + (card_h > 0.0f ? gap : 0.0f);
+	if (l.badge_h > 0.0f) {
+		draw_rect(x0, y, l.badge_w, l.badge_h, sc->accent_color);
+		draw_source(ov->text[TEXT_DISCLOSURE], x0 + l.pad,
+			    y + l.pad * 0.5f);
+		y += l.badge_h + l.gap;
 	}
-	if (card_h <= 0.0f)
-		return;
-	draw_rect(x0, y, card_w, card_h, sc->card_color);
-	y += pad;
-	if (sc->card) {
-		float price_w = width_of(ov->text[TEXT_PRICE]);
-
-		draw_source(ov->text[TEXT_TITLE], x0 + pad, y);
-		y += title_h + gap;
-		draw_source(ov->text[TEXT_PRICE], x0 + pad, y);
-		if (sc->compare) {
-			float cx = x0 + pad + price_w + pad;
-			float ch = height_of(ov->text[TEXT_COMPARE]);
-			float cw = width_of(ov->text[TEXT_COMPARE]);
-			float line = maxf(2.0f, sc->font_size / 16.0f);
-			float cy = y + price_h - ch;
-
-			draw_source(ov->text[TEXT_COMPARE], cx, cy);
-			draw_rect(cx, cy + ch * 0.55f - line * 0.5f, cw, line,
-				  sc->text_color);
-		}
-		y += price_h;
-		if (sc->stock) {
-			y += gap;
-			draw_source(ov->text[TEXT_STOCK], x0 + pad, y);
-			y += stock_h;
-		}
-		if (sc->countdown)
-			y += gap;
+	if (l.card_h > 0.0f) {
+		draw_card(ov, sc, &l, x0, y);
+		y += l.card_h + l.gap;
 	}
-	if (sc->countdown) {
-		float x = x0 + pad;
-
-		if (sc->label) {
-			draw_source(ov->text[TEXT_LABEL], x,
-				    y + cd_h - height_of(ov->text[TEXT_LABEL]));
-			x += width_of(ov->text[TEXT_LABEL]) + pad;
-		}
-		for (int i = 0; i < nchars; i++) {
-			obs_source_t *d = ov->digit[chars[i]];
-			float w = chars[i] == COLON ? width_of(d) : digit_w;
-
-			/* digits centred in equal cells: mm:ss never jitters */
-			draw_source(d, x + (w - width_of(d)) * 0.5f,
-				    y + cd_h - digit_h);
-			x += w;
-		}
+	if (l.question_h > 0.0f) {
+		draw_question(ov, sc, &l, x0, y);
+		y += l.question_h + l.gap;
 	}
+	if (l.poll_h > 0.0f)
+		draw_poll(ov, sc, &l, x0, y);
 }
 
 /* ------------------------------------------------------------ lifecycle */
@@ -574,8 +1025,9 @@ static void *overlay_create(obs_data_t *settings, obs_source_t *source)
 		bfree(ov);
 		return NULL;
 	}
+	ov->have_text = have_text;
 	if (have_text) {
-		for (int i = 0; i < TEXT_COUNT; i++)
+		for (int i = 0; i < TEXT_Q_NAME; i++)
 			ov->text[i] = obs_source_create_private(
 			    TEXT_SOURCE_ID, "live-shop text", NULL);
 		for (int i = 0; i < NDIGITS; i++)
@@ -632,6 +1084,8 @@ static void overlay_defaults(obs_data_t *settings)
 	obs_data_set_default_int(settings, "text_color", 0xFFFFFFFF);
 	obs_data_set_default_int(settings, "card_color", 0xD8201A14);
 	obs_data_set_default_int(settings, "accent_color", 0xFF2020C8);
+	obs_data_set_default_int(settings, "question_color", 0xD8402A1C);
+	obs_data_set_default_int(settings, "poll_color", 0xFF3CC8F0);
 	obs_data_set_default_int(settings, "width", 1920);
 	obs_data_set_default_int(settings, "height", 1080);
 	obs_data_set_default_int(settings, "card_width", 560);
@@ -655,6 +1109,10 @@ static obs_properties_t *overlay_properties(void *data)
 				       obs_module_text("Overlay.CardColor"));
 	obs_properties_add_color_alpha(props, "accent_color",
 				       obs_module_text("Overlay.AccentColor"));
+	obs_properties_add_color_alpha(
+	    props, "question_color", obs_module_text("Overlay.QuestionColor"));
+	obs_properties_add_color_alpha(props, "poll_color",
+				       obs_module_text("Overlay.PollColor"));
 	obs_properties_add_int(props, "width", obs_module_text("Overlay.Width"),
 			       64, 8192, 1);
 	obs_properties_add_int(props, "height",

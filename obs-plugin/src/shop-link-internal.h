@@ -8,9 +8,10 @@
 #include <pthread.h>
 #include <stdint.h>
 
+#include <lshop/sse.h>
+
 #include "shop-link.h"
 #include "shop-model.h"
-#include "shop-sse.h"
 
 struct shop_link {
 	pthread_mutex_t lock; /* guards everything below but the worker */
@@ -37,6 +38,11 @@ struct shop_link {
 	 * or "audience". NULL in the plugin.
 	 */
 	void (*parsed_hook)(shop_link *link, const char *what);
+
+	/* SPEC §15: how often the worker asks for the waiting questions
+	 * (the dock shown: often), and a refresh asked for */
+	int questions_watch;
+	int questions_refresh;
 
 	int stop;
 	struct shop_worker *worker; /* owned by the worker thread */
@@ -100,7 +106,7 @@ void shop_link_call_status(shop_link *link, long status, const char *body,
  * The SSE stream's bytes, read for the settings of generation gen;
  * returns SHOP_EVENT_* flags. Takes the lock for each message.
  */
-int shop_link_on_sse(shop_link *link, uint64_t gen, shop_sse *parser,
+int shop_link_on_sse(shop_link *link, uint64_t gen, lshop_sse *parser,
 		     const char *buf, size_t len);
 
 /*
@@ -118,6 +124,15 @@ int shop_link_resume_seq(shop_link *link, uint64_t *seq);
  */
 int shop_link_on_report(shop_link *link, uint64_t gen, const char *body,
 			size_t len, lshop_error *err);
+
+/*
+ * GET questions and GET answers answers (2xx bodies), for the settings
+ * of generation gen. Return 0, or -1 with err. Take the lock.
+ */
+int shop_link_on_questions(shop_link *link, uint64_t gen, const char *body,
+			   size_t len, lshop_error *err);
+int shop_link_on_answers(shop_link *link, uint64_t gen, const char *body,
+			 size_t len, lshop_error *err);
 
 /* GET state and GET offers answers (2xx bodies). Take the lock. */
 int shop_link_on_state(shop_link *link, uint64_t gen, const char *body,

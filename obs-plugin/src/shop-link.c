@@ -12,10 +12,10 @@
 
 #include <jansson.h>
 
+#include <lshop/sse.h>
 #include <lshop/time.h>
 
 #include "shop-link-internal.h"
-#include "shop-sse.h"
 
 typedef void (*shop_log_fn)(int level, const char *msg);
 
@@ -451,7 +451,6 @@ static int disclose_locked(shop_link *link, const char *kind, const char *text,
 	return act_locked(link, &a, p, err);
 }
 
-
 int shop_link_disclosure(shop_link *link, int show, const char *kind,
 			 const char *text, int64_t at_ms, lshop_error *err)
 {
@@ -477,6 +476,342 @@ int shop_link_toggle_disclosure(shop_link *link, int64_t at_ms,
 		? simple_locked(link, SHOP_ACTION_HIDE, at_ms, &p, err)
 		: disclose_locked(link, NULL, NULL, at_ms, &p, err),
 	    &p);
+}
+
+/* SPEC §15: questions and polls */
+
+/*
+ * What the host typed, as viewer text: cleaned (controls to spaces,
+ * bidi controls out), then min..max characters. 0, or -1 with err
+ * naming field.
+ */
+static int host_text(const char *in, const char *field, long min, long max,
+		     char *out, size_t cap, lshop_error *err)
+{
+	long n = in ? lshop_viewer_text_clean(in, strlen(in), out, cap) : 0;
+
+	if (in == NULL)
+		out[0] = '\0';
+	if (n < 0 || n < min || n > max) {
+		lshop_error_set(err, "invalid_field", field,
+				"%s must be valid UTF-8 text of %ld to %ld "
+				"characters",
+				field, min, max);
+		return -1;
+	}
+	return 0;
+}
+
+static int question_id_valid(const char *id, lshop_error *err)
+{
+	if (id == NULL || !lshop_id_valid(id, strlen(id))) {
+		lshop_error_set(err, "invalid_field", "id",
+				"id must be a question id (1-64 of A-Z a-z "
+				"0-9 . _ -)");
+		return 0;
+	}
+	return 1;
+}
+
+/* Under the lock: the waiting question id, or NULL with err. */
+static const shop_waiting_question *waiting(shop_link *link, const char *id,
+					    lshop_error *err)
+{
+	const shop_waiting_question *q = shop_model_question(link->model, id);
+
+	if (q == NULL)
+		lshop_error_set(err, "unknown_question", "id",
+				"question \"%s\" is not waiting%s", id,
+				link->model->questions->have
+				    ? " (pinned, dismissed or gone already?)"
+				    : " (the queue is loaded once the server "
+				      "answers)");
+	return q;
+}
+
+static int question_pin_locked(shop_link *link, const shop_waiting_question *q,
+			       const char *answer, int64_t at_ms, pressed *p,
+			       lshop_error *err)
+{
+	shop_action a;
+
+	memset(&a, 0, sizeof(a));
+	a.type = SHOP_ACTION_QUESTION_PIN;
+	a.at_ms = at_ms;
+	snprintf(a.question.id, sizeof(a.question.id), "%s", q->id);
+	memcpy(a.question.text, q->text, sizeof(a.question.text));
+	memcpy(a.question.name, q->name, sizeof(a.question.name));
+	if (host_text(answer, "answer", 0, LSHOP_QUESTION_CHARS,
+		      a.question.answer, sizeof(a.question.answer), err))
+		return -1;
+	return act_locked(link, &a, p, err);
+}
+
+int shop_link_question_pin(shop_link *link, const char *id, const char *answer,
+			   int64_t at_ms, lshop_error *err)
+{
+	const shop_waiting_question *q;
+	pressed p;
+	int rc = -1;
+
+	if (!question_id_valid(id, err))
+		return -1;
+	pthread_mutex_lock(&link->lock);
+	q = waiting(link, id, err);
+	if (q != NULL)
+		rc = question_pin_locked(link, q, answer, at_ms, &p, err);
+	return act_done(link, rc, &p);
+}
+
+int shop_link_question_pin_oldest(shop_link *link, int64_t at_ms,
+				  lshop_error *err)
+{
+	const shop_questions *qs;
+	pressed p;
+	size_t i;
+	int rc = -1;
+
+	pthread_mutex_lock(&link->lock);
+	qs = link->model->questions;
+	for (i = 0; i < qs->n && qs->q[i].held; i++)
+		;
+	if (i < qs->n)
+		rc = question_pin_locked(link, &qs->q[i], NULL, at_ms, &p, err);
+	else
+		lshop_error_set(
+		    err, "no_question", "", "no question is waiting%s",
+		    qs->have ? (qs->n ? " but those held for review" : "")
+			     : " (the queue is loaded once the "
+			       "server answers)");
+	return act_done(link, rc, &p);
+}
+
+int shop_link_question_unpin(shop_link *link, int64_t at_ms, lshop_error *err)
+{
+	pressed p;
+
+	pthread_mutex_lock(&link->lock);
+	return act_done(
+	    link,
+	    simple_locked(link, SHOP_ACTION_QUESTION_UNPIN, at_ms, &p, err),
+	    &p);
+}
+
+/* dismiss or block: the waiting question id */
+static int question_drop(shop_link *link, shop_action_type type, const char *id,
+			 int64_t at_ms, lshop_error *err)
+{
+	const shop_waiting_question *q;
+	shop_action a;
+	pressed p;
+	int rc = -1;
+
+	if (!question_id_valid(id, err))
+		return -1;
+	memset(&a, 0, sizeof(a));
+	a.type = type;
+	a.at_ms = at_ms;
+	pthread_mutex_lock(&link->lock);
+	q = waiting(link, id, err);
+	if (q != NULL) {
+		snprintf(a.question.id, sizeof(a.question.id), "%s", q->id);
+		memcpy(a.session, q->session, sizeof(a.session));
+		rc = act_locked(link, &a, &p, err);
+	}
+	return act_done(link, rc, &p);
+}
+
+int shop_link_question_dismiss(shop_link *link, const char *id, int64_t at_ms,
+			       lshop_error *err)
+{
+	return question_drop(link, SHOP_ACTION_QUESTION_DISMISS, id, at_ms,
+			     err);
+}
+
+int shop_link_question_block(shop_link *link, const char *id, int64_t at_ms,
+			     lshop_error *err)
+{
+	return question_drop(link, SHOP_ACTION_QUESTION_BLOCK, id, at_ms, err);
+}
+
+static int answer_pin_locked(shop_link *link, const lshop_saved_answer *sa,
+			     int64_t at_ms, pressed *p, lshop_error *err)
+{
+	shop_action a;
+
+	memset(&a, 0, sizeof(a));
+	a.type = SHOP_ACTION_ANSWER_PIN;
+	a.at_ms = at_ms;
+	lshop_saved_answer_question(sa, &a.question);
+	return act_locked(link, &a, p, err);
+}
+
+int shop_link_answer_pin(shop_link *link, const char *id, int64_t at_ms,
+			 lshop_error *err)
+{
+	const lshop_saved_answer *sa;
+	pressed p;
+	int rc = -1;
+
+	if (id == NULL || !lshop_id_valid(id, strlen(id))) {
+		lshop_error_set(err, "invalid_field", "id",
+				"id must be a saved answer's id (1-64 of A-Z "
+				"a-z 0-9 . _ -)");
+		return -1;
+	}
+	pthread_mutex_lock(&link->lock);
+	sa = shop_model_answer(link->model, id);
+	if (sa == NULL)
+		lshop_error_set(err, "unknown_answer", "id",
+				"saved answer \"%s\" is not known%s", id,
+				link->model->questions->have_answers
+				    ? ""
+				    : " (the answers are loaded once the "
+				      "server answers)");
+	else
+		rc = answer_pin_locked(link, sa, at_ms, &p, err);
+	return act_done(link, rc, &p);
+}
+
+int shop_link_answer_pin_slot(shop_link *link, int slot, int64_t at_ms,
+			      lshop_error *err)
+{
+	const shop_questions *qs;
+	pressed p;
+	int rc = -1;
+
+	if (slot < 1 || slot > 9) {
+		lshop_error_set(err, "invalid_field", "slot",
+				"slot must be a number from 1 to 9");
+		return -1;
+	}
+	pthread_mutex_lock(&link->lock);
+	qs = link->model->questions;
+	if ((size_t)slot > qs->nanswers)
+		lshop_error_set(err, "unknown_answer", "slot",
+				"answer slot %d is empty: %zu saved "
+				"answer(s)%s",
+				slot, qs->nanswers,
+				qs->have_answers ? ""
+						 : " until the server answers");
+	else
+		rc = answer_pin_locked(link, &qs->answers[slot - 1], at_ms, &p,
+				       err);
+	return act_done(link, rc, &p);
+}
+
+int shop_link_poll_start(shop_link *link, const char *question,
+			 const char *const *options, int noptions,
+			 int64_t seconds, int64_t at_ms, lshop_error *err)
+{
+	char field[16];
+	shop_action a;
+	pressed p;
+	int i, j;
+
+	memset(&a, 0, sizeof(a));
+	a.type = SHOP_ACTION_POLL_START;
+	a.at_ms = at_ms;
+	a.seconds = seconds;
+	strcpy(a.poll.id, SHOP_POLL_NEW_ID);
+	if (host_text(question, "question", 1, LSHOP_QUESTION_CHARS,
+		      a.poll.question, sizeof(a.poll.question), err))
+		return -1;
+	if (noptions < LSHOP_POLL_OPTIONS_MIN ||
+	    noptions > LSHOP_POLL_OPTIONS_MAX || options == NULL) {
+		lshop_error_set(err, "invalid_field", "options",
+				"a poll has 2 to 4 options");
+		return -1;
+	}
+	for (i = 0; i < noptions; i++) {
+		snprintf(field, sizeof(field), "options[%d]", i);
+		if (host_text(options[i], field, 1, LSHOP_POLL_OPTION_CHARS,
+			      a.poll.options[i], sizeof(a.poll.options[i]),
+			      err))
+			return -1;
+		for (j = 0; j < i; j++)
+			if (strcmp(a.poll.options[i], a.poll.options[j]) == 0) {
+				lshop_error_set(err, "invalid_field", field,
+						"option %d is option %d again",
+						i + 1, j + 1);
+				return -1;
+			}
+	}
+	a.poll.options_n = noptions;
+	if (seconds < LSHOP_POLL_SECONDS_MIN ||
+	    seconds > LSHOP_POLL_SECONDS_MAX) {
+		lshop_error_set(err, "invalid_field", "seconds",
+				"seconds must be a whole number from %d to %d",
+				LSHOP_POLL_SECONDS_MIN, LSHOP_POLL_SECONDS_MAX);
+		return -1;
+	}
+	pthread_mutex_lock(&link->lock);
+	return act_done(link, act_locked(link, &a, &p, err), &p);
+}
+
+int shop_link_poll_end(shop_link *link, int64_t at_ms, lshop_error *err)
+{
+	shop_action a;
+	pressed p;
+	int rc = -1;
+
+	memset(&a, 0, sizeof(a));
+	a.type = SHOP_ACTION_POLL_END;
+	a.at_ms = at_ms;
+	pthread_mutex_lock(&link->lock);
+	if (link->model->local.poll_live) {
+		snprintf(a.poll.id, sizeof(a.poll.id), "%s",
+			 link->model->local.poll.id);
+		rc = act_locked(link, &a, &p, err);
+	} else {
+		lshop_error_set(err, "not_running", "", "no poll is running");
+	}
+	return act_done(link, rc, &p);
+}
+
+int shop_link_questions(shop_link *link, shop_questions *out)
+{
+	const shop_questions *qs;
+	int copied = 0;
+
+	pthread_mutex_lock(&link->lock);
+	qs = link->model->questions;
+	if (out->generation != qs->generation) {
+		out->generation = qs->generation;
+		out->have = qs->have;
+		out->n = qs->n;
+		memcpy(out->q, qs->q, qs->n * sizeof(qs->q[0]));
+		out->blocked_sessions = qs->blocked_sessions;
+		out->have_answers = qs->have_answers;
+		out->nanswers = qs->nanswers;
+		memcpy(out->answers, qs->answers,
+		       qs->nanswers * sizeof(qs->answers[0]));
+		copied = 1;
+	}
+	pthread_mutex_unlock(&link->lock);
+	return copied;
+}
+
+void shop_link_watch_questions(shop_link *link, int watching)
+{
+	int was;
+
+	pthread_mutex_lock(&link->lock);
+	was = link->questions_watch;
+	link->questions_watch = watching != 0;
+	if (watching && !was)
+		link->questions_refresh = 1;
+	pthread_mutex_unlock(&link->lock);
+	if (watching && !was)
+		shop_worker_wake(link);
+}
+
+void shop_link_refresh_questions(shop_link *link)
+{
+	pthread_mutex_lock(&link->lock);
+	link->questions_refresh = 1;
+	pthread_mutex_unlock(&link->lock);
+	shop_worker_wake(link);
 }
 
 /* The worker's side */
@@ -561,7 +896,14 @@ shop_next shop_link_on_answer(shop_link *link, uint64_t gen, long status,
 		return SHOP_NEXT_GO;
 	}
 	name = shop_action_name(a->type);
-	if (ok) {
+	if (ok && !shop_action_makes_event(a->type)) {
+		/* {"dismissed":..}, {"blocked":..}: done */
+		shop_model_answered(link->model, 0);
+		link->refused = link->offline = 0;
+	} else if (ok) {
+		if (parsed && a->type == SHOP_ACTION_POLL_START &&
+		    ev.type == LSHOP_POLL_STARTED)
+			shop_model_poll_named(link->model, ev.poll.id);
 		if (!parsed) {
 			lshop_time_format(at, a->at_ms);
 			later(&log, SHOP_LOG_WARNING,
@@ -734,38 +1076,62 @@ static void audience(shop_link *link, uint64_t gen, const char *data,
 	pthread_mutex_unlock(&link->lock);
 }
 
+/* SPEC §15: event "poll", data {"id","counts","votes"}, no id, no seq:
+ * the running poll's live tally. */
+static void poll_tally(shop_link *link, uint64_t gen, const char *data,
+		       size_t len)
+{
+	lshop_error err;
+	lshop_poll tally;
+	int64_t votes = 0;
+
+	if (shop_poll_tally_parse(data, len, &tally, &votes, &err) != 0) {
+		shop_log(SHOP_LOG_WARNING,
+			 "a poll message is not understood: %s", err.message);
+		return;
+	}
+	parsed_hook(link, "poll");
+	pthread_mutex_lock(&link->lock);
+	if (gen == link->settings_gen &&
+	    shop_model_set_poll_tally(link->model, &tally, votes))
+		shop_link_publish(link);
+	pthread_mutex_unlock(&link->lock);
+}
+
 struct sse_ctx {
 	shop_link *link;
 	uint64_t gen;
 	int flags;
 };
 
-static void sse_message(void *ctx, const char *event, const char *id,
-			const char *data, size_t len)
+static int sse_message(void *ctx, const lshop_sse_message *msg)
 {
 	struct sse_ctx *c = ctx;
 	shop_link *link = c->link;
 	lshop_error err;
 	lshop_event ev;
 
-	/* id is the last one the stream named, inherited by messages that
-	 * name none (the standard's "last event ID"): where the stream
+	/* msg->id is the last one the stream named, inherited by messages
+	 * that name none (the standard's "last event ID"): where the stream
 	 * resumes comes from the events applied instead, server.seq */
-	(void)id;
-	if (strcmp(event, "state") == 0) {
-		put_state(link, c->gen, data, len, 1);
-		return;
+	if (strcmp(msg->event, "state") == 0) {
+		put_state(link, c->gen, msg->data, msg->len, 1);
+		return 0;
 	}
-	if (strcmp(event, "audience") == 0) {
-		audience(link, c->gen, data, len);
-		return;
+	if (strcmp(msg->event, "audience") == 0) {
+		audience(link, c->gen, msg->data, msg->len);
+		return 0;
+	}
+	if (strcmp(msg->event, "poll") == 0) {
+		poll_tally(link, c->gen, msg->data, msg->len);
+		return 0;
 	}
 	/* parsed before taking the lock: the view waits for nothing */
-	if (lshop_event_parse(data, len, &ev, &err) != 0) {
+	if (lshop_event_parse(msg->data, msg->len, &ev, &err) != 0) {
 		shop_log(SHOP_LOG_WARNING,
-			 "an event of type \"%s\" is not understood: %s", event,
-			 err.message);
-		return;
+			 "an event of type \"%s\" is not understood: %s",
+			 msg->event, err.message);
+		return 0;
 	}
 	parsed_hook(link, "event");
 	pthread_mutex_lock(&link->lock);
@@ -775,15 +1141,21 @@ static void sse_message(void *ctx, const char *event, const char *id,
 		shop_link_publish(link);
 	}
 	pthread_mutex_unlock(&link->lock);
+	return 0;
 }
 
-int shop_link_on_sse(shop_link *link, uint64_t gen, shop_sse *parser,
+int shop_link_on_sse(shop_link *link, uint64_t gen, lshop_sse *parser,
 		     const char *buf, size_t len)
 {
 	struct sse_ctx c = {link, gen, 0};
+	lshop_error err;
 
-	if (shop_sse_feed(parser, buf, len, sse_message, &c) != 0)
+	/* the parser starts over; the stream resumes from server.seq */
+	if (lshop_sse_feed(parser, buf, len, sse_message, &c, &err) != 0) {
+		shop_log(SHOP_LOG_WARNING, "the event stream is broken: %s",
+			 err.message);
 		c.flags |= SHOP_EVENT_GAP;
+	}
 	return c.flags;
 }
 
@@ -813,6 +1185,49 @@ int shop_link_on_report(shop_link *link, uint64_t gen, const char *body,
 		shop_link_publish(link);
 	pthread_mutex_unlock(&link->lock);
 	return 0;
+}
+
+/* GET questions / GET answers: parsed aside (up to ~300 KB), taken
+ * under the lock with one copy. */
+static int put_questions(shop_link *link, uint64_t gen, const char *body,
+			 size_t len, int answers, lshop_error *err)
+{
+	shop_questions *q = malloc(sizeof(*q));
+	int rc;
+
+	if (q == NULL) {
+		lshop_error_set(err, "enomem", "", "out of memory");
+		return -1;
+	}
+	rc = answers ? shop_answers_parse(body, len, q, err)
+		     : shop_questions_parse(body, len, q, err);
+	if (rc == 0) {
+		parsed_hook(link, answers ? "answers" : "questions");
+		pthread_mutex_lock(&link->lock);
+		if (gen == link->settings_gen) {
+			if (answers) {
+				shop_model_put_answers(link->model, q);
+				shop_link_publish(link);
+			} else if (shop_model_put_questions(link->model, q)) {
+				shop_link_publish(link);
+			}
+		}
+		pthread_mutex_unlock(&link->lock);
+	}
+	free(q);
+	return rc;
+}
+
+int shop_link_on_questions(shop_link *link, uint64_t gen, const char *body,
+			   size_t len, lshop_error *err)
+{
+	return put_questions(link, gen, body, len, 0, err);
+}
+
+int shop_link_on_answers(shop_link *link, uint64_t gen, const char *body,
+			 size_t len, lshop_error *err)
+{
+	return put_questions(link, gen, body, len, 1, err);
 }
 
 int shop_link_on_state(shop_link *link, uint64_t gen, const char *body,

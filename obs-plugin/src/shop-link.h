@@ -27,17 +27,21 @@
 
 #include <lshop/error.h>
 #include <lshop/event.h>
+#include <lshop/interaction.h>
 #include <lshop/offer.h>
 
 #ifdef __cplusplus
 extern "C" {
 #endif
 
-#define SHOP_SERVER_MAX 512
-#define SHOP_TOKEN_MAX 512
-#define SHOP_CATALOG_MAX 64   /* offers kept for the dock and slots 1-9 */
-#define SHOP_PURCHASES_MAX 8  /* last purchases kept for the dock */
-#define SHOP_QUEUE_MAX 256    /* actions kept while offline */
+#define SHOP_SERVER_MAX       512
+#define SHOP_TOKEN_MAX        512
+#define SHOP_CATALOG_MAX      64  /* offers kept for the dock and slots 1-9 */
+#define SHOP_PURCHASES_MAX    8   /* last purchases kept for the dock */
+#define SHOP_QUEUE_MAX        256 /* actions kept while offline */
+#define SHOP_QUESTIONS_MAX    100 /* waiting questions kept for the dock */
+#define SHOP_ANSWERS_MAX      50  /* saved answers kept; slots 1-9 */
+#define SHOP_SESSION_HASH_LEN 16  /* the asker as the host sees it: hex */
 
 /* a show's sums, one per currency: the report's LSHOP_REPORT_CURRENCIES_MAX */
 #define SHOP_GMV_CURRENCIES_MAX 8
@@ -82,9 +86,9 @@ int shop_settings_save(const shop_settings *s, const char *path,
 typedef enum shop_status {
 	SHOP_UNCONFIGURED, /* no server, stream or token */
 	SHOP_CONNECTING,
-	SHOP_ONLINE,       /* the SSE stream is open */
-	SHOP_OFFLINE,      /* the server is unreachable; actions are kept */
-	SHOP_REFUSED,      /* 401/403: the token is wrong for this stream */
+	SHOP_ONLINE,  /* the SSE stream is open */
+	SHOP_OFFLINE, /* the server is unreachable; actions are kept */
+	SHOP_REFUSED, /* 401/403: the token is wrong for this stream */
 } shop_status;
 
 typedef struct shop_catalog_entry {
@@ -159,12 +163,57 @@ typedef struct shop_view {
 	int have_sales;
 	shop_show_sales sales;
 
+	/* the pinned question (SPEC §15), viewer text as the server
+	 * cleaned it */
+	int question_pinned;
+	lshop_question question;
+
+	/*
+	 * The poll shown: the running one (poll_live, counts its live tally
+	 * from the SSE "poll" message) or, once it ended, the last one with
+	 * its final counts (poll_ended_at_ms, when poll.ended said so).
+	 */
+	int poll_shown;
+	int poll_live;
+	lshop_poll poll;
+	int64_t poll_votes;
+	int64_t poll_ended_at_ms; /* 0 while it runs */
+
+	/* questions waiting at the server (GET questions); -1 unknown */
+	int64_t questions_waiting;
+
 	size_t ncatalog; /* catalog order = slots 1..9 */
 	shop_catalog_entry catalog[SHOP_CATALOG_MAX];
 
 	size_t npurchases; /* newest first */
 	shop_purchase purchases[SHOP_PURCHASES_MAX];
 } shop_view;
+
+/* A viewer's question waiting in the stream's queue (GET questions). */
+typedef struct shop_waiting_question {
+	char id[LSHOP_ID_MAX + 1];
+	char text[LSHOP_QUESTION_MAX + 1];
+	char name[LSHOP_VIEWER_NAME_MAX + 1]; /* "": anonymous */
+	int64_t at_ms;
+	int held; /* caught by a blocked word: for review */
+	char session[SHOP_SESSION_HASH_LEN + 1];
+} shop_waiting_question;
+
+/*
+ * The waiting questions (oldest first) and the saved answers, for the
+ * dock, the hotkeys and get_questions. Kept out of shop_view: the
+ * overlay never needs them.
+ */
+typedef struct shop_questions {
+	uint64_t generation; /* grows whenever anything below changes */
+	int have;            /* GET questions has answered */
+	size_t n;
+	shop_waiting_question q[SHOP_QUESTIONS_MAX];
+	int64_t blocked_sessions;
+	int have_answers; /* GET answers has answered */
+	size_t nanswers;  /* the server's order = slots 1..9 */
+	lshop_saved_answer answers[SHOP_ANSWERS_MAX];
+} shop_questions;
 
 typedef struct shop_link shop_link;
 
@@ -221,6 +270,53 @@ int shop_link_toggle_disclosure(shop_link *link, int64_t at_ms,
 				lshop_error *err);
 
 /*
+ * Questions and polls (SPEC §15), queued like the actions above. Texts
+ * the host types (an answer, a poll's question and options) are viewer
+ * text: cleaned with lshop_viewer_text_clean, then checked for length.
+ *
+ * question_pin: a waiting question (id as GET questions lists it; the
+ * view needs its text at once), with answer NULL or "" for none.
+ * question_pin_oldest: the oldest waiting question not held for review.
+ * answer_pin: a saved answer by id, or by slot 1..9 (GET answers' order).
+ * poll_start: 2-4 options, seconds 10-3600. poll_end ends the running
+ * poll. dismiss and block name a waiting question; block blocks its
+ * asker on this stream.
+ */
+int shop_link_question_pin(shop_link *link, const char *id, const char *answer,
+			   int64_t at_ms, lshop_error *err);
+int shop_link_question_pin_oldest(shop_link *link, int64_t at_ms,
+				  lshop_error *err);
+int shop_link_question_unpin(shop_link *link, int64_t at_ms, lshop_error *err);
+int shop_link_question_dismiss(shop_link *link, const char *id, int64_t at_ms,
+			       lshop_error *err);
+int shop_link_question_block(shop_link *link, const char *id, int64_t at_ms,
+			     lshop_error *err);
+int shop_link_answer_pin(shop_link *link, const char *id, int64_t at_ms,
+			 lshop_error *err);
+int shop_link_answer_pin_slot(shop_link *link, int slot, int64_t at_ms,
+			      lshop_error *err);
+int shop_link_poll_start(shop_link *link, const char *question,
+			 const char *const *options, int noptions,
+			 int64_t seconds, int64_t at_ms, lshop_error *err);
+int shop_link_poll_end(shop_link *link, int64_t at_ms, lshop_error *err);
+
+/*
+ * Copies the waiting questions and saved answers into out unless
+ * out->generation is current. Returns 1 if it copied. Takes the lock
+ * for the copy (the dock's timer, not the render path).
+ */
+int shop_link_questions(shop_link *link, shop_questions *out);
+
+/*
+ * The dock is shown (watching 1) or hidden: while shown, the worker asks
+ * for the waiting questions every 2 s, else every 10 s.
+ */
+void shop_link_watch_questions(shop_link *link, int watching);
+
+/* Asks the worker for the questions and saved answers again now. */
+void shop_link_refresh_questions(shop_link *link);
+
+/*
  * obs-websocket vendor "live-shop" (SPEC §12): request_type is "pin"
  * ({"offer":"ID"} or {"slot":N}), "unpin", "countdown"
  * ({"seconds":N,"label":"…"}, or {"stop":true}), "disclosure"
@@ -230,6 +326,14 @@ int shop_link_toggle_disclosure(shop_link *link, int64_t at_ms,
  * get_state answers {"ok":true,"status":"online",...,"state":{...},
  * "show_sales":{"show":"ID","orders":N,"units":N,"gmv":..,"currency":..,
  * "gmv_by_currency":{..}?}|null}.
+ *
+ * SPEC §15: "pin_question" ({"id":"q7","answer":"…"?}),
+ * "unpin_question", "dismiss_question" and "block_question"
+ * ({"id":"q7"}), "pin_answer" ({"id":"ID"} or {"slot":N}), "start_poll"
+ * ({"question":"…","options":["…",…],"seconds":N}), "end_poll", and
+ * "get_questions" (answers "questions", "blocked_sessions", "answers",
+ * "question" (the pinned one or null) and "poll" (null or its live
+ * counts)).
  */
 char *shop_link_vendor_request(shop_link *link, const char *request_type,
 			       const char *request_json, int64_t now_ms);

@@ -32,7 +32,10 @@ shop_model *shop_model_new(const char *stream, const char *locale)
 	if (m == NULL)
 		return NULL;
 	m->cat = calloc(1, sizeof(*m->cat));
-	if (m->cat == NULL) {
+	m->questions = calloc(1, sizeof(*m->questions));
+	if (m->cat == NULL || m->questions == NULL) {
+		free(m->cat);
+		free(m->questions);
 		free(m);
 		return NULL;
 	}
@@ -45,6 +48,7 @@ void shop_model_free(shop_model *m)
 	if (m == NULL)
 		return;
 	free(m->cat);
+	free(m->questions);
 	free(m);
 }
 
@@ -52,9 +56,14 @@ size_t shop_model_reset(shop_model *m, const char *stream, const char *locale)
 {
 	size_t dropped = m->qlen;
 	shop_parsed_catalog *cat = m->cat;
+	shop_questions *questions = m->questions;
+	uint64_t qgen = questions->generation;
 
 	memset(m, 0, sizeof(*m));
 	m->cat = cat;
+	memset(questions, 0, sizeof(*questions));
+	questions->generation = qgen + 1;
+	m->questions = questions;
 	cat->n = 0;
 	m->catalog = cat->offers;
 	m->cat_dirty = ALL_ENTRIES;
@@ -110,6 +119,21 @@ static size_t plan(const lshop_state *st, const shop_action *a,
 		return lshop_state_plan_hide(st, a->at_ms, out, err);
 	case SHOP_ACTION_STOP_COUNTDOWN:
 		return lshop_state_plan_countdown_stop(st, a->at_ms, out, err);
+	case SHOP_ACTION_QUESTION_PIN:
+	case SHOP_ACTION_ANSWER_PIN:
+		return lshop_state_plan_question_pin(st, &a->question, a->at_ms,
+						     out, err);
+	case SHOP_ACTION_QUESTION_UNPIN:
+		return lshop_state_plan_question_unpin(st, a->at_ms, out, err);
+	case SHOP_ACTION_POLL_START:
+		return lshop_state_plan_poll_start(st, &a->poll, a->seconds,
+						   a->at_ms, out, err);
+	case SHOP_ACTION_POLL_END:
+		/* any: the id it had may be SHOP_POLL_NEW_ID or the server's */
+		return lshop_state_plan_poll_end(st, NULL, a->at_ms, out, err);
+	case SHOP_ACTION_QUESTION_DISMISS:
+	case SHOP_ACTION_QUESTION_BLOCK:
+		break;
 	}
 	lshop_error_set(err, "invalid_action", "", "unknown action %d",
 			(int)a->type);
@@ -124,6 +148,8 @@ static int plan_apply(lshop_state *st, const shop_action *a, const char *locale,
 	lshop_state next = *st;
 	size_t n, i;
 
+	if (!shop_action_makes_event(a->type))
+		return 0; /* the waiting queue's, not the timeline's */
 	n = plan(st, a, locale, ev, err);
 	if (n == 0)
 		return -1;
@@ -159,6 +185,59 @@ static void rebuild(shop_model *m)
 			   &err);
 }
 
+int shop_action_makes_event(shop_action_type type)
+{
+	return type != SHOP_ACTION_QUESTION_DISMISS &&
+	       type != SHOP_ACTION_QUESTION_BLOCK;
+}
+
+static int gone(const shop_model *m, const shop_waiting_question *q)
+{
+	size_t i;
+
+	for (i = 0; i < SHOP_GONE_MAX; i++)
+		if (strcmp(m->gone_id[i], q->id) == 0 ||
+		    (m->gone_session[i][0] &&
+		     strcmp(m->gone_session[i], q->session) == 0))
+			return 1;
+	return 0;
+}
+
+/* Leaves out of the waiting list what is gone (in place). */
+static void drop_gone(shop_model *m)
+{
+	shop_questions *qs = m->questions;
+	size_t i, j = 0;
+
+	for (i = 0; i < qs->n; i++)
+		if (!gone(m, &qs->q[i])) {
+			if (i != j)
+				qs->q[j] = qs->q[i];
+			j++;
+		}
+	if (j != qs->n) {
+		qs->n = j;
+		qs->generation++;
+	}
+}
+
+/* A pin, dismiss or block takes its question out of the waiting list
+ * at once; a block all of its asker's. */
+static void take_out(shop_model *m, const shop_action *a)
+{
+	size_t i = m->gone_next;
+
+	if (a->type != SHOP_ACTION_QUESTION_PIN &&
+	    a->type != SHOP_ACTION_QUESTION_DISMISS &&
+	    a->type != SHOP_ACTION_QUESTION_BLOCK)
+		return;
+	copy_str(m->gone_id[i], sizeof(m->gone_id[i]), a->question.id);
+	copy_str(m->gone_session[i], sizeof(m->gone_session[i]),
+		 a->type == SHOP_ACTION_QUESTION_BLOCK ? a->session : "");
+	m->gone_next = (i + 1) % SHOP_GONE_MAX;
+	drop_gone(m);
+}
+
 int shop_model_act(shop_model *m, const shop_action *a, lshop_error *err)
 {
 	if (m->qlen >= SHOP_QUEUE_MAX) {
@@ -170,6 +249,9 @@ int shop_model_act(shop_model *m, const shop_action *a, lshop_error *err)
 	}
 	if (plan_apply(&m->local, a, m->locale, m->stream, err))
 		return -1;
+	take_out(m, a);
+	if (a->type == SHOP_ACTION_POLL_END)
+		m->poll_end_pressed_ms = a->at_ms;
 	*queue_at(m, m->qlen) = *a;
 	queue_at(m, m->qlen)->answered_seq = 0;
 	m->qlen++;
@@ -204,10 +286,32 @@ void shop_model_answered(shop_model *m, uint64_t seq)
 
 	if (a == NULL)
 		return;
+	if (!shop_action_makes_event(a->type)) {
+		/* nothing of it will come through the stream */
+		shop_model_drop_next(m);
+		return;
+	}
 	/* seq 0 would read as unanswered; an answer without one is held
 	 * until the state passes the seq it had */
 	a->answered_seq = seq ? seq : m->server.seq + 1;
 	rebuild(m);
+}
+
+void shop_model_poll_named(shop_model *m, const char *poll_id)
+{
+	size_t i;
+	shop_action *a;
+
+	/* the ends queued after the start being answered, up to the next
+	 * start */
+	for (i = next_index(m) + 1; i < m->qlen; i++) {
+		a = queue_at(m, i);
+		if (a->type == SHOP_ACTION_POLL_START)
+			break;
+		if (a->type == SHOP_ACTION_POLL_END &&
+		    strcmp(a->poll.id, SHOP_POLL_NEW_ID) == 0)
+			copy_str(a->poll.id, sizeof(a->poll.id), poll_id);
+	}
 }
 
 void shop_model_drop_next(shop_model *m)
@@ -273,6 +377,16 @@ int shop_state_parse(const char *json, size_t len, shop_parsed_state *out,
 	return 0;
 }
 
+static int64_t votes_of(const lshop_poll *p)
+{
+	int64_t n = 0;
+	int i;
+
+	for (i = 0; i < p->options_n && i < LSHOP_POLL_OPTIONS_MAX; i++)
+		n += p->counts[i];
+	return n;
+}
+
 int shop_model_put_state(shop_model *m, const shop_parsed_state *ps, int force,
 			 lshop_error *err)
 {
@@ -289,6 +403,10 @@ int shop_model_put_state(shop_model *m, const shop_parsed_state *ps, int force,
 	m->nstock = ps->nstock;
 	m->have_state = 1;
 	m->cat_dirty = ALL_ENTRIES; /* any stock may have moved */
+	if (m->server.poll_live) {
+		m->have_last_poll = 0;
+		m->poll_votes = votes_of(&m->server.poll);
+	}
 	rebuild(m);
 	return 0;
 }
@@ -365,6 +483,17 @@ int shop_model_apply_event(shop_model *m, const lshop_event *ev)
 	next = m->server;
 	if (lshop_state_apply(&next, ev, &err))
 		return SHOP_EVENT_GAP;
+	if (ev->type == LSHOP_POLL_ENDED && m->server.poll_live) {
+		/* the poll as it ran, with the event's final counts */
+		m->last_poll = m->server.poll;
+		memcpy(m->last_poll.counts, ev->poll.counts,
+		       sizeof(m->last_poll.counts));
+		m->last_poll_ended_ms = ev->at_ms;
+		m->have_last_poll = 1;
+	} else if (ev->type == LSHOP_POLL_STARTED) {
+		m->have_last_poll = 0;
+		m->poll_votes = 0;
+	}
 	m->server = next;
 	switch (ev->type) {
 	case LSHOP_OFFER_PINNED:
@@ -712,6 +841,35 @@ static void view_head(const shop_model *m, shop_view *v)
 		v->sales = m->sales;
 	else
 		memset(&v->sales, 0, sizeof(v->sales));
+	v->question_pinned = st->question_pinned;
+	if (st->question_pinned)
+		v->question = st->question;
+	else
+		memset(&v->question, 0, sizeof(v->question));
+	v->poll_live = st->poll_live;
+	v->poll_shown =
+	    st->poll_live || m->server.poll_live || m->have_last_poll;
+	if (st->poll_live) {
+		v->poll = st->poll;
+		v->poll_votes = m->poll_votes;
+		v->poll_ended_at_ms = 0;
+	} else if (m->server.poll_live) {
+		/* ended here, its poll.ended still to come: the counts so
+		 * far, as ended when the host pressed */
+		v->poll = m->server.poll;
+		v->poll_votes = m->poll_votes;
+		v->poll_ended_at_ms = m->poll_end_pressed_ms;
+	} else if (m->have_last_poll) {
+		v->poll = m->last_poll;
+		v->poll_votes = votes_of(&m->last_poll);
+		v->poll_ended_at_ms = m->last_poll_ended_ms;
+	} else {
+		memset(&v->poll, 0, sizeof(v->poll));
+		v->poll_votes = 0;
+		v->poll_ended_at_ms = 0;
+	}
+	v->questions_waiting =
+	    m->questions->have ? (int64_t)m->questions->n : -1;
 	v->ncatalog = m->ncatalog;
 	v->npurchases = m->npurchases;
 	memcpy(v->purchases, m->purchases,
@@ -787,32 +945,113 @@ char *shop_model_state_json(const shop_model *m, int64_t now_ms)
 	return out;
 }
 
+/* by type, so that a new type cannot shift the others */
+static const char *const action_names[] = {
+    [SHOP_ACTION_PIN] = "pin",
+    [SHOP_ACTION_UNPIN] = "unpin",
+    [SHOP_ACTION_COUNTDOWN] = "countdown",
+    [SHOP_ACTION_DISCLOSE] = "disclosure",
+    [SHOP_ACTION_HIDE] = "hide disclosure",
+    [SHOP_ACTION_STOP_COUNTDOWN] = "stop countdown",
+    [SHOP_ACTION_QUESTION_PIN] = "pin question",
+    [SHOP_ACTION_QUESTION_UNPIN] = "unpin question",
+    [SHOP_ACTION_QUESTION_DISMISS] = "dismiss question",
+    [SHOP_ACTION_QUESTION_BLOCK] = "block question",
+    [SHOP_ACTION_ANSWER_PIN] = "pin answer",
+    [SHOP_ACTION_POLL_START] = "start poll",
+    [SHOP_ACTION_POLL_END] = "end poll",
+};
+
+/* the first part of each call's path (shop_action_url adds the ids) */
+static const char *const action_paths[] = {
+    [SHOP_ACTION_PIN] = "pin",
+    [SHOP_ACTION_UNPIN] = "unpin",
+    [SHOP_ACTION_COUNTDOWN] = "countdown",
+    [SHOP_ACTION_DISCLOSE] = "disclosure",
+    [SHOP_ACTION_HIDE] = "disclosure",
+    [SHOP_ACTION_STOP_COUNTDOWN] = "countdown",
+    [SHOP_ACTION_QUESTION_PIN] = "questions",
+    [SHOP_ACTION_QUESTION_UNPIN] = "unpin-question",
+    [SHOP_ACTION_QUESTION_DISMISS] = "questions",
+    [SHOP_ACTION_QUESTION_BLOCK] = "questions",
+    [SHOP_ACTION_ANSWER_PIN] = "answers",
+    [SHOP_ACTION_POLL_START] = "polls",
+    [SHOP_ACTION_POLL_END] = "polls",
+};
+
 const char *shop_action_name(shop_action_type type)
 {
-	static const char *const names[] = {"pin",	 "unpin",
-					    "countdown", "disclosure",
-					    "hide disclosure",
-					    "stop countdown"};
-
-	return (size_t)type < sizeof(names) / sizeof(names[0]) ? names[type]
-							       : "?";
+	return (size_t)type < sizeof(action_names) / sizeof(action_names[0])
+		   ? action_names[type]
+		   : "?";
 }
 
 const char *shop_action_path(shop_action_type type)
 {
-	static const char *const paths[] = {"pin",	  "unpin",
-					    "countdown",  "disclosure",
-					    "disclosure", "countdown"};
-
-	return (size_t)type < sizeof(paths) / sizeof(paths[0]) ? paths[type]
-							       : "";
+	return (size_t)type < sizeof(action_paths) / sizeof(action_paths[0])
+		   ? action_paths[type]
+		   : "";
 }
 
 const char *shop_action_method(shop_action_type type)
 {
 	return type == SHOP_ACTION_HIDE || type == SHOP_ACTION_STOP_COUNTDOWN
-		       ? "DELETE"
-		       : "POST";
+		   ? "DELETE"
+		   : "POST";
+}
+
+/*
+ * Whether a call carries the moment of the press ("at", SPEC §5). Of
+ * SPEC §15's, pinning a question and starting a poll take only their
+ * data, and dismiss and block change no timeline: they happen when
+ * they arrive.
+ */
+static int takes_at(shop_action_type type)
+{
+	switch (type) {
+	case SHOP_ACTION_QUESTION_PIN:
+	case SHOP_ACTION_QUESTION_DISMISS:
+	case SHOP_ACTION_QUESTION_BLOCK:
+	case SHOP_ACTION_POLL_START:
+		return 0;
+	default:
+		return 1;
+	}
+}
+
+static json_t *options_json(const lshop_poll *p)
+{
+	json_t *a = json_array();
+	int i;
+
+	for (i = 0; a != NULL && i < p->options_n; i++)
+		json_array_append_new(a, json_string(p->options[i]));
+	return a;
+}
+
+char *shop_action_url(const shop_action *a, char *out, size_t cap)
+{
+	switch (a->type) {
+	case SHOP_ACTION_QUESTION_PIN:
+		snprintf(out, cap, "questions/%s/pin", a->question.id);
+		break;
+	case SHOP_ACTION_QUESTION_DISMISS:
+		snprintf(out, cap, "questions/%s/dismiss", a->question.id);
+		break;
+	case SHOP_ACTION_QUESTION_BLOCK:
+		snprintf(out, cap, "questions/%s/block", a->question.id);
+		break;
+	case SHOP_ACTION_ANSWER_PIN:
+		snprintf(out, cap, "answers/%s/pin", a->question.id);
+		break;
+	case SHOP_ACTION_POLL_END:
+		snprintf(out, cap, "polls/%s/end", a->poll.id);
+		break;
+	default:
+		snprintf(out, cap, "%s", shop_action_path(a->type));
+		break;
+	}
+	return out;
 }
 
 char *shop_action_body(const shop_action *a)
@@ -847,12 +1086,322 @@ char *shop_action_body(const shop_action *a)
 	case SHOP_ACTION_HIDE:
 	case SHOP_ACTION_STOP_COUNTDOWN:
 		break;
+	case SHOP_ACTION_QUESTION_PIN:
+		if (a->question.answer[0])
+			bad |= json_object_set_new(
+			    v, "answer", json_string(a->question.answer));
+		break;
+	case SHOP_ACTION_POLL_START:
+		bad |= json_object_set_new(v, "question",
+					   json_string(a->poll.question));
+		bad |=
+		    json_object_set_new(v, "options", options_json(&a->poll));
+		bad |=
+		    json_object_set_new(v, "seconds", json_integer(a->seconds));
+		break;
+	default:
+		break;
 	}
-	if (a->send_at) {
+	if (a->send_at && takes_at(a->type)) {
 		lshop_time_format(at, a->at_ms);
 		bad |= json_object_set_new(v, "at", json_string(at));
 	}
 	out = bad ? NULL : json_dumps(v, JSON_COMPACT);
 	json_decref(v);
 	return out;
+}
+
+/* SPEC §15: the waiting questions, saved answers and a poll's tally */
+
+const shop_waiting_question *shop_model_question(const shop_model *m,
+						 const char *id)
+{
+	size_t i;
+
+	for (i = 0; i < m->questions->n; i++)
+		if (strcmp(m->questions->q[i].id, id) == 0)
+			return &m->questions->q[i];
+	return NULL;
+}
+
+const lshop_saved_answer *shop_model_answer(const shop_model *m, const char *id)
+{
+	size_t i;
+
+	for (i = 0; i < m->questions->nanswers; i++)
+		if (strcmp(m->questions->answers[i].id, id) == 0)
+			return &m->questions->answers[i];
+	return NULL;
+}
+
+/* A string member that is viewer text of min..max characters, as the
+ * server cleans it; copied into out (cap bytes). */
+static int viewer_field(const json_t *o, const char *key, long min, long max,
+			char *out, size_t cap)
+{
+	const json_t *j = json_object_get(o, key);
+	const char *s = json_string_value(j);
+	size_t len = json_string_length(j);
+
+	if (j == NULL && min == 0) {
+		out[0] = '\0';
+		return 0;
+	}
+	if (s == NULL || len >= cap ||
+	    !lshop_viewer_text_valid(s, len, min, max))
+		return -1;
+	memcpy(out, s, len + 1);
+	return 0;
+}
+
+static int session_valid(const char *s)
+{
+	size_t i;
+
+	for (i = 0; s[i]; i++)
+		if (!((s[i] >= '0' && s[i] <= '9') ||
+		      (s[i] >= 'a' && s[i] <= 'f')))
+			return 0;
+	return i == SHOP_SESSION_HASH_LEN;
+}
+
+static int question_item(const json_t *item, shop_waiting_question *q)
+{
+	const char *id = json_string_value(json_object_get(item, "id"));
+	const char *at = json_string_value(json_object_get(item, "at"));
+	const char *session =
+	    json_string_value(json_object_get(item, "session"));
+	const json_t *held = json_object_get(item, "held");
+
+	memset(q, 0, sizeof(*q));
+	if (id == NULL || !lshop_id_valid(id, strlen(id)))
+		return -1;
+	copy_str(q->id, sizeof(q->id), id);
+	if (viewer_field(item, "text", 1, LSHOP_QUESTION_CHARS, q->text,
+			 sizeof(q->text)) ||
+	    viewer_field(item, "name", 0, LSHOP_VIEWER_NAME_CHARS, q->name,
+			 sizeof(q->name)))
+		return -1;
+	if (at != NULL && lshop_time_parse(at, strlen(at), &q->at_ms) != 0)
+		return -1;
+	if (held != NULL && !json_is_boolean(held))
+		return -1;
+	q->held = json_is_true(held);
+	if (session != NULL) {
+		if (!session_valid(session))
+			return -1;
+		copy_str(q->session, sizeof(q->session), session);
+	}
+	return 0;
+}
+
+int shop_questions_parse(const char *json, size_t len, shop_questions *out,
+			 lshop_error *err)
+{
+	json_error_t jerr;
+	json_t *v = json_loadb(json, len, 0, &jerr), *list, *item, *blocked;
+	size_t i;
+	int rc = -1;
+
+	out->n = 0;
+	out->blocked_sessions = 0;
+	if (v == NULL) {
+		lshop_error_set(err, "invalid_json", "",
+				"the questions are not JSON: %s (line %d)",
+				jerr.text, jerr.line);
+		return -1;
+	}
+	list = json_object_get(v, "questions");
+	if (!json_is_array(list)) {
+		lshop_error_set(err, "invalid_field", "questions",
+				"the questions must be {\"questions\":[...]}");
+		goto out;
+	}
+	json_array_foreach(list, i, item)
+	{
+		if (out->n == SHOP_QUESTIONS_MAX)
+			break;
+		if (question_item(item, &out->q[out->n]) != 0) {
+			lshop_error_set(err, "invalid_field", "questions",
+					"waiting question %zu is not an id, "
+					"a text of 1-280 and a name of 0-40 "
+					"characters of clean viewer text, an "
+					"\"at\", \"held\" and a 16-hex-digit "
+					"\"session\"",
+					i + 1);
+			goto out;
+		}
+		out->n++;
+	}
+	blocked = json_object_get(v, "blocked_sessions");
+	if (json_is_integer(blocked) && json_integer_value(blocked) >= 0)
+		out->blocked_sessions = json_integer_value(blocked);
+	rc = 0;
+out:
+	json_decref(v);
+	if (rc != 0)
+		out->n = 0;
+	return rc;
+}
+
+int shop_answers_parse(const char *json, size_t len, shop_questions *out,
+		       lshop_error *err)
+{
+	json_error_t jerr;
+	json_t *v = json_loadb(json, len, 0, &jerr), *list, *item, *rest;
+	lshop_error e;
+	const char *id;
+	size_t i;
+	char *s;
+	int rc = -1;
+
+	out->nanswers = 0;
+	if (v == NULL) {
+		lshop_error_set(err, "invalid_json", "",
+				"the saved answers are not JSON: %s (line %d)",
+				jerr.text, jerr.line);
+		return -1;
+	}
+	list = json_object_get(v, "answers");
+	if (!json_is_array(list)) {
+		lshop_error_set(
+		    err, "invalid_field", "answers",
+		    "the saved answers must be {\"answers\":[...]}");
+		goto out;
+	}
+	json_array_foreach(list, i, item)
+	{
+		if (out->nanswers == SHOP_ANSWERS_MAX)
+			break;
+		id = json_string_value(json_object_get(item, "id"));
+		if (id == NULL || !lshop_id_valid(id, strlen(id))) {
+			lshop_error_set(err, "invalid_field", "answers",
+					"saved answer %zu has no valid id",
+					i + 1);
+			goto out;
+		}
+		/* the core's parser, with every rule of SPEC §15, on the
+		 * answer without its id */
+		rest = json_deep_copy(item);
+		if (rest != NULL)
+			json_object_del(rest, "id");
+		s = rest ? json_dumps(rest, JSON_COMPACT) : NULL;
+		json_decref(rest);
+		if (s == NULL || lshop_saved_answer_parse(
+				     s, strlen(s), id,
+				     &out->answers[out->nanswers], &e) != 0) {
+			lshop_error_set(err, s ? e.code : "enomem",
+					s ? e.field : "",
+					"saved answer %zu: %s", i + 1,
+					s ? e.message : "out of memory");
+			free(s);
+			goto out;
+		}
+		free(s);
+		out->nanswers++;
+	}
+	rc = 0;
+out:
+	json_decref(v);
+	if (rc != 0)
+		out->nanswers = 0;
+	return rc;
+}
+
+int shop_model_put_questions(shop_model *m, const shop_questions *q)
+{
+	shop_questions *qs = m->questions;
+	uint64_t gen = qs->generation;
+
+	if (qs->have && qs->n == q->n &&
+	    qs->blocked_sessions == q->blocked_sessions &&
+	    memcmp(qs->q, q->q, q->n * sizeof(q->q[0])) == 0)
+		return 0; /* the same again: every 2 s while nothing moves */
+	memcpy(qs->q, q->q, q->n * sizeof(q->q[0]));
+	qs->n = q->n;
+	qs->blocked_sessions = q->blocked_sessions;
+	qs->have = 1;
+	qs->generation++;
+	drop_gone(m);
+	return qs->generation != gen;
+}
+
+void shop_model_put_answers(shop_model *m, const shop_questions *q)
+{
+	shop_questions *qs = m->questions;
+
+	memcpy(qs->answers, q->answers, q->nanswers * sizeof(q->answers[0]));
+	qs->nanswers = q->nanswers;
+	qs->have_answers = 1;
+	qs->generation++;
+}
+
+int shop_poll_tally_parse(const char *json, size_t len, lshop_poll *tally,
+			  int64_t *votes, lshop_error *err)
+{
+	json_error_t jerr;
+	json_t *v = json_loadb(json, len, 0, &jerr), *counts, *n;
+	const char *id;
+	size_t i;
+	int rc = -1;
+
+	memset(tally, 0, sizeof(*tally));
+	if (v == NULL) {
+		lshop_error_set(err, "invalid_json", "",
+				"the poll message is not JSON: %s", jerr.text);
+		return -1;
+	}
+	id = json_string_value(json_object_get(v, "id"));
+	counts = json_object_get(v, "counts");
+	n = json_object_get(v, "votes");
+	if (id == NULL || !lshop_id_valid(id, strlen(id)) ||
+	    !json_is_array(counts) || json_array_size(counts) < 1 ||
+	    json_array_size(counts) > LSHOP_POLL_OPTIONS_MAX) {
+		lshop_error_set(err, "invalid_field", "counts",
+				"the poll message must be {\"id\":\"p44\","
+				"\"counts\":[N,..],\"votes\":N}, 1-4 counts");
+		goto out;
+	}
+	copy_str(tally->id, sizeof(tally->id), id);
+	*votes = 0;
+	for (i = 0; i < json_array_size(counts); i++) {
+		const json_t *c = json_array_get(counts, i);
+
+		if (!json_is_integer(c) || json_integer_value(c) < 0) {
+			lshop_error_set(err, "invalid_field", "counts",
+					"the poll message's counts must be "
+					"whole numbers >= 0");
+			goto out;
+		}
+		tally->counts[i] = json_integer_value(c);
+		*votes += tally->counts[i];
+	}
+	tally->options_n = (int)i;
+	if (json_is_integer(n) && json_integer_value(n) >= 0)
+		*votes = json_integer_value(n);
+	rc = 0;
+out:
+	json_decref(v);
+	return rc;
+}
+
+int shop_model_set_poll_tally(shop_model *m, const lshop_poll *tally,
+			      int64_t votes)
+{
+	lshop_poll *p = &m->server.poll;
+
+	if (!m->server.poll_live || strcmp(p->id, tally->id) != 0 ||
+	    tally->options_n != p->options_n)
+		return 0;
+	if (memcmp(p->counts, tally->counts, sizeof(p->counts)) == 0 &&
+	    m->poll_votes == votes)
+		return 0;
+	memcpy(p->counts, tally->counts, sizeof(p->counts));
+	m->poll_votes = votes;
+	/* local is server + the queue: the same poll, unless one queued
+	 * ends it or starts another */
+	if (m->local.poll_live && strcmp(m->local.poll.id, tally->id) == 0)
+		memcpy(m->local.poll.counts, tally->counts,
+		       sizeof(m->local.poll.counts));
+	return 1;
 }

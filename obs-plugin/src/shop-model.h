@@ -28,7 +28,22 @@ typedef enum shop_action_type {
 	SHOP_ACTION_DISCLOSE,
 	SHOP_ACTION_HIDE,
 	SHOP_ACTION_STOP_COUNTDOWN,
+	/* SPEC §15 */
+	SHOP_ACTION_QUESTION_PIN,
+	SHOP_ACTION_QUESTION_UNPIN,
+	SHOP_ACTION_QUESTION_DISMISS, /* no event: the queue only */
+	SHOP_ACTION_QUESTION_BLOCK,   /* no event: the queue only */
+	SHOP_ACTION_ANSWER_PIN,
+	SHOP_ACTION_POLL_START,
+	SHOP_ACTION_POLL_END,
 } shop_action_type;
+
+/*
+ * The id a poll started here has until the server names it ("p" and a
+ * seq): the end of a poll whose start is still queued names it so, and
+ * takes the server's id once the start is answered.
+ */
+#define SHOP_POLL_NEW_ID "new"
 
 typedef struct shop_action {
 	shop_action_type type;
@@ -43,7 +58,20 @@ typedef struct shop_action {
 	char kind[16];                   /* disclose */
 	/* disclose: "" leaves the label to the server (its locale) */
 	char text[LSHOP_DISCLOSURE_TEXT_MAX + 1];
+	/* question pin: the question as listed, with the host's answer;
+	 * answer pin: the saved answer as a question (id = the answer's);
+	 * dismiss, block: id (and block: the asker's session) */
+	lshop_question question;
+	char session[SHOP_SESSION_HASH_LEN + 1];
+	/* poll start: question and options (id SHOP_POLL_NEW_ID), seconds
+	 * above; poll end: the poll's id */
+	lshop_poll poll;
 } shop_action;
+
+/* Ids of waiting questions taken out of the queue here (pinned,
+ * dismissed, blocked), so that a list fetched before the server heard
+ * of it does not bring them back. */
+#define SHOP_GONE_MAX 64
 
 typedef struct shop_model {
 	char stream[LSHOP_STREAM_MAX + 1];
@@ -79,6 +107,18 @@ typedef struct shop_model {
 	 * show is on air (server.show) */
 	int have_sales;
 	shop_show_sales sales;
+
+	/* SPEC §15: the waiting questions and saved answers (owned) */
+	shop_questions *questions;
+	char gone_id[SHOP_GONE_MAX][LSHOP_ID_MAX + 1];
+	char gone_session[SHOP_GONE_MAX][SHOP_SESSION_HASH_LEN + 1];
+	size_t gone_next;
+	/* the last poll that ended, with its final counts */
+	int have_last_poll;
+	lshop_poll last_poll;
+	int64_t last_poll_ended_ms;
+	int64_t poll_votes;          /* of the running poll, from its tally */
+	int64_t poll_end_pressed_ms; /* the last end pressed here */
 } shop_model;
 
 /* What an event from the stream asks of the worker. */
@@ -114,6 +154,56 @@ void shop_model_answered(shop_model *m, uint64_t seq);
 
 /* The server refused the next action: it is dropped. */
 void shop_model_drop_next(shop_model *m);
+
+/* 1 if an action of type makes events (dismiss and block do not). */
+int shop_action_makes_event(shop_action_type type);
+
+/*
+ * The poll started here is poll_id at the server: queued ends of it
+ * (SHOP_POLL_NEW_ID) take that id.
+ */
+void shop_model_poll_named(shop_model *m, const char *poll_id);
+
+/* The waiting question of this id, or NULL. */
+const shop_waiting_question *shop_model_question(const shop_model *m,
+						 const char *id);
+
+/* The saved answer of this id, or NULL. */
+const lshop_saved_answer *shop_model_answer(const shop_model *m,
+					    const char *id);
+
+/*
+ * {"questions":[{"id","text","name","at","held","session"}..],
+ * "blocked_sessions":N} of GET questions: the first SHOP_QUESTIONS_MAX,
+ * texts checked as viewer text. Fills out's questions part. Returns 0,
+ * or -1 with err naming the field.
+ */
+int shop_questions_parse(const char *json, size_t len, shop_questions *out,
+			 lshop_error *err);
+
+/* {"answers":[{"id","question","answer"}..]} of GET answers: fills out's
+ * answers part. Returns 0, or -1 with err. */
+int shop_answers_parse(const char *json, size_t len, shop_questions *out,
+		       lshop_error *err);
+
+/* Takes the questions part of q (those taken out here left out);
+ * returns 1 if the list changed. */
+int shop_model_put_questions(shop_model *m, const shop_questions *q);
+
+/* Takes the answers part of q. */
+void shop_model_put_answers(shop_model *m, const shop_questions *q);
+
+/*
+ * The SSE "poll" message, {"id":"p44","counts":[3,5],"votes":8}: 0, or
+ * -1 with err. tally receives id, counts and options_n (their number).
+ */
+int shop_poll_tally_parse(const char *json, size_t len, lshop_poll *tally,
+			  int64_t *votes, lshop_error *err);
+
+/* The running poll's live counts; returns 1 if they changed. A tally of
+ * another poll is ignored. */
+int shop_model_set_poll_tally(shop_model *m, const lshop_poll *tally,
+			      int64_t votes);
 
 /* A state and a catalog parsed aside, so no lock is held meanwhile. */
 typedef struct shop_parsed_state {
@@ -228,5 +318,12 @@ char *shop_action_body(const shop_action *a);
 const char *shop_action_name(shop_action_type type);
 const char *shop_action_path(shop_action_type type);
 const char *shop_action_method(shop_action_type type);
+
+/*
+ * The path of a's control call under the stream's base: shop_action_path,
+ * or for SPEC §15 "questions/ID/pin", "answers/ID/pin", "polls/ID/end",
+ * .... Ids are 1-64 of A-Z a-z 0-9 . _ -: nothing to escape. Returns out.
+ */
+char *shop_action_url(const shop_action *a, char *out, size_t cap);
 
 #endif

@@ -2,11 +2,13 @@
  * live-shop OBS plugin: the worker thread, the only place that talks to
  * the server.
  *
- * One thread drives up to four transfers at once with libcurl's multi
+ * One thread drives up to five transfers at once with libcurl's multi
  * interface: the SSE stream (open as long as the server is up), the
  * control call of the next queued action (one at a time, so they reach
- * the server strictly in order), a GET of the catalog or the state, and,
- * while a show is on air, a GET of its report (its sales for the dock).
+ * the server strictly in order), a GET of the catalog or the state,
+ * while a show is on air a GET of its report (its sales for the dock),
+ * and while online a GET of the waiting questions or the saved answers
+ * (SPEC §15).
  * curl_multi_poll waits for all of them and for curl_multi_wakeup, which
  * the API calls when an action is queued, the settings change or the
  * link is freed; it never waits longer than a second, so the thread
@@ -21,7 +23,6 @@
 #include <curl/curl.h>
 
 #include "shop-link-internal.h"
-#include "shop-sse.h"
 
 #define DELAY_MIN_MS       250
 #define DELAY_MAX_MS       5000
@@ -36,6 +37,14 @@
  * began when a purchase comes (so at most that often however many) */
 #define REPORT_EVERY_MS 30000
 #define REPORT_SALE_MS  5000
+/* GET questions while online: every QUESTIONS_WATCHED_MS while the dock
+ * is shown, else every QUESTIONS_IDLE_MS (a hotkey pins the oldest);
+ * GET answers on connect and every ANSWERS_EVERY_MS. A server without
+ * them (404) is asked again after LIST_MISSING_MS. */
+#define QUESTIONS_WATCHED_MS 2000
+#define QUESTIONS_IDLE_MS    10000
+#define ANSWERS_EVERY_MS     60000
+#define LIST_MISSING_MS      60000
 
 typedef struct buf {
 	char *data;
@@ -44,6 +53,7 @@ typedef struct buf {
 } buf;
 
 enum aux_kind { AUX_CATALOG, AUX_STATE };
+enum list_kind { LIST_QUESTIONS, LIST_ANSWERS };
 
 struct shop_worker {
 	shop_link *link;
@@ -56,7 +66,7 @@ struct shop_worker {
 	struct curl_slist *auth_headers;
 
 	CURL *sse;
-	shop_sse parser;
+	lshop_sse *parser;
 	struct curl_slist *sse_headers;
 	int sse_started; /* the headers said 200 */
 	int sse_gap;     /* closed by us to resume after a gap */
@@ -85,10 +95,18 @@ struct shop_worker {
 	int report_sale;                    /* a purchase came since then */
 	int report_said;                    /* its failure is in the log */
 
+	CURL *list;
+	enum list_kind list_kind;
+	buf list_body;
+	int64_t questions_at; /* the next GET questions */
+	int64_t answers_at;   /* the next GET answers */
+	int list_said;        /* a failure is in the log */
+
 	char sse_err[CURL_ERROR_SIZE];
 	char ctrl_err[CURL_ERROR_SIZE];
 	char aux_err[CURL_ERROR_SIZE];
 	char report_err[CURL_ERROR_SIZE];
+	char list_err[CURL_ERROR_SIZE];
 };
 
 static int64_t mono_ms(void)
@@ -300,6 +318,7 @@ static size_t sse_header(char *p, size_t size, size_t n, void *ud)
 			w->sse_delay = DELAY_MIN_MS;
 			/* what was refused or missed may go now */
 			w->need_catalog = 1;
+			w->questions_at = w->answers_at = 0;
 			w->ctrl_at = w->aux_at = 0;
 			w->ctrl_delay = w->aux_delay = DELAY_MIN_MS;
 			shop_link_sse_status(w->link, 1, NULL);
@@ -315,7 +334,7 @@ static size_t sse_write(char *p, size_t size, size_t n, void *ud)
 
 	if (!w->sse_started)
 		return 0; /* not 200: the error is reported when it ends */
-	flags = shop_link_on_sse(w->link, w->gen, &w->parser, p, size * n);
+	flags = shop_link_on_sse(w->link, w->gen, w->parser, p, size * n);
 	if (flags & SHOP_EVENT_CATALOG)
 		w->need_catalog = 1;
 	if (flags & SHOP_EVENT_SALE)
@@ -347,7 +366,7 @@ static void sse_start(struct shop_worker *w)
 	w->sse_headers = curl_slist_append(NULL, "Accept: text/event-stream");
 	if (have && w->sse_headers)
 		curl_slist_append(w->sse_headers, last);
-	shop_sse_reset(&w->parser);
+	lshop_sse_reset(w->parser);
 	w->sse_started = w->sse_gap = 0;
 	curl_easy_setopt(w->sse, CURLOPT_HTTPHEADER, w->sse_headers);
 	curl_easy_setopt(w->sse, CURLOPT_HEADERFUNCTION, sse_header);
@@ -395,18 +414,26 @@ static void ctrl_start(struct shop_worker *w)
 {
 	shop_link *link = w->link;
 	shop_action a, *next;
+	char rest[LSHOP_ID_MAX + 32];
 
 	pthread_mutex_lock(&link->lock);
 	next = shop_model_next(link->model);
 	if (next != NULL)
 		a = *next;
+	/* the end of a poll whose start was answered without its id */
+	if (next != NULL && a.type == SHOP_ACTION_POLL_END &&
+	    strcmp(a.poll.id, SHOP_POLL_NEW_ID) == 0 &&
+	    link->model->server.poll_live)
+		snprintf(a.poll.id, sizeof(a.poll.id), "%s",
+			 link->model->server.poll.id);
 	pthread_mutex_unlock(&link->lock);
 	if (next == NULL)
 		return;
 
 	free(w->ctrl_req);
 	w->ctrl_req = shop_action_body(&a);
-	w->ctrl = easy_new(w, shop_action_path(a.type), w->ctrl_err);
+	w->ctrl =
+	    easy_new(w, shop_action_url(&a, rest, sizeof(rest)), w->ctrl_err);
 	if (w->ctrl == NULL || w->ctrl_req == NULL) {
 		drop(w, &w->ctrl);
 		w->ctrl_at = mono_ms() + grow_delay(&w->ctrl_delay);
@@ -520,6 +547,77 @@ static void aux_done(struct shop_worker *w, CURLcode rc)
 	w->aux_at = mono_ms() + grow_delay(&w->aux_delay);
 }
 
+/* GET questions / GET answers (SPEC §15) */
+
+static void list_start(struct shop_worker *w, enum list_kind kind)
+{
+	w->list = easy_new(w, kind == LIST_QUESTIONS ? "questions" : "answers",
+			   w->list_err);
+	if (w->list == NULL) {
+		if (kind == LIST_QUESTIONS)
+			w->questions_at = mono_ms() + QUESTIONS_IDLE_MS;
+		else
+			w->answers_at = mono_ms() + ANSWERS_EVERY_MS;
+		return;
+	}
+	w->list_kind = kind;
+	buf_clear(&w->list_body);
+	curl_easy_setopt(w->list, CURLOPT_HTTPHEADER, w->auth_headers);
+	curl_easy_setopt(w->list, CURLOPT_WRITEFUNCTION, buf_write);
+	curl_easy_setopt(w->list, CURLOPT_WRITEDATA, &w->list_body);
+	curl_easy_setopt(w->list, CURLOPT_TIMEOUT_MS, (long)CALL_TIMEOUT_MS);
+	curl_multi_add_handle(w->multi, w->list);
+}
+
+static void list_done(struct shop_worker *w, CURLcode rc, int watched)
+{
+	const char *what =
+	    w->list_kind == LIST_QUESTIONS ? "questions" : "saved answers";
+	const char *body = w->list_body.data ? w->list_body.data : "";
+	int64_t now = mono_ms(), *next;
+	lshop_error err;
+	long code = 0;
+
+	if (rc == CURLE_OK)
+		curl_easy_getinfo(w->list, CURLINFO_RESPONSE_CODE, &code);
+	drop(w, &w->list);
+	next =
+	    w->list_kind == LIST_QUESTIONS ? &w->questions_at : &w->answers_at;
+	*next = now + (w->list_kind == LIST_ANSWERS ? ANSWERS_EVERY_MS
+		       : watched                    ? QUESTIONS_WATCHED_MS
+						    : QUESTIONS_IDLE_MS);
+	if (code >= 200 && code < 300) {
+		shop_link_call_status(w->link, code, body, w->list_body.len);
+		if ((w->list_kind == LIST_QUESTIONS
+			 ? shop_link_on_questions(w->link, w->gen, body,
+						  w->list_body.len, &err)
+			 : shop_link_on_answers(w->link, w->gen, body,
+						w->list_body.len, &err)) == 0)
+			w->list_said = 0;
+		else if (!w->list_said++)
+			shop_log(SHOP_LOG_WARNING,
+				 "the server's %s are not understood: %s", what,
+				 err.message);
+	} else if (code == 401 || code == 403) {
+		shop_link_call_status(w->link, code, body, w->list_body.len);
+		*next = now + REFUSED_RETRY_MS;
+	} else if (code == 404 || code == 405) {
+		if (!w->list_said++)
+			shop_log(SHOP_LOG_INFO,
+				 "the server has no %s (HTTP %ld): a "
+				 "liveshop before questions and polls?",
+				 what, code);
+		*next = now + LIST_MISSING_MS;
+	} else if (code != 0) {
+		if (!w->list_said++)
+			shop_log(SHOP_LOG_WARNING, "GET %s answered HTTP %ld",
+				 what, code);
+	} else {
+		shop_log(SHOP_LOG_DEBUG, "GET %s: %s", what,
+			 why(rc, w->list_err));
+	}
+}
+
 /* The settings of a run */
 
 static void stop_transfers(struct shop_worker *w)
@@ -528,7 +626,7 @@ static void stop_transfers(struct shop_worker *w)
 	drop(w, &w->ctrl);
 	drop(w, &w->aux);
 	drop(w, &w->report);
-	shop_sse_reset(&w->parser);
+	lshop_sse_reset(w->parser);
 }
 
 static void start_run(struct shop_worker *w, const shop_settings *s,
@@ -550,6 +648,8 @@ static void start_run(struct shop_worker *w, const shop_settings *s,
 	w->need_catalog = 1;
 	w->need_state = 0;
 	w->catalog_at = 0;
+	w->questions_at = w->answers_at = 0;
+	w->list_said = 0;
 	report_follow(w, "");
 	if (!w->configured)
 		return;
@@ -604,7 +704,7 @@ static void *worker_main(void *arg)
 	shop_settings s;
 	uint64_t gen;
 	int64_t now, wait;
-	int running, left, stop, has_next;
+	int running, left, stop, has_next, watched = 0, refresh;
 	char show[LSHOP_ID_MAX + 1];
 	const char *on_air;
 	CURLMsg *msg;
@@ -620,7 +720,12 @@ static void *worker_main(void *arg)
 		has_next = shop_model_next(link->model) != NULL;
 		on_air = shop_model_show_on_air(link->model);
 		snprintf(show, sizeof(show), "%s", on_air ? on_air : "");
+		watched = link->questions_watch;
+		refresh = link->questions_refresh;
+		link->questions_refresh = 0;
 		pthread_mutex_unlock(&link->lock);
+		if (refresh)
+			w->questions_at = w->answers_at = 0;
 		if (stop)
 			break;
 		if (gen != w->gen || (w->configured && w->base == NULL))
@@ -655,6 +760,19 @@ static void *worker_main(void *arg)
 			if (w->report == NULL && w->report_show[0] &&
 			    until(w->report_at, now) < wait)
 				wait = until(w->report_at, now);
+			/* the lists while the stream is open (online) */
+			if (w->list == NULL && w->sse && w->sse_started) {
+				if (now >= w->answers_at)
+					list_start(w, LIST_ANSWERS);
+				else if (now >= w->questions_at)
+					list_start(w, LIST_QUESTIONS);
+			}
+			if (w->list == NULL && w->sse && w->sse_started) {
+				if (until(w->answers_at, now) < wait)
+					wait = until(w->answers_at, now);
+				if (until(w->questions_at, now) < wait)
+					wait = until(w->questions_at, now);
+			}
 		}
 		curl_multi_poll(w->multi, NULL, 0, (int)wait, NULL);
 		curl_multi_perform(w->multi, &running);
@@ -669,6 +787,8 @@ static void *worker_main(void *arg)
 				aux_done(w, msg->data.result);
 			else if (msg->easy_handle == w->report)
 				report_done(w, msg->data.result);
+			else if (msg->easy_handle == w->list)
+				list_done(w, msg->data.result, watched);
 		}
 	}
 	stop_transfers(w);
@@ -692,8 +812,8 @@ int shop_worker_start(shop_link *link)
 	w->link = link;
 	w->multi = curl_multi_init();
 	w->gen = (uint64_t)-1; /* the first loop starts a run */
-	shop_sse_init(&w->parser);
-	if (w->multi == NULL)
+	w->parser = lshop_sse_new();
+	if (w->multi == NULL || w->parser == NULL)
 		goto fail;
 	link->worker = w;
 	if (pthread_create(&link->thread, NULL, worker_main, link) != 0)
@@ -703,6 +823,7 @@ int shop_worker_start(shop_link *link)
 fail:
 	if (w->multi)
 		curl_multi_cleanup(w->multi);
+	lshop_sse_free(w->parser);
 	free(w);
 	link->worker = NULL;
 	return -1;
@@ -732,9 +853,10 @@ void shop_worker_stop(shop_link *link)
 	buf_free(&w->ctrl_body);
 	buf_free(&w->aux_body);
 	buf_free(&w->report_body);
+	buf_free(&w->list_body);
 	free(w->ctrl_req);
 	free(w->base);
-	shop_sse_reset(&w->parser);
+	lshop_sse_free(w->parser);
 	free(w);
 	link->worker = NULL;
 }

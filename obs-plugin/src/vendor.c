@@ -25,7 +25,19 @@ struct vendor_request_callback {
 };
 
 static const char *const request_types[] = {
-    "pin", "unpin", "countdown", "disclosure", "get_state",
+    "pin",
+    "unpin",
+    "countdown",
+    "disclosure",
+    "get_state",
+    "pin_question",
+    "unpin_question",
+    "dismiss_question",
+    "block_question",
+    "pin_answer",
+    "start_poll",
+    "end_poll",
+    "get_questions",
 };
 
 static void on_vendor_request(obs_data_t *request, obs_data_t *response,

@@ -15,6 +15,14 @@
  * stdout: "OK ...", "FIGURE ...", "FAIL ..." (exit 1); "PINNED ID" then
  * the program waits for a line on stdin before it shuts OBS down, so the
  * pytest can see the pin arrive at nginx while the link still runs.
+ *
+ * SPEC §15: the pytest has asked two questions before the start (one of
+ * hostile text: markup, U+202E, CR/LF; one of 280 emoji). The program
+ * pins them in turn with the "pin the oldest question" hotkey and finds
+ * the question card (its own colour) with text on it; then says
+ * "POLL?" and waits for a line while the pytest starts a poll and votes,
+ * finds the poll's bars (their own colour) grow with the tally, ends the
+ * poll and unpins the question with their hotkeys.
  */
 #include <errno.h>
 #include <stdarg.h>
@@ -39,9 +47,11 @@
 #define CARD_W 500
 
 /* 0xAABBGGRR, as OBS stores colours */
-#define CARD_ABGR   0xFFFF0000u /* blue */
-#define ACCENT_ABGR 0xFF0000FFu /* red */
-#define TEXT_ABGR   0xFFFFFFFFu
+#define CARD_ABGR     0xFFFF0000u /* blue */
+#define ACCENT_ABGR   0xFF0000FFu /* red */
+#define TEXT_ABGR     0xFFFFFFFFu
+#define QUESTION_ABGR 0xFF00FF00u /* green */
+#define POLL_ABGR     0xFF00FFFFu /* yellow */
 
 static pthread_mutex_t log_lock = PTHREAD_MUTEX_INITIALIZER;
 static char log_tail[64 * 1024];
@@ -216,6 +226,42 @@ static long disclosure_pixels(void)
 	return count(CARD_AREA, 0, ACCENT_ABGR);
 }
 
+static long question_pixels(void)
+{
+	return count(CARD_AREA, 0, QUESTION_ABGR);
+}
+
+/* rows of the question card: from its first green row to its last */
+static int question_rows(int *first)
+{
+	int last = -1;
+
+	*first = -1;
+	for (int y = 0; y < H; y++)
+		if (count(MARGIN, y, MARGIN + CARD_W, y + 1, 0, QUESTION_ABGR) >
+		    0) {
+			if (*first < 0)
+				*first = y;
+			last = y;
+		}
+	return *first < 0 ? 0 : last - *first + 1;
+}
+
+/* white (text) pixels on the question card */
+static long question_text_pixels(void)
+{
+	int first, rows = question_rows(&first);
+
+	return rows ? count(MARGIN, first, MARGIN + CARD_W, first + rows, 0,
+			    TEXT_ABGR)
+		    : 0;
+}
+
+static long poll_pixels(void)
+{
+	return count(CARD_AREA, 0, POLL_ABGR);
+}
+
 static void save_ppm(const char *dir, const char *name)
 {
 	char path[1024];
@@ -244,12 +290,9 @@ static void press(uint32_t key, uint32_t modifiers)
 	obs_hotkey_inject_event(combo, false);
 }
 
-
 /* --------------------------------------------------------- empty source */
 
-
 /* ------------------------------------------------------------------ main */
-
 
 static int cmp_u64(const void *a, const void *b)
 {
@@ -301,6 +344,154 @@ static int card_and_disclosure_shown(void)
 static int card_without_disclosure(void)
 {
 	return card_shown() && disclosure_pixels() == 0;
+}
+
+static int question_shown(void)
+{
+	return question_pixels() > 5000 && question_text_pixels() > 300;
+}
+
+static int no_question(void)
+{
+	return question_pixels() == 0;
+}
+
+static long poll_before;
+
+/* the bars hold 3 votes: 2/3 and 1/3 of their width */
+static int poll_tallied(void)
+{
+	return poll_pixels() > 1500;
+}
+
+static int no_offer_card(void)
+{
+	int first;
+
+	/* the countdown row stays (it runs on); the card shrinks to it */
+	return disclosure_pixels() == 0 && question_rows(&first) == 0;
+}
+
+/* A plugin hotkey as OBS's frontend calls it (routed), by name. */
+static void trigger(const char *name)
+{
+	obs_hotkey_id id = libobs_host_hotkey(name);
+
+	if (id == OBS_INVALID_HOTKEY_ID) {
+		fail("hotkey %s not registered", name);
+		return;
+	}
+	obs_hotkey_enable_callback_rerouting(true);
+	obs_hotkey_trigger_routed_callback(id, true);
+	obs_hotkey_trigger_routed_callback(id, false);
+	obs_hotkey_enable_callback_rerouting(false);
+}
+
+/* Presses name until the plugin takes it (a refusal is logged) or
+ * timeout_ms pass; 1 when taken. */
+static int trigger_until_taken(obs_source_t *src, const char *name,
+			       int timeout_ms)
+{
+	char needle[96];
+	size_t mark;
+
+	snprintf(needle, sizeof(needle), "hotkey %s", name);
+	for (int waited = 0; waited <= timeout_ms; waited += 100) {
+		render(src);
+		mark = log_mark();
+		trigger(name);
+		if (!log_since(mark, needle))
+			return 1;
+		sleep_ms(100);
+	}
+	return 0;
+}
+
+/* SPEC §15: the pinned question and the poll in the rendered frame. */
+static void questions_and_poll(obs_source_t *overlay, const char *artifacts)
+{
+	char line[64];
+	long waited;
+	int first, rows;
+
+	/* the offer card goes, so the column has room (the countdown row
+	 * stays: it runs on) */
+	trigger("live_shop.unpin");
+	if (render_until(overlay, no_offer_card, 3000) < 0)
+		fail("the offer card did not go after unpin");
+
+	if (!trigger_until_taken(overlay, "live_shop.pin_question", 15000)) {
+		fail("pin-question hotkey refused for 15 s: no waiting "
+		     "question reached the link");
+		return;
+	}
+	waited = render_until(overlay, question_shown, 3000);
+	save_ppm(artifacts, "question-hostile");
+	if (waited < 0)
+		fail("no question card after the pin: %ld px, text %ld px",
+		     question_pixels(), question_text_pixels());
+	else
+		ok("question card (%ld px, text %ld px) drawn %ld ms after "
+		   "the key press; hostile text drawn as text",
+		   question_pixels(), question_text_pixels(), waited);
+
+	/* the oldest now: 280 emoji in one run, wrapped and cut */
+	if (!trigger_until_taken(overlay, "live_shop.pin_question", 3000))
+		fail("the second question could not be pinned");
+	for (int i = 0; i < 40; i++) {
+		render(overlay);
+		sleep_ms(10);
+	}
+	save_ppm(artifacts, "question-emoji");
+	rows = question_rows(&first);
+	if (!question_shown() || rows > 400)
+		fail("280 emoji: question card %ld px over %d rows (want "
+		     "drawn, at most 400 rows)",
+		     question_pixels(), rows);
+	else
+		ok("280 emoji: question card drawn within %d rows", rows);
+
+	/* the pytest starts a poll and votes 2:1 */
+	poll_before = poll_pixels();
+	printf("POLL?\n");
+	fflush(stdout);
+	if (!fgets(line, sizeof(line), stdin))
+		line[0] = '\0';
+	waited = render_until(overlay, poll_tallied, 5000);
+	/* the texts follow the bars at the text sources' next tick */
+	for (int i = 0; i < 20; i++) {
+		render(overlay);
+		sleep_ms(10);
+	}
+	save_ppm(artifacts, "poll");
+	if (waited < 0)
+		fail("no poll bars with the votes: %ld px (before %ld)",
+		     poll_pixels(), poll_before);
+	else
+		ok("poll bars drawn with the live tally (%ld px, %ld ms)",
+		   poll_pixels(), waited);
+
+	/* end poll: its final counts stay drawn a while */
+	if (!trigger_until_taken(overlay, "live_shop.end_poll", 1000))
+		fail("the end-poll hotkey was refused");
+	for (int i = 0; i < 30; i++) {
+		render(overlay);
+		sleep_ms(10);
+	}
+	if (!poll_tallied())
+		fail("the final counts are not drawn after the poll ended "
+		     "(%ld px)",
+		     poll_pixels());
+	else
+		ok("final counts drawn after the poll ended");
+
+	if (!trigger_until_taken(overlay, "live_shop.unpin_question", 1000))
+		fail("the unpin-question hotkey was refused");
+	if (render_until(overlay, no_question, 3000) < 0)
+		fail("the question card stays after unpin (%ld px)",
+		     question_pixels());
+	else
+		ok("question card gone after unpin");
 }
 
 int main(int argc, char **argv)
@@ -386,6 +577,8 @@ int main(int argc, char **argv)
 	obs_data_set_int(settings, "card_color", CARD_ABGR);
 	obs_data_set_int(settings, "accent_color", ACCENT_ABGR);
 	obs_data_set_int(settings, "text_color", TEXT_ABGR);
+	obs_data_set_int(settings, "question_color", QUESTION_ABGR);
+	obs_data_set_int(settings, "poll_color", POLL_ABGR);
 	overlay =
 	    obs_source_create_private("live_shop_overlay", "overlay", settings);
 	empty = obs_source_create_private("bench_empty_source", "empty", NULL);
@@ -557,6 +750,8 @@ int main(int argc, char **argv)
 		obs_data_release(b);
 		obs_data_array_release(a);
 	}
+
+	questions_and_poll(overlay, artifacts);
 
 	/* The last pin: offer 1 again, for the pytest to find at nginx. */
 	press(OBS_KEY_1, INTERACT_CONTROL_KEY);

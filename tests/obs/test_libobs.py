@@ -2,8 +2,10 @@
 draws nothing before a pin, the card after the pin hotkey, keeps the
 disclosure of a sponsored offer whatever the host does; the pins reach a
 real nginx with the module; the hotkey bindings survive a restart
-(provisioned hotkeys.json in, saved hotkeys.json out); and the figures
-(hotkey callback, render cost against an empty source)."""
+(provisioned hotkeys.json in, saved hotkeys.json out); the figures
+(hotkey callback, render cost against an empty source); and (SPEC §15)
+viewer questions of hostile text pinned by hotkey and drawn, a poll's
+bars drawn with its live tally, ended and unpinned by hotkey."""
 
 import json
 import os
@@ -32,6 +34,12 @@ def test_overlay_hotkey_pin_reaches_nginx(make_setup, xvfb, plugin_so,
     own.mkdir(parents=True)
     (own / "config.json").write_text(json.dumps(plugin_config(ls)))
     (own / "hotkeys.json").write_text(json.dumps(BINDINGS))
+    # SPEC §15: asked before OBS starts (nothing is drawn until pinned);
+    # the overlay pins the oldest first
+    hostile = ask(ls, "<b>Bold</b> &amp; <script>x</script>\r\n"
+                  "\u202eevil\u2028line", "<i>Eve</i>\u202e",
+                  "session-eve-0001")
+    emoji = ask(ls, "\U0001F600" * 280, "", "session-emo-0001")
     frames = os.path.join(h.artifacts_root(), "obs-libobs-frames")
     os.makedirs(frames, exist_ok=True)
 
@@ -52,6 +60,20 @@ def test_overlay_hotkey_pin_reaches_nginx(make_setup, xvfb, plugin_so,
             line = line.rstrip("\n")
             out.append(line)
             print(line)
+            if line == "POLL?":
+                r = ls.api.call("POST", "/polls", {
+                    "question": "Which <b>size</b>?",
+                    "options": ["S \u202e", "M"], "seconds": 120})
+                assert r.status == 200, r
+                pid = r.json()["data"]["id"]
+                for i, option in enumerate((0, 0, 1)):
+                    r = ls.api.call("POST", "/polls/%s/vote" % pid,
+                                    {"option": option,
+                                     "session": "voter-%04d" % i},
+                                    token=None)
+                    assert r.status == 202, r
+                proc.stdin.write("go\n")
+                proc.stdin.flush()
             if line.startswith("PINNED"):
                 # the link is still running: the last Ctrl+1 must arrive
                 at_nginx = h.wait_for(
@@ -72,6 +94,12 @@ def test_overlay_hotkey_pin_reaches_nginx(make_setup, xvfb, plugin_so,
     assert rc == 0 and not fails, "\n".join(fails) + "\n--- log tail:\n" + \
         log[-4000:]
     assert at_nginx, "the program never reached its last pin"
+    # the hotkeys' question pins, the poll's end and the unpin reached
+    # nginx: both questions left the queue, nothing is open
+    st = ls.api.state().json()
+    assert st.get("question") is None and st.get("poll") is None, st
+    waiting = ls.api.call("GET", "/questions").json()["questions"]
+    assert not {hostile, emoji} & {q["id"] for q in waiting}, waiting
     assert "OK plugin loaded without warnings" in out
     # This host loads no obs-websocket: the plugin's post_load finds no
     # vendor API and runs on (hotkeys, overlay) instead of failing.
@@ -88,6 +116,15 @@ def test_overlay_hotkey_pin_reaches_nginx(make_setup, xvfb, plugin_so,
     # ... and the one rebound in the run (as Settings > Hotkeys does)
     assert saved.get("live_shop.pin_3") == [
         {"key": "OBS_KEY_3", "control": True}], saved.get("live_shop.pin_3")
+
+
+def ask(ls, text, name, session):
+    """A viewer's question (SPEC §15, no token): its id."""
+    r = ls.api.call("POST", "/questions",
+                    {"text": text, "name": name, "session": session},
+                    token=None)
+    assert r.status == 202, r
+    return r.json()["id"]
 
 
 def test_plugin_links_nothing_obs_30_to_32_lack(plugin_so):

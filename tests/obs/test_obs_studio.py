@@ -253,6 +253,14 @@ def test_obs_studio_dock_vendor_pin(make_setup, xvfb, plugin_so, plugin_data,
         assert live["viewers"] >= 0, live
         assert live.get("show") is None, live.get("show")
         assert state.get("show_sales") is None, state.get("show_sales")
+        # SPEC §15: the questions' requests, through obs-websocket
+        qs = client.vendor("get_questions")
+        assert qs["ok"] is True, qs
+        assert isinstance(qs.get("questions"), list), qs
+        bad = client.vendor("start_poll", {"question": "Size?",
+                                           "options": ["S"],
+                                           "seconds": 60})
+        assert bad["ok"] is False and "options" in bad["error"], bad
     finally:
         if client:
             client.close()
@@ -271,7 +279,7 @@ def test_obs_studio_dock_vendor_pin(make_setup, xvfb, plugin_so, plugin_data,
     ours = [l for l in log.splitlines() if "[live-shop]" in l]
     print("\n".join(ours))
     assert any("loaded (version" in l for l in ours), log[-3000:]
-    assert any("vendor 'live-shop': 5 requests registered" in l
+    assert any("vendor 'live-shop': 13 requests registered" in l
                for l in ours), ours
     with open(os.path.join(art, "obs-stdout.txt")) as f:
         stdout = f.read()

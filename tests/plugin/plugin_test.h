@@ -127,6 +127,36 @@ static inline lshop_event purchase_event(uint64_t seq, const char *offer_id,
 	return ev;
 }
 
+/* A viewer's question as question.pinned carries it. */
+static inline lshop_question make_question(const char *id, const char *text,
+					   const char *name, const char *answer)
+{
+	lshop_question q;
+
+	memset(&q, 0, sizeof(q));
+	snprintf(q.id, sizeof(q.id), "%s", id);
+	snprintf(q.text, sizeof(q.text), "%s", text);
+	snprintf(q.name, sizeof(q.name), "%s", name ? name : "");
+	snprintf(q.answer, sizeof(q.answer), "%s", answer ? answer : "");
+	return q;
+}
+
+/* A poll of two to four options, as poll.started carries it. */
+static inline lshop_poll make_poll(const char *id, const char *question, int n,
+				   const char *const *options)
+{
+	lshop_poll p;
+	int i;
+
+	memset(&p, 0, sizeof(p));
+	snprintf(p.id, sizeof(p.id), "%s", id);
+	snprintf(p.question, sizeof(p.question), "%s", question);
+	for (i = 0; i < n; i++)
+		snprintf(p.options[i], sizeof(p.options[i]), "%s", options[i]);
+	p.options_n = n;
+	return p;
+}
+
 static inline char *state_json(const lshop_state *st)
 {
 	char *s = lshop_state_to_json(st, STREAM, T0, NULL, 0, NULL);

@@ -13,6 +13,8 @@
  *   disclose KIND [AT_MS]
  *   hide [AT_MS]
  *   vendor TYPE [JSON]               a vendor request   -> its answer
+ *   watch-questions                  as a shown dock: GET questions
+ *                                    every 2 s          -> ok
  *   view                             the view as JSON
  *   wait-status NAME SECONDS         until the status is NAME
  *   wait-online SECONDS              until online
@@ -93,6 +95,37 @@ static json_t *sales_json(void)
 			 "gmv", gmv);
 }
 
+/* The pinned question: {"id","text","name","answer"} or null. */
+static json_t *question_json(void)
+{
+	if (!view_.question_pinned)
+		return json_null();
+	return json_pack("{s:s,s:s,s:s,s:s}", "id", view_.question.id, "text",
+			 view_.question.text, "name", view_.question.name,
+			 "answer", view_.question.answer);
+}
+
+/* The poll shown: {"id","question","options","counts","votes","live"}. */
+static json_t *poll_json(void)
+{
+	json_t *opts, *counts;
+	int i;
+
+	if (!view_.poll_shown)
+		return json_null();
+	opts = json_array();
+	counts = json_array();
+	for (i = 0; i < view_.poll.options_n; i++) {
+		json_array_append_new(opts, json_string(view_.poll.options[i]));
+		json_array_append_new(counts,
+				      json_integer(view_.poll.counts[i]));
+	}
+	return json_pack("{s:s,s:s,s:o,s:o,s:I,s:b}", "id", view_.poll.id,
+			 "question", view_.poll.question, "options", opts,
+			 "counts", counts, "votes",
+			 (json_int_t)view_.poll_votes, "live", view_.poll_live);
+}
+
 static char *view_text(void)
 {
 	char at[LSHOP_TIME_LEN];
@@ -136,6 +169,11 @@ static char *view_text(void)
 	json_object_set_new(v, "show_id", json_string(view_.show_id));
 	json_object_set_new(v, "show_title", json_string(view_.show_title));
 	json_object_set_new(v, "sales", sales_json());
+	/* SPEC §15 */
+	json_object_set_new(v, "question", question_json());
+	json_object_set_new(v, "poll", poll_json());
+	json_object_set_new(v, "questions_waiting",
+			    json_integer(view_.questions_waiting));
 	s = json_dumps(v, JSON_COMPACT);
 	json_decref(v);
 	return s;
@@ -280,6 +318,9 @@ int main(void)
 						     lshop_now_ms());
 			say("%s", s ? s : "null");
 			free(s);
+		} else if (strcmp(cmd, "watch-questions") == 0) {
+			shop_link_watch_questions(link_, 1);
+			say("ok");
 		} else if (strcmp(cmd, "view") == 0) {
 			s = view_text();
 			say("%s", s);

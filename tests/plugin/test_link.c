@@ -277,7 +277,7 @@ static void test_sse_bytes(void **state)
 	lshop_error err;
 	lshop_state st;
 	char *s, msg[8192];
-	shop_sse p;
+	lshop_sse *p;
 	int flags;
 
 	(void)state;
@@ -294,9 +294,10 @@ static void test_sse_bytes(void **state)
 			       "000Z\",\"data\":{\"offer_id\":\"a\","
 			       "\"stock\":4}"));
 	free(s);
-	shop_sse_init(&p);
+	p = lshop_sse_new();
+	assert_non_null(p);
 	flags =
-	    shop_link_on_sse(link_, link_->settings_gen, &p, msg, strlen(msg));
+	    shop_link_on_sse(link_, link_->settings_gen, p, msg, strlen(msg));
 	assert_int_equal(flags, 0);
 	view();
 	assert_true(v->pinned);
@@ -312,15 +313,15 @@ static void test_sse_bytes(void **state)
 			       "000Z\",\"data\":{\"offer_id\":\"a\","
 			       "\"quantity\":1}"));
 	assert_int_equal(
-	    shop_link_on_sse(link_, link_->settings_gen, &p, msg, strlen(msg)),
+	    shop_link_on_sse(link_, link_->settings_gen, p, msg, strlen(msg)),
 	    SHOP_EVENT_GAP);
-	flags = shop_link_on_sse(link_, link_->settings_gen, &p,
+	flags = shop_link_on_sse(link_, link_->settings_gen, p,
 				 "event: x\ndata: {\n\n", 18);
 	assert_int_equal(flags, 0);
 	assert_non_null(strstr(logged, "not understood"));
 	view();
 	assert_int_equal(v->npurchases, 0);
-	shop_sse_reset(&p);
+	lshop_sse_free(p);
 }
 
 /*
@@ -335,7 +336,7 @@ static void test_sse_audience_and_resume(void **state)
 	lshop_state st;
 	char *s, *e, msg[8192];
 	uint64_t seq = 77;
-	shop_sse p;
+	lshop_sse *p;
 	uint64_t g;
 
 	(void)state;
@@ -354,11 +355,12 @@ static void test_sse_audience_and_resume(void **state)
 		 s, e);
 	free(s);
 	free(e);
-	shop_sse_init(&p);
+	p = lshop_sse_new();
+	assert_non_null(p);
 	hook_seen[0] = '\0';
 	link_->parsed_hook = note_hook;
 	assert_int_equal(
-	    shop_link_on_sse(link_, link_->settings_gen, &p, msg, strlen(msg)),
+	    shop_link_on_sse(link_, link_->settings_gen, p, msg, strlen(msg)),
 	    SHOP_EVENT_SALE);
 	assert_string_equal(hook_seen, "state event audience ");
 	view();
@@ -374,32 +376,32 @@ static void test_sse_audience_and_resume(void **state)
 	s = "event: audience\ndata: {\"viewers\":12}\n\n"
 	    ": ping\n\n";
 	assert_int_equal(
-	    shop_link_on_sse(link_, link_->settings_gen, &p, s, strlen(s)), 0);
+	    shop_link_on_sse(link_, link_->settings_gen, p, s, strlen(s)), 0);
 	view();
 	assert_int_equal(v->generation, g);
 	s = "event: audience\ndata: {\"viewers\":0}\n\n";
 	assert_int_equal(
-	    shop_link_on_sse(link_, link_->settings_gen, &p, s, strlen(s)), 0);
+	    shop_link_on_sse(link_, link_->settings_gen, p, s, strlen(s)), 0);
 	view();
 	assert_int_equal(v->viewers, 0);
 	assert_int_equal(shop_link_resume_seq(link_, &seq), 1);
 	assert_int_equal(seq, 2);
 	/* for settings replaced meanwhile: ignored */
 	s = "event: audience\ndata: {\"viewers\":40}\n\n";
-	shop_link_on_sse(link_, link_->settings_gen + 1, &p, s, strlen(s));
+	shop_link_on_sse(link_, link_->settings_gen + 1, p, s, strlen(s));
 	view();
 	assert_int_equal(v->viewers, 0);
 	/* not understood: said, nothing changes, no gap */
 	s = "event: audience\ndata: {\"viewers\":\"many\"}\n\n";
 	assert_int_equal(
-	    shop_link_on_sse(link_, link_->settings_gen, &p, s, strlen(s)), 0);
+	    shop_link_on_sse(link_, link_->settings_gen, p, s, strlen(s)), 0);
 	assert_non_null(strstr(logged, "audience message is not understood"));
 	view();
 	assert_int_equal(v->viewers, 0);
 	assert_int_equal(shop_link_resume_seq(link_, &seq), 1);
 	assert_int_equal(seq, 2);
 	link_->parsed_hook = NULL;
-	shop_sse_reset(&p);
+	lshop_sse_free(p);
 	(void)err;
 }
 
@@ -518,7 +520,7 @@ static void test_press_while_the_worker_handles(void **state)
 	char *cat = catalog_json(SHOP_CATALOG_MAX), *s, msg[8192];
 	lshop_error err;
 	lshop_state st;
-	shop_sse p;
+	lshop_sse *p;
 	int resync;
 
 	(void)state;
@@ -554,11 +556,12 @@ static void test_press_while_the_worker_handles(void **state)
 			       "000Z\",\"data\":{\"offer_id\":\"a\","
 			       "\"stock\":4}"));
 	free(s);
-	shop_sse_init(&p);
+	p = lshop_sse_new();
+	assert_non_null(p);
 	assert_int_equal(
-	    shop_link_on_sse(link_, link_->settings_gen, &p, msg, strlen(msg)),
+	    shop_link_on_sse(link_, link_->settings_gen, p, msg, strlen(msg)),
 	    0);
-	shop_sse_reset(&p);
+	lshop_sse_free(p);
 	assert_int_equal(link_->published_entries, 1);
 
 	/* the answer to a control call */

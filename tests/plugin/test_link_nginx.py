@@ -390,3 +390,119 @@ def test_the_show_its_viewers_and_sales_in_the_view(make_setup, probes):
         p.view()), 10, 0.05, "no show in the view")
     assert v["sales"] is None and v["show_title"] == "", v
     assert "not understood" not in p.log(), p.log()
+
+
+def ask(ls, text, name, session):
+    """A viewer's question (SPEC §15: no token): its id."""
+    r = ls.api.call("POST", "/questions",
+                    {"text": text, "name": name, "session": session},
+                    token=None)
+    assert r.status == 202, r
+    return r.json()["id"]
+
+
+def vendor(p, line):
+    ans = json.loads(p.cmd("vendor " + line))
+    assert ans["ok"] is True, (line, ans)
+    return ans
+
+
+def test_questions_answers_and_polls_through_nginx(make_setup, probes):
+    """SPEC §15 from the host's side: the waiting queue in the link (with
+    the token), a question pinned with an answer, a saved answer pinned,
+    dismiss and block, a poll started here with its live tally through
+    SSE and its final counts; hostile viewer text arrives clean."""
+    ls = start(make_setup)
+    r = ls.api.call("PUT", "/answers/ship", {
+        "question": "Shipping?", "answer": "Free over 50 \u20ac"})
+    assert r.status in (200, 201), r
+    p = probes()
+    online(p, ls)
+    p.ok("watch-questions")
+
+    q1 = ask(ls, "Does it <b>ship</b>\r\nto \u202eAustria?", "<i>Eve</i>",
+             "session-eve-0001")
+    q2 = ask(ls, "Colours?", "Bob", "session-bob-0001")
+    q3 = ask(ls, "\U0001F600" * 280, "", "session-emo-0001")
+    q4 = ask(ls, "And Italy?", "Eve again", "session-eve-0001")
+
+    def listed(n):
+        ans = vendor(p, "get_questions")
+        return ans if len(ans["questions"]) == n and ans["answers"] \
+            else None
+    ans = h.wait_for(lambda: listed(4), 10, 0.05, "4 waiting questions")
+    texts = {q["id"]: q for q in ans["questions"]}
+    # cleaned by the server: CR LF a space, the bidi override gone, the
+    # markup kept as text
+    assert texts[q1]["text"] == "Does it <b>ship</b> to Austria?", texts
+    assert texts[q1]["name"] == "<i>Eve</i>"
+    assert len(texts[q3]["text"]) == 280
+    assert [a["id"] for a in ans["answers"]] == ["ship"]
+    assert p.view()["questions_waiting"] == 4
+
+    # pinned with an answer: at the server's state at once
+    vendor(p, json.dumps({"id": q1, "answer": "Yes,\nin 3 days"})
+           .join(["pin_question ", ""]))
+    st = h.wait_for(lambda: (lambda s: s if s.get("question") else None)(
+        ls.api.state().json()), 5, 0.02, "the question in GET state")
+    assert st["question"]["question"]["id"] == q1
+    assert st["question"]["question"]["answer"] == "Yes, in 3 days"
+    p.ok("wait-idle %d" % WAIT)
+    v = p.view()
+    assert v["question"]["text"] == "Does it <b>ship</b> to Austria?", v
+    assert v["question"]["answer"] == "Yes, in 3 days"
+
+    # dismiss q2, block the asker of q4 (Eve: nothing else of hers waits)
+    vendor(p, 'dismiss_question {"id":"%s"}' % q2)
+    vendor(p, 'block_question {"id":"%s"}' % q4)
+    p.ok("wait-idle %d" % WAIT)
+    ids = [q["id"] for q in ls.api.call("GET", "/questions")
+           .json()["questions"]]
+    assert ids == [q3], ids
+    blocked = ls.api.call("GET", "/questions").json()["blocked_sessions"]
+    assert blocked == 1
+    # a blocked asker is answered 202 and dropped
+    ask(ls, "again?", "Eve", "session-eve-0001")
+    time.sleep(0.5)
+    assert len(ls.api.call("GET", "/questions").json()["questions"]) == 1
+
+    # the saved answer: pinned as a question, replacing q1
+    vendor(p, 'pin_answer {"slot":1}')
+    h.wait_for(lambda: (ls.api.state().json().get("question") or {})
+               .get("question", {}).get("id") == "ship", 5, 0.02,
+               "the saved answer pinned")
+    p.ok("wait-idle %d" % WAIT)
+    assert p.view()["question"]["answer"] == "Free over 50 \u20ac"
+    vendor(p, "unpin_question")
+    h.wait_for(lambda: ls.api.state().json().get("question") is None, 5,
+               0.02, "the question unpinned")
+
+    # a poll: started here, votes from viewers, the tally through SSE
+    vendor(p, json.dumps({"question": "Which colour?",
+                          "options": ["Red", "Blue"], "seconds": 60})
+           .join(["start_poll ", ""]))
+    poll = h.wait_for(lambda: ls.api.state().json().get("poll"), 5, 0.02,
+                      "the poll in GET state")
+    pid = poll["poll"]["id"]
+    p.ok("wait-idle %d" % WAIT)
+    assert p.view()["poll"]["id"] == pid
+    for i, option in enumerate((0, 0, 1)):
+        r = ls.api.call("POST", "/polls/%s/vote" % pid,
+                        {"option": option, "session": "voter-%04d" % i},
+                        token=None)
+        assert r.status == 202, r
+    v = h.wait_for(lambda: (lambda v: v if v["poll"]["counts"] == [2, 1]
+                            else None)(p.view()), 5, 0.05,
+                   "the live tally [2, 1] in the view")
+    assert v["poll"]["live"] is True and v["poll"]["votes"] == 3
+    vendor(p, "end_poll")
+    v = h.wait_for(lambda: (lambda v: v if v["poll"] and
+                            not v["poll"]["live"] else None)(p.view()),
+                   5, 0.02, "the poll ended in the view")
+    assert v["poll"]["counts"] == [2, 1], v
+    assert ls.api.state().json().get("poll") is None
+    p.ok("wait-idle %d" % WAIT)
+    v = p.view()
+    # poll.ended's final counts (the server's tally when it ended)
+    assert v["pending"] == 0 and v["poll"]["counts"] == [2, 1], v
+    assert v["poll"]["votes"] == 3

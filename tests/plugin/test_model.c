@@ -588,6 +588,408 @@ static void test_report_gmv(void **state)
 	assert_string_equal(err.code, "invalid_json");
 }
 
+/* SPEC §15 */
+
+static const char *const sizes[] = {"S", "M", "L"};
+
+#define QUESTIONS_JSON                                                         \
+	"{\"questions\":["                                                     \
+	"{\"id\":\"q1\",\"text\":\"Does it ship to <b>Austria</b>?\","         \
+	"\"name\":\"Eve\",\"at\":\"2026-11-24T10:00:01.000Z\",\"held\":false," \
+	"\"session\":\"0123456789abcdef\"},"                                   \
+	"{\"id\":\"q2\",\"text\":\"idiot question\",\"name\":\"\","            \
+	"\"at\":\"2026-11-24T10:00:02.000Z\",\"held\":true,"                   \
+	"\"session\":\"fedcba9876543210\"},"                                   \
+	"{\"id\":\"q3\",\"text\":\"And to Italy?\",\"name\":\"Eve\","          \
+	"\"at\":\"2026-11-24T10:00:03.000Z\",\"held\":false,"                  \
+	"\"session\":\"0123456789abcdef\"}],\"blocked_sessions\":2}"
+
+static void put_questions(const char *json)
+{
+	shop_questions *q = calloc(1, sizeof(*q));
+	lshop_error err;
+
+	assert_non_null(q);
+	if (shop_questions_parse(json, strlen(json), q, &err) != 0)
+		fail_msg("%s: %s", json, err.message);
+	shop_model_put_questions(m, q);
+	free(q);
+}
+
+/* The state's "question" and "poll" (with its live counts) reach the
+ * view. */
+static void test_state_question_and_poll(void **state)
+{
+	lshop_question q =
+	    make_question("q7", "Which <b>size</b> fits?", "Eve", "Take M");
+	lshop_poll p = make_poll("p5", "Which size?", 3, sizes);
+	lshop_event evs[LSHOP_PLAN_MAX];
+	shop_view *v = calloc(1, sizeof(*v));
+	lshop_error err;
+	lshop_state st;
+	char *s;
+
+	(void)state;
+	lshop_state_init(&st);
+	apply_all(&st, evs,
+		  lshop_state_plan_question_pin(&st, &q, T0, evs, &err));
+	apply_all(&st, evs,
+		  lshop_state_plan_poll_start(&st, &p, 60, T0 + 10, evs, &err));
+	st.poll.counts[0] = 3;
+	st.poll.counts[1] = 5;
+	s = state_json(&st);
+	assert_non_null(strstr(s, "\"counts\":[3,5,0]"));
+	assert_int_equal(shop_model_set_state(m, s, strlen(s), 0, &err), 0);
+	free(s);
+	shop_model_view(m, v);
+	assert_true(v->question_pinned);
+	assert_string_equal(v->question.id, "q7");
+	assert_string_equal(v->question.text, "Which <b>size</b> fits?");
+	assert_string_equal(v->question.name, "Eve");
+	assert_string_equal(v->question.answer, "Take M");
+	assert_true(v->poll_live);
+	assert_true(v->poll_shown);
+	assert_string_equal(v->poll.id, "p5");
+	assert_int_equal(v->poll.options_n, 3);
+	assert_string_equal(v->poll.options[2], "L");
+	assert_int_equal(v->poll.counts[0], 3);
+	assert_int_equal(v->poll.counts[1], 5);
+	assert_int_equal(v->poll_votes, 8);
+	assert_int_equal(v->poll.ends_at_ms, T0 + 10 + 60000);
+	assert_int_equal(v->poll_ended_at_ms, 0);
+	assert_int_equal(v->questions_waiting, -1); /* not asked yet */
+
+	/* nothing open: both null */
+	lshop_state_init(&st);
+	s = state_json(&st);
+	assert_non_null(strstr(s, "\"question\":null"));
+	assert_non_null(strstr(s, "\"poll\":null"));
+	assert_int_equal(shop_model_set_state(m, s, strlen(s), 1, &err), 0);
+	free(s);
+	shop_model_view(m, v);
+	assert_false(v->question_pinned);
+	assert_string_equal(v->question.text, "");
+	assert_false(v->poll_shown);
+	free(v);
+}
+
+/* question.* and poll.* from the stream, the live tally of the SSE
+ * "poll" message, and the final counts of poll.ended. */
+static void test_question_and_poll_events(void **state)
+{
+	lshop_question q = make_question("q1", "Ship?", "", NULL);
+	lshop_poll p = make_poll("p3", "Colour?", 2, sizes), tally;
+	lshop_event evs[LSHOP_PLAN_MAX];
+	shop_view *v = calloc(1, sizeof(*v));
+	lshop_error err;
+	lshop_state st;
+	int64_t votes = 0;
+	size_t n, i;
+	char *s;
+
+	(void)state;
+	lshop_state_init(&st);
+	s = state_json(&st);
+	assert_int_equal(shop_model_set_state(m, s, strlen(s), 0, &err), 0);
+	free(s);
+
+	n = lshop_state_plan_question_pin(&st, &q, T0, evs, &err);
+	apply_all(&st, evs, n);
+	for (i = 0; i < n; i++)
+		assert_int_equal(shop_model_apply_event(m, &evs[i]), 0);
+	shop_model_view(m, v);
+	assert_true(v->question_pinned);
+	assert_string_equal(v->question.text, "Ship?");
+	assert_string_equal(v->question.name, ""); /* anonymous */
+
+	n = lshop_state_plan_question_unpin(&st, T0 + 1, evs, &err);
+	apply_all(&st, evs, n);
+	assert_int_equal(shop_model_apply_event(m, &evs[0]), 0);
+	shop_model_view(m, v);
+	assert_false(v->question_pinned);
+
+	n = lshop_state_plan_poll_start(&st, &p, 30, T0 + 2, evs, &err);
+	apply_all(&st, evs, n);
+	assert_int_equal(shop_model_apply_event(m, &evs[0]), 0);
+	shop_model_view(m, v);
+	assert_true(v->poll_live);
+	assert_int_equal(v->poll.counts[0], 0);
+
+	/* the tally: SPEC §15's message, no seq */
+	s = "{\"id\":\"p3\",\"counts\":[4,1],\"votes\":5}";
+	assert_int_equal(
+	    shop_poll_tally_parse(s, strlen(s), &tally, &votes, &err), 0);
+	assert_int_equal(votes, 5);
+	assert_int_equal(shop_model_set_poll_tally(m, &tally, votes), 1);
+	assert_int_equal(shop_model_set_poll_tally(m, &tally, votes), 0);
+	assert_int_equal(m->server.seq, st.seq);
+	shop_model_view(m, v);
+	assert_int_equal(v->poll.counts[0], 4);
+	assert_int_equal(v->poll.counts[1], 1);
+	assert_int_equal(v->poll_votes, 5);
+	/* another poll's tally, or one of the wrong shape, is ignored */
+	strcpy(tally.id, "p2");
+	tally.counts[0] = 99;
+	assert_int_equal(shop_model_set_poll_tally(m, &tally, 99), 0);
+	strcpy(tally.id, "p3");
+	tally.options_n = 3;
+	assert_int_equal(shop_model_set_poll_tally(m, &tally, 99), 0);
+	shop_model_view(m, v);
+	assert_int_equal(v->poll.counts[0], 4);
+	/* what is not a tally is refused */
+	assert_int_equal(
+	    shop_poll_tally_parse("{\"id\":\"p3\"}", 11, &tally, &votes, &err),
+	    -1);
+	assert_string_equal(err.field, "counts");
+	s = "{\"id\":\"p3\",\"counts\":[1,-2]}";
+	assert_int_equal(
+	    shop_poll_tally_parse(s, strlen(s), &tally, &votes, &err), -1);
+	s = "{\"id\":\"p 3\",\"counts\":[1,2]}";
+	assert_int_equal(
+	    shop_poll_tally_parse(s, strlen(s), &tally, &votes, &err), -1);
+	assert_int_equal(shop_poll_tally_parse("[", 1, &tally, &votes, &err),
+			 -1);
+	assert_string_equal(err.code, "invalid_json");
+
+	/* poll.ended: its final counts stay in the view, not running */
+	n = lshop_state_plan_poll_end(&st, "p3", T0 + 3, evs, &err);
+	assert_int_equal(n, 1);
+	evs[0].poll.counts[0] = 6;
+	evs[0].poll.counts[1] = 2;
+	apply_all(&st, evs, n);
+	assert_int_equal(shop_model_apply_event(m, &evs[0]), 0);
+	shop_model_view(m, v);
+	assert_false(v->poll_live);
+	assert_true(v->poll_shown);
+	assert_string_equal(v->poll.question, "Colour?");
+	assert_int_equal(v->poll.counts[0], 6);
+	assert_int_equal(v->poll.counts[1], 2);
+	assert_int_equal(v->poll_votes, 8);
+	assert_int_equal(v->poll_ended_at_ms, evs[0].at_ms);
+
+	/* a new poll replaces the result */
+	p = make_poll("p9", "Again?", 2, sizes);
+	n = lshop_state_plan_poll_start(&st, &p, 30, T0 + 4, evs, &err);
+	apply_all(&st, evs, n);
+	assert_int_equal(shop_model_apply_event(m, &evs[0]), 0);
+	shop_model_view(m, v);
+	assert_true(v->poll_live);
+	assert_string_equal(v->poll.id, "p9");
+	assert_int_equal(v->poll.counts[0], 0);
+	assert_int_equal(v->poll_ended_at_ms, 0);
+	free(v);
+}
+
+/* The host's question actions: shown at once, the waiting list follows,
+ * sent to SPEC §15's paths. */
+static void test_question_actions(void **state)
+{
+	shop_action a;
+	shop_view *v = calloc(1, sizeof(*v));
+	const shop_waiting_question *w;
+	char path[128], *body;
+	lshop_error err;
+	lshop_state st;
+	char *s;
+
+	(void)state;
+	lshop_state_init(&st);
+	s = state_json(&st);
+	assert_int_equal(shop_model_set_state(m, s, strlen(s), 0, &err), 0);
+	free(s);
+	put_questions(QUESTIONS_JSON);
+	assert_int_equal(m->questions->n, 3);
+	assert_int_equal(m->questions->blocked_sessions, 2);
+	w = shop_model_question(m, "q2");
+	assert_non_null(w);
+	assert_true(w->held);
+	assert_string_equal(w->session, "fedcba9876543210");
+	assert_int_equal(shop_model_question(m, "q1")->at_ms, T0 + 877);
+	shop_model_view(m, v);
+	assert_int_equal(v->questions_waiting, 3);
+
+	/* pin q1 with an answer: on the view at once, out of the list */
+	memset(&a, 0, sizeof(a));
+	a.type = SHOP_ACTION_QUESTION_PIN;
+	a.at_ms = T0 + 1000;
+	a.send_at = 1;
+	a.question = make_question("q1", shop_model_question(m, "q1")->text,
+				   "Eve", "Yes, in 3 days");
+	assert_int_equal(shop_model_act(m, &a, &err), 0);
+	shop_model_view(m, v);
+	assert_true(v->question_pinned);
+	assert_string_equal(v->question.answer, "Yes, in 3 days");
+	assert_null(shop_model_question(m, "q1"));
+	assert_int_equal(m->questions->n, 2);
+	assert_string_equal(shop_action_url(&a, path, sizeof(path)),
+			    "questions/q1/pin");
+	body = shop_action_body(&a);
+	/* no "at": SPEC §15's calls happen when they arrive */
+	assert_string_equal(body, "{\"answer\":\"Yes, in 3 days\"}");
+	free(body);
+
+	/* block Eve: q3 (hers too) goes with it, and stays gone when a
+	 * list fetched before the server heard of it comes */
+	memset(&a, 0, sizeof(a));
+	a.type = SHOP_ACTION_QUESTION_BLOCK;
+	a.at_ms = T0 + 2000;
+	strcpy(a.question.id, "q3");
+	strcpy(a.session, "0123456789abcdef");
+	assert_int_equal(shop_model_act(m, &a, &err), 0);
+	assert_int_equal(m->questions->n, 1);
+	assert_string_equal(m->questions->q[0].id, "q2");
+	assert_string_equal(shop_action_url(&a, path, sizeof(path)),
+			    "questions/q3/block");
+	put_questions(QUESTIONS_JSON);
+	assert_int_equal(m->questions->n, 1);
+
+	/* dismiss q2: no event comes of it, so its answer ends it */
+	a.type = SHOP_ACTION_QUESTION_DISMISS;
+	strcpy(a.question.id, "q2");
+	a.session[0] = '\0';
+	assert_int_equal(shop_model_act(m, &a, &err), 0);
+	assert_int_equal(m->questions->n, 0);
+	assert_int_equal(shop_model_pending(m), 3);
+	shop_model_answered(m, 1); /* the pin: its event to come */
+	assert_int_equal(shop_model_next(m)->type, SHOP_ACTION_QUESTION_BLOCK);
+	shop_model_answered(m, 0);
+	assert_int_equal(shop_model_next(m)->type,
+			 SHOP_ACTION_QUESTION_DISMISS);
+	shop_model_answered(m, 0);
+	assert_null(shop_model_next(m));
+	assert_int_equal(m->qlen, 1); /* the pin, until its event */
+
+	/* unpin: refused with none pinned in the picture */
+	memset(&a, 0, sizeof(a));
+	a.type = SHOP_ACTION_QUESTION_UNPIN;
+	a.at_ms = T0 + 3000;
+	assert_int_equal(shop_model_act(m, &a, &err), 0);
+	assert_int_equal(shop_model_act(m, &a, &err), -1);
+	assert_string_equal(err.code, "not_pinned");
+	assert_string_equal(shop_action_url(&a, path, sizeof(path)),
+			    "unpin-question");
+	body = shop_action_body(&a);
+	assert_string_equal(body, "{}");
+	free(body);
+	/* with the moment of the press, as unpin (SPEC §5) */
+	a.send_at = 1;
+	body = shop_action_body(&a);
+	assert_string_equal(body, "{\"at\":\"2026-11-24T10:00:03.123Z\"}");
+	free(body);
+	free(v);
+}
+
+/* A poll started here: the server names it, the queued end follows. */
+static void test_poll_actions(void **state)
+{
+	shop_action s_, e;
+	shop_view *v = calloc(1, sizeof(*v));
+	char path[128], *body;
+	lshop_error err;
+
+	(void)state;
+	memset(&e, 0, sizeof(e));
+	e.type = SHOP_ACTION_POLL_END;
+	e.at_ms = T0 + 5000;
+	assert_int_equal(shop_model_act(m, &e, &err), -1);
+	assert_string_equal(err.code, "not_running");
+
+	memset(&s_, 0, sizeof(s_));
+	s_.type = SHOP_ACTION_POLL_START;
+	s_.at_ms = T0;
+	s_.seconds = 45;
+	s_.poll = make_poll(SHOP_POLL_NEW_ID, "Red or \"blue\"?", 2, sizes);
+	assert_int_equal(shop_model_act(m, &s_, &err), 0);
+	shop_model_view(m, v);
+	assert_true(v->poll_live);
+	assert_int_equal(v->poll.ends_at_ms, T0 + 45000);
+	assert_string_equal(shop_action_url(&s_, path, sizeof(path)), "polls");
+	body = shop_action_body(&s_);
+	assert_string_equal(body, "{\"question\":\"Red or \\\"blue\\\"?\","
+				  "\"options\":[\"S\",\"M\"],\"seconds\":45}");
+	free(body);
+
+	strcpy(e.poll.id, SHOP_POLL_NEW_ID);
+	assert_int_equal(shop_model_act(m, &e, &err), 0);
+	shop_model_view(m, v);
+	assert_false(v->poll_live);
+	/* the start answered: the end names the server's poll */
+	shop_model_poll_named(m, "p12");
+	shop_model_answered(m, 12);
+	assert_string_equal(shop_model_next(m)->poll.id, "p12");
+	assert_string_equal(
+	    shop_action_url(shop_model_next(m), path, sizeof(path)),
+	    "polls/p12/end");
+	assert_string_equal(shop_action_name(SHOP_ACTION_POLL_END), "end poll");
+	assert_string_equal(shop_action_method(SHOP_ACTION_POLL_END), "POST");
+	assert_true(shop_action_makes_event(SHOP_ACTION_POLL_END));
+	assert_false(shop_action_makes_event(SHOP_ACTION_QUESTION_DISMISS));
+	free(v);
+}
+
+/* GET questions and GET answers: checked, hostile text refused. */
+static void test_questions_and_answers_parse(void **state)
+{
+	shop_questions *q = calloc(1, sizeof(*q));
+	lshop_error err;
+	const char *s;
+	char *big;
+	size_t i, len;
+
+	(void)state;
+	s = "{\"questions\":[],\"blocked_sessions\":0}";
+	assert_int_equal(shop_questions_parse(s, strlen(s), q, &err), 0);
+	assert_int_equal(q->n, 0);
+	/* not clean viewer text (a CR, a bidi override), a bad session */
+	s = "{\"questions\":[{\"id\":\"q1\",\"text\":\"a\\r\\nb\","
+	    "\"session\":\"0123456789abcdef\"}]}";
+	assert_int_equal(shop_questions_parse(s, strlen(s), q, &err), -1);
+	assert_string_equal(err.field, "questions");
+	assert_non_null(strstr(err.message, "question 1"));
+	s = "{\"questions\":[{\"id\":\"q1\",\"text\":\"\\u202Eevil\"}]}";
+	assert_int_equal(shop_questions_parse(s, strlen(s), q, &err), -1);
+	s = "{\"questions\":[{\"id\":\"q1\",\"text\":\"ok\","
+	    "\"session\":\"XYZ\"}]}";
+	assert_int_equal(shop_questions_parse(s, strlen(s), q, &err), -1);
+	s = "{\"questions\":[{\"id\":\"q 1\",\"text\":\"ok\"}]}";
+	assert_int_equal(shop_questions_parse(s, strlen(s), q, &err), -1);
+	assert_int_equal(shop_questions_parse("{}", 2, q, &err), -1);
+	assert_int_equal(shop_questions_parse("{", 1, q, &err), -1);
+	assert_string_equal(err.code, "invalid_json");
+
+	/* more than kept: the oldest SHOP_QUESTIONS_MAX */
+	len = 64 + (SHOP_QUESTIONS_MAX + 5) * 64;
+	big = malloc(len);
+	assert_non_null(big);
+	strcpy(big, "{\"questions\":[");
+	for (i = 0; i < SHOP_QUESTIONS_MAX + 5; i++)
+		snprintf(big + strlen(big), len - strlen(big),
+			 "%s{\"id\":\"q%zu\",\"text\":\"Q %zu\"}", i ? "," : "",
+			 i, i);
+	strcat(big, "]}");
+	assert_int_equal(shop_questions_parse(big, strlen(big), q, &err), 0);
+	assert_int_equal(q->n, SHOP_QUESTIONS_MAX);
+	assert_string_equal(q->q[0].id, "q0");
+	free(big);
+
+	s = "{\"answers\":[{\"id\":\"ship\",\"question\":\"Shipping?\","
+	    "\"answer\":\"Free over 50 \xE2\x82\xAC\"},{\"id\":\"size\","
+	    "\"question\":\"Sizes?\",\"answer\":\"S to XL\"}]}";
+	assert_int_equal(shop_answers_parse(s, strlen(s), q, &err), 0);
+	assert_int_equal(q->nanswers, 2);
+	assert_string_equal(q->answers[0].id, "ship");
+	assert_string_equal(q->answers[0].answer, "Free over 50 \xE2\x82\xAC");
+	shop_model_put_answers(m, q);
+	assert_non_null(shop_model_answer(m, "size"));
+	assert_null(shop_model_answer(m, "nope"));
+	s = "{\"answers\":[{\"question\":\"Shipping?\",\"answer\":\"x\"}]}";
+	assert_int_equal(shop_answers_parse(s, strlen(s), q, &err), -1);
+	s = "{\"answers\":[{\"id\":\"a\",\"question\":\"\",\"answer\":\"x\"}]}";
+	assert_int_equal(shop_answers_parse(s, strlen(s), q, &err), -1);
+	assert_non_null(strstr(err.message, "saved answer 1"));
+	free(q);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -609,6 +1011,15 @@ int main(void)
 	    cmocka_unit_test_setup_teardown(test_show_events_and_sales, setup,
 					    teardown),
 	    cmocka_unit_test_setup_teardown(test_report_gmv, setup, teardown),
+	    cmocka_unit_test_setup_teardown(test_state_question_and_poll, setup,
+					    teardown),
+	    cmocka_unit_test_setup_teardown(test_question_and_poll_events,
+					    setup, teardown),
+	    cmocka_unit_test_setup_teardown(test_question_actions, setup,
+					    teardown),
+	    cmocka_unit_test_setup_teardown(test_poll_actions, setup, teardown),
+	    cmocka_unit_test_setup_teardown(test_questions_and_answers_parse,
+					    setup, teardown),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

@@ -35,6 +35,7 @@ static int64_t mono_ms(void)
 }
 
 typedef struct request {
+	char method[8];
 	char path[256]; /* after PREFIX */
 	int64_t at;     /* mono ms */
 	int auth;       /* carried "Authorization: Bearer TOKEN" */
@@ -62,6 +63,8 @@ static struct fake {
 
 	pthread_t sse[SSE_MAX];
 	size_t nsse;
+
+	const char *questions; /* GET questions' answer */
 } f;
 
 static void send_all(int fd, const char *s, size_t len)
@@ -187,6 +190,8 @@ static void handle(int fd)
 	}
 	memset(&r, 0, sizeof(r));
 	r.at = mono_ms();
+	snprintf(r.method, sizeof(r.method), "%.*s", (int)strcspn(buf, " "),
+		 buf);
 	p = strstr(buf, " " PREFIX);
 	end = p ? strchr(p + 1, ' ') : NULL;
 	if (p && end)
@@ -211,6 +216,15 @@ static void handle(int fd)
 		body = state_now();
 	else if (strcmp(r.path, "offers") == 0)
 		body = catalog_json(3);
+	else if (strcmp(r.path, "questions") == 0 && r.auth)
+		body = strdup(f.questions);
+	else if (strcmp(r.path, "answers") == 0 && r.auth)
+		body = strdup("{\"answers\":[{\"id\":\"ship\",\"question\":"
+			      "\"Shipping?\",\"answer\":\"Free\"}]}");
+	else if (strcmp(r.method, "POST") == 0 && r.auth &&
+		 strncmp(r.path, "questions/", 10) == 0 &&
+		 strstr(r.path, "/dismiss") != NULL)
+		body = strdup("{\"dismissed\":\"q1\"}");
 	else if (strncmp(r.path, "report?show=", 12) == 0) {
 		for (i = 0; i < f.nstarted; i++)
 			known |= strcmp(f.started[i], r.path + 12) == 0;
@@ -252,6 +266,7 @@ static void fake_start(void)
 	socklen_t sl = sizeof(sa);
 
 	memset(&f, 0, sizeof(f));
+	f.questions = "{\"questions\":[],\"blocked_sessions\":0}";
 	pthread_mutex_init(&f.lock, NULL);
 	pthread_cond_init(&f.cond, NULL);
 	lshop_state_init(&f.st);
@@ -535,10 +550,142 @@ static void test_show_report_refresh(void **state)
 	free(v);
 }
 
+/* SPEC §15 */
+
+static shop_questions *qs;
+
+static int one_question_and_answers(void)
+{
+	shop_link_questions(link_, qs);
+	return qs->have && qs->n == 1 && qs->have_answers && qs->nanswers == 1;
+}
+
+static int no_question(void)
+{
+	shop_link_questions(link_, qs);
+	return qs->n == 0;
+}
+
+static int tally_2_1(const shop_view *w)
+{
+	return w->poll_live && w->poll.counts[0] == 2 &&
+	       w->poll.counts[1] == 1 && w->poll_votes == 3;
+}
+
+static int poll_final(const shop_view *w)
+{
+	return !w->poll_live && w->poll_shown && w->poll.counts[0] == 7;
+}
+
+static int idle_online(const shop_view *w)
+{
+	return w->status == SHOP_ONLINE && w->pending == 0;
+}
+
+static void test_questions_and_poll_tally(void **state)
+{
+	static const char *const colours[] = {"Red", "Blue"};
+	lshop_poll p = make_poll("p1", "Colour?", 2, colours);
+	lshop_event evs[LSHOP_PLAN_MAX];
+	shop_settings s;
+	lshop_error err;
+	request r, first;
+	int64_t t0;
+	size_t n;
+
+	(void)state;
+	v = calloc(1, sizeof(*v));
+	qs = calloc(1, sizeof(*qs));
+	assert_non_null(v);
+	assert_non_null(qs);
+	fake_start();
+	f.questions = "{\"questions\":[{\"id\":\"q1\",\"text\":\"Ship?\","
+		      "\"name\":\"Eve\",\"at\":\"2026-11-24T10:00:01.000Z\","
+		      "\"held\":false,\"session\":\"0123456789abcdef\"}],"
+		      "\"blocked_sessions\":0}";
+	shop_settings_init(&s);
+	snprintf(s.server, sizeof(s.server), "http://127.0.0.1:%d/shop/",
+		 f.port);
+	strcpy(s.stream, STREAM);
+	strcpy(s.token, TOKEN);
+	link_ = shop_link_new(&s);
+	assert_non_null(link_);
+
+	/* online: the saved answers and the waiting questions, with the
+	 * token */
+	t0 = mono_ms();
+	while (!one_question_and_answers()) {
+		if (mono_ms() - t0 > 5000)
+			fail_msg("no questions and answers within 5 s (%zu "
+				 "GET questions, %zu GET answers)",
+				 requests("questions", NULL),
+				 requests("answers", NULL));
+		usleep(10 * 1000);
+	}
+	assert_int_equal(requests("answers", &r), 1);
+	assert_true(r.auth);
+	assert_true(requests("questions", &first) >= 1);
+	assert_true(first.auth);
+	assert_string_equal(qs->q[0].text, "Ship?");
+
+	/* the dock shown: asked for every 2 s */
+	shop_link_watch_questions(link_, 1);
+	n = requests("questions", NULL);
+	t0 = mono_ms();
+	while (requests("questions", NULL) < n + 2 && mono_ms() - t0 < 6000)
+		usleep(20 * 1000);
+	assert_true(requests("questions", &r) >= n + 2);
+	if (mono_ms() - t0 < 1800)
+		fail_msg("GET questions more often than every 2 s");
+
+	/* dismiss: POST …/questions/q1/dismiss, gone from the list at once
+	 * (and from the fake's next answer) */
+	pthread_mutex_lock(&f.lock);
+	f.questions = "{\"questions\":[],\"blocked_sessions\":0}";
+	pthread_mutex_unlock(&f.lock);
+	assert_int_equal(shop_link_question_dismiss(link_, "q1", T0, &err), 0);
+	assert_true(no_question());
+	assert_true(view_until(idle_online, 3000));
+	assert_int_equal(requests("questions/q1/dismiss", &r), 1);
+	assert_string_equal(r.method, "POST");
+	assert_true(r.auth);
+
+	/* a poll: started, its live tally (no id), then its final counts */
+	memset(evs, 0, sizeof(evs));
+	pthread_mutex_lock(&f.lock);
+	n = lshop_state_plan_poll_start(&f.st, &p, 60, T0, evs, &err);
+	pthread_mutex_unlock(&f.lock);
+	assert_int_equal(n, 1);
+	fake_events(evs, n);
+	pthread_mutex_lock(&f.lock);
+	queue_sse("event: poll\ndata: {\"id\":\"p1\",\"counts\":[2,1],"
+		  "\"votes\":3}\n\n");
+	pthread_mutex_unlock(&f.lock);
+	assert_true(view_until(tally_2_1, 3000));
+
+	memset(evs, 0, sizeof(evs));
+	pthread_mutex_lock(&f.lock);
+	n = lshop_state_plan_poll_end(&f.st, "p1", T0 + 1000, evs, &err);
+	pthread_mutex_unlock(&f.lock);
+	assert_int_equal(n, 1);
+	evs[0].poll.counts[0] = 7;
+	evs[0].poll.counts[1] = 4;
+	fake_events(evs, n);
+	assert_true(view_until(poll_final, 3000));
+	assert_int_equal(v->poll.counts[1], 4);
+	assert_int_equal(v->poll_votes, 11);
+
+	shop_link_free(link_);
+	fake_stop();
+	free(qs);
+	free(v);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
 	    cmocka_unit_test(test_show_report_refresh),
+	    cmocka_unit_test(test_questions_and_poll_tally),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
