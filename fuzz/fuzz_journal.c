@@ -61,8 +61,11 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
 	char *buf = fuzz_copy(data, size);
 	struct seen seen = {0, 0, 0, 0, 0};
-	lshop_replay_ops ops = {&seen, on_offer, on_checkpoint, on_order,
-				on_event, NULL, NULL};
+	lshop_replay_ops ops = {.arg = &seen,
+				.offer = on_offer,
+				.checkpoint = on_checkpoint,
+				.order = on_order,
+				.event = on_event};
 	lshop_replay_result res;
 	lshop_state st;
 	int64_t file;
@@ -81,7 +84,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 			  sizeof(res.first_problem.message)));
 	/* The good lines alone replay to the same state, untorn. */
 	if (res.last_good < size) {
-		lshop_replay_ops none = {NULL, NULL, NULL, NULL, NULL, NULL, NULL};
+		lshop_replay_ops none = {.arg = NULL};
 		lshop_replay_result again;
 		lshop_state st2;
 

@@ -44,6 +44,18 @@ if [ ! -f "$tree/objs/Makefile" ] || [ "$module/config" -nt "$stamp" ] ||
     echo "${opts[*]}" >"$stamp"
 fi
 
+# nginx's Makefile knows the module's own files, not the core's: a newer
+# core header recompiles the module, a newer core library relinks it.
+so=$tree/objs/ngx_live_shop_module.so
+if [ -f "$so" ]; then
+    if [ -n "$(find "$LIVESHOP_CORE_INC" -name '*.h' -newer "$so" -print -quit)" ]
+    then
+        find "$tree/objs/addon" -name "*.o" -delete
+    fi
+    if [ "$LIVESHOP_CORE_LIB" -nt "$so" ]; then
+        rm -f "$so"
+    fi
+fi
 make -s -C "$tree" -f objs/Makefile modules
 # a new inode: an nginx running the old module keeps its mapping intact
 cp "$tree/objs/ngx_live_shop_module.so" "$out/.ngx_live_shop_module.so.new"

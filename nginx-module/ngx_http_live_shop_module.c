@@ -26,6 +26,7 @@ typedef ngx_int_t (*ngx_http_live_shop_call_pt)(ngx_http_request_t *r,
 typedef struct {
     ngx_str_t                       stream;      /* "app/name" */
     ngx_str_t                       id;          /* offers/ID */
+    ngx_str_t                       verb;        /* questions/ID/VERB */
     ngx_http_live_shop_call_pt      call;
     ngx_live_shop_action_e          action;      /* of a control call */
 } ngx_http_live_shop_ctx_t;
@@ -38,6 +39,7 @@ typedef struct {
     ngx_uint_t                      auth;
     ngx_http_live_shop_call_pt      call;
     ngx_live_shop_action_e          action;
+    ngx_str_t                       verb;        /* after the id, or none */
 } ngx_http_live_shop_route_t;
 
 
@@ -92,6 +94,32 @@ static ngx_int_t ngx_http_live_shop_calendar(ngx_http_request_t *r,
 static ngx_int_t ngx_http_live_shop_player_url(ngx_http_request_t *r,
     ngx_str_t *stream, ngx_str_t *url);
 static ngx_int_t ngx_http_live_shop_beacon(ngx_http_request_t *r,
+    u_char *body, size_t len);
+static ngx_int_t ngx_http_live_shop_ask(ngx_http_request_t *r,
+    u_char *body, size_t len);
+static ngx_int_t ngx_http_live_shop_questions(ngx_http_request_t *r,
+    u_char *body, size_t len);
+static ngx_int_t ngx_http_live_shop_dismiss(ngx_http_request_t *r,
+    u_char *body, size_t len);
+static ngx_int_t ngx_http_live_shop_block(ngx_http_request_t *r,
+    u_char *body, size_t len);
+static ngx_int_t ngx_http_live_shop_put_words(ngx_http_request_t *r,
+    u_char *body, size_t len);
+static ngx_int_t ngx_http_live_shop_words_written(ngx_http_request_t *r,
+    ngx_live_shop_write_t *w);
+static ngx_int_t ngx_http_live_shop_get_words(ngx_http_request_t *r,
+    u_char *body, size_t len);
+static ngx_int_t ngx_http_live_shop_put_answer(ngx_http_request_t *r,
+    u_char *body, size_t len);
+static ngx_int_t ngx_http_live_shop_answer_written(ngx_http_request_t *r,
+    ngx_live_shop_write_t *w);
+static ngx_int_t ngx_http_live_shop_send_answer(ngx_http_request_t *r,
+    lshop_saved_answer *answer, ngx_uint_t created);
+static ngx_int_t ngx_http_live_shop_delete_answer(ngx_http_request_t *r,
+    u_char *body, size_t len);
+static ngx_int_t ngx_http_live_shop_list_answers(ngx_http_request_t *r,
+    u_char *body, size_t len);
+static ngx_int_t ngx_http_live_shop_vote(ngx_http_request_t *r,
     u_char *body, size_t len);
 static ngx_int_t ngx_http_live_shop_state(ngx_http_request_t *r,
     u_char *body, size_t len);
@@ -326,68 +354,147 @@ ngx_module_t  ngx_http_live_shop_module = {
 static ngx_http_live_shop_route_t  ngx_http_live_shop_routes[] = {
 
     { ngx_string("offers"), 1, NGX_HTTP_PUT, 1,
-      ngx_http_live_shop_put_offer, 0 },
+      ngx_http_live_shop_put_offer, 0,
+      ngx_null_string },
 
     { ngx_string("offers"), 0, NGX_HTTP_GET|NGX_HTTP_HEAD, 1,
-      ngx_http_live_shop_list_offers, 0 },
+      ngx_http_live_shop_list_offers, 0,
+      ngx_null_string },
 
     { ngx_string("pin"), 0, NGX_HTTP_POST, 1,
-      ngx_http_live_shop_control, NGX_LIVE_SHOP_PIN },
+      ngx_http_live_shop_control, NGX_LIVE_SHOP_PIN,
+      ngx_null_string },
 
     { ngx_string("unpin"), 0, NGX_HTTP_POST, 1,
-      ngx_http_live_shop_control, NGX_LIVE_SHOP_UNPIN },
+      ngx_http_live_shop_control, NGX_LIVE_SHOP_UNPIN,
+      ngx_null_string },
 
     { ngx_string("countdown"), 0, NGX_HTTP_POST, 1,
-      ngx_http_live_shop_control, NGX_LIVE_SHOP_COUNTDOWN },
+      ngx_http_live_shop_control, NGX_LIVE_SHOP_COUNTDOWN,
+      ngx_null_string },
 
     { ngx_string("countdown"), 0, NGX_HTTP_DELETE, 1,
-      ngx_http_live_shop_control, NGX_LIVE_SHOP_STOP_COUNTDOWN },
+      ngx_http_live_shop_control, NGX_LIVE_SHOP_STOP_COUNTDOWN,
+      ngx_null_string },
 
     { ngx_string("disclosure"), 0, NGX_HTTP_POST, 1,
-      ngx_http_live_shop_control, NGX_LIVE_SHOP_DISCLOSE },
+      ngx_http_live_shop_control, NGX_LIVE_SHOP_DISCLOSE,
+      ngx_null_string },
 
     { ngx_string("disclosure"), 0, NGX_HTTP_DELETE, 1,
-      ngx_http_live_shop_control, NGX_LIVE_SHOP_HIDE },
+      ngx_http_live_shop_control, NGX_LIVE_SHOP_HIDE,
+      ngx_null_string },
 
     { ngx_string("state"), 0, NGX_HTTP_GET|NGX_HTTP_HEAD, 0,
-      ngx_http_live_shop_state, 0 },
+      ngx_http_live_shop_state, 0,
+      ngx_null_string },
 
     { ngx_string("events"), 0, NGX_HTTP_GET, 0,
-      ngx_http_live_shop_events, 0 },
+      ngx_http_live_shop_events, 0,
+      ngx_null_string },
 
     { ngx_string("report"), 0, NGX_HTTP_GET|NGX_HTTP_HEAD, 1,
-      ngx_http_live_shop_report, 0 },
+      ngx_http_live_shop_report, 0,
+      ngx_null_string },
 
     { ngx_string("report.csv"), 0, NGX_HTTP_GET|NGX_HTTP_HEAD, 1,
-      ngx_http_live_shop_report_csv, 0 },
+      ngx_http_live_shop_report_csv, 0,
+      ngx_null_string },
 
     /* SPEC §14 */
 
     { ngx_string("shows"), 1, NGX_HTTP_PUT, 1,
-      ngx_http_live_shop_put_show, 0 },
+      ngx_http_live_shop_put_show, 0,
+      ngx_null_string },
 
     { ngx_string("shows"), 1, NGX_HTTP_DELETE, 1,
-      ngx_http_live_shop_delete_show, 0 },
+      ngx_http_live_shop_delete_show, 0,
+      ngx_null_string },
 
     { ngx_string("shows"), 1, NGX_HTTP_GET|NGX_HTTP_HEAD, 0,
-      ngx_http_live_shop_calendar, 0 },
+      ngx_http_live_shop_calendar, 0,
+      ngx_null_string },
 
     { ngx_string("shows"), 0, NGX_HTTP_GET|NGX_HTTP_HEAD, 0,
-      ngx_http_live_shop_list_shows, 0 },
+      ngx_http_live_shop_list_shows, 0,
+      ngx_null_string },
 
     { ngx_string("shows.ics"), 0, NGX_HTTP_GET|NGX_HTTP_HEAD, 0,
-      ngx_http_live_shop_calendar, 0 },
+      ngx_http_live_shop_calendar, 0,
+      ngx_null_string },
 
     { ngx_string("show"), 0, NGX_HTTP_POST, 1,
-      ngx_http_live_shop_control, NGX_LIVE_SHOP_SHOW_START },
+      ngx_http_live_shop_control, NGX_LIVE_SHOP_SHOW_START,
+      ngx_null_string },
 
     { ngx_string("show"), 0, NGX_HTTP_DELETE, 1,
-      ngx_http_live_shop_control, NGX_LIVE_SHOP_SHOW_END },
+      ngx_http_live_shop_control, NGX_LIVE_SHOP_SHOW_END,
+      ngx_null_string },
 
     { ngx_string("beacon"), 0, NGX_HTTP_POST, 0,
-      ngx_http_live_shop_beacon, 0 },
+      ngx_http_live_shop_beacon, 0,
+      ngx_null_string },
 
-    { ngx_null_string, 0, 0, 0, NULL, 0 }
+    /* SPEC §15 */
+
+    { ngx_string("questions"), 0, NGX_HTTP_POST, 0,
+      ngx_http_live_shop_ask, 0,
+      ngx_null_string },
+
+    { ngx_string("questions"), 0, NGX_HTTP_GET|NGX_HTTP_HEAD, 1,
+      ngx_http_live_shop_questions, 0,
+      ngx_null_string },
+
+    { ngx_string("questions"), 1, NGX_HTTP_POST, 1,
+      ngx_http_live_shop_control, NGX_LIVE_SHOP_QUESTION_PIN,
+      ngx_string("pin") },
+
+    { ngx_string("questions"), 1, NGX_HTTP_POST, 1,
+      ngx_http_live_shop_dismiss, 0, ngx_string("dismiss") },
+
+    { ngx_string("questions"), 1, NGX_HTTP_POST, 1,
+      ngx_http_live_shop_block, 0, ngx_string("block") },
+
+    { ngx_string("unpin-question"), 0, NGX_HTTP_POST, 1,
+      ngx_http_live_shop_control, NGX_LIVE_SHOP_QUESTION_UNPIN,
+      ngx_null_string },
+
+    { ngx_string("blocked-words"), 0, NGX_HTTP_PUT, 1,
+      ngx_http_live_shop_put_words, 0,
+      ngx_null_string },
+
+    { ngx_string("blocked-words"), 0, NGX_HTTP_GET|NGX_HTTP_HEAD, 1,
+      ngx_http_live_shop_get_words, 0,
+      ngx_null_string },
+
+    { ngx_string("answers"), 1, NGX_HTTP_PUT, 1,
+      ngx_http_live_shop_put_answer, 0,
+      ngx_null_string },
+
+    { ngx_string("answers"), 1, NGX_HTTP_DELETE, 1,
+      ngx_http_live_shop_delete_answer, 0,
+      ngx_null_string },
+
+    { ngx_string("answers"), 0, NGX_HTTP_GET|NGX_HTTP_HEAD, 1,
+      ngx_http_live_shop_list_answers, 0,
+      ngx_null_string },
+
+    { ngx_string("answers"), 1, NGX_HTTP_POST, 1,
+      ngx_http_live_shop_control, NGX_LIVE_SHOP_ANSWER_PIN,
+      ngx_string("pin") },
+
+    { ngx_string("polls"), 0, NGX_HTTP_POST, 1,
+      ngx_http_live_shop_control, NGX_LIVE_SHOP_POLL_START,
+      ngx_null_string },
+
+    { ngx_string("polls"), 1, NGX_HTTP_POST, 0,
+      ngx_http_live_shop_vote, 0, ngx_string("vote") },
+
+    { ngx_string("polls"), 1, NGX_HTTP_POST, 1,
+      ngx_http_live_shop_control, NGX_LIVE_SHOP_POLL_END,
+      ngx_string("end") },
+
+    { ngx_null_string, 0, 0, 0, NULL, 0, ngx_null_string }
 };
 
 
@@ -683,8 +790,17 @@ ngx_http_live_shop_route(ngx_http_request_t *r, ngx_http_live_shop_ctx_t *ctx,
         ctx->id.data = id;
         ctx->id.len = last - id;
 
-        if (ngx_strlchr(id, last, '/')) {
-            goto not_found;
+        /* questions/ID/pin: one more level, no more */
+        p = ngx_strlchr(id, last, '/');
+
+        if (p) {
+            ctx->id.len = p - id;
+            ctx->verb.data = p + 1;
+            ctx->verb.len = last - (p + 1);
+
+            if (ngx_strlchr(p + 1, last, '/')) {
+                goto not_found;
+            }
         }
     }
 
@@ -701,7 +817,10 @@ ngx_http_live_shop_route(ngx_http_request_t *r, ngx_http_live_shop_ctx_t *ctx,
         if (rt->resource.len != resource.len
             || ngx_strncmp(rt->resource.data, resource.data, resource.len)
                != 0
-            || rt->with_id != with_id)
+            || rt->with_id != with_id
+            || rt->verb.len != ctx->verb.len
+            || ngx_strncmp(rt->verb.data, ctx->verb.data, ctx->verb.len)
+               != 0)
         {
             continue;
         }
@@ -996,7 +1115,9 @@ ngx_http_live_shop_store_error(ngx_http_request_t *r, lshop_error *err)
         return NGX_HTTP_INTERNAL_SERVER_ERROR;
     }
 
-    if (ngx_strcmp(err->code, "not_found") == 0) {
+    if (ngx_strcmp(err->code, "not_found") == 0
+        || ngx_strcmp(err->code, "unknown_poll") == 0)
+    {
         status = NGX_HTTP_NOT_FOUND;
 
     } else if (ngx_strcmp(err->code, "not_pinned") == 0
@@ -1005,9 +1126,17 @@ ngx_http_live_shop_store_error(ngx_http_request_t *r, lshop_error *err)
                || ngx_strcmp(err->code, "not_running") == 0
                || ngx_strcmp(err->code, "not_shown") == 0
                || ngx_strcmp(err->code, "disclosure_required") == 0
-               || ngx_strcmp(err->code, "too_many_offers") == 0)
+               || ngx_strcmp(err->code, "too_many_offers") == 0
+               || ngx_strcmp(err->code, "too_many_answers") == 0
+               || ngx_strcmp(err->code, "already_voted") == 0
+               || ngx_strcmp(err->code, "poll_ended") == 0)
     {
         status = NGX_HTTP_CONFLICT;
+
+    } else if (ngx_strcmp(err->code, "queue_full") == 0
+               || ngx_strcmp(err->code, "too_many_voters") == 0)
+    {
+        status = NGX_HTTP_SERVICE_UNAVAILABLE;
 
     } else if (ngx_strcmp(err->code, "zone_full") == 0
                || ngx_strcmp(err->code, "journal_failed") == 0)
@@ -1408,6 +1537,428 @@ ngx_http_live_shop_beacon(ngx_http_request_t *r, u_char *body, size_t len)
 }
 
 
+/* SPEC §15: questions, saved answers, polls */
+
+#define NGX_HTTP_LIVE_SHOP_ASK_BODY   (16 * 1024)
+#define NGX_HTTP_LIVE_SHOP_VOTE_BODY  1024
+
+
+static ngx_int_t
+ngx_http_live_shop_busy(ngx_http_request_t *r, lshop_error *err)
+{
+    if (ngx_http_live_shop_add_header(r, "Retry-After", "1") != NGX_OK) {
+        return NGX_HTTP_INTERNAL_SERVER_ERROR;
+    }
+
+    return ngx_http_live_shop_error(r, NGX_HTTP_TOO_MANY_REQUESTS, err);
+}
+
+
+/* POST questions (no token): 202 {"id":"q7"} */
+
+static ngx_int_t
+ngx_http_live_shop_ask(ngx_http_request_t *r, u_char *body, size_t len)
+{
+    u_char                     answer[sizeof("{\"id\":\"q\"}") + NGX_INT64_LEN];
+    uint64_t                   number;
+    ngx_int_t                  rc;
+    lshop_error                err;
+    ngx_live_shop_shm_t       *shm;
+    lshop_question_request    *req;
+    ngx_http_live_shop_ctx_t  *ctx;
+
+    ctx = ngx_http_get_module_ctx(r, ngx_http_live_shop_module);
+    shm = ngx_live_shop_get_shm((ngx_cycle_t *) ngx_cycle);
+
+    if (len > NGX_HTTP_LIVE_SHOP_ASK_BODY) {
+        return ngx_http_live_shop_too_large(r, NGX_HTTP_LIVE_SHOP_ASK_BODY);
+    }
+
+    req = ngx_palloc(r->pool, sizeof(lshop_question_request));
+    if (req == NULL) {
+        return NGX_HTTP_INTERNAL_SERVER_ERROR;
+    }
+
+    lshop_error_clear(&err);
+
+    if (lshop_question_request_parse((char *) body, len, req, &err) != 0) {
+        return ngx_http_live_shop_error(r, NGX_HTTP_BAD_REQUEST, &err);
+    }
+
+    rc = ngx_live_shop_ask(shm, &ctx->stream, req, &r->connection->addr_text,
+                           &number, &err);
+
+    switch (rc) {
+
+    case NGX_OK:
+        len = ngx_sprintf(answer, "{\"id\":\"q%uL\"}", number) - answer;
+        return ngx_http_live_shop_send_json(r, NGX_HTTP_ACCEPTED, answer, len);
+
+    case NGX_BUSY:
+        return ngx_http_live_shop_busy(r, &err);
+
+    case NGX_DECLINED:
+        return ngx_http_live_shop_error(r, NGX_HTTP_NOT_FOUND, &err);
+
+    default:
+        return ngx_http_live_shop_store_error(r, &err);
+    }
+}
+
+
+static ngx_int_t
+ngx_http_live_shop_questions(ngx_http_request_t *r, u_char *body, size_t len)
+{
+    ngx_str_t                  json;
+    ngx_live_shop_shm_t       *shm;
+    ngx_http_live_shop_ctx_t  *ctx;
+
+    ctx = ngx_http_get_module_ctx(r, ngx_http_live_shop_module);
+    shm = ngx_live_shop_get_shm((ngx_cycle_t *) ngx_cycle);
+
+    if (ngx_live_shop_list_questions(shm, &ctx->stream, r->pool, &json)
+        != NGX_OK)
+    {
+        return NGX_HTTP_INTERNAL_SERVER_ERROR;
+    }
+
+    return ngx_http_live_shop_send_json(r, NGX_HTTP_OK, json.data, json.len);
+}
+
+
+static ngx_int_t
+ngx_http_live_shop_drop(ngx_http_request_t *r, ngx_uint_t block)
+{
+    u_char                    *p, *last;
+    uint64_t                   session;
+    ngx_uint_t                 removed;
+    lshop_error                err;
+    ngx_live_shop_shm_t       *shm;
+    ngx_http_live_shop_ctx_t  *ctx;
+
+    ctx = ngx_http_get_module_ctx(r, ngx_http_live_shop_module);
+    shm = ngx_live_shop_get_shm((ngx_cycle_t *) ngx_cycle);
+
+    lshop_error_clear(&err);
+
+    if (ngx_live_shop_drop_question(shm, &ctx->stream, &ctx->id, block,
+                                    &session, &removed, &err)
+        != NGX_OK)
+    {
+        return ngx_http_live_shop_store_error(r, &err);
+    }
+
+    p = ngx_pnalloc(r->pool, sizeof("{\"blocked\":\"\",\"removed\":}")
+                             + 16 + NGX_INT_T_LEN + LSHOP_ID_MAX
+                             + sizeof("{\"dismissed\":\"\"}"));
+    if (p == NULL) {
+        return NGX_HTTP_INTERNAL_SERVER_ERROR;
+    }
+
+    last = block ? ngx_sprintf(p, "{\"blocked\":\"%016xL\",\"removed\":%ui}",
+                               session, removed)
+                 : ngx_sprintf(p, "{\"dismissed\":\"%V\"}", &ctx->id);
+
+    return ngx_http_live_shop_send_json(r, NGX_HTTP_OK, p, last - p);
+}
+
+
+static ngx_int_t
+ngx_http_live_shop_dismiss(ngx_http_request_t *r, u_char *body, size_t len)
+{
+    return ngx_http_live_shop_drop(r, 0);
+}
+
+
+static ngx_int_t
+ngx_http_live_shop_block(ngx_http_request_t *r, u_char *body, size_t len)
+{
+    return ngx_http_live_shop_drop(r, 1);
+}
+
+
+/* PUT blocked-words: the words as the core cleaned them, in the journal */
+
+static ngx_int_t
+ngx_http_live_shop_put_words(ngx_http_request_t *r, u_char *body, size_t len)
+{
+    char                      *line;
+    size_t                     n;
+    ngx_str_t                  l;
+    lshop_error                err;
+    ngx_live_shop_shm_t       *shm;
+    lshop_blocked_words       *words;
+    ngx_live_shop_write_t     *w;
+    ngx_http_live_shop_ctx_t  *ctx;
+
+    ctx = ngx_http_get_module_ctx(r, ngx_http_live_shop_module);
+    shm = ngx_live_shop_get_shm((ngx_cycle_t *) ngx_cycle);
+
+    words = ngx_palloc(r->pool, sizeof(lshop_blocked_words));
+    if (words == NULL) {
+        return NGX_HTTP_INTERNAL_SERVER_ERROR;
+    }
+
+    lshop_error_clear(&err);
+
+    if (lshop_blocked_words_parse((char *) body, len, words, &err) != 0) {
+        return ngx_http_live_shop_error(r, NGX_HTTP_BAD_REQUEST, &err);
+    }
+
+    line = lshop_journal_blocked_words_line(words, lshop_now_ms(), &n);
+    if (line == NULL) {
+        return NGX_HTTP_INTERNAL_SERVER_ERROR;
+    }
+
+    if (ngx_live_shop_clustered()) {
+        w = ngx_live_shop_write_new(NGX_LIVE_SHOP_WRITE_WORDS, &ctx->stream);
+        if (w == NULL) {
+            free(line);
+            return NGX_HTTP_INTERNAL_SERVER_ERROR;
+        }
+
+        w->line.data = (u_char *) line;
+        w->line.len = n;
+
+        return ngx_http_live_shop_write(r, w,
+                                        ngx_http_live_shop_words_written);
+    }
+
+    l.data = (u_char *) line;
+    l.len = n;
+
+    if (ngx_live_shop_put_words(shm, &ctx->stream, words, &l, &err)
+        != NGX_OK)
+    {
+        free(line);
+        return ngx_http_live_shop_store_error(r, &err);
+    }
+
+    free(line);
+
+    return ngx_http_live_shop_get_words(r, NULL, 0);
+}
+
+
+static ngx_int_t
+ngx_http_live_shop_words_written(ngx_http_request_t *r,
+    ngx_live_shop_write_t *w)
+{
+    if (w->rc != NGX_OK) {
+        return ngx_http_live_shop_store_error(r, &w->err);
+    }
+
+    return ngx_http_live_shop_get_words(r, NULL, 0);
+}
+
+
+static ngx_int_t
+ngx_http_live_shop_get_words(ngx_http_request_t *r, u_char *body, size_t len)
+{
+    ngx_str_t                  json;
+    ngx_live_shop_shm_t       *shm;
+    ngx_http_live_shop_ctx_t  *ctx;
+
+    ctx = ngx_http_get_module_ctx(r, ngx_http_live_shop_module);
+    shm = ngx_live_shop_get_shm((ngx_cycle_t *) ngx_cycle);
+
+    if (ngx_live_shop_get_words(shm, &ctx->stream, r->pool, &json)
+        != NGX_OK)
+    {
+        return NGX_HTTP_INTERNAL_SERVER_ERROR;
+    }
+
+    return ngx_http_live_shop_send_json(r, NGX_HTTP_OK, json.data, json.len);
+}
+
+
+/* PUT answers/ID: a saved answer, 201 when new, 200 when replaced */
+
+static ngx_int_t
+ngx_http_live_shop_put_answer(ngx_http_request_t *r, u_char *body,
+    size_t len)
+{
+    char                       id[LSHOP_ID_MAX + 1];
+    ngx_uint_t                 created;
+    lshop_error                err;
+    lshop_saved_answer        *answer;
+    ngx_live_shop_shm_t       *shm;
+    ngx_live_shop_write_t     *w;
+    ngx_http_live_shop_ctx_t  *ctx;
+
+    ctx = ngx_http_get_module_ctx(r, ngx_http_live_shop_module);
+    shm = ngx_live_shop_get_shm((ngx_cycle_t *) ngx_cycle);
+
+    ngx_memcpy(id, ctx->id.data, ctx->id.len);
+    id[ctx->id.len] = '\0';
+
+    answer = ngx_palloc(r->pool, sizeof(lshop_saved_answer));
+    if (answer == NULL) {
+        return NGX_HTTP_INTERNAL_SERVER_ERROR;
+    }
+
+    lshop_error_clear(&err);
+
+    if (lshop_saved_answer_parse((char *) body, len, id, answer, &err) != 0) {
+        return ngx_http_live_shop_error(r, NGX_HTTP_BAD_REQUEST, &err);
+    }
+
+    if (ngx_live_shop_clustered()) {
+        w = ngx_live_shop_write_new(NGX_LIVE_SHOP_WRITE_ANSWER,
+                                    &ctx->stream);
+        if (w == NULL) {
+            return NGX_HTTP_INTERNAL_SERVER_ERROR;
+        }
+
+        w->u.answer = *answer;
+
+        return ngx_http_live_shop_write(r, w,
+                                        ngx_http_live_shop_answer_written);
+    }
+
+    if (ngx_live_shop_put_answer(shm, &ctx->stream, answer, &created, &err)
+        != NGX_OK)
+    {
+        return ngx_http_live_shop_store_error(r, &err);
+    }
+
+    return ngx_http_live_shop_send_answer(r, answer, created);
+}
+
+
+static ngx_int_t
+ngx_http_live_shop_answer_written(ngx_http_request_t *r,
+    ngx_live_shop_write_t *w)
+{
+    if (w->rc != NGX_OK) {
+        return ngx_http_live_shop_store_error(r, &w->err);
+    }
+
+    return ngx_http_live_shop_send_answer(r, &w->u.answer, w->created);
+}
+
+
+static ngx_int_t
+ngx_http_live_shop_send_answer(ngx_http_request_t *r,
+    lshop_saved_answer *answer, ngx_uint_t created)
+{
+    char       *json;
+    size_t      n;
+    ngx_int_t   rc;
+
+    json = lshop_saved_answer_to_json(answer, &n);
+    if (json == NULL) {
+        return NGX_HTTP_INTERNAL_SERVER_ERROR;
+    }
+
+    /* the design of SPEC §15 answers 200 either way */
+    rc = ngx_http_live_shop_send_json(r, NGX_HTTP_OK, (u_char *) json, n);
+    free(json);
+
+    return rc;
+}
+
+
+static ngx_int_t
+ngx_http_live_shop_delete_answer(ngx_http_request_t *r, u_char *body,
+    size_t len)
+{
+    lshop_error                err;
+    ngx_live_shop_shm_t       *shm;
+    ngx_live_shop_write_t     *w;
+    ngx_http_live_shop_ctx_t  *ctx;
+
+    ctx = ngx_http_get_module_ctx(r, ngx_http_live_shop_module);
+    shm = ngx_live_shop_get_shm((ngx_cycle_t *) ngx_cycle);
+
+    lshop_error_clear(&err);
+
+    if (ngx_live_shop_clustered()) {
+        w = ngx_live_shop_write_new(NGX_LIVE_SHOP_WRITE_ANSWER_DELETE,
+                                    &ctx->stream);
+        if (w == NULL) {
+            return NGX_HTTP_INTERNAL_SERVER_ERROR;
+        }
+
+        ngx_memcpy(w->u.answer.id, ctx->id.data, ctx->id.len);
+
+        return ngx_http_live_shop_write(r, w,
+                                        ngx_http_live_shop_show_deleted);
+    }
+
+    if (ngx_live_shop_delete_answer(shm, &ctx->stream, &ctx->id, &err)
+        != NGX_OK)
+    {
+        return ngx_http_live_shop_store_error(r, &err);
+    }
+
+    return ngx_http_live_shop_no_content(r);
+}
+
+
+static ngx_int_t
+ngx_http_live_shop_list_answers(ngx_http_request_t *r, u_char *body,
+    size_t len)
+{
+    ngx_str_t                  json;
+    ngx_live_shop_shm_t       *shm;
+    ngx_http_live_shop_ctx_t  *ctx;
+
+    ctx = ngx_http_get_module_ctx(r, ngx_http_live_shop_module);
+    shm = ngx_live_shop_get_shm((ngx_cycle_t *) ngx_cycle);
+
+    if (ngx_live_shop_list_answers(shm, &ctx->stream, r->pool, &json)
+        != NGX_OK)
+    {
+        return NGX_HTTP_INTERNAL_SERVER_ERROR;
+    }
+
+    return ngx_http_live_shop_send_json(r, NGX_HTTP_OK, json.data, json.len);
+}
+
+
+/* POST polls/ID/vote (no token): 202 {"counted":true} */
+
+static ngx_int_t
+ngx_http_live_shop_vote(ngx_http_request_t *r, u_char *body, size_t len)
+{
+    ngx_int_t                  rc;
+    lshop_error                err;
+    ngx_live_shop_shm_t       *shm;
+    ngx_http_live_shop_ctx_t  *ctx;
+
+    static u_char  counted[] = "{\"counted\":true}";
+
+    ctx = ngx_http_get_module_ctx(r, ngx_http_live_shop_module);
+    shm = ngx_live_shop_get_shm((ngx_cycle_t *) ngx_cycle);
+
+    if (len > NGX_HTTP_LIVE_SHOP_VOTE_BODY) {
+        return ngx_http_live_shop_too_large(r, NGX_HTTP_LIVE_SHOP_VOTE_BODY);
+    }
+
+    lshop_error_clear(&err);
+
+    rc = ngx_live_shop_vote(shm, &ctx->stream, &ctx->id, body, len,
+                            &r->connection->addr_text, &err);
+
+    switch (rc) {
+
+    case NGX_OK:
+        return ngx_http_live_shop_send_json(r, NGX_HTTP_ACCEPTED, counted,
+                                            sizeof(counted) - 1);
+
+    case NGX_BUSY:
+        return ngx_http_live_shop_busy(r, &err);
+
+    case NGX_ABORT:
+        return ngx_http_live_shop_error(r, NGX_HTTP_BAD_REQUEST, &err);
+
+    default:
+        return ngx_http_live_shop_store_error(r, &err);
+    }
+}
+
+
 /*
  * The player page of a stream, for calendars: live_shop_player with
  * "stream=APP/NAME" added to its query, else the page at / of the host
@@ -1534,7 +2085,27 @@ ngx_http_live_shop_control(ngx_http_request_t *r, u_char *body, size_t len)
         rc = lshop_show_request_parse((char *) body, len, now, act->show_id,
                                       &act->at_ms, &err);
         break;
+
+    case NGX_LIVE_SHOP_QUESTION_PIN:
+        rc = lshop_question_pin_request_parse((char *) body, len,
+                                              act->answer, &err);
+        break;
+
+    case NGX_LIVE_SHOP_POLL_START:
+        rc = lshop_poll_request_parse((char *) body, len, &act->poll, &err);
+        break;
+
+    case NGX_LIVE_SHOP_ANSWER_PIN:
+    case NGX_LIVE_SHOP_QUESTION_UNPIN:
+    case NGX_LIVE_SHOP_POLL_END:
+        /* nothing to say, or the moment of it */
+        rc = len ? lshop_moment_request_parse((char *) body, len, now,
+                                              &act->at_ms, &err)
+                 : 0;
+        break;
     }
+
+    ngx_memcpy(act->id, ctx->id.data, ngx_min(ctx->id.len, LSHOP_ID_MAX));
 
     if (rc != 0) {
         return ngx_http_live_shop_error(r, NGX_HTTP_BAD_REQUEST, &err);

@@ -53,6 +53,8 @@ struct ngx_http_live_shop_sse_stream_s {
     int64_t                           viewers;   /* last told */
     ngx_msec_t                        told;
     ngx_msec_t                        touched;   /* its clients, seen */
+    uint64_t                          poll_seq;  /* the tally last told */
+    uint64_t                          poll_votes;
 };
 
 
@@ -86,6 +88,10 @@ static void ngx_http_live_shop_sse_close(ngx_http_live_shop_sse_t *sse);
 static void ngx_http_live_shop_sse_deliver_stream(
     ngx_http_live_shop_sse_stream_t *st);
 static void ngx_http_live_shop_sse_audience(void);
+static void ngx_http_live_shop_sse_tell(ngx_http_live_shop_sse_stream_t *st,
+    u_char *msg, size_t len);
+static void ngx_http_live_shop_sse_poll(ngx_http_live_shop_sse_stream_t *st,
+    ngx_live_shop_shm_t *shm);
 
 
 static ngx_queue_t  ngx_http_live_shop_sse_streams;
@@ -903,7 +909,9 @@ ngx_http_live_shop_sse_keepalive(void)
  * SPEC §14: this worker's clients are seen again every
  * NGX_LIVE_SHOP_TOUCH_MS, and hear the viewers now in an unnumbered
  * "audience" message when the count changed, at most every
- * NGX_LIVE_SHOP_AUDIENCE_MSG
+ * NGX_LIVE_SHOP_AUDIENCE_MSG; SPEC §15: and the running poll's tally in
+ * an unnumbered "poll" message when it changed, at most every second (the
+ * pace of this walk)
  */
 
 static void
@@ -915,17 +923,15 @@ ngx_http_live_shop_sse_audience(void)
     size_t                            len;
     int64_t                           viewers;
     ngx_str_t                        *ids;
-    ngx_uint_t                        n, touch;
-    ngx_queue_t                      *q, *next, *cq, *cnext;
+    ngx_uint_t                        n, touch, audience;
+    ngx_queue_t                      *q, *next, *cq;
     ngx_live_shop_shm_t              *shm;
     ngx_http_live_shop_sse_t         *sse;
     ngx_http_live_shop_sse_stream_t  *st;
 
     shm = ngx_live_shop_get_shm((ngx_cycle_t *) ngx_cycle);
 
-    if (!ngx_live_shop_get_conf((ngx_cycle_t *) ngx_cycle)->audience) {
-        return;
-    }
+    audience = ngx_live_shop_get_conf((ngx_cycle_t *) ngx_cycle)->audience;
 
     ngx_http_live_shop_sse_walking = 1;
 
@@ -935,6 +941,13 @@ ngx_http_live_shop_sse_audience(void)
     {
         next = ngx_queue_next(q);
         st = ngx_queue_data(q, ngx_http_live_shop_sse_stream_t, queue);
+
+        ngx_http_live_shop_sse_poll(st, shm);
+
+        if (!audience) {
+            ngx_http_live_shop_sse_forget(st);
+            continue;
+        }
 
         touch = ngx_current_msec - st->touched >= NGX_LIVE_SHOP_TOUCH_MS;
         ids = NULL;
@@ -987,22 +1000,74 @@ ngx_http_live_shop_sse_audience(void)
         len = ngx_sprintf(msg, "event: audience\ndata: {\"viewers\":%L}\n\n",
                           viewers) - msg;
 
-        for (cq = ngx_queue_head(&st->clients);
-             cq != ngx_queue_sentinel(&st->clients);
-             cq = cnext)
-        {
-            cnext = ngx_queue_next(cq);
-            sse = ngx_queue_data(cq, ngx_http_live_shop_sse_t, queue);
-
-            if (ngx_http_live_shop_sse_send(sse, msg, len) != NGX_OK) {
-                ngx_http_live_shop_sse_close(sse);
-            }
-        }
+        ngx_http_live_shop_sse_tell(st, msg, len);
 
         ngx_http_live_shop_sse_forget(st);
     }
 
     ngx_http_live_shop_sse_walking = 0;
+}
+
+
+/* An unnumbered message to every client of a stream (a walk is on) */
+
+static void
+ngx_http_live_shop_sse_tell(ngx_http_live_shop_sse_stream_t *st, u_char *msg,
+    size_t len)
+{
+    ngx_queue_t               *cq, *cnext;
+    ngx_http_live_shop_sse_t  *sse;
+
+    for (cq = ngx_queue_head(&st->clients);
+         cq != ngx_queue_sentinel(&st->clients);
+         cq = cnext)
+    {
+        cnext = ngx_queue_next(cq);
+        sse = ngx_queue_data(cq, ngx_http_live_shop_sse_t, queue);
+
+        if (ngx_http_live_shop_sse_send(sse, msg, len) != NGX_OK) {
+            ngx_http_live_shop_sse_close(sse);
+        }
+    }
+}
+
+
+static void
+ngx_http_live_shop_sse_poll(ngx_http_live_shop_sse_stream_t *st,
+    ngx_live_shop_shm_t *shm)
+{
+    u_char      *p;
+    ngx_str_t    json;
+    ngx_pool_t  *pool;
+
+    static u_char  head[] = "event: poll\ndata: ";
+
+    if (ngx_queue_empty(&st->clients)) {
+        return;
+    }
+
+    pool = ngx_create_pool(4096, ngx_cycle->log);
+    if (pool == NULL) {
+        return;
+    }
+
+    if (ngx_live_shop_poll_tally(shm, &st->name, &st->poll_seq,
+                                 &st->poll_votes, pool, &json)
+        == NGX_OK)
+    {
+        p = ngx_pnalloc(pool, sizeof(head) - 1 + json.len + 2);
+
+        if (p) {
+            ngx_memcpy(p, head, sizeof(head) - 1);
+            ngx_memcpy(p + sizeof(head) - 1, json.data, json.len);
+            p[sizeof(head) - 1 + json.len] = '\n';
+            p[sizeof(head) + json.len] = '\n';
+
+            ngx_http_live_shop_sse_tell(st, p, sizeof(head) + json.len + 1);
+        }
+    }
+
+    ngx_destroy_pool(pool);
 }
 
 

@@ -20,6 +20,7 @@
 #include <lshop/error.h>
 #include <lshop/event.h>
 #include <lshop/hls.h>
+#include <lshop/interaction.h>
 #include <lshop/journal.h>
 #include <lshop/ledger.h>
 #include <lshop/offer.h>
@@ -49,6 +50,19 @@
 #define NGX_LIVE_SHOP_BEACON_BURST  20
 #define NGX_LIVE_SHOP_ADDRESS_RATE  50      /* per s and address */
 #define NGX_LIVE_SHOP_ADDRESS_BURST 200
+
+/* Questions and polls (SPEC §15) */
+#define NGX_LIVE_SHOP_MAX_QUESTIONS 500     /* waiting, per stream */
+#define NGX_LIVE_SHOP_MAX_BLOCKED   1000    /* sessions, per stream */
+#define NGX_LIVE_SHOP_MAX_VOTERS    100000  /* per running poll */
+#define NGX_LIVE_SHOP_MAX_ANSWERS   200     /* saved, per stream */
+#define NGX_LIVE_SHOP_ASK_PERIOD    5       /* s per question and session; */
+#define NGX_LIVE_SHOP_ASK_BURST     3       /* burst */
+#define NGX_LIVE_SHOP_ASK_RATE      5       /* per s and address */
+#define NGX_LIVE_SHOP_ASK_ADDRESS_BURST 20
+#define NGX_LIVE_SHOP_VOTE_RATE     50      /* per s and address */
+#define NGX_LIVE_SHOP_VOTE_BURST    400
+#define NGX_LIVE_SHOP_POLL_MSG      1000    /* SSE poll, at most */
 
 
 /* Process-wide settings, from the http{} directives. */
@@ -175,6 +189,63 @@ typedef struct {
 } ngx_live_shop_audience_t;
 
 
+/*
+ * What viewers and the host say to each other on a stream (SPEC §15):
+ * the questions waiting, the sessions blocked and the voters of the
+ * running poll, each by the salted hash of the session (never the session
+ * itself), and the saved answers and blocked words, which are journalled
+ */
+
+typedef struct {
+    ngx_queue_t                     queue;       /* oldest first */
+    uint64_t                        number;      /* its id: "q" NUMBER */
+    uint64_t                        session;     /* the hash */
+    int64_t                         at_ms;
+    ngx_uint_t                      held;        /* a blocked word */
+    size_t                          text_len;
+    size_t                          name_len;
+    u_char                          data[1];     /* text, then name */
+} ngx_live_shop_question_t;
+
+
+typedef struct {
+    ngx_rbtree_node_t               node;        /* key: the hash */
+    ngx_queue_t                     queue;       /* oldest first */
+} ngx_live_shop_mark_t;                          /* blocked; voted */
+
+
+typedef struct {
+    ngx_queue_t                     queue;
+    lshop_saved_answer              answer;
+} ngx_live_shop_answer_t;
+
+
+typedef struct {
+    ngx_queue_t                     questions;
+    ngx_uint_t                      nquestions;
+    uint64_t                        asked;       /* numbers given */
+    ngx_rbtree_t                    blocked;
+    ngx_rbtree_node_t               blocked_sentinel;
+    ngx_queue_t                     blocked_queue;
+    ngx_uint_t                      nblocked;
+    ngx_rbtree_t                    voters;
+    ngx_rbtree_node_t               voters_sentinel;
+    ngx_queue_t                     voters_queue;
+    ngx_uint_t                      nvoters;
+    char                            poll_id[LSHOP_ID_MAX + 1]; /* counted */
+    char                            ended_id[LSHOP_ID_MAX + 1]; /* last */
+    int64_t                         counts[LSHOP_POLL_OPTIONS_MAX];
+    uint64_t                        votes;
+    ngx_rbtree_t                    limits;      /* questions, votes */
+    ngx_rbtree_node_t               limits_sentinel;
+    ngx_queue_t                     used;
+    ngx_uint_t                      nlimits;
+    ngx_queue_t                     answers;
+    ngx_uint_t                      nanswers;
+    lshop_blocked_words            *words;       /* NULL: none */
+} ngx_live_shop_interaction_t;
+
+
 /* A broadcast of a stream, for GET shows (SPEC §14) */
 
 typedef struct {
@@ -242,6 +313,7 @@ typedef struct {
                                                        0: on, or never */
     ngx_live_shop_audience_t       *audience;
     ngx_queue_t                     heard;       /* in sh->audiences */
+    ngx_live_shop_interaction_t    *interaction; /* SPEC §15, or NULL */
 } ngx_live_shop_stream_t;
 
 
@@ -311,7 +383,12 @@ typedef enum {
     NGX_LIVE_SHOP_DISCLOSE,
     NGX_LIVE_SHOP_HIDE,
     NGX_LIVE_SHOP_SHOW_START,
-    NGX_LIVE_SHOP_SHOW_END
+    NGX_LIVE_SHOP_SHOW_END,
+    NGX_LIVE_SHOP_QUESTION_PIN,
+    NGX_LIVE_SHOP_ANSWER_PIN,
+    NGX_LIVE_SHOP_QUESTION_UNPIN,
+    NGX_LIVE_SHOP_POLL_START,
+    NGX_LIVE_SHOP_POLL_END
 } ngx_live_shop_action_e;
 
 
@@ -324,6 +401,10 @@ typedef struct {
     char                            show_id[LSHOP_ID_MAX + 1]; /* "": any */
     ngx_uint_t                      publish;     /* a show started by a
                                                     publish, not a call */
+    char                            id[LSHOP_ID_MAX + 1]; /* a question,
+                                                    answer or poll */
+    char                            answer[LSHOP_QUESTION_MAX + 1];
+    lshop_poll_request              poll;
 } ngx_live_shop_action_t;
 
 
@@ -340,7 +421,10 @@ typedef enum {
     NGX_LIVE_SHOP_WRITE_ORDER,
     NGX_LIVE_SHOP_WRITE_DUE,
     NGX_LIVE_SHOP_WRITE_SHOW,
-    NGX_LIVE_SHOP_WRITE_SHOW_DELETE
+    NGX_LIVE_SHOP_WRITE_SHOW_DELETE,
+    NGX_LIVE_SHOP_WRITE_ANSWER,
+    NGX_LIVE_SHOP_WRITE_ANSWER_DELETE,
+    NGX_LIVE_SHOP_WRITE_WORDS
 } ngx_live_shop_write_e;
 
 
@@ -360,7 +444,11 @@ struct ngx_live_shop_write_s {
         ngx_live_shop_action_t      act;
         lshop_order                 order;
         lshop_show                  show;        /* its id, to delete */
+        lshop_saved_answer          answer;      /* its id, to delete */
     } u;
+
+    ngx_str_t                       line;        /* a journal line made
+                                                    beforehand (words) */
 
     uint64_t                        version;     /* planned on */
     u_char                         *batch;       /* journal lines */
@@ -409,6 +497,32 @@ ngx_int_t ngx_live_shop_beacon(ngx_live_shop_shm_t *shm, ngx_str_t *stream,
     lshop_beacon_request *beacon, ngx_str_t *address, lshop_error *err);
 void ngx_live_shop_audience_sweep(ngx_live_shop_shm_t *shm,
     ngx_uint_t exiting);
+ngx_int_t ngx_live_shop_ask(ngx_live_shop_shm_t *shm, ngx_str_t *stream,
+    lshop_question_request *req, ngx_str_t *address, uint64_t *number,
+    lshop_error *err);
+ngx_int_t ngx_live_shop_list_questions(ngx_live_shop_shm_t *shm,
+    ngx_str_t *stream, ngx_pool_t *pool, ngx_str_t *json);
+ngx_int_t ngx_live_shop_drop_question(ngx_live_shop_shm_t *shm,
+    ngx_str_t *stream, ngx_str_t *id, ngx_uint_t block, uint64_t *session,
+    ngx_uint_t *removed, lshop_error *err);
+ngx_int_t ngx_live_shop_vote(ngx_live_shop_shm_t *shm, ngx_str_t *stream,
+    ngx_str_t *poll_id, u_char *body, size_t len, ngx_str_t *address,
+    lshop_error *err);
+ngx_int_t ngx_live_shop_poll_tally(ngx_live_shop_shm_t *shm,
+    ngx_str_t *stream, uint64_t *seq, uint64_t *votes, ngx_pool_t *pool,
+    ngx_str_t *json);
+ngx_int_t ngx_live_shop_put_answer(ngx_live_shop_shm_t *shm,
+    ngx_str_t *stream, lshop_saved_answer *answer, ngx_uint_t *created,
+    lshop_error *err);
+ngx_int_t ngx_live_shop_delete_answer(ngx_live_shop_shm_t *shm,
+    ngx_str_t *stream, ngx_str_t *id, lshop_error *err);
+ngx_int_t ngx_live_shop_list_answers(ngx_live_shop_shm_t *shm,
+    ngx_str_t *stream, ngx_pool_t *pool, ngx_str_t *json);
+ngx_int_t ngx_live_shop_put_words(ngx_live_shop_shm_t *shm,
+    ngx_str_t *stream, const lshop_blocked_words *words, ngx_str_t *line,
+    lshop_error *err);
+ngx_int_t ngx_live_shop_get_words(ngx_live_shop_shm_t *shm,
+    ngx_str_t *stream, ngx_pool_t *pool, ngx_str_t *json);
 ngx_int_t ngx_live_shop_act(ngx_live_shop_shm_t *shm, ngx_str_t *stream,
     ngx_live_shop_action_t *act, ngx_pool_t *pool, ngx_str_t *event,
     lshop_error *err);

@@ -925,6 +925,10 @@ ngx_live_shop_write_free(ngx_live_shop_write_t *w)
         ngx_free(w->event.data);
     }
 
+    if (w->line.data) {
+        free(w->line.data);     /* made by the core's allocator */
+    }
+
     ngx_free(w);
 }
 

@@ -14,6 +14,8 @@
 #include <ngx_core.h>
 #include <ngx_event.h>
 
+#include <jansson.h>
+
 #include "ngx_live_shop.h"
 
 
@@ -142,6 +144,26 @@ static void ngx_live_shop_broadcast(ngx_live_shop_shm_t *shm,
 static int64_t ngx_live_shop_stream_due(ngx_live_shop_stream_t *st);
 static size_t ngx_live_shop_due_plan(ngx_live_shop_stream_t *st,
     int64_t now_ms, lshop_event *ev);
+static lshop_bucket *ngx_live_shop_limit(ngx_live_shop_shm_t *shm,
+    ngx_rbtree_t *tree, ngx_queue_t *used, ngx_uint_t *n, uint64_t hash);
+static ngx_live_shop_interaction_t *ngx_live_shop_interaction(
+    ngx_live_shop_shm_t *shm, ngx_live_shop_stream_t *st);
+static ngx_live_shop_answer_t *ngx_live_shop_saved(
+    ngx_live_shop_interaction_t *in, const char *id);
+static ngx_live_shop_question_t *ngx_live_shop_question(
+    ngx_live_shop_interaction_t *in, ngx_str_t *id);
+static void ngx_live_shop_answers_clear(ngx_live_shop_shm_t *shm,
+    ngx_live_shop_stream_t *st);
+static int ngx_live_shop_load_answer(void *arg,
+    const lshop_saved_answer *answer, const char *deleted_id, int64_t at_ms);
+static int ngx_live_shop_load_words(void *arg,
+    const lshop_blocked_words *words, int64_t at_ms);
+static char *ngx_live_shop_interaction_checkpoint(ngx_live_shop_stream_t *st,
+    char *line, size_t *len);
+static void ngx_live_shop_interaction_event(ngx_live_shop_shm_t *shm,
+    ngx_live_shop_stream_t *st, const lshop_event *ev);
+static void ngx_live_shop_poll_counts(ngx_live_shop_stream_t *st,
+    lshop_event *ev, size_t n);
 
 
 /* this worker's fold of a journal a rotation put aside */
@@ -407,9 +429,11 @@ ngx_live_shop_load_checkpoint(void *arg, uint64_t seq, int64_t file)
 {
     ngx_live_shop_load_t *load = arg;
 
-    /* the checkpoint's catalog and schedule replace those so far */
+    /* the checkpoint's catalog, schedule, saved answers and blocked
+     * words replace those so far */
     ngx_live_shop_catalog_clear(load->shm, load->st);
     ngx_live_shop_schedule_clear(load->shm, load->st);
+    ngx_live_shop_answers_clear(load->shm, load->st);
 
     return 0;
 }
@@ -434,6 +458,8 @@ ngx_live_shop_load_ops(ngx_live_shop_load_t *load, lshop_replay_ops *ops,
     ops->event = ngx_live_shop_load_event;
     ops->show = ngx_live_shop_load_show;
     ops->audience = ngx_live_shop_load_audience;
+    ops->answer = ngx_live_shop_load_answer;
+    ops->blocked_words = ngx_live_shop_load_words;
 }
 
 
@@ -490,6 +516,10 @@ ngx_live_shop_load_event(void *arg, const lshop_event *ev, const char *json,
     }
 
     ngx_live_shop_broadcast(load->shm, load->st, ev);
+
+    if (!restored) {
+        ngx_live_shop_interaction_event(load->shm, load->st, ev);
+    }
 
     if (load->restart && load->st->audience
         && (ev->type == LSHOP_SHOW_STARTED || ev->type == LSHOP_SHOW_ENDED))
@@ -801,6 +831,7 @@ ngx_live_shop_commit(ngx_live_shop_shm_t *shm, ngx_live_shop_stream_t *st,
     st->state = next;
 
     ngx_live_shop_broadcast(shm, st, ev);
+    ngx_live_shop_interaction_event(shm, st, ev);
     ngx_live_shop_audience_changed(shm, st);
 
     ngx_live_shop_clock(shm, st);
@@ -931,7 +962,7 @@ ngx_live_shop_checkpoint_line(ngx_live_shop_stream_t *st, int64_t file,
                                          st->shows, st->nshows, len);
     ngx_free(offers);
 
-    return line;
+    return ngx_live_shop_interaction_checkpoint(st, line, len);
 }
 
 
@@ -1100,15 +1131,19 @@ ngx_live_shop_act_plan(ngx_live_shop_stream_t *st, ngx_str_t *stream,
     ngx_live_shop_action_t *act, lshop_event *ev, lshop_offer *offer,
     size_t *answer, lshop_error *err)
 {
-    size_t                  n;
-    long                    i;
-    int64_t                 occurrence;
-    ngx_uint_t              k;
-    ngx_str_t               id;
-    lshop_show             *show;
-    const char             *locale;
-    lshop_state             empty;
-    ngx_live_shop_offer_t  *o;
+    size_t                     n;
+    long                       i;
+    int64_t                    occurrence;
+    ngx_uint_t                 k;
+    ngx_str_t                  id;
+    lshop_poll                *poll;
+    lshop_show                *show;
+    const char                *locale;
+    lshop_state                empty;
+    lshop_question            *question;
+    ngx_live_shop_offer_t     *o;
+    ngx_live_shop_answer_t    *saved;
+    ngx_live_shop_question_t  *waiting;
 
     locale = (char *) ngx_live_shop_get_conf((ngx_cycle_t *) ngx_cycle)
                           ->locale.data;
@@ -1248,12 +1283,82 @@ ngx_live_shop_act_plan(ngx_live_shop_stream_t *st, ngx_str_t *stream,
         n = lshop_state_plan_show_end(st ? &st->state : &empty,
                                       act->show_id, act->at_ms, ev, err);
         break;
+
+    case NGX_LIVE_SHOP_QUESTION_PIN:
+    case NGX_LIVE_SHOP_ANSWER_PIN:
+        question = &ev[LSHOP_PLAN_MAX - 1].question;
+        ngx_memzero(question, sizeof(lshop_question));
+
+        id.data = (u_char *) act->id;
+        id.len = ngx_strlen(act->id);
+
+        if (act->action == NGX_LIVE_SHOP_ANSWER_PIN) {
+            saved = ngx_live_shop_saved(st->interaction, act->id);
+
+            if (saved == NULL) {
+                lshop_error_set(err, "not_found", "id",
+                                "no saved answer \"%s\" on %.*s", act->id,
+                                (int) stream->len, stream->data);
+                return 0;
+            }
+
+            lshop_saved_answer_question(&saved->answer, question);
+
+        } else {
+            waiting = ngx_live_shop_question(st->interaction, &id);
+
+            if (waiting == NULL) {
+                lshop_error_set(err, "not_found", "id",
+                                "no question \"%s\" is waiting on %.*s",
+                                act->id, (int) stream->len, stream->data);
+                return 0;
+            }
+
+            ngx_cpystrn((u_char *) question->id, id.data, id.len + 1);
+            ngx_memcpy(question->text, waiting->data, waiting->text_len);
+            ngx_memcpy(question->name, waiting->data + waiting->text_len,
+                       waiting->name_len);
+            ngx_cpystrn((u_char *) question->answer, (u_char *) act->answer,
+                        sizeof(question->answer));
+        }
+
+        n = lshop_state_plan_question_pin(&st->state, question, act->at_ms,
+                                          ev, err);
+        break;
+
+    case NGX_LIVE_SHOP_QUESTION_UNPIN:
+        n = lshop_state_plan_question_unpin(st ? &st->state : &empty,
+                                            act->at_ms, ev, err);
+        break;
+
+    case NGX_LIVE_SHOP_POLL_START:
+        /* its id is "p" and the seq of its poll.started, the last */
+        poll = &ev[LSHOP_PLAN_MAX - 1].poll;
+        *poll = act->poll.poll;
+        ngx_cpystrn((u_char *) poll->id, (u_char *) "p0", sizeof(poll->id));
+
+        n = lshop_state_plan_poll_start(&st->state, poll, act->poll.seconds,
+                                        act->at_ms, ev, err);
+        if (n) {
+            ngx_sprintf((u_char *) ev[n - 1].poll.id, "p%uL%Z",
+                        st->state.seq + n);
+        }
+
+        break;
+
+    case NGX_LIVE_SHOP_POLL_END:
+        n = lshop_state_plan_poll_end(st ? &st->state : &empty,
+                                      act->id[0] ? act->id : NULL,
+                                      act->at_ms, ev, err);
+        break;
     }
 
     if (n && st == NULL) {
         ngx_live_shop_no_memory(err);
         return 0;
     }
+
+    ngx_live_shop_poll_counts(st, ev, n);
 
     /* the call answers with the event of its own kind: the last planned,
      * but for an unpin, whose tied disclosure is hidden after it */
@@ -1269,7 +1374,9 @@ ngx_live_shop_act_creates(ngx_live_shop_action_t *act)
     return act->action != NGX_LIVE_SHOP_UNPIN
            && act->action != NGX_LIVE_SHOP_STOP_COUNTDOWN
            && act->action != NGX_LIVE_SHOP_HIDE
-           && act->action != NGX_LIVE_SHOP_SHOW_END;
+           && act->action != NGX_LIVE_SHOP_SHOW_END
+           && act->action != NGX_LIVE_SHOP_QUESTION_UNPIN
+           && act->action != NGX_LIVE_SHOP_POLL_END;
 }
 
 
@@ -2258,6 +2365,13 @@ ngx_live_shop_snapshot(ngx_live_shop_shm_t *shm, ngx_str_t *stream,
     snap->state = st->state;
     snap->state.viewers = st->audience ? (int64_t) st->audience->nviewers : 0;
 
+    if (st->state.poll_live && st->interaction
+        && ngx_strcmp(st->interaction->poll_id, st->state.poll.id) == 0)
+    {
+        ngx_memcpy(snap->state.poll.counts, st->interaction->counts,
+                   sizeof(st->interaction->counts));
+    }
+
     snap->stock = ngx_palloc(pool, st->noffers * sizeof(lshop_stock_entry)
                                    + 1);
     if (snap->stock == NULL) {
@@ -2850,6 +2964,64 @@ ngx_live_shop_plan(ngx_live_shop_shm_t *shm, ngx_live_shop_write_t *w)
         rc = NGX_OK;
         break;
 
+    case NGX_LIVE_SHOP_WRITE_ANSWER:
+        found = ngx_live_shop_saved(st->interaction, w->u.answer.id) != NULL;
+
+        if (!found && st->interaction
+            && st->interaction->nanswers >= NGX_LIVE_SHOP_MAX_ANSWERS)
+        {
+            lshop_error_set(&w->err, "too_many_answers", "id",
+                            "a stream keeps at most %d saved answers",
+                            NGX_LIVE_SHOP_MAX_ANSWERS);
+            goto done;
+        }
+
+        w->created = !found;
+
+        line = lshop_journal_answer_line(&w->u.answer, lshop_now_ms(), &len);
+
+        if (line == NULL
+            || ngx_live_shop_batch_add(w, line, len) != NGX_OK)
+        {
+            ngx_live_shop_no_memory(&w->err);
+            goto done;
+        }
+
+        rc = NGX_OK;
+        break;
+
+    case NGX_LIVE_SHOP_WRITE_ANSWER_DELETE:
+        if (ngx_live_shop_saved(st->interaction, w->u.answer.id) == NULL) {
+            lshop_error_set(&w->err, "not_found", "id",
+                            "no saved answer \"%s\" on %.*s",
+                            w->u.answer.id, (int) w->stream.len,
+                            w->stream.data);
+            goto done;
+        }
+
+        line = lshop_journal_answer_deleted_line(w->u.answer.id, lshop_now_ms(), &len);
+
+        if (line == NULL
+            || ngx_live_shop_batch_add(w, line, len) != NGX_OK)
+        {
+            ngx_live_shop_no_memory(&w->err);
+            goto done;
+        }
+
+        rc = NGX_OK;
+        break;
+
+    case NGX_LIVE_SHOP_WRITE_WORDS:
+        if (ngx_live_shop_batch_add(w, (char *) w->line.data, w->line.len)
+            != NGX_OK)
+        {
+            ngx_live_shop_no_memory(&w->err);
+            goto done;
+        }
+
+        rc = NGX_OK;
+        break;
+
     case NGX_LIVE_SHOP_WRITE_DUE:
         n = ngx_live_shop_due_plan(st, w->at_ms, ev);
 
@@ -3205,6 +3377,7 @@ ngx_live_shop_stream_empty(ngx_live_shop_shm_t *shm,
 
     ngx_live_shop_catalog_clear(shm, st);
     ngx_live_shop_schedule_clear(shm, st);
+    ngx_live_shop_answers_clear(shm, st);
 
     if (st->broadcasts) {
         ngx_slab_free_locked(shm->shpool, st->broadcasts);
@@ -3550,8 +3723,13 @@ ngx_live_shop_due_plan(ngx_live_shop_stream_t *st, int64_t now_ms,
 
     n = lshop_state_due(&st->state, now_ms, ev);
 
-    if (n || st->unpublished_ms == 0 || !st->state.show_live) {
+    if (n) {
+        ngx_live_shop_poll_counts(st, ev, n);
         return n;
+    }
+
+    if (st->unpublished_ms == 0 || !st->state.show_live) {
+        return 0;
     }
 
     end = st->unpublished_ms
@@ -4460,27 +4638,27 @@ done:
  */
 
 static lshop_bucket *
-ngx_live_shop_limit(ngx_live_shop_shm_t *shm, ngx_live_shop_audience_t *a,
-    uint64_t hash)
+ngx_live_shop_limit(ngx_live_shop_shm_t *shm, ngx_rbtree_t *tree,
+    ngx_queue_t *used, ngx_uint_t *n, uint64_t hash)
 {
     ngx_queue_t            *q;
     ngx_rbtree_node_t      *node;
     ngx_live_shop_limit_t  *l;
 
-    node = ngx_live_shop_hash_lookup(&a->limits, hash);
+    node = ngx_live_shop_hash_lookup(tree, hash);
 
     if (node) {
         l = (ngx_live_shop_limit_t *) node;
         ngx_queue_remove(&l->queue);
-        ngx_queue_insert_tail(&a->used, &l->queue);
+        ngx_queue_insert_tail(used, &l->queue);
         return &l->bucket;
     }
 
-    if (a->nlimits >= NGX_LIVE_SHOP_MAX_LIMITS) {
-        q = ngx_queue_head(&a->used);
+    if (*n >= NGX_LIVE_SHOP_MAX_LIMITS) {
+        q = ngx_queue_head(used);
         l = ngx_queue_data(q, ngx_live_shop_limit_t, queue);
         ngx_queue_remove(q);
-        ngx_rbtree_delete(&a->limits, &l->node);
+        ngx_rbtree_delete(tree, &l->node);
 
     } else {
         l = ngx_slab_alloc_locked(shm->shpool, sizeof(ngx_live_shop_limit_t));
@@ -4488,13 +4666,13 @@ ngx_live_shop_limit(ngx_live_shop_shm_t *shm, ngx_live_shop_audience_t *a,
             return NULL;
         }
 
-        a->nlimits++;
+        (*n)++;
     }
 
     ngx_memzero(&l->bucket, sizeof(lshop_bucket));
     l->node.key = (ngx_rbtree_key_t) hash;
-    ngx_rbtree_insert(&a->limits, &l->node);
-    ngx_queue_insert_tail(&a->used, &l->queue);
+    ngx_rbtree_insert(tree, &l->node);
+    ngx_queue_insert_tail(used, &l->queue);
 
     return &l->bucket;
 }
@@ -4573,8 +4751,8 @@ ngx_live_shop_beacon(ngx_live_shop_shm_t *shm, ngx_str_t *stream,
         goto done;
     }
 
-    bs = ngx_live_shop_limit(shm, a, hs);
-    ba = ngx_live_shop_limit(shm, a, ha);
+    bs = ngx_live_shop_limit(shm, &a->limits, &a->used, &a->nlimits, hs);
+    ba = ngx_live_shop_limit(shm, &a->limits, &a->used, &a->nlimits, ha);
 
     if (bs == NULL || ba == NULL) {
         ngx_live_shop_no_memory(err);
@@ -4832,4 +5010,1293 @@ ngx_live_shop_load_audience(void *arg, const lshop_audience *a, int full,
     }
 
     return 0;
+}
+
+
+/* Questions, saved answers and polls (SPEC §15) */
+
+/* The stream's interaction, made when first needed (lock held) */
+
+static ngx_live_shop_interaction_t *
+ngx_live_shop_interaction(ngx_live_shop_shm_t *shm,
+    ngx_live_shop_stream_t *st)
+{
+    ngx_live_shop_interaction_t  *in;
+
+    if (st->interaction) {
+        return st->interaction;
+    }
+
+    in = ngx_slab_calloc_locked(shm->shpool,
+                                sizeof(ngx_live_shop_interaction_t));
+    if (in == NULL) {
+        return NULL;
+    }
+
+    ngx_queue_init(&in->questions);
+    ngx_queue_init(&in->blocked_queue);
+    ngx_queue_init(&in->voters_queue);
+    ngx_queue_init(&in->used);
+    ngx_queue_init(&in->answers);
+    ngx_rbtree_init(&in->blocked, &in->blocked_sentinel,
+                    ngx_rbtree_insert_value);
+    ngx_rbtree_init(&in->voters, &in->voters_sentinel,
+                    ngx_rbtree_insert_value);
+    ngx_rbtree_init(&in->limits, &in->limits_sentinel,
+                    ngx_rbtree_insert_value);
+
+    /* a question pinned before a restart keeps its id to itself */
+    if (st->state.question_pinned && st->state.question.id[0] == 'q') {
+        in->asked = ngx_atoi((u_char *) st->state.question.id + 1,
+                             ngx_strlen(st->state.question.id + 1));
+        if (in->asked == (uint64_t) NGX_ERROR) {
+            in->asked = 0;
+        }
+    }
+
+    st->interaction = in;
+
+    return in;
+}
+
+
+/* The salted hash of "PREFIX:VALUE" on a stream, as viewers are hashed */
+
+static ngx_int_t
+ngx_live_shop_key(ngx_live_shop_shm_t *shm, ngx_str_t *stream,
+    const char *prefix, u_char *value, size_t len, uint64_t *hash)
+{
+    u_char         key[NGX_SOCKADDR_STRLEN + LSHOP_SESSION_MAX + 8];
+    size_t         n;
+    const uint8_t *salt;
+
+    salt = ngx_live_shop_salt(shm, lshop_now_ms());
+
+    n = ngx_strlen(prefix);
+
+    if (salt == NULL || n + len > sizeof(key)) {
+        return NGX_ERROR;
+    }
+
+    ngx_memcpy(key, prefix, n);
+    ngx_memcpy(key + n, value, len);
+
+    return lshop_viewer_hash(salt, (char *) stream->data, stream->len,
+                             (char *) key, n + len, hash)
+           == 0 ? NGX_OK : NGX_ERROR;
+}
+
+
+/* A mark (a blocked session, a voter) by its hash, or NULL */
+
+static ngx_live_shop_mark_t *
+ngx_live_shop_mark(ngx_rbtree_t *tree, uint64_t hash)
+{
+    return (ngx_live_shop_mark_t *) ngx_live_shop_hash_lookup(tree, hash);
+}
+
+
+static void
+ngx_live_shop_marks_clear(ngx_live_shop_shm_t *shm, ngx_rbtree_t *tree,
+    ngx_rbtree_node_t *sentinel, ngx_queue_t *queue, ngx_uint_t *n)
+{
+    ngx_queue_t  *q;
+
+    while (!ngx_queue_empty(queue)) {
+        q = ngx_queue_head(queue);
+        ngx_queue_remove(q);
+        ngx_slab_free_locked(shm->shpool,
+                             ngx_queue_data(q, ngx_live_shop_mark_t, queue));
+    }
+
+    ngx_rbtree_init(tree, sentinel, ngx_rbtree_insert_value);
+    *n = 0;
+}
+
+
+static ngx_live_shop_question_t *
+ngx_live_shop_question(ngx_live_shop_interaction_t *in, ngx_str_t *id)
+{
+    uint64_t                   number;
+    ngx_int_t                  n;
+    ngx_queue_t               *q;
+    ngx_live_shop_question_t  *qu;
+
+    if (in == NULL || id->len < 2 || id->data[0] != 'q') {
+        return NULL;
+    }
+
+    n = ngx_atoi(id->data + 1, id->len - 1);
+    if (n == NGX_ERROR) {
+        return NULL;
+    }
+
+    number = (uint64_t) n;
+
+    for (q = ngx_queue_head(&in->questions);
+         q != ngx_queue_sentinel(&in->questions);
+         q = ngx_queue_next(q))
+    {
+        qu = ngx_queue_data(q, ngx_live_shop_question_t, queue);
+
+        if (qu->number == number) {
+            return qu;
+        }
+    }
+
+    return NULL;
+}
+
+
+static void
+ngx_live_shop_question_free(ngx_live_shop_shm_t *shm,
+    ngx_live_shop_interaction_t *in, ngx_live_shop_question_t *qu)
+{
+    ngx_queue_remove(&qu->queue);
+    in->nquestions--;
+    ngx_slab_free_locked(shm->shpool, qu);
+}
+
+
+static ngx_live_shop_answer_t *
+ngx_live_shop_saved(ngx_live_shop_interaction_t *in, const char *id)
+{
+    ngx_queue_t             *q;
+    ngx_live_shop_answer_t  *a;
+
+    if (in == NULL) {
+        return NULL;
+    }
+
+    for (q = ngx_queue_head(&in->answers);
+         q != ngx_queue_sentinel(&in->answers);
+         q = ngx_queue_next(q))
+    {
+        a = ngx_queue_data(q, ngx_live_shop_answer_t, queue);
+
+        if (ngx_strcmp(a->answer.id, id) == 0) {
+            return a;
+        }
+    }
+
+    return NULL;
+}
+
+
+/* The saved answers and blocked words, gone (lock held) */
+
+static void
+ngx_live_shop_answers_clear(ngx_live_shop_shm_t *shm,
+    ngx_live_shop_stream_t *st)
+{
+    ngx_queue_t                  *q;
+    ngx_live_shop_interaction_t  *in;
+
+    in = st->interaction;
+
+    if (in == NULL) {
+        return;
+    }
+
+    while (!ngx_queue_empty(&in->answers)) {
+        q = ngx_queue_head(&in->answers);
+        ngx_queue_remove(q);
+        ngx_slab_free_locked(shm->shpool,
+                             ngx_queue_data(q, ngx_live_shop_answer_t, queue));
+    }
+
+    in->nanswers = 0;
+
+    if (in->words) {
+        ngx_slab_free_locked(shm->shpool, in->words);
+        in->words = NULL;
+    }
+}
+
+
+/* A saved answer put, or (answer NULL) deleted_id taken (lock held) */
+
+static ngx_int_t
+ngx_live_shop_answer_set(ngx_live_shop_shm_t *shm, ngx_live_shop_stream_t *st,
+    const lshop_saved_answer *answer, const char *deleted_id)
+{
+    ngx_live_shop_answer_t       *a;
+    ngx_live_shop_interaction_t  *in;
+
+    in = ngx_live_shop_interaction(shm, st);
+    if (in == NULL) {
+        return NGX_ERROR;
+    }
+
+    a = ngx_live_shop_saved(in, answer ? answer->id : deleted_id);
+
+    if (answer == NULL) {
+        if (a == NULL) {
+            return NGX_DECLINED;
+        }
+
+        ngx_queue_remove(&a->queue);
+        in->nanswers--;
+        ngx_slab_free_locked(shm->shpool, a);
+
+        return NGX_OK;
+    }
+
+    if (a == NULL) {
+        a = ngx_slab_alloc_locked(shm->shpool, sizeof(ngx_live_shop_answer_t));
+        if (a == NULL) {
+            return NGX_ERROR;
+        }
+
+        ngx_queue_insert_tail(&in->answers, &a->queue);
+        in->nanswers++;
+    }
+
+    a->answer = *answer;
+
+    return NGX_OK;
+}
+
+
+/* The blocked words of a stream replaced (lock held) */
+
+static ngx_int_t
+ngx_live_shop_words_set(ngx_live_shop_shm_t *shm, ngx_live_shop_stream_t *st,
+    const lshop_blocked_words *words)
+{
+    ngx_live_shop_interaction_t  *in;
+
+    in = ngx_live_shop_interaction(shm, st);
+    if (in == NULL) {
+        return NGX_ERROR;
+    }
+
+    if (words->n == 0) {
+        if (in->words) {
+            ngx_slab_free_locked(shm->shpool, in->words);
+            in->words = NULL;
+        }
+
+        return NGX_OK;
+    }
+
+    if (in->words == NULL) {
+        in->words = ngx_slab_alloc_locked(shm->shpool,
+                                          sizeof(lshop_blocked_words));
+        if (in->words == NULL) {
+            return NGX_ERROR;
+        }
+    }
+
+    *in->words = *words;
+
+    return NGX_OK;
+}
+
+
+static int
+ngx_live_shop_load_answer(void *arg, const lshop_saved_answer *answer,
+    const char *deleted_id, int64_t at_ms)
+{
+    ngx_live_shop_load_t *load = arg;
+
+    if (ngx_live_shop_answer_set(load->shm, load->st, answer, deleted_id)
+        == NGX_ERROR)
+    {
+        load->rc = NGX_ERROR;
+    }
+
+    return 0;
+}
+
+
+static int
+ngx_live_shop_load_words(void *arg, const lshop_blocked_words *words,
+    int64_t at_ms)
+{
+    ngx_live_shop_load_t *load = arg;
+
+    if (ngx_live_shop_words_set(load->shm, load->st, words) != NGX_OK) {
+        load->rc = NGX_ERROR;
+    }
+
+    return 0;
+}
+
+
+/*
+ * The lines of ours that follow a checkpoint line: the saved answers and
+ * blocked words of a stream as they are (lock held). Returns line with
+ * them added, or line as it was if there are none.
+ */
+
+static char *
+ngx_live_shop_interaction_checkpoint(ngx_live_shop_stream_t *st, char *line,
+    size_t *len)
+{
+    char                         *l, *all;
+    size_t                        n, total;
+    ngx_queue_t                  *q;
+    ngx_live_shop_answer_t       *a;
+    ngx_live_shop_interaction_t  *in;
+
+    in = st->interaction;
+
+    if (line == NULL || in == NULL
+        || (in->nanswers == 0 && in->words == NULL))
+    {
+        return line;
+    }
+
+    total = *len;
+    all = line;
+
+    for (q = ngx_queue_head(&in->answers);
+         q != ngx_queue_sentinel(&in->answers);
+         q = ngx_queue_next(q))
+    {
+        a = ngx_queue_data(q, ngx_live_shop_answer_t, queue);
+
+        l = lshop_journal_answer_line(&a->answer, lshop_now_ms(), &n);
+        if (l == NULL) {
+            goto failed;
+        }
+
+        all = realloc(line, total + n + 1);
+        if (all == NULL) {
+            free(l);
+            goto failed;
+        }
+
+        line = all;
+        ngx_memcpy(line + total, l, n + 1);
+        total += n;
+        free(l);
+    }
+
+    if (in->words) {
+        l = lshop_journal_blocked_words_line(in->words, lshop_now_ms(), &n);
+        if (l == NULL) {
+            goto failed;
+        }
+
+        all = realloc(line, total + n + 1);
+        if (all == NULL) {
+            free(l);
+            goto failed;
+        }
+
+        line = all;
+        ngx_memcpy(line + total, l, n + 1);
+        total += n;
+        free(l);
+    }
+
+    *len = total;
+
+    return line;
+
+failed:
+
+    /* a checkpoint without them would lose them: none at all */
+    free(line);
+
+    return NULL;
+}
+
+
+/*
+ * What a committed event does to the interaction here: a question pinned
+ * leaves the queue; a poll started gets an empty count, one ended lets go
+ * of its voters (lock held)
+ */
+
+static void
+ngx_live_shop_interaction_event(ngx_live_shop_shm_t *shm,
+    ngx_live_shop_stream_t *st, const lshop_event *ev)
+{
+    ngx_str_t                     id;
+    ngx_live_shop_question_t     *qu;
+    ngx_live_shop_interaction_t  *in;
+
+    switch (ev->type) {
+
+    case LSHOP_QUESTION_PINNED:
+        in = st->interaction;
+
+        id.data = (u_char *) ev->question.id;
+        id.len = ngx_strlen(ev->question.id);
+
+        qu = ngx_live_shop_question(in, &id);
+
+        if (qu && qu->text_len == ngx_strlen(ev->question.text)
+            && ngx_strncmp(qu->data, ev->question.text, qu->text_len) == 0)
+        {
+            ngx_live_shop_question_free(shm, in, qu);
+        }
+
+        return;
+
+    case LSHOP_POLL_STARTED:
+    case LSHOP_POLL_ENDED:
+        in = (ev->type == LSHOP_POLL_STARTED)
+             ? ngx_live_shop_interaction(shm, st) : st->interaction;
+
+        if (in == NULL) {
+            return;
+        }
+
+        ngx_live_shop_marks_clear(shm, &in->voters, &in->voters_sentinel,
+                                  &in->voters_queue, &in->nvoters);
+        ngx_memzero(in->counts, sizeof(in->counts));
+        in->votes = 0;
+
+        if (ev->type == LSHOP_POLL_STARTED) {
+            ngx_cpystrn((u_char *) in->poll_id, (u_char *) ev->poll.id,
+                        sizeof(in->poll_id));
+
+        } else {
+            ngx_cpystrn((u_char *) in->ended_id, (u_char *) ev->poll.id,
+                        sizeof(in->ended_id));
+            in->poll_id[0] = '\0';
+        }
+
+        return;
+
+    default:
+        return;
+    }
+}
+
+
+/*
+ * The counts of every poll.ended planned, from the votes counted here:
+ * the core plans them with zero counts (by the API, by the clock, or as
+ * a new poll replaces a running one)
+ */
+
+static void
+ngx_live_shop_poll_counts(ngx_live_shop_stream_t *st, lshop_event *ev,
+    size_t n)
+{
+    size_t                        i;
+    ngx_live_shop_interaction_t  *in;
+
+    in = st ? st->interaction : NULL;
+
+    for (i = 0; in && i < n; i++) {
+        if (ev[i].type == LSHOP_POLL_ENDED
+            && ngx_strcmp(ev[i].poll.id, in->poll_id) == 0)
+        {
+            ngx_memcpy(ev[i].poll.counts, in->counts, sizeof(in->counts));
+        }
+    }
+}
+
+
+/*
+ * POST questions: a viewer's question queued for the host, within the
+ * limits per session and per address. NGX_BUSY: over a limit;
+ * NGX_DECLINED: no such stream; NGX_ERROR with err (queue_full, ...).
+ * A blocked session's question gets a number and is dropped.
+ */
+
+ngx_int_t
+ngx_live_shop_ask(ngx_live_shop_shm_t *shm, ngx_str_t *stream,
+    lshop_question_request *req, ngx_str_t *address, uint64_t *number,
+    lshop_error *err)
+{
+    size_t                        tlen, nlen;
+    uint64_t                      hs, hq, ha;
+    ngx_int_t                     rc;
+    ngx_msec_t                    clock;
+    lshop_bucket                 *bs, *ba;
+    ngx_live_shop_stream_t       *st;
+    ngx_live_shop_question_t     *qu;
+    ngx_live_shop_interaction_t  *in;
+
+    tlen = ngx_strlen(req->text);
+    nlen = ngx_strlen(req->name);
+
+    /* the session and the address, hashed before the lock: never kept */
+
+    if (ngx_live_shop_key(shm, stream, "s:", (u_char *) req->session,
+                          ngx_strlen(req->session), &hs)
+        != NGX_OK
+        || ngx_live_shop_key(shm, stream, "q:", (u_char *) req->session,
+                             ngx_strlen(req->session), &hq)
+           != NGX_OK
+        || ngx_live_shop_key(shm, stream, "qa:", address->data, address->len,
+                             &ha)
+           != NGX_OK)
+    {
+        lshop_error_set(err, "no_salt", "", "no salt could be drawn");
+        return NGX_ERROR;
+    }
+
+    clock = ngx_current_msec;
+    rc = NGX_ERROR;
+
+    ngx_shmtx_lock(&shm->shpool->mutex);
+
+    st = ngx_live_shop_stream(shm, stream, 0);
+
+    if (st == NULL) {
+        lshop_error_set(err, "not_found", "stream",
+                        "no stream %.*s here", (int) stream->len,
+                        stream->data);
+        rc = NGX_DECLINED;
+        goto done;
+    }
+
+    in = ngx_live_shop_interaction(shm, st);
+    if (in == NULL) {
+        ngx_live_shop_no_memory(err);
+        goto done;
+    }
+
+    ba = ngx_live_shop_limit(shm, &in->limits, &in->used, &in->nlimits, ha);
+    bs = ngx_live_shop_limit(shm, &in->limits, &in->used, &in->nlimits, hq);
+
+    if (bs == NULL || ba == NULL) {
+        ngx_live_shop_no_memory(err);
+        goto done;
+    }
+
+    /* one question per NGX_LIVE_SHOP_ASK_PERIOD s: a bucket on a clock
+     * that runs that many times slower */
+
+    if (!lshop_bucket_take(ba, clock, NGX_LIVE_SHOP_ASK_RATE,
+                           NGX_LIVE_SHOP_ASK_ADDRESS_BURST)
+        || !lshop_bucket_take(bs, clock / NGX_LIVE_SHOP_ASK_PERIOD, 1,
+                              NGX_LIVE_SHOP_ASK_BURST))
+    {
+        lshop_error_set(err, "too_many_questions", "",
+                        "too many questions from this player; ask again "
+                        "in a few seconds");
+        rc = NGX_BUSY;
+        goto done;
+    }
+
+    *number = ++in->asked;
+
+    if (ngx_live_shop_mark(&in->blocked, hs)) {
+        /* a shadow block: answered like any other, and dropped */
+        rc = NGX_OK;
+        goto done;
+    }
+
+    if (in->nquestions >= NGX_LIVE_SHOP_MAX_QUESTIONS) {
+        in->asked--;
+        lshop_error_set(err, "queue_full", "",
+                        "the host has %d questions waiting; ask again "
+                        "later", NGX_LIVE_SHOP_MAX_QUESTIONS);
+        goto done;
+    }
+
+    qu = ngx_slab_alloc_locked(shm->shpool,
+                               offsetof(ngx_live_shop_question_t, data)
+                               + tlen + nlen);
+    if (qu == NULL) {
+        in->asked--;
+        ngx_live_shop_no_memory(err);
+        goto done;
+    }
+
+    qu->number = *number;
+    qu->session = hs;
+    qu->at_ms = lshop_now_ms();
+    qu->held = in->words
+               && lshop_blocked_words_match(in->words, req->text, NULL);
+    qu->text_len = tlen;
+    qu->name_len = nlen;
+    ngx_memcpy(qu->data, req->text, tlen);
+    ngx_memcpy(qu->data + tlen, req->name, nlen);
+
+    ngx_queue_insert_tail(&in->questions, &qu->queue);
+    in->nquestions++;
+
+    rc = NGX_OK;
+
+done:
+
+    ngx_shmtx_unlock(&shm->shpool->mutex);
+
+    return rc;
+}
+
+
+/*
+ * GET questions: {"questions":[{"id","text","name","at","held",
+ * "session"},...],"blocked_sessions":N}, the oldest first
+ */
+
+ngx_int_t
+ngx_live_shop_list_questions(ngx_live_shop_shm_t *shm, ngx_str_t *stream,
+    ngx_pool_t *pool, ngx_str_t *json)
+{
+    u_char                       *p, at[LSHOP_TIME_LEN];
+    size_t                        len;
+    ngx_uint_t                    blocked;
+    ngx_queue_t                  *q;
+    ngx_live_shop_stream_t       *st;
+    ngx_live_shop_question_t     *qu;
+    ngx_live_shop_interaction_t  *in;
+
+    static u_char  head[] = "{\"questions\":[";
+    static u_char  tail[] = "],\"blocked_sessions\":";
+
+    ngx_shmtx_lock(&shm->shpool->mutex);
+
+    st = ngx_live_shop_stream(shm, stream, 0);
+    in = st ? st->interaction : NULL;
+
+    len = sizeof(head) + sizeof(tail) + NGX_INT_T_LEN + 1;
+
+    for (q = in ? ngx_queue_head(&in->questions) : NULL;
+         q && q != ngx_queue_sentinel(&in->questions);
+         q = ngx_queue_next(q))
+    {
+        qu = ngx_queue_data(q, ngx_live_shop_question_t, queue);
+
+        len += sizeof("{\"id\":\"q\",\"text\":\"\",\"name\":\"\",\"at\":\"\","
+                      "\"held\":false,\"session\":\"\"},")
+               + NGX_INT64_LEN + LSHOP_TIME_LEN + 16
+               + qu->text_len + ngx_escape_json(NULL, qu->data, qu->text_len)
+               + qu->name_len
+               + ngx_escape_json(NULL, qu->data + qu->text_len,
+                                 qu->name_len);
+    }
+
+    p = ngx_pnalloc(pool, len);
+    if (p == NULL) {
+        ngx_shmtx_unlock(&shm->shpool->mutex);
+        return NGX_ERROR;
+    }
+
+    json->data = p;
+    p = ngx_cpymem(p, head, sizeof(head) - 1);
+    blocked = 0;
+
+    for (q = in ? ngx_queue_head(&in->questions) : NULL;
+         q && q != ngx_queue_sentinel(&in->questions);
+         q = ngx_queue_next(q))
+    {
+        qu = ngx_queue_data(q, ngx_live_shop_question_t, queue);
+
+        lshop_time_format((char *) at, qu->at_ms);
+
+        p = ngx_sprintf(p, "%s{\"id\":\"q%uL\",\"text\":\"",
+                        q == ngx_queue_head(&in->questions) ? "" : ",",
+                        qu->number);
+        p = (u_char *) ngx_escape_json(p, qu->data, qu->text_len);
+        p = ngx_cpymem(p, "\",\"name\":\"", 10);
+        p = (u_char *) ngx_escape_json(p, qu->data + qu->text_len,
+                                       qu->name_len);
+        p = ngx_sprintf(p, "\",\"at\":\"%s\",\"held\":%s,"
+                        "\"session\":\"%016xL\"}",
+                        at, qu->held ? "true" : "false", qu->session);
+    }
+
+    if (in) {
+        blocked = in->nblocked;
+    }
+
+    ngx_shmtx_unlock(&shm->shpool->mutex);
+
+    p = ngx_cpymem(p, tail, sizeof(tail) - 1);
+    p = ngx_sprintf(p, "%ui}", blocked);
+
+    json->len = p - json->data;
+
+    return NGX_OK;
+}
+
+
+/*
+ * POST questions/ID/dismiss, or (block) questions/ID/block: the asker's
+ * session blocked on the stream and all its questions removed.
+ * NGX_DECLINED: no such question waits.
+ */
+
+ngx_int_t
+ngx_live_shop_drop_question(ngx_live_shop_shm_t *shm, ngx_str_t *stream,
+    ngx_str_t *id, ngx_uint_t block, uint64_t *session, ngx_uint_t *removed,
+    lshop_error *err)
+{
+    ngx_int_t                     rc;
+    ngx_queue_t                  *q, *next;
+    ngx_live_shop_mark_t         *m;
+    ngx_live_shop_stream_t       *st;
+    ngx_live_shop_question_t     *qu;
+    ngx_live_shop_interaction_t  *in;
+
+    *removed = 0;
+    rc = NGX_ERROR;
+
+    ngx_shmtx_lock(&shm->shpool->mutex);
+
+    st = ngx_live_shop_stream(shm, stream, 0);
+    in = st ? st->interaction : NULL;
+
+    qu = ngx_live_shop_question(in, id);
+
+    if (qu == NULL) {
+        lshop_error_set(err, "not_found", "id",
+                        "no question \"%.*s\" is waiting on %.*s",
+                        (int) id->len, id->data, (int) stream->len,
+                        stream->data);
+        rc = NGX_DECLINED;
+        goto done;
+    }
+
+    *session = qu->session;
+
+    if (!block) {
+        ngx_live_shop_question_free(shm, in, qu);
+        *removed = 1;
+        rc = NGX_OK;
+        goto done;
+    }
+
+    if (ngx_live_shop_mark(&in->blocked, qu->session) == NULL) {
+
+        if (in->nblocked >= NGX_LIVE_SHOP_MAX_BLOCKED) {
+            /* the one blocked longest ago makes room */
+            q = ngx_queue_head(&in->blocked_queue);
+            m = ngx_queue_data(q, ngx_live_shop_mark_t, queue);
+            ngx_queue_remove(q);
+            ngx_rbtree_delete(&in->blocked, &m->node);
+
+        } else {
+            m = ngx_slab_alloc_locked(shm->shpool,
+                                      sizeof(ngx_live_shop_mark_t));
+            if (m == NULL) {
+                ngx_live_shop_no_memory(err);
+                goto done;
+            }
+
+            in->nblocked++;
+        }
+
+        m->node.key = (ngx_rbtree_key_t) qu->session;
+        ngx_rbtree_insert(&in->blocked, &m->node);
+        ngx_queue_insert_tail(&in->blocked_queue, &m->queue);
+    }
+
+    for (q = ngx_queue_head(&in->questions);
+         q != ngx_queue_sentinel(&in->questions);
+         q = next)
+    {
+        next = ngx_queue_next(q);
+        qu = ngx_queue_data(q, ngx_live_shop_question_t, queue);
+
+        if (qu->session == *session) {
+            ngx_live_shop_question_free(shm, in, qu);
+            (*removed)++;
+        }
+    }
+
+    rc = NGX_OK;
+
+done:
+
+    ngx_shmtx_unlock(&shm->shpool->mutex);
+
+    return rc;
+}
+
+
+/*
+ * POST polls/ID/vote: one vote per session for the running poll, within
+ * the limit per address. NGX_BUSY: over the limit; NGX_DECLINED: no such
+ * poll; NGX_ERROR with err: already_voted, poll_ended, option, ...
+ */
+
+ngx_int_t
+ngx_live_shop_vote(ngx_live_shop_shm_t *shm, ngx_str_t *stream,
+    ngx_str_t *poll_id, u_char *body, size_t len, ngx_str_t *address,
+    lshop_error *err)
+{
+    int64_t                       now;
+    uint64_t                      hs, ha;
+    ngx_int_t                     rc;
+    ngx_msec_t                    clock;
+    lshop_bucket                 *ba;
+    lshop_vote_request            vote;
+    ngx_live_shop_mark_t         *m;
+    ngx_live_shop_stream_t       *st;
+    ngx_live_shop_interaction_t  *in;
+
+    /* the option is checked against the poll's once it is known */
+
+    if (lshop_vote_request_parse((char *) body, len, LSHOP_POLL_OPTIONS_MAX,
+                                 &vote, err)
+        != 0)
+    {
+        return NGX_ABORT;
+    }
+
+    if (ngx_live_shop_key(shm, stream, "s:", (u_char *) vote.session,
+                          ngx_strlen(vote.session), &hs)
+        != NGX_OK
+        || ngx_live_shop_key(shm, stream, "va:", address->data,
+                             address->len, &ha)
+           != NGX_OK)
+    {
+        lshop_error_set(err, "no_salt", "", "no salt could be drawn");
+        return NGX_ERROR;
+    }
+
+    now = lshop_now_ms();
+    clock = ngx_current_msec;
+    rc = NGX_ERROR;
+
+    ngx_shmtx_lock(&shm->shpool->mutex);
+
+    st = ngx_live_shop_stream(shm, stream, 0);
+    in = st ? st->interaction : NULL;
+
+    if (in == NULL) {
+        goto unknown;
+    }
+
+    ba = ngx_live_shop_limit(shm, &in->limits, &in->used, &in->nlimits, ha);
+
+    if (ba == NULL) {
+        ngx_live_shop_no_memory(err);
+        goto done;
+    }
+
+    if (!lshop_bucket_take(ba, clock, NGX_LIVE_SHOP_VOTE_RATE,
+                           NGX_LIVE_SHOP_VOTE_BURST))
+    {
+        lshop_error_set(err, "too_many_votes", "",
+                        "too many votes from this address; they are "
+                        "counted again in a second");
+        rc = NGX_BUSY;
+        goto done;
+    }
+
+    if (!st->state.poll_live
+        || poll_id->len != ngx_strlen(st->state.poll.id)
+        || ngx_strncmp(poll_id->data, st->state.poll.id, poll_id->len) != 0)
+    {
+        if (poll_id->len == ngx_strlen(in->ended_id)
+            && ngx_strncmp(poll_id->data, in->ended_id, poll_id->len) == 0)
+        {
+            goto ended;
+        }
+
+        goto unknown;
+    }
+
+    if (now >= st->state.poll.ends_at_ms) {
+        /* over, though the clock has not ended it yet */
+        goto ended;
+    }
+
+    if (vote.option >= st->state.poll.options_n) {
+        lshop_error_set(err, "invalid_field", "option",
+                        "option must be 0-%d for this poll",
+                        st->state.poll.options_n - 1);
+        rc = NGX_ABORT;
+        goto done;
+    }
+
+    if (ngx_live_shop_mark(&in->voters, hs)) {
+        lshop_error_set(err, "already_voted", "session",
+                        "this session has voted in this poll already");
+        goto done;
+    }
+
+    if (in->nvoters >= NGX_LIVE_SHOP_MAX_VOTERS) {
+        lshop_error_set(err, "too_many_voters", "",
+                        "this poll has counted %d votes, as many as it "
+                        "can", NGX_LIVE_SHOP_MAX_VOTERS);
+        goto done;
+    }
+
+    m = ngx_slab_alloc_locked(shm->shpool, sizeof(ngx_live_shop_mark_t));
+    if (m == NULL) {
+        lshop_error_set(err, "too_many_voters", "",
+                        "this poll counts no more votes: the "
+                        "live_shop_zone is full");
+        goto done;
+    }
+
+    m->node.key = (ngx_rbtree_key_t) hs;
+    ngx_rbtree_insert(&in->voters, &m->node);
+    ngx_queue_insert_tail(&in->voters_queue, &m->queue);
+    in->nvoters++;
+
+    if (ngx_strcmp(in->poll_id, st->state.poll.id) != 0) {
+        ngx_cpystrn((u_char *) in->poll_id, (u_char *) st->state.poll.id,
+                    sizeof(in->poll_id));
+        ngx_memzero(in->counts, sizeof(in->counts));
+        in->votes = 0;
+    }
+
+    in->counts[vote.option]++;
+    in->votes++;
+
+    rc = NGX_OK;
+    goto done;
+
+ended:
+
+    lshop_error_set(err, "poll_ended", "", "poll \"%.*s\" has ended",
+                    (int) poll_id->len, poll_id->data);
+    goto done;
+
+unknown:
+
+    lshop_error_set(err, "unknown_poll", "id",
+                    "no poll \"%.*s\" runs on %.*s", (int) poll_id->len,
+                    poll_id->data, (int) stream->len, stream->data);
+    rc = NGX_DECLINED;
+
+done:
+
+    ngx_shmtx_unlock(&shm->shpool->mutex);
+
+    return rc;
+}
+
+
+/*
+ * The running poll's tally for SSE, {"id","counts","votes"}, if it
+ * changed since *seq and *votes (which are updated). NGX_DECLINED: no poll
+ * runs; NGX_DONE: no change.
+ */
+
+ngx_int_t
+ngx_live_shop_poll_tally(ngx_live_shop_shm_t *shm, ngx_str_t *stream,
+    uint64_t *seq, uint64_t *votes, ngx_pool_t *pool, ngx_str_t *json)
+{
+    char                         *s;
+    size_t                        len;
+    ngx_int_t                     rc;
+    lshop_poll                   *poll;
+    ngx_live_shop_stream_t       *st;
+    ngx_live_shop_interaction_t  *in;
+
+    poll = ngx_palloc(pool, sizeof(lshop_poll));
+    if (poll == NULL) {
+        return NGX_ERROR;
+    }
+
+    rc = NGX_DECLINED;
+
+    ngx_shmtx_lock(&shm->shpool->mutex);
+
+    st = ngx_live_shop_stream(shm, stream, 0);
+    in = st ? st->interaction : NULL;
+
+    if (in && st->state.poll_live
+        && ngx_strcmp(in->poll_id, st->state.poll.id) == 0)
+    {
+        if (*seq == st->state.poll_seq && *votes == in->votes) {
+            rc = NGX_DONE;
+
+        } else if (in->votes == 0) {
+            /* a poll just started: its zero counts are in its event */
+            *seq = st->state.poll_seq;
+            *votes = 0;
+            rc = NGX_DONE;
+
+        } else {
+            *poll = st->state.poll;
+            ngx_memcpy(poll->counts, in->counts, sizeof(in->counts));
+            *seq = st->state.poll_seq;
+            *votes = in->votes;
+            rc = NGX_OK;
+        }
+    }
+
+    ngx_shmtx_unlock(&shm->shpool->mutex);
+
+    if (rc != NGX_OK) {
+        return rc;
+    }
+
+    s = lshop_poll_tally_json(poll, &len);
+    if (s == NULL) {
+        return NGX_ERROR;
+    }
+
+    rc = ngx_live_shop_copy(pool, json, (u_char *) s, len);
+    free(s);
+
+    return rc;
+}
+
+
+/* A saved answer or the blocked words into the journal, then the zone */
+
+ngx_int_t
+ngx_live_shop_put_answer(ngx_live_shop_shm_t *shm, ngx_str_t *stream,
+    lshop_saved_answer *answer, ngx_uint_t *created, lshop_error *err)
+{
+    char                    *line;
+    size_t                   len;
+    ngx_int_t                rc;
+    ngx_live_shop_stream_t  *st;
+
+    line = lshop_journal_answer_line(answer, lshop_now_ms(), &len);
+    if (line == NULL) {
+        ngx_live_shop_no_memory(err);
+        return NGX_ERROR;
+    }
+
+    rc = NGX_ERROR;
+
+    ngx_shmtx_lock(&shm->shpool->mutex);
+
+    st = ngx_live_shop_stream(shm, stream, 1);
+
+    if (st == NULL || ngx_live_shop_interaction(shm, st) == NULL) {
+        ngx_live_shop_no_memory(err);
+        goto done;
+    }
+
+    *created = ngx_live_shop_saved(st->interaction, answer->id) == NULL;
+
+    if (*created && st->interaction->nanswers >= NGX_LIVE_SHOP_MAX_ANSWERS) {
+        lshop_error_set(err, "too_many_answers", "id",
+                        "a stream keeps at most %d saved answers",
+                        NGX_LIVE_SHOP_MAX_ANSWERS);
+        goto done;
+    }
+
+    if (ngx_live_shop_journal(st, (u_char *) line, len, err) != NGX_OK) {
+        goto done;
+    }
+
+    if (ngx_live_shop_answer_set(shm, st, answer, NULL) != NGX_OK) {
+        ngx_live_shop_no_memory(err);
+        goto done;
+    }
+
+    ngx_live_shop_rotate(shm, st);
+
+    rc = NGX_OK;
+
+done:
+
+    ngx_shmtx_unlock(&shm->shpool->mutex);
+
+    free(line);
+
+    return rc;
+}
+
+
+ngx_int_t
+ngx_live_shop_delete_answer(ngx_live_shop_shm_t *shm, ngx_str_t *stream,
+    ngx_str_t *id, lshop_error *err)
+{
+    char                    *line, name[LSHOP_ID_MAX + 1];
+    size_t                   len;
+    ngx_int_t                rc;
+    ngx_live_shop_stream_t  *st;
+
+    if (id->len > LSHOP_ID_MAX) {
+        return NGX_ERROR;
+    }
+
+    ngx_memcpy(name, id->data, id->len);
+    name[id->len] = '\0';
+
+    line = lshop_journal_answer_deleted_line(name, lshop_now_ms(), &len);
+    if (line == NULL) {
+        ngx_live_shop_no_memory(err);
+        return NGX_ERROR;
+    }
+
+    rc = NGX_ERROR;
+
+    ngx_shmtx_lock(&shm->shpool->mutex);
+
+    st = ngx_live_shop_stream(shm, stream, 0);
+
+    if (st == NULL || ngx_live_shop_saved(st->interaction, name) == NULL) {
+        lshop_error_set(err, "not_found", "id",
+                        "no saved answer \"%s\" on %.*s", name,
+                        (int) stream->len, stream->data);
+        goto done;
+    }
+
+    if (ngx_live_shop_journal(st, (u_char *) line, len, err) != NGX_OK) {
+        goto done;
+    }
+
+    (void) ngx_live_shop_answer_set(shm, st, NULL, name);
+
+    ngx_live_shop_rotate(shm, st);
+
+    rc = NGX_OK;
+
+done:
+
+    ngx_shmtx_unlock(&shm->shpool->mutex);
+
+    free(line);
+
+    return rc;
+}
+
+
+ngx_int_t
+ngx_live_shop_list_answers(ngx_live_shop_shm_t *shm, ngx_str_t *stream,
+    ngx_pool_t *pool, ngx_str_t *json)
+{
+    char                    *s;
+    u_char                  *p;
+    size_t                   len, n;
+    ngx_uint_t               i, k;
+    ngx_queue_t             *q;
+    lshop_saved_answer      *answers;
+    ngx_live_shop_stream_t  *st;
+    ngx_live_shop_answer_t  *a;
+
+    static u_char  head[] = "{\"answers\":[";
+
+    answers = ngx_palloc(pool, NGX_LIVE_SHOP_MAX_ANSWERS
+                               * sizeof(lshop_saved_answer));
+    if (answers == NULL) {
+        return NGX_ERROR;
+    }
+
+    k = 0;
+
+    ngx_shmtx_lock(&shm->shpool->mutex);
+
+    st = ngx_live_shop_stream(shm, stream, 0);
+
+    if (st && st->interaction) {
+        for (q = ngx_queue_head(&st->interaction->answers);
+             q != ngx_queue_sentinel(&st->interaction->answers)
+             && k < NGX_LIVE_SHOP_MAX_ANSWERS;
+             q = ngx_queue_next(q))
+        {
+            a = ngx_queue_data(q, ngx_live_shop_answer_t, queue);
+            answers[k++] = a->answer;
+        }
+    }
+
+    ngx_shmtx_unlock(&shm->shpool->mutex);
+
+    len = sizeof(head) + 2;
+
+    for (i = 0; i < k; i++) {
+        len += 3 * sizeof(lshop_saved_answer) + 1;
+    }
+
+    p = ngx_pnalloc(pool, len);
+    if (p == NULL) {
+        return NGX_ERROR;
+    }
+
+    json->data = p;
+    p = ngx_cpymem(p, head, sizeof(head) - 1);
+
+    for (i = 0; i < k; i++) {
+        s = lshop_saved_answer_to_json(&answers[i], &n);
+        if (s == NULL) {
+            return NGX_ERROR;
+        }
+
+        if (i) {
+            *p++ = ',';
+        }
+
+        p = ngx_cpymem(p, s, n);
+        free(s);
+    }
+
+    *p++ = ']';
+    *p++ = '}';
+
+    json->len = p - json->data;
+
+    return NGX_OK;
+}
+
+
+/* PUT blocked-words: line is the journal line of words */
+
+ngx_int_t
+ngx_live_shop_put_words(ngx_live_shop_shm_t *shm, ngx_str_t *stream,
+    const lshop_blocked_words *words, ngx_str_t *line, lshop_error *err)
+{
+    ngx_int_t                rc;
+    ngx_live_shop_stream_t  *st;
+
+    rc = NGX_ERROR;
+
+    ngx_shmtx_lock(&shm->shpool->mutex);
+
+    st = ngx_live_shop_stream(shm, stream, 1);
+
+    if (st == NULL || ngx_live_shop_interaction(shm, st) == NULL) {
+        ngx_live_shop_no_memory(err);
+        goto done;
+    }
+
+    if (ngx_live_shop_journal(st, line->data, line->len, err) != NGX_OK) {
+        goto done;
+    }
+
+    if (ngx_live_shop_words_set(shm, st, words) != NGX_OK) {
+        ngx_live_shop_no_memory(err);
+        goto done;
+    }
+
+    ngx_live_shop_rotate(shm, st);
+
+    rc = NGX_OK;
+
+done:
+
+    ngx_shmtx_unlock(&shm->shpool->mutex);
+
+    return rc;
+}
+
+
+ngx_int_t
+ngx_live_shop_get_words(ngx_live_shop_shm_t *shm, ngx_str_t *stream,
+    ngx_pool_t *pool, ngx_str_t *json)
+{
+    char                    *s;
+    size_t                   len;
+    ngx_int_t                rc;
+    lshop_blocked_words     *words;
+    ngx_live_shop_stream_t  *st;
+
+    words = ngx_pcalloc(pool, sizeof(lshop_blocked_words));
+    if (words == NULL) {
+        return NGX_ERROR;
+    }
+
+    ngx_shmtx_lock(&shm->shpool->mutex);
+
+    st = ngx_live_shop_stream(shm, stream, 0);
+
+    if (st && st->interaction && st->interaction->words) {
+        *words = *st->interaction->words;
+    }
+
+    ngx_shmtx_unlock(&shm->shpool->mutex);
+
+    s = lshop_blocked_words_to_json(words, &len);
+    if (s == NULL) {
+        return NGX_ERROR;
+    }
+
+    rc = ngx_live_shop_copy(pool, json, (u_char *) s, len);
+    free(s);
+
+    return rc;
 }

@@ -317,8 +317,21 @@ show_start=$(date -u -d "+2 minutes" +%Y-%m-%dT%H:%M:00Z)
 curl -sf -o /dev/null -X PUT -H "Authorization: Bearer $token" \
     -d "{\"title\":\"Glow-Up Thursday\",\"host\":\"Mia\",\"starts_at\":\"$show_start\",\"duration\":3600,\"rrule\":\"FREQ=WEEKLY;COUNT=8\",\"offers\":[\"sku-123\",\"sku-9\"]}" \
     "http://127.0.0.1:$http_port/shop/v1/streams/$stream/shows/glow-up"
+# Saved answers and a poll (SPEC §15): a viewer on the player page can
+# ask the host (the questions wait for the host, GET …/questions) and
+# vote for the next shade for the next ten minutes.
+api() {
+    curl -sf -o /dev/null -X "$1" -H "Authorization: Bearer $token" \
+        -d "$3" "http://127.0.0.1:$http_port/shop/v1/streams/$stream/$2"
+}
+api PUT answers/shipping \
+    '{"question":"How fast is shipping?","answer":"1-2 days, free over 50 EUR"}'
+api PUT answers/returns \
+    '{"question":"Can I return it?","answer":"Yes, 30 days, no questions asked"}'
 publish "$rtmp_port"
 ctl pin "$stream" sku-123 >/dev/null
+api POST polls \
+    '{"question":"Which shade do we show next?","options":["Rose","Coral","Nude"],"seconds":600}'
 
 for _ in $(seq 100); do
     [ -f "$demo/hls/demo.m3u8" ] && break
@@ -333,6 +346,8 @@ liveshop demo is running (Ctrl-C stops it).
   host panel    http://127.0.0.1:$http_port/#token=$token
   dashboard     http://127.0.0.1:$http_port/dashboard.html#token=$token
   show          "Glow-Up Thursday", weekly from $show_start, on air now
+  poll          "Which shade do we show next?" for 10 minutes: vote on the
+                player page; ask the host there too
   calendar      http://127.0.0.1:$http_port/shop/v1/streams/$stream/shows.ics
   HLS playlist  http://127.0.0.1:$http_port/hls/demo.m3u8
   RTMP stream   rtmp://127.0.0.1:$rtmp_port/$stream
@@ -349,6 +364,8 @@ Try:
   $build/tools/liveshopctl report $stream
   $build/tools/liveshopctl report $stream --show glow-up-\$(date -u +%Y%m%d)
   curl -s http://127.0.0.1:$http_port/shop/v1/streams/$stream/shows
+  curl -s -H "Authorization: Bearer $token" http://127.0.0.1:$http_port/shop/v1/streams/$stream/questions
+  curl -s -X POST -H "Authorization: Bearer $token" http://127.0.0.1:$http_port/shop/v1/streams/$stream/answers/shipping/pin
   ffprobe -show_packets -show_data rtmp://127.0.0.1:$rtmp_port/$stream
 EOF
 

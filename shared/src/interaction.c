@@ -250,7 +250,7 @@ out:
 	return rc;
 }
 
-char *lshop_saved_answer_to_json(const lshop_saved_answer *a, size_t *len)
+json_t *lshop_saved_answer_object(const lshop_saved_answer *a)
 {
 	json_t *v = json_object();
 
@@ -261,7 +261,12 @@ char *lshop_saved_answer_to_json(const lshop_saved_answer *a, size_t *len)
 		json_decref(v);
 		v = NULL;
 	}
-	return lshop_json_dump_owned(v, len);
+	return v;
+}
+
+char *lshop_saved_answer_to_json(const lshop_saved_answer *a, size_t *len)
+{
+	return lshop_json_dump_owned(lshop_saved_answer_object(a), len);
 }
 
 void lshop_saved_answer_question(const lshop_saved_answer *a,
@@ -334,19 +339,27 @@ out:
 	return rc;
 }
 
+json_t *lshop_blocked_words_array(const lshop_blocked_words *w)
+{
+	json_t *a = json_array();
+	size_t i;
+
+	for (i = 0; a != NULL && i < w->n; i++) {
+		if (json_array_append_new(a, json_string(w->word[i]))) {
+			json_decref(a);
+			return NULL;
+		}
+	}
+	return a;
+}
+
 char *lshop_blocked_words_to_json(const lshop_blocked_words *w, size_t *len)
 {
-	json_t *v = json_object(), *a = json_array();
-	size_t i;
-	int bad = v == NULL || a == NULL;
+	json_t *v = json_object();
 
-	for (i = 0; !bad && i < w->n; i++)
-		bad = json_array_append_new(a, json_string(w->word[i])) != 0;
-	if (bad || lshop_json_set(v, "words", a)) {
-		if (bad)
-			json_decref(a);
+	if (v != NULL && lshop_json_set(v, "words", lshop_blocked_words_array(w))) {
 		json_decref(v);
-		return NULL;
+		v = NULL;
 	}
 	return lshop_json_dump_owned(v, len);
 }
@@ -674,6 +687,73 @@ int lshop_poll_from_object(const json_t *obj, const char *prefix,
 				  err) < 0)
 		goto out;
 	*poll = *r;
+	rc = 0;
+out:
+	free(r);
+	return rc;
+}
+
+static const char *const saved_answer_keys[] = {"id", "question", "answer",
+						NULL};
+
+int lshop_saved_answer_from_object(const json_t *obj, const char *prefix,
+				   lshop_saved_answer *a, lshop_error *err)
+{
+	lshop_saved_answer r;
+
+	memset(&r, 0, sizeof(r));
+	if (!json_is_object(obj)) {
+		lshop_field_error(err, "invalid_field", prefix, "",
+				  "must be a saved answer object");
+		return -1;
+	}
+	if (lshop_json_known_keys(obj, saved_answer_keys, prefix, err) ||
+	    object_id_field(obj, prefix, r.id, err) ||
+	    clean_text_field(obj, prefix, "question", 1, LSHOP_QUESTION_CHARS,
+			     r.question, err) ||
+	    clean_text_field(obj, prefix, "answer", 1, LSHOP_QUESTION_CHARS,
+			     r.answer, err))
+		return -1;
+	*a = r;
+	return 0;
+}
+
+int lshop_blocked_words_from_array(const json_t *arr, const char *prefix,
+				   lshop_blocked_words *w, lshop_error *err)
+{
+	lshop_blocked_words *r;
+	const char *s;
+	size_t i, len;
+	json_t *j;
+	int rc = -1;
+
+	if (!json_is_array(arr) || json_array_size(arr) > LSHOP_BLOCKED_WORDS_MAX) {
+		lshop_field_error(err, "invalid_field", prefix, "",
+				  "must be a list of up to %d words",
+				  LSHOP_BLOCKED_WORDS_MAX);
+		return -1;
+	}
+	r = calloc(1, sizeof(*r));
+	if (r == NULL) {
+		lshop_error_set(err, "no_memory", prefix, "out of memory");
+		return -1;
+	}
+	for (i = 0; i < json_array_size(arr); i++) {
+		j = json_array_get(arr, i);
+		if (!lshop_json_text(j, &s, &len) ||
+		    !lshop_viewer_text_valid(s, len, 1,
+					     LSHOP_BLOCKED_WORD_CHARS)) {
+			lshop_field_error(err, "invalid_field", prefix, "",
+					  "must hold clean words of 1-%d "
+					  "characters",
+					  LSHOP_BLOCKED_WORD_CHARS);
+			goto out;
+		}
+		memcpy(r->word[i], s, len);
+		fold_ascii(r->word[i]);
+	}
+	r->n = i;
+	memcpy(w, r, sizeof(*w));
 	rc = 0;
 out:
 	free(r);

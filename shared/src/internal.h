@@ -139,6 +139,17 @@ int lshop_question_from_object(const json_t *obj, const char *prefix,
 int lshop_poll_from_object(const json_t *obj, const char *prefix,
 			   lshop_poll *poll, lshop_error *err);
 
+/*
+ * A saved answer as {"id","question","answer"}, and read back (every
+ * field checked); blocked words as a JSON array, and read back.
+ */
+json_t *lshop_saved_answer_object(const lshop_saved_answer *a);
+int lshop_saved_answer_from_object(const json_t *obj, const char *prefix,
+				   lshop_saved_answer *a, lshop_error *err);
+json_t *lshop_blocked_words_array(const lshop_blocked_words *w);
+int lshop_blocked_words_from_array(const json_t *arr, const char *prefix,
+				   lshop_blocked_words *w, lshop_error *err);
+
 /* A poll's counts as a JSON array, one per option. */
 json_t *lshop_poll_counts_json(const lshop_poll *poll);
 

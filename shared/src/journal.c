@@ -2,8 +2,8 @@
  * liveshop core: the journal of a stream, one record per line.
  *
  * A checkpoint also carries "edges": the latest start or end of each
- * interval class ("offer", "countdown", "disclosure"; a class left out is
- * 0). The opening events of the open intervals cannot say them (an
+ * interval class ("offer", "countdown", "disclosure", "question", "poll";
+ * a class left out is 0). The opening events of the open intervals cannot say them (an
  * interval may have ended after the last one opened), and planning needs
  * them so that intervals of one class never overlap (SPEC §7) across a
  * rotation.
@@ -20,19 +20,30 @@
  * The interval classes, as a state keeps them; a show on air is open like
  * them, but has no edge (shows are not ranges of SPEC §7).
  */
-enum { CLASS_OFFER, CLASS_COUNTDOWN, CLASS_DISCLOSURE, CLASSES };
+enum {
+	CLASS_OFFER,
+	CLASS_COUNTDOWN,
+	CLASS_DISCLOSURE,
+	CLASS_QUESTION,
+	CLASS_POLL,
+	CLASSES
+};
 #define OPEN_SHOW CLASSES
 #define OPENS     (CLASSES + 1)
 
 /* The keys of a checkpoint's "edges", by class; NULL-terminated. */
-static const char *const edge_keys[CLASSES + 1] = {"offer", "countdown",
-						   "disclosure", NULL};
+static const char *const edge_keys[CLASSES + 1] = {
+    "offer", "countdown", "disclosure", "question", "poll", NULL};
 
 static const char *const offer_line_keys[] = {"offer", "at", NULL};
 static const char *const show_line_keys[] = {"show", "at", NULL};
 static const char *const show_deleted_line_keys[] = {"show_deleted", "at",
 						     NULL};
 static const char *const audience_line_keys[] = {"audience", "at", NULL};
+static const char *const answer_line_keys[] = {"answer", "at", NULL};
+static const char *const answer_deleted_line_keys[] = {"answer_deleted", "at",
+						       NULL};
+static const char *const words_line_keys[] = {"blocked_words", "at", NULL};
 static const char *const audience_keys[] = {
     "show",   "viewers", "peak",   "watch_ms", "impressions",
     "clicks", "unique",  "offers", NULL};
@@ -87,34 +98,54 @@ char *lshop_journal_offer_line(const lshop_offer *offer, int64_t at_ms,
 	return line;
 }
 
-char *lshop_journal_show_line(const lshop_show *show, int64_t at_ms,
-			      size_t *len)
+/* {key: value, "at": T}, value stolen. */
+static char *keyed_line(const char *key, json_t *value, int64_t at_ms,
+			size_t *len)
 {
 	json_t *v = json_object();
 	char *line = NULL;
 
-	if (v == NULL)
+	if (v == NULL) {
+		json_decref(value);
 		return NULL;
-	if (!lshop_json_set(v, "show", lshop_show_object(show)) &&
+	}
+	if (!lshop_json_set(v, key, value) &&
 	    !lshop_json_set(v, "at", lshop_json_time(at_ms)))
 		line = dump_line(v, len);
 	json_decref(v);
 	return line;
 }
 
+char *lshop_journal_show_line(const lshop_show *show, int64_t at_ms,
+			      size_t *len)
+{
+	return keyed_line("show", lshop_show_object(show), at_ms, len);
+}
+
 char *lshop_journal_show_deleted_line(const char *id, int64_t at_ms,
 				      size_t *len)
 {
-	json_t *v = json_object();
-	char *line = NULL;
+	return keyed_line("show_deleted", json_string(id), at_ms, len);
+}
 
-	if (v == NULL)
-		return NULL;
-	if (!lshop_json_set(v, "show_deleted", json_string(id)) &&
-	    !lshop_json_set(v, "at", lshop_json_time(at_ms)))
-		line = dump_line(v, len);
-	json_decref(v);
-	return line;
+char *lshop_journal_answer_line(const lshop_saved_answer *answer,
+				int64_t at_ms, size_t *len)
+{
+	return keyed_line("answer", lshop_saved_answer_object(answer), at_ms,
+			  len);
+}
+
+char *lshop_journal_answer_deleted_line(const char *id, int64_t at_ms,
+					size_t *len)
+{
+	return keyed_line("answer_deleted", json_string(id), at_ms, len);
+}
+
+char *lshop_journal_blocked_words_line(const lshop_blocked_words *words,
+				       int64_t at_ms, size_t *len)
+{
+	return keyed_line("blocked_words", lshop_blocked_words_array(words),
+			  at_ms, len);
 }
 
 /* The figures a full audience line holds of a show or an offer. */
@@ -221,6 +252,10 @@ static int64_t *state_edge(lshop_state *st, int cls)
 		return &st->pin_edge_ms;
 	case CLASS_COUNTDOWN:
 		return &st->countdown_edge_ms;
+	case CLASS_QUESTION:
+		return &st->question_edge_ms;
+	case CLASS_POLL:
+		return &st->poll_edge_ms;
 	default:
 		return &st->disclosure_edge_ms;
 	}
@@ -228,9 +263,7 @@ static int64_t *state_edge(lshop_state *st, int cls)
 
 static int64_t edge_of(const lshop_state *st, int cls)
 {
-	return cls == CLASS_OFFER       ? st->pin_edge_ms
-	       : cls == CLASS_COUNTDOWN ? st->countdown_edge_ms
-					: st->disclosure_edge_ms;
+	return *state_edge((lshop_state *)st, cls);
 }
 
 /* The class of the interval an opening event opens; -1 for others. */
@@ -243,6 +276,10 @@ static int opening_class(lshop_event_type type)
 		return CLASS_COUNTDOWN;
 	case LSHOP_DISCLOSURE_SHOWN:
 		return CLASS_DISCLOSURE;
+	case LSHOP_QUESTION_PINNED:
+		return CLASS_QUESTION;
+	case LSHOP_POLL_STARTED:
+		return CLASS_POLL;
 	case LSHOP_SHOW_STARTED:
 		return OPEN_SHOW;
 	default:
@@ -279,6 +316,23 @@ static uint64_t opening_event(const lshop_state *st, const char *stream,
 		memcpy(ev->label, st->countdown_label, sizeof(ev->label));
 		memcpy(ev->offer_id, st->countdown_offer_id,
 		       sizeof(ev->offer_id));
+		break;
+	case CLASS_QUESTION:
+		if (!st->question_pinned)
+			return 0;
+		ev->type = LSHOP_QUESTION_PINNED;
+		ev->seq = st->question_seq;
+		ev->at_ms = st->question_at_ms;
+		ev->question = st->question;
+		break;
+	case CLASS_POLL:
+		if (!st->poll_live)
+			return 0;
+		ev->type = LSHOP_POLL_STARTED;
+		ev->seq = st->poll_seq;
+		ev->at_ms = st->poll_at_ms;
+		ev->poll = st->poll;
+		memset(ev->poll.counts, 0, sizeof(ev->poll.counts));
 		break;
 	case OPEN_SHOW:
 		if (!st->show_live)
@@ -479,6 +533,70 @@ static int replay_show_deleted(replay_ctx *c, const json_t *v)
 	    c->ops->show(c->ops->arg, NULL, id, at_ms) != 0)
 		return LINE_STOP;
 	return LINE_GOOD;
+}
+
+static int replay_answer(replay_ctx *c, const json_t *v)
+{
+	lshop_saved_answer a;
+	int64_t at_ms;
+
+	if (lshop_json_known_keys(v, answer_line_keys, "", &c->err) ||
+	    lshop_saved_answer_from_object(json_object_get(v, "answer"),
+					   "answer.", &a, &c->err) ||
+	    lshop_json_time_field(v, "at", "", 1, &at_ms, &c->err) < 0)
+		return LINE_SKIPPED;
+	if (c->ops->answer != NULL &&
+	    c->ops->answer(c->ops->arg, &a, NULL, at_ms) != 0)
+		return LINE_STOP;
+	return LINE_GOOD;
+}
+
+static int replay_answer_deleted(replay_ctx *c, const json_t *v)
+{
+	const char *id;
+	size_t len;
+	int64_t at_ms;
+
+	if (lshop_json_known_keys(v, answer_deleted_line_keys, "", &c->err))
+		return LINE_SKIPPED;
+	if (!lshop_json_text(json_object_get(v, "answer_deleted"), &id, &len) ||
+	    !lshop_id_valid(id, len)) {
+		lshop_error_set(&c->err, "invalid_field", "answer_deleted",
+				"answer_deleted must be a saved answer's id");
+		return LINE_SKIPPED;
+	}
+	if (lshop_json_time_field(v, "at", "", 1, &at_ms, &c->err) < 0)
+		return LINE_SKIPPED;
+	if (c->ops->answer != NULL &&
+	    c->ops->answer(c->ops->arg, NULL, id, at_ms) != 0)
+		return LINE_STOP;
+	return LINE_GOOD;
+}
+
+static int replay_blocked_words(replay_ctx *c, const json_t *v)
+{
+	lshop_blocked_words *w;
+	int64_t at_ms;
+	int r = LINE_SKIPPED;
+
+	w = malloc(sizeof(*w));
+	if (w == NULL) {
+		lshop_error_set(&c->err, "no_memory", "blocked_words",
+				"out of memory");
+		return LINE_SKIPPED;
+	}
+	if (lshop_json_known_keys(v, words_line_keys, "", &c->err) ||
+	    lshop_blocked_words_from_array(json_object_get(v, "blocked_words"),
+					   "blocked_words", w, &c->err) ||
+	    lshop_json_time_field(v, "at", "", 1, &at_ms, &c->err) < 0)
+		goto out;
+	r = LINE_GOOD;
+	if (c->ops->blocked_words != NULL &&
+	    c->ops->blocked_words(c->ops->arg, w, at_ms) != 0)
+		r = LINE_STOP;
+out:
+	free(w);
+	return r;
 }
 
 /* A count of an audience line: a whole number >= 0. */
@@ -1059,6 +1177,13 @@ static int replay_line(replay_ctx *c, const char *line, size_t len)
 		r = replay_show_deleted(c, v);
 	else if (json_object_get(v, "audience") != NULL)
 		r = replay_audience_line(c, v);
+	else if (json_object_get(v, "answer") != NULL &&
+		 json_object_get(v, "type") == NULL)
+		r = replay_answer(c, v);
+	else if (json_object_get(v, "answer_deleted") != NULL)
+		r = replay_answer_deleted(c, v);
+	else if (json_object_get(v, "blocked_words") != NULL)
+		r = replay_blocked_words(c, v);
 	else
 		r = replay_event(c, v, line, len);
 	json_decref(v);

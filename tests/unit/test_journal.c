@@ -4,6 +4,7 @@
  */
 #include <jansson.h>
 
+#include "lshop/interaction.h"
 #include "lshop/journal.h"
 
 #include "timeline.h"
@@ -1285,9 +1286,175 @@ static void test_schedule_lines_and_checkpoint(void **state)
 #undef ADD
 }
 
+struct talk_seen {
+	int answers, deleted, words, checkpoints;
+	char last_answer[LSHOP_QUESTION_MAX + 1];
+	char first_word[LSHOP_BLOCKED_WORD_MAX + 1];
+};
+
+static int on_talk_answer(void *arg, const lshop_saved_answer *a,
+			  const char *deleted_id, int64_t at_ms)
+{
+	struct talk_seen *t = arg;
+
+	(void)at_ms;
+	if (a == NULL) {
+		assert_string_equal(deleted_id, "returns");
+		t->deleted++;
+		return 0;
+	}
+	t->answers++;
+	strcpy(t->last_answer, a->answer);
+	return 0;
+}
+
+static int on_talk_words(void *arg, const lshop_blocked_words *w,
+			 int64_t at_ms)
+{
+	struct talk_seen *t = arg;
+
+	(void)at_ms;
+	t->words++;
+	strcpy(t->first_word, w->n ? w->word[0] : "");
+	return 0;
+}
+
+static int on_talk_checkpoint(void *arg, uint64_t seq, int64_t file)
+{
+	(void)seq;
+	(void)file;
+	((struct talk_seen *)arg)->checkpoints++;
+	return 0;
+}
+
+/* SPEC §15: saved answers and blocked words, written and read back. */
+static void test_answer_and_words_lines(void **state)
+{
+	struct talk_seen t;
+	lshop_replay_ops ops = {.arg = &t,
+				.checkpoint = on_talk_checkpoint,
+				.answer = on_talk_answer,
+				.blocked_words = on_talk_words};
+	lshop_saved_answer a;
+	lshop_blocked_words *w = calloc(1, sizeof(*w));
+	lshop_replay_result res;
+	lshop_state st;
+	lshop_error err;
+	char buf[4096], *line;
+	size_t len = 0, n;
+	const char *body = "{\"question\":\"Versand?\",\"answer\":\"Ab 50 "
+			   "\xe2\x82\xac <frei>\"}";
+
+	(void)state;
+	assert_int_equal(lshop_saved_answer_parse(body, strlen(body),
+						  "shipping", &a, &err),
+			 0);
+	body = "{\"words\":[\"Spam\",\"scam link\"]}";
+	assert_int_equal(lshop_blocked_words_parse(body, strlen(body), w, &err),
+			 0);
+#define ADD(expr)                                                              \
+	do {                                                                   \
+		line = (expr);                                                 \
+		assert_non_null(line);                                         \
+		memcpy(buf + len, line, n);                                    \
+		len += n;                                                      \
+		free(line);                                                    \
+	} while (0)
+	ADD(lshop_journal_answer_line(&a, T0, &n));
+	ADD(lshop_journal_answer_deleted_line("returns", T0 + 1, &n));
+	ADD(lshop_journal_blocked_words_line(w, T0 + 2, &n));
+#undef ADD
+	memset(&t, 0, sizeof(t));
+	lshop_state_init(&st);
+	assert_int_equal(lshop_journal_replay(buf, len, &st, &ops, &res), 0);
+	assert_int_equal(res.skipped, 0);
+	assert_int_equal(t.answers, 1);
+	assert_string_equal(t.last_answer, "Ab 50 \xe2\x82\xac <frei>");
+	assert_int_equal(t.deleted, 1);
+	assert_int_equal(t.words, 1);
+	assert_string_equal(t.first_word, "spam");
+
+	/* an answer line whose text is not clean is skipped, named */
+	line = strdup("{\"answer\":{\"id\":\"x\",\"question\":\"a\\nb\","
+		      "\"answer\":\"c\"},\"at\":\"2026-11-24T10:00:00Z\"}\n");
+	memset(&t, 0, sizeof(t));
+	assert_int_equal(
+	    lshop_journal_replay(line, strlen(line), &st, &ops, &res), 0);
+	assert_int_equal(res.skipped, 1);
+	assert_int_equal(t.answers, 0);
+	assert_non_null(strstr(res.first_problem.field, "answer."));
+	free(line);
+	free(w);
+}
+
+/* SPEC §15: a pinned question and a running poll outlive a rotation. */
+static void test_checkpoint_keeps_question_and_poll(void **state)
+{
+	lshop_event ev[3];
+	lshop_state st, at_cut;
+	lshop_replay_result res;
+	lshop_error err;
+	char *line;
+	size_t n, i;
+
+	(void)state;
+	memset(ev, 0, sizeof(ev));
+	for (i = 0; i < 3; i++) {
+		ev[i].seq = i + 1;
+		ev[i].at_ms = T0 + (int64_t)i * 1000;
+		strcpy(ev[i].stream, STREAM);
+	}
+	ev[0].type = LSHOP_QUESTION_PINNED;
+	strcpy(ev[0].question.id, "q1");
+	strcpy(ev[0].question.text, "Passt das <b>auch</b>?");
+	strcpy(ev[0].question.answer, "Ja");
+	ev[1].type = LSHOP_POLL_STARTED;
+	strcpy(ev[1].poll.id, "p2");
+	strcpy(ev[1].poll.question, "Next?");
+	ev[1].poll.options_n = 2;
+	strcpy(ev[1].poll.options[0], "Red");
+	strcpy(ev[1].poll.options[1], "Blue");
+	ev[1].poll.ends_at_ms = T0 + 60000;
+	ev[2] = ev[0];
+	ev[2].type = LSHOP_QUESTION_UNPINNED;
+	ev[2].seq = 3;
+	ev[2].at_ms = T0 + 2000;
+	lshop_state_init(&st);
+	for (i = 0; i < 2; i++)
+		assert_int_equal(lshop_state_apply(&st, &ev[i], &err), 0);
+
+	line = lshop_journal_checkpoint_line(&st, STREAM, T0 + 1500, 1, NULL, 0,
+					     NULL, 0, &n);
+	assert_non_null(line);
+	lshop_state_init(&at_cut);
+	assert_int_equal(lshop_journal_replay(line, n, &at_cut, NULL, &res), 0);
+	assert_int_equal(res.skipped, 0);
+	assert_true(at_cut.question_pinned && at_cut.question_seq == 1);
+	assert_memory_equal(&at_cut.question, &st.question,
+			    sizeof(st.question));
+	assert_true(at_cut.poll_live && at_cut.poll_seq == 2);
+	assert_memory_equal(&at_cut.poll, &st.poll, sizeof(st.poll));
+	assert_true(lshop_state_next_due(&at_cut) == T0 + 60000);
+	free(line);
+
+	/* an unpinned question leaves its edge in the checkpoint */
+	assert_int_equal(lshop_state_apply(&st, &ev[2], &err), 0);
+	line = lshop_journal_checkpoint_line(&st, STREAM, T0 + 2500, 1, NULL, 0,
+					     NULL, 0, &n);
+	assert_non_null(strstr(line, "\"question\":\"2026-11-24T10:00:02"));
+	lshop_state_init(&at_cut);
+	assert_int_equal(lshop_journal_replay(line, n, &at_cut, NULL, &res), 0);
+	assert_false(at_cut.question_pinned);
+	assert_true(at_cut.question_edge_ms == T0 + 2000);
+	assert_true(at_cut.poll_edge_ms == T0 + 1000);
+	free(line);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
+	    cmocka_unit_test(test_checkpoint_keeps_question_and_poll),
+	    cmocka_unit_test(test_answer_and_words_lines),
 	    cmocka_unit_test(test_offer_and_event_lines),
 	    cmocka_unit_test(test_checkpoint_line),
 	    cmocka_unit_test(test_schedule_lines_and_checkpoint),

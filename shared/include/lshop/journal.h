@@ -11,6 +11,9 @@
  *   {"show_deleted":"ID","at":T}                        a show taken off
  *   {"audience":{"show":"ID","viewers":N,...},"at":T}   an audience tally
  *                                     (lshop_journal_audience_line)
+ *   {"answer":{"id":..,"question":..,"answer":..},"at":T}  a saved answer
+ *   {"answer_deleted":"ID","at":T}                      one taken off
+ *   {"blocked_words":["..",..],"at":T}                  the blocked words
  *   {"order":{ORDER},"provider":"shopify","at":T,"events":[EVENT,...]}
  *                                                               an order
  *   {"checkpoint":{"seq":N,"at":T,"file":F,"edges":{"offer":T,...},
@@ -22,7 +25,10 @@
  * intervals still never overlap), the catalog, and the events that opened
  * the intervals still open and the show on air (as
  * lshop_journal_checkpoint_line writes them from a state), and the shows
- * scheduled ("shows", left out when there are none). So a journal may be cut before any checkpoint: that is
+ * scheduled ("shows", left out when there are none). The saved answers
+ * and blocked words of SPEC §15 follow a checkpoint as lines of their own
+ * (its writer appends them), and replace those before it. So a journal
+ * may be cut before any checkpoint: that is
  * how it is rotated. "file" numbers the journal files of a stream: the
  * first one, which begins without a checkpoint, is 0; each rotation
  * begins the next.
@@ -59,6 +65,15 @@ char *lshop_journal_offer_line(const lshop_offer *offer, int64_t at_ms,
 /* The line of a show scheduled (SPEC §14); malloc'd, NULL on ENOMEM. */
 char *lshop_journal_show_line(const lshop_show *show, int64_t at_ms,
 			      size_t *len);
+
+/* The lines of a saved answer, of one taken off, and of the blocked
+ * words (SPEC §15); malloc'd, NULL on ENOMEM. */
+char *lshop_journal_answer_line(const lshop_saved_answer *answer,
+				int64_t at_ms, size_t *len);
+char *lshop_journal_answer_deleted_line(const char *id, int64_t at_ms,
+					size_t *len);
+char *lshop_journal_blocked_words_line(const lshop_blocked_words *words,
+				       int64_t at_ms, size_t *len);
 
 /* The line of a scheduled show taken off; malloc'd, NULL on ENOMEM. */
 char *lshop_journal_show_deleted_line(const char *id, int64_t at_ms,
@@ -133,6 +148,17 @@ typedef struct lshop_replay_ops {
 	 */
 	int (*audience)(void *arg, const lshop_audience *a, int full,
 			int64_t at_ms);
+	/*
+	 * A saved answer put, or, with answer NULL, the answer deleted_id
+	 * taken off. A checkpoint (checkpoint()) drops the answers and
+	 * blocked words before it: those after it are the stream's. May be
+	 * NULL.
+	 */
+	int (*answer)(void *arg, const lshop_saved_answer *answer,
+		      const char *deleted_id, int64_t at_ms);
+	/* The blocked words put. May be NULL. */
+	int (*blocked_words)(void *arg, const lshop_blocked_words *words,
+			     int64_t at_ms);
 } lshop_replay_ops;
 
 typedef struct lshop_replay_result {
