@@ -26,8 +26,13 @@
  * tab, sent on the playlist and event stream URLs and with the impression
  * and click beacons, so the server counts a viewer once.
  *
+ * Under the video, a panel (SPEC §15) shows the question the host pinned
+ * (with the host's answer), lets the viewer vote in the running poll and
+ * see its results, and, with the option ask, ask the host a question.
+ *
  * Everything from the server is shown as text (titles may hold anything,
- * SPEC §2); links and images must be http(s) URLs.
+ * SPEC §2; questions, names and poll options are viewers' text, each in
+ * its own bidi isolate); links and images must be http(s) URLs.
  *
  * No dependencies; hls.js 1.2 or later, or Safari's native HLS.
  */
@@ -43,6 +48,9 @@ const SSE_TYPES = [
   "countdown.ended", "disclosure.shown", "disclosure.hidden",
   "stock.changed", "offer.sold_out", "purchase.completed",
   "show.started", "show.ended", "audience",
+  /* SPEC §15: the pinned question, polls and the unnumbered poll counts */
+  "question.pinned", "question.unpinned", "poll.started", "poll.ended",
+  "poll",
 ];
 
 const DEFAULT_LABELS = {
@@ -64,6 +72,39 @@ const DEFAULT_LABELS = {
   offline: "This stream is offline",
   offlineText: "No show is scheduled right now. Please come back later.",
   started: "The show has started",
+  /* SPEC §15: the pinned question, the ask form, polls */
+  questionFrom: "Question from {name}",
+  questionAnon: "Question from a viewer",
+  answer: "Answer",
+  ask: "Ask the host",
+  askText: "Your question",
+  askName: "Your name (optional)",
+  askHint: "Up to {max} characters.",
+  askCount: "{n} / {max}",
+  askLeft: "{n} characters left",
+  askSend: "Send question",
+  askEmpty: "Please write your question first.",
+  askSending: "Sending…",
+  askSent: "Sent — the host will see your question",
+  askTooMany: "Too many questions — try again in {n} s",
+  askFull: "The host has too many questions right now — please try again later.",
+  askFailed: "Your question could not be sent — please try again.",
+  poll: "Poll",
+  pollEndsIn: "Closes in {time}",
+  pollClosing: "Closing…",
+  pollFinal: "Final results",
+  pollResults: "Results",
+  pollVote1: "{n} vote",
+  pollVotes: "{n} votes",
+  pollResult: "{option} — {votes} ({p}%)",
+  pollTotal: "{votes} in total",
+  pollVoted: "Thanks — your vote counts",
+  pollAlready: "You have already voted in this poll",
+  pollClosed: "This poll has closed",
+  pollGone: "This poll is no longer open",
+  pollTooMany: "Too many votes from your network — try again in {n} s",
+  pollFailed: "Your vote could not be sent — please try again.",
+  pollEnded: "Poll closed — {question} — {results}",
   disclosure: {
     ad: "Ad", sponsored: "Sponsored", affiliate: "Affiliate link",
     gifted: "Gifted", own: "Own product",
@@ -82,6 +123,16 @@ const SESSION_ALPHABET =
    again), the newest kept */
 const IMPRESSIONS_KEY = "liveshop-impressions";
 const MAX_IMPRESSIONS_KEPT = 200;
+
+/* SPEC §15 limits, in code points (the server counts after cleaning,
+   which never makes a text longer) */
+const QUESTION_MAX = 280;
+const NAME_MAX = 40;
+/* the ask form's spoken counter: only when this few are left */
+const ASK_LEFT_SAY = [20, 10, 0];
+/* the polls this tab voted in (a reload shows the results), newest kept */
+const VOTES_KEY = "liveshop-votes";
+const MAX_VOTES_KEPT = 50;
 
 /* An impression: the card at least half in view for this long. */
 const IMPRESSION_RATIO = 0.5;
@@ -268,6 +319,52 @@ function fill(template, values) {
     (k in values ? String(values[k]) : m));
 }
 
+/* The template's text with {name} placeholders replaced by DOM nodes
+   (viewer text isolated in a <bdi>), the rest by fill's values: for
+   el.replaceChildren(...). */
+function fillNodes(template, nodes, values) {
+  const out = [];
+  const re = /\{(\w+)\}/g;
+  let at = 0;
+  let m;
+  while ((m = re.exec(template)) !== null) {
+    if (!(m[1] in nodes)) continue;
+    if (m.index > at) out.push(fill(template.slice(at, m.index), values || {}));
+    out.push(nodes[m[1]]);
+    at = m.index + m[0].length;
+  }
+  if (at < template.length) out.push(fill(template.slice(at), values || {}));
+  return out;
+}
+
+/* Viewer text in its own bidi isolate: an RTL name or question cannot
+   reorder the text around it. */
+function bdi(text, cls) {
+  const e = el("bdi", cls);
+  e.textContent = text;
+  return e;
+}
+
+/** The number of Unicode code points of s (what SPEC §15 limits count). */
+export function codePoints(s) {
+  let n = 0;
+  for (const _ of String(s)) n++;   // eslint-disable-line no-unused-vars
+  return n;
+}
+
+/** s cut to at most max code points (never half a surrogate pair). */
+function cutCodePoints(s, max) {
+  if (s.length <= max) return s;              /* code units >= points */
+  let n = 0;
+  let i = 0;
+  for (const c of s) {
+    if (n === max) return s.slice(0, i);
+    n++;
+    i += c.length;
+  }
+  return s;
+}
+
 /**
  * Attaches the overlay to video.
  *
@@ -288,17 +385,29 @@ function fill(template, values) {
  *   beacons    false: send no impression and click beacons to the server
  *   dataLayer  false: push nothing onto window.dataLayer
  *   lobby      false: no lobby before the show (and no GET shows)
+ *   questions  false: do not show the host's pinned question
+ *   polls      false: do not show polls (and so no voting)
+ *   ask        true: a form to ask the host a question (default off)
+ *   panel      element the questions-and-polls panel goes into (default:
+ *              right after the container, under the video)
+ *
+ * The pinned question, polls and the ask form (SPEC §15) are a panel
+ * under the video, not over it: a question may be 280 characters long,
+ * and a form over the picture would hide it. They follow the live event
+ * stream (the host's now), like stock: a poll runs on the clock.
  *
  * Returns {destroy(), now(), state(), session}; the container gets DOM
  * events "liveshop:offer", "liveshop:countdown", "liveshop:disclosure",
  * "liveshop:stock", "liveshop:purchase", "liveshop:connection",
- * "liveshop:show", "liveshop:lobby" and "liveshop:audience"; the overlay
+ * "liveshop:show", "liveshop:lobby", "liveshop:audience",
+ * "liveshop:question", "liveshop:poll" and "liveshop:asked"; the overlay
  * (.ls-overlay) dispatches "liveshop:impression" and "liveshop:click",
  * which bubble.
  */
 export function attachLiveShop(video, options = {}) {
   const opt = Object.assign({ api: "/shop/", sse: true, stylesheet: true,
-                              beacons: true, dataLayer: true, lobby: true },
+                              beacons: true, dataLayer: true, lobby: true,
+                              questions: true, polls: true, ask: false },
                             options);
   if (!video || !opt.stream) {
     throw new TypeError("attachLiveShop(video, {stream: \"APP/NAME\", ...})");
@@ -318,6 +427,7 @@ export function attachLiveShop(video, options = {}) {
   eventsUrl.searchParams.set("session", session);
   const showsUrl = new URL(streamPath + "shows", apiBase);
   const beaconUrl = new URL(streamPath + "beacon", apiBase);
+  const questionsUrl = new URL(streamPath + "questions", apiBase);
 
   if (opt.stylesheet && !stylesheetAdded) {
     const link = el("link", null, {
@@ -401,6 +511,95 @@ export function attachLiveShop(video, options = {}) {
                lobbyCountdown, lobbyTeasedTitle, lobbyOffers, lobbyCalendar);
   lobby.hidden = true;
   container.appendChild(lobby);
+
+  /* Questions and polls (SPEC §15): a panel under the video. Everything
+     in it from the server or a viewer is text (textContent) in a bidi
+     isolate; it is hidden while it has nothing to show. */
+  const panel = el("div", "ls-panel");
+  const uid = (part) => "ls-" + part + "-" + lobbyNo;
+
+  /* the pinned question: a polite live region, read when it appears */
+  const questionLive = el("div", "ls-question-live", { "aria-live": "polite" });
+  const questionCard = el("section", "ls-question",
+                          { "aria-labelledby": uid("question-from") });
+  const questionFrom = el("h3", "ls-question-from",
+                          { id: uid("question-from") });
+  const questionText = el("p", "ls-question-text", { dir: "auto" });
+  const answerBox = el("div", "ls-answer");
+  const answerLabel = el("p", "ls-answer-label");
+  answerLabel.textContent = labels.answer;
+  const answerText = el("p", "ls-answer-text", { dir: "auto" });
+  answerBox.append(answerLabel, answerText);
+  questionCard.append(questionFrom, questionText, answerBox);
+  questionLive.append(questionCard);
+
+  /* the poll: vote with one button per option, then the results */
+  const pollBox = el("section", "ls-poll", { "aria-labelledby": uid("poll") });
+  const pollHead = el("div", "ls-poll-head");
+  const pollTitle = el("h3", "ls-poll-title", { id: uid("poll") });
+  pollTitle.textContent = labels.poll;
+  /* a timer is not read out by itself (role timer: aria-live off) */
+  const pollClock = el("p", "ls-poll-clock", { role: "timer" });
+  pollHead.append(pollTitle, pollClock);
+  const pollVote = el("fieldset", "ls-poll-vote");
+  const pollLegend = el("legend", "ls-poll-question", { dir: "auto" });
+  const pollOptions = el("div", "ls-poll-options");
+  pollVote.append(pollLegend, pollOptions);
+  const pollResults = el("div", "ls-poll-results");
+  const pollResultsQuestion = el("p", "ls-poll-question",
+                                 { dir: "auto", id: uid("poll-question") });
+  const pollList = el("ul", "ls-poll-list", {
+    "aria-labelledby": uid("poll-question"), tabindex: "-1" });
+  const pollTotal = el("p", "ls-poll-total");
+  pollResults.append(pollResultsQuestion, pollList, pollTotal);
+  const pollStatus = el("p", "ls-poll-status",
+                        { role: "status", "aria-live": "polite" });
+  /* the final results, said once when the poll closes */
+  const pollSaid = el("p", "ls-poll-said ls-visually-hidden",
+                      { "aria-live": "polite", "aria-atomic": "true" });
+  pollBox.append(pollHead, pollVote, pollResults, pollStatus, pollSaid);
+
+  /* the ask form */
+  const askForm = el("form", "ls-ask", { "aria-labelledby": uid("ask"),
+                                         novalidate: "" });
+  const askTitle = el("h3", "ls-ask-title", { id: uid("ask") });
+  askTitle.textContent = labels.ask;
+  const askTextLabel = el("label", "ls-ask-label", { for: uid("ask-text") });
+  askTextLabel.textContent = labels.askText;
+  const askText = el("textarea", "ls-ask-text", {
+    id: uid("ask-text"), name: "text", rows: "3", "aria-required": "true",
+    "aria-describedby": uid("ask-hint"), dir: "auto", autocomplete: "off" });
+  const askMeta = el("div", "ls-ask-meta");
+  const askHint = el("span", "ls-ask-hint ls-visually-hidden",
+                     { id: uid("ask-hint") });
+  askHint.textContent = fill(labels.askHint, { max: QUESTION_MAX });
+  /* seen: a live count; heard: only when few are left */
+  const askCount = el("span", "ls-ask-count", { "aria-hidden": "true" });
+  const askLeft = el("span", "ls-ask-left ls-visually-hidden",
+                     { "aria-live": "polite" });
+  askMeta.append(askHint, askCount, askLeft);
+  const askNameLabel = el("label", "ls-ask-label", { for: uid("ask-name") });
+  askNameLabel.textContent = labels.askName;
+  const askName = el("input", "ls-ask-name", {
+    id: uid("ask-name"), name: "name", type: "text", dir: "auto",
+    autocomplete: "nickname" });
+  const askSend = el("button", "ls-ask-send", { type: "submit" });
+  askSend.textContent = labels.askSend;
+  const askStatus = el("p", "ls-ask-status",
+                       { role: "status", "aria-live": "polite" });
+  askForm.append(askTitle, askTextLabel, askText, askMeta, askNameLabel,
+                 askName, askSend, askStatus);
+
+  panel.append(questionLive, pollBox);
+  if (opt.ask) panel.append(askForm);
+  for (const e of [questionCard, answerBox, pollBox, pollResults]) {
+    e.hidden = true;
+  }
+  if (opt.panel) {
+    opt.panel.appendChild(panel);
+  } else {
+    container.after(panel);
+  }
 
   /* ----------------------------------------------------------- the model */
 
@@ -1082,6 +1281,431 @@ export function attachLiveShop(video, options = {}) {
     }
   }
 
+  /* ------------------------------------ questions and polls (SPEC §15) */
+
+  let question = null;               // pinned: {id, text, name, answer}
+  let questionKey = "null";          // what is drawn, to redraw changes only
+  let poll = null;                   // {id, question, options, endsAt,
+                                     //  counts, ended, closed, voted, said}
+  let voting = false;
+  let asking = false;
+  let askBucket = null;              // the "N left" said last (a threshold)
+  const statusTimers = new Map();
+
+  function drawPanel() {
+    const shown = [questionCard, pollBox, askForm]
+      .filter((e) => !e.hidden && panel.contains(e));
+    panel.hidden = shown.length === 0;
+    /* a line between the parts shown, none above the first */
+    shown.forEach((e, i) => e.classList.toggle("ls-sep", i > 0));
+  }
+
+  /* A status line that is read out also when the same text comes again. */
+  function tell(node, text, bad) {
+    node.textContent = "";
+    node.classList.toggle("ls-bad", !!bad);
+    clearTimeout(statusTimers.get(node));
+    statusTimers.set(node, setTimeout(() => { node.textContent = text; }, 60));
+  }
+
+  function noteServerDate(r) {
+    const date = Date.parse(r.headers.get("Date") || "");
+    if (Number.isFinite(date)) {
+      const skew = date + 500 - Date.now();
+      clockSkew = Math.abs(skew) > 2000 ? skew : 0;
+    }
+  }
+
+  /* Retry-After: seconds or an HTTP date; 5 s when absent. */
+  function retryAfter(r) {
+    const v = (r.headers.get("Retry-After") || "").trim();
+    let s = /^\d+$/.test(v) ? parseInt(v, 10) : NaN;
+    if (!Number.isFinite(s)) {
+      const at = Date.parse(v);
+      if (Number.isFinite(at)) s = Math.ceil((at - Date.now()) / 1000);
+    }
+    return Number.isFinite(s) && s > 0 ? Math.min(s, 86400) : 5;
+  }
+
+  async function answerOf(r) {
+    try {
+      return await r.json();
+    } catch (e) {
+      return null;
+    }
+  }
+
+  function errorOf(body) {
+    return body && body.error && typeof body.error === "object"
+      ? body.error : {};
+  }
+
+  async function post(url, payload) {
+    const r = await fetch(url, {
+      method: "POST", cache: "no-store", body: JSON.stringify(payload),
+      headers: { "Content-Type": "application/json" },
+    });
+    noteServerDate(r);
+    return { r, body: await answerOf(r) };
+  }
+
+  /* -- the pinned question */
+
+  function setQuestion(q) {
+    if (!opt.questions) return;
+    const next = q && typeof q === "object" && typeof q.text === "string"
+      ? { id: String(q.id || ""), text: q.text,
+          name: typeof q.name === "string" ? q.name : "",
+          answer: typeof q.answer === "string" && q.answer !== ""
+            ? q.answer : null }
+      : null;
+    const key = JSON.stringify(next);
+    if (key === questionKey) return;   /* the state again: nothing new */
+    questionKey = key;
+    question = next;
+    if (next) {
+      questionFrom.replaceChildren(...(next.name !== ""
+        ? fillNodes(labels.questionFrom,
+                    { name: bdi(next.name, "ls-question-name") })
+        : [labels.questionAnon]));
+      questionText.textContent = next.text;
+      answerText.textContent = next.answer || "";
+      answerBox.hidden = next.answer === null;
+    }
+    questionCard.hidden = next === null;
+    drawPanel();
+    emit("question", { question: next });
+  }
+
+  /* -- polls */
+
+  const voteKey = (id) => opt.stream + " " + id;
+
+  function keptVotes() {
+    try {
+      const kept = JSON.parse((storage() || { getItem: () => null })
+        .getItem(VOTES_KEY) || "{}");
+      return kept && typeof kept === "object" && !Array.isArray(kept)
+        ? kept : {};
+    } catch (e) {
+      return {};
+    }
+  }
+
+  function keepVote(id, option) {
+    const kept = keptVotes();
+    delete kept[voteKey(id)];
+    kept[voteKey(id)] = option;          /* the newest last */
+    const keys = Object.keys(kept);
+    for (const k of keys.slice(0, Math.max(0, keys.length - MAX_VOTES_KEPT))) {
+      delete kept[k];
+    }
+    try {
+      const store = storage();
+      if (store) store.setItem(VOTES_KEY, JSON.stringify(kept));
+    } catch (e) {
+      /* full or disabled: this page remembers */
+    }
+  }
+
+  function countsOf(counts, n) {
+    return Array.isArray(counts) && counts.length === n &&
+           counts.every((c) => Number.isInteger(c) && c >= 0)
+      ? counts.slice() : null;
+  }
+
+  function number(n) {
+    try {
+      return new Intl.NumberFormat(opt.locale).format(n);
+    } catch (e) {
+      return String(n);
+    }
+  }
+
+  function votesText(n) {
+    let one = n === 1;
+    try {
+      one = new Intl.PluralRules(opt.locale).select(n) === "one";
+    } catch (e) {
+      /* a bad locale: English */
+    }
+    return fill(one ? labels.pollVote1 : labels.pollVotes, { n: number(n) });
+  }
+
+  function percents(counts) {
+    const total = counts.reduce((a, b) => a + b, 0);
+    return counts.map((c) => (total ? Math.round(c * 100 / total) : 0));
+  }
+
+  /* "Option — N votes (P%)" of each option, for the final announcement */
+  function resultsText() {
+    const p = percents(poll.counts);
+    return poll.options.map((o, i) => fill(labels.pollResult, {
+      option: o, votes: votesText(poll.counts[i]), p: p[i] })).join("; ");
+  }
+
+  function pollSnapshot() {
+    return poll && { id: poll.id, question: poll.question,
+                     options: poll.options.slice(),
+                     ends_at: poll.endsAt === null ? null
+                       : new Date(poll.endsAt).toISOString(),
+                     counts: poll.counts.slice(), ended: poll.ended,
+                     voted: poll.voted };
+  }
+
+  /* poll.started's data or the state's poll.poll, with its counts */
+  function startPoll(p, counts) {
+    if (!opt.polls || !p || typeof p !== "object" ||
+        typeof p.id !== "string" || typeof p.question !== "string" ||
+        !Array.isArray(p.options) || p.options.length < 1) {
+      return;
+    }
+    if (poll && poll.id === p.id) {      /* the state again, a replay */
+      if (!poll.ended) setCounts(p.id, counts);
+      return;
+    }
+    const options = p.options.map((o) => String(o));
+    const endsAt = Date.parse(p.ends_at);
+    const kept = keptVotes()[voteKey(p.id)];
+    poll = {
+      id: p.id, question: p.question, options,
+      endsAt: Number.isFinite(endsAt) ? endsAt : null,
+      counts: countsOf(counts, options.length) || options.map(() => 0),
+      ended: false, closed: false, said: false,
+      voted: Number.isInteger(kept) ? kept : null,
+    };
+    pollLegend.textContent = poll.question;
+    pollResultsQuestion.textContent = poll.question;
+    pollOptions.replaceChildren(...options.map((o, i) => {
+      const b = el("button", "ls-poll-option", { type: "button", dir: "auto" });
+      b.textContent = o;
+      b.addEventListener("click", () => vote(i));
+      return b;
+    }));
+    pollList.replaceChildren(...options.map(() => {
+      const li = el("li", "ls-poll-row");
+      const text = el("span", "ls-poll-label");
+      /* decorative: the text says it all */
+      const bar = el("span", "ls-poll-bar", { "aria-hidden": "true" });
+      bar.append(el("span", "ls-poll-fill"));
+      li.append(text, bar);
+      return li;
+    }));
+    pollStatus.textContent = "";
+    pollSaid.textContent = "";
+    pollClock.textContent = "";
+    pollBox.hidden = false;
+    drawPoll();
+    drawPanel();
+    emit("poll", { poll: pollSnapshot() });
+  }
+
+  /* event: poll, {"id","counts","votes"} (no id:) */
+  function setCounts(id, counts) {
+    if (!poll || poll.id !== id || poll.ended) return;
+    const c = countsOf(counts, poll.options.length);
+    if (!c || c.every((n, i) => n === poll.counts[i])) return;
+    poll.counts = c;
+    drawPoll();
+    emit("poll", { poll: pollSnapshot() });
+  }
+
+  /* poll.ended (say: read the final results out, once) */
+  function endPoll(id, counts, say) {
+    if (!poll || poll.id !== id) return;
+    const c = countsOf(counts, poll.options.length);
+    if (c) poll.counts = c;
+    const was = poll.ended;
+    poll.ended = true;
+    drawPoll();
+    if (say && !poll.said) {
+      poll.said = true;
+      pollSaid.textContent = fill(labels.pollEnded, {
+        question: poll.question, results: resultsText() });
+    }
+    if (!was || c) emit("poll", { poll: pollSnapshot() });
+  }
+
+  function drawPoll() {
+    if (!poll) {
+      pollBox.hidden = true;
+      drawPanel();
+      return;
+    }
+    const results = poll.ended || poll.closed || poll.voted !== null;
+    pollVote.hidden = results;
+    pollResults.hidden = !results;
+    pollBox.classList.toggle("ls-poll-ended", poll.ended);
+    const p = percents(poll.counts);
+    [...pollList.children].forEach((li, i) => {
+      const n = poll.counts[i];
+      const text = fill(labels.pollResult, {
+        option: poll.options[i], votes: votesText(n), p: p[i] });
+      const label = li.firstChild;
+      if (label.textContent !== text) {
+        label.replaceChildren(...fillNodes(labels.pollResult,
+          { option: bdi(poll.options[i], "ls-poll-name") },
+          { votes: votesText(n), p: p[i] }));
+      }
+      li.classList.toggle("ls-poll-mine", poll.voted === i);
+      li.lastChild.firstChild.style.width = p[i] + "%";
+    });
+    const total = poll.counts.reduce((a, b) => a + b, 0);
+    pollTotal.textContent = fill(labels.pollTotal, { votes: votesText(total) });
+    tickPoll();
+  }
+
+  /* the visible countdown; a timer, never read out by itself */
+  function tickPoll() {
+    if (!poll || pollBox.hidden) return;
+    let text;
+    if (poll.ended) {
+      text = labels.pollFinal;
+    } else if (poll.endsAt === null) {
+      text = "";
+    } else {
+      const left = poll.endsAt - (Date.now() + clockSkew);
+      text = left > 0 ? fill(labels.pollEndsIn, { time: formatCountdown(left) })
+        : labels.pollClosing;
+    }
+    if (pollClock.textContent !== text) pollClock.textContent = text;
+  }
+
+  async function vote(i) {
+    if (!poll || poll.ended || poll.voted !== null || voting) return;
+    const p = poll;
+    const hadFocus = pollVote.contains(document.activeElement);
+    voting = true;
+    pollVote.setAttribute("aria-busy", "true");
+    let res = null;
+    try {
+      res = await post(new URL(streamPath + "polls/" +
+                               encodeURIComponent(p.id) + "/vote", apiBase),
+                       { option: i, session });
+    } catch (e) {
+      res = null;                      /* offline, the server restarts */
+    }
+    voting = false;
+    pollVote.removeAttribute("aria-busy");
+    if (destroyed || poll !== p) return;
+    const status = res ? res.r.status : 0;
+    const err = res ? errorOf(res.body) : {};
+    if (status === 202 || status === 200) {
+      p.voted = i;
+      keepVote(p.id, i);
+      if (!p.ended) p.counts[i]++;     /* until the next counts come */
+      tell(pollStatus, labels.pollVoted);
+    } else if (status === 409 && err.code === "poll_ended") {
+      p.closed = true;
+      tell(pollStatus, labels.pollClosed);
+    } else if (status === 409) {       /* already_voted: in another tab */
+      p.voted = -1;
+      keepVote(p.id, -1);
+      tell(pollStatus, labels.pollAlready);
+    } else if (status === 404) {
+      p.closed = true;
+      tell(pollStatus, labels.pollGone, true);
+    } else if (status === 429) {
+      tell(pollStatus, fill(labels.pollTooMany, { n: retryAfter(res.r) }),
+           true);
+    } else if (status === 400 && typeof err.message === "string") {
+      tell(pollStatus, err.message, true);
+    } else {
+      tell(pollStatus, labels.pollFailed, true);
+    }
+    drawPoll();
+    emit("poll", { poll: pollSnapshot() });
+    /* the buttons went away: focus to the results, not the page's top */
+    if (hadFocus && !pollResults.hidden) pollList.focus({ preventScroll: true });
+  }
+
+  /* -- the ask form */
+
+  /* maxlength in code points (the attribute counts UTF-16 units, which
+     would let only 140 emoji in) */
+  function clampField(field, max) {
+    if (codePoints(field.value) <= max) return;
+    const caret = field.selectionEnd;
+    field.value = cutCodePoints(field.value, max);
+    const at = Math.min(caret === null ? field.value.length : caret,
+                        field.value.length);
+    try {
+      field.setSelectionRange(at, at);
+    } catch (e) {
+      /* not focused */
+    }
+  }
+
+  function drawAskCount() {
+    const n = codePoints(askText.value);
+    const left = QUESTION_MAX - n;
+    askCount.textContent = fill(labels.askCount, { n: number(n),
+                                                  max: number(QUESTION_MAX) });
+    askCount.classList.toggle("ls-ask-count-low", left <= ASK_LEFT_SAY[0]);
+    /* heard only when crossing 20, 10 and 0 left */
+    let bucket = null;
+    for (const t of ASK_LEFT_SAY) if (left <= t) bucket = t;
+    if (bucket !== askBucket) {
+      askBucket = bucket;
+      askLeft.textContent = bucket === null ? ""
+        : fill(labels.askLeft, { n: number(left) });
+    }
+    if (n > 0) askText.removeAttribute("aria-invalid");
+  }
+
+  function onAskInput(e) {
+    if (e && e.isComposing) return;    /* an IME: at compositionend */
+    clampField(askText, QUESTION_MAX);
+    clampField(askName, NAME_MAX);
+    askName.removeAttribute("aria-invalid");
+    drawAskCount();
+  }
+
+  async function onAsk(e) {
+    e.preventDefault();
+    if (asking) return;
+    const text = askText.value;
+    const name = askName.value;
+    if (text.trim() === "") {
+      askText.setAttribute("aria-invalid", "true");
+      tell(askStatus, labels.askEmpty, true);
+      askText.focus();
+      return;
+    }
+    asking = true;
+    askSend.setAttribute("aria-disabled", "true");
+    const payload = { text, session };
+    if (name.trim() !== "") payload.name = name;
+    let res = null;
+    try {
+      res = await post(questionsUrl, payload);
+    } catch (err) {
+      res = null;
+    }
+    asking = false;
+    askSend.removeAttribute("aria-disabled");
+    if (destroyed) return;
+    const status = res ? res.r.status : 0;
+    const err = res ? errorOf(res.body) : {};
+    if (status === 202 || status === 200) {
+      askText.value = "";
+      drawAskCount();
+      tell(askStatus, labels.askSent);
+      emit("asked", { id: res.body && res.body.id });
+    } else if (status === 429) {
+      tell(askStatus, fill(labels.askTooMany, { n: retryAfter(res.r) }), true);
+    } else if (status === 400) {
+      const field = err.field === "name" ? askName : askText;
+      field.setAttribute("aria-invalid", "true");
+      tell(askStatus, typeof err.message === "string" && err.message !== ""
+        ? err.message : labels.askFailed, true);
+    } else if (status === 503) {
+      tell(askStatus, labels.askFull, true);
+    } else {
+      tell(askStatus, labels.askFailed, true);
+    }
+  }
+
   /* ---------------------------------------------- Server-Sent Events */
 
   function onStock(offerId, n) {
@@ -1121,6 +1745,10 @@ export function attachLiveShop(video, options = {}) {
       setAudience(msg.viewers);
       return;
     }
+    if (ev.type === "poll") {            /* {"id","counts","votes"}, no id: */
+      setCounts(msg.id, msg.counts);
+      return;
+    }
     if (ev.type === "state") {
       stockOf.clear();
       for (const [id, n] of Object.entries(msg.stock || {})) stockOf.set(id, n);
@@ -1135,6 +1763,19 @@ export function attachLiveShop(video, options = {}) {
         setShow(msg.show && msg.show.show ? msg.show.show : null);
       }
       if ("viewers" in msg) setAudience(msg.viewers);
+      /* SPEC §15 (null: none open; absent: a server without them) */
+      if ("question" in msg) {
+        setQuestion(msg.question && msg.question.question);
+      }
+      if ("poll" in msg) {
+        if (msg.poll && msg.poll.poll) {
+          startPoll(msg.poll.poll, msg.poll.counts);
+        } else if (poll && !poll.ended) {
+          /* it ended while we were away: its poll.ended follows in the
+             replay with the final counts */
+          endPoll(poll.id, null, false);
+        }
+      }
       return;
     }
     const d = msg.data || {};
@@ -1153,6 +1794,20 @@ export function attachLiveShop(video, options = {}) {
       break;
     case "show.started":
       if (d.show && typeof d.show === "object") setShow(d.show);
+      break;
+    case "question.pinned":
+      setQuestion(d);
+      break;
+    case "question.unpinned":
+      if (!question || !d.id || question.id === String(d.id)) {
+        setQuestion(null);
+      }
+      break;
+    case "poll.started":
+      startPoll(d, null);
+      break;
+    case "poll.ended":
+      endPoll(d.id, d.counts, true);
       break;
     case "show.ended":
       /* a replayed end of an earlier show leaves the one on air */
@@ -1200,6 +1855,21 @@ export function attachLiveShop(video, options = {}) {
 
   buy.addEventListener("click", onBuy);
   buy.addEventListener("auxclick", onBuy);
+
+  askForm.addEventListener("submit", onAsk);
+  askText.addEventListener("input", onAskInput);
+  askName.addEventListener("input", onAskInput);
+  askText.addEventListener("compositionend", onAskInput);
+  askName.addEventListener("compositionend", onAskInput);
+  /* Ctrl+Enter (Cmd+Enter) in the question sends it; Enter is a line */
+  askText.addEventListener("keydown", (e) => {
+    if (e.key === "Enter" && (e.ctrlKey || e.metaKey) && !e.isComposing) {
+      e.preventDefault();
+      askForm.requestSubmit();
+    }
+  });
+  drawAskCount();
+  drawPanel();
   if (observer) observer.observe(card);
   const onVisibility = () => watchImpression();
   document.addEventListener("visibilitychange", onVisibility);
@@ -1211,6 +1881,7 @@ export function attachLiveShop(video, options = {}) {
   const tick = setInterval(() => {
     render();
     updateLobby();
+    tickPoll();
   }, 250);
 
   const Events = hls && (hls.constructor.Events ||
@@ -1240,6 +1911,7 @@ export function attachLiveShop(video, options = {}) {
       clearTimeout(seenTimer);
       clearTimeout(lobbyPollTimer);
       clearTimeout(sayTimer);
+      for (const t of statusTimers.values()) clearTimeout(t);
       if (observer) observer.disconnect();
       document.removeEventListener("visibilitychange", onVisibility);
       video.removeEventListener("timeupdate", onTime);
@@ -1253,16 +1925,20 @@ export function attachLiveShop(video, options = {}) {
       if (source) source.close();
       root.remove();
       lobby.remove();
+      panel.remove();
       video.classList.remove("ls-lobby-behind");
       container.classList.remove("ls-stage", "ls-lobby-on");
     },
     /** The server time (Unix ms) of the frame on screen, or null. */
     now: playheadTime,
     /** What is shown: {offer, countdown, disclosure} range ids/text, the
-        stock known, the show on air, the viewers and the lobby. */
+        stock known, the show on air, the viewers, the lobby, the pinned
+        question and the poll ({id, question, options, ends_at, counts,
+        ended, voted}). */
     state() {
       return Object.assign({ stock: Object.fromEntries(stockOf) }, shown, {
         show: currentShow, viewers: audience, lobby: !lobby.hidden,
+        question, poll: pollSnapshot(),
       });
     },
     /** This viewer's session id (SPEC §14). */

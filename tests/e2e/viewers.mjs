@@ -1,0 +1,223 @@
+// Many viewers' pages in one headless Chromium (Debian's, through
+// playwright-core, never a downloaded one) for the questions and polls
+// tests: each page in its own browser context (its own sessionStorage, so
+// its own session, and its own pool of connections: Chromium opens at most
+// 6 per host and context, and every page holds one for its event stream).
+// Driven over stdio like player.mjs: one JSON command a line, one JSON
+// answer a line ({"ok":true,"value":...} or {"ok":false,"error":"..."}).
+//
+// Commands (PAGE: a page's number from open; "all": every page, the
+// value then a list in page order):
+//   {"cmd":"open","url":U,"n":N,"width":W,"height":H,"batch":B}
+//          N more pages open U, B at a time; their numbers
+//   {"cmd":"eval","page":PAGE,"js":EXPR}         value of an expression
+//   {"cmd":"wait","page":PAGE,"js":EXPR,"ms":MS} until EXPR is truthy
+//   {"cmd":"fill","page":P,"selector":S,"value":V}   as if typed at once
+//   {"cmd":"type","page":P,"text":T}     keys into the focused element
+//   {"cmd":"press","page":P,"key":K}     the focused element's class after
+//   {"cmd":"click","page":PAGE,"selector":S,"nth":I,"batch":B}
+//          a mouse click on the I-th match of S ("all": B pages at once)
+//   {"cmd":"clicks","selector":S,"nths":[I0,I1,...],"batch":B,"mouse":M}
+//          page k clicks the nths[k]-th match of S, B pages at once: the
+//          first M pages with the mouse (playwright's click, several
+//          round trips), the others with the element's click() once it
+//          is visible (one round trip: hundreds of pages on two cores);
+//          {ms, missed: [pages whose element did not show within MS]}
+//   {"cmd":"reload","page":P}
+//   {"cmd":"viewport","page":P,"width":W,"height":H}
+//   {"cmd":"requests","page":P,"match":S}  [{url, method, body, status}]
+//   {"cmd":"log"}     [{page, dialogs, errors}] of pages that had any
+//   {"cmd":"screenshot","page":P,"path":F}
+//   {"cmd":"close"}
+//
+// Env: LIVESHOP_WEB_DEPS (the dir holding node_modules/playwright-core),
+//      LIVESHOP_CHROMIUM (default /usr/bin/chromium).
+import { createRequire } from "node:module";
+import path from "node:path";
+import readline from "node:readline";
+
+process.env.PLAYWRIGHT_SKIP_BROWSER_DOWNLOAD = "1";
+const deps = process.env.LIVESHOP_WEB_DEPS;
+if (!deps) {
+  console.error("viewers.mjs: set LIVESHOP_WEB_DEPS");
+  process.exit(2);
+}
+const require = createRequire(path.join(deps, "node_modules", "x.js"));
+const { chromium } = require("playwright-core");
+
+let browser = null;
+const pages = [];       // {page, dialogs, errors, requests}
+
+async function launch() {
+  if (browser) return;
+  browser = await chromium.launch({
+    executablePath: process.env.LIVESHOP_CHROMIUM || "/usr/bin/chromium",
+    headless: true,
+    args: ["--autoplay-policy=no-user-gesture-required", "--mute-audio",
+           "--disable-gpu", "--disable-dev-shm-usage",
+           // many pages on a small machine: none of them is throttled
+           "--disable-background-timer-throttling",
+           "--disable-renderer-backgrounding",
+           "--disable-backgrounding-occluded-windows"],
+  });
+}
+
+async function openOne(url, c) {
+  const ctx = await browser.newContext({
+    viewport: { width: c.width || 1000, height: c.height || 800 },
+    locale: "en-US" });
+  const page = await ctx.newPage();
+  const p = { page, dialogs: [], errors: [], requests: [] };
+  page.on("dialog", async (d) => {
+    p.dialogs.push(d.type() + ": " + d.message());
+    await d.dismiss().catch(() => {});
+  });
+  page.on("pageerror", (e) => {
+    if (p.errors.length < 50) p.errors.push(String(e));
+  });
+  page.on("request", (r) => {
+    if (r.resourceType() !== "fetch" || p.requests.length >= 2000) return;
+    const entry = { url: r.url(), method: r.method(), body: r.postData(),
+                    status: null };
+    p.requests.push(entry);
+    r.response().then((resp) => {
+      if (resp) entry.status = resp.status();
+    }, () => {});
+  });
+  await page.goto(url, { waitUntil: "load", timeout: 180000 });
+  return p;
+}
+
+async function open(c) {
+  await launch();
+  const first = pages.length;
+  const batch = c.batch || 5;
+  for (let i = 0; i < c.n; i += batch) {
+    const got = await Promise.all(Array.from(
+      { length: Math.min(batch, c.n - i) }, () => openOne(c.url, c)));
+    pages.push(...got);
+  }
+  return Array.from({ length: c.n }, (_, i) => first + i);
+}
+
+function one(n) {
+  const p = pages[n];
+  if (!p) throw new Error("no page " + n);
+  return p;
+}
+
+/* f on one page, or on every page ("all"), b at a time */
+async function each(which, f, b) {
+  if (which !== "all") return await f(one(which), which);
+  const out = [];
+  const batch = b || pages.length;
+  for (let i = 0; i < pages.length; i += batch) {
+    out.push(...await Promise.all(pages.slice(i, i + batch)
+      .map((p, k) => f(p, i + k))));
+  }
+  return out;
+}
+
+async function run(c) {
+  switch (c.cmd) {
+  case "open":
+    return await open(c);
+  case "eval":
+    return await each(c.page, (p) => p.page.evaluate(c.js), c.batch);
+  case "wait":
+    return await each(c.page, async (p) => {
+      const h = await p.page.waitForFunction(c.js, null,
+        { timeout: c.ms || 10000, polling: c.polling || 100 });
+      return await h.jsonValue();
+    }, c.batch);
+  case "fill":
+    await one(c.page).page.fill(c.selector, c.value, { timeout: 5000 });
+    return null;
+  case "type":
+    await one(c.page).page.keyboard.type(c.text);
+    return null;
+  case "press": {
+    const { page } = one(c.page);
+    await page.keyboard.press(c.key);
+    return await page.evaluate(
+      "document.activeElement ? document.activeElement.className : ''");
+  }
+  case "click":
+    return await each(c.page, async (p) => {
+      await p.page.locator(c.selector).nth(c.nth || 0)
+        .click({ timeout: c.ms || 10000 });
+      return null;
+    }, c.batch || 10);
+  case "clicks": {
+    const batch = c.batch || 20;
+    const t0 = Date.now();
+    const missed = [];
+    const click = async (k, nth) => {
+      const { page } = one(k);
+      if (k < (c.mouse || 0)) {
+        await page.locator(c.selector).nth(nth)
+          .click({ timeout: c.ms || 15000 });
+        return;
+      }
+      const done = await page.evaluate(([sel, n, ms]) => new Promise((ok) => {
+        const until = Date.now() + ms;
+        const look = () => {
+          const e = document.querySelectorAll(sel)[n];
+          if (e && e.checkVisibility()) {
+            e.click();
+            ok(true);
+          } else if (Date.now() > until) {
+            ok(false);
+          } else {
+            setTimeout(look, 50);
+          }
+        };
+        look();
+      }), [c.selector, nth, c.ms || 15000]);
+      if (!done) missed.push(k);
+    };
+    for (let i = 0; i < c.nths.length; i += batch) {
+      await Promise.all(c.nths.slice(i, i + batch)
+        .map((nth, k) => click(i + k, nth)));
+    }
+    return { ms: Date.now() - t0, missed };
+  }
+  case "reload":
+    await one(c.page).page.reload({ waitUntil: "load" });
+    return null;
+  case "viewport":
+    await one(c.page).page.setViewportSize({ width: c.width,
+                                             height: c.height });
+    return null;
+  case "requests":
+    return one(c.page).requests.filter((r) => !c.match ||
+                                              r.url.includes(c.match));
+  case "log":
+    return pages.map((p, i) => ({ page: i, dialogs: p.dialogs,
+                                  errors: p.errors }))
+      .filter((x) => x.dialogs.length || x.errors.length);
+  case "screenshot":
+    await one(c.page).page.screenshot({ path: c.path, fullPage: true });
+    return c.path;
+  case "close":
+    if (browser) await browser.close();
+    browser = null;
+    return null;
+  default:
+    throw new Error("unknown command " + c.cmd);
+  }
+}
+
+const rl = readline.createInterface({ input: process.stdin });
+for await (const line of rl) {
+  if (!line.trim()) continue;
+  let out;
+  try {
+    const value = await run(JSON.parse(line));
+    out = { ok: true, value: value === undefined ? null : value };
+  } catch (e) {
+    out = { ok: false, error: String(e && e.stack || e) };
+  }
+  process.stdout.write(JSON.stringify(out) + "\n");
+}
+if (browser) await browser.close();
