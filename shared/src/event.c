@@ -272,26 +272,6 @@ static int offer_id_field(const json_t *d, int required, char *out,
 	return 0;
 }
 
-/* An id (1-64 of A-Z a-z 0-9 . _ -) under key: show_id, id. */
-static int id_field(const json_t *d, const char *key, char *out,
-		    lshop_error *err)
-{
-	json_t *v = lshop_json_get(d, key);
-	const char *s;
-	size_t len;
-
-	if (v == NULL || !lshop_json_text(v, &s, &len) ||
-	    !lshop_id_valid(s, len)) {
-		lshop_field_error(err, v ? "invalid_field" : "missing_field",
-				  "data.", key,
-				  "must be an id (1-64 of A-Z a-z 0-9 . _ -)");
-		return -1;
-	}
-	memcpy(out, s, len);
-	out[len] = '\0';
-	return 0;
-}
-
 /* poll.ended's counts: 1-4 whole numbers >= 0, one per option. */
 static int poll_counts_field(const json_t *d, lshop_poll *poll,
 			     lshop_error *err)
@@ -427,16 +407,16 @@ static int parse_data(const json_t *d, lshop_event *ev, lshop_error *err)
 		return lshop_show_from_object(v, NULL, 1, "data.show.",
 					      &ev->show, err);
 	case LSHOP_SHOW_ENDED:
-		return id_field(d, "show_id", ev->show.id, err);
+		return lshop_json_id_field(d, "data.", "show_id", ev->show.id, err);
 	case LSHOP_QUESTION_PINNED:
 		return lshop_question_from_object(d, "data.", &ev->question,
 						  err);
 	case LSHOP_QUESTION_UNPINNED:
-		return id_field(d, "id", ev->question.id, err);
+		return lshop_json_id_field(d, "data.", "id", ev->question.id, err);
 	case LSHOP_POLL_STARTED:
 		return lshop_poll_from_object(d, "data.", &ev->poll, err);
 	case LSHOP_POLL_ENDED:
-		if (id_field(d, "id", ev->poll.id, err))
+		if (lshop_json_id_field(d, "data.", "id", ev->poll.id, err))
 			return -1;
 		return poll_counts_field(d, &ev->poll, err);
 	default:

@@ -139,25 +139,6 @@ static int viewer_text_field(const json_t *v, const char *field, long min,
 	return 0;
 }
 
-static int session_field(const json_t *obj, char *out, lshop_error *err)
-{
-	json_t *j = lshop_json_get(obj, "session");
-	const char *s;
-	size_t n;
-
-	if (j == NULL || !lshop_json_text(j, &s, &n) ||
-	    !lshop_session_valid(s, n) || n > LSHOP_SESSION_MAX) {
-		lshop_error_set(err, j ? "invalid_field" : "missing_field",
-				"session",
-				"session must be the player's session id: "
-				"8-64 of A-Z a-z 0-9 _ -");
-		return -1;
-	}
-	memcpy(out, s, n);
-	out[n] = '\0';
-	return 0;
-}
-
 static const char *const question_keys[] = {"text", "name", "session", NULL};
 
 int lshop_question_request_parse(const char *json, size_t len,
@@ -179,7 +160,7 @@ int lshop_question_request_parse(const char *json, size_t len,
 	    viewer_text_field(lshop_json_get(v, "name"), "name", 0,
 			      LSHOP_VIEWER_NAME_CHARS, r.name, sizeof(r.name),
 			      err) ||
-	    session_field(v, r.session, err))
+	    lshop_json_session_field(v, r.session, err))
 		goto out;
 	*req = r;
 	rc = 0;
@@ -485,7 +466,7 @@ int lshop_vote_request_parse(const char *json, size_t len, int options_n,
 		goto out;
 	}
 	r.option = (int)json_integer_value(j);
-	if (session_field(v, r.session, err))
+	if (lshop_json_session_field(v, r.session, err))
 		goto out;
 	*req = r;
 	rc = 0;
@@ -592,32 +573,13 @@ static int clean_text_field(const json_t *obj, const char *prefix,
 	return 0;
 }
 
-static int object_id_field(const json_t *obj, const char *prefix, char *out,
-			   lshop_error *err)
-{
-	json_t *v = lshop_json_get(obj, "id");
-	const char *s;
-	size_t len;
-
-	if (v == NULL || !lshop_json_text(v, &s, &len) ||
-	    !lshop_id_valid(s, len)) {
-		lshop_field_error(err, v ? "invalid_field" : "missing_field",
-				  prefix, "id",
-				  "must be an id (1-64 of A-Z a-z 0-9 . _ -)");
-		return -1;
-	}
-	memcpy(out, s, len);
-	out[len] = '\0';
-	return 0;
-}
-
 int lshop_question_from_object(const json_t *obj, const char *prefix,
 			       lshop_question *q, lshop_error *err)
 {
 	lshop_question r;
 
 	memset(&r, 0, sizeof(r));
-	if (object_id_field(obj, prefix, r.id, err) ||
+	if (lshop_json_id_field(obj, prefix, "id", r.id, err) ||
 	    clean_text_field(obj, prefix, "text", 1, LSHOP_QUESTION_CHARS,
 			     r.text, err) ||
 	    clean_text_field(obj, prefix, "name", 0, LSHOP_VIEWER_NAME_CHARS,
@@ -642,7 +604,7 @@ int lshop_poll_from_object(const json_t *obj, const char *prefix,
 		lshop_error_set(err, "no_memory", "poll", "out of memory");
 		return -1;
 	}
-	if (object_id_field(obj, prefix, r->id, err) ||
+	if (lshop_json_id_field(obj, prefix, "id", r->id, err) ||
 	    clean_text_field(obj, prefix, "question", 1, LSHOP_QUESTION_CHARS,
 			     r->question, err))
 		goto out;
@@ -708,7 +670,7 @@ int lshop_saved_answer_from_object(const json_t *obj, const char *prefix,
 		return -1;
 	}
 	if (lshop_json_known_keys(obj, saved_answer_keys, prefix, err) ||
-	    object_id_field(obj, prefix, r.id, err) ||
+	    lshop_json_id_field(obj, prefix, "id", r.id, err) ||
 	    clean_text_field(obj, prefix, "question", 1, LSHOP_QUESTION_CHARS,
 			     r.question, err) ||
 	    clean_text_field(obj, prefix, "answer", 1, LSHOP_QUESTION_CHARS,

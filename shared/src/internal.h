@@ -81,6 +81,19 @@ void lshop_field_error(lshop_error *err, const char *code, const char *prefix,
     __attribute__((format(printf, 5, 6)));
 
 /*
+ * obj[key] as an id (1-64 of A-Z a-z 0-9 . _ -) into out (LSHOP_ID_MAX + 1
+ * bytes); prefix names the field in errors. Returns 0, or -1 with err.
+ */
+int lshop_json_id_field(const json_t *obj, const char *prefix, const char *key,
+			char *out, lshop_error *err);
+
+/*
+ * obj["session"] as a player's session id (lshop_session_valid) into out
+ * (65 bytes). Returns 0, or -1 with err naming "session".
+ */
+int lshop_json_session_field(const json_t *obj, char *out, lshop_error *err);
+
+/*
  * Reads a time field. Returns 1 and sets *ms when present, 0 when absent
  * (an error if required), -1 with err set when it is not an RFC 3339 time.
  */

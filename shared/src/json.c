@@ -7,6 +7,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "lshop/audience.h"
 #include "lshop/time.h"
 
 #include "internal.h"
@@ -337,4 +338,42 @@ char *lshop_json_dump_owned(json_t *v, size_t *len)
 	out = lshop_json_dump(v, len);
 	json_decref(v);
 	return out;
+}
+
+int lshop_json_id_field(const json_t *obj, const char *prefix, const char *key,
+			char *out, lshop_error *err)
+{
+	json_t *v = lshop_json_get(obj, key);
+	const char *s;
+	size_t len;
+
+	if (v == NULL || !lshop_json_text(v, &s, &len) ||
+	    !lshop_id_valid(s, len)) {
+		lshop_field_error(err, v ? "invalid_field" : "missing_field",
+				  prefix, key,
+				  "must be an id (1-64 of A-Z a-z 0-9 . _ -)");
+		return -1;
+	}
+	memcpy(out, s, len);
+	out[len] = '\0';
+	return 0;
+}
+
+int lshop_json_session_field(const json_t *obj, char *out, lshop_error *err)
+{
+	json_t *j = lshop_json_get(obj, "session");
+	const char *s;
+	size_t n;
+
+	if (j == NULL || !lshop_json_text(j, &s, &n) ||
+	    !lshop_session_valid(s, n)) {
+		lshop_error_set(err, j ? "invalid_field" : "missing_field",
+				"session",
+				"session must be the player's session id: "
+				"8-64 of A-Z a-z 0-9 _ -");
+		return -1;
+	}
+	memcpy(out, s, n);
+	out[n] = '\0';
+	return 0;
 }

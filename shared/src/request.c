@@ -313,16 +313,8 @@ int lshop_beacon_request_parse(const char *json, size_t len,
 		goto out;
 	}
 	memcpy(r.offer_id, s, n);
-	j = lshop_json_get(v, "session");
-	if (j == NULL || !lshop_json_text(j, &s, &n) ||
-	    !lshop_session_valid(s, n)) {
-		lshop_error_set(err, j ? "invalid_field" : "missing_field",
-				"session",
-				"session must be the player's session id: "
-				"8-64 of A-Z a-z 0-9 _ -");
+	if (lshop_json_session_field(v, r.session, err))
 		goto out;
-	}
-	memcpy(r.session, s, n);
 	*req = r;
 	rc = 0;
 out:
