@@ -30,7 +30,8 @@ ROUTES_RE = re.compile(
     r"\{(.*?)\n\};", re.S)
 ROUTE_RE = re.compile(
     r"\{\s*ngx_string\(\"([^\"]+)\"\)\s*,\s*(\d+)\s*,\s*([A-Z_|]+)\s*,"
-    r"\s*(\d+)\s*,")
+    r"\s*(\d+)\s*,\s*\w+\s*,\s*\w+"
+    r"(?:\s*,\s*(?:ngx_string\(\"([^\"]+)\"\)|ngx_null_string))?\s*\}")
 
 
 def code_directives(repo):
@@ -57,13 +58,14 @@ def code_routes(repo):
         raise SystemExit("check_docs: no routes table in %s" % path)
     out = []
     for r in ROUTE_RE.finditer(m.group(1)):
-        name, with_id, methods, auth = r.groups()
+        name, with_id, methods, auth, action = r.groups()
         for meth in methods.split("|"):
             meth = meth.strip().replace("NGX_HTTP_", "")
             if meth == "HEAD":      # answered like GET
                 continue
             out.append((meth, "/shop/v1/streams/APP/NAME/" + name +
-                        ("/ID" if with_id == "1" else ""), auth == "1"))
+                        ("/ID" if with_id == "1" else "") +
+                        ("/" + action if action else ""), auth == "1"))
     return out
 
 
@@ -154,7 +156,11 @@ def check_api(repo, problems):
                             "\"%s\" (the code %s a token)" % (
                                 meth, path, "Auth." if auth else "No auth.",
                                 "needs" if auth else "needs no"))
-        tail = path.split("/APP/NAME/", 1)[1].replace("/ID", "/")
+        # the path after APP/NAME/, any id standing for ID
+        tail = re.compile("/" + "/".join(
+            r"[^/\s'\"]+" if part == "ID" else re.escape(part)
+            for part in path.split("/APP/NAME/", 1)[1].split("/"))
+            + r"(?![\w/-])")
         curl = [ln for ln in body.splitlines() if re.search(r"\bcurl\b", ln)]
         want = "-X %s" % meth if meth != "GET" else None
         example = False
@@ -168,7 +174,7 @@ def check_api(repo, problems):
             while cmd.rstrip().endswith("\\") and j + 1 < len(lines):
                 j += 1
                 cmd += " " + lines[j]
-            if ("/streams/" in cmd and "/" + tail.rstrip("/") in cmd and
+            if ("/streams/" in cmd and tail.search(cmd) and
                     (want is None and "-X" not in cmd or
                      want is not None and want in cmd)):
                 example = True

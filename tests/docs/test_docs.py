@@ -125,7 +125,8 @@ def test_fails_on_a_call_the_code_lacks_or_a_new_route(copy):
          lambda t: t.replace(
              "    { ngx_string(\"report\"),",
              "    { ngx_string(\"viewers\"), 0, NGX_HTTP_GET, 0,\n"
-             "      ngx_http_live_shop_state, 0 },\n\n"
+             "      ngx_http_live_shop_state, 0,\n"
+             "      ngx_null_string },\n\n"
              "    { ngx_string(\"report\"),", 1))
     rc, out = run(str(copy))
     assert rc == 1, out

@@ -12,30 +12,16 @@
 //
 // Env: LIVESHOP_WEB_DEPS (holding node_modules/playwright-core),
 //      LIVESHOP_CHROMIUM (default /usr/bin/chromium).
-import { createRequire } from "node:module";
-import path from "node:path";
-import readline from "node:readline";
+import { chromiumFor, launch, serve } from "./driver.mjs";
 
-process.env.PLAYWRIGHT_SKIP_BROWSER_DOWNLOAD = "1";
-const deps = process.env.LIVESHOP_WEB_DEPS;
-if (!deps) {
-  console.error("crowd.mjs: set LIVESHOP_WEB_DEPS");
-  process.exit(2);
-}
-const require = createRequire(path.join(deps, "node_modules", "x.js"));
-const { chromium } = require("playwright-core");
+const chromium = chromiumFor("crowd.mjs");
 
 let browser = null;
 const pages = [];
 const errors = [];
 
 async function open(url, n) {
-  browser = await chromium.launch({
-    executablePath: process.env.LIVESHOP_CHROMIUM || "/usr/bin/chromium",
-    headless: true,
-    args: ["--autoplay-policy=no-user-gesture-required", "--mute-audio",
-           "--disable-gpu", "--disable-dev-shm-usage"],
-  });
+  browser = await launch(chromium, ["--mute-audio"]);
   // a few at a time: a page's start costs more than its playing
   const one = async () => {
     const ctx = await browser.newContext({
@@ -92,14 +78,6 @@ async function run(c) {
   }
 }
 
-const rl = readline.createInterface({ input: process.stdin });
-rl.on("line", async (line) => {
-  let out;
-  try {
-    out = { ok: true, value: await run(JSON.parse(line)) };
-  } catch (e) {
-    out = { ok: false, error: String(e && e.stack || e) };
-  }
-  process.stdout.write(JSON.stringify(out) + "\n");
-  if (JSON.parse(line).cmd === "close") process.exit(0);
+await serve(run, async () => {
+  if (browser) await browser.close();
 });

@@ -24,18 +24,9 @@
 //
 // Env: LIVESHOP_WEB_DEPS (the dir holding node_modules/playwright-core),
 //      LIVESHOP_CHROMIUM (default /usr/bin/chromium).
-import { createRequire } from "node:module";
-import path from "node:path";
-import readline from "node:readline";
+import { chromiumFor, launch, serve } from "./driver.mjs";
 
-process.env.PLAYWRIGHT_SKIP_BROWSER_DOWNLOAD = "1";
-const deps = process.env.LIVESHOP_WEB_DEPS;
-if (!deps) {
-  console.error("player.mjs: set LIVESHOP_WEB_DEPS");
-  process.exit(2);
-}
-const require = createRequire(path.join(deps, "node_modules", "x.js"));
-const { chromium } = require("playwright-core");
+const chromium = chromiumFor("player.mjs");
 
 const log = { dialogs: [], errors: [], console: [] };
 const requests = [];
@@ -46,12 +37,7 @@ let page = null;
 async function run(c) {
   switch (c.cmd) {
   case "open": {
-    browser = await chromium.launch({
-      executablePath: process.env.LIVESHOP_CHROMIUM || "/usr/bin/chromium",
-      headless: true,
-      args: ["--autoplay-policy=no-user-gesture-required",
-             "--disable-gpu", "--disable-dev-shm-usage"],
-    });
+    browser = await launch(chromium);
     const ctx = await browser.newContext({
       viewport: { width: c.width || 1280, height: c.height || 720 },
       locale: "en-US",
@@ -128,16 +114,6 @@ async function run(c) {
   }
 }
 
-const rl = readline.createInterface({ input: process.stdin });
-for await (const line of rl) {
-  if (!line.trim()) continue;
-  let out;
-  try {
-    const value = await run(JSON.parse(line));
-    out = { ok: true, value: value === undefined ? null : value };
-  } catch (e) {
-    out = { ok: false, error: String(e && e.stack || e) };
-  }
-  process.stdout.write(JSON.stringify(out) + "\n");
-}
-if (browser) await browser.close();
+await serve(run, async () => {
+  if (browser) await browser.close();
+});

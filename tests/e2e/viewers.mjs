@@ -32,34 +32,20 @@
 //
 // Env: LIVESHOP_WEB_DEPS (the dir holding node_modules/playwright-core),
 //      LIVESHOP_CHROMIUM (default /usr/bin/chromium).
-import { createRequire } from "node:module";
-import path from "node:path";
-import readline from "node:readline";
+import { chromiumFor, launch as launchChromium, serve } from "./driver.mjs";
 
-process.env.PLAYWRIGHT_SKIP_BROWSER_DOWNLOAD = "1";
-const deps = process.env.LIVESHOP_WEB_DEPS;
-if (!deps) {
-  console.error("viewers.mjs: set LIVESHOP_WEB_DEPS");
-  process.exit(2);
-}
-const require = createRequire(path.join(deps, "node_modules", "x.js"));
-const { chromium } = require("playwright-core");
+const chromium = chromiumFor("viewers.mjs");
 
 let browser = null;
 const pages = [];       // {page, dialogs, errors, requests}
 
 async function launch() {
   if (browser) return;
-  browser = await chromium.launch({
-    executablePath: process.env.LIVESHOP_CHROMIUM || "/usr/bin/chromium",
-    headless: true,
-    args: ["--autoplay-policy=no-user-gesture-required", "--mute-audio",
-           "--disable-gpu", "--disable-dev-shm-usage",
+  browser = await launchChromium(chromium, ["--mute-audio",
            // many pages on a small machine: none of them is throttled
            "--disable-background-timer-throttling",
            "--disable-renderer-backgrounding",
-           "--disable-backgrounding-occluded-windows"],
-  });
+           "--disable-backgrounding-occluded-windows"]);
 }
 
 async function openOne(url, c) {
@@ -208,16 +194,6 @@ async function run(c) {
   }
 }
 
-const rl = readline.createInterface({ input: process.stdin });
-for await (const line of rl) {
-  if (!line.trim()) continue;
-  let out;
-  try {
-    const value = await run(JSON.parse(line));
-    out = { ok: true, value: value === undefined ? null : value };
-  } catch (e) {
-    out = { ok: false, error: String(e && e.stack || e) };
-  }
-  process.stdout.write(JSON.stringify(out) + "\n");
-}
-if (browser) await browser.close();
+await serve(run, async () => {
+  if (browser) await browser.close();
+});
