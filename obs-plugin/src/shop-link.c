@@ -280,14 +280,42 @@ static int act_done(shop_link *link, int rc, const pressed *p)
 	return 0;
 }
 
+static void action_init(shop_action *a, shop_action_type type, int64_t at_ms)
+{
+	memset(a, 0, sizeof(*a));
+	a->type = type;
+	a->at_ms = at_ms;
+}
+
+/* id, of 1-64 of A-Z a-z 0-9 . _ - (what says whose): 0, or -1 with err
+ * naming field. */
+static int id_check(const char *id, const char *field, const char *what,
+		    lshop_error *err)
+{
+	if (id != NULL && lshop_id_valid(id, strlen(id)))
+		return 0;
+	lshop_error_set(err, "invalid_field", field,
+			"%s must be %s (1-64 of A-Z a-z 0-9 . _ -)", field,
+			what);
+	return -1;
+}
+
+/* A hotkey's slot: 0, or -1 with err. */
+static int slot_check(int slot, lshop_error *err)
+{
+	if (slot >= 1 && slot <= 9)
+		return 0;
+	lshop_error_set(err, "invalid_field", "slot",
+			"slot must be a number from 1 to 9");
+	return -1;
+}
+
 static int pin_offer_locked(shop_link *link, const lshop_offer *offer,
 			    int64_t at_ms, pressed *p, lshop_error *err)
 {
 	shop_action a;
 
-	memset(&a, 0, sizeof(a));
-	a.type = SHOP_ACTION_PIN;
-	a.at_ms = at_ms;
+	action_init(&a, SHOP_ACTION_PIN, at_ms);
 	a.offer = *offer;
 	return act_locked(link, &a, p, err);
 }
@@ -299,12 +327,8 @@ int shop_link_pin(shop_link *link, const char *offer_id, int64_t at_ms,
 	pressed p;
 	int rc = -1;
 
-	if (offer_id == NULL || !lshop_id_valid(offer_id, strlen(offer_id))) {
-		lshop_error_set(err, "invalid_field", "offer",
-				"offer must be an offer id (1-64 of A-Z a-z "
-				"0-9 . _ -)");
+	if (id_check(offer_id, "offer", "an offer id", err))
 		return -1;
-	}
 	pthread_mutex_lock(&link->lock);
 	o = shop_model_offer(link->model, offer_id);
 	if (o == NULL)
@@ -326,11 +350,8 @@ int shop_link_pin_slot(shop_link *link, int slot, int64_t at_ms,
 	pressed p;
 	int rc = -1;
 
-	if (slot < 1 || slot > 9) {
-		lshop_error_set(err, "invalid_field", "slot",
-				"slot must be a number from 1 to 9");
+	if (slot_check(slot, err))
 		return -1;
-	}
 	pthread_mutex_lock(&link->lock);
 	if ((size_t)slot > link->model->ncatalog)
 		lshop_error_set(err, "unknown_offer", "slot",
@@ -352,19 +373,22 @@ static int simple_locked(shop_link *link, shop_action_type type, int64_t at_ms,
 {
 	shop_action a;
 
-	memset(&a, 0, sizeof(a));
-	a.type = type;
-	a.at_ms = at_ms;
+	action_init(&a, type, at_ms);
 	return act_locked(link, &a, p, err);
 }
 
-int shop_link_unpin(shop_link *link, int64_t at_ms, lshop_error *err)
+static int act_simple(shop_link *link, shop_action_type type, int64_t at_ms,
+		      lshop_error *err)
 {
 	pressed p;
 
 	pthread_mutex_lock(&link->lock);
-	return act_done(
-	    link, simple_locked(link, SHOP_ACTION_UNPIN, at_ms, &p, err), &p);
+	return act_done(link, simple_locked(link, type, at_ms, &p, err), &p);
+}
+
+int shop_link_unpin(shop_link *link, int64_t at_ms, lshop_error *err)
+{
+	return act_simple(link, SHOP_ACTION_UNPIN, at_ms, err);
 }
 
 int shop_link_countdown(shop_link *link, int64_t seconds, const char *label,
@@ -374,9 +398,7 @@ int shop_link_countdown(shop_link *link, int64_t seconds, const char *label,
 	pressed p;
 	int rc = -1;
 
-	memset(&a, 0, sizeof(a));
-	a.type = SHOP_ACTION_COUNTDOWN;
-	a.at_ms = at_ms;
+	action_init(&a, SHOP_ACTION_COUNTDOWN, at_ms);
 	pthread_mutex_lock(&link->lock);
 	a.seconds = seconds > 0 ? seconds : link->settings.countdown_seconds;
 	if (label == NULL)
@@ -389,12 +411,8 @@ int shop_link_countdown(shop_link *link, int64_t seconds, const char *label,
 	}
 	strcpy(a.label, label);
 	if (offer_id != NULL && offer_id[0]) {
-		if (!lshop_id_valid(offer_id, strlen(offer_id))) {
-			lshop_error_set(err, "invalid_field", "offer",
-					"offer must be an offer id (1-64 of "
-					"A-Z a-z 0-9 . _ -)");
+		if (id_check(offer_id, "offer", "an offer id", err))
 			goto out;
-		}
 		if (shop_model_offer(link->model, offer_id) == NULL) {
 			lshop_error_set(err, "unknown_offer", "offer",
 					"offer \"%s\" is not in the catalog",
@@ -410,13 +428,7 @@ out:
 
 int shop_link_countdown_stop(shop_link *link, int64_t at_ms, lshop_error *err)
 {
-	pressed p;
-
-	pthread_mutex_lock(&link->lock);
-	return act_done(
-	    link,
-	    simple_locked(link, SHOP_ACTION_STOP_COUNTDOWN, at_ms, &p, err),
-	    &p);
+	return act_simple(link, SHOP_ACTION_STOP_COUNTDOWN, at_ms, err);
 }
 
 static int disclose_locked(shop_link *link, const char *kind, const char *text,
@@ -424,9 +436,7 @@ static int disclose_locked(shop_link *link, const char *kind, const char *text,
 {
 	shop_action a;
 
-	memset(&a, 0, sizeof(a));
-	a.type = SHOP_ACTION_DISCLOSE;
-	a.at_ms = at_ms;
+	action_init(&a, SHOP_ACTION_DISCLOSE, at_ms);
 	if (kind == NULL)
 		kind = link->settings.disclosure_kind;
 	if (!lshop_disclosure_kind_valid(kind, strlen(kind))) {
@@ -502,17 +512,6 @@ static int host_text(const char *in, const char *field, long min, long max,
 	return 0;
 }
 
-static int question_id_valid(const char *id, lshop_error *err)
-{
-	if (id == NULL || !lshop_id_valid(id, strlen(id))) {
-		lshop_error_set(err, "invalid_field", "id",
-				"id must be a question id (1-64 of A-Z a-z "
-				"0-9 . _ -)");
-		return 0;
-	}
-	return 1;
-}
-
 /* Under the lock: the waiting question id, or NULL with err. */
 static const shop_waiting_question *waiting(shop_link *link, const char *id,
 					    lshop_error *err)
@@ -535,9 +534,7 @@ static int question_pin_locked(shop_link *link, const shop_waiting_question *q,
 {
 	shop_action a;
 
-	memset(&a, 0, sizeof(a));
-	a.type = SHOP_ACTION_QUESTION_PIN;
-	a.at_ms = at_ms;
+	action_init(&a, SHOP_ACTION_QUESTION_PIN, at_ms);
 	snprintf(a.question.id, sizeof(a.question.id), "%s", q->id);
 	memcpy(a.question.text, q->text, sizeof(a.question.text));
 	memcpy(a.question.name, q->name, sizeof(a.question.name));
@@ -554,7 +551,7 @@ int shop_link_question_pin(shop_link *link, const char *id, const char *answer,
 	pressed p;
 	int rc = -1;
 
-	if (!question_id_valid(id, err))
+	if (id_check(id, "id", "a question id", err))
 		return -1;
 	pthread_mutex_lock(&link->lock);
 	q = waiting(link, id, err);
@@ -588,13 +585,7 @@ int shop_link_question_pin_oldest(shop_link *link, int64_t at_ms,
 
 int shop_link_question_unpin(shop_link *link, int64_t at_ms, lshop_error *err)
 {
-	pressed p;
-
-	pthread_mutex_lock(&link->lock);
-	return act_done(
-	    link,
-	    simple_locked(link, SHOP_ACTION_QUESTION_UNPIN, at_ms, &p, err),
-	    &p);
+	return act_simple(link, SHOP_ACTION_QUESTION_UNPIN, at_ms, err);
 }
 
 /* dismiss or block: the waiting question id */
@@ -606,11 +597,9 @@ static int question_drop(shop_link *link, shop_action_type type, const char *id,
 	pressed p;
 	int rc = -1;
 
-	if (!question_id_valid(id, err))
+	if (id_check(id, "id", "a question id", err))
 		return -1;
-	memset(&a, 0, sizeof(a));
-	a.type = type;
-	a.at_ms = at_ms;
+	action_init(&a, type, at_ms);
 	pthread_mutex_lock(&link->lock);
 	q = waiting(link, id, err);
 	if (q != NULL) {
@@ -639,9 +628,7 @@ static int answer_pin_locked(shop_link *link, const lshop_saved_answer *sa,
 {
 	shop_action a;
 
-	memset(&a, 0, sizeof(a));
-	a.type = SHOP_ACTION_ANSWER_PIN;
-	a.at_ms = at_ms;
+	action_init(&a, SHOP_ACTION_ANSWER_PIN, at_ms);
 	lshop_saved_answer_question(sa, &a.question);
 	return act_locked(link, &a, p, err);
 }
@@ -653,12 +640,8 @@ int shop_link_answer_pin(shop_link *link, const char *id, int64_t at_ms,
 	pressed p;
 	int rc = -1;
 
-	if (id == NULL || !lshop_id_valid(id, strlen(id))) {
-		lshop_error_set(err, "invalid_field", "id",
-				"id must be a saved answer's id (1-64 of A-Z "
-				"a-z 0-9 . _ -)");
+	if (id_check(id, "id", "a saved answer's id", err))
 		return -1;
-	}
 	pthread_mutex_lock(&link->lock);
 	sa = shop_model_answer(link->model, id);
 	if (sa == NULL)
@@ -680,11 +663,8 @@ int shop_link_answer_pin_slot(shop_link *link, int slot, int64_t at_ms,
 	pressed p;
 	int rc = -1;
 
-	if (slot < 1 || slot > 9) {
-		lshop_error_set(err, "invalid_field", "slot",
-				"slot must be a number from 1 to 9");
+	if (slot_check(slot, err))
 		return -1;
-	}
 	pthread_mutex_lock(&link->lock);
 	qs = link->model->questions;
 	if ((size_t)slot > qs->nanswers)
@@ -709,9 +689,7 @@ int shop_link_poll_start(shop_link *link, const char *question,
 	pressed p;
 	int i, j;
 
-	memset(&a, 0, sizeof(a));
-	a.type = SHOP_ACTION_POLL_START;
-	a.at_ms = at_ms;
+	action_init(&a, SHOP_ACTION_POLL_START, at_ms);
 	a.seconds = seconds;
 	strcpy(a.poll.id, SHOP_POLL_NEW_ID);
 	if (host_text(question, "question", 1, LSHOP_QUESTION_CHARS,
@@ -755,9 +733,7 @@ int shop_link_poll_end(shop_link *link, int64_t at_ms, lshop_error *err)
 	pressed p;
 	int rc = -1;
 
-	memset(&a, 0, sizeof(a));
-	a.type = SHOP_ACTION_POLL_END;
-	a.at_ms = at_ms;
+	action_init(&a, SHOP_ACTION_POLL_END, at_ms);
 	pthread_mutex_lock(&link->lock);
 	if (link->model->local.poll_live) {
 		snprintf(a.poll.id, sizeof(a.poll.id), "%s",

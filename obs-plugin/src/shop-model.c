@@ -727,30 +727,56 @@ int shop_model_put_sales(shop_model *m, const shop_show_sales *s)
 	return 1;
 }
 
+/*
+ * json as {"<key>":[...]} (what, "is" or "are", names it in errors):
+ * the document, to json_decref, with *list; or NULL with err.
+ */
+static json_t *list_load(const char *json, size_t len, const char *key,
+			 const char *what, const char *is, json_t **list,
+			 lshop_error *err)
+{
+	json_error_t jerr;
+	json_t *v = json_loadb(json, len, 0, &jerr);
+
+	if (v == NULL) {
+		lshop_error_set(err, "invalid_json", "",
+				"%s %s not JSON: %s (line %d)", what, is,
+				jerr.text, jerr.line);
+		return NULL;
+	}
+	*list = json_object_get(v, key);
+	if (!json_is_array(*list)) {
+		lshop_error_set(err, "invalid_field", key,
+				"%s must be {\"%s\":[...]}", what, key);
+		json_decref(v);
+		return NULL;
+	}
+	return v;
+}
+
+/* Item n of a list refused by the core's parser (e), or out of memory
+ * where there was no text (s) to parse. */
+static void item_error(lshop_error *err, const char *s, const lshop_error *e,
+		       const char *what, size_t n)
+{
+	lshop_error_set(err, s ? e->code : "enomem", s ? e->field : "",
+			"%s %zu: %s", what, n,
+			s ? e->message : "out of memory");
+}
+
 int shop_catalog_parse(const char *json, size_t len, shop_parsed_catalog *out,
 		       lshop_error *err)
 {
 	json_t *v, *list, *item;
-	json_error_t jerr;
 	lshop_error e;
 	size_t i;
 	char *s;
 	int rc = -1;
 
 	out->n = 0;
-	v = json_loadb(json, len, 0, &jerr);
-	if (v == NULL) {
-		lshop_error_set(err, "invalid_json", "",
-				"the catalog is not JSON: %s (line %d)",
-				jerr.text, jerr.line);
+	v = list_load(json, len, "offers", "the catalog", "is", &list, err);
+	if (v == NULL)
 		return -1;
-	}
-	list = json_object_get(v, "offers");
-	if (!json_is_array(list)) {
-		lshop_error_set(err, "invalid_field", "offers",
-				"the catalog must be {\"offers\":[...]}");
-		goto out;
-	}
 	json_array_foreach(list, i, item)
 	{
 		if (out->n == SHOP_CATALOG_MAX)
@@ -759,10 +785,7 @@ int shop_catalog_parse(const char *json, size_t len, shop_parsed_catalog *out,
 		s = json_dumps(item, JSON_COMPACT);
 		if (s == NULL || lshop_offer_parse(s, strlen(s), NULL,
 						   &out->offers[out->n], &e)) {
-			lshop_error_set(err, s ? e.code : "enomem",
-					s ? e.field : "",
-					"catalog offer %zu: %s", i + 1,
-					s ? e.message : "out of memory");
+			item_error(err, s, &e, "catalog offer", i + 1);
 			free(s);
 			goto out;
 		}
@@ -1198,25 +1221,16 @@ static int question_item(const json_t *item, shop_waiting_question *q)
 int shop_questions_parse(const char *json, size_t len, shop_questions *out,
 			 lshop_error *err)
 {
-	json_error_t jerr;
-	json_t *v = json_loadb(json, len, 0, &jerr), *list, *item, *blocked;
+	json_t *v, *list, *item, *blocked;
 	size_t i;
 	int rc = -1;
 
 	out->n = 0;
 	out->blocked_sessions = 0;
-	if (v == NULL) {
-		lshop_error_set(err, "invalid_json", "",
-				"the questions are not JSON: %s (line %d)",
-				jerr.text, jerr.line);
+	v = list_load(json, len, "questions", "the questions", "are", &list,
+		      err);
+	if (v == NULL)
 		return -1;
-	}
-	list = json_object_get(v, "questions");
-	if (!json_is_array(list)) {
-		lshop_error_set(err, "invalid_field", "questions",
-				"the questions must be {\"questions\":[...]}");
-		goto out;
-	}
 	json_array_foreach(list, i, item)
 	{
 		if (out->n == SHOP_QUESTIONS_MAX)
@@ -1247,8 +1261,7 @@ out:
 int shop_answers_parse(const char *json, size_t len, shop_questions *out,
 		       lshop_error *err)
 {
-	json_error_t jerr;
-	json_t *v = json_loadb(json, len, 0, &jerr), *list, *item, *rest;
+	json_t *v, *list, *item, *rest;
 	lshop_error e;
 	const char *id;
 	size_t i;
@@ -1256,19 +1269,10 @@ int shop_answers_parse(const char *json, size_t len, shop_questions *out,
 	int rc = -1;
 
 	out->nanswers = 0;
-	if (v == NULL) {
-		lshop_error_set(err, "invalid_json", "",
-				"the saved answers are not JSON: %s (line %d)",
-				jerr.text, jerr.line);
+	v = list_load(json, len, "answers", "the saved answers", "are", &list,
+		      err);
+	if (v == NULL)
 		return -1;
-	}
-	list = json_object_get(v, "answers");
-	if (!json_is_array(list)) {
-		lshop_error_set(
-		    err, "invalid_field", "answers",
-		    "the saved answers must be {\"answers\":[...]}");
-		goto out;
-	}
 	json_array_foreach(list, i, item)
 	{
 		if (out->nanswers == SHOP_ANSWERS_MAX)
@@ -1290,10 +1294,7 @@ int shop_answers_parse(const char *json, size_t len, shop_questions *out,
 		if (s == NULL || lshop_saved_answer_parse(
 				     s, strlen(s), id,
 				     &out->answers[out->nanswers], &e) != 0) {
-			lshop_error_set(err, s ? e.code : "enomem",
-					s ? e.field : "",
-					"saved answer %zu: %s", i + 1,
-					s ? e.message : "out of memory");
+			item_error(err, s, &e, "saved answer", i + 1);
 			free(s);
 			goto out;
 		}

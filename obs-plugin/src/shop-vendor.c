@@ -65,19 +65,26 @@ static char *answer(shop_link *link, int rc, const lshop_error *err)
 	return answer_error(err->code, "%s", err->message);
 }
 
+/* Whether s is one of the NULL-ended list. */
+static int one_of(const char *s, const char *const *list)
+{
+	size_t i;
+
+	for (i = 0; list[i] != NULL; i++)
+		if (strcmp(s, list[i]) == 0)
+			return 1;
+	return 0;
+}
+
 /* The first key of data not in keys, or NULL. */
 static const char *unknown_key(json_t *data, const char *const *keys)
 {
 	const char *key;
 	json_t *v;
-	size_t i;
 
 	json_object_foreach(data, key, v)
 	{
-		for (i = 0; keys[i] != NULL; i++)
-			if (strcmp(key, keys[i]) == 0)
-				break;
-		if (keys[i] == NULL)
+		if (!one_of(key, keys))
 			return key;
 	}
 	return NULL;
@@ -100,38 +107,79 @@ static int opt_string(json_t *data, const char *key, const char **out)
 	return 0;
 }
 
+static char *slot_invalid(const char *request)
+{
+	return answer_error("invalid_field",
+			    "%s: \"slot\" must be a whole number from 1 to 9",
+			    request);
+}
+
+/* A slot that is a whole number: whether it is one of 1-9. */
+static int slot_in_range(json_t *slot)
+{
+	return json_integer_value(slot) >= 1 && json_integer_value(slot) <= 9;
+}
+
+/*
+ * What pin and pin_answer take: {"<key>": an id (what names it)} or
+ * {"slot": 1-9}, each field of its type: 0 with *id and *slot (NULL
+ * when absent), or -1 with *out, the answer.
+ */
+static int id_or_slot(json_t *data, const char *request, const char *key,
+		      const char *what, const char **id, json_t **slot,
+		      char **out)
+{
+	const char *const keys[] = {key, "slot", NULL};
+	const char *bad = unknown_key(data, keys);
+
+	*slot = json_object_get(data, "slot");
+	*out = NULL;
+	if (bad != NULL) {
+		*out = answer_error("unknown_field",
+				    "%s: unknown field \"%.60s\"; %s takes "
+				    "\"%s\" (%s) or \"slot\" (1-9)",
+				    request, bad, request, key, what);
+		return -1;
+	}
+	if (opt_string(data, key, id)) {
+		*out = answer_error("invalid_field",
+				    "%s: \"%s\" must be a string, %s", request,
+				    key, what);
+		return -1;
+	}
+	if (*slot != NULL && !json_is_integer(*slot)) {
+		*out = slot_invalid(request);
+		return -1;
+	}
+	return 0;
+}
+
+/* ... and came with both or neither. */
+static char *id_or_slot_missing(const char *request, const char *key,
+				const char *what)
+{
+	return answer_error("missing_field",
+			    "%s needs either \"%s\" (%s) or \"slot\" (1-9)",
+			    request, key, what);
+}
+
 static char *vendor_pin(shop_link *link, json_t *data, int64_t now_ms)
 {
-	static const char *const keys[] = {"offer", "slot", NULL};
-	json_t *slot = json_object_get(data, "slot");
-	const char *offer, *bad = unknown_key(data, keys);
+	const char *offer;
 	lshop_error err;
+	json_t *slot;
+	char *out;
 	int rc;
 
-	if (bad != NULL)
-		return answer_error("unknown_field",
-				    "pin: unknown field \"%.60s\"; pin takes "
-				    "\"offer\" (an offer id) or \"slot\" "
-				    "(1-9)",
-				    bad);
-	if (opt_string(data, "offer", &offer))
-		return answer_error("invalid_field",
-				    "pin: \"offer\" must be a string, an "
-				    "offer id");
-	if (slot != NULL && !json_is_integer(slot))
-		return answer_error("invalid_field",
-				    "pin: \"slot\" must be a whole number "
-				    "from 1 to 9");
+	if (id_or_slot(data, "pin", "offer", "an offer id", &offer, &slot,
+		       &out))
+		return out;
 	if ((offer == NULL) == (slot == NULL))
-		return answer_error("missing_field",
-				    "pin needs either \"offer\" (an offer id) "
-				    "or \"slot\" (1-9)");
+		return id_or_slot_missing("pin", "offer", "an offer id");
 	if (offer != NULL)
 		rc = shop_link_pin(link, offer, now_ms, &err);
-	else if (json_integer_value(slot) < 1 || json_integer_value(slot) > 9)
-		return answer_error("invalid_field",
-				    "pin: \"slot\" must be a whole number "
-				    "from 1 to 9");
+	else if (!slot_in_range(slot))
+		return slot_invalid("pin");
 	else
 		rc = shop_link_pin_slot(link, (int)json_integer_value(slot),
 					now_ms, &err);
@@ -278,32 +326,20 @@ static char *vendor_drop_question(shop_link *link, json_t *data, int64_t now_ms,
 
 static char *vendor_pin_answer(shop_link *link, json_t *data, int64_t now_ms)
 {
-	static const char *const keys[] = {"id", "slot", NULL};
-	json_t *slot = json_object_get(data, "slot");
-	const char *id, *bad = unknown_key(data, keys);
+	const char *id;
 	lshop_error err;
+	json_t *slot;
+	char *out;
 	int rc;
 
-	if (bad != NULL)
-		return answer_error("unknown_field",
-				    "pin_answer: unknown field \"%.60s\"; "
-				    "pin_answer takes \"id\" (a saved "
-				    "answer's id) or \"slot\" (1-9)",
-				    bad);
-	if (opt_string(data, "id", &id))
-		return answer_error("invalid_field",
-				    "pin_answer: \"id\" must be a string, a "
-				    "saved answer's id");
-	if (slot != NULL &&
-	    (!json_is_integer(slot) || json_integer_value(slot) < 1 ||
-	     json_integer_value(slot) > 9))
-		return answer_error("invalid_field",
-				    "pin_answer: \"slot\" must be a whole "
-				    "number from 1 to 9");
+	if (id_or_slot(data, "pin_answer", "id", "a saved answer's id", &id,
+		       &slot, &out))
+		return out;
+	if (slot != NULL && !slot_in_range(slot))
+		return slot_invalid("pin_answer");
 	if ((id == NULL) == (slot == NULL))
-		return answer_error("missing_field",
-				    "pin_answer needs either \"id\" (a saved "
-				    "answer's id) or \"slot\" (1-9)");
+		return id_or_slot_missing("pin_answer", "id",
+					  "a saved answer's id");
 	rc = id != NULL
 		 ? shop_link_answer_pin(link, id, now_ms, &err)
 		 : shop_link_answer_pin_slot(
@@ -423,6 +459,9 @@ char *shop_link_vendor_request(shop_link *link, const char *request_type,
 			       const char *request_json, int64_t now_ms)
 {
 	static const char *const none[] = {NULL};
+	static const char *const no_data[] = {"unpin",          "get_state",
+					      "unpin_question", "end_poll",
+					      "get_questions",  NULL};
 	json_error_t jerr;
 	lshop_error err;
 	json_t *data;
@@ -449,7 +488,13 @@ char *shop_link_vendor_request(shop_link *link, const char *request_type,
 				    "object",
 				    request_type);
 	}
-	if (strcmp(request_type, "pin") == 0) {
+	bad = one_of(request_type, no_data) ? unknown_key(data, none) : NULL;
+	if (bad != NULL) {
+		out = answer_error("unknown_field",
+				   "%s: unknown field \"%.60s\"; %s takes no "
+				   "data",
+				   request_type, bad, request_type);
+	} else if (strcmp(request_type, "pin") == 0) {
 		out = vendor_pin(link, data, now_ms);
 	} else if (strcmp(request_type, "countdown") == 0) {
 		out = vendor_countdown(link, data, now_ms);
@@ -465,37 +510,18 @@ char *shop_link_vendor_request(shop_link *link, const char *request_type,
 		out = vendor_pin_answer(link, data, now_ms);
 	} else if (strcmp(request_type, "start_poll") == 0) {
 		out = vendor_start_poll(link, data, now_ms);
-	} else if (strcmp(request_type, "unpin_question") == 0 ||
-		   strcmp(request_type, "end_poll") == 0 ||
-		   strcmp(request_type, "get_questions") == 0) {
-		bad = unknown_key(data, none);
-		if (bad != NULL)
-			out = answer_error("unknown_field",
-					   "%s: unknown field \"%.60s\"; %s "
-					   "takes no data",
-					   request_type, bad, request_type);
-		else if (request_type[0] == 'u')
-			out = answer(
-			    link, shop_link_question_unpin(link, now_ms, &err),
-			    &err);
-		else if (request_type[0] == 'e')
-			out = answer(
-			    link, shop_link_poll_end(link, now_ms, &err), &err);
-		else
-			out = vendor_get_questions(link);
-	} else if (strcmp(request_type, "unpin") == 0 ||
-		   strcmp(request_type, "get_state") == 0) {
-		bad = unknown_key(data, none);
-		if (bad != NULL)
-			out = answer_error("unknown_field",
-					   "%s: unknown field \"%.60s\"; %s "
-					   "takes no data",
-					   request_type, bad, request_type);
-		else if (request_type[0] == 'u')
-			out = answer(link, shop_link_unpin(link, now_ms, &err),
-				     &err);
-		else
-			out = shop_link_state_answer(link, now_ms);
+	} else if (strcmp(request_type, "unpin") == 0) {
+		out = answer(link, shop_link_unpin(link, now_ms, &err), &err);
+	} else if (strcmp(request_type, "get_state") == 0) {
+		out = shop_link_state_answer(link, now_ms);
+	} else if (strcmp(request_type, "unpin_question") == 0) {
+		out = answer(link, shop_link_question_unpin(link, now_ms, &err),
+			     &err);
+	} else if (strcmp(request_type, "end_poll") == 0) {
+		out =
+		    answer(link, shop_link_poll_end(link, now_ms, &err), &err);
+	} else if (strcmp(request_type, "get_questions") == 0) {
+		out = vendor_get_questions(link);
 	} else {
 		out = answer_error(
 		    "unknown_request",

@@ -198,6 +198,18 @@ static CURL *easy_new(const struct shop_worker *w, const char *rest,
 	return h;
 }
 
+/* A call whose answer goes to body (with the token where auth): made. */
+static void call_add(struct shop_worker *w, CURL *h, buf *body, int auth)
+{
+	buf_clear(body);
+	if (auth)
+		curl_easy_setopt(h, CURLOPT_HTTPHEADER, w->auth_headers);
+	curl_easy_setopt(h, CURLOPT_WRITEFUNCTION, buf_write);
+	curl_easy_setopt(h, CURLOPT_WRITEDATA, body);
+	curl_easy_setopt(h, CURLOPT_TIMEOUT_MS, (long)CALL_TIMEOUT_MS);
+	curl_multi_add_handle(w->multi, h);
+}
+
 static void drop(struct shop_worker *w, CURL **h)
 {
 	if (*h == NULL)
@@ -252,12 +264,7 @@ static void report_start(struct shop_worker *w)
 		w->report_at = w->report_started + REPORT_EVERY_MS;
 		return;
 	}
-	buf_clear(&w->report_body);
-	curl_easy_setopt(w->report, CURLOPT_HTTPHEADER, w->auth_headers);
-	curl_easy_setopt(w->report, CURLOPT_WRITEFUNCTION, buf_write);
-	curl_easy_setopt(w->report, CURLOPT_WRITEDATA, &w->report_body);
-	curl_easy_setopt(w->report, CURLOPT_TIMEOUT_MS, (long)CALL_TIMEOUT_MS);
-	curl_multi_add_handle(w->multi, w->report);
+	call_add(w, w->report, &w->report_body, 1);
 }
 
 static void report_done(struct shop_worker *w, CURLcode rc)
@@ -439,17 +446,12 @@ static void ctrl_start(struct shop_worker *w)
 		w->ctrl_at = mono_ms() + grow_delay(&w->ctrl_delay);
 		return;
 	}
-	buf_clear(&w->ctrl_body);
 	curl_easy_setopt(w->ctrl, CURLOPT_CUSTOMREQUEST,
 			 shop_action_method(a.type));
 	curl_easy_setopt(w->ctrl, CURLOPT_POSTFIELDS, w->ctrl_req);
 	curl_easy_setopt(w->ctrl, CURLOPT_POSTFIELDSIZE,
 			 (long)strlen(w->ctrl_req));
-	curl_easy_setopt(w->ctrl, CURLOPT_HTTPHEADER, w->auth_headers);
-	curl_easy_setopt(w->ctrl, CURLOPT_WRITEFUNCTION, buf_write);
-	curl_easy_setopt(w->ctrl, CURLOPT_WRITEDATA, &w->ctrl_body);
-	curl_easy_setopt(w->ctrl, CURLOPT_TIMEOUT_MS, (long)CALL_TIMEOUT_MS);
-	curl_multi_add_handle(w->multi, w->ctrl);
+	call_add(w, w->ctrl, &w->ctrl_body, 1);
 }
 
 static void ctrl_done(struct shop_worker *w, CURLcode rc)
@@ -498,13 +500,7 @@ static void aux_start(struct shop_worker *w, enum aux_kind kind)
 		return;
 	}
 	w->aux_kind = kind;
-	buf_clear(&w->aux_body);
-	if (kind == AUX_CATALOG)
-		curl_easy_setopt(w->aux, CURLOPT_HTTPHEADER, w->auth_headers);
-	curl_easy_setopt(w->aux, CURLOPT_WRITEFUNCTION, buf_write);
-	curl_easy_setopt(w->aux, CURLOPT_WRITEDATA, &w->aux_body);
-	curl_easy_setopt(w->aux, CURLOPT_TIMEOUT_MS, (long)CALL_TIMEOUT_MS);
-	curl_multi_add_handle(w->multi, w->aux);
+	call_add(w, w->aux, &w->aux_body, kind == AUX_CATALOG);
 }
 
 static void aux_done(struct shop_worker *w, CURLcode rc)
@@ -561,12 +557,7 @@ static void list_start(struct shop_worker *w, enum list_kind kind)
 		return;
 	}
 	w->list_kind = kind;
-	buf_clear(&w->list_body);
-	curl_easy_setopt(w->list, CURLOPT_HTTPHEADER, w->auth_headers);
-	curl_easy_setopt(w->list, CURLOPT_WRITEFUNCTION, buf_write);
-	curl_easy_setopt(w->list, CURLOPT_WRITEDATA, &w->list_body);
-	curl_easy_setopt(w->list, CURLOPT_TIMEOUT_MS, (long)CALL_TIMEOUT_MS);
-	curl_multi_add_handle(w->multi, w->list);
+	call_add(w, w->list, &w->list_body, 1);
 }
 
 static void list_done(struct shop_worker *w, CURLcode rc, int watched)

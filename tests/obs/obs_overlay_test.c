@@ -314,6 +314,15 @@ static void sleep_ms(int ms)
 	os_sleep_ms((uint32_t)ms);
 }
 
+/* Renders n frames, 10 ms apart. */
+static void render_frames(obs_source_t *src, int n)
+{
+	for (int i = 0; i < n; i++) {
+		render(src);
+		sleep_ms(10);
+	}
+}
+
 /* Renders until ready() holds or timeout_ms pass; returns ms waited. */
 static long render_until(obs_source_t *src, int (*ready)(void), int timeout_ms)
 {
@@ -438,10 +447,7 @@ static void questions_and_poll(obs_source_t *overlay, const char *artifacts)
 	/* the oldest now: 280 emoji in one run, wrapped and cut */
 	if (!trigger_until_taken(overlay, "live_shop.pin_question", 3000))
 		fail("the second question could not be pinned");
-	for (int i = 0; i < 40; i++) {
-		render(overlay);
-		sleep_ms(10);
-	}
+	render_frames(overlay, 40);
 	save_ppm(artifacts, "question-emoji");
 	rows = question_rows(&first);
 	if (!question_shown() || rows > 400)
@@ -459,10 +465,7 @@ static void questions_and_poll(obs_source_t *overlay, const char *artifacts)
 		line[0] = '\0';
 	waited = render_until(overlay, poll_tallied, 5000);
 	/* the texts follow the bars at the text sources' next tick */
-	for (int i = 0; i < 20; i++) {
-		render(overlay);
-		sleep_ms(10);
-	}
+	render_frames(overlay, 20);
 	save_ppm(artifacts, "poll");
 	if (waited < 0)
 		fail("no poll bars with the votes: %ld px (before %ld)",
@@ -474,10 +477,7 @@ static void questions_and_poll(obs_source_t *overlay, const char *artifacts)
 	/* end poll: its final counts stay drawn a while */
 	if (!trigger_until_taken(overlay, "live_shop.end_poll", 1000))
 		fail("the end-poll hotkey was refused");
-	for (int i = 0; i < 30; i++) {
-		render(overlay);
-		sleep_ms(10);
-	}
+	render_frames(overlay, 30);
 	if (!poll_tallied())
 		fail("the final counts are not drawn after the poll ended "
 		     "(%ld px)",
@@ -638,10 +638,7 @@ int main(int argc, char **argv)
 		fail("toggling the disclosure of a sponsored pin was not "
 		     "refused: %s",
 		     log_tail + mark);
-	for (int i = 0; i < 30; i++) {
-		render(overlay);
-		sleep_ms(10);
-	}
+	render_frames(overlay, 30);
 	save_ppm(artifacts, "sponsored-disclosure-off");
 	if (disclosure_pixels() < 500 || !card_shown())
 		fail("disclosure area not drawn while the sponsored offer is "

@@ -54,6 +54,26 @@ static shop_action simple(shop_action_type type, int64_t at)
 	return a;
 }
 
+/* st, as GET state says it, taken by the model (forced or not). */
+static void put_state(const lshop_state *st, int force)
+{
+	char *s = state_json(st);
+	lshop_error err;
+
+	assert_int_equal(shop_model_set_state(m, s, strlen(s), force, &err), 0);
+	free(s);
+}
+
+/* The server's events: applied to st and streamed to the model. */
+static void stream(lshop_state *st, lshop_event *evs, size_t n)
+{
+	size_t i;
+
+	apply_all(st, evs, n);
+	for (i = 0; i < n; i++)
+		assert_int_equal(shop_model_apply_event(m, &evs[i]), 0);
+}
+
 static void test_actions_show_at_once_and_queue_in_order(void **state)
 {
 	shop_action a = pin_of("a", T0), b = pin_of("b", T0 + 10),
@@ -142,16 +162,13 @@ static void test_server_state_and_events(void **state)
 	shop_action u = simple(SHOP_ACTION_UNPIN, T0 + 5000);
 	lshop_error err;
 	lshop_state st;
-	char *s;
 	int i;
 
 	(void)state;
 	lshop_state_init(&st);
 	apply_all(&st, evs,
 		  lshop_state_plan_pin(&st, &a, T0, 0, "en", evs, &err));
-	s = state_json(&st);
-	assert_int_equal(shop_model_set_state(m, s, strlen(s), 0, &err), 0);
-	free(s);
+	put_state(&st, 0);
 	shop_model_view(m, v);
 	assert_string_equal(v->offer.id, "a");
 
@@ -226,9 +243,7 @@ static void test_answered_waits_for_its_event(void **state)
 
 	(void)state;
 	lshop_state_init(&st);
-	s = state_json(&st);
-	assert_int_equal(shop_model_set_state(m, s, strlen(s), 0, &err), 0);
-	free(s);
+	put_state(&st, 0);
 	assert_int_equal(shop_model_act(m, &a, &err), 0);
 	shop_model_answered(m, 1);
 	assert_int_equal(shop_model_pending(m), 0);
@@ -376,15 +391,12 @@ static void test_audience(void **state)
 	lshop_error err;
 	lshop_state st;
 	int64_t n = -5;
-	char *s;
 
 	(void)state;
 	lshop_state_init(&st);
 	apply_all(&st, evs, plan_show(&st, "s1", "One", T0, evs));
 	st.viewers = 3;
-	s = state_json(&st);
-	assert_int_equal(shop_model_set_state(m, s, strlen(s), 0, &err), 0);
-	free(s);
+	put_state(&st, 0);
 
 	assert_int_equal(shop_audience_parse("{\"viewers\":17}", 14, &n, &err),
 			 0);
@@ -430,20 +442,14 @@ static void test_show_events_and_sales(void **state)
 	shop_show_sales sales;
 	lshop_error err;
 	lshop_state st, mine;
-	char *s;
-	size_t n, i;
+	size_t n;
 
 	(void)state;
 	lshop_state_init(&st);
-	s = state_json(&st);
-	assert_int_equal(shop_model_set_state(m, s, strlen(s), 0, &err), 0);
-	free(s);
+	put_state(&st, 0);
 
 	/* show.started */
-	n = plan_show(&st, "s1", "One", T0, evs);
-	apply_all(&st, evs, n);
-	for (i = 0; i < n; i++)
-		assert_int_equal(shop_model_apply_event(m, &evs[i]), 0);
+	stream(&st, evs, plan_show(&st, "s1", "One", T0, evs));
 	shop_model_view(m, v);
 	assert_true(v->show_live);
 	assert_string_equal(v->show_id, "s1");
@@ -492,8 +498,7 @@ static void test_show_events_and_sales(void **state)
 	memset(evs, 0, sizeof(evs));
 	n = lshop_state_plan_show_end(&mine, "s2", T0 + 70000, evs, &err);
 	assert_int_equal(n, 1);
-	apply_all(&st, evs, n);
-	assert_int_equal(shop_model_apply_event(m, &evs[0]), 0);
+	stream(&st, evs, n);
 	shop_model_view(m, v);
 	assert_false(v->show_live);
 	assert_string_equal(v->show_id, "");
@@ -684,33 +689,26 @@ static void test_question_and_poll_events(void **state)
 	lshop_error err;
 	lshop_state st;
 	int64_t votes = 0;
-	size_t n, i;
+	size_t n;
 	char *s;
 
 	(void)state;
 	lshop_state_init(&st);
-	s = state_json(&st);
-	assert_int_equal(shop_model_set_state(m, s, strlen(s), 0, &err), 0);
-	free(s);
+	put_state(&st, 0);
 
-	n = lshop_state_plan_question_pin(&st, &q, T0, evs, &err);
-	apply_all(&st, evs, n);
-	for (i = 0; i < n; i++)
-		assert_int_equal(shop_model_apply_event(m, &evs[i]), 0);
+	stream(&st, evs, lshop_state_plan_question_pin(&st, &q, T0, evs, &err));
 	shop_model_view(m, v);
 	assert_true(v->question_pinned);
 	assert_string_equal(v->question.text, "Ship?");
 	assert_string_equal(v->question.name, ""); /* anonymous */
 
-	n = lshop_state_plan_question_unpin(&st, T0 + 1, evs, &err);
-	apply_all(&st, evs, n);
-	assert_int_equal(shop_model_apply_event(m, &evs[0]), 0);
+	stream(&st, evs,
+	       lshop_state_plan_question_unpin(&st, T0 + 1, evs, &err));
 	shop_model_view(m, v);
 	assert_false(v->question_pinned);
 
-	n = lshop_state_plan_poll_start(&st, &p, 30, T0 + 2, evs, &err);
-	apply_all(&st, evs, n);
-	assert_int_equal(shop_model_apply_event(m, &evs[0]), 0);
+	stream(&st, evs,
+	       lshop_state_plan_poll_start(&st, &p, 30, T0 + 2, evs, &err));
 	shop_model_view(m, v);
 	assert_true(v->poll_live);
 	assert_int_equal(v->poll.counts[0], 0);
@@ -756,8 +754,7 @@ static void test_question_and_poll_events(void **state)
 	assert_int_equal(n, 1);
 	evs[0].poll.counts[0] = 6;
 	evs[0].poll.counts[1] = 2;
-	apply_all(&st, evs, n);
-	assert_int_equal(shop_model_apply_event(m, &evs[0]), 0);
+	stream(&st, evs, n);
 	shop_model_view(m, v);
 	assert_false(v->poll_live);
 	assert_true(v->poll_shown);
@@ -769,9 +766,8 @@ static void test_question_and_poll_events(void **state)
 
 	/* a new poll replaces the result */
 	p = make_poll("p9", "Again?", 2, sizes);
-	n = lshop_state_plan_poll_start(&st, &p, 30, T0 + 4, evs, &err);
-	apply_all(&st, evs, n);
-	assert_int_equal(shop_model_apply_event(m, &evs[0]), 0);
+	stream(&st, evs,
+	       lshop_state_plan_poll_start(&st, &p, 30, T0 + 4, evs, &err));
 	shop_model_view(m, v);
 	assert_true(v->poll_live);
 	assert_string_equal(v->poll.id, "p9");
@@ -790,13 +786,10 @@ static void test_question_actions(void **state)
 	char path[128], *body;
 	lshop_error err;
 	lshop_state st;
-	char *s;
 
 	(void)state;
 	lshop_state_init(&st);
-	s = state_json(&st);
-	assert_int_equal(shop_model_set_state(m, s, strlen(s), 0, &err), 0);
-	free(s);
+	put_state(&st, 0);
 	put_questions(QUESTIONS_JSON);
 	assert_int_equal(m->questions->n, 3);
 	assert_int_equal(m->questions->blocked_sessions, 2);

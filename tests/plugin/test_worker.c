@@ -407,6 +407,20 @@ static size_t requests(const char *path, request *last)
 static shop_link *link_;
 static shop_view *v;
 
+/* link_, to the fake server with its token. */
+static void link_start(void)
+{
+	shop_settings s;
+
+	shop_settings_init(&s);
+	snprintf(s.server, sizeof(s.server), "http://127.0.0.1:%d/shop/",
+		 f.port);
+	strcpy(s.stream, STREAM);
+	strcpy(s.token, TOKEN);
+	link_ = shop_link_new(&s);
+	assert_non_null(link_);
+}
+
 /* Polls the view until ok(v) or ms pass. */
 static int view_until(int (*ok)(const shop_view *), int64_t ms)
 {
@@ -452,7 +466,6 @@ static int no_show(const shop_view *w)
 
 static void test_show_report_refresh(void **state)
 {
-	shop_settings s;
 	request r, first;
 	int64_t pushed;
 	size_t n;
@@ -467,13 +480,7 @@ static void test_show_report_refresh(void **state)
 	f.st.viewers = 3;
 	pthread_mutex_unlock(&f.lock);
 
-	shop_settings_init(&s);
-	snprintf(s.server, sizeof(s.server), "http://127.0.0.1:%d/shop/",
-		 f.port);
-	strcpy(s.stream, STREAM);
-	strcpy(s.token, TOKEN);
-	link_ = shop_link_new(&s);
-	assert_non_null(link_);
+	link_start();
 
 	/* the show on air in the first state: its report at once */
 	if (!view_until(online_with_sales, 5000))
@@ -587,7 +594,6 @@ static void test_questions_and_poll_tally(void **state)
 	static const char *const colours[] = {"Red", "Blue"};
 	lshop_poll p = make_poll("p1", "Colour?", 2, colours);
 	lshop_event evs[LSHOP_PLAN_MAX];
-	shop_settings s;
 	lshop_error err;
 	request r, first;
 	int64_t t0;
@@ -603,13 +609,7 @@ static void test_questions_and_poll_tally(void **state)
 		      "\"name\":\"Eve\",\"at\":\"2026-11-24T10:00:01.000Z\","
 		      "\"held\":false,\"session\":\"0123456789abcdef\"}],"
 		      "\"blocked_sessions\":0}";
-	shop_settings_init(&s);
-	snprintf(s.server, sizeof(s.server), "http://127.0.0.1:%d/shop/",
-		 f.port);
-	strcpy(s.stream, STREAM);
-	strcpy(s.token, TOKEN);
-	link_ = shop_link_new(&s);
-	assert_non_null(link_);
+	link_start();
 
 	/* online: the saved answers and the waiting questions, with the
 	 * token */
