@@ -386,6 +386,19 @@ class Api:
     def unpin(self, **kw):
         return self.call("POST", "/unpin", b"", **kw)
 
+    def ask(self, text, session, name=None, **kw):
+        """A viewer's question (SPEC §15): no token."""
+        body = {"text": text, "session": session}
+        if name is not None:
+            body["name"] = name
+        return self.call("POST", "/questions", body, token=None, **kw)
+
+    def asked(self, text, session, name=None):
+        """The id of a viewer's question the server took (202)."""
+        r = self.ask(text, session, name)
+        assert r.status == 202, r
+        return r.json()["id"]
+
     def state(self, **kw):
         return self.call("GET", "/state", token=None, **kw)
 

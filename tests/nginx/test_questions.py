@@ -48,11 +48,9 @@ def clean(s):
 
 
 def ask(api, text, session="sess-ask-0001", name=None, raw=None):
-    body = {"text": text, "session": session}
-    if name is not None:
-        body["name"] = name
-    return api.call("POST", "/questions", raw if raw is not None else body,
-                    token=None)
+    if raw is not None:
+        return api.call("POST", "/questions", raw, token=None)
+    return api.ask(text, session, name)
 
 
 def waiting(api):

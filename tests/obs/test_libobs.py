@@ -119,12 +119,7 @@ def test_overlay_hotkey_pin_reaches_nginx(make_setup, xvfb, plugin_so,
 
 
 def ask(ls, text, name, session):
-    """A viewer's question (SPEC §15, no token): its id."""
-    r = ls.api.call("POST", "/questions",
-                    {"text": text, "name": name, "session": session},
-                    token=None)
-    assert r.status == 202, r
-    return r.json()["id"]
+    return ls.api.asked(text, session, name)
 
 
 def test_plugin_links_nothing_obs_30_to_32_lack(plugin_so):

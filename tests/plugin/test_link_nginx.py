@@ -393,12 +393,7 @@ def test_the_show_its_viewers_and_sales_in_the_view(make_setup, probes):
 
 
 def ask(ls, text, name, session):
-    """A viewer's question (SPEC §15: no token): its id."""
-    r = ls.api.call("POST", "/questions",
-                    {"text": text, "name": name, "session": session},
-                    token=None)
-    assert r.status == 202, r
-    return r.json()["id"]
+    return ls.api.asked(text, session, name)
 
 
 def vendor(p, line):
