@@ -22,6 +22,11 @@
 typedef ngx_int_t (*ngx_http_live_shop_call_pt)(ngx_http_request_t *r,
     u_char *body, size_t len);
 
+/* A list of the store's as JSON: ngx_live_shop_list_offers and the like */
+
+typedef ngx_int_t (*ngx_http_live_shop_list_pt)(ngx_live_shop_shm_t *shm,
+    ngx_str_t *stream, ngx_pool_t *pool, ngx_str_t *json);
+
 
 typedef struct {
     ngx_str_t                       stream;      /* "app/name" */
@@ -53,11 +58,13 @@ static ngx_int_t ngx_http_live_shop_store_error(ngx_http_request_t *r,
     lshop_error *err);
 static ngx_int_t ngx_http_live_shop_send_event(ngx_http_request_t *r,
     ngx_str_t *event);
-static ngx_int_t ngx_http_live_shop_send_offer(ngx_http_request_t *r,
-    lshop_offer *offer, ngx_uint_t created);
+static ngx_int_t ngx_http_live_shop_put(ngx_http_request_t *r,
+    ngx_live_shop_write_e kind, void *data, size_t size);
+static ngx_int_t ngx_http_live_shop_send_put(ngx_http_request_t *r,
+    ngx_live_shop_write_e kind, void *data, ngx_uint_t created);
 static void ngx_http_live_shop_written(ngx_live_shop_write_t *w);
 static void ngx_http_live_shop_write_gone(void *data);
-static ngx_int_t ngx_http_live_shop_offer_written(ngx_http_request_t *r,
+static ngx_int_t ngx_http_live_shop_config_written(ngx_http_request_t *r,
     ngx_live_shop_write_t *w);
 static ngx_int_t ngx_http_live_shop_control_written(ngx_http_request_t *r,
     ngx_live_shop_write_t *w);
@@ -70,6 +77,8 @@ typedef struct {
     ngx_http_live_shop_answer_pt    answer;
 } ngx_http_live_shop_wait_t;
 
+static ngx_int_t ngx_http_live_shop_send_list(ngx_http_request_t *r,
+    ngx_http_live_shop_list_pt list);
 static ngx_int_t ngx_http_live_shop_put_offer(ngx_http_request_t *r,
     u_char *body, size_t len);
 static ngx_int_t ngx_http_live_shop_list_offers(ngx_http_request_t *r,
@@ -78,14 +87,10 @@ static ngx_int_t ngx_http_live_shop_control(ngx_http_request_t *r,
     u_char *body, size_t len);
 static ngx_int_t ngx_http_live_shop_put_show(ngx_http_request_t *r,
     u_char *body, size_t len);
-static ngx_int_t ngx_http_live_shop_send_show(ngx_http_request_t *r,
-    lshop_show *show, ngx_uint_t created);
-static ngx_int_t ngx_http_live_shop_show_written(ngx_http_request_t *r,
-    ngx_live_shop_write_t *w);
 static ngx_int_t ngx_http_live_shop_delete_show(ngx_http_request_t *r,
     u_char *body, size_t len);
-static ngx_int_t ngx_http_live_shop_show_deleted(ngx_http_request_t *r,
-    ngx_live_shop_write_t *w);
+static ngx_int_t ngx_http_live_shop_delete(ngx_http_request_t *r,
+    ngx_live_shop_write_e kind);
 static ngx_int_t ngx_http_live_shop_no_content(ngx_http_request_t *r);
 static ngx_int_t ngx_http_live_shop_list_shows(ngx_http_request_t *r,
     u_char *body, size_t len);
@@ -105,16 +110,10 @@ static ngx_int_t ngx_http_live_shop_block(ngx_http_request_t *r,
     u_char *body, size_t len);
 static ngx_int_t ngx_http_live_shop_put_words(ngx_http_request_t *r,
     u_char *body, size_t len);
-static ngx_int_t ngx_http_live_shop_words_written(ngx_http_request_t *r,
-    ngx_live_shop_write_t *w);
 static ngx_int_t ngx_http_live_shop_get_words(ngx_http_request_t *r,
     u_char *body, size_t len);
 static ngx_int_t ngx_http_live_shop_put_answer(ngx_http_request_t *r,
     u_char *body, size_t len);
-static ngx_int_t ngx_http_live_shop_answer_written(ngx_http_request_t *r,
-    ngx_live_shop_write_t *w);
-static ngx_int_t ngx_http_live_shop_send_answer(ngx_http_request_t *r,
-    lshop_saved_answer *answer, ngx_uint_t created);
 static ngx_int_t ngx_http_live_shop_delete_answer(ngx_http_request_t *r,
     u_char *body, size_t len);
 static ngx_int_t ngx_http_live_shop_list_answers(ngx_http_request_t *r,
@@ -1157,15 +1156,11 @@ static ngx_int_t
 ngx_http_live_shop_put_offer(ngx_http_request_t *r, u_char *body, size_t len)
 {
     char                       id[LSHOP_ID_MAX + 1];
-    ngx_uint_t                 created;
     lshop_error                err;
     lshop_offer               *offer;
-    ngx_live_shop_shm_t       *shm;
-    ngx_live_shop_write_t     *w;
     ngx_http_live_shop_ctx_t  *ctx;
 
     ctx = ngx_http_get_module_ctx(r, ngx_http_live_shop_module);
-    shm = ngx_live_shop_get_shm((ngx_cycle_t *) ngx_cycle);
 
     ngx_memcpy(id, ctx->id.data, ctx->id.len);
     id[ctx->id.len] = '\0';
@@ -1181,48 +1176,109 @@ ngx_http_live_shop_put_offer(ngx_http_request_t *r, u_char *body, size_t len)
         return ngx_http_live_shop_error(r, NGX_HTTP_BAD_REQUEST, &err);
     }
 
+    return ngx_http_live_shop_put(r, NGX_LIVE_SHOP_WRITE_OFFER, offer,
+                                  sizeof(lshop_offer));
+}
+
+
+/* GET of a list: 200 with the JSON that list makes of it */
+
+/*
+ * PUT offers/ID, shows/ID and answers/ID: data is what the core parsed,
+ * an lshop_offer, lshop_show or lshop_saved_answer as kind says, put
+ * here or through the shared log
+ */
+
+static ngx_int_t
+ngx_http_live_shop_put(ngx_http_request_t *r, ngx_live_shop_write_e kind,
+    void *data, size_t size)
+{
+    ngx_int_t                  rc;
+    ngx_uint_t                 created;
+    lshop_error                err;
+    ngx_live_shop_shm_t       *shm;
+    ngx_live_shop_write_t     *w;
+    ngx_http_live_shop_ctx_t  *ctx;
+
+    ctx = ngx_http_get_module_ctx(r, ngx_http_live_shop_module);
+    shm = ngx_live_shop_get_shm((ngx_cycle_t *) ngx_cycle);
+
     if (ngx_live_shop_clustered()) {
-        w = ngx_live_shop_write_new(NGX_LIVE_SHOP_WRITE_OFFER, &ctx->stream);
+        w = ngx_live_shop_write_new(kind, &ctx->stream);
         if (w == NULL) {
             return NGX_HTTP_INTERNAL_SERVER_ERROR;
         }
 
-        w->u.offer = *offer;
+        /* w->u.offer, w->u.show or w->u.answer */
+        ngx_memcpy(&w->u, data, size);
 
         return ngx_http_live_shop_write(r, w,
-                                        ngx_http_live_shop_offer_written);
+                                        ngx_http_live_shop_config_written);
     }
 
-    if (ngx_live_shop_put_offer(shm, &ctx->stream, offer, &created, &err)
-        != NGX_OK)
-    {
+    lshop_error_clear(&err);
+
+    switch (kind) {
+
+    case NGX_LIVE_SHOP_WRITE_OFFER:
+        rc = ngx_live_shop_put_offer(shm, &ctx->stream, data, &created, &err);
+        break;
+
+    case NGX_LIVE_SHOP_WRITE_SHOW:
+        rc = ngx_live_shop_put_show(shm, &ctx->stream, data, &created, &err);
+        break;
+
+    default: /* NGX_LIVE_SHOP_WRITE_ANSWER */
+        rc = ngx_live_shop_put_answer(shm, &ctx->stream, data, &created,
+                                      &err);
+        break;
+    }
+
+    if (rc != NGX_OK) {
         return ngx_http_live_shop_store_error(r, &err);
     }
 
-    return ngx_http_live_shop_send_offer(r, offer, created);
+    return ngx_http_live_shop_send_put(r, kind, data, created);
 }
 
 
-/* An offer put: 201 with it when it was new, else 200 */
+/* What was put, as put: 201 when it was new, else 200 */
 
 static ngx_int_t
-ngx_http_live_shop_send_offer(ngx_http_request_t *r, lshop_offer *offer,
-    ngx_uint_t created)
+ngx_http_live_shop_send_put(ngx_http_request_t *r, ngx_live_shop_write_e kind,
+    void *data, ngx_uint_t created)
 {
-    char       *json;
-    size_t      n;
-    ngx_int_t   rc;
+    char        *json;
+    size_t       n;
+    ngx_int_t    rc;
+    ngx_uint_t   status;
 
-    ngx_rtmp_live_shop_deliver();
+    status = created ? NGX_HTTP_CREATED : NGX_HTTP_OK;
 
-    json = lshop_offer_to_json(offer, &n);
+    switch (kind) {
+
+    case NGX_LIVE_SHOP_WRITE_OFFER:
+        ngx_rtmp_live_shop_deliver();
+        json = lshop_offer_to_json(data, &n);
+        break;
+
+    case NGX_LIVE_SHOP_WRITE_SHOW:
+        json = lshop_show_to_json(data, &n);
+        break;
+
+    default: /* NGX_LIVE_SHOP_WRITE_ANSWER */
+        json = lshop_saved_answer_to_json(data, &n);
+
+        /* the design of SPEC §15 answers 200 either way */
+        status = NGX_HTTP_OK;
+        break;
+    }
+
     if (json == NULL) {
         return NGX_HTTP_INTERNAL_SERVER_ERROR;
     }
 
-    rc = ngx_http_live_shop_send_json(r, created ? NGX_HTTP_CREATED
-                                                 : NGX_HTTP_OK,
-                                      (u_char *) json, n);
+    rc = ngx_http_live_shop_send_json(r, status, (u_char *) json, n);
     free(json);
 
     return rc;
@@ -1230,17 +1286,16 @@ ngx_http_live_shop_send_offer(ngx_http_request_t *r, lshop_offer *offer,
 
 
 static ngx_int_t
-ngx_http_live_shop_list_offers(ngx_http_request_t *r, u_char *body,
-    size_t len)
+ngx_http_live_shop_send_list(ngx_http_request_t *r,
+    ngx_http_live_shop_list_pt list)
 {
     ngx_str_t                  json;
-    ngx_live_shop_shm_t       *shm;
     ngx_http_live_shop_ctx_t  *ctx;
 
     ctx = ngx_http_get_module_ctx(r, ngx_http_live_shop_module);
-    shm = ngx_live_shop_get_shm((ngx_cycle_t *) ngx_cycle);
 
-    if (ngx_live_shop_list_offers(shm, &ctx->stream, r->pool, &json)
+    if (list(ngx_live_shop_get_shm((ngx_cycle_t *) ngx_cycle), &ctx->stream,
+             r->pool, &json)
         != NGX_OK)
     {
         return NGX_HTTP_INTERNAL_SERVER_ERROR;
@@ -1250,21 +1305,25 @@ ngx_http_live_shop_list_offers(ngx_http_request_t *r, u_char *body,
 }
 
 
+static ngx_int_t
+ngx_http_live_shop_list_offers(ngx_http_request_t *r, u_char *body,
+    size_t len)
+{
+    return ngx_http_live_shop_send_list(r, ngx_live_shop_list_offers);
+}
+
+
 /* SPEC §14: a show scheduled, or changed */
 
 static ngx_int_t
 ngx_http_live_shop_put_show(ngx_http_request_t *r, u_char *body, size_t len)
 {
     char                       id[LSHOP_ID_MAX + 1];
-    ngx_uint_t                 created;
     lshop_show                *show;
     lshop_error                err;
-    ngx_live_shop_shm_t       *shm;
-    ngx_live_shop_write_t     *w;
     ngx_http_live_shop_ctx_t  *ctx;
 
     ctx = ngx_http_get_module_ctx(r, ngx_http_live_shop_module);
-    shm = ngx_live_shop_get_shm((ngx_cycle_t *) ngx_cycle);
 
     ngx_memcpy(id, ctx->id.data, ctx->id.len);
     id[ctx->id.len] = '\0';
@@ -1280,59 +1339,8 @@ ngx_http_live_shop_put_show(ngx_http_request_t *r, u_char *body, size_t len)
         return ngx_http_live_shop_error(r, NGX_HTTP_BAD_REQUEST, &err);
     }
 
-    if (ngx_live_shop_clustered()) {
-        w = ngx_live_shop_write_new(NGX_LIVE_SHOP_WRITE_SHOW, &ctx->stream);
-        if (w == NULL) {
-            return NGX_HTTP_INTERNAL_SERVER_ERROR;
-        }
-
-        w->u.show = *show;
-
-        return ngx_http_live_shop_write(r, w,
-                                        ngx_http_live_shop_show_written);
-    }
-
-    if (ngx_live_shop_put_show(shm, &ctx->stream, show, &created, &err)
-        != NGX_OK)
-    {
-        return ngx_http_live_shop_store_error(r, &err);
-    }
-
-    return ngx_http_live_shop_send_show(r, show, created);
-}
-
-
-static ngx_int_t
-ngx_http_live_shop_send_show(ngx_http_request_t *r, lshop_show *show,
-    ngx_uint_t created)
-{
-    char       *json;
-    size_t      n;
-    ngx_int_t   rc;
-
-    json = lshop_show_to_json(show, &n);
-    if (json == NULL) {
-        return NGX_HTTP_INTERNAL_SERVER_ERROR;
-    }
-
-    rc = ngx_http_live_shop_send_json(r, created ? NGX_HTTP_CREATED
-                                                 : NGX_HTTP_OK,
-                                      (u_char *) json, n);
-    free(json);
-
-    return rc;
-}
-
-
-static ngx_int_t
-ngx_http_live_shop_show_written(ngx_http_request_t *r,
-    ngx_live_shop_write_t *w)
-{
-    if (w->rc != NGX_OK) {
-        return ngx_http_live_shop_store_error(r, &w->err);
-    }
-
-    return ngx_http_live_shop_send_show(r, &w->u.show, w->created);
+    return ngx_http_live_shop_put(r, NGX_LIVE_SHOP_WRITE_SHOW, show,
+                                  sizeof(lshop_show));
 }
 
 
@@ -1340,6 +1348,33 @@ static ngx_int_t
 ngx_http_live_shop_delete_show(ngx_http_request_t *r, u_char *body,
     size_t len)
 {
+    lshop_error                err;
+    ngx_http_live_shop_ctx_t  *ctx;
+
+    ctx = ngx_http_get_module_ctx(r, ngx_http_live_shop_module);
+
+    if (ctx->id.len > LSHOP_SHOW_ID_MAX) {
+        lshop_error_clear(&err);
+        lshop_error_set(&err, "not_found", "id",
+                        "no show \"%.*s\" is scheduled: show ids are 1-%d "
+                        "characters", (int) ctx->id.len, ctx->id.data,
+                        LSHOP_SHOW_ID_MAX);
+        return ngx_http_live_shop_error(r, NGX_HTTP_NOT_FOUND, &err);
+    }
+
+    return ngx_http_live_shop_delete(r, NGX_LIVE_SHOP_WRITE_SHOW_DELETE);
+}
+
+
+/*
+ * DELETE shows/ID and answers/ID: 204 when it was taken off (the kind of
+ * write, NGX_LIVE_SHOP_WRITE_SHOW_DELETE or _ANSWER_DELETE, says which)
+ */
+
+static ngx_int_t
+ngx_http_live_shop_delete(ngx_http_request_t *r, ngx_live_shop_write_e kind)
+{
+    ngx_int_t                  rc;
     lshop_error                err;
     ngx_live_shop_shm_t       *shm;
     ngx_live_shop_write_t     *w;
@@ -1350,30 +1385,25 @@ ngx_http_live_shop_delete_show(ngx_http_request_t *r, u_char *body,
 
     lshop_error_clear(&err);
 
-    if (ctx->id.len > LSHOP_SHOW_ID_MAX) {
-        lshop_error_set(&err, "not_found", "id",
-                        "no show \"%.*s\" is scheduled: show ids are 1-%d "
-                        "characters", (int) ctx->id.len, ctx->id.data,
-                        LSHOP_SHOW_ID_MAX);
-        return ngx_http_live_shop_error(r, NGX_HTTP_NOT_FOUND, &err);
-    }
-
     if (ngx_live_shop_clustered()) {
-        w = ngx_live_shop_write_new(NGX_LIVE_SHOP_WRITE_SHOW_DELETE,
-                                    &ctx->stream);
+        w = ngx_live_shop_write_new(kind, &ctx->stream);
         if (w == NULL) {
             return NGX_HTTP_INTERNAL_SERVER_ERROR;
         }
 
-        ngx_memcpy(w->u.show.id, ctx->id.data, ctx->id.len);
+        ngx_memcpy(kind == NGX_LIVE_SHOP_WRITE_SHOW_DELETE ? w->u.show.id
+                                                           : w->u.answer.id,
+                   ctx->id.data, ctx->id.len);
 
         return ngx_http_live_shop_write(r, w,
-                                        ngx_http_live_shop_show_deleted);
+                                        ngx_http_live_shop_config_written);
     }
 
-    if (ngx_live_shop_delete_show(shm, &ctx->stream, &ctx->id, &err)
-        != NGX_OK)
-    {
+    rc = (kind == NGX_LIVE_SHOP_WRITE_SHOW_DELETE)
+         ? ngx_live_shop_delete_show(shm, &ctx->stream, &ctx->id, &err)
+         : ngx_live_shop_delete_answer(shm, &ctx->stream, &ctx->id, &err);
+
+    if (rc != NGX_OK) {
         return ngx_http_live_shop_store_error(r, &err);
     }
 
@@ -1381,15 +1411,33 @@ ngx_http_live_shop_delete_show(ngx_http_request_t *r, u_char *body,
 }
 
 
+/*
+ * The answer to a change of a stream's configuration that the shared log
+ * took: the offer, show or saved answer as put, the blocked words, or
+ * 204 for one taken off
+ */
+
 static ngx_int_t
-ngx_http_live_shop_show_deleted(ngx_http_request_t *r,
+ngx_http_live_shop_config_written(ngx_http_request_t *r,
     ngx_live_shop_write_t *w)
 {
-    if (w && w->rc != NGX_OK) {
+    if (w->rc != NGX_OK) {
         return ngx_http_live_shop_store_error(r, &w->err);
     }
 
-    return ngx_http_live_shop_no_content(r);
+    switch (w->kind) {
+
+    case NGX_LIVE_SHOP_WRITE_OFFER:
+    case NGX_LIVE_SHOP_WRITE_SHOW:
+    case NGX_LIVE_SHOP_WRITE_ANSWER:
+        return ngx_http_live_shop_send_put(r, w->kind, &w->u, w->created);
+
+    case NGX_LIVE_SHOP_WRITE_WORDS:
+        return ngx_http_live_shop_get_words(r, NULL, 0);
+
+    default: /* a deletion */
+        return ngx_http_live_shop_no_content(r);
+    }
 }
 
 
@@ -1408,20 +1456,7 @@ static ngx_int_t
 ngx_http_live_shop_list_shows(ngx_http_request_t *r, u_char *body,
     size_t len)
 {
-    ngx_str_t                  json;
-    ngx_live_shop_shm_t       *shm;
-    ngx_http_live_shop_ctx_t  *ctx;
-
-    ctx = ngx_http_get_module_ctx(r, ngx_http_live_shop_module);
-    shm = ngx_live_shop_get_shm((ngx_cycle_t *) ngx_cycle);
-
-    if (ngx_live_shop_list_shows(shm, &ctx->stream, r->pool, &json)
-        != NGX_OK)
-    {
-        return NGX_HTTP_INTERNAL_SERVER_ERROR;
-    }
-
-    return ngx_http_live_shop_send_json(r, NGX_HTTP_OK, json.data, json.len);
+    return ngx_http_live_shop_send_list(r, ngx_live_shop_list_shows);
 }
 
 
@@ -1609,20 +1644,7 @@ ngx_http_live_shop_ask(ngx_http_request_t *r, u_char *body, size_t len)
 static ngx_int_t
 ngx_http_live_shop_questions(ngx_http_request_t *r, u_char *body, size_t len)
 {
-    ngx_str_t                  json;
-    ngx_live_shop_shm_t       *shm;
-    ngx_http_live_shop_ctx_t  *ctx;
-
-    ctx = ngx_http_get_module_ctx(r, ngx_http_live_shop_module);
-    shm = ngx_live_shop_get_shm((ngx_cycle_t *) ngx_cycle);
-
-    if (ngx_live_shop_list_questions(shm, &ctx->stream, r->pool, &json)
-        != NGX_OK)
-    {
-        return NGX_HTTP_INTERNAL_SERVER_ERROR;
-    }
-
-    return ngx_http_live_shop_send_json(r, NGX_HTTP_OK, json.data, json.len);
+    return ngx_http_live_shop_send_list(r, ngx_live_shop_list_questions);
 }
 
 
@@ -1684,6 +1706,7 @@ ngx_http_live_shop_put_words(ngx_http_request_t *r, u_char *body, size_t len)
 {
     char                      *line;
     size_t                     n;
+    ngx_int_t                  rc;
     ngx_str_t                  l;
     lshop_error                err;
     ngx_live_shop_shm_t       *shm;
@@ -1721,31 +1744,17 @@ ngx_http_live_shop_put_words(ngx_http_request_t *r, u_char *body, size_t len)
         w->line.len = n;
 
         return ngx_http_live_shop_write(r, w,
-                                        ngx_http_live_shop_words_written);
+                                        ngx_http_live_shop_config_written);
     }
 
     l.data = (u_char *) line;
     l.len = n;
 
-    if (ngx_live_shop_put_words(shm, &ctx->stream, words, &l, &err)
-        != NGX_OK)
-    {
-        free(line);
-        return ngx_http_live_shop_store_error(r, &err);
-    }
-
+    rc = ngx_live_shop_put_words(shm, &ctx->stream, &l, &err);
     free(line);
 
-    return ngx_http_live_shop_get_words(r, NULL, 0);
-}
-
-
-static ngx_int_t
-ngx_http_live_shop_words_written(ngx_http_request_t *r,
-    ngx_live_shop_write_t *w)
-{
-    if (w->rc != NGX_OK) {
-        return ngx_http_live_shop_store_error(r, &w->err);
+    if (rc != NGX_OK) {
+        return ngx_http_live_shop_store_error(r, &err);
     }
 
     return ngx_http_live_shop_get_words(r, NULL, 0);
@@ -1755,20 +1764,7 @@ ngx_http_live_shop_words_written(ngx_http_request_t *r,
 static ngx_int_t
 ngx_http_live_shop_get_words(ngx_http_request_t *r, u_char *body, size_t len)
 {
-    ngx_str_t                  json;
-    ngx_live_shop_shm_t       *shm;
-    ngx_http_live_shop_ctx_t  *ctx;
-
-    ctx = ngx_http_get_module_ctx(r, ngx_http_live_shop_module);
-    shm = ngx_live_shop_get_shm((ngx_cycle_t *) ngx_cycle);
-
-    if (ngx_live_shop_get_words(shm, &ctx->stream, r->pool, &json)
-        != NGX_OK)
-    {
-        return NGX_HTTP_INTERNAL_SERVER_ERROR;
-    }
-
-    return ngx_http_live_shop_send_json(r, NGX_HTTP_OK, json.data, json.len);
+    return ngx_http_live_shop_send_list(r, ngx_live_shop_get_words);
 }
 
 
@@ -1779,15 +1775,11 @@ ngx_http_live_shop_put_answer(ngx_http_request_t *r, u_char *body,
     size_t len)
 {
     char                       id[LSHOP_ID_MAX + 1];
-    ngx_uint_t                 created;
     lshop_error                err;
     lshop_saved_answer        *answer;
-    ngx_live_shop_shm_t       *shm;
-    ngx_live_shop_write_t     *w;
     ngx_http_live_shop_ctx_t  *ctx;
 
     ctx = ngx_http_get_module_ctx(r, ngx_http_live_shop_module);
-    shm = ngx_live_shop_get_shm((ngx_cycle_t *) ngx_cycle);
 
     ngx_memcpy(id, ctx->id.data, ctx->id.len);
     id[ctx->id.len] = '\0';
@@ -1803,59 +1795,8 @@ ngx_http_live_shop_put_answer(ngx_http_request_t *r, u_char *body,
         return ngx_http_live_shop_error(r, NGX_HTTP_BAD_REQUEST, &err);
     }
 
-    if (ngx_live_shop_clustered()) {
-        w = ngx_live_shop_write_new(NGX_LIVE_SHOP_WRITE_ANSWER,
-                                    &ctx->stream);
-        if (w == NULL) {
-            return NGX_HTTP_INTERNAL_SERVER_ERROR;
-        }
-
-        w->u.answer = *answer;
-
-        return ngx_http_live_shop_write(r, w,
-                                        ngx_http_live_shop_answer_written);
-    }
-
-    if (ngx_live_shop_put_answer(shm, &ctx->stream, answer, &created, &err)
-        != NGX_OK)
-    {
-        return ngx_http_live_shop_store_error(r, &err);
-    }
-
-    return ngx_http_live_shop_send_answer(r, answer, created);
-}
-
-
-static ngx_int_t
-ngx_http_live_shop_answer_written(ngx_http_request_t *r,
-    ngx_live_shop_write_t *w)
-{
-    if (w->rc != NGX_OK) {
-        return ngx_http_live_shop_store_error(r, &w->err);
-    }
-
-    return ngx_http_live_shop_send_answer(r, &w->u.answer, w->created);
-}
-
-
-static ngx_int_t
-ngx_http_live_shop_send_answer(ngx_http_request_t *r,
-    lshop_saved_answer *answer, ngx_uint_t created)
-{
-    char       *json;
-    size_t      n;
-    ngx_int_t   rc;
-
-    json = lshop_saved_answer_to_json(answer, &n);
-    if (json == NULL) {
-        return NGX_HTTP_INTERNAL_SERVER_ERROR;
-    }
-
-    /* the design of SPEC §15 answers 200 either way */
-    rc = ngx_http_live_shop_send_json(r, NGX_HTTP_OK, (u_char *) json, n);
-    free(json);
-
-    return rc;
+    return ngx_http_live_shop_put(r, NGX_LIVE_SHOP_WRITE_ANSWER, answer,
+                                  sizeof(lshop_saved_answer));
 }
 
 
@@ -1863,36 +1804,7 @@ static ngx_int_t
 ngx_http_live_shop_delete_answer(ngx_http_request_t *r, u_char *body,
     size_t len)
 {
-    lshop_error                err;
-    ngx_live_shop_shm_t       *shm;
-    ngx_live_shop_write_t     *w;
-    ngx_http_live_shop_ctx_t  *ctx;
-
-    ctx = ngx_http_get_module_ctx(r, ngx_http_live_shop_module);
-    shm = ngx_live_shop_get_shm((ngx_cycle_t *) ngx_cycle);
-
-    lshop_error_clear(&err);
-
-    if (ngx_live_shop_clustered()) {
-        w = ngx_live_shop_write_new(NGX_LIVE_SHOP_WRITE_ANSWER_DELETE,
-                                    &ctx->stream);
-        if (w == NULL) {
-            return NGX_HTTP_INTERNAL_SERVER_ERROR;
-        }
-
-        ngx_memcpy(w->u.answer.id, ctx->id.data, ctx->id.len);
-
-        return ngx_http_live_shop_write(r, w,
-                                        ngx_http_live_shop_show_deleted);
-    }
-
-    if (ngx_live_shop_delete_answer(shm, &ctx->stream, &ctx->id, &err)
-        != NGX_OK)
-    {
-        return ngx_http_live_shop_store_error(r, &err);
-    }
-
-    return ngx_http_live_shop_no_content(r);
+    return ngx_http_live_shop_delete(r, NGX_LIVE_SHOP_WRITE_ANSWER_DELETE);
 }
 
 
@@ -1900,20 +1812,7 @@ static ngx_int_t
 ngx_http_live_shop_list_answers(ngx_http_request_t *r, u_char *body,
     size_t len)
 {
-    ngx_str_t                  json;
-    ngx_live_shop_shm_t       *shm;
-    ngx_http_live_shop_ctx_t  *ctx;
-
-    ctx = ngx_http_get_module_ctx(r, ngx_http_live_shop_module);
-    shm = ngx_live_shop_get_shm((ngx_cycle_t *) ngx_cycle);
-
-    if (ngx_live_shop_list_answers(shm, &ctx->stream, r->pool, &json)
-        != NGX_OK)
-    {
-        return NGX_HTTP_INTERNAL_SERVER_ERROR;
-    }
-
-    return ngx_http_live_shop_send_json(r, NGX_HTTP_OK, json.data, json.len);
+    return ngx_http_live_shop_send_list(r, ngx_live_shop_list_answers);
 }
 
 
@@ -2142,18 +2041,6 @@ ngx_http_live_shop_control_written(ngx_http_request_t *r,
     }
 
     return ngx_http_live_shop_send_event(r, &w->event);
-}
-
-
-static ngx_int_t
-ngx_http_live_shop_offer_written(ngx_http_request_t *r,
-    ngx_live_shop_write_t *w)
-{
-    if (w->rc != NGX_OK) {
-        return ngx_http_live_shop_store_error(r, &w->err);
-    }
-
-    return ngx_http_live_shop_send_offer(r, &w->u.offer, w->created);
 }
 
 

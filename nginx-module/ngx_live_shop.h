@@ -519,8 +519,7 @@ ngx_int_t ngx_live_shop_delete_answer(ngx_live_shop_shm_t *shm,
 ngx_int_t ngx_live_shop_list_answers(ngx_live_shop_shm_t *shm,
     ngx_str_t *stream, ngx_pool_t *pool, ngx_str_t *json);
 ngx_int_t ngx_live_shop_put_words(ngx_live_shop_shm_t *shm,
-    ngx_str_t *stream, const lshop_blocked_words *words, ngx_str_t *line,
-    lshop_error *err);
+    ngx_str_t *stream, ngx_str_t *line, lshop_error *err);
 ngx_int_t ngx_live_shop_get_words(ngx_live_shop_shm_t *shm,
     ngx_str_t *stream, ngx_pool_t *pool, ngx_str_t *json);
 ngx_int_t ngx_live_shop_act(ngx_live_shop_shm_t *shm, ngx_str_t *stream,

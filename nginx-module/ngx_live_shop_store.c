@@ -42,6 +42,18 @@ typedef struct {
 } ngx_live_shop_planned_t;
 
 
+/*
+ * Whether a change of a stream's configuration may be made, the same on
+ * one node and in a cluster's plan (lock held; st NULL only for a
+ * deletion from a stream that has none): NGX_OK with *created set when
+ * id is new, or NGX_ERROR with err saying why not
+ */
+
+typedef ngx_int_t (*ngx_live_shop_check_pt)(ngx_live_shop_stream_t *st,
+    ngx_str_t *stream, const char *id, ngx_uint_t *created,
+    lshop_error *err);
+
+
 static ngx_live_shop_stream_t *ngx_live_shop_stream(ngx_live_shop_shm_t *shm,
     ngx_str_t *name, ngx_uint_t create);
 static ngx_live_shop_stream_t *ngx_live_shop_stream_new(
@@ -160,10 +172,39 @@ static int ngx_live_shop_load_words(void *arg,
     const lshop_blocked_words *words, int64_t at_ms);
 static char *ngx_live_shop_interaction_checkpoint(ngx_live_shop_stream_t *st,
     char *line, size_t *len);
+static ngx_int_t ngx_live_shop_line_add(char **line, size_t *len, char *l,
+    size_t n);
 static void ngx_live_shop_interaction_event(ngx_live_shop_shm_t *shm,
     ngx_live_shop_stream_t *st, const lshop_event *ev);
 static void ngx_live_shop_poll_counts(ngx_live_shop_stream_t *st,
     lshop_event *ev, size_t n);
+static ngx_int_t ngx_live_shop_journal_apply(ngx_live_shop_shm_t *shm,
+    ngx_live_shop_stream_t *st, char *line, size_t len, lshop_error *err);
+static ngx_int_t ngx_live_shop_configure(ngx_live_shop_shm_t *shm,
+    ngx_str_t *stream, ngx_live_shop_check_pt check, const char *id,
+    char *line, size_t len, ngx_uint_t *created, lshop_error *err);
+static ngx_int_t ngx_live_shop_take_off(ngx_live_shop_shm_t *shm,
+    ngx_str_t *stream, ngx_live_shop_check_pt check, ngx_str_t *id,
+    char *(*deleted_line)(const char *id, int64_t at_ms, size_t *len),
+    lshop_error *err);
+static ngx_int_t ngx_live_shop_plan_config(ngx_live_shop_stream_t *st,
+    ngx_live_shop_write_t *w, ngx_live_shop_check_pt check, const char *id,
+    char *line, size_t len);
+static ngx_int_t ngx_live_shop_offer_check(ngx_live_shop_stream_t *st,
+    ngx_str_t *stream, const char *id, ngx_uint_t *created,
+    lshop_error *err);
+static ngx_int_t ngx_live_shop_show_check(ngx_live_shop_stream_t *st,
+    ngx_str_t *stream, const char *id, ngx_uint_t *created,
+    lshop_error *err);
+static ngx_int_t ngx_live_shop_show_delete_check(ngx_live_shop_stream_t *st,
+    ngx_str_t *stream, const char *id, ngx_uint_t *created,
+    lshop_error *err);
+static ngx_int_t ngx_live_shop_answer_check(ngx_live_shop_stream_t *st,
+    ngx_str_t *stream, const char *id, ngx_uint_t *created,
+    lshop_error *err);
+static ngx_int_t ngx_live_shop_answer_delete_check(
+    ngx_live_shop_stream_t *st, ngx_str_t *stream, const char *id,
+    ngx_uint_t *created, lshop_error *err);
 
 
 /* this worker's fold of a journal a rotation put aside */
@@ -884,6 +925,132 @@ ngx_live_shop_journal(ngx_live_shop_stream_t *st, u_char *line, size_t len,
     }
 
     return NGX_OK;
+}
+
+
+/*
+ * A line of a stream's configuration into the journal, then into the
+ * zone through the replay a restart makes of it, so that the two cannot
+ * differ. The lock is held.
+ */
+
+static ngx_int_t
+ngx_live_shop_journal_apply(ngx_live_shop_shm_t *shm,
+    ngx_live_shop_stream_t *st, char *line, size_t len, lshop_error *err)
+{
+    lshop_replay_ops      ops;
+    ngx_live_shop_load_t  load;
+    lshop_replay_result   result;
+
+    /* journalled first: what is in the zone is always in the journal */
+
+    if (ngx_live_shop_journal(st, (u_char *) line, len, err) != NGX_OK) {
+        return NGX_ERROR;
+    }
+
+    ngx_live_shop_load_ops(&load, &ops, shm, st);
+
+    if (lshop_journal_replay(line, len, &st->state, &ops, &result) != 0
+        || load.rc != NGX_OK)
+    {
+        ngx_live_shop_no_memory(err);
+        return NGX_ERROR;
+    }
+
+    if (result.skipped) {
+        /* a line of the core's own making that it cannot read */
+        ngx_log_error(NGX_LOG_ALERT, ngx_cycle->log, 0,
+                      "live_shop: \"%V\": %s", &st->sn.str,
+                      result.first_problem.message);
+        *err = result.first_problem;
+        return NGX_ERROR;
+    }
+
+    return NGX_OK;
+}
+
+
+/*
+ * A change of a stream's configuration on this node: a show or a saved
+ * answer put or taken off, the blocked words put. check (if any) says
+ * whether it may be made, then line (NULL: no memory for it) goes into
+ * the journal and the zone. created NULL: a deletion, for which a stream
+ * that has none is not made.
+ */
+
+static ngx_int_t
+ngx_live_shop_configure(ngx_live_shop_shm_t *shm, ngx_str_t *stream,
+    ngx_live_shop_check_pt check, const char *id, char *line, size_t len,
+    ngx_uint_t *created, lshop_error *err)
+{
+    ngx_int_t                rc;
+    ngx_uint_t               gone;
+    ngx_live_shop_stream_t  *st;
+
+    if (line == NULL) {
+        ngx_live_shop_no_memory(err);
+        return NGX_ERROR;
+    }
+
+    rc = NGX_ERROR;
+
+    ngx_shmtx_lock(&shm->shpool->mutex);
+
+    st = ngx_live_shop_stream(shm, stream, created != NULL);
+
+    if (st == NULL && created) {
+        ngx_live_shop_no_memory(err);
+        goto done;
+    }
+
+    if (check
+        && check(st, stream, id, created ? created : &gone, err) != NGX_OK)
+    {
+        goto done;
+    }
+
+    if (ngx_live_shop_journal_apply(shm, st, line, len, err) != NGX_OK) {
+        goto done;
+    }
+
+    ngx_live_shop_rotate(shm, st);
+
+    rc = NGX_OK;
+
+done:
+
+    ngx_shmtx_unlock(&shm->shpool->mutex);
+
+    return rc;
+}
+
+
+/* A show or a saved answer id taken off: its line made by deleted_line */
+
+static ngx_int_t
+ngx_live_shop_take_off(ngx_live_shop_shm_t *shm, ngx_str_t *stream,
+    ngx_live_shop_check_pt check, ngx_str_t *id,
+    char *(*deleted_line)(const char *id, int64_t at_ms, size_t *len),
+    lshop_error *err)
+{
+    char       *line, name[LSHOP_ID_MAX + 1];
+    size_t      len;
+    ngx_int_t   rc;
+
+    if (id->len > LSHOP_ID_MAX) {
+        return NGX_ERROR;
+    }
+
+    ngx_memcpy(name, id->data, id->len);
+    name[id->len] = '\0';
+
+    line = deleted_line(name, lshop_now_ms(), &len);
+
+    rc = ngx_live_shop_configure(shm, stream, check, name, line, len, NULL,
+                                 err);
+    free(line);
+
+    return rc;
 }
 
 
@@ -2197,6 +2364,33 @@ done:
 }
 
 
+static ngx_int_t
+ngx_live_shop_offer_check(ngx_live_shop_stream_t *st, ngx_str_t *stream,
+    const char *id, ngx_uint_t *created, lshop_error *err)
+{
+    ngx_str_t  name;
+
+    name.data = (u_char *) id;
+    name.len = ngx_strlen(id);
+
+    *created = (ngx_live_shop_offer(st, &name) == NULL);
+
+    if (*created && st->noffers >= NGX_LIVE_SHOP_MAX_OFFERS) {
+        lshop_error_set(err, "too_many_offers", "id",
+                        "a stream's catalog holds at most %d offers",
+                        NGX_LIVE_SHOP_MAX_OFFERS);
+        return NGX_ERROR;
+    }
+
+    return NGX_OK;
+}
+
+
+/*
+ * An offer put into a stream's catalog; a changed stock is told as its
+ * events at once, under the same lock
+ */
+
 ngx_int_t
 ngx_live_shop_put_offer(ngx_live_shop_shm_t *shm, ngx_str_t *stream,
     lshop_offer *offer, ngx_uint_t *created, lshop_error *err)
@@ -2208,6 +2402,7 @@ ngx_live_shop_put_offer(ngx_live_shop_shm_t *shm, ngx_str_t *stream,
     ngx_str_t                id;
     ngx_uint_t               i, n;
     lshop_event              ev[2];
+    ngx_live_shop_offer_t   *o;
     ngx_live_shop_stream_t  *st;
 
     line = lshop_journal_offer_line(offer, lshop_now_ms(), &len);
@@ -2229,23 +2424,16 @@ ngx_live_shop_put_offer(ngx_live_shop_shm_t *shm, ngx_str_t *stream,
         goto done;
     }
 
-    if (ngx_live_shop_offer(st, &id) == NULL
-        && st->noffers >= NGX_LIVE_SHOP_MAX_OFFERS)
-    {
-        lshop_error_set(err, "too_many_offers", "id",
-                        "a stream's catalog holds at most %d offers",
-                        NGX_LIVE_SHOP_MAX_OFFERS);
-        goto done;
-    }
-
-    if (ngx_live_shop_journal(st, (u_char *) line, len, err) != NGX_OK) {
-        goto done;
-    }
-
-    if (ngx_live_shop_catalog_put(shm, st, offer, &old_stock, created)
+    if (ngx_live_shop_offer_check(st, stream, offer->id, created, err)
         != NGX_OK)
     {
-        ngx_live_shop_no_memory(err);
+        goto done;
+    }
+
+    o = ngx_live_shop_offer(st, &id);
+    old_stock = o ? o->stock : LSHOP_STOCK_UNLIMITED;
+
+    if (ngx_live_shop_journal_apply(shm, st, line, len, err) != NGX_OK) {
         goto done;
     }
 
@@ -2834,7 +3022,6 @@ ngx_live_shop_plan(ngx_live_shop_shm_t *shm, ngx_live_shop_write_t *w)
     int64_t                  old_stock;
     ngx_int_t                rc;
     ngx_str_t                id;
-    ngx_uint_t               found;
     ngx_pool_t              *pool;
     lshop_event             *ev;
     lshop_offer             *offer;
@@ -2883,19 +3070,17 @@ ngx_live_shop_plan(ngx_live_shop_shm_t *shm, ngx_live_shop_write_t *w)
     switch (w->kind) {
 
     case NGX_LIVE_SHOP_WRITE_OFFER:
+        if (ngx_live_shop_offer_check(st, &w->stream, w->u.offer.id,
+                                      &w->created, &w->err)
+            != NGX_OK)
+        {
+            goto done;
+        }
+
         id.data = (u_char *) w->u.offer.id;
         id.len = ngx_strlen(w->u.offer.id);
 
         o = ngx_live_shop_offer(st, &id);
-
-        if (o == NULL && st->noffers >= NGX_LIVE_SHOP_MAX_OFFERS) {
-            lshop_error_set(&w->err, "too_many_offers", "id",
-                            "a stream's catalog holds at most %d offers",
-                            NGX_LIVE_SHOP_MAX_OFFERS);
-            goto done;
-        }
-
-        w->created = (o == NULL);
         old_stock = o ? o->stock : LSHOP_STOCK_UNLIMITED;
 
         line = lshop_journal_offer_line(&w->u.offer, lshop_now_ms(), &len);
@@ -2929,97 +3114,36 @@ ngx_live_shop_plan(ngx_live_shop_shm_t *shm, ngx_live_shop_write_t *w)
         break;
 
     case NGX_LIVE_SHOP_WRITE_SHOW:
+        line = lshop_journal_show_line(&w->u.show, lshop_now_ms(), &len);
+        rc = ngx_live_shop_plan_config(st, w, ngx_live_shop_show_check,
+                                       w->u.show.id, line, len);
+        break;
+
     case NGX_LIVE_SHOP_WRITE_SHOW_DELETE:
-        found = ngx_live_shop_scheduled(st, w->u.show.id) != NULL;
-
-        if (w->kind == NGX_LIVE_SHOP_WRITE_SHOW_DELETE && !found) {
-            lshop_error_set(&w->err, "not_found", "id",
-                            "no show \"%s\" is scheduled on %.*s",
-                            w->u.show.id, (int) w->stream.len,
-                            w->stream.data);
-            goto done;
-        }
-
-        if (!found && st->nshows >= NGX_LIVE_SHOP_MAX_SHOWS) {
-            lshop_error_set(&w->err, "too_many_shows", "id",
-                            "a stream's schedule holds at most %d shows",
-                            NGX_LIVE_SHOP_MAX_SHOWS);
-            goto done;
-        }
-
-        w->created = !found;
-
-        line = (w->kind == NGX_LIVE_SHOP_WRITE_SHOW)
-               ? lshop_journal_show_line(&w->u.show, lshop_now_ms(), &len)
-               : lshop_journal_show_deleted_line(w->u.show.id,
-                                                 lshop_now_ms(), &len);
-
-        if (line == NULL
-            || ngx_live_shop_batch_add(w, line, len) != NGX_OK)
-        {
-            ngx_live_shop_no_memory(&w->err);
-            goto done;
-        }
-
-        rc = NGX_OK;
+        line = lshop_journal_show_deleted_line(w->u.show.id, lshop_now_ms(),
+                                               &len);
+        rc = ngx_live_shop_plan_config(st, w,
+                                       ngx_live_shop_show_delete_check,
+                                       w->u.show.id, line, len);
         break;
 
     case NGX_LIVE_SHOP_WRITE_ANSWER:
-        found = ngx_live_shop_saved(st->interaction, w->u.answer.id) != NULL;
-
-        if (!found && st->interaction
-            && st->interaction->nanswers >= NGX_LIVE_SHOP_MAX_ANSWERS)
-        {
-            lshop_error_set(&w->err, "too_many_answers", "id",
-                            "a stream keeps at most %d saved answers",
-                            NGX_LIVE_SHOP_MAX_ANSWERS);
-            goto done;
-        }
-
-        w->created = !found;
-
         line = lshop_journal_answer_line(&w->u.answer, lshop_now_ms(), &len);
-
-        if (line == NULL
-            || ngx_live_shop_batch_add(w, line, len) != NGX_OK)
-        {
-            ngx_live_shop_no_memory(&w->err);
-            goto done;
-        }
-
-        rc = NGX_OK;
+        rc = ngx_live_shop_plan_config(st, w, ngx_live_shop_answer_check,
+                                       w->u.answer.id, line, len);
         break;
 
     case NGX_LIVE_SHOP_WRITE_ANSWER_DELETE:
-        if (ngx_live_shop_saved(st->interaction, w->u.answer.id) == NULL) {
-            lshop_error_set(&w->err, "not_found", "id",
-                            "no saved answer \"%s\" on %.*s",
-                            w->u.answer.id, (int) w->stream.len,
-                            w->stream.data);
-            goto done;
-        }
-
-        line = lshop_journal_answer_deleted_line(w->u.answer.id, lshop_now_ms(), &len);
-
-        if (line == NULL
-            || ngx_live_shop_batch_add(w, line, len) != NGX_OK)
-        {
-            ngx_live_shop_no_memory(&w->err);
-            goto done;
-        }
-
-        rc = NGX_OK;
+        line = lshop_journal_answer_deleted_line(w->u.answer.id,
+                                                 lshop_now_ms(), &len);
+        rc = ngx_live_shop_plan_config(st, w,
+                                       ngx_live_shop_answer_delete_check,
+                                       w->u.answer.id, line, len);
         break;
 
     case NGX_LIVE_SHOP_WRITE_WORDS:
-        if (ngx_live_shop_batch_add(w, (char *) w->line.data, w->line.len)
-            != NGX_OK)
-        {
-            ngx_live_shop_no_memory(&w->err);
-            goto done;
-        }
-
-        rc = NGX_OK;
+        rc = ngx_live_shop_plan_config(st, w, NULL, NULL,
+                                       (char *) w->line.data, w->line.len);
         break;
 
     case NGX_LIVE_SHOP_WRITE_DUE:
@@ -3042,6 +3166,30 @@ done:
     ngx_destroy_pool(pool);
 
     return rc;
+}
+
+
+/*
+ * A change of a stream's configuration into w's batch, if check (if any)
+ * allows it: the same line and the same check as on one node. line NULL:
+ * no memory for it.
+ */
+
+static ngx_int_t
+ngx_live_shop_plan_config(ngx_live_shop_stream_t *st,
+    ngx_live_shop_write_t *w, ngx_live_shop_check_pt check, const char *id,
+    char *line, size_t len)
+{
+    if (check && check(st, &w->stream, id, &w->created, &w->err) != NGX_OK) {
+        return NGX_ERROR;
+    }
+
+    if (line == NULL || ngx_live_shop_batch_add(w, line, len) != NGX_OK) {
+        ngx_live_shop_no_memory(&w->err);
+        return NGX_ERROR;
+    }
+
+    return NGX_OK;
 }
 
 
@@ -3744,62 +3892,58 @@ ngx_live_shop_due_plan(ngx_live_shop_stream_t *st, int64_t now_ms,
 }
 
 
+/* A show put into a stream's schedule: at most NGX_LIVE_SHOP_MAX_SHOWS */
+
+static ngx_int_t
+ngx_live_shop_show_check(ngx_live_shop_stream_t *st, ngx_str_t *stream,
+    const char *id, ngx_uint_t *created, lshop_error *err)
+{
+    *created = (ngx_live_shop_scheduled(st, id) == NULL);
+
+    if (*created && st->nshows >= NGX_LIVE_SHOP_MAX_SHOWS) {
+        lshop_error_set(err, "too_many_shows", "id",
+                        "a stream's schedule holds at most %d shows",
+                        NGX_LIVE_SHOP_MAX_SHOWS);
+        return NGX_ERROR;
+    }
+
+    return NGX_OK;
+}
+
+
+/* A show taken off a stream's schedule: one that is on it */
+
+static ngx_int_t
+ngx_live_shop_show_delete_check(ngx_live_shop_stream_t *st,
+    ngx_str_t *stream, const char *id, ngx_uint_t *created, lshop_error *err)
+{
+    *created = 0;
+
+    if (ngx_live_shop_scheduled(st, id) == NULL) {
+        lshop_error_set(err, "not_found", "id",
+                        "no show \"%s\" is scheduled on %.*s", id,
+                        (int) stream->len, stream->data);
+        return NGX_ERROR;
+    }
+
+    return NGX_OK;
+}
+
+
 /* A show put into a stream's schedule (one node) */
 
 ngx_int_t
 ngx_live_shop_put_show(ngx_live_shop_shm_t *shm, ngx_str_t *stream,
     lshop_show *show, ngx_uint_t *created, lshop_error *err)
 {
-    char                    *line;
-    size_t                   len;
-    ngx_int_t                rc;
-    ngx_live_shop_stream_t  *st;
+    char       *line;
+    size_t      len;
+    ngx_int_t   rc;
 
     line = lshop_journal_show_line(show, lshop_now_ms(), &len);
-    if (line == NULL) {
-        ngx_live_shop_no_memory(err);
-        return NGX_ERROR;
-    }
 
-    rc = NGX_ERROR;
-
-    ngx_shmtx_lock(&shm->shpool->mutex);
-
-    st = ngx_live_shop_stream(shm, stream, 1);
-
-    if (st == NULL) {
-        ngx_live_shop_no_memory(err);
-        goto done;
-    }
-
-    *created = (ngx_live_shop_scheduled(st, show->id) == NULL);
-
-    if (*created && st->nshows >= NGX_LIVE_SHOP_MAX_SHOWS) {
-        lshop_error_set(err, "too_many_shows", "id",
-                        "a stream's schedule holds at most %d shows",
-                        NGX_LIVE_SHOP_MAX_SHOWS);
-        goto done;
-    }
-
-    /* journalled first: what is in the zone is always in the journal */
-
-    if (ngx_live_shop_journal(st, (u_char *) line, len, err) != NGX_OK) {
-        goto done;
-    }
-
-    if (ngx_live_shop_schedule(shm, st, show, NULL) != NGX_OK) {
-        ngx_live_shop_no_memory(err);
-        goto done;
-    }
-
-    ngx_live_shop_rotate(shm, st);
-
-    rc = NGX_OK;
-
-done:
-
-    ngx_shmtx_unlock(&shm->shpool->mutex);
-
+    rc = ngx_live_shop_configure(shm, stream, ngx_live_shop_show_check,
+                                 show->id, line, len, created, err);
     free(line);
 
     return rc;
@@ -3810,54 +3954,9 @@ ngx_int_t
 ngx_live_shop_delete_show(ngx_live_shop_shm_t *shm, ngx_str_t *stream,
     ngx_str_t *id, lshop_error *err)
 {
-    char                    *line, name[LSHOP_ID_MAX + 1];
-    size_t                   len;
-    ngx_int_t                rc;
-    ngx_live_shop_stream_t  *st;
-
-    if (id->len > LSHOP_ID_MAX) {
-        return NGX_ERROR;
-    }
-
-    ngx_memcpy(name, id->data, id->len);
-    name[id->len] = '\0';
-
-    line = lshop_journal_show_deleted_line(name, lshop_now_ms(), &len);
-    if (line == NULL) {
-        ngx_live_shop_no_memory(err);
-        return NGX_ERROR;
-    }
-
-    rc = NGX_ERROR;
-
-    ngx_shmtx_lock(&shm->shpool->mutex);
-
-    st = ngx_live_shop_stream(shm, stream, 0);
-
-    if (ngx_live_shop_scheduled(st, name) == NULL) {
-        lshop_error_set(err, "not_found", "id",
-                        "no show \"%s\" is scheduled on %.*s", name,
-                        (int) stream->len, stream->data);
-        goto done;
-    }
-
-    if (ngx_live_shop_journal(st, (u_char *) line, len, err) != NGX_OK) {
-        goto done;
-    }
-
-    (void) ngx_live_shop_schedule(shm, st, NULL, name);
-
-    ngx_live_shop_rotate(shm, st);
-
-    rc = NGX_OK;
-
-done:
-
-    ngx_shmtx_unlock(&shm->shpool->mutex);
-
-    free(line);
-
-    return rc;
+    return ngx_live_shop_take_off(shm, stream,
+                                  ngx_live_shop_show_delete_check, id,
+                                  lshop_journal_show_deleted_line, err);
 }
 
 
@@ -5325,6 +5424,34 @@ ngx_live_shop_load_words(void *arg, const lshop_blocked_words *words,
 
 
 /*
+ * Appends l[0..n) ("\n" included; malloc'd, freed here, NULL: no memory)
+ * to *line[0..*len), which is malloc'd and grows
+ */
+
+static ngx_int_t
+ngx_live_shop_line_add(char **line, size_t *len, char *l, size_t n)
+{
+    char  *all;
+
+    if (l == NULL) {
+        return NGX_ERROR;
+    }
+
+    all = realloc(*line, *len + n + 1);
+
+    if (all) {
+        ngx_memcpy(all + *len, l, n + 1);
+        *line = all;
+        *len += n;
+    }
+
+    free(l);
+
+    return all ? NGX_OK : NGX_ERROR;
+}
+
+
+/*
  * The lines of ours that follow a checkpoint line: the saved answers and
  * blocked words of a stream as they are (lock held). Returns line with
  * them added, or line as it was if there are none.
@@ -5334,8 +5461,8 @@ static char *
 ngx_live_shop_interaction_checkpoint(ngx_live_shop_stream_t *st, char *line,
     size_t *len)
 {
-    char                         *l, *all;
-    size_t                        n, total;
+    char                         *l;
+    size_t                        n;
     ngx_queue_t                  *q;
     ngx_live_shop_answer_t       *a;
     ngx_live_shop_interaction_t  *in;
@@ -5348,9 +5475,6 @@ ngx_live_shop_interaction_checkpoint(ngx_live_shop_stream_t *st, char *line,
         return line;
     }
 
-    total = *len;
-    all = line;
-
     for (q = ngx_queue_head(&in->answers);
          q != ngx_queue_sentinel(&in->answers);
          q = ngx_queue_next(q))
@@ -5358,41 +5482,19 @@ ngx_live_shop_interaction_checkpoint(ngx_live_shop_stream_t *st, char *line,
         a = ngx_queue_data(q, ngx_live_shop_answer_t, queue);
 
         l = lshop_journal_answer_line(&a->answer, lshop_now_ms(), &n);
-        if (l == NULL) {
+
+        if (ngx_live_shop_line_add(&line, len, l, n) != NGX_OK) {
             goto failed;
         }
-
-        all = realloc(line, total + n + 1);
-        if (all == NULL) {
-            free(l);
-            goto failed;
-        }
-
-        line = all;
-        ngx_memcpy(line + total, l, n + 1);
-        total += n;
-        free(l);
     }
 
     if (in->words) {
         l = lshop_journal_blocked_words_line(in->words, lshop_now_ms(), &n);
-        if (l == NULL) {
+
+        if (ngx_live_shop_line_add(&line, len, l, n) != NGX_OK) {
             goto failed;
         }
-
-        all = realloc(line, total + n + 1);
-        if (all == NULL) {
-            free(l);
-            goto failed;
-        }
-
-        line = all;
-        ngx_memcpy(line + total, l, n + 1);
-        total += n;
-        free(l);
     }
-
-    *len = total;
 
     return line;
 
@@ -6032,60 +6134,60 @@ ngx_live_shop_poll_tally(ngx_live_shop_shm_t *shm, ngx_str_t *stream,
 }
 
 
-/* A saved answer or the blocked words into the journal, then the zone */
+/* A saved answer put: at most NGX_LIVE_SHOP_MAX_ANSWERS on a stream */
+
+static ngx_int_t
+ngx_live_shop_answer_check(ngx_live_shop_stream_t *st, ngx_str_t *stream,
+    const char *id, ngx_uint_t *created, lshop_error *err)
+{
+    *created = (ngx_live_shop_saved(st->interaction, id) == NULL);
+
+    if (*created && st->interaction
+        && st->interaction->nanswers >= NGX_LIVE_SHOP_MAX_ANSWERS)
+    {
+        lshop_error_set(err, "too_many_answers", "id",
+                        "a stream keeps at most %d saved answers",
+                        NGX_LIVE_SHOP_MAX_ANSWERS);
+        return NGX_ERROR;
+    }
+
+    return NGX_OK;
+}
+
+
+/* A saved answer taken off: one the stream keeps */
+
+static ngx_int_t
+ngx_live_shop_answer_delete_check(ngx_live_shop_stream_t *st,
+    ngx_str_t *stream, const char *id, ngx_uint_t *created, lshop_error *err)
+{
+    *created = 0;
+
+    if (st == NULL || ngx_live_shop_saved(st->interaction, id) == NULL) {
+        lshop_error_set(err, "not_found", "id",
+                        "no saved answer \"%s\" on %.*s", id,
+                        (int) stream->len, stream->data);
+        return NGX_ERROR;
+    }
+
+    return NGX_OK;
+}
+
+
+/* A saved answer put (one node) */
 
 ngx_int_t
 ngx_live_shop_put_answer(ngx_live_shop_shm_t *shm, ngx_str_t *stream,
     lshop_saved_answer *answer, ngx_uint_t *created, lshop_error *err)
 {
-    char                    *line;
-    size_t                   len;
-    ngx_int_t                rc;
-    ngx_live_shop_stream_t  *st;
+    char       *line;
+    size_t      len;
+    ngx_int_t   rc;
 
     line = lshop_journal_answer_line(answer, lshop_now_ms(), &len);
-    if (line == NULL) {
-        ngx_live_shop_no_memory(err);
-        return NGX_ERROR;
-    }
 
-    rc = NGX_ERROR;
-
-    ngx_shmtx_lock(&shm->shpool->mutex);
-
-    st = ngx_live_shop_stream(shm, stream, 1);
-
-    if (st == NULL || ngx_live_shop_interaction(shm, st) == NULL) {
-        ngx_live_shop_no_memory(err);
-        goto done;
-    }
-
-    *created = ngx_live_shop_saved(st->interaction, answer->id) == NULL;
-
-    if (*created && st->interaction->nanswers >= NGX_LIVE_SHOP_MAX_ANSWERS) {
-        lshop_error_set(err, "too_many_answers", "id",
-                        "a stream keeps at most %d saved answers",
-                        NGX_LIVE_SHOP_MAX_ANSWERS);
-        goto done;
-    }
-
-    if (ngx_live_shop_journal(st, (u_char *) line, len, err) != NGX_OK) {
-        goto done;
-    }
-
-    if (ngx_live_shop_answer_set(shm, st, answer, NULL) != NGX_OK) {
-        ngx_live_shop_no_memory(err);
-        goto done;
-    }
-
-    ngx_live_shop_rotate(shm, st);
-
-    rc = NGX_OK;
-
-done:
-
-    ngx_shmtx_unlock(&shm->shpool->mutex);
-
+    rc = ngx_live_shop_configure(shm, stream, ngx_live_shop_answer_check,
+                                 answer->id, line, len, created, err);
     free(line);
 
     return rc;
@@ -6096,54 +6198,9 @@ ngx_int_t
 ngx_live_shop_delete_answer(ngx_live_shop_shm_t *shm, ngx_str_t *stream,
     ngx_str_t *id, lshop_error *err)
 {
-    char                    *line, name[LSHOP_ID_MAX + 1];
-    size_t                   len;
-    ngx_int_t                rc;
-    ngx_live_shop_stream_t  *st;
-
-    if (id->len > LSHOP_ID_MAX) {
-        return NGX_ERROR;
-    }
-
-    ngx_memcpy(name, id->data, id->len);
-    name[id->len] = '\0';
-
-    line = lshop_journal_answer_deleted_line(name, lshop_now_ms(), &len);
-    if (line == NULL) {
-        ngx_live_shop_no_memory(err);
-        return NGX_ERROR;
-    }
-
-    rc = NGX_ERROR;
-
-    ngx_shmtx_lock(&shm->shpool->mutex);
-
-    st = ngx_live_shop_stream(shm, stream, 0);
-
-    if (st == NULL || ngx_live_shop_saved(st->interaction, name) == NULL) {
-        lshop_error_set(err, "not_found", "id",
-                        "no saved answer \"%s\" on %.*s", name,
-                        (int) stream->len, stream->data);
-        goto done;
-    }
-
-    if (ngx_live_shop_journal(st, (u_char *) line, len, err) != NGX_OK) {
-        goto done;
-    }
-
-    (void) ngx_live_shop_answer_set(shm, st, NULL, name);
-
-    ngx_live_shop_rotate(shm, st);
-
-    rc = NGX_OK;
-
-done:
-
-    ngx_shmtx_unlock(&shm->shpool->mutex);
-
-    free(line);
-
-    return rc;
+    return ngx_live_shop_take_off(shm, stream,
+                                  ngx_live_shop_answer_delete_check, id,
+                                  lshop_journal_answer_deleted_line, err);
 }
 
 
@@ -6224,44 +6281,17 @@ ngx_live_shop_list_answers(ngx_live_shop_shm_t *shm, ngx_str_t *stream,
 }
 
 
-/* PUT blocked-words: line is the journal line of words */
+/* PUT blocked-words (one node): line is the journal line of the words */
 
 ngx_int_t
 ngx_live_shop_put_words(ngx_live_shop_shm_t *shm, ngx_str_t *stream,
-    const lshop_blocked_words *words, ngx_str_t *line, lshop_error *err)
+    ngx_str_t *line, lshop_error *err)
 {
-    ngx_int_t                rc;
-    ngx_live_shop_stream_t  *st;
+    ngx_uint_t  created;
 
-    rc = NGX_ERROR;
-
-    ngx_shmtx_lock(&shm->shpool->mutex);
-
-    st = ngx_live_shop_stream(shm, stream, 1);
-
-    if (st == NULL || ngx_live_shop_interaction(shm, st) == NULL) {
-        ngx_live_shop_no_memory(err);
-        goto done;
-    }
-
-    if (ngx_live_shop_journal(st, line->data, line->len, err) != NGX_OK) {
-        goto done;
-    }
-
-    if (ngx_live_shop_words_set(shm, st, words) != NGX_OK) {
-        ngx_live_shop_no_memory(err);
-        goto done;
-    }
-
-    ngx_live_shop_rotate(shm, st);
-
-    rc = NGX_OK;
-
-done:
-
-    ngx_shmtx_unlock(&shm->shpool->mutex);
-
-    return rc;
+    return ngx_live_shop_configure(shm, stream, NULL, NULL,
+                                   (char *) line->data, line->len, &created,
+                                   err);
 }
 
 
