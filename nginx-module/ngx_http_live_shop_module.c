@@ -818,8 +818,9 @@ ngx_http_live_shop_route(ngx_http_request_t *r, ngx_http_live_shop_ctx_t *ctx,
                != 0
             || rt->with_id != with_id
             || rt->verb.len != ctx->verb.len
-            || ngx_strncmp(rt->verb.data, ctx->verb.data, ctx->verb.len)
-               != 0)
+            || (ctx->verb.len
+                && ngx_strncmp(rt->verb.data, ctx->verb.data, ctx->verb.len)
+                   != 0))
         {
             continue;
         }
@@ -2004,7 +2005,9 @@ ngx_http_live_shop_control(ngx_http_request_t *r, u_char *body, size_t len)
         break;
     }
 
-    ngx_memcpy(act->id, ctx->id.data, ngx_min(ctx->id.len, LSHOP_ID_MAX));
+    if (ctx->id.len) {
+        ngx_memcpy(act->id, ctx->id.data, ngx_min(ctx->id.len, LSHOP_ID_MAX));
+    }
 
     if (rc != 0) {
         return ngx_http_live_shop_error(r, NGX_HTTP_BAD_REQUEST, &err);
