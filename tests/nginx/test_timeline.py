@@ -1177,7 +1177,7 @@ def test_sse_1000_clients_and_memory(make_setup):
         assert int(lim.split()[3]) >= 2100, \
             "worker %d may open too few files: %s" % (w, lim)
     # warm-up: what the first clients cost once is not a leak
-    crowd_round(ls, api, 20, "crowd-1")
+    crowd_round(ls, api, 200, "crowd-1")
     time.sleep(2)
     before = ls.nginx.rss_total()
     connected, during, lat, call_ms = crowd_round(ls, api, 1000, "crowd-1")
