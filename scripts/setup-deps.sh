@@ -168,11 +168,13 @@ packages=()
 want build && packages+=(
     build-essential cmake pkg-config dpkg-dev ca-certificates curl
     libssl-dev libjansson-dev libcurl4-gnutls-dev libcmocka-dev libhiredis-dev
+    libqrencode-dev
     python3 python3-pytest python3-icalendar)
 want nginx && packages+=(nginx nginx-dev libnginx-mod-rtmp ffmpeg "$kv_package")
 want obs && packages+=(
     libobs-dev obs-studio $(qt_packages) xvfb xauth
-    libgl1-mesa-dri libegl-mesa0 fonts-dejavu-core python3-websocket libx11-dev)
+    libgl1-mesa-dri libegl-mesa0 fonts-dejavu-core python3-websocket libx11-dev
+    zbar-tools)
 want web && packages+=(chromium chromium-driver fonts-liberation)
 want web && ! command -v node >/dev/null && packages+=(nodejs npm)
 want sanitize && packages+=(clang llvm $(clang_rt_package))

@@ -197,21 +197,103 @@ export function withSession(url, session) {
   return u.toString();
 }
 
-/** The URL with ls_stream=STREAM added, or null when it is not http(s). */
-export function buyUrl(url, stream) {
-  let u;
-  try {
-    u = new URL(url);
-  } catch (e) {
+/*
+ * The buy URL (SPEC §16, docs/player.md "The buy URL"): the same rule as
+ * the core's lshop_buy_url (shared/src/offer.c), both held to the table
+ * tests/data/buy_urls.json. Work on the string, not on a URL object, so
+ * that the shop's URL stays byte for byte.
+ */
+const STREAM_PART_RE = /^[A-Za-z0-9._-]{1,64}$/;
+const CHECKOUT_FIELDS = ["{stream}", "{src}", "{ref}"];
+
+function streamValid(s) {
+  const parts = typeof s === "string" ? s.split("/") : [];
+  return parts.length === 2 && parts.every((p) => STREAM_PART_RE.test(p) &&
+                                           p !== "." && p !== "..");
+}
+
+/* An absolute http(s) URL with a host, of the bytes RFC 3986 allows raw. */
+function urlValid(s) {
+  if (s.length > 2048) return false;
+  for (const ch of s) {
+    const c = ch.codePointAt(0);
+    if (c <= 0x20 || c >= 0x7f || '"<>\\^`{|}'.includes(ch)) return false;
+  }
+  const m = /^https?:\/\//i.exec(s);
+  if (m === null) return false;
+  const rest = s.slice(m[0].length);
+  const authority = rest.slice(0, rest.search(/[/?#]|$/));
+  const host = authority.slice(authority.lastIndexOf("@") + 1);
+  let port;
+  if (host.startsWith("[")) {
+    const close = host.indexOf("]");
+    if (close < 0) return false;
+    port = host.slice(close + 1);
+    if (port !== "" && !port.startsWith(":")) return false;
+  } else {
+    const colon = host.indexOf(":");
+    if (colon === 0 || host === "") return false;
+    port = colon < 0 ? "" : host.slice(colon);
+  }
+  return /^(:[0-9]*)?$/.test(port);
+}
+
+/* A checkout template with "x" for its placeholders, or null. */
+function checkoutFilled(t) {
+  if (t.length > 2048) return null;
+  const scheme = /^https:\/\//i.test(t) ? 8 : 7;
+  const rest = t.slice(scheme);
+  const authority = scheme + rest.search(/[/?#]|$/);
+  const seen = new Set();
+  let filled = "";
+  for (let i = 0; i < t.length; i++) {
+    if (t[i] === "}") return null;
+    if (t[i] !== "{") {
+      filled += t[i];
+      continue;
+    }
+    const f = CHECKOUT_FIELDS.find((name) => t.startsWith(name, i));
+    if (f === undefined || seen.has(f) || i < authority) return null;
+    seen.add(f);
+    filled += "x";
+    i += f.length - 1;
+  }
+  if (!seen.has("{stream}") && !seen.has("{ref}")) return null;
+  return urlValid(filled) ? filled : null;
+}
+
+/** A stream and source as a Stripe client_reference_id (lshop_ref_encode). */
+export function buyRef(stream, source) {
+  const b64 = btoa(stream).replace(/\+/g, "-").replace(/\//g, "_")
+    .replace(/=+$/, "");
+  return "ls1" + (source === "qr" ? "q" : "p") + "_" + b64;
+}
+
+/**
+ * The URL a buyer follows for an offer (url, and checkout if it has one)
+ * in a stream, from a source ("player" or "qr"); null when the rule
+ * accepts none.
+ */
+export function buyUrl(url, stream, source = "player", checkout = "") {
+  if (!streamValid(stream) || (source !== "player" && source !== "qr")) {
     return null;
   }
-  if (u.protocol !== "https:" && u.protocol !== "http:") return null;
-  /* the shop's own parameters stay byte for byte (no re-encoding) */
-  const params = u.search.slice(1).split("&")
-    .filter((p) => p !== "" && !/^ls_stream(=|$)/.test(p));
+  if (typeof checkout === "string" && checkout !== "") {
+    if (checkoutFilled(checkout) === null) return null;
+    return checkout.replace(/\{(stream|src|ref)\}/g, (all, name) =>
+      name === "stream" ? encodeURIComponent(stream)
+        : name === "src" ? source : buyRef(stream, source));
+  }
+  if (typeof url !== "string" || !urlValid(url)) return null;
+  const hash = url.indexOf("#");
+  const base = hash < 0 ? url : url.slice(0, hash);
+  const q = base.indexOf("?");
+  const params = (q < 0 ? [] : base.slice(q + 1).split("&"))
+    .filter((p) => p !== "" && !/^(ls_stream|ls_src)(=|$)/.test(p));
   params.push("ls_stream=" + encodeURIComponent(stream));
-  u.search = "?" + params.join("&");
-  return u.toString();
+  if (source === "qr") params.push("ls_src=qr");
+  return (q < 0 ? base : base.slice(0, q)) + "?" + params.join("&") +
+    (hash < 0 ? "" : url.slice(hash));
 }
 
 /** An http(s) URL as given, or null. */
@@ -801,7 +883,7 @@ export function attachLiveShop(video, options = {}) {
     } else {
       image.setAttribute("src", img);
     }
-    const href = buyUrl(offer.url, opt.stream);
+    const href = buyUrl(offer.url, opt.stream, "player", offer.checkout);
     buy.hidden = href === null;
     if (href === null) {
       buy.removeAttribute("href");

@@ -107,6 +107,18 @@ int lshop_json_time_field(const json_t *obj, const char *key,
  */
 int lshop_price_scaled(const char *s, size_t len, int64_t *v);
 
+/* A commission rate, 1 in units of 1/10000 (lshop_price_scaled). */
+#define LSHOP_COMMISSION_MAX 10000
+
+/*
+ * Reads the optional field "commission" of obj (an offer's, a show's): a
+ * decimal string from "0" to "1" with up to 4 decimals, into out
+ * (LSHOP_PRICE_MAX + 1 bytes). Returns 0 (out untouched when absent), or
+ * -1 with err naming the field.
+ */
+int lshop_commission_field(const json_t *obj, const char *prefix, char *out,
+			   lshop_error *err);
+
 /*
  * Parses an order line's amount, a decimal string of 1-12 digits and up
  * to 4 decimals (lshop_order_item.amount; wider than a price, for it is

@@ -10,8 +10,12 @@
 #include "internal.h"
 
 static const char *const offer_keys[] = {
-    "id",    "title", "price", "currency",   "compare_at",
-    "stock", "url",   "image", "disclosure", NULL};
+    "id",    "title", "price", "currency",   "compare_at", "stock",
+    "url",   "image", "disclosure", "checkout", "commission", NULL};
+
+/* The placeholders of a checkout template, each allowed once. */
+static const char *const checkout_fields[] = {"{stream}", "{src}", "{ref}",
+					      NULL};
 
 static const char *const disclosure_kinds[] = {
     "ad", "sponsored", "affiliate", "gifted", "own", NULL};
@@ -302,6 +306,124 @@ static int url_field(const json_t *obj, const char *key, const char *prefix,
 	return 1;
 }
 
+int lshop_commission_field(const json_t *obj, const char *prefix, char *out,
+			   lshop_error *err)
+{
+	json_t *v = lshop_json_get(obj, "commission");
+	const char *s;
+	size_t len;
+	int64_t c;
+
+	if (v == NULL)
+		return 0;
+	if (!lshop_json_text(v, &s, &len) || lshop_price_scaled(s, len, &c) ||
+	    c > LSHOP_COMMISSION_MAX) {
+		lshop_field_error(err, "invalid_field", prefix, "commission",
+				  "must be a decimal string from \"0\" to "
+				  "\"1\" with up to 4 decimals, like \"0.10\" "
+				  "for 10%%%s",
+				  json_is_number(v) ? ", not a JSON number"
+						    : "");
+		return -1;
+	}
+	memcpy(out, s, len);
+	out[len] = '\0';
+	return 0;
+}
+
+/* The placeholder of checkout_fields at s, or -1. */
+static int checkout_placeholder(const char *s, size_t len)
+{
+	size_t i, n;
+
+	for (i = 0; checkout_fields[i] != NULL; i++) {
+		n = strlen(checkout_fields[i]);
+		if (len >= n && memcmp(s, checkout_fields[i], n) == 0)
+			return (int)i;
+	}
+	return -1;
+}
+
+/*
+ * A checkout template's problem (the rest of "checkout must ..."), or
+ * NULL: each placeholder at most once, {stream} or {ref} present, none
+ * before the path, and with "x" for each, an absolute http(s) URL as the
+ * url must be.
+ */
+static const char *checkout_problem(const char *s, size_t len, char *buf,
+				    size_t cap)
+{
+	char filled[LSHOP_URL_MAX + 1];
+	const char *why;
+	size_t i, n = 0, authority;
+	int seen[3] = {0, 0, 0}, k;
+
+	if (len > LSHOP_URL_MAX)
+		return "be at most 2048 bytes long";
+	authority = has_scheme(s, len, "https://") ? 8 : 7;
+	while (authority < len && strchr("/?#", s[authority]) == NULL)
+		authority++;
+	for (i = 0; i < len; i++) {
+		if (s[i] == '}') {
+			snprintf(buf, cap,
+				 "hold '}' only to close {stream}, {src} or "
+				 "{ref} (at byte %zu)", i);
+			return buf;
+		}
+		if (s[i] != '{') {
+			filled[n++] = s[i];
+			continue;
+		}
+		k = checkout_placeholder(s + i, len - i);
+		if (k < 0) {
+			snprintf(buf, cap,
+				 "hold only the placeholders {stream}, {src} "
+				 "and {ref} (an unknown '{' at byte %zu)", i);
+			return buf;
+		}
+		if (seen[k]++) {
+			snprintf(buf, cap, "hold %s only once",
+				 checkout_fields[k]);
+			return buf;
+		}
+		if (i < authority)
+			return "hold placeholders only after the host, in its "
+			       "path or query";
+		filled[n++] = 'x';
+		i += strlen(checkout_fields[k]) - 1;
+	}
+	if (!seen[0] && !seen[2])
+		return "carry the stream: put {stream} (the stream name) or "
+		       "{ref} (a Stripe client_reference_id) in it";
+	why = url_problem(filled, n, buf, cap);
+	return why;
+}
+
+static int checkout_field(const json_t *obj, const char *prefix, char *out,
+			  lshop_error *err)
+{
+	char buf[200];
+	const char *s, *why;
+	size_t len;
+	int r;
+
+	r = text_field(obj, "checkout", prefix, 0,
+		       "a link template: an http(s) URL with {stream}, {src} "
+		       "or {ref}",
+		       &s, &len, err);
+	if (r <= 0)
+		return r;
+	why = checkout_problem(s, len, buf, sizeof(buf));
+	if (why != NULL) {
+		lshop_field_error(err, "invalid_field", prefix, "checkout",
+				  "must %s", why);
+		return -1;
+	}
+	memcpy(out, s, len);
+	out[len] = '\0';
+	return 1;
+}
+
 int lshop_offer_from_json(const json_t *v, const char *expect_id,
 			  const char *prefix, lshop_offer *offer,
 			  lshop_error *err)
@@ -440,6 +562,10 @@ int lshop_offer_from_json(const json_t *v, const char *expect_id,
 		memcpy(o.disclosure, s, len);
 	}
 
+	if (checkout_field(v, prefix, o.checkout, err) < 0 ||
+	    lshop_commission_field(v, prefix, o.commission, err) < 0)
+		return -1;
+
 	*offer = o;
 	return 0;
 }
@@ -481,6 +607,12 @@ json_t *lshop_offer_json(const lshop_offer *o)
 	if (o->disclosure[0] &&
 	    lshop_json_set(v, "disclosure", json_string(o->disclosure)))
 		goto fail;
+	if (o->checkout[0] &&
+	    lshop_json_set(v, "checkout", json_string(o->checkout)))
+		goto fail;
+	if (o->commission[0] &&
+	    lshop_json_set(v, "commission", json_string(o->commission)))
+		goto fail;
 	return v;
 fail:
 	json_decref(v);
@@ -490,4 +622,198 @@ fail:
 char *lshop_offer_to_json(const lshop_offer *offer, size_t *len)
 {
 	return lshop_json_dump_owned(lshop_offer_json(offer), len);
+}
+
+
+/* A bounded writer: what does not fit marks it full. */
+typedef struct {
+	char *p;
+	size_t cap, len;
+	int full;
+} url_out;
+
+static void put(url_out *o, const char *s, size_t n)
+{
+	if (o->full || n >= o->cap - o->len) {
+		o->full = 1;
+		return;
+	}
+	memcpy(o->p + o->len, s, n);
+	o->len += n;
+	o->p[o->len] = '\0';
+}
+
+/* RFC 3986 unreserved characters stay, the rest is %XX. */
+static void put_encoded(url_out *o, const char *s)
+{
+	static const char hex[] = "0123456789ABCDEF";
+	char pct[3];
+
+	for (; *s; s++) {
+		if ((*s >= 'A' && *s <= 'Z') || (*s >= 'a' && *s <= 'z') ||
+		    (*s >= '0' && *s <= '9') || strchr("-._~", *s) != NULL) {
+			put(o, s, 1);
+			continue;
+		}
+		pct[0] = '%';
+		pct[1] = hex[(unsigned char)*s >> 4];
+		pct[2] = hex[(unsigned char)*s & 15];
+		put(o, pct, 3);
+	}
+}
+
+/* 1 if the parameter p (n bytes) is named ls_stream or ls_src. */
+static int ours(const char *p, size_t n)
+{
+	size_t name = 0;
+
+	while (name < n && p[name] != '=')
+		name++;
+	return (name == 9 && memcmp(p, "ls_stream", 9) == 0) ||
+	       (name == 6 && memcmp(p, "ls_src", 6) == 0);
+}
+
+int lshop_ref_encode(const char *stream, const char *source, char *out,
+		     size_t cap)
+{
+	char b64[LSHOP_BASE64_LEN(LSHOP_STREAM_MAX)];
+	size_t n;
+	int qr;
+
+	if (stream == NULL || source == NULL ||
+	    !lshop_stream_valid(stream, strlen(stream)))
+		return -1;
+	qr = strcmp(source, LSHOP_SOURCE_QR) == 0;
+	if (!qr && strcmp(source, LSHOP_SOURCE_PLAYER) != 0)
+		return -1;
+	n = lshop_base64_encode(b64, stream, strlen(stream), 1);
+	if (n + 6 > cap)
+		return -1;
+	memcpy(out, qr ? "ls1q_" : "ls1p_", 5);
+	memcpy(out + 5, b64, n + 1);
+	return (int)(n + 5);
+}
+
+int lshop_ref_decode(const char *ref, size_t len, char *stream,
+		     const char **source)
+{
+	char buf[LSHOP_REF_MAX];
+	size_t i, n;
+
+	if (ref == NULL || len < 7 || len >= LSHOP_REF_MAX ||
+	    memcmp(ref, "ls1", 3) != 0 || (ref[3] != 'p' && ref[3] != 'q') ||
+	    ref[4] != '_')
+		return -1;
+	for (i = 5; i < len; i++)
+		if (!((ref[i] >= 'A' && ref[i] <= 'Z') ||
+		      (ref[i] >= 'a' && ref[i] <= 'z') ||
+		      (ref[i] >= '0' && ref[i] <= '9') || ref[i] == '-' ||
+		      ref[i] == '_'))
+			return -1;
+	if (lshop_base64_decode(buf, &n, ref + 5, len - 5) ||
+	    !lshop_stream_valid(buf, n))
+		return -1;
+	memcpy(stream, buf, n);
+	stream[n] = '\0';
+	*source = ref[3] == 'q' ? LSHOP_SOURCE_QR : LSHOP_SOURCE_PLAYER;
+	return 0;
+}
+
+static int buy_from_checkout(const char *t, const char *stream,
+			     const char *source, url_out *o)
+{
+	char buf[200], ref[LSHOP_REF_MAX];
+	size_t i, len = strlen(t);
+	int k;
+
+	if (checkout_problem(t, len, buf, sizeof(buf)) != NULL)
+		return -1;
+	for (i = 0; i < len; i++) {
+		k = t[i] == '{' ? checkout_placeholder(t + i, len - i) : -1;
+		if (k < 0) {
+			put(o, t + i, 1);
+			continue;
+		}
+		if (k == 0) {
+			put_encoded(o, stream);
+		} else if (k == 1) {
+			put(o, source, strlen(source));
+		} else {
+			if (lshop_ref_encode(stream, source, ref,
+					     sizeof(ref)) < 0)
+				return -1;
+			put(o, ref, strlen(ref));
+		}
+		i += strlen(checkout_fields[k]) - 1;
+	}
+	return 0;
+}
+
+static int buy_from_url(const char *url, const char *stream,
+			const char *source, url_out *o)
+{
+	char buf[200];
+	const char *hash, *q, *p, *end, *amp;
+	size_t len = strlen(url), base;
+	int sep = 0;
+
+	if (url_problem(url, len, buf, sizeof(buf)) != NULL)
+		return -1;
+	hash = strchr(url, '#');
+	base = hash != NULL ? (size_t)(hash - url) : len;
+	q = memchr(url, '?', base);
+	put(o, url, q != NULL ? (size_t)(q - url) : base);
+	put(o, "?", 1);
+	end = url + base;
+	for (p = q != NULL ? q + 1 : end; p < end; p = amp + 1) {
+		amp = memchr(p, '&', (size_t)(end - p));
+		if (amp == NULL)
+			amp = end;
+		if (amp == p || ours(p, (size_t)(amp - p)))
+			continue;
+		if (sep)
+			put(o, "&", 1);
+		put(o, p, (size_t)(amp - p));
+		sep = 1;
+	}
+	put(o, sep ? "&ls_stream=" : "ls_stream=", sep ? 11 : 10);
+	put_encoded(o, stream);
+	if (strcmp(source, LSHOP_SOURCE_QR) == 0)
+		put(o, "&ls_src=qr", 10);
+	if (hash != NULL)
+		put(o, hash, len - base);
+	return 0;
+}
+
+int lshop_buy_url(const char *url, const char *checkout, const char *stream,
+		  const char *source, char *out, size_t cap)
+{
+	url_out o = {out, cap, 0, 0};
+	int r;
+
+	if (out != NULL && cap > 0)
+		out[0] = '\0';
+	if (out == NULL || cap == 0 || stream == NULL || source == NULL ||
+	    !lshop_stream_valid(stream, strlen(stream)) ||
+	    (strcmp(source, LSHOP_SOURCE_PLAYER) != 0 &&
+	     strcmp(source, LSHOP_SOURCE_QR) != 0))
+		return -1;
+	if (checkout != NULL && checkout[0] != '\0')
+		r = buy_from_checkout(checkout, stream, source, &o);
+	else if (url != NULL)
+		r = buy_from_url(url, stream, source, &o);
+	else
+		r = -1;
+	if (r < 0 || o.full || o.len > INT32_MAX) {
+		out[0] = '\0';
+		return -1;
+	}
+	return (int)o.len;
+}
+
+int lshop_offer_buy_url(const lshop_offer *offer, const char *stream,
+			const char *source, char *out, size_t cap)
+{
+	return lshop_buy_url(offer->url, offer->checkout, stream, source, out,
+			     cap);
 }

@@ -20,7 +20,6 @@
 #define MONTH_STEPS_MAX    10000
 #define RRULE_COUNT_MAX    1000
 #define RRULE_INTERVAL_MAX 366
-#define COMMISSION_MAX     10000 /* 1, in units of 1/10000 */
 
 static const char *const scheduled_keys[] = {"id",        "title",      "host",
 					     "starts_at", "duration",   "rrule",
@@ -770,31 +769,6 @@ static int offers_field(const json_t *obj, const char *prefix, lshop_show *o,
 	return 0;
 }
 
-static int commission_field(const json_t *obj, const char *prefix, char *out,
-			    lshop_error *err)
-{
-	json_t *v = lshop_json_get(obj, "commission");
-	const char *s;
-	size_t len;
-	int64_t c;
-
-	if (v == NULL)
-		return 0;
-	if (!lshop_json_text(v, &s, &len) || lshop_price_scaled(s, len, &c) ||
-	    c > COMMISSION_MAX) {
-		lshop_field_error(err, "invalid_field", prefix, "commission",
-				  "must be a decimal string from \"0\" to "
-				  "\"1\" with up to 4 decimals, like \"0.10\" "
-				  "for 10%%%s",
-				  json_is_number(v) ? ", not a JSON number"
-						    : "");
-		return -1;
-	}
-	memcpy(out, s, len);
-	out[len] = '\0';
-	return 0;
-}
-
 static int rrule_field(const json_t *obj, const char *prefix, lshop_show *o,
 		       lshop_error *err)
 {
@@ -900,7 +874,7 @@ int lshop_show_from_object(const json_t *obj, const char *expect_id,
 
 	if (rrule_field(obj, prefix, &o, err) ||
 	    offers_field(obj, prefix, &o, err) ||
-	    commission_field(obj, prefix, o.commission, err))
+	    lshop_commission_field(obj, prefix, o.commission, err))
 		return -1;
 
 	*show = o;

@@ -666,6 +666,8 @@ static void assert_offer_equal(const lshop_offer *a, const lshop_offer *b)
 	assert_string_equal(a->url, b->url);
 	assert_string_equal(a->image, b->image);
 	assert_string_equal(a->disclosure, b->disclosure);
+	assert_string_equal(a->checkout, b->checkout);
+	assert_string_equal(a->commission, b->commission);
 }
 
 static void test_hostile_titles_round_trip(void **state)
@@ -737,6 +739,182 @@ static void test_stream_names(void **state)
 	free(p65);
 }
 
+/* The shared table of SPEC §16's buy URL rule (the player passes it too). */
+static void test_buy_url_table(void **state)
+{
+	char out[LSHOP_BUY_URL_MAX];
+	json_error_t jerr;
+	json_t *doc, *cases, *c, *buy, *co;
+	const char *checkout;
+	size_t i;
+	int n;
+
+	(void)state;
+	doc = json_load_file(LIVESHOP_BUY_URLS, 0, &jerr);
+	if (doc == NULL)
+		fail_msg("%s: %s", LIVESHOP_BUY_URLS, jerr.text);
+	cases = json_object_get(doc, "cases");
+	assert_true(json_array_size(cases) >= 20);
+	json_array_foreach(cases, i, c) {
+		co = json_object_get(c, "checkout");
+		checkout = co != NULL ? json_string_value(co) : NULL;
+		buy = json_object_get(c, "buy");
+		memset(out, 'x', sizeof(out));
+		n = lshop_buy_url(
+		    json_string_value(json_object_get(c, "url")), checkout,
+		    json_string_value(json_object_get(c, "stream")),
+		    json_string_value(json_object_get(c, "source")), out,
+		    sizeof(out));
+		if (json_is_null(buy)) {
+			if (n != -1)
+				fail_msg("%s: gave %s, wanted none",
+					 json_string_value(
+					     json_object_get(c, "name")),
+					 out);
+			assert_string_equal(out, "");
+			continue;
+		}
+		if (n < 0 || strcmp(out, json_string_value(buy)) != 0)
+			fail_msg("%s: gave %s (%d), wanted %s",
+				 json_string_value(json_object_get(c, "name")),
+				 n < 0 ? "none" : out, n,
+				 json_string_value(buy));
+		assert_int_equal(n, strlen(out));
+	}
+	json_decref(doc);
+}
+
+static void test_buy_url_bounds(void **state)
+{
+	static const char url[] = "https://shop.example/p?a=1";
+	static const char want[] = "https://shop.example/p?a=1&ls_stream="
+				   "live%2Fdemo&ls_src=qr";
+	char out[LSHOP_BUY_URL_MAX], *longest;
+	lshop_offer o;
+	size_t cap;
+
+	(void)state;
+	/* Exactly enough room, and one byte less: none, never a cut URL. */
+	cap = sizeof(want);
+	assert_int_equal(lshop_buy_url(url, NULL, "live/demo", "qr", out, cap),
+			 sizeof(want) - 1);
+	assert_string_equal(out, want);
+	assert_int_equal(
+	    lshop_buy_url(url, NULL, "live/demo", "qr", out, cap - 1), -1);
+	assert_string_equal(out, "");
+	assert_int_equal(lshop_buy_url(NULL, NULL, "live/demo", "qr", out,
+				       sizeof(out)),
+			 -1);
+	assert_int_equal(
+	    lshop_buy_url(url, NULL, NULL, "qr", out, sizeof(out)), -1);
+
+	/* The longest url and stream an offer can have fit. */
+	longest = fmt("https://shop.example/%s", repeat("a", 2048 - 21));
+	assert_int_equal(strlen(longest), LSHOP_URL_MAX);
+	memset(&o, 0, sizeof(o));
+	memcpy(o.url, longest, LSHOP_URL_MAX + 1);
+	{
+		char *p64 = repeat("a", 64), *stream = fmt("%s/%s", p64, p64);
+
+		assert_true(lshop_offer_buy_url(&o, stream, "qr", out,
+						sizeof(out)) > 0);
+		strcpy(o.checkout, "https://buy.stripe.com/x?"
+				   "client_reference_id={ref}&s={stream}"
+				   "&c={src}");
+		assert_true(lshop_offer_buy_url(&o, stream, "qr", out,
+						sizeof(out)) > 0);
+		assert_null(strstr(out, "shop.example"));
+		free(stream);
+		free(p64);
+	}
+	free(longest);
+}
+
+static void test_ref(void **state)
+{
+	static const char *const bad[] = {
+	    "",          "ls1p_",       "ls1x_bGl2ZS9kZW1v", "ls2p_bGl2ZS9kZW1v",
+	    "ls1pbGl2",  "LS1p_bGl2ZS9kZW1v", "ls1p_bGl2ZS9kZW1v=",
+	    "ls1p_bGl2ZS+kZW1v", "ls1p_ZGVtbw", /* "demo": no '/' */
+	    "ls1p_Li4vZXRj" /* "../etc" */};
+	char ref[LSHOP_REF_MAX], stream[LSHOP_STREAM_MAX + 1];
+	char *p64 = repeat("z", 64), *longest = fmt("%s/%s", p64, p64);
+	const char *source = NULL;
+	size_t i;
+
+	(void)state;
+	assert_int_equal(lshop_ref_encode("live/demo", "qr", ref, sizeof(ref)),
+			 17);
+	assert_string_equal(ref, "ls1q_bGl2ZS9kZW1v");
+	assert_int_equal(lshop_ref_decode(ref, strlen(ref), stream, &source),
+			 0);
+	assert_string_equal(stream, "live/demo");
+	assert_string_equal(source, "qr");
+	/* the longest stream stays within Stripe's 200 characters */
+	assert_true(lshop_ref_encode(longest, "player", ref, sizeof(ref)) <
+		    200);
+	assert_int_equal(lshop_ref_decode(ref, strlen(ref), stream, &source),
+			 0);
+	assert_string_equal(stream, longest);
+	assert_string_equal(source, "player");
+	assert_int_equal(lshop_ref_encode("demo", "qr", ref, sizeof(ref)), -1);
+	assert_int_equal(lshop_ref_encode("live/demo", "tv", ref, sizeof(ref)),
+			 -1);
+	assert_int_equal(lshop_ref_encode("live/demo", "qr", ref, 17), -1);
+	for (i = 0; i < sizeof(bad) / sizeof(bad[0]); i++)
+		if (lshop_ref_decode(bad[i], strlen(bad[i]), stream,
+				     &source) == 0)
+			fail_msg("took %s as a reference", bad[i]);
+	free(longest);
+	free(p64);
+}
+
+static void test_checkout_and_commission(void **state)
+{
+	lshop_offer o;
+	char *s;
+
+	(void)state;
+	expect_ok("checkout",
+		  "\"https://shop.example/cart/1:1?attributes[liveshop_stream]"
+		  "={stream}&attributes[liveshop_src]={src}\"",
+		  &o);
+	assert_string_equal(o.checkout,
+			    "https://shop.example/cart/1:1?attributes["
+			    "liveshop_stream]={stream}&attributes[liveshop_src]"
+			    "={src}");
+	s = lshop_offer_to_json(&o, NULL);
+	assert_non_null(strstr(s, "\"checkout\":\"https://shop.example/cart/"));
+	free(s);
+	expect_ok("checkout", "\"https://buy.stripe.com/x?"
+			      "client_reference_id={ref}\"", &o);
+	expect_err("checkout", "\"https://shop.example/c?src={src}\"",
+		   "invalid_field", "checkout");
+	expect_err("checkout", "\"https://shop.example/c?s={stream}&x={x}\"",
+		   "invalid_field", "checkout");
+	expect_err("checkout", "\"https://shop.example/c?s={stream}}\"",
+		   "invalid_field", "checkout");
+	expect_err("checkout", "\"https://{stream}.shop.example/\"",
+		   "invalid_field", "checkout");
+	expect_err("checkout", "\"ftp://shop.example/?s={stream}\"",
+		   "invalid_field", "checkout");
+	expect_err("checkout", "\"https://shop.example/?s={stream} \"",
+		   "invalid_field", "checkout");
+	expect_err("checkout", "1", "invalid_field", "checkout");
+
+	expect_ok("commission", "\"0.10\"", &o);
+	assert_string_equal(o.commission, "0.10");
+	s = lshop_offer_to_json(&o, NULL);
+	assert_non_null(strstr(s, "\"commission\":\"0.10\""));
+	free(s);
+	expect_ok("commission", "\"1\"", &o);
+	expect_ok("commission", "\"0\"", &o);
+	expect_err("commission", "\"1.0001\"", "invalid_field", "commission");
+	expect_err("commission", "0.1", "invalid_field", "commission");
+	expect_err("commission", "\"-0.1\"", "invalid_field", "commission");
+	expect_err("commission", "\"10%\"", "invalid_field", "commission");
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -759,6 +937,10 @@ int main(void)
 	    cmocka_unit_test(test_to_json),
 	    cmocka_unit_test(test_hostile_titles_round_trip),
 	    cmocka_unit_test(test_stream_names),
+	    cmocka_unit_test(test_buy_url_table),
+	    cmocka_unit_test(test_buy_url_bounds),
+	    cmocka_unit_test(test_ref),
+	    cmocka_unit_test(test_checkout_and_commission),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
