@@ -1,7 +1,9 @@
 /*
  * lshop_offer_parse on any bytes, with and without an id from the path.
  * An offer it accepts is written back with lshop_offer_to_json, which
- * must parse again to the same offer.
+ * must parse again to the same offer, and has a buy URL (SPEC §16) from
+ * the player and from a QR code: its checkout filled in, or its url
+ * with the stream added.
  *
  * Input: a byte (mod 3: no id, "sku-123" or "a" from the path), the
  * body.
@@ -15,8 +17,9 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	const char *expect = NULL;
 	lshop_offer offer, again;
 	lshop_error err;
-	char *json, *out, *out2;
+	char *json, *out, *out2, buy[LSHOP_BUY_URL_MAX];
 	size_t len, out_len, out2_len;
+	int n;
 
 	switch (fuzz_byte(&in) % 3) {
 	case 1:
@@ -40,6 +43,15 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 			   memcmp(out, out2, out_len) == 0);
 		free(out);
 		free(out2);
+		n = lshop_offer_buy_url(&offer, "live/demo", LSHOP_SOURCE_QR,
+					buy, sizeof(buy));
+		FUZZ_CHECK(n > 0 && (size_t)n == strlen(buy));
+		FUZZ_CHECK(strchr(buy, '{') == NULL);
+		FUZZ_CHECK(offer.checkout[0] ||
+			   strstr(buy, "ls_stream=live%2Fdemo&ls_src=qr"));
+		n = lshop_offer_buy_url(&offer, "live/demo", LSHOP_SOURCE_PLAYER,
+					buy, sizeof(buy));
+		FUZZ_CHECK(n > 0 && strchr(buy, '{') == NULL);
 	} else {
 		FUZZ_CHECK(err.code[0] != '\0');
 		FUZZ_CHECK(memchr(err.message, 0, sizeof(err.message)));

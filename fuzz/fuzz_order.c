@@ -1,8 +1,9 @@
 /*
  * lshop_order_parse for each provider and the topics they send (and a
  * fuzzed one), on any body. An order to count must hold what the header
- * promises; its canonical JSON must parse again as a standard order to
- * the same JSON.
+ * promises (its source, from note_attributes, meta_data, metadata or a
+ * client_reference_id reference, one of LSHOP_SOURCE_* or none); its
+ * canonical JSON must parse again as a standard order to the same JSON.
  *
  * Input: a byte (bits 0-1 the provider, bits 2-6 mod 6 the topic, bit 7:
  * the topic is the next NUL-terminated field), the body.
@@ -29,6 +30,10 @@ static void check_order(const lshop_order *o)
 	FUZZ_CHECK(memchr(o->order_id, 0, sizeof(o->order_id)));
 	FUZZ_CHECK(memchr(o->delivery_id, 0, sizeof(o->delivery_id)));
 	FUZZ_CHECK(lshop_stream_valid(o->stream, strlen(o->stream)));
+	/* a source is one of two, or none: never what the payload said */
+	FUZZ_CHECK(strcmp(o->source, "") == 0 ||
+		   strcmp(o->source, LSHOP_SOURCE_PLAYER) == 0 ||
+		   strcmp(o->source, LSHOP_SOURCE_QR) == 0);
 	FUZZ_CHECK(o->nitems >= 1 && o->nitems <= LSHOP_ORDER_ITEMS_MAX);
 	for (i = 0; i < strlen(o->order_id); i++)
 		FUZZ_CHECK(o->order_id[i] >= 0x20 && o->order_id[i] < 0x7f);

@@ -51,8 +51,8 @@ static const char *const audience_offer_keys[] = {
     "offer_id", "peak", "watch_ms", "impressions", "clicks", "unique", NULL};
 static const char *const order_line_keys[] = {"order", "at", "provider",
 					      "events", NULL};
-static const char *const order_keys[] = {"type",        "order_id", "stream",
-					 "delivery_id", "items",    NULL};
+static const char *const order_keys[] = {
+    "type", "order_id", "stream", "source", "delivery_id", "items", NULL};
 static const char *const item_keys[] = {"offer",    "quantity", "amount",
 					"currency", "oversold", NULL};
 static const char *const checkpoint_line_keys[] = {"checkpoint", NULL};
@@ -784,6 +784,15 @@ static int currency_valid(const char *s, size_t len)
 	       s[1] <= 'Z' && s[2] >= 'A' && s[2] <= 'Z';
 }
 
+/* An order's source as lshop_order_json writes it: never "". */
+static int source_valid(const char *s, size_t len)
+{
+	return (len == strlen(LSHOP_SOURCE_PLAYER) &&
+		memcmp(s, LSHOP_SOURCE_PLAYER, len) == 0) ||
+	       (len == strlen(LSHOP_SOURCE_QR) &&
+		memcmp(s, LSHOP_SOURCE_QR, len) == 0);
+}
+
 static int is_order_paid(const char *s, size_t len)
 {
 	return len == 10 && memcmp(s, "order.paid", 10) == 0;
@@ -840,8 +849,9 @@ static int order_item_from_json(const json_t *v, const char *prefix,
 
 /*
  * The order of an order line, read as strictly as it was written (the
- * canonical order of lshop_order_parse, plus "oversold" and
- * "delivery_id"). order is zeroed first, so that it compares whole.
+ * canonical order of lshop_order_parse, its "source" included, plus
+ * "oversold" and "delivery_id"). order is zeroed first, so that it
+ * compares whole.
  */
 static int order_from_json(const json_t *v, lshop_order *order,
 			   lshop_error *err)
@@ -866,6 +876,10 @@ static int order_from_json(const json_t *v, lshop_order *order,
 	    text_field(v, "stream", "order.", 1, order->stream,
 		       sizeof(order->stream), lshop_stream_valid,
 		       "a stream name APP/NAME", err) ||
+	    /* absent from orders kept before sources were read: "" */
+	    text_field(v, "source", "order.", 0, order->source,
+		       sizeof(order->source), source_valid,
+		       "\"player\" or \"qr\"", err) ||
 	    text_field(v, "delivery_id", "order.", 0, order->delivery_id,
 		       sizeof(order->delivery_id), delivery_id_valid,
 		       "1-128 visible ASCII characters", err))

@@ -951,6 +951,61 @@ static int stream_attribute(const json_t *obj, const char *list_key,
 	return stream_value(v, field, stream, err) == 0 ? 1 : -1;
 }
 
+/*
+ * Where the buyer came from: LSHOP_SOURCE_PLAYER or LSHOP_SOURCE_QR into
+ * out (8 bytes). Anything else leaves "": a source is a hint for the
+ * report, and an order is never refused for it.
+ */
+static void source_set(char *out, const char *s, size_t len)
+{
+	const char *known = NULL;
+
+	if (s != NULL && len == strlen(LSHOP_SOURCE_PLAYER) &&
+	    memcmp(s, LSHOP_SOURCE_PLAYER, len) == 0)
+		known = LSHOP_SOURCE_PLAYER;
+	else if (s != NULL && len == strlen(LSHOP_SOURCE_QR) &&
+		 memcmp(s, LSHOP_SOURCE_QR, len) == 0)
+		known = LSHOP_SOURCE_QR;
+	len = known != NULL ? strlen(known) : 0;
+	memcpy(out, known != NULL ? known : "", len);
+	out[len] = '\0';
+}
+
+static void source_value(const json_t *v, char *out)
+{
+	const char *s;
+	size_t len;
+
+	if (lshop_json_text(v, &s, &len))
+		source_set(out, s, len);
+	else
+		source_set(out, NULL, 0);
+}
+
+/*
+ * The source from a name/value attribute list (liveshop_src), read
+ * after its stream; entries of another shape are passed over.
+ */
+static void source_attribute(const json_t *obj, const char *list_key,
+			     const char *name_key, const char *value_key,
+			     char *source)
+{
+	json_t *list = lshop_json_get(obj, list_key), *e;
+	size_t i;
+
+	source[0] = '\0';
+	if (!json_is_array(list))
+		return;
+	json_array_foreach(list, i, e)
+	{
+		if (json_is_object(e) &&
+		    is_string(lshop_json_get(e, name_key), "liveshop_src")) {
+			source_value(lshop_json_get(e, value_key), source);
+			return;
+		}
+	}
+}
+
 /* 1 with the SKU when the line names a liveshop offer; 0 to skip it. */
 static int line_sku(const json_t *line, const char **sku, size_t *len)
 {
@@ -1019,8 +1074,8 @@ static int shop_lines(const json_t *root, const char *amount_key,
 static int parse_standard(const char *topic, const json_t *root, order_acc *a,
 			  lshop_error *err)
 {
-	static const char *const keys[] = {"type", "order_id", "stream",
-					   "items", NULL};
+	static const char *const keys[] = {"type",   "order_id", "stream",
+					   "source", "items",    NULL};
 	static const char *const item_keys[] = {"offer", "quantity", "amount",
 						"currency", NULL};
 	json_t *v, *items, *item;
@@ -1057,6 +1112,7 @@ static int parse_standard(const char *topic, const json_t *root, order_acc *a,
 	}
 	if (stream_value(v, "stream", a->o.stream, err))
 		return -1;
+	source_value(lshop_json_get(root, "source"), a->o.source);
 	items = lshop_json_get(root, "items");
 	if (items == NULL) {
 		lshop_field_error(err, "missing_field", "", "items",
@@ -1147,6 +1203,8 @@ static int parse_shopify(const char *topic, const json_t *root, order_acc *a,
 			      "the order has no liveshop_stream note "
 			      "attribute, so it did not come from a live "
 			      "stream");
+	source_attribute(root, "note_attributes", "name", "value",
+			 a->o.source);
 	if (order_id_field(root, "id", "", a->o.order_id, err) ||
 	    currency_field(root, "currency", "", 0, currency, err) ||
 	    shop_lines(root, "price", 1, currency, a, err))
@@ -1195,6 +1253,7 @@ static int parse_woocommerce(const char *topic, const json_t *root,
 		return ignore(err, "meta_data",
 			      "the order has no liveshop_stream meta data, "
 			      "so it did not come from a live stream");
+	source_attribute(root, "meta_data", "key", "value", a->o.source);
 	if (order_id_field(root, "id", "", a->o.order_id, err) ||
 	    currency_field(root, "currency", "", 0, currency, err) ||
 	    shop_lines(root, "total", 0, currency, a, err))
@@ -1317,6 +1376,27 @@ static int stripe_items(const char *s, size_t len, int64_t total_minor,
 	return (int)n;
 }
 
+/*
+ * data.object.client_reference_id as a reference of lshop_ref_encode
+ * (what a Payment Link opened as …?client_reference_id=REF passes on):
+ * 1 with the stream and source, 0 when it is absent or not one (the
+ * shop may use the field for its own ids).
+ */
+static int stripe_ref(const json_t *obj, char *stream, char *source)
+{
+	const char *ref, *src = NULL;
+	size_t len;
+
+	stream[0] = '\0';
+	if (!lshop_json_text(lshop_json_get(obj, "client_reference_id"), &ref,
+			     &len) ||
+	    len >= LSHOP_REF_MAX ||
+	    lshop_ref_decode(ref, len, stream, &src) != 0 ||
+	    !lshop_stream_valid(stream, strlen(stream)))
+		return 0;
+	source_set(source, src, src != NULL ? strlen(src) : 0);
+	return source[0] != '\0';
+}
 
 /*
  * Stripe: checkout.session.completed once paid, and
@@ -1328,7 +1408,7 @@ static int parse_stripe(const char *topic, const json_t *root, order_acc *a,
 			lshop_error *err)
 {
 	json_t *v, *data, *obj, *meta;
-	char currency[4];
+	char currency[4], ref_stream[LSHOP_STREAM_MAX + 1], ref_source[8];
 	const char *s;
 	size_t len;
 	int64_t total;
@@ -1397,13 +1477,31 @@ static int parse_stripe(const char *topic, const json_t *root, order_acc *a,
 				  "must be an object of strings");
 		return -1;
 	}
+	/*
+	 * The stream and its source come from one place: the metadata that
+	 * created the session, else the reference of the link it was opened
+	 * from (docs/webhooks.md).
+	 */
+	r = stripe_ref(obj, ref_stream, ref_source);
 	v = meta ? lshop_json_get(meta, "liveshop_stream") : NULL;
-	if (v == NULL)
+	if (v != NULL) {
+		if (stream_value(v, STRIPE_META "liveshop_stream", a->o.stream,
+				 err))
+			return -1;
+		source_value(lshop_json_get(meta, "liveshop_src"),
+			     a->o.source);
+		if (a->o.source[0] == '\0' && r == 1 &&
+		    strcmp(ref_stream, a->o.stream) == 0)
+			memcpy(a->o.source, ref_source, sizeof(ref_source));
+	} else if (r == 1) {
+		memcpy(a->o.stream, ref_stream, sizeof(ref_stream));
+		memcpy(a->o.source, ref_source, sizeof(ref_source));
+	} else {
 		return ignore(err, STRIPE_META "liveshop_stream",
-			      "the session has no liveshop_stream metadata, "
+			      "the session has neither liveshop_stream "
+			      "metadata nor a liveshop client_reference_id, "
 			      "so it did not come from a live stream");
-	if (stream_value(v, STRIPE_META "liveshop_stream", a->o.stream, err))
-		return -1;
+	}
 	if (order_id_field(obj, "id", STRIPE_OBJ, a->o.order_id, err))
 		return -1;
 	if (currency_field(obj, "currency", STRIPE_OBJ, 1, currency, err))
@@ -1506,6 +1604,8 @@ json_t *lshop_order_json(const lshop_order *order, int as_kept)
 	    lshop_json_set(root, "type", json_string("order.paid")) ||
 	    lshop_json_set(root, "order_id", json_string(order->order_id)) ||
 	    lshop_json_set(root, "stream", json_string(order->stream)) ||
+	    (order->source[0] != '\0' &&
+	     lshop_json_set(root, "source", json_string(order->source))) ||
 	    (as_kept && order->delivery_id[0] != '\0' &&
 	     lshop_json_set(root, "delivery_id",
 			    json_string(order->delivery_id))))

@@ -27,6 +27,9 @@ char *lshop_webhook_answer_json(const lshop_order *order, int duplicate,
 		goto fail;
 	} else if (!duplicate &&
 		   (lshop_json_set(v, "stream", json_string(order->stream)) ||
+		    (order->source[0] != '\0' &&
+		     lshop_json_set(v, "source",
+				    json_string(order->source))) ||
 		    lshop_json_set(v, "sold", json_integer(sold)) ||
 		    lshop_json_set(v, "oversold", json_integer(oversold)))) {
 		goto fail;

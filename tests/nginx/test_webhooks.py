@@ -10,7 +10,7 @@ Server conventions these tests hold the module to (beyond SPEC §9):
     which needs live_shop_journal in http{} (`nginx -t` fails without it,
     naming live_shop_webhook);
   - accepted: 200 {"ok":true,"duplicate":false,"order_id":..,"stream":..,
-    "sold":N,"oversold":M}, only once the order is written and
+    ["source":"player"|"qr",] "sold":N,"oversold":M}, only once the order is written and
     fdatasync'ed to the stream's journal; the same delivery id, or the
     same provider + order id, again (also after a restart): 200
     {"ok":true,"duplicate":true,"order_id":..} and nothing changes;
@@ -1705,3 +1705,189 @@ def test_dedup_has_no_window_of_recent_orders(wh):
     assert not wrong, "retries of the n-th of 10,500 orders counted " \
         "again: %r" % wrong
     assert_unchanged(wh, stream, before, "retries of old orders")
+
+
+# --------------------------------------------------------------------------
+# attribution without a theme edit (SPEC §16, docs/webhooks.md): the stream
+# and the source (player, QR) only in what the shop's own link carries
+
+
+def stripe_ref(stream, source):
+    """The client_reference_id of a Payment Link opened from liveshop,
+    written here from docs/webhooks.md rather than by the core: "ls1",
+    "p" (player) or "q" (QR), "_", the stream in base64url without
+    padding."""
+    b64 = base64.urlsafe_b64encode(stream.encode("ascii")).decode("ascii")
+    return "ls1%s_%s" % ("q" if source == "qr" else "p", b64.rstrip("="))
+
+
+def link_order(provider, stream, source, items, ref=None):
+    """An order of items whose stream (and source; None: the link says
+    none) reaches the shop only through its own link:
+      shopify:     a cart permalink's attributes[liveshop_stream] and
+                   attributes[liveshop_src], which become note attributes;
+      woocommerce: ?add-to-cart=ID&ls_stream=…&ls_src=…, copied into the
+                   order's meta by the snippet of docs/webhooks.md;
+      stripe:      a Payment Link opened with ?client_reference_id=REF
+                   (ref: another client_reference_id), the link's own
+                   metadata naming only the items;
+      standard:    the canonical order's "source"."""
+    o = make_order(provider, stream, items)
+    d = o.body
+    if provider == "shopify":
+        d["note_attributes"] = [{"name": "liveshop_stream", "value": stream}]
+        if source:
+            d["note_attributes"].append({"name": "liveshop_src",
+                                         "value": source})
+        d["landing_site"] = "/cart/41234567890:1?attributes%%5B" \
+            "liveshop_stream%%5D=%s%s" % (
+                stream.replace("/", "%2F"),
+                "&attributes%%5Bliveshop_src%%5D=%s" % source
+                if source else "")
+    elif provider == "woocommerce":
+        d["meta_data"] = [
+            {"id": 1, "key": "_wc_order_attribution_source_type",
+             "value": "typein"},
+            {"id": 2, "key": "liveshop_stream", "value": stream}]
+        if source:
+            d["meta_data"].append({"id": 3, "key": "liveshop_src",
+                                   "value": source})
+    elif provider == "stripe":
+        obj = d["data"]["object"]
+        del obj["metadata"]["liveshop_stream"]
+        obj["client_reference_id"] = ref if ref is not None else \
+            stripe_ref(stream, source)
+        obj["payment_link"] = "plink_" + h.b64url(os.urandom(12))
+    else:
+        if source:
+            d["source"] = source
+    return Order(provider, d, o.delivery_id, o.order_id, stream, o.items)
+
+
+def assert_attributed(ls, o, source, sold):
+    """Order o was counted on its stream, from source (None: none said),
+    in the answer and in the stream's journal line."""
+    r = send(ls, o)
+    b = assert_accepted(r, o, sold=sold, oversold=0)
+    assert b.get("source") == source, \
+        "%s order %s: source %r in the answer, want %r" % (
+            o.provider, o.order_id, b.get("source"), source)
+    recs = order_lines(ls, o.stream, o.order_id, o.provider)
+    assert len(recs) == 1, "%s order %s %d times in %s's journal" % (
+        o.provider, o.order_id, len(recs), o.stream)
+    check_order_line(recs[0], o)
+    assert recs[0]["order"].get("source") == source, recs[0]
+    if source is None:
+        assert "source" not in recs[0]["order"], recs[0]
+    return recs[0]
+
+
+@pytest.mark.parametrize("provider", h.PROVIDERS)
+def test_order_attributed_by_the_shops_link(wh, provider):
+    """Two streams sell the same offer; each order reaches the shop with
+    its stream only in the link the viewer followed: the order counts on
+    that stream (stock, journal, report) and nowhere else, with the
+    source the link said."""
+    qr_stream = "live/wh-link-qr-" + provider
+    player_stream = "live/wh-link-player-" + provider
+    apis = {s: wh.api_for(s) for s in (qr_stream, player_stream)}
+    for api in apis.values():
+        put_offer(api, h.offer("lk-1", stock=10, price="12.50"))
+    qr = link_order(provider, qr_stream, "qr", [("lk-1", 3, "12.50")])
+    pl = link_order(provider, player_stream, "player",
+                    [("lk-1", 2, "12.50")])
+    assert_attributed(wh, qr, "qr", 3)
+    assert_attributed(wh, pl, "player", 2)
+    # stock dropped on the order's stream only
+    assert ok(apis[qr_stream].state())["stock"]["lk-1"] == 7
+    assert ok(apis[player_stream].state())["stock"]["lk-1"] == 8
+    assert not order_lines(wh, qr_stream, pl.order_id)
+    assert not order_lines(wh, player_stream, qr.order_id)
+    for stream, o, units in ((qr_stream, qr, 3), (player_stream, pl, 2)):
+        ro = report_offer(report_of(apis[stream]), "lk-1")
+        assert ro["orders"] == 1 and ro["units"] == units, (stream, ro)
+        assert D(ro["revenue"]) == D(o.items[0][2]), (stream, ro)
+    # the player's plain buy URL (url + ls_stream) says no source: the
+    # order counts, with none (docs/webhooks.md); a Stripe reference
+    # always names its source
+    if provider != "stripe":
+        plain = link_order(provider, player_stream, None,
+                           [("lk-1", 1, "12.50")])
+        assert_attributed(wh, plain, None, 1)
+        assert ok(apis[player_stream].state())["stock"]["lk-1"] == 7
+    # a source that is none of liveshop's is left out, never refused
+    if provider in ("shopify", "woocommerce", "standard"):
+        odd = link_order(provider, qr_stream, "tiktok",
+                         [("lk-1", 1, "12.50")])
+        assert_attributed(wh, odd, None, 1)
+        assert ok(apis[qr_stream].state())["stock"]["lk-1"] == 6
+
+
+HOSTILE_REFS = [
+    "ls1q_" + "bGl2ZS9vdGhlcg==",       # padded
+    "ls2q_bGl2ZS9vdGhlcg",              # another version
+    "ls1x_bGl2ZS9vdGhlcg",              # no such source
+    "ls1q_" + "A" * 195,                # too long for Stripe, no stream
+    "ls1q_bGl2ZS8uLi9ldGM",             # "live/../etc"
+    "ls1q_bGl2ZS9kZW1vAHg",             # "live/demo\0x"
+    "ls1q_bGl2ZS9kZW1v!",               # outside base64url
+    "cart-4711",                        # the shop's own reference
+]
+
+
+def test_stripe_hostile_reference(wh):
+    """A client_reference_id that is no liveshop reference is passed
+    over: with metadata naming the stream the order counts by it; without,
+    it is no live order (200, ignored) and changes nothing."""
+    stream = "live/wh-link-hostile"
+    api = wh.api_for(stream)
+    put_offer(api, h.offer("hr-1", stock=50, price="2.00"))
+    for ref in HOSTILE_REFS:
+        before = snapshot(wh, stream)
+        o = link_order("stripe", stream, None, [("hr-1", 1, "2.00")],
+                       ref=ref)
+        assert_ignored(send(wh, o), "client_reference_id %r" % ref)
+        assert_unchanged(wh, stream, before,
+                         "a Stripe session with client_reference_id %r"
+                         % ref)
+        o = make_order("stripe", stream, [("hr-1", 1, "2.00")])
+        o.body["data"]["object"]["client_reference_id"] = ref
+        o = Order("stripe", o.body, o.delivery_id, o.order_id, stream,
+                  o.items)
+        assert_attributed(wh, o, None, 1)
+    assert ok(api.state())["stock"]["hr-1"] == 50 - len(HOSTILE_REFS)
+    # metadata and a reference of another stream: the metadata wins
+    o = make_order("stripe", stream, [("hr-1", 1, "2.00")])
+    o.body["data"]["object"]["client_reference_id"] = stripe_ref(
+        "live/wh-link-elsewhere", "qr")
+    o = Order("stripe", o.body, o.delivery_id, o.order_id, stream, o.items)
+    assert_attributed(wh, o, None, 1)
+
+
+def test_source_survives_restart(make_setup):
+    """Order lines with a source read back after a restart (the report
+    rebuilt from the journal counts them), beside lines without one."""
+    ls = make_setup(**WH_CONF)
+    stream = "live/wh-link-restart"
+    api = ls.api_for(stream)
+    put_offer(api, h.offer("sr-1", stock=100, price="3.00"))
+    sent = []
+    for provider in h.PROVIDERS:
+        for source in ("qr", "player", None):
+            if provider == "stripe" and source is None:
+                continue
+            o = link_order(provider, stream, source, [("sr-1", 1, "3.00")])
+            assert_attributed(ls, o, source, 1)
+            sent.append((o, source))
+    before = snapshot(ls, stream)
+    ls.nginx.kill9()
+    ls.nginx.start()
+    for o, _ in sent:
+        assert_duplicate(send(ls, o), o)
+    assert_unchanged(ls, stream, before, "a restart")
+    assert ok(api.state())["stock"]["sr-1"] == 100 - len(sent)
+    ro = report_offer(report_of(api), "sr-1")
+    assert ro["orders"] == len(sent), ro
+    got = {(r["provider"], r["order"].get("source"))
+           for r in journal(ls, stream).orders}
+    assert got == {(o.provider, s) for o, s in sent}, got

@@ -827,6 +827,14 @@ static void test_order_line(void **state)
 		  "\"oversold\":2}]},\"provider\":\"standard\",\"at\":"
 		  "\"2026-11-24T10:00:00.123Z\",\"events\":[]}\n");
 	free(line);
+
+	/* Where the buyer came from, after the stream; never "". */
+	strcpy(o.source, LSHOP_SOURCE_QR);
+	line = lshop_journal_order_line(&o, LSHOP_PROVIDER_STRIPE, T0, NULL, 0,
+					&len);
+	assert_non_null(strstr(line, "\"stream\":\"live/demo\",\"source\":"
+				     "\"qr\",\"items\":"));
+	free(line);
 	free(e0);
 	free(e1);
 }
@@ -863,17 +871,19 @@ static void test_order_round_trip(void **state)
 	tl_pin(&tl, &ltd, T0, 0);
 	tl_pin(&direct, &ltd, T0, 0);
 
-	/* 2 of 3 sold; a delivery id */
+	/* 2 of 3 sold; a delivery id; from a QR code */
 	written[0] = make_order("1001", "sku-ltd", 2, "39.98");
 	strcpy(written[0].delivery_id, "wh_1");
+	strcpy(written[0].source, LSHOP_SOURCE_QR);
 	/* 1 sold, 1 oversold, sold out; plus an offer not in the catalog
 	 * and one without a limit */
 	written[1] = make_order("1002", "sku-ltd", 2, "39.98");
 	order_add(&written[1], "sku-ghost", 3, "3");
 	order_add(&written[1], "sku-free", 1, "0");
 	strcpy(written[1].items[1].currency, "JPY");
-	/* nothing left: no events at all */
+	/* nothing left: no events at all; from the player */
 	written[2] = make_order("cs_test_a1", "sku-ltd", 5, "99.95");
+	strcpy(written[2].source, LSHOP_SOURCE_PLAYER);
 	strcpy(written[2].delivery_id, "evt_1NG8Du2eZvKYlo2CUI79vXWy");
 	/* the most items an order holds */
 	memset(&written[3], 0, sizeof(written[3]));
@@ -970,6 +980,9 @@ static void test_order_round_trip(void **state)
 	}
 	assert_string_equal(s.order_log[0].delivery_id, "wh_1");
 	assert_string_equal(s.order_log[1].delivery_id, "");
+	assert_string_equal(s.order_log[0].source, "qr");
+	assert_string_equal(s.order_log[1].source, "");
+	assert_string_equal(s.order_log[2].source, "player");
 	assert_true(s.order_log[1].items[0].oversold == 1);
 	assert_true(s.order_log[2].items[0].oversold == 5);
 
@@ -1021,13 +1034,15 @@ static void test_bad_order_line_is_skipped_whole(void **state)
 					  "order.items",
 					  "provider",
 					  "events",
-					  "at"};
+					  "at",
+					  "order.source",
+					  "order.source"};
 	lshop_order o = make_order("1001", "sku-a", 2, "39.98");
 	lshop_event evs[3];
 	lshop_replay_result res;
 	lshop_state st;
 	timeline tl;
-	char *bad[12], *good, *e1, *buf;
+	char *bad[14], *good, *e1, *buf;
 	const char *head;
 	size_t nbad = 0, i, len;
 	uint64_t next;
@@ -1098,6 +1113,15 @@ static void test_bad_order_line_is_skipped_whole(void **state)
 			  head);
 	bad[nbad++] = fmt("{\"order\":%s\"items\":[]},\"provider\":"
 			  "\"standard\",\"events\":[%s]}\n",
+			  head, e1);
+	/* A source is written only when it is one. */
+	bad[nbad++] = fmt("{\"order\":%s\"source\":\"tv\",\"items\":[]},"
+			  "\"provider\":\"standard\",\"at\":"
+			  "\"2026-11-24T10:00:00Z\",\"events\":[%s]}\n",
+			  head, e1);
+	bad[nbad++] = fmt("{\"order\":%s\"source\":\"\",\"items\":[]},"
+			  "\"provider\":\"standard\",\"at\":"
+			  "\"2026-11-24T10:00:00Z\",\"events\":[%s]}\n",
 			  head, e1);
 
 	assert_int_equal(nbad, sizeof(why) / sizeof(why[0]));

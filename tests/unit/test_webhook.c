@@ -883,6 +883,7 @@ static void roundtrip(const lshop_order *o)
 			 1);
 	assert_string_equal(back.order_id, o->order_id);
 	assert_string_equal(back.stream, o->stream);
+	assert_string_equal(back.source, o->source);
 	assert_int_equal(back.nitems, o->nitems);
 	assert_memory_equal(back.items, o->items,
 			    o->nitems * sizeof(o->items[0]));
@@ -1200,6 +1201,375 @@ static void test_no_stream(void **state)
 	expect_field_error(LSHOP_PROVIDER_SHOPIFY, "orders/paid", v,
 			   "note_attributes");
 	(void)o;
+}
+
+/* ---- where the buyer came from (SPEC §16, docs/webhooks.md) ---- */
+
+/* "ls1" 'q' '_' base64url("live/demo"), as written by hand */
+#define REF_DEMO_QR     "ls1q_bGl2ZS9kZW1v"
+#define REF_OTHER_QR    "ls1q_bGl2ZS9vdGhlcg"
+#define REF_OTHER_PLAYER "ls1p_bGl2ZS9vdGhlcg"
+
+/*
+ * References that are not liveshop's, or not any more after decoding:
+ * each is passed over as if the field were empty.
+ */
+static const char *const hostile_refs[] = {
+    "",
+    "cart-4711",                    /* the shop's own id */
+    "ls2q_bGl2ZS9vdGhlcg",          /* another version */
+    "ls1x_bGl2ZS9vdGhlcg",          /* no such source */
+    "LS1q_bGl2ZS9vdGhlcg",          /* case matters */
+    "ls1q-bGl2ZS9vdGhlcg",          /* no '_' */
+    "ls1qbGl2ZS9vdGhlcg",           /* no '_' at all */
+    "ls1q_",                        /* nothing after it */
+    "ls1q_b",                       /* no whole byte */
+    "ls1q_bGl2ZS9vdGhlcg==",        /* padding is not base64url's here */
+    "ls1q_bGl2ZS9vdGhlcg!",         /* outside [A-Za-z0-9_-] */
+    "ls1q_bGl2 ZS9vdGhlcg",         /* a space */
+    "ls1q_bGl2ZS+vdGhlcg",          /* base64, not base64url */
+    "ls1q_ZGVtbw",                  /* "demo": no APP/NAME */
+    "ls1q_bGl2ZS8uLi9ldGM",         /* "live/../etc" */
+    "ls1q_bGl2ZS9hIGI",             /* "live/a b" */
+    "ls1q_bGl2ZS9kZW1vAHg",         /* "live/demo\0x" */
+    "ls1q_bGl2ZS8",                 /* "live/" */
+    "ls1q_-_-_-_-",                 /* bytes no stream is made of */
+};
+#define N_HOSTILE_REFS (sizeof(hostile_refs) / sizeof(hostile_refs[0]))
+
+/* The Shopify sample with a liveshop_src attribute of value v. */
+static json_t *shopify_with_src(json_t *v)
+{
+	json_t *o = load_json(SHOPIFY_FILE);
+
+	json_array_append_new(json_object_get(o, "note_attributes"),
+			      json_pack("{s:s,s:o}", "name", "liveshop_src",
+					"value", v));
+	return o;
+}
+
+static json_t *wc_with_src(json_t *v)
+{
+	json_t *o = load_json(WC_FILE);
+
+	json_array_append_new(json_object_get(o, "meta_data"),
+			      json_pack("{s:i,s:s,s:o}", "id", 13108, "key",
+					"liveshop_src", "value", v));
+	return o;
+}
+
+/* A Stripe session from a Payment Link: no liveshop_stream metadata,
+ * client_reference_id ref (NULL: none). */
+static json_t *stripe_link(const char *ref)
+{
+	json_t *v = load_json(STRIPE_FILE);
+
+	json_object_del(stripe_meta(v), "liveshop_stream");
+	json_object_set_new(stripe_session(v), "client_reference_id",
+			    ref ? json_string(ref) : json_null());
+	json_object_set_new(stripe_session(v), "payment_link",
+			    json_string("plink_1QKb7dLkdIwHu7ixAbCdEfGh"));
+	return v;
+}
+
+static void test_source_shopify(void **state)
+{
+	lshop_order o;
+	json_t *attrs;
+	char *json;
+
+	(void)state;
+	/* A cart permalink's attributes[liveshop_src]=qr. */
+	parse_json(LSHOP_PROVIDER_SHOPIFY, "orders/paid",
+		   shopify_with_src(json_string("qr")), 1, &o);
+	assert_string_equal(o.stream, "live/demo");
+	assert_string_equal(o.source, "qr");
+	assert_int_equal(o.nitems, 2);
+	json = lshop_order_to_json(&o, NULL);
+	assert_non_null(strstr(json, "\"stream\":\"live/demo\",\"source\":"
+				     "\"qr\","));
+	free(json);
+	roundtrip(&o);
+	parse_json(LSHOP_PROVIDER_SHOPIFY, "orders/paid",
+		   shopify_with_src(json_string("player")), 1, &o);
+	assert_string_equal(o.source, "player");
+	roundtrip(&o);
+
+	/* None: "" (the player's plain buy URL carries no ls_src). */
+	parse_json(LSHOP_PROVIDER_SHOPIFY, "orders/paid",
+		   load_json(SHOPIFY_FILE), 1, &o);
+	assert_string_equal(o.source, "");
+	json = lshop_order_to_json(&o, NULL);
+	assert_null(strstr(json, "source"));
+	free(json);
+
+	/* Any other value is left out; the order counts all the same. */
+	parse_json(LSHOP_PROVIDER_SHOPIFY, "orders/paid",
+		   shopify_with_src(json_string("QR")), 1, &o);
+	assert_string_equal(o.source, "");
+	parse_json(LSHOP_PROVIDER_SHOPIFY, "orders/paid",
+		   shopify_with_src(json_string("qr ")), 1, &o);
+	assert_string_equal(o.source, "");
+	parse_json(LSHOP_PROVIDER_SHOPIFY, "orders/paid",
+		   shopify_with_src(json_string("tiktok")), 1, &o);
+	assert_string_equal(o.source, "");
+	parse_json(LSHOP_PROVIDER_SHOPIFY, "orders/paid",
+		   shopify_with_src(json_stringn("qr\0x", 4)), 1, &o);
+	assert_string_equal(o.source, "");
+	parse_json(LSHOP_PROVIDER_SHOPIFY, "orders/paid",
+		   shopify_with_src(json_integer(1)), 1, &o);
+	assert_string_equal(o.source, "");
+	parse_json(LSHOP_PROVIDER_SHOPIFY, "orders/paid",
+		   shopify_with_src(json_null()), 1, &o);
+	assert_string_equal(o.source, "");
+	/* An attribute without a value, or not an object after the
+	 * stream's, is passed over too. */
+	attrs = load_json(SHOPIFY_FILE);
+	json_array_append_new(json_object_get(attrs, "note_attributes"),
+			      json_pack("{s:s}", "name", "liveshop_src"));
+	parse_json(LSHOP_PROVIDER_SHOPIFY, "orders/paid", attrs, 1, &o);
+	assert_string_equal(o.source, "");
+	/* A source without a stream is no live order. */
+	attrs = shopify_with_src(json_string("qr"));
+	json_array_remove(json_object_get(attrs, "note_attributes"), 1);
+	expect_ignored(LSHOP_PROVIDER_SHOPIFY, "orders/paid", attrs,
+		       "note_attributes");
+}
+
+static void test_source_woocommerce(void **state)
+{
+	lshop_order o;
+	json_t *v;
+
+	(void)state;
+	/* ?add-to-cart=ID&ls_stream=live%2Fdemo&ls_src=qr, copied into
+	 * the order's meta by the snippet of docs/webhooks.md */
+	parse_json(LSHOP_PROVIDER_WOOCOMMERCE, "order.created",
+		   wc_with_src(json_string("qr")), 1, &o);
+	assert_string_equal(o.stream, "live/demo");
+	assert_string_equal(o.source, "qr");
+	roundtrip(&o);
+	parse_json(LSHOP_PROVIDER_WOOCOMMERCE, "order.updated",
+		   wc_with_src(json_string("player")), 1, &o);
+	assert_string_equal(o.source, "player");
+	parse_json(LSHOP_PROVIDER_WOOCOMMERCE, "order.created",
+		   load_json(WC_FILE), 1, &o);
+	assert_string_equal(o.source, "");
+	parse_json(LSHOP_PROVIDER_WOOCOMMERCE, "order.created",
+		   wc_with_src(json_string("<script>")), 1, &o);
+	assert_string_equal(o.source, "");
+	parse_json(LSHOP_PROVIDER_WOOCOMMERCE, "order.created",
+		   wc_with_src(json_pack("[s]", "qr")), 1, &o);
+	assert_string_equal(o.source, "");
+	/* The first liveshop_src counts, as the first liveshop_stream. */
+	v = wc_with_src(json_string("qr"));
+	json_array_append_new(json_object_get(v, "meta_data"),
+			      json_pack("{s:s,s:s}", "key", "liveshop_src",
+					"value", "player"));
+	parse_json(LSHOP_PROVIDER_WOOCOMMERCE, "order.created", v, 1, &o);
+	assert_string_equal(o.source, "qr");
+}
+
+static void test_source_stripe(void **state)
+{
+	char ref[LSHOP_REF_MAX], *json;
+	lshop_order o;
+	json_t *v;
+	size_t i;
+
+	(void)state;
+	/* A Payment Link opened with ?client_reference_id={ref}. */
+	parse_json(LSHOP_PROVIDER_STRIPE, NULL, stripe_link(REF_OTHER_QR), 1,
+		   &o);
+	assert_string_equal(o.stream, "live/other");
+	assert_string_equal(o.source, "qr");
+	assert_int_equal(o.nitems, 2);
+	assert_item(&o, 0, "sku-123", 2, "42.99", "EUR");
+	roundtrip(&o);
+	/* Nothing of the reference is kept beyond its stream and source. */
+	json = lshop_order_to_json(&o, NULL);
+	assert_null(strstr(json, "ls1q"));
+	free(json);
+	parse_json(LSHOP_PROVIDER_STRIPE, NULL, stripe_link(REF_OTHER_PLAYER),
+		   1, &o);
+	assert_string_equal(o.stream, "live/other");
+	assert_string_equal(o.source, "player");
+	/* What the core encodes, the adapter reads back. */
+	assert_true(lshop_ref_encode("live/demo-2.x_y", LSHOP_SOURCE_QR, ref,
+				     sizeof(ref)) > 0);
+	parse_json(LSHOP_PROVIDER_STRIPE, NULL, stripe_link(ref), 1, &o);
+	assert_string_equal(o.stream, "live/demo-2.x_y");
+	assert_string_equal(o.source, "qr");
+
+	/* Metadata and a reference: the metadata's stream wins; the
+	 * reference's source only goes with its own stream. */
+	v = stripe_link(REF_OTHER_QR);
+	json_object_set_new(stripe_meta(v), "liveshop_stream",
+			    json_string("live/demo"));
+	parse_json(LSHOP_PROVIDER_STRIPE, NULL, v, 1, &o);
+	assert_string_equal(o.stream, "live/demo");
+	assert_string_equal(o.source, "");
+	v = stripe_link(REF_DEMO_QR);
+	json_object_set_new(stripe_meta(v), "liveshop_stream",
+			    json_string("live/demo"));
+	parse_json(LSHOP_PROVIDER_STRIPE, NULL, v, 1, &o);
+	assert_string_equal(o.stream, "live/demo");
+	assert_string_equal(o.source, "qr");
+	v = stripe_link(REF_DEMO_QR);
+	json_object_set_new(stripe_meta(v), "liveshop_stream",
+			    json_string("live/demo"));
+	json_object_set_new(stripe_meta(v), "liveshop_src",
+			    json_string("player"));
+	parse_json(LSHOP_PROVIDER_STRIPE, NULL, v, 1, &o);
+	assert_string_equal(o.source, "player");
+	/* metadata.liveshop_src alone, and a value of no source */
+	v = load_json(STRIPE_FILE);
+	json_object_set_new(stripe_meta(v), "liveshop_src", json_string("qr"));
+	parse_json(LSHOP_PROVIDER_STRIPE, NULL, v, 1, &o);
+	assert_string_equal(o.source, "qr");
+	v = load_json(STRIPE_FILE);
+	json_object_set_new(stripe_meta(v), "liveshop_src", json_string("q"));
+	parse_json(LSHOP_PROVIDER_STRIPE, NULL, v, 1, &o);
+	assert_string_equal(o.source, "");
+	/* The sample: metadata, client_reference_id null. */
+	parse_json(LSHOP_PROVIDER_STRIPE, NULL, load_json(STRIPE_FILE), 1, &o);
+	assert_string_equal(o.source, "");
+
+	/* Hostile references: with metadata, the order counts by it ... */
+	for (i = 0; i < N_HOSTILE_REFS; i++) {
+		v = load_json(STRIPE_FILE);
+		json_object_set_new(stripe_session(v), "client_reference_id",
+				    json_string(hostile_refs[i]));
+		parse_json(LSHOP_PROVIDER_STRIPE, NULL, v, 1, &o);
+		assert_string_equal(o.stream, "live/demo");
+		assert_string_equal(o.source, "");
+	}
+	/* ... without, it is no live order, as without any reference. */
+	for (i = 0; i < N_HOSTILE_REFS; i++)
+		expect_ignored(LSHOP_PROVIDER_STRIPE, NULL,
+			       stripe_link(hostile_refs[i]),
+			       "data.object.metadata.liveshop_stream");
+	expect_ignored(LSHOP_PROVIDER_STRIPE, NULL, stripe_link(NULL),
+		       "data.object.metadata.liveshop_stream");
+	/* NUL inside; too long for Stripe (200) and for a stream. */
+	v = stripe_link(NULL);
+	json_object_set_new(stripe_session(v), "client_reference_id",
+			    json_stringn("ls1q_bGl2ZS9vdGhlcg\0", 20));
+	expect_ignored(LSHOP_PROVIDER_STRIPE, NULL, v,
+		       "data.object.metadata.liveshop_stream");
+	memset(ref, 'A', sizeof(ref) - 1);
+	memcpy(ref, "ls1q_", 5);
+	ref[sizeof(ref) - 1] = '\0';
+	expect_ignored(LSHOP_PROVIDER_STRIPE, NULL, stripe_link(ref),
+		       "data.object.metadata.liveshop_stream");
+	ref[150] = '\0';
+	expect_ignored(LSHOP_PROVIDER_STRIPE, NULL, stripe_link(ref),
+		       "data.object.metadata.liveshop_stream");
+	/* The longest stream's reference still fits Stripe's 200. */
+	memset(ref, 0, sizeof(ref));
+	{
+		char stream[LSHOP_STREAM_MAX + 1];
+
+		memset(stream, 'a', LSHOP_STREAM_MAX);
+		stream[64] = '/';
+		stream[LSHOP_STREAM_MAX] = '\0';
+		assert_true(lshop_stream_valid(stream, strlen(stream)));
+		assert_true(lshop_ref_encode(stream, LSHOP_SOURCE_PLAYER, ref,
+					     sizeof(ref)) > 0);
+		assert_true(strlen(ref) <= 200);
+		parse_json(LSHOP_PROVIDER_STRIPE, NULL, stripe_link(ref), 1,
+			   &o);
+		assert_string_equal(o.stream, stream);
+		assert_string_equal(o.source, "player");
+	}
+	/* A client_reference_id of another type is the shop's business. */
+	v = stripe_link(NULL);
+	json_object_set_new(stripe_session(v), "client_reference_id",
+			    json_integer(42));
+	expect_ignored(LSHOP_PROVIDER_STRIPE, NULL, v,
+		       "data.object.metadata.liveshop_stream");
+	v = load_json(STRIPE_FILE);
+	json_object_set_new(stripe_session(v), "client_reference_id",
+			    json_pack("{s:s}", "ref", REF_OTHER_QR));
+	parse_json(LSHOP_PROVIDER_STRIPE, NULL, v, 1, &o);
+	assert_string_equal(o.stream, "live/demo");
+	/* An invalid metadata stream stays the shop's mistake (400), a
+	 * good reference notwithstanding. */
+	v = stripe_link(REF_OTHER_QR);
+	json_object_set_new(stripe_meta(v), "liveshop_stream",
+			    json_string("demo"));
+	expect_field_error(LSHOP_PROVIDER_STRIPE, NULL, v,
+			   "data.object.metadata.liveshop_stream");
+	/* A reference brings a stream, not items. */
+	v = stripe_link(REF_OTHER_QR);
+	json_object_del(stripe_meta(v), "liveshop_items");
+	expect_ignored(LSHOP_PROVIDER_STRIPE, NULL, v, STRIPE_ITEMS);
+}
+
+static void test_source_standard(void **state)
+{
+	lshop_order o;
+	json_t *v;
+	char *json;
+
+	(void)state;
+	v = load_json(STANDARD_FILE);
+	json_object_set_new(v, "source", json_string("qr"));
+	parse_json(LSHOP_PROVIDER_STANDARD, NULL, v, 1, &o);
+	assert_string_equal(o.source, "qr");
+	json = lshop_order_to_json(&o, NULL);
+	assert_string_equal(
+	    json, "{\"type\":\"order.paid\",\"order_id\":\"1001\",\"stream\":"
+		  "\"live/demo\",\"source\":\"qr\",\"items\":[{\"offer\":"
+		  "\"sku-123\",\"quantity\":2,\"amount\":\"39.98\","
+		  "\"currency\":\"EUR\"},{\"offer\":\"sku-9\",\"quantity\":1,"
+		  "\"amount\":\"24.50\",\"currency\":\"EUR\"}]}");
+	free(json);
+	roundtrip(&o);
+	v = load_json(STANDARD_FILE);
+	json_object_set_new(v, "source", json_string("player"));
+	parse_json(LSHOP_PROVIDER_STANDARD, NULL, v, 1, &o);
+	assert_string_equal(o.source, "player");
+	/* Optional, and never a reason to refuse the order. */
+	parse_json(LSHOP_PROVIDER_STANDARD, NULL, load_json(STANDARD_FILE), 1,
+		   &o);
+	assert_string_equal(o.source, "");
+	v = load_json(STANDARD_FILE);
+	json_object_set_new(v, "source", json_string("email"));
+	parse_json(LSHOP_PROVIDER_STANDARD, NULL, v, 1, &o);
+	assert_string_equal(o.source, "");
+	v = load_json(STANDARD_FILE);
+	json_object_set_new(v, "source", json_integer(7));
+	parse_json(LSHOP_PROVIDER_STANDARD, NULL, v, 1, &o);
+	assert_string_equal(o.source, "");
+	v = load_json(STANDARD_FILE);
+	json_object_set_new(v, "source", json_null());
+	parse_json(LSHOP_PROVIDER_STANDARD, NULL, v, 1, &o);
+	assert_string_equal(o.source, "");
+}
+
+/* The answer names the source when there is one. */
+static void test_source_answer(void **state)
+{
+	lshop_order o;
+	char *a;
+
+	(void)state;
+	parse_json(LSHOP_PROVIDER_SHOPIFY, "orders/paid",
+		   shopify_with_src(json_string("qr")), 1, &o);
+	a = lshop_webhook_answer_json(&o, 0, 3, 0, NULL, NULL);
+	assert_string_equal(a, "{\"ok\":true,\"duplicate\":false,"
+			       "\"order_id\":\"5839204810771\",\"stream\":"
+			       "\"live/demo\",\"source\":\"qr\",\"sold\":3,"
+			       "\"oversold\":0}");
+	free(a);
+	a = lshop_webhook_answer_json(&o, 1, 0, 0, NULL, NULL);
+	assert_null(strstr(a, "source"));
+	free(a);
+	o.source[0] = '\0';
+	a = lshop_webhook_answer_json(&o, 0, 3, 0, NULL, NULL);
+	assert_null(strstr(a, "source"));
+	free(a);
 }
 
 static void test_skipped_items(void **state)
@@ -1697,6 +2067,11 @@ int main(void)
 	    cmocka_unit_test(test_map_woocommerce),
 	    cmocka_unit_test(test_map_stripe),
 	    cmocka_unit_test(test_no_stream),
+	    cmocka_unit_test(test_source_shopify),
+	    cmocka_unit_test(test_source_woocommerce),
+	    cmocka_unit_test(test_source_stripe),
+	    cmocka_unit_test(test_source_standard),
+	    cmocka_unit_test(test_source_answer),
 	    cmocka_unit_test(test_skipped_items),
 	    cmocka_unit_test(test_amounts),
 	    cmocka_unit_test(test_errors),

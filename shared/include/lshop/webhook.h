@@ -5,8 +5,10 @@
  *
  * The canonical order:
  *   {"type":"order.paid","order_id":"1001","stream":"live/demo",
+ *    "source":"qr",
  *    "items":[{"offer":"sku-123","quantity":2,"amount":"39.98",
  *              "currency":"EUR"}]}
+ * "source" is optional: "player" or "qr" (offer.h, LSHOP_SOURCE_*).
  */
 #ifndef LSHOP_WEBHOOK_H
 #define LSHOP_WEBHOOK_H
@@ -114,6 +116,9 @@ typedef struct lshop_order {
 	char order_id[LSHOP_ORDER_ID_MAX + 1]; /* printable ASCII */
 	char delivery_id[LSHOP_DELIVERY_ID_MAX + 1]; /* stripe: event id */
 	char stream[LSHOP_STREAM_MAX + 1];
+	/* where the buyer came from, LSHOP_SOURCE_PLAYER or LSHOP_SOURCE_QR
+	 * (offer.h); "" when the order does not say (docs/webhooks.md) */
+	char source[8];
 	size_t nitems;
 	lshop_order_item items[LSHOP_ORDER_ITEMS_MAX];
 } lshop_order;
@@ -125,20 +130,32 @@ typedef struct lshop_order {
  *  standard:    the canonical order itself, "type":"order.paid";
  *  shopify:     orders/create and orders/paid: "id" → order_id;
  *               line_items[].sku → offer, .quantity, .price × quantity →
- *               amount, order "currency"; the stream from note_attributes
- *               [{"name":"liveshop_stream","value":"live/demo"}];
+ *               amount, order "currency"; the stream and source from
+ *               note_attributes [{"name":"liveshop_stream","value":
+ *               "live/demo"},{"name":"liveshop_src","value":"qr"}] (what
+ *               a cart permalink's attributes[liveshop_stream] and
+ *               attributes[liveshop_src] become);
  *  woocommerce: order.created, order.updated with "status" processing or
  *               completed: "id", line_items[].sku/.quantity/.total,
  *               "currency", meta_data [{"key":"liveshop_stream",
- *               "value":…}];
+ *               "value":…},{"key":"liveshop_src","value":…}];
  *  stripe:      checkout.session.completed with payment_status "paid":
- *               data.object.id → order_id, metadata.liveshop_stream, and
+ *               data.object.id → order_id; the stream and source from
+ *               metadata.liveshop_stream and .liveshop_src, else from
+ *               data.object.client_reference_id when it is a reference
+ *               of lshop_ref_encode (what a Payment Link passes on); the
+ *               metadata wins when both name a stream, since whoever
+ *               created the session set it, while the reference comes
+ *               from a link anyone can pass on; and
  *               the items from data.object.metadata.liveshop_items
  *               ("sku-123:2,sku-9:1") with amount_total / currency
  *               (stripe's minor units → a decimal string by the
  *               currency's exponent, 2 but for zero-decimal currencies);
  *               delivery_id = the event "id".
- * Line items without a SKU that is an offer id are left out.
+ * Line items without a SKU that is an offer id are left out. A source
+ * other than "player" or "qr" is left out (source ""), never refused; a
+ * client_reference_id that is no reference is not liveshop's and is
+ * passed over.
  * Returns 1 for an order to count, 0 for a delivery to acknowledge and
  * ignore (another event or status, or no liveshop items; err says why),
  * -1 with err naming the field for a body that is not what the provider
@@ -170,7 +187,8 @@ size_t lshop_purchase_events(lshop_order_item *item, int64_t *stock,
  *   ignored != NULL:  {"ok":true,"ignored":IGNORED}
  *   duplicate:        {"ok":true,"duplicate":true,"order_id":ID}
  *   else:             {"ok":true,"duplicate":false,"order_id":ID,
- *                      "stream":S,"sold":N,"oversold":N}
+ *                      "stream":S,"source":SRC,"sold":N,"oversold":N}
+ *                     ("source" only when the order has one)
  */
 char *lshop_webhook_answer_json(const lshop_order *order, int duplicate,
 				int64_t sold, int64_t oversold,
