@@ -134,8 +134,14 @@ static int ngx_http_live_shop_report_audience(void *arg,
     const lshop_audience *a, int full, int64_t at_ms);
 static ngx_int_t ngx_http_live_shop_report_csv(ngx_http_request_t *r,
     u_char *body, size_t len);
+static ngx_int_t ngx_http_live_shop_chapters(ngx_http_request_t *r,
+    u_char *body, size_t len);
+static ngx_int_t ngx_http_live_shop_commissions(ngx_http_request_t *r,
+    u_char *body, size_t len);
+static ngx_int_t ngx_http_live_shop_period(ngx_http_request_t *r,
+    int64_t *from, int64_t *to, int *by_host, lshop_error *err);
 static ngx_int_t ngx_http_live_shop_report_send(ngx_http_request_t *r,
-    ngx_uint_t csv);
+    ngx_uint_t format);
 static int ngx_http_live_shop_report_order(void *arg,
     const lshop_order *order, lshop_provider provider, int64_t at_ms);
 
@@ -400,6 +406,10 @@ static ngx_http_live_shop_route_t  ngx_http_live_shop_routes[] = {
       ngx_http_live_shop_report_csv, 0,
       ngx_null_string },
 
+    { ngx_string("commissions.csv"), 0, NGX_HTTP_GET|NGX_HTTP_HEAD, 1,
+      ngx_http_live_shop_commissions, 0,
+      ngx_null_string },
+
     /* SPEC §14 */
 
     { ngx_string("shows"), 1, NGX_HTTP_PUT, 1,
@@ -421,6 +431,12 @@ static ngx_http_live_shop_route_t  ngx_http_live_shop_routes[] = {
     { ngx_string("shows.ics"), 0, NGX_HTTP_GET|NGX_HTTP_HEAD, 0,
       ngx_http_live_shop_calendar, 0,
       ngx_null_string },
+
+    /* SPEC §16 */
+
+    { ngx_string("shows"), 1, NGX_HTTP_GET|NGX_HTTP_HEAD, 0,
+      ngx_http_live_shop_chapters, 0,
+      ngx_string("chapters.vtt") },
 
     { ngx_string("show"), 0, NGX_HTTP_POST, 1,
       ngx_http_live_shop_control, NGX_LIVE_SHOP_SHOW_START,
@@ -2182,6 +2198,13 @@ typedef struct {
 } ngx_http_live_shop_report_ctx_t;
 
 
+/* what ngx_http_live_shop_report_send answers with */
+#define NGX_HTTP_LIVE_SHOP_REPORT_JSON      0
+#define NGX_HTTP_LIVE_SHOP_REPORT_CSV       1
+#define NGX_HTTP_LIVE_SHOP_REPORT_CHAPTERS  2
+#define NGX_HTTP_LIVE_SHOP_REPORT_COMMISSIONS  3
+
+
 /*
  * SPEC §5 and §14: the report, computed from the journal by the core:
  * ?shows=N (1-50) of the last shows, or ?show=ID for one; report.csv the
@@ -2191,7 +2214,7 @@ typedef struct {
 static ngx_int_t
 ngx_http_live_shop_report(ngx_http_request_t *r, u_char *body, size_t len)
 {
-    return ngx_http_live_shop_report_send(r, 0);
+    return ngx_http_live_shop_report_send(r, NGX_HTTP_LIVE_SHOP_REPORT_JSON);
 }
 
 
@@ -2199,17 +2222,109 @@ static ngx_int_t
 ngx_http_live_shop_report_csv(ngx_http_request_t *r, u_char *body,
     size_t len)
 {
-    return ngx_http_live_shop_report_send(r, 1);
+    return ngx_http_live_shop_report_send(r, NGX_HTTP_LIVE_SHOP_REPORT_CSV);
+}
+
+
+/*
+ * SPEC §16: shows/ID/chapters.vtt, one WebVTT cue per pin of the show,
+ * timed against its recording; from the same report as the others
+ */
+
+static ngx_int_t
+ngx_http_live_shop_chapters(ngx_http_request_t *r, u_char *body, size_t len)
+{
+    return ngx_http_live_shop_report_send(r,
+                                          NGX_HTTP_LIVE_SHOP_REPORT_CHAPTERS);
+}
+
+
+/*
+ * SPEC §16, docs/kpis.md "Commissions": commissions.csv, the payout rows
+ * of the shows started in [from, to) (?from=&to=, RFC 3339, each
+ * optional), or with ?by=host one row per host and currency
+ */
+
+static ngx_int_t
+ngx_http_live_shop_commissions(ngx_http_request_t *r, u_char *body,
+    size_t len)
+{
+    return ngx_http_live_shop_report_send(r,
+                                          NGX_HTTP_LIVE_SHOP_REPORT_COMMISSIONS);
 }
 
 
 static ngx_int_t
-ngx_http_live_shop_report_send(ngx_http_request_t *r, ngx_uint_t csv)
+ngx_http_live_shop_period(ngx_http_request_t *r, int64_t *from, int64_t *to,
+    int *by_host, lshop_error *err)
 {
+    u_char      *dst, *src, buf[64];
+    int64_t     *ms;
+    ngx_str_t    arg;
+    ngx_uint_t   i;
+
+    static const char  *names[] = { "from", "to" };
+
+    *from = INT64_MIN;
+    *to = INT64_MAX;
+    *by_host = 0;
+
+    for (i = 0; i < 2; i++) {
+        if (ngx_http_arg(r, (u_char *) names[i], ngx_strlen(names[i]), &arg)
+            != NGX_OK)
+        {
+            continue;
+        }
+
+        ms = i ? to : from;
+        dst = buf;
+        src = arg.data;
+
+        if (arg.len < sizeof(buf)) {
+            /* "%3A" for ':' and "%2B" for '+' as a client encodes them */
+            ngx_unescape_uri(&dst, &src, arg.len, 0);
+        }
+
+        if (arg.len >= sizeof(buf)
+            || lshop_time_parse((char *) buf, dst - buf, ms) != 0)
+        {
+            lshop_error_set(err, "invalid_field", names[i],
+                            "%s must be an RFC 3339 time, like "
+                            "2026-11-01T00:00:00Z", names[i]);
+            return NGX_ERROR;
+        }
+    }
+
+    if (*from >= *to) {
+        lshop_error_set(err, "invalid_field", "to", "to must be after from");
+        return NGX_ERROR;
+    }
+
+    if (ngx_http_arg(r, (u_char *) "by", sizeof("by") - 1, &arg) == NGX_OK) {
+        if (arg.len != sizeof("host") - 1
+            || ngx_strncmp(arg.data, "host", arg.len) != 0)
+        {
+            lshop_error_set(err, "invalid_field", "by",
+                            "by must be \"host\" (or left out, for one "
+                            "row per show, offer, currency and rate)");
+            return NGX_ERROR;
+        }
+
+        *by_host = 1;
+    }
+
+    return NGX_OK;
+}
+
+
+static ngx_int_t
+ngx_http_live_shop_report_send(ngx_http_request_t *r, ngx_uint_t format)
+{
+    int                               by_host;
     char                             *out, name[LSHOP_STREAM_MAX + 1];
     char                              show[LSHOP_ID_MAX + 1];
     size_t                            n;
-    int64_t                           folded, now;
+    int64_t                           folded, now, from, to;
     ngx_int_t                         rc, last;
     ngx_str_t                         ledger, arg, body;
     lshop_error                       err;
@@ -2220,6 +2335,7 @@ ngx_http_live_shop_report_send(ngx_http_request_t *r, ngx_uint_t csv)
     ngx_http_live_shop_report_ctx_t   rctx;
 
     static ngx_str_t  csv_type = ngx_string("text/csv; charset=utf-8");
+    static ngx_str_t  vtt_type = ngx_string("text/vtt; charset=utf-8");
 
     ctx = ngx_http_get_module_ctx(r, ngx_http_live_shop_module);
     lscf = ngx_live_shop_get_conf((ngx_cycle_t *) ngx_cycle);
@@ -2232,9 +2348,24 @@ ngx_http_live_shop_report_send(ngx_http_request_t *r, ngx_uint_t csv)
 
     show[0] = '\0';
     last = -1;
+    from = INT64_MIN;
+    to = INT64_MAX;
+    by_host = 0;
 
-    if (ngx_http_arg(r, (u_char *) "show", sizeof("show") - 1, &arg)
-        == NGX_OK)
+    if (format == NGX_HTTP_LIVE_SHOP_REPORT_COMMISSIONS) {
+        if (ngx_http_live_shop_period(r, &from, &to, &by_host, &err)
+            != NGX_OK)
+        {
+            return ngx_http_live_shop_error(r, NGX_HTTP_BAD_REQUEST, &err);
+        }
+
+    } else if (format == NGX_HTTP_LIVE_SHOP_REPORT_CHAPTERS) {
+        /* shows/ID/chapters.vtt: the router checked the id */
+        ngx_memcpy(show, ctx->id.data, ctx->id.len);
+        show[ctx->id.len] = '\0';
+
+    } else if (ngx_http_arg(r, (u_char *) "show", sizeof("show") - 1, &arg)
+               == NGX_OK)
     {
         if (!lshop_id_valid((char *) arg.data, arg.len)) {
             return ngx_http_live_shop_fail(r, NGX_HTTP_BAD_REQUEST,
@@ -2247,8 +2378,10 @@ ngx_http_live_shop_report_send(ngx_http_request_t *r, ngx_uint_t csv)
         show[arg.len] = '\0';
     }
 
-    if (ngx_http_arg(r, (u_char *) "shows", sizeof("shows") - 1, &arg)
-        == NGX_OK)
+    if (format != NGX_HTTP_LIVE_SHOP_REPORT_CHAPTERS
+        && format != NGX_HTTP_LIVE_SHOP_REPORT_COMMISSIONS
+        && ngx_http_arg(r, (u_char *) "shows", sizeof("shows") - 1, &arg)
+           == NGX_OK)
     {
         last = ngx_atoi(arg.data, arg.len);
 
@@ -2327,7 +2460,14 @@ ngx_http_live_shop_report_send(ngx_http_request_t *r, ngx_uint_t csv)
 
     now = lshop_now_ms();
 
-    if (csv) {
+    if (format == NGX_HTTP_LIVE_SHOP_REPORT_COMMISSIONS) {
+        out = lshop_report_commissions_csv(rctx.report, from, to, by_host,
+                                           &n);
+
+    } else if (format == NGX_HTTP_LIVE_SHOP_REPORT_CHAPTERS) {
+        out = lshop_report_show_chapters_vtt(rctx.report, show, now, &n);
+
+    } else if (format == NGX_HTTP_LIVE_SHOP_REPORT_CSV) {
         out = show[0] ? lshop_report_show_csv(rctx.report, show, now, &n)
               : (last > 0) ? lshop_report_shows_csv(rctx.report,
                                                     (size_t) last, now, &n)
@@ -2347,7 +2487,7 @@ ngx_http_live_shop_report_send(ngx_http_request_t *r, ngx_uint_t csv)
         return NGX_HTTP_INTERNAL_SERVER_ERROR;
     }
 
-    if (!csv) {
+    if (format == NGX_HTTP_LIVE_SHOP_REPORT_JSON) {
         rc = ngx_http_live_shop_send_json(r, NGX_HTTP_OK, (u_char *) out, n);
         free(out);
         return rc;
@@ -2362,6 +2502,17 @@ ngx_http_live_shop_report_send(ngx_http_request_t *r, ngx_uint_t csv)
     ngx_memcpy(body.data, out, n);
     body.len = n;
     free(out);
+
+    if (format == NGX_HTTP_LIVE_SHOP_REPORT_CHAPTERS) {
+        /* cues grow while the show is on air, as the report's figures */
+        if (ngx_http_live_shop_add_header(r, "Cache-Control", "no-store")
+            != NGX_OK)
+        {
+            return NGX_HTTP_INTERNAL_SERVER_ERROR;
+        }
+
+        return ngx_http_live_shop_send(r, NGX_HTTP_OK, &vtt_type, &body);
+    }
 
     return ngx_http_live_shop_send(r, NGX_HTTP_OK, &csv_type, &body);
 }

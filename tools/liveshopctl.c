@@ -25,6 +25,7 @@
 #include <strings.h>
 #include <sys/ioctl.h>
 #include <sys/random.h>
+#include <sys/stat.h>
 #include <time.h>
 #include <unistd.h>
 #include <wchar.h>
@@ -42,6 +43,7 @@
 #include <lshop/webhook.h>
 
 #include "api.h"
+#include "clips.h"
 
 #ifndef LIVESHOP_VERSION
 #define LIVESHOP_VERSION "unknown"
@@ -92,6 +94,8 @@ enum ctl_opt {
 	OPT_JSON,
 	OPT_CSV,
 	OPT_SHOW,
+	OPT_RECORDING,
+	OPT_OUT,
 	OPT_COUNT
 };
 
@@ -127,6 +131,8 @@ static const struct ctl_option ctl_options[OPT_COUNT] = {
     [OPT_JSON] = {.name = "json"},
     [OPT_CSV] = {.name = "csv"},
     [OPT_SHOW] = {.name = "show", .takes_value = 1},
+    [OPT_RECORDING] = {.name = "recording", .takes_value = 1},
+    [OPT_OUT] = {.name = "out", .takes_value = 1},
 };
 
 struct ctl_command;
@@ -163,6 +169,7 @@ static int cmd_disclosure_hide(struct ctl *ctl, char **args);
 static int cmd_countdown_stop(struct ctl *ctl, char **args);
 static int cmd_state(struct ctl *ctl, char **args);
 static int cmd_report(struct ctl *ctl, char **args);
+static int cmd_clips(struct ctl *ctl, char **args);
 static int cmd_events(struct ctl *ctl, char **args);
 static int cmd_webhook_sign(struct ctl *ctl, char **args);
 static int cmd_webhook_verify(struct ctl *ctl, char **args);
@@ -262,6 +269,21 @@ static const struct ctl_command ctl_commands[] = {
 		   "server's JSON, --csv its CSV (report.csv), as received",
 	.options = OPT_BIT(OPT_JSON) | OPT_BIT(OPT_CSV) | OPT_BIT(OPT_SHOW),
 	.run = cmd_report,
+    },
+    {
+	.name = "clips",
+	.args = {"STREAM", "SHOW"},
+	.usage = "STREAM SHOW --recording FILE --out DIR",
+	.summary = "cut one MP4 per pin of show SHOW from its recording\n"
+		   "FILE (which starts at the show's start) into\n"
+		   "DIR/NN-OFFERID.mp4 with ffmpeg (env LIVESHOP_FFMPEG,\n"
+		   "default ffmpeg in PATH), timed by the show's\n"
+		   "chapters.vtt (needs no token); each clip starts on the\n"
+		   "keyframe at or before its pin (stream copy) and ends\n"
+		   "with it; DIR/index.json lists them; exit 1 also when\n"
+		   "ffmpeg is missing or fails",
+	.options = OPT_BIT(OPT_RECORDING) | OPT_BIT(OPT_OUT),
+	.run = cmd_clips,
     },
     {
 	.name = "events",
@@ -1593,6 +1615,62 @@ static int cmd_report(struct ctl *ctl, char **args)
 		freelocale(utf8);
 	}
 	ctl_response_free(&resp);
+	return rc;
+}
+
+/* SPEC §16: the show's chapters.vtt, one clip per cue (clips.h) */
+static int cmd_clips(struct ctl *ctl, char **args)
+{
+	const char *stream = args[0], *show = args[1];
+	const char *recording = ctl->opt[OPT_RECORDING];
+	char path[LSHOP_ID_MAX + 32], err[256];
+	ctl_clips_job job = {.stream = stream, .show = show};
+	ctl_chapter *chapters;
+	ctl_response resp;
+	struct stat st;
+	size_t n;
+	int rc;
+
+	if (!recording || !recording[0])
+		return usage_error(ctl->cmd->name,
+				   "--recording FILE: the show's recording is "
+				   "needed");
+	if (!ctl->opt[OPT_OUT] || !ctl->opt[OPT_OUT][0])
+		return usage_error(ctl->cmd->name,
+				   "--out DIR: where the clips go is needed");
+	if (!lshop_id_valid(show, strlen(show)))
+		return usage_error(ctl->cmd->name,
+				   "invalid show id: expected 1-64 of A-Z a-z "
+				   "0-9 . _ -, as GET shows lists them");
+	if (stat(recording, &st) != 0 || access(recording, R_OK) != 0)
+		return fail(CTL_EXIT_USAGE,
+			    "clips: cannot read the recording %s: %s",
+			    recording, strerror(errno));
+	if (!S_ISREG(st.st_mode))
+		return fail(CTL_EXIT_USAGE,
+			    "clips: the recording %s is not a file", recording);
+	rc = check_stream(ctl, stream);
+	if (rc)
+		return rc;
+	snprintf(path, sizeof(path), "shows/%s/chapters.vtt", show);
+	rc = request(ctl, "GET", stream, path, NULL, 0, 0, &resp);
+	if (rc)
+		return rc;
+	rc = ctl_chapters_parse(resp.body, resp.body_len, &chapters, &n, err,
+				sizeof(err));
+	ctl_response_free(&resp);
+	if (rc != 0)
+		return fail(CTL_EXIT_REFUSED,
+			    "clips: the server's chapters.vtt of %s: %s", show,
+			    err);
+	job.recording = recording;
+	job.out_dir = ctl->opt[OPT_OUT];
+	job.ffmpeg = env("LIVESHOP_FFMPEG") ? env("LIVESHOP_FFMPEG") : "ffmpeg";
+	job.quiet = ctl->quiet;
+	fflush(stdout); /* before ffmpeg's children share it */
+	rc = ctl_clips_cut(&job, chapters, n) == 0 ? CTL_EXIT_OK
+						   : CTL_EXIT_REFUSED;
+	ctl_chapters_free(chapters, n);
 	return rc;
 }
 

@@ -20,6 +20,14 @@
  * lays out from the text sources' sizes and draws: no allocation, no
  * wait. The countdown is drawn from pre-made "0".."9" and ":" sources, so
  * its ticking changes no text at all.
+ *
+ * Scan to buy (SPEC §16): beside the card, a QR code of the pinned
+ * offer's buy URL for the link's stream (lshop_offer_buy_url, source
+ * "qr"). The worker encodes it (libqrencode) only when the URL or the
+ * quiet zone changes and publishes one pixel per module with the scene;
+ * the graphics thread makes the texture from it when that serial moves
+ * and otherwise only draws it, scaled by a whole number of pixels with
+ * point sampling, so every module keeps sharp edges.
  */
 #include <errno.h>
 #include <pthread.h>
@@ -34,6 +42,8 @@
 #include <lshop/interaction.h>
 #include <lshop/offer.h>
 
+#include <qrencode.h>
+
 #include "plugin.h"
 
 #define TEXT_SOURCE_ID "text_ft2_source_v2"
@@ -45,6 +55,10 @@
 #define POLL_RESULT_MS 15000
 /* the poll's time left: the countdown's digits at this scale */
 #define POLL_DIGIT_SCALE 0.5f
+/* QR code: version 40 is 177 modules wide, plus the widest quiet zone */
+#define QR_QUIET_MIN 2 /* ISO/IEC 18004 asks for 4 */
+#define QR_QUIET_MAX 8
+#define QR_SIDE_MAX  (177 + 2 * QR_QUIET_MAX)
 
 enum text_slot {
 	TEXT_TITLE,
@@ -102,6 +116,16 @@ enum corner {
 	CORNER_BOTTOM_RIGHT,
 };
 
+/* Where the QR code goes: beside the card, on its side toward the
+ * canvas's middle, or in a corner of the canvas. */
+enum qr_position {
+	QR_BESIDE_CARD,
+	QR_TOP_LEFT,
+	QR_TOP_RIGHT,
+	QR_BOTTOM_LEFT,
+	QR_BOTTOM_RIGHT,
+};
+
 struct font {
 	char face[128];
 	char style[64];
@@ -124,6 +148,10 @@ struct style {
 	uint32_t margin;
 	int corner;
 	bool show_disclosure;
+	bool qr;
+	uint32_t qr_size;  /* px: the code with its quiet zone, at most */
+	uint32_t qr_quiet; /* modules */
+	int qr_position;
 };
 
 /* What the graphics thread draws: plain data, copied under a trylock. */
@@ -155,6 +183,9 @@ struct scene {
 	uint32_t card_width;
 	uint32_t margin;
 	int corner;
+	bool qr; /* the published QR code is the pinned offer's */
+	uint32_t qr_size;
+	int qr_position;
 };
 
 struct overlay {
@@ -163,11 +194,16 @@ struct overlay {
 	obs_source_t *text[TEXT_COUNT];
 	obs_source_t *digit[NDIGITS];
 
-	pthread_mutex_t lock; /* guards the four fields below */
+	pthread_mutex_t lock; /* guards the fields down to qr_pixels */
 	struct style style_next;
 	uint64_t style_serial;
 	struct scene published;
 	uint64_t published_serial;
+	/* the QR code, one RGBA pixel per module with its quiet zone:
+	 * qr_side² of them (0: none) */
+	uint64_t qr_serial;
+	uint32_t qr_side;
+	uint32_t qr_pixels[QR_SIDE_MAX * QR_SIDE_MAX];
 
 	/* the worker's own */
 	pthread_t worker;
@@ -179,10 +215,18 @@ struct overlay {
 	shop_view view;
 	char last_text[TEXT_COUNT][TEXT_MAX];
 	char fitted[TEXT_MAX];
+	char qr_url[LSHOP_BUY_URL_MAX]; /* encoded; "" for no code */
+	uint32_t qr_quiet;
+	bool qr_encoded;
+	char qr_refused[LSHOP_ID_MAX + 1]; /* the offer said to have none */
 
 	/* the graphics thread's own */
 	struct scene drawn;
 	uint64_t drawn_serial;
+	gs_texture_t *qr_texture;
+	gs_samplerstate_t *qr_sampler;
+	uint32_t qr_texture_side;
+	uint64_t qr_drawn_serial;
 
 	volatile uint32_t width;
 	volatile uint32_t height;
@@ -223,6 +267,14 @@ static void read_style(obs_data_t *settings, struct style *s)
 	s->margin = (uint32_t)obs_data_get_int(settings, "margin");
 	s->corner = (int)obs_data_get_int(settings, "corner");
 	s->show_disclosure = obs_data_get_bool(settings, "show_disclosure");
+	s->qr = obs_data_get_bool(settings, "qr");
+	s->qr_size = (uint32_t)obs_data_get_int(settings, "qr_size");
+	s->qr_quiet = (uint32_t)obs_data_get_int(settings, "qr_quiet");
+	if (s->qr_quiet < QR_QUIET_MIN)
+		s->qr_quiet = QR_QUIET_MIN;
+	if (s->qr_quiet > QR_QUIET_MAX)
+		s->qr_quiet = QR_QUIET_MAX;
+	s->qr_position = (int)obs_data_get_int(settings, "qr_position");
 }
 
 /* ----------------------------------------------------------- the worker */
@@ -505,6 +557,78 @@ static void apply_interaction(struct overlay *ov, const shop_view *v,
 	sc->poll_ended_at_ms = v->poll_ended_at_ms;
 }
 
+/*
+ * SPEC §16: the QR code of the pinned offer's buy URL, encoded only when
+ * that URL or the quiet zone changed (*changed); NULL for no code (none
+ * pinned, "qr" off, no URL the rule accepts) or the same one as before.
+ * The caller frees it.
+ */
+static QRcode *encode_qr(struct overlay *ov, const shop_view *v, bool *changed)
+{
+	const struct style *st = &ov->style;
+	char url[LSHOP_BUY_URL_MAX];
+	QRcode *qr;
+
+	url[0] = '\0';
+	if (v->pinned && st->qr &&
+	    lshop_offer_buy_url(&v->offer, v->stream, LSHOP_SOURCE_QR, url,
+				sizeof(url)) < 0) {
+		url[0] = '\0';
+		/* said once per pin, not at every change of the view */
+		if (strcmp(ov->qr_refused, v->offer.id) != 0)
+			ls_log(LOG_INFO,
+			       "offer %s has no buy URL for stream \"%s\" "
+			       "(SPEC §16): no QR code",
+			       v->offer.id, v->stream);
+		snprintf(ov->qr_refused, sizeof(ov->qr_refused), "%s",
+			 v->offer.id);
+	} else {
+		ov->qr_refused[0] = '\0';
+	}
+	*changed = strcmp(url, ov->qr_url) != 0 || st->qr_quiet != ov->qr_quiet;
+	if (!*changed)
+		return NULL;
+	snprintf(ov->qr_url, sizeof(ov->qr_url), "%s", url);
+	ov->qr_quiet = st->qr_quiet;
+	ov->qr_encoded = false;
+	if (!url[0])
+		return NULL;
+	/* level M: 15% of the code may be lost to compression or a bad
+	 * camera; 8-bit mode keeps the URL's bytes as they are */
+	qr = QRcode_encodeString(url, 0, QR_ECLEVEL_M, QR_MODE_8, 1);
+	if (!qr || qr->width + 2 * (int)st->qr_quiet > QR_SIDE_MAX) {
+		ls_log(LOG_WARNING, "offer %s: no QR code for its buy URL (%s)",
+		       v->offer.id, qr ? "too long" : strerror(errno));
+		if (qr)
+			QRcode_free(qr);
+		return NULL;
+	}
+	ov->qr_encoded = true;
+	return qr;
+}
+
+/* qr (NULL: none) as the graphics thread makes its texture: dark
+ * modules black, the rest and the quiet zone white. Under the lock. */
+static void publish_qr(struct overlay *ov, const QRcode *qr)
+{
+	int quiet = (int)ov->qr_quiet;
+	int side = qr ? qr->width + 2 * quiet : 0;
+
+	for (int y = 0; y < side; y++)
+		for (int x = 0; x < side; x++) {
+			int mx = x - quiet, my = y - quiet;
+			bool dark = mx >= 0 && my >= 0 && mx < qr->width &&
+				    my < qr->width &&
+				    (qr->data[my * qr->width + mx] & 1);
+
+			/* GS_RGBA: R, G, B, A in memory */
+			ov->qr_pixels[y * side + x] =
+			    dark ? 0xFF000000u : 0xFFFFFFFFu;
+		}
+	ov->qr_side = (uint32_t)side;
+	ov->qr_serial++;
+}
+
 static void apply_view(struct overlay *ov, bool restyle)
 {
 	const shop_view *v = &ov->view;
@@ -515,6 +639,8 @@ static void apply_view(struct overlay *ov, bool restyle)
 	bool required = v->pinned && v->disclosure_required;
 	char buf[LSHOP_TITLE_MAX + 64];
 	struct scene sc = {0};
+	bool qr_changed;
+	QRcode *qr;
 
 	if (restyle) {
 		static const char *const chars[NDIGITS] = {
@@ -584,11 +710,19 @@ static void apply_view(struct overlay *ov, bool restyle)
 	sc.card_width = st->card_width;
 	sc.margin = st->margin;
 	sc.corner = st->corner;
+	qr = encode_qr(ov, v, &qr_changed);
+	sc.qr = ov->qr_encoded;
+	sc.qr_size = st->qr_size;
+	sc.qr_position = st->qr_position;
 
 	pthread_mutex_lock(&ov->lock);
 	ov->published = sc;
 	ov->published_serial++;
+	if (qr_changed)
+		publish_qr(ov, qr);
 	pthread_mutex_unlock(&ov->lock);
+	if (qr)
+		QRcode_free(qr);
 }
 
 static void *overlay_worker(void *data)
@@ -907,6 +1041,83 @@ static void draw_poll(struct overlay *ov, const struct scene *sc,
 	}
 }
 
+/* The published QR code as a texture (under the lock, when it changed). */
+static void make_qr_texture(struct overlay *ov)
+{
+	const uint8_t *pixels = (const uint8_t *)ov->qr_pixels;
+
+	gs_texture_destroy(ov->qr_texture);
+	ov->qr_texture = NULL;
+	ov->qr_texture_side = ov->qr_side;
+	if (!ov->qr_side)
+		return;
+	if (!ov->qr_sampler) {
+		struct gs_sampler_info info = {
+		    .filter = GS_FILTER_POINT,
+		    .address_u = GS_ADDRESS_CLAMP,
+		    .address_v = GS_ADDRESS_CLAMP,
+		    .address_w = GS_ADDRESS_CLAMP,
+		    .max_anisotropy = 1,
+		};
+
+		ov->qr_sampler = gs_samplerstate_create(&info);
+	}
+	ov->qr_texture =
+	    gs_texture_create(ov->qr_side, ov->qr_side, GS_RGBA, 1, &pixels, 0);
+}
+
+/*
+ * The QR code beside the card at (card_x, card_y): a whole number of
+ * pixels per module, the largest that fits qr_size. Beside, it takes the
+ * card's side toward the canvas's middle and lines up with the card's
+ * edge toward the corner.
+ */
+static void draw_qr(struct overlay *ov, const struct scene *sc,
+		    const struct layout *l, float card_x, float card_y)
+{
+	gs_effect_t *effect = obs_get_base_effect(OBS_EFFECT_DEFAULT);
+	gs_eparam_t *image = gs_effect_get_param_by_name(effect, "image");
+	gs_technique_t *tech = gs_effect_get_technique(effect, "Draw");
+	uint32_t side = ov->qr_texture_side;
+	uint32_t module = side && sc->qr_size > side ? sc->qr_size / side : 1;
+	float size = (float)(module * side), x, y;
+	bool left, top;
+
+	if (sc->qr_position == QR_BESIDE_CARD) {
+		left = sc->corner == CORNER_TOP_LEFT ||
+		       sc->corner == CORNER_BOTTOM_LEFT;
+		top = sc->corner == CORNER_TOP_LEFT ||
+		      sc->corner == CORNER_TOP_RIGHT;
+		x = left ? card_x + (float)sc->card_width + l->gap
+			 : card_x - l->gap - size;
+		y = top ? card_y : card_y + l->card_h - size;
+		if (y + size > (float)sc->height)
+			y = (float)sc->height - size;
+		if (y < 0.0f)
+			y = 0.0f;
+	} else {
+		left = sc->qr_position == QR_TOP_LEFT ||
+		       sc->qr_position == QR_BOTTOM_LEFT;
+		top = sc->qr_position == QR_TOP_LEFT ||
+		      sc->qr_position == QR_TOP_RIGHT;
+		x = left ? (float)sc->margin
+			 : (float)sc->width - (float)sc->margin - size;
+		y = top ? (float)sc->margin
+			: (float)sc->height - (float)sc->margin - size;
+	}
+
+	gs_effect_set_texture(image, ov->qr_texture);
+	gs_effect_set_next_sampler(image, ov->qr_sampler);
+	gs_technique_begin(tech);
+	gs_technique_begin_pass(tech, 0);
+	gs_matrix_push();
+	gs_matrix_translate3f(x, y, 0.0f);
+	gs_draw_sprite(ov->qr_texture, 0, (uint32_t)size, (uint32_t)size);
+	gs_matrix_pop();
+	gs_technique_end_pass(tech);
+	gs_technique_end(tech);
+}
+
 static void overlay_render(void *data, gs_effect_t *effect)
 {
 	struct overlay *ov = data;
@@ -920,6 +1131,10 @@ static void overlay_render(void *data, gs_effect_t *effect)
 		if (ov->published_serial != ov->drawn_serial) {
 			ov->drawn = ov->published;
 			ov->drawn_serial = ov->published_serial;
+		}
+		if (ov->qr_serial != ov->qr_drawn_serial) {
+			make_qr_texture(ov);
+			ov->qr_drawn_serial = ov->qr_serial;
 		}
 		pthread_mutex_unlock(&ov->lock);
 	}
@@ -964,6 +1179,8 @@ static void overlay_render(void *data, gs_effect_t *effect)
 	}
 	if (l.card_h > 0.0f) {
 		draw_card(ov, sc, &l, x0, y);
+		if (sc->card && sc->qr && ov->qr_texture)
+			draw_qr(ov, sc, &l, x0, y);
 		y += l.card_h + l.gap;
 	}
 	if (l.question_h > 0.0f) {
@@ -1005,6 +1222,12 @@ static void overlay_destroy(void *data)
 		pthread_join(ov->worker, NULL);
 	}
 	os_event_destroy(ov->stop);
+	if (ov->qr_texture || ov->qr_sampler) {
+		obs_enter_graphics();
+		gs_texture_destroy(ov->qr_texture);
+		gs_samplerstate_destroy(ov->qr_sampler);
+		obs_leave_graphics();
+	}
 	for (int i = 0; i < TEXT_COUNT; i++)
 		obs_source_release(ov->text[i]);
 	for (int i = 0; i < NDIGITS; i++)
@@ -1092,6 +1315,12 @@ static void overlay_defaults(obs_data_t *settings)
 	obs_data_set_default_int(settings, "margin", 48);
 	obs_data_set_default_int(settings, "corner", CORNER_BOTTOM_LEFT);
 	obs_data_set_default_bool(settings, "show_disclosure", true);
+	/* SPEC §16. 240 px at a 1920x1080 canvas: a buy URL of up to about
+	 * 150 bytes still gets 4 px per module, 2.7 px at a 720p output */
+	obs_data_set_default_bool(settings, "qr", true);
+	obs_data_set_default_int(settings, "qr_size", 240);
+	obs_data_set_default_int(settings, "qr_position", QR_BESIDE_CARD);
+	obs_data_set_default_int(settings, "qr_quiet", 4);
 }
 
 static obs_properties_t *overlay_properties(void *data)
@@ -1139,6 +1368,34 @@ static obs_properties_t *overlay_properties(void *data)
 				    obs_module_text("Overlay.ShowDisclosure"));
 	obs_property_set_long_description(
 	    p, obs_module_text("Overlay.ShowDisclosure.Description"));
+
+	p = obs_properties_add_bool(props, "qr", obs_module_text("Overlay.QR"));
+	obs_property_set_long_description(
+	    p, obs_module_text("Overlay.QR.Description"));
+	p = obs_properties_add_int(
+	    props, "qr_size", obs_module_text("Overlay.QRSize"), 64, 2048, 1);
+	obs_property_int_set_suffix(p, " px");
+	obs_property_set_long_description(
+	    p, obs_module_text("Overlay.QRSize.Description"));
+	p = obs_properties_add_list(props, "qr_position",
+				    obs_module_text("Overlay.QRPosition"),
+				    OBS_COMBO_TYPE_LIST, OBS_COMBO_FORMAT_INT);
+	obs_property_list_add_int(
+	    p, obs_module_text("Overlay.QRPosition.BesideCard"),
+	    QR_BESIDE_CARD);
+	obs_property_list_add_int(p, obs_module_text("Overlay.Corner.TopLeft"),
+				  QR_TOP_LEFT);
+	obs_property_list_add_int(p, obs_module_text("Overlay.Corner.TopRight"),
+				  QR_TOP_RIGHT);
+	obs_property_list_add_int(
+	    p, obs_module_text("Overlay.Corner.BottomLeft"), QR_BOTTOM_LEFT);
+	obs_property_list_add_int(
+	    p, obs_module_text("Overlay.Corner.BottomRight"), QR_BOTTOM_RIGHT);
+	p = obs_properties_add_int(props, "qr_quiet",
+				   obs_module_text("Overlay.QRQuiet"),
+				   QR_QUIET_MIN, QR_QUIET_MAX, 1);
+	obs_property_set_long_description(
+	    p, obs_module_text("Overlay.QRQuiet.Description"));
 	return props;
 }
 

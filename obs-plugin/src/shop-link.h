@@ -137,6 +137,8 @@ typedef struct shop_view {
 	char status_message[256]; /* why offline/refused, for the dock */
 	size_t pending;           /* actions queued, not yet answered */
 
+	/* the stream the link is for: the QR code's buy URL (SPEC §16) */
+	char stream[LSHOP_STREAM_MAX + 1];
 	int pinned;
 	lshop_offer offer;   /* the pinned offer */
 	int64_t offer_stock; /* its current stock; LSHOP_STOCK_UNLIMITED */

@@ -834,6 +834,7 @@ static void view_head(const shop_model *m, shop_view *v)
 	const lshop_state *st = &m->local;
 
 	v->pending = shop_model_pending(m);
+	copy_str(v->stream, sizeof(v->stream), m->stream);
 	v->pinned = st->pinned;
 	if (st->pinned) {
 		v->offer = st->offer;

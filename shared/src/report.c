@@ -23,6 +23,7 @@
  * up the latest of each show and each stretch between shows: each new
  * tally adds what it has more than the one before of its show.
  */
+#include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -73,6 +74,9 @@ typedef struct offer_rec {
 	char title[LSHOP_TITLE_MAX + 1]; /* "" until put or pinned */
 	char price[LSHOP_PRICE_MAX + 1]; /* its price now; "" unknown */
 	char currency[4];                /* the catalog's; "" unknown */
+	/* its commission rate now (the catalog as last put or pinned), in
+	 * 1/10000; -1 none */
+	int64_t commission;
 	int64_t pins;
 	int64_t pinned_ms; /* closed pin intervals */
 	int64_t orders;
@@ -95,6 +99,21 @@ typedef struct show_offer {
 	money revenue;
 	tally audience; /* as the show's latest full tally says */
 } show_offer;
+
+/* Where an item's commission rate comes from (docs/kpis.md). */
+enum { RATE_NONE, RATE_SHOW, RATE_OFFER };
+
+/*
+ * A show's items of one offer in one currency at one rate: one row of
+ * the payout CSV. Its commission is said from its revenue alone
+ * (commission_due), so that rows add up to every total.
+ */
+typedef struct commission_row {
+	size_t offer; /* index into lshop_report.offers */
+	int source;   /* RATE_* */
+	int64_t rate; /* in 1/10000; 0 with RATE_NONE */
+	money revenue;
+} commission_row;
 
 typedef struct viewers_point {
 	int64_t at_ms;
@@ -152,6 +171,11 @@ typedef struct show_rec {
 	points order_points; /* orders_point */
 	pin_span *pins;
 	size_t npins, pins_cap;
+	int64_t commission; /* its rate as it last started, 1/10000; -1 none */
+	commission_row *crows; /* in the order first seen */
+	size_t ncrows, crows_cap;
+	/* items left out: more than LSHOP_REPORT_COMMISSION_ROWS_MAX rows */
+	int crows_full;
 } show_rec;
 
 /* An offer's figures in the latest tally between shows. */
@@ -210,6 +234,7 @@ static void show_free(show_rec *s)
 	free(s->viewers.p);
 	free(s->order_points.p);
 	free(s->pins);
+	free(s->crows);
 	free(s);
 }
 
@@ -308,9 +333,21 @@ static offer_rec *offer_of(lshop_report *r, const char *id)
 	o = &r->offers[r->noffers++];
 	memset(o, 0, sizeof(*o));
 	snprintf(o->id, sizeof(o->id), "%s", id);
+	o->commission = -1;
 	money_init(&o->revenue);
 	*find_slot(r, id) = r->noffers;
 	return o;
+}
+
+/* A commission rate ("0.10", lshop_commission_field) in 1/10000; -1 none. */
+static int64_t rate_scaled(const char *s)
+{
+	int64_t v;
+
+	if (s[0] == '\0' || lshop_price_scaled(s, strlen(s), &v) != 0 ||
+	    v > LSHOP_COMMISSION_MAX)
+		return -1;
+	return v;
 }
 
 static void offer_update(offer_rec *o, const lshop_offer *offer)
@@ -318,6 +355,7 @@ static void offer_update(offer_rec *o, const lshop_offer *offer)
 	memcpy(o->title, offer->title, sizeof(o->title));
 	memcpy(o->price, offer->price, sizeof(o->price));
 	memcpy(o->currency, offer->currency, sizeof(o->currency));
+	o->commission = rate_scaled(offer->commission);
 }
 
 int lshop_report_add_offer(lshop_report *r, const lshop_offer *offer)
@@ -516,6 +554,108 @@ static int money_merge(money *sums, size_t *n, const money *from, size_t nfrom)
 		if (from[i].decimals > m->decimals)
 			m->decimals = from[i].decimals;
 	}
+	return 0;
+}
+
+/* Commissions (docs/kpis.md "Commissions") */
+
+/* a += b, its decimals the most of both; unknown if either is. */
+static void money_add(money *a, const money *b)
+{
+	limbs_add(a->v, b->v);
+	if (b->decimals > a->decimals)
+		a->decimals = b->decimals;
+	a->unknown |= b->unknown;
+}
+
+/*
+ * The commission due on a row: its revenue (1/10000) times its rate
+ * (1/10000), exact in 1/10^8, rounded half up to 1/100 once, here; as
+ * money in 1/10000 with 2 decimals. The product of a sum the report
+ * holds (at most 38 digits) and 10^4 fits the limbs.
+ */
+static void commission_due(const commission_row *c, money *due)
+{
+	uint64_t x, carry = 0, rem = 0;
+	size_t i;
+
+	money_init(due);
+	memcpy(due->currency, c->revenue.currency, sizeof(due->currency));
+	due->decimals = 2;
+	due->unknown = c->revenue.unknown;
+	for (i = 0; i < LIMBS; i++) {
+		x = (uint64_t)c->revenue.v[i] * (uint64_t)c->rate + carry;
+		due->v[i] = (uint32_t)(x % LIMB_BASE);
+		carry = x / LIMB_BASE;
+	}
+	/* 1/10^8 to 1/100: rem < 10^6, so rem × 10^9 + a limb fits */
+	for (i = LIMBS; i-- > 0;) {
+		x = rem * LIMB_BASE + due->v[i];
+		due->v[i] = (uint32_t)(x / 1000000);
+		rem = x % 1000000;
+	}
+	if (rem >= 500000)
+		revenue_add(due->v, 1);
+	/* back to 1/10000 */
+	carry = 0;
+	for (i = 0; i < LIMBS; i++) {
+		x = (uint64_t)due->v[i] * 100 + carry;
+		due->v[i] = (uint32_t)(x % LIMB_BASE);
+		carry = x / LIMB_BASE;
+	}
+}
+
+/*
+ * An item of an order in show s into its commission row: the rate of its
+ * offer o if it has one, else the show's, else none. -1 on ENOMEM.
+ */
+static int commission_count(show_rec *s, size_t offer, const offer_rec *o,
+			    const lshop_order_item *it)
+{
+	commission_row *c = NULL;
+	int source = RATE_NONE;
+	int64_t rate = 0;
+	size_t i, cap;
+
+	if (o->commission >= 0) {
+		source = RATE_OFFER;
+		rate = o->commission;
+	} else if (s->commission >= 0) {
+		source = RATE_SHOW;
+		rate = s->commission;
+	}
+	for (i = 0; i < s->ncrows; i++) {
+		c = &s->crows[i];
+		if (c->offer == offer && c->source == source &&
+		    c->rate == rate &&
+		    strncmp(c->revenue.currency, it->currency,
+			    sizeof(c->revenue.currency)) == 0)
+			break;
+	}
+	if (i == s->ncrows) {
+		if (s->ncrows == LSHOP_REPORT_COMMISSION_ROWS_MAX) {
+			s->crows_full = 1;
+			return 0;
+		}
+		if (s->ncrows == s->crows_cap) {
+			cap = s->crows_cap ? s->crows_cap * 2 : 8;
+			if (cap > LSHOP_REPORT_COMMISSION_ROWS_MAX)
+				cap = LSHOP_REPORT_COMMISSION_ROWS_MAX;
+			c = realloc(s->crows, cap * sizeof(*c));
+			if (c == NULL)
+				return -1;
+			s->crows = c;
+			s->crows_cap = cap;
+		}
+		c = &s->crows[s->ncrows++];
+		c->offer = offer;
+		c->source = source;
+		c->rate = rate;
+		money_init(&c->revenue);
+		snprintf(c->revenue.currency, sizeof(c->revenue.currency), "%s",
+			 it->currency);
+	}
+	money_count(&c->revenue, it);
 	return 0;
 }
 
@@ -816,6 +956,7 @@ static int show_start(lshop_report *r, const lshop_event *ev)
 	memcpy(s->series, ev->show.series, sizeof(s->series));
 	memcpy(s->title, ev->show.title, sizeof(s->title));
 	memcpy(s->host, ev->show.host, sizeof(s->host));
+	s->commission = rate_scaled(ev->show.commission);
 	r->on_air = s;
 	if (r->pinned)
 		return show_pin_open(r, ev->at_ms);
@@ -852,6 +993,8 @@ static int show_order(lshop_report *r, const lshop_order *order, size_t n,
 		so->units = add_saturated(so->units, it->quantity);
 		so->oversold = add_saturated(so->oversold, it->oversold);
 		money_count(&so->revenue, it);
+		if (commission_count(s, so->offer, o, it) != 0)
+			return -1;
 		s->units = add_saturated(s->units, it->quantity);
 		if (s->gmv_unknown)
 			continue;
@@ -1427,6 +1570,261 @@ static int show_kpis_json(json_t *v, const show_figures *f)
 	return 0;
 }
 
+/* Commissions as JSON (docs/kpis.md "Commissions") */
+
+/* A show's, or a host's, commission figures in one currency. */
+typedef struct commission_total {
+	money revenue; /* every item's; its currency is the total's */
+	money without; /* the items with no rate */
+	money due;     /* the rows' commissions, added */
+} commission_total;
+
+typedef struct commission_sums {
+	commission_total t[LSHOP_REPORT_CURRENCIES_MAX]; /* first seen first */
+	size_t n;
+	size_t shows;
+	/* a show left items out (crows_full), or more currencies than
+	 * LSHOP_REPORT_CURRENCIES_MAX: the figures are not the whole */
+	int incomplete;
+} commission_sums;
+
+static commission_total *commission_total_of(commission_sums *cs,
+					     const char *currency)
+{
+	commission_total *t;
+	size_t i;
+
+	for (i = 0; i < cs->n; i++)
+		if (strcmp(cs->t[i].revenue.currency, currency) == 0)
+			return &cs->t[i];
+	if (cs->n == LSHOP_REPORT_CURRENCIES_MAX)
+		return NULL;
+	t = &cs->t[cs->n++];
+	money_init(&t->revenue);
+	money_init(&t->without);
+	money_init(&t->due);
+	snprintf(t->revenue.currency, sizeof(t->revenue.currency), "%s",
+		 currency);
+	memcpy(t->without.currency, t->revenue.currency, 4);
+	memcpy(t->due.currency, t->revenue.currency, 4);
+	t->due.decimals = 2;
+	return t;
+}
+
+/* Adds a show's rows to cs. */
+static void commission_sums_add(commission_sums *cs, const show_rec *s)
+{
+	const commission_row *c;
+	commission_total *t;
+	money due;
+	size_t i;
+
+	cs->shows++;
+	if (s->crows_full)
+		cs->incomplete = 1;
+	for (i = 0; i < s->ncrows; i++) {
+		c = &s->crows[i];
+		t = commission_total_of(cs, c->revenue.currency);
+		if (t == NULL) {
+			cs->incomplete = 1;
+			continue;
+		}
+		commission_due(c, &due);
+		money_add(&t->revenue, &c->revenue);
+		if (c->source == RATE_NONE)
+			money_add(&t->without, &c->revenue);
+		money_add(&t->due, &due);
+	}
+}
+
+/* A sum as its decimal string (2 decimals when it has counted none). */
+static json_t *money_json(const money *m)
+{
+	char t[MONEY_TEXT_MAX];
+
+	if (m->unknown)
+		return json_null();
+	money_text(m, 2, t, sizeof(t));
+	return json_string(t);
+}
+
+/* A rate in 1/10000 as a decimal with 2 to 4 decimals ("0.10", "0.125"). */
+static void rate_text(int64_t rate, char out[16])
+{
+	int n = snprintf(out, 16, "%d.%04d", (int)(rate / 10000),
+			 (int)(rate % 10000));
+
+	while (n > 4 && out[n - 1] == '0' && out[n - 3] != '.')
+		out[--n] = '\0';
+}
+
+static json_t *rate_json(int64_t rate)
+{
+	char t[16];
+
+	if (rate < 0)
+		return json_null();
+	rate_text(rate, t);
+	return json_string(t);
+}
+
+static const char *rate_source(int source)
+{
+	return source == RATE_OFFER  ? "offer"
+	       : source == RATE_SHOW ? "show"
+				     : "";
+}
+
+/* One row: {"offer_id","title",...} or, in an offer's own object, without
+ * offer_id and title. */
+static json_t *commission_row_json(const lshop_report *r,
+				   const commission_row *c, int with_offer)
+{
+	const offer_rec *o = &r->offers[c->offer];
+	json_t *v = json_object();
+	money due;
+
+	commission_due(c, &due);
+	if (v == NULL ||
+	    (with_offer && (lshop_json_set(v, "offer_id", json_string(o->id)) ||
+			    lshop_json_set(v, "title", text_json(o->title)))) ||
+	    lshop_json_set(v, "currency", json_string(c->revenue.currency)) ||
+	    lshop_json_set(v, "rate",
+			   rate_json(c->source == RATE_NONE ? -1 : c->rate)) ||
+	    lshop_json_set(v, "rate_source",
+			   text_json(rate_source(c->source))) ||
+	    lshop_json_set(v, "revenue", money_json(&c->revenue)) ||
+	    lshop_json_set(v, "commission", money_json(&due))) {
+		json_decref(v);
+		return NULL;
+	}
+	return v;
+}
+
+/* {"EUR":"1.00",...}: which 0 the revenue, 1 without, 2 due */
+static json_t *commission_map(const commission_sums *cs, int which)
+{
+	const commission_total *t;
+	json_t *v = json_object();
+	size_t i;
+
+	for (i = 0; v != NULL && i < cs->n; i++) {
+		t = &cs->t[i];
+		if (lshop_json_set(v, t->revenue.currency,
+				   money_json(which == 0   ? &t->revenue
+					      : which == 1 ? &t->without
+							   : &t->due))) {
+			json_decref(v);
+			return NULL;
+		}
+	}
+	return v;
+}
+
+/* The totals of cs into v: revenue, without_commission, due, complete. */
+static int commission_sums_json(json_t *v, const commission_sums *cs)
+{
+	return lshop_json_set(v, "revenue", commission_map(cs, 0)) ||
+	       lshop_json_set(v, "without_commission", commission_map(cs, 1)) ||
+	       lshop_json_set(v, "due", commission_map(cs, 2)) ||
+	       lshop_json_set(v, "complete", json_boolean(!cs->incomplete));
+}
+
+/* A show's "commission": its rate, its totals, its rows. */
+static json_t *show_commission_json(const lshop_report *r, const show_rec *s)
+{
+	commission_sums cs;
+	json_t *v = json_object(), *rows;
+	size_t i;
+
+	memset(&cs, 0, sizeof(cs));
+	commission_sums_add(&cs, s);
+	if (v == NULL || lshop_json_set(v, "rate", rate_json(s->commission)) ||
+	    commission_sums_json(v, &cs) ||
+	    lshop_json_set(v, "offers", rows = json_array()))
+		goto fail;
+	for (i = 0; i < s->ncrows; i++)
+		if (json_array_append_new(
+			rows, commission_row_json(r, &s->crows[i], 1)))
+			goto fail;
+	return v;
+fail:
+	json_decref(v);
+	return NULL;
+}
+
+/* The rows of one offer in a show, for its object in the show's report. */
+static json_t *offer_commission_json(const lshop_report *r, const show_rec *s,
+				     size_t offer)
+{
+	json_t *a = json_array();
+	size_t i;
+
+	for (i = 0; a != NULL && i < s->ncrows; i++)
+		if (s->crows[i].offer == offer &&
+		    json_array_append_new(
+			a, commission_row_json(r, &s->crows[i], 0))) {
+			json_decref(a);
+			return NULL;
+		}
+	return a;
+}
+
+/* 1 if show s is the first of shows[from..] with its host */
+static int host_first(const lshop_report *r, size_t from, size_t i)
+{
+	size_t j;
+
+	for (j = from; j < i; j++)
+		if (strcmp(r->shows[j]->host, r->shows[i]->host) == 0)
+			return 0;
+	return 1;
+}
+
+/* 1 if show s started in [from_ms, to_ms) */
+static int show_in(const show_rec *s, int64_t from_ms, int64_t to_ms)
+{
+	return s->started_ms >= from_ms && s->started_ms < to_ms;
+}
+
+/* The totals of the shows of host (those of shows[from..] in a period). */
+static void host_sums(const lshop_report *r, size_t from, const char *host,
+		      int64_t from_ms, int64_t to_ms, commission_sums *cs)
+{
+	size_t i;
+
+	memset(cs, 0, sizeof(*cs));
+	for (i = from; i < r->nshows; i++)
+		if (strcmp(r->shows[i]->host, host) == 0 &&
+		    show_in(r->shows[i], from_ms, to_ms))
+			commission_sums_add(cs, r->shows[i]);
+}
+
+/* "commission_by_host": one object per host of the listed shows. */
+static json_t *hosts_json(const lshop_report *r, size_t from)
+{
+	commission_sums cs;
+	json_t *a = json_array(), *v;
+	size_t i;
+
+	for (i = from; a != NULL && i < r->nshows; i++) {
+		if (!host_first(r, from, i))
+			continue;
+		host_sums(r, from, r->shows[i]->host, INT64_MIN, INT64_MAX,
+			  &cs);
+		v = json_object();
+		if (json_array_append_new(a, v) ||
+		    lshop_json_set(v, "host", text_json(r->shows[i]->host)) ||
+		    lshop_json_set(v, "shows",
+				   json_integer((json_int_t)cs.shows)) ||
+		    commission_sums_json(v, &cs)) {
+			json_decref(a);
+			return NULL;
+		}
+	}
+	return a;
+}
+
 /* f: room for the figures (with a sketch, 2 KiB), reused by the caller */
 static json_t *show_json(const lshop_report *r, const show_rec *s,
 			 int64_t now_ms, show_figures *f)
@@ -1447,7 +1845,8 @@ static json_t *show_json(const lshop_report *r, const show_rec *s,
 	    lshop_json_set(v, "ended_at",
 			   r->on_air == s ? json_null()
 					  : lshop_json_time(s->ended_ms)) ||
-	    show_kpis_json(v, f)) {
+	    show_kpis_json(v, f) ||
+	    lshop_json_set(v, "commission", show_commission_json(r, s))) {
 		json_decref(v);
 		return NULL;
 	}
@@ -1506,7 +1905,9 @@ char *lshop_report_json(const lshop_report *r, const char *stream,
 	    lshop_json_set(v, "offers", json_incref(offers)) ||
 	    lshop_json_set(v, "disclosure", disclosure_json(r, now_ms)) ||
 	    lshop_json_set(v, "shows", json_incref(shows)) ||
-	    lshop_json_set(v, "across_shows", across_json(r, from, now_ms, sf)))
+	    lshop_json_set(v, "across_shows",
+			   across_json(r, from, now_ms, sf)) ||
+	    lshop_json_set(v, "commission_by_host", hosts_json(r, from)))
 		goto done;
 	out = lshop_json_dump_short_reals(v, len);
 done:
@@ -1581,7 +1982,7 @@ char *lshop_report_show_json(const lshop_report *r, const char *stream,
 			     const char *show_id, int64_t now_ms, size_t *len)
 {
 	const show_rec *s = show_find(r, show_id);
-	json_t *v, *offers = json_array();
+	json_t *v, *offers = json_array(), *o;
 	show_figures *sf;
 	int64_t sponsored, disclosed;
 	offer_view f;
@@ -1600,7 +2001,11 @@ char *lshop_report_show_json(const lshop_report *r, const char *stream,
 		goto done;
 	for (i = 0; i < s->noffers; i++) {
 		show_offer_view(r, s, &s->offers[i], now_ms, &f);
-		if (json_array_append_new(offers, offer_json(&f)))
+		o = offer_json(&f);
+		if (json_array_append_new(offers, o) ||
+		    lshop_json_set(
+			o, "commission",
+			offer_commission_json(r, s, s->offers[i].offer)))
 			goto done;
 	}
 	sponsored = s->sponsored_ms;
@@ -1865,6 +2270,210 @@ char *lshop_report_shows_csv(const lshop_report *r, size_t last_shows,
 	return csv_end(&b, len);
 }
 
+/* WebVTT chapters of a show: one cue per pin (SPEC §16) */
+
+/* A WebVTT timestamp, HH:MM:SS.mmm (more hour digits when needed). */
+static void vtt_time(csv_buf *b, int64_t ms)
+{
+	char s[40];
+	int n;
+
+	n = snprintf(s, sizeof(s), "%02lld:%02d:%02d.%03d",
+		     (long long)(ms / 3600000), (int)(ms / 60000 % 60),
+		     (int)(ms / 1000 % 60), (int)(ms % 1000));
+	csv_put(b, s, (size_t)n);
+}
+
+/*
+ * Cue text (WebVTT 4.2.2): '&' and '<' would start a reference or a tag,
+ * and a cue's text must not hold "-->", so all three are references; a
+ * line terminator would start a new line of text, two would end the cue.
+ */
+static void vtt_text(csv_buf *b, const char *s)
+{
+	size_t n;
+
+	for (;;) {
+		n = strcspn(s, "&<>\r\n");
+		csv_put(b, s, n);
+		s += n;
+		if (*s == '\0')
+			return;
+		if (*s == '&')
+			csv_put(b, "&amp;", 5);
+		else if (*s == '<')
+			csv_put(b, "&lt;", 4);
+		else if (*s == '>')
+			csv_put(b, "&gt;", 4);
+		else
+			csv_put(b, " ", 1);
+		s++;
+	}
+}
+
+char *lshop_report_show_chapters_vtt(const lshop_report *r, const char *show_id,
+				     int64_t now_ms, size_t *len)
+{
+	const show_rec *s = show_find(r, show_id);
+	const offer_rec *o;
+	const pin_span *p;
+	int64_t open_end, start, end, last = 0;
+	csv_buf b;
+	char num[24];
+	size_t i;
+	char *out;
+
+	if (s == NULL) {
+		if (len != NULL)
+			*len = 0;
+		errno = ENOENT;
+		return NULL;
+	}
+	open_end = r->on_air == s ? now_ms : s->ended_ms;
+	if (csv_begin(&b, "WEBVTT\n\n", s->npins) != 0) {
+		errno = ENOMEM;
+		return NULL;
+	}
+	for (i = 0; i < s->npins; i++) {
+		p = &s->pins[i];
+		o = &r->offers[p->offer];
+		start = p->start_ms - s->started_ms;
+		end = (p->open ? open_end : p->end_ms) - s->started_ms;
+		if (start < last)
+			start = last;
+		if (end <= start)
+			continue;
+		last = end;
+		snprintf(num, sizeof(num), "%zu-", i + 1);
+		csv_put(&b, num, strlen(num));
+		csv_put(&b, o->id, strlen(o->id));
+		csv_put(&b, "\n", 1);
+		vtt_time(&b, start);
+		csv_put(&b, " --> ", 5);
+		vtt_time(&b, end);
+		csv_put(&b, "\n", 1);
+		vtt_text(&b, o->title[0] ? o->title : o->id);
+		if (o->price[0]) {
+			csv_put(&b, " \xe2\x80\x94 ", 5);
+			csv_put(&b, o->price, strlen(o->price));
+			if (o->currency[0]) {
+				csv_put(&b, " ", 1);
+				csv_put(&b, o->currency, strlen(o->currency));
+			}
+		}
+		csv_put(&b, "\n\n", 2);
+	}
+	out = csv_end(&b, len);
+	if (out == NULL)
+		errno = ENOMEM;
+	return out;
+}
+
+/* Commissions as CSV, for payouts (docs/kpis.md "Commissions") */
+
+static void csv_money(csv_buf *b, const money *m, int last)
+{
+	char t[MONEY_TEXT_MAX];
+
+	t[0] = '\0';
+	if (!m->unknown)
+		money_text(m, 2, t, sizeof(t));
+	csv_field(b, t, last);
+}
+
+/* One row per show x offer x currency x rate of the shows of a period. */
+static void csv_commission_rows(csv_buf *b, const lshop_report *r,
+				int64_t from_ms, int64_t to_ms)
+{
+	const commission_row *c;
+	const show_rec *s;
+	char rate[16];
+	money due;
+	size_t i, k;
+
+	for (i = 0; i < r->nshows; i++) {
+		s = r->shows[i];
+		if (!show_in(s, from_ms, to_ms))
+			continue;
+		for (k = 0; k < s->ncrows; k++) {
+			c = &s->crows[k];
+			commission_due(c, &due);
+			rate[0] = '\0';
+			if (c->source != RATE_NONE)
+				rate_text(c->rate, rate);
+			csv_field(b, s->id, 0);
+			csv_field(b, s->host, 0);
+			csv_time(b, s->started_ms);
+			csv_field(b, r->offers[c->offer].id, 0);
+			csv_field(b, r->offers[c->offer].title, 0);
+			csv_field(b, c->revenue.currency, 0);
+			csv_money(b, &c->revenue, 0);
+			csv_field(b, rate, 0);
+			csv_field(b, rate_source(c->source), 0);
+			csv_money(b, &due, 1);
+		}
+	}
+}
+
+/* One row per host x currency of the shows of a period. */
+static void csv_commission_hosts(csv_buf *b, const lshop_report *r,
+				 int64_t from_ms, int64_t to_ms)
+{
+	commission_sums cs;
+	const commission_total *t;
+	size_t i, k, first;
+
+	for (i = 0; i < r->nshows; i++) {
+		if (!show_in(r->shows[i], from_ms, to_ms))
+			continue;
+		/* the first show of its host in the period */
+		for (first = 0; first < i; first++)
+			if (show_in(r->shows[first], from_ms, to_ms) &&
+			    strcmp(r->shows[first]->host, r->shows[i]->host) ==
+				0)
+				break;
+		if (first < i)
+			continue;
+		host_sums(r, 0, r->shows[i]->host, from_ms, to_ms, &cs);
+		for (k = 0; k < cs.n || k == 0; k++) {
+			t = k < cs.n ? &cs.t[k] : NULL;
+			csv_field(b, r->shows[i]->host, 0);
+			csv_field(b, t ? t->revenue.currency : "", 0);
+			csv_int(b, (int64_t)cs.shows);
+			if (t != NULL) {
+				csv_money(b, &t->revenue, 0);
+				csv_money(b, &t->without, 0);
+				csv_money(b, &t->due, 0);
+			} else { /* a host with no orders in the period */
+				csv_field(b, "0.00", 0);
+				csv_field(b, "0.00", 0);
+				csv_field(b, "0.00", 0);
+			}
+			csv_field(b, cs.incomplete ? "false" : "true", 1);
+		}
+	}
+}
+
+char *lshop_report_commissions_csv(const lshop_report *r, int64_t from_ms,
+				   int64_t to_ms, int by_host, size_t *len)
+{
+	static const char rows_header[] =
+	    "show_id,host,started_at,offer_id,title,currency,revenue,rate,"
+	    "rate_source,commission\r\n";
+	static const char hosts_header[] =
+	    "host,currency,shows,revenue,revenue_without_commission,"
+	    "commission,complete\r\n";
+	csv_buf b;
+
+	if (csv_begin(&b, by_host ? hosts_header : rows_header, r->nshows) != 0)
+		return NULL;
+	if (by_host)
+		csv_commission_hosts(&b, r, from_ms, to_ms);
+	else
+		csv_commission_rows(&b, r, from_ms, to_ms);
+	return csv_end(&b, len);
+}
+
 /* Carry: the whole of a report, so a ledger can take it past rotation */
 
 static json_t *limbs_json(const uint32_t v[LIMBS])
@@ -1945,7 +2554,8 @@ static json_t *offer_carry(const offer_rec *o)
 	    lshop_json_set(v, "decimals", json_integer(o->revenue.decimals)) ||
 	    lshop_json_set(v, "revenue_unknown",
 			   json_boolean(o->revenue.unknown)) ||
-	    lshop_json_set(v, "audience", tally_carry(&o->audience))) {
+	    lshop_json_set(v, "audience", tally_carry(&o->audience)) ||
+	    lshop_json_set(v, "commission", json_integer(o->commission))) {
 		json_decref(v);
 		return NULL;
 	}
@@ -1985,7 +2595,8 @@ fail:
 
 static json_t *show_carry(const show_rec *s)
 {
-	json_t *v = json_object(), *gmv, *offers, *pins, *e;
+	json_t *v = json_object(), *gmv, *offers, *pins, *crows, *e;
+	const commission_row *c;
 	const show_offer *so;
 	const pin_span *p;
 	size_t i;
@@ -2009,8 +2620,19 @@ static json_t *show_carry(const show_rec *s)
 	    lshop_json_set(v, "viewers", points_carry(&s->viewers, 0)) ||
 	    lshop_json_set(v, "order_points",
 			   points_carry(&s->order_points, 1)) ||
-	    lshop_json_set(v, "pins", pins = json_array()))
+	    lshop_json_set(v, "pins", pins = json_array()) ||
+	    lshop_json_set(v, "commission", json_integer(s->commission)) ||
+	    lshop_json_set(v, "crows_full", json_boolean(s->crows_full)) ||
+	    lshop_json_set(v, "crows", crows = json_array()))
 		goto fail;
+	for (i = 0; i < s->ncrows; i++) {
+		c = &s->crows[i];
+		if (json_array_append_new(
+			crows, json_pack("[IiIo]", (json_int_t)c->offer,
+					 c->source, (json_int_t)c->rate,
+					 money_carry(&c->revenue))))
+			goto fail;
+	}
 	for (i = 0; i < s->ngmv; i++)
 		if (json_array_append_new(gmv, money_carry(&s->gmv[i])))
 			goto fail;
@@ -2369,6 +2991,60 @@ static int show_offer_restore(const lshop_report *r, const json_t *v,
 	return 0;
 }
 
+/* A show's commission rate and rows; a ledger from before has none. */
+static int crows_restore(const lshop_report *r, const json_t *v, show_rec *s,
+			 lshop_error *err)
+{
+	const char *p = "report.shows.";
+	const json_t *crows, *e;
+	commission_row *c;
+	int64_t n[3];
+	size_t i, k;
+
+	s->commission = -1;
+	if (json_object_get(v, "crows") == NULL)
+		return 0;
+	if (carry_int(v, p, "commission", -1, LSHOP_COMMISSION_MAX,
+		      &s->commission, err) ||
+	    carry_bool(v, p, "crows_full", &s->crows_full, err) ||
+	    (crows = carry_array(
+		 v, p, "crows", LSHOP_REPORT_COMMISSION_ROWS_MAX, err)) == NULL)
+		return -1;
+	if (json_array_size(crows) > 0) {
+		s->crows = calloc(json_array_size(crows), sizeof(*s->crows));
+		if (s->crows == NULL)
+			return no_memory(err);
+		s->crows_cap = json_array_size(crows);
+	}
+	for (i = 0; i < json_array_size(crows); i++) {
+		e = json_array_get(crows, i);
+		for (k = 0; k < 3; k++) {
+			n[k] = json_integer_value(json_array_get(e, k));
+			if (!json_is_integer(json_array_get(e, k)) || n[k] < 0)
+				break;
+		}
+		if (json_array_size(e) != 4 || k < 3 ||
+		    n[0] >= (int64_t)r->noffers || n[1] > RATE_OFFER ||
+		    n[2] > LSHOP_COMMISSION_MAX) {
+			lshop_error_set(err, "invalid_field",
+					"report.shows.crows",
+					"report.shows.crows must list [OFFER, "
+					"SOURCE, RATE, REVENUE] arrays");
+			return -1;
+		}
+		c = &s->crows[i];
+		c->offer = (size_t)n[0];
+		c->source = (int)n[1];
+		c->rate = n[2];
+		if (money_restore(json_array_get(e, 3),
+				  "report.shows.crows.revenue", &c->revenue,
+				  err))
+			return -1;
+		s->ncrows = i + 1;
+	}
+	return 0;
+}
+
 static int show_restore(lshop_report *r, const json_t *v, lshop_error *err)
 {
 	const char *p = "report.shows.";
@@ -2456,7 +3132,7 @@ static int show_restore(lshop_report *r, const json_t *v, lshop_error *err)
 		s->pins[i].open = json_is_true(json_array_get(e, 3));
 		s->npins = i + 1;
 	}
-	return 0;
+	return crows_restore(r, v, s, err);
 }
 
 static int offer_restore(lshop_report *r, const json_t *v, lshop_error *err)
@@ -2495,6 +3171,12 @@ static int offer_restore(lshop_report *r, const json_t *v, lshop_error *err)
 			rec.revenue.v, err))
 		return -1;
 	rec.revenue.decimals = (int)n;
+	/* a ledger from before commissions has no rate */
+	rec.commission = -1;
+	if (json_object_get(v, "commission") != NULL &&
+	    carry_int(v, p, "commission", -1, LSHOP_COMMISSION_MAX,
+		      &rec.commission, err))
+		return -1;
 	/* a ledger from before audience figures has none */
 	if (aud != NULL &&
 	    tally_restore(aud, "report.offers.audience", &rec.audience, err)) {

@@ -1578,3 +1578,51 @@ def test_webhook_missing_file_and_secret_never_shown(tmp_path):
     assert b"none.json" in r.stderr
     assert secret.encode() not in r.stderr
     assert b"do-not-show-me" not in r.stderr
+
+
+# clips (SPEC §16): chapters.vtt read strictly; a bad file is named by line
+
+GOOD_VTT = ("WEBVTT\n\n1-sku-1\n00:00:01.000 --> 00:00:03.500\n"
+            "A &amp; B \u2014 19.99 EUR\n\n")
+
+
+@pytest.mark.parametrize("vtt, line", [
+    ("WEBVTX\n\n", 1),
+    ("WEBVTT\nx\n", 2),
+    ("WEBVTT\n\nsku-1\n00:00:01.000 --> 00:00:02.000\nA\n\n", 3),
+    ("WEBVTT\n\n1-sku-1\n00:00:01.000 -> 00:00:02.000\nA\n\n", 4),
+    ("WEBVTT\n\n1-sku-1\n00:00:01.000 --> 00:00:02.000 line:0\nA\n\n", 4),
+    ("WEBVTT\n\n1-sku-1\n00:00:02.000 --> 00:00:01.000\nA\n\n", 4),
+    ("WEBVTT\n\n1-sku-1\n00:00:01.000 --> 00:00:02.000\n\n", 5),
+    ("WEBVTT\n\n1-sku-1\n00:00:01.000 --> 00:00:02.000\nA\nB\n", 6),
+    (GOOD_VTT + "2-sku-2\n00:00:03.000 --> 00:00:04.000\nB\n\n", 8),
+])
+def test_clips_names_the_bad_line_of_chapters(api, tmp_path, vtt, line):
+    rec = tmp_path / "rec.mp4"
+    rec.write_bytes(b"x")
+    api.answer(200, vtt, "text/vtt; charset=utf-8")
+    out = tmp_path / "out"
+    r = api.ctl("clips", "live/demo", "s1", "--recording", str(rec),
+                "--out", str(out), token=None)
+    assert r.returncode == 1, r
+    assert ("line %d:" % line).encode() in r.stderr, r
+    method, path, headers, _ = api.only_request()
+    assert (method, path) == ("GET",
+                              "/shop/v1/streams/live/demo/shows/s1/"
+                              "chapters.vtt")
+    assert "Authorization" not in headers
+    assert not out.exists()
+
+
+def test_clips_ffmpeg_missing_names_the_cue(api, tmp_path):
+    rec = tmp_path / "rec.mp4"
+    rec.write_bytes(b"x")
+    api.answer(200, GOOD_VTT, "text/vtt; charset=utf-8")
+    r = api.ctl("clips", "live/demo", "s1", "--recording", str(rec),
+                "--out", str(tmp_path / "out"), token=None,
+                env={"LIVESHOP_FFMPEG": str(tmp_path / "nope")})
+    assert r.returncode == 1 and b"1-sku-1" in r.stderr and \
+        b"cannot run" in r.stderr, r
+    assert not (tmp_path / "out" / "index.json").exists()
+    r = api.ctl("clips", "live/demo", "s1", "--out", str(tmp_path / "o"))
+    assert r.returncode == 2 and b"--recording" in r.stderr, r

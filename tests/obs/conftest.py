@@ -100,8 +100,10 @@ def x_env(display, home=None):
 SPONSORED = h.offer("sku-1", title="Vitamin C Serum 30 ml",
                     price="19.99", compare_at="29.99", stock=5,
                     disclosure="sponsored")
+# a query and a fragment: the QR code's buy URL keeps both (SPEC §16)
 PLAIN = h.offer("sku-2", title="Hand cream \"Rose\" <50 ml>",
-                price="9.50")
+                price="9.50",
+                url="https://shop.example/p/serum?variant=2#top")
 THIRD = h.offer("sku-3", title="Lip balm", price="4.00", stock=100)
 
 

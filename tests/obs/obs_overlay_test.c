@@ -23,6 +23,14 @@
  * "POLL?" and waits for a line while the pytest starts a poll and votes,
  * finds the poll's bars (their own colour) grow with the tally, ends the
  * poll and unpins the question with their hotkeys.
+ *
+ * SPEC §16: with offer 2 pinned, frames with the scan-to-buy QR code are
+ * written as PGM (grey, the overlay over a mid-grey picture) to
+ * LIVE_SHOP_FRAMES_DIR: a 1280x720 canvas at a 1280x720 output, a
+ * 1920x1080 canvas at 1920x1080 and scaled to a 1280x720 output (as OBS
+ * scales its canvas, bilinear), with "qr" off, and after the unpin. A
+ * line "QRFRAME PATH code|none" names each; the pytest decodes them with
+ * zbarimg.
  */
 #include <errno.h>
 #include <stdarg.h>
@@ -279,6 +287,101 @@ static void save_ppm(const char *dir, const char *name)
 	fclose(f);
 }
 
+/*
+ * src on a canvas of cw x ch, scaled to an ow x oh output the way OBS
+ * scales its canvas (bilinear), to dir/name.pgm: grey, over a mid-grey
+ * picture (the overlay's empty parts are transparent). Says "QRFRAME
+ * PATH want".
+ */
+static void save_qr_frame(obs_source_t *src, int cw, int ch, int ow, int oh,
+			  const char *dir, const char *name, const char *want)
+{
+	gs_texrender_t *canvas, *output = NULL;
+	gs_stagesurf_t *surf;
+	gs_texture_t *tex;
+	char path[1024];
+	uint8_t *data;
+	uint32_t linesize;
+	FILE *f = NULL;
+	int written = 0;
+
+	if (!dir) {
+		fail("LIVE_SHOP_FRAMES_DIR is not set: no QR frame %s", name);
+		return;
+	}
+	snprintf(path, sizeof(path), "%s/%s.pgm", dir, name);
+	obs_enter_graphics();
+	canvas = gs_texrender_create(GS_RGBA, GS_ZS_NONE);
+	surf = gs_stagesurface_create((uint32_t)ow, (uint32_t)oh, GS_RGBA);
+	if (gs_texrender_begin(canvas, (uint32_t)cw, (uint32_t)ch)) {
+		struct vec4 clear;
+
+		vec4_zero(&clear);
+		gs_clear(GS_CLEAR_COLOR, &clear, 0.0f, 0);
+		gs_ortho(0.0f, (float)cw, 0.0f, (float)ch, -100.0f, 100.0f);
+		gs_blend_state_push();
+		gs_reset_blend_state();
+		obs_source_video_render(src);
+		gs_blend_state_pop();
+		gs_texrender_end(canvas);
+	}
+	tex = gs_texrender_get_texture(canvas);
+	if (ow != cw || oh != ch) {
+		gs_effect_t *e = obs_get_base_effect(OBS_EFFECT_DEFAULT);
+		gs_technique_t *tech = gs_effect_get_technique(e, "Draw");
+
+		output = gs_texrender_create(GS_RGBA, GS_ZS_NONE);
+		if (gs_texrender_begin(output, (uint32_t)ow, (uint32_t)oh)) {
+			gs_ortho(0.0f, (float)ow, 0.0f, (float)oh, -100.0f,
+				 100.0f);
+			gs_blend_state_push();
+			gs_enable_blending(false);
+			gs_effect_set_texture(
+			    gs_effect_get_param_by_name(e, "image"), tex);
+			gs_technique_begin(tech);
+			gs_technique_begin_pass(tech, 0);
+			gs_draw_sprite(tex, 0, (uint32_t)ow, (uint32_t)oh);
+			gs_technique_end_pass(tech);
+			gs_technique_end(tech);
+			gs_blend_state_pop();
+			gs_texrender_end(output);
+		}
+		tex = gs_texrender_get_texture(output);
+	}
+	gs_stage_texture(surf, tex);
+	if (gs_stagesurface_map(surf, &data, &linesize)) {
+		f = fopen(path, "wb");
+		if (f) {
+			fprintf(f, "P5\n%d %d\n255\n", ow, oh);
+			for (int y = 0; y < oh; y++)
+				for (int x = 0; x < ow; x++) {
+					const uint8_t *p =
+					    data + (size_t)y * linesize + x * 4;
+					int luma = (p[0] * 299 + p[1] * 587 +
+						    p[2] * 114) /
+						   1000;
+					/* premultiplied: over grey 128 */
+					int g = luma + 128 * (255 - p[3]) / 255;
+
+					fputc(g > 255 ? 255 : g, f);
+				}
+			written = fclose(f) == 0;
+		}
+		gs_stagesurface_unmap(surf);
+	}
+	gs_stagesurface_destroy(surf);
+	gs_texrender_destroy(canvas);
+	if (output)
+		gs_texrender_destroy(output);
+	obs_leave_graphics();
+	if (!written) {
+		fail("QR frame %s not written", path);
+		return;
+	}
+	printf("QRFRAME %s %s\n", path, want);
+	fflush(stdout);
+}
+
 /* ------------------------------------------------------------- hotkeys */
 
 static void press(uint32_t key, uint32_t modifiers)
@@ -428,6 +531,9 @@ static void questions_and_poll(obs_source_t *overlay, const char *artifacts)
 	trigger("live_shop.unpin");
 	if (render_until(overlay, no_offer_card, 3000) < 0)
 		fail("the offer card did not go after unpin");
+	/* SPEC §16: the QR code goes with the offer */
+	render_frames(overlay, 5);
+	save_qr_frame(overlay, W, H, W, H, artifacts, "qr-unpinned", "none");
 
 	if (!trigger_until_taken(overlay, "live_shop.pin_question", 15000)) {
 		fail("pin-question hotkey refused for 15 s: no waiting "
@@ -660,6 +766,29 @@ int main(int argc, char **argv)
 	else
 		ok("offer 2 pinned: card drawn, no disclosure (%ld ms)",
 		   waited);
+
+	/* SPEC §16: the scan-to-buy QR code of offer 2, at 720p and 1080p
+	 * canvases and outputs, then with "qr" off */
+	render_frames(overlay, 5);
+	save_qr_frame(overlay, W, H, W, H, artifacts, "qr-720p", "code");
+	obs_data_set_int(settings, "width", 1920);
+	obs_data_set_int(settings, "height", 1080);
+	obs_source_update(overlay, settings);
+	render_frames(overlay, 20);
+	save_qr_frame(overlay, 1920, 1080, 1920, 1080, artifacts, "qr-1080p",
+		      "code");
+	save_qr_frame(overlay, 1920, 1080, W, H, artifacts,
+		      "qr-1080p-canvas-720p-output", "code");
+	obs_data_set_bool(settings, "qr", false);
+	obs_source_update(overlay, settings);
+	render_frames(overlay, 20);
+	save_qr_frame(overlay, 1920, 1080, 1920, 1080, artifacts, "qr-off",
+		      "none");
+	obs_data_set_bool(settings, "qr", true);
+	obs_data_set_int(settings, "width", W);
+	obs_data_set_int(settings, "height", H);
+	obs_source_update(overlay, settings);
+	render_frames(overlay, 20);
 
 	/* Figures: the hotkey callback (as OBS's frontend calls it, routed)
 	 * and the overlay's render call against an empty source. */

@@ -5,15 +5,21 @@ real nginx with the module; the hotkey bindings survive a restart
 (provisioned hotkeys.json in, saved hotkeys.json out); the figures
 (hotkey callback, render cost against an empty source); and (SPEC §15)
 viewer questions of hostile text pinned by hotkey and drawn, a poll's
-bars drawn with its live tally, ended and unpinned by hotkey."""
+bars drawn with its live tally, ended and unpinned by hotkey; and
+(SPEC §16) the scan-to-buy QR code beside the card decodes with zbarimg
+to exactly the offer's buy URL at 720p and 1080p, and is gone with "qr"
+off and after the unpin."""
 
 import json
 import os
+import shutil
 import subprocess
 import threading
+import urllib.parse
 
 import liveshop_harness as h
-from conftest import (plugin_config, pinned_offer, put_catalog, x_env)
+from conftest import (PLAIN, plugin_config, pinned_offer, put_catalog,
+                      x_env)
 
 BINDINGS = {
     "live_shop.pin_1": [{"key": "OBS_KEY_1", "control": True}],
@@ -116,6 +122,53 @@ def test_overlay_hotkey_pin_reaches_nginx(make_setup, xvfb, plugin_so,
     # ... and the one rebound in the run (as Settings > Hotkeys does)
     assert saved.get("live_shop.pin_3") == [
         {"key": "OBS_KEY_3", "control": True}], saved.get("live_shop.pin_3")
+
+    check_qr_frames(out, buy_url(PLAIN["url"], h.STREAM, "qr"))
+
+
+def buy_url(url, stream, source):
+    """SPEC §16's buy URL, written here apart from the core for a URL
+    without ls_* parameters or empty ones: ls_stream (percent-encoded)
+    and ls_src added to the query, the rest byte for byte."""
+    rest, hash_, fragment = url.partition("#")
+    add = "ls_stream=" + urllib.parse.quote(stream, safe="")
+    if source == "qr":
+        add += "&ls_src=qr"
+    rest += ("&" if "?" in rest else "?") + add
+    return rest + hash_ + fragment
+
+
+def test_buy_url_here():
+    """The test's own rule on the case of the issue."""
+    assert buy_url("https://shop.example/p/serum?variant=2#top",
+                   "live/demo", "qr") == \
+        "https://shop.example/p/serum?variant=2&ls_stream=live%2Fdemo" \
+        "&ls_src=qr#top"
+
+
+def check_qr_frames(out, want):
+    """Each frame the program wrote ("QRFRAME PATH code|none") through
+    zbarimg: exactly want, or no code at all (exit status 4)."""
+    zbarimg = shutil.which("zbarimg")
+    assert zbarimg, "zbarimg is missing: scripts/setup-deps.sh installs " \
+        "zbar-tools"
+    frames = [l.split()[1:] for l in out if l.startswith("QRFRAME ")]
+    names = {os.path.basename(path) for path, _ in frames}
+    assert names == {"qr-720p.pgm", "qr-1080p.pgm",
+                     "qr-1080p-canvas-720p-output.pgm", "qr-off.pgm",
+                     "qr-unpinned.pgm"}, frames
+    for path, expect in frames:
+        r = subprocess.run([zbarimg, "--raw", "-q", path],
+                           capture_output=True, timeout=60)
+        found = r.stdout.decode("utf-8", "replace").rstrip("\n")
+        if expect == "code":
+            assert r.returncode == 0 and found == want, \
+                (path, r.returncode, found, want)
+            print("QR %s decodes to %s" % (os.path.basename(path), found))
+        else:
+            assert r.returncode == 4 and found == "", \
+                (path, r.returncode, found)
+            print("QR %s: no code" % os.path.basename(path))
 
 
 def ask(ls, text, name, session):

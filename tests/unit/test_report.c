@@ -4,9 +4,12 @@
  * offer and per show the KPIs of docs/kpis.md, each checked against
  * figures the test keeps itself.
  */
+#include <errno.h>
+
 #include <jansson.h>
 
 #include "lshop/audience.h"
+#include "lshop/ledger.h"
 #include "lshop/time.h"
 
 #include "lshop/report.h"
@@ -192,7 +195,8 @@ static void test_empty_report(void **state)
 			       "\"aov\":null,\"conversion\":null,"
 			       "\"click_to_buy\":null,"
 			       "\"gmv_per_1000_viewers\":null,"
-			       "\"disclosure_coverage\":1.0}}");
+			       "\"disclosure_coverage\":1.0},"
+			       "\"commission_by_host\":[]}");
 	assert_int_equal(len, strlen(s));
 	free(s);
 	lshop_report_free(r);
@@ -261,7 +265,7 @@ static void test_scripted_show(void **state)
 	       "\"ctr\":null,\"orders\":0,\"units\":0,\"gmv\":\"0.00\","
 	       "\"currency\":null,\"aov\":null,\"conversion\":null,"
 	       "\"click_to_buy\":null,\"gmv_per_1000_viewers\":null,"
-	       "\"disclosure_coverage\":1.0}}");
+	       "\"disclosure_coverage\":1.0},\"commission_by_host\":[]}");
 	free(s);
 
 	/* Open intervals count up to now, whenever now is. */
@@ -1850,6 +1854,337 @@ static void test_series_are_thinned(void **state)
 	free(a);
 }
 
+/* A show's chapters as WebVTT, compared whole. */
+static void assert_chapters(const lshop_report *r, const char *show_id,
+			    int64_t now_ms, const char *expected)
+{
+	size_t len = 7;
+	char *vtt = lshop_report_show_chapters_vtt(r, show_id, now_ms, &len);
+
+	assert_non_null(vtt);
+	assert_int_equal(len, strlen(vtt));
+	assert_string_equal(vtt, expected);
+	free(vtt);
+}
+
+/*
+ * Chapters (SPEC §16): cue times relative to the show's start, a pin
+ * from before the show cut to it, a pin with no time left out, a hostile
+ * title escaped, an open pin up to now while on air and up to the end
+ * after, hours past 99; an unknown show is ENOENT.
+ */
+static void test_chapters_vtt(void **state)
+{
+	lshop_report *r = lshop_report_new();
+	lshop_offer h = make_offer("sku-h", "0.5", NULL);
+	size_t len = 7;
+	char *vtt;
+	const char *cues =
+	    "1-sku-a\n00:00:00.000 --> 00:00:02.250\n"
+	    "Title of sku-a \xe2\x80\x94 19.99 EUR\n\n"
+	    "3-sku-h\n00:00:04.000 --> 00:00:04.001\n"
+	    "A&amp;B &lt;b&gt;x&lt;/b&gt; --&gt; &amp;lt; \"q\"  two\xc3\xa9 "
+	    "\xe2\x80\x94 0.5 EUR\n\n"
+	    "4-sku-plain\n00:01:00.000 --> ";
+	char whole[1024];
+
+	(void)state;
+	snprintf(h.title, sizeof(h.title), "%s",
+		 "A&B <b>x</b> --> &lt; \"q\"\r\ntwo\xc3\xa9");
+	errno = 0;
+	assert_null(lshop_report_show_chapters_vtt(r, "s1", T0, &len));
+	assert_int_equal(errno, ENOENT);
+	assert_int_equal(len, 0);
+
+	assert_int_equal(lshop_report_add_offer(r, &plain), 0);
+	add_pinned(r, &ad_a, T0);
+	add(r, show_event(LSHOP_SHOW_STARTED, "s1", T0 + S(5)));
+	assert_chapters(r, "s1", T0 + S(5), "WEBVTT\n\n");
+	add_unpinned(r, "sku-a", T0 + S(7) + 250);
+	add_pinned(r, &h, T0 + S(8));
+	add_unpinned(r, "sku-h", T0 + S(8)); /* no time: left out */
+	add_pinned(r, &h, T0 + S(9));
+	add_unpinned(r, "sku-h", T0 + S(9) + 1);
+	add_pinned(r, &plain, T0 + S(65));
+	snprintf(whole, sizeof(whole), "WEBVTT\n\n%s%s", cues,
+		 "01:00:00.007\nTitle of sku-plain \xe2\x80\x94 12.5 EUR\n\n");
+	assert_chapters(r, "s1", T0 + S(3605) + 7, whole);
+	/* still pinned when the show ends: up to its end */
+	add(r, show_event(LSHOP_SHOW_ENDED, "s1", T0 + S(3700)));
+	snprintf(whole, sizeof(whole), "WEBVTT\n\n%s%s", cues,
+		 "01:01:35.000\nTitle of sku-plain \xe2\x80\x94 12.5 EUR\n\n");
+	assert_chapters(r, "s1", T0 + S(9000), whole);
+	add_unpinned(r, "sku-plain", T0 + S(3800));
+
+	/* a long show: hours take a third digit */
+	add(r, show_event(LSHOP_SHOW_STARTED, "s2", T0 + S(4000)));
+	add_pinned(r, &ad_b, T0 + S(4000) + S(360000) + 1);
+	add_unpinned(r, "sku-b", T0 + S(4000) + S(360001));
+	assert_chapters(r, "s2", T0 + S(4000) + S(360002),
+			"WEBVTT\n\n1-sku-b\n100:00:00.001 --> 100:00:01.000\n"
+			"Title of sku-b \xe2\x80\x94 7 EUR\n\n");
+	/* the first show is unchanged */
+	assert_chapters(r, "s1", T0 + S(9000), whole);
+
+	errno = 0;
+	vtt = lshop_report_show_chapters_vtt(r, "nope", T0, NULL);
+	assert_null(vtt);
+	assert_int_equal(errno, ENOENT);
+	lshop_report_free(r);
+}
+
+/*
+ * Commissions (docs/kpis.md "Commissions"): an offer's rate overrides
+ * its show's, a show's applies to offers without one, none leaves the
+ * revenue without commission; rows round once, half up, and add up to
+ * the per-show and per-host totals; a period takes the shows started in
+ * [from, to); and the ledger carries it all past a rotation.
+ */
+static lshop_show commission_show(const char *id, const char *host,
+				  const char *rate, int64_t at)
+{
+	lshop_show s;
+
+	memset(&s, 0, sizeof(s));
+	snprintf(s.id, sizeof(s.id), "%s", id);
+	snprintf(s.title, sizeof(s.title), "Show %s", id);
+	snprintf(s.host, sizeof(s.host), "%s", host);
+	snprintf(s.commission, sizeof(s.commission), "%s", rate);
+	s.starts_at_ms = at;
+	s.duration_s = 3600;
+	return s;
+}
+
+static void commission_order(timeline *tl, const char *id, const char *offer,
+			     const char *amount, const char *currency,
+			     int64_t at)
+{
+	lshop_order o = make_order(id, offer, 1, amount);
+
+	strcpy(o.items[0].currency, currency);
+	tl_order(tl, &o, LSHOP_PROVIDER_STANDARD, at, NULL);
+}
+
+static json_t *commission_show_entry(json_t *report, const char *id)
+{
+	json_t *shows = json_object_get(report, "shows"), *s;
+	size_t i;
+
+	json_array_foreach(shows, i, s)
+	{
+		if (strcmp(json_string_value(json_object_get(s, "id")), id) ==
+		    0)
+			return s;
+	}
+	fail_msg("no show %s in the report", id);
+	return NULL;
+}
+
+static void assert_due(json_t *commission, const char *key,
+		       const char *currency, const char *text)
+{
+	json_t *m = json_object_get(json_object_get(commission, key), currency);
+
+	if (text == NULL) {
+		assert_null(m);
+		return;
+	}
+	assert_non_null(m);
+	assert_string_equal(json_string_value(m), text);
+}
+
+static char *commissions_csv(const lshop_report *r, int64_t from, int64_t to,
+			     int by_host)
+{
+	char *csv = lshop_report_commissions_csv(r, from, to, by_host, NULL);
+
+	assert_non_null(csv);
+	return csv;
+}
+
+static void test_commissions(void **state)
+{
+	lshop_offer a = make_offer("sku-a", "19.99", NULL);
+	lshop_offer b = make_offer("sku-b", "0.05", NULL);
+	lshop_offer c = make_offer("sku-c", "0.20", NULL);
+	lshop_show s1, s2, s3;
+	lshop_report *r, *folded;
+	lshop_error err;
+	json_t *v, *sh, *cm, *e, *host;
+	char t1[LSHOP_TIME_LEN], t2[LSHOP_TIME_LEN], t3[LSHOP_TIME_LEN];
+	char rows[2048], *csv, *csv2, *ledger, *js;
+	int64_t file;
+	uint64_t seq;
+	size_t len;
+	timeline tl;
+
+	(void)state;
+	strcpy(a.commission, "0.15");
+	strcpy(c.commission, "0.125");
+	s1 = commission_show("s1", "Ana", "0.10", T0 + S(10));
+	s2 = commission_show("s2", "Ben", "", T0 + S(100));
+	s3 = commission_show("s3", "Ana", "0.05", T0 + S(200));
+	lshop_time_format(t1, T0 + S(10));
+	lshop_time_format(t2, T0 + S(100));
+	lshop_time_format(t3, T0 + S(200));
+
+	tl_init(&tl);
+	tl_put(&tl, &a, T0);
+	tl_put(&tl, &b, T0);
+	tl_put(&tl, &c, T0);
+	/* before any show: no host, no commission */
+	commission_order(&tl, "1", "sku-a", "10.00", "EUR", T0 + S(5));
+	tl_show_start(&tl, &s1, T0 + S(10));
+	/* 19.99 x 0.15 (the offer's) = 2.9985 -> 3.00 */
+	commission_order(&tl, "2", "sku-a", "19.99", "EUR", T0 + S(11));
+	/* 0.05 x 0.10 (the show's) twice: the row's 0.10 x 0.10 = 0.01,
+	 * not two items' 0.005 -> 0.01 each */
+	commission_order(&tl, "3", "sku-b", "0.05", "EUR", T0 + S(12));
+	commission_order(&tl, "4", "sku-b", "0.05", "EUR", T0 + S(13));
+	/* another currency: 12.34 x 0.10 = 1.234 -> 1.23 */
+	commission_order(&tl, "5", "sku-b", "12.34", "USD", T0 + S(14));
+	/* 0.20 x 0.125 = 0.025 -> 0.03, half up */
+	commission_order(&tl, "6", "sku-c", "0.20", "EUR", T0 + S(15));
+	tl_show_end(&tl, T0 + S(50));
+	tl_show_start(&tl, &s2, T0 + S(100));
+	/* no rate: without commission */
+	commission_order(&tl, "7", "sku-b", "5.00", "EUR", T0 + S(101));
+	/* the offer's rate with a show of none: 2.00 x 0.15 = 0.30 */
+	commission_order(&tl, "8", "sku-a", "2.00", "EUR", T0 + S(102));
+	tl_show_end(&tl, T0 + S(150));
+	tl_show_start(&tl, &s3, T0 + S(200));
+	commission_order(&tl, "9", "sku-a", "1.00", "EUR", T0 + S(201));
+	/* the offer loses its rate: the show's 0.05 applies from here */
+	a.commission[0] = '\0';
+	tl_put(&tl, &a, T0 + S(202));
+	commission_order(&tl, "10", "sku-a", "10.00", "EUR", T0 + S(203));
+	r = report_of(&tl);
+
+	v = report_json(r, T0 + S(300));
+	sh = commission_show_entry(v, "s1");
+	cm = json_object_get(sh, "commission");
+	assert_string_equal(json_string_value(json_object_get(cm, "rate")),
+			    "0.10");
+	assert_due(cm, "due", "EUR", "3.04");
+	assert_due(cm, "due", "USD", "1.23");
+	assert_due(cm, "revenue", "EUR", "20.29");
+	assert_due(cm, "without_commission", "EUR", "0.00");
+	assert_true(json_is_true(json_object_get(cm, "complete")));
+	assert_int_equal(json_array_size(json_object_get(cm, "offers")), 4);
+	e = json_array_get(json_object_get(cm, "offers"), 0);
+	assert_string_equal(
+	    json_string_value(json_object_get(e, "rate_source")), "offer");
+	assert_string_equal(json_string_value(json_object_get(e, "rate")),
+			    "0.15");
+	assert_string_equal(json_string_value(json_object_get(e, "commission")),
+			    "3.00");
+	e = json_array_get(json_object_get(cm, "offers"), 1);
+	assert_string_equal(
+	    json_string_value(json_object_get(e, "rate_source")), "show");
+	assert_string_equal(json_string_value(json_object_get(e, "revenue")),
+			    "0.10");
+	assert_string_equal(json_string_value(json_object_get(e, "commission")),
+			    "0.01");
+	cm = json_object_get(commission_show_entry(v, "s2"), "commission");
+	assert_true(json_is_null(json_object_get(cm, "rate")));
+	assert_due(cm, "due", "EUR", "0.30");
+	assert_due(cm, "without_commission", "EUR", "5.00");
+	e = json_array_get(json_object_get(cm, "offers"), 0);
+	assert_true(json_is_null(json_object_get(e, "rate")));
+	assert_true(json_is_null(json_object_get(e, "rate_source")));
+	assert_string_equal(json_string_value(json_object_get(e, "commission")),
+			    "0.00");
+	cm = json_object_get(commission_show_entry(v, "s3"), "commission");
+	assert_due(cm, "due", "EUR", "0.65"); /* 0.15 + 0.50 */
+	host = json_array_get(json_object_get(v, "commission_by_host"), 0);
+	assert_string_equal(json_string_value(json_object_get(host, "host")),
+			    "Ana");
+	assert_int_equal(int_of(host, "shows"), 2);
+	assert_due(host, "due", "EUR", "3.69");
+	assert_due(host, "due", "USD", "1.23");
+	assert_due(host, "revenue", "EUR", "31.29");
+	host = json_array_get(json_object_get(v, "commission_by_host"), 1);
+	assert_string_equal(json_string_value(json_object_get(host, "host")),
+			    "Ben");
+	assert_due(host, "due", "EUR", "0.30");
+	assert_due(host, "without_commission", "EUR", "5.00");
+	assert_due(host, "due", "USD", NULL);
+	json_decref(v);
+
+	/* an offer's object in its show's report carries its rows */
+	js = lshop_report_show_json(r, STREAM, "s1", T0 + S(300), NULL);
+	v = json_loads(js, 0, NULL);
+	free(js);
+	e = offer_entry(v, "sku-b");
+	assert_int_equal(json_array_size(json_object_get(e, "commission")), 2);
+	e = json_array_get(json_object_get(e, "commission"), 1);
+	assert_string_equal(json_string_value(json_object_get(e, "currency")),
+			    "USD");
+	assert_string_equal(json_string_value(json_object_get(e, "commission")),
+			    "1.23");
+	json_decref(v);
+
+	/* the rows of a period: s2 starts at its from, s3 at its to */
+	csv = commissions_csv(r, T0 + S(100), T0 + S(200), 0);
+	snprintf(rows, sizeof(rows),
+		 "show_id,host,started_at,offer_id,title,currency,revenue,"
+		 "rate,rate_source,commission\r\n"
+		 "s2,Ben,%s,sku-b,Title of sku-b,EUR,5.00,,,0.00\r\n"
+		 "s2,Ben,%s,sku-a,Title of sku-a,EUR,2.00,0.15,offer,0.30\r\n",
+		 t2, t2);
+	assert_string_equal(csv, rows);
+	free(csv);
+	csv = commissions_csv(r, INT64_MIN, T0 + S(100), 0);
+	snprintf(rows, sizeof(rows),
+		 "show_id,host,started_at,offer_id,title,currency,revenue,"
+		 "rate,rate_source,commission\r\n"
+		 "s1,Ana,%s,sku-a,Title of sku-a,EUR,19.99,0.15,offer,3.00\r\n"
+		 "s1,Ana,%s,sku-b,Title of sku-b,EUR,0.10,0.10,show,0.01\r\n"
+		 "s1,Ana,%s,sku-b,Title of sku-b,USD,12.34,0.10,show,1.23\r\n"
+		 "s1,Ana,%s,sku-c,Title of sku-c,EUR,0.20,0.125,offer,0.03\r\n",
+		 t1, t1, t1, t1);
+	assert_string_equal(csv, rows);
+	free(csv);
+	csv = commissions_csv(r, T0 + S(101), T0 + S(199), 0);
+	assert_string_equal(csv, "show_id,host,started_at,offer_id,title,"
+				 "currency,revenue,rate,rate_source,"
+				 "commission\r\n");
+	free(csv);
+	csv = commissions_csv(r, INT64_MIN, INT64_MAX, 1);
+	assert_string_equal(
+	    csv, "host,currency,shows,revenue,revenue_without_commission,"
+		 "commission,complete\r\n"
+		 "Ana,EUR,2,31.29,0.00,3.69,true\r\n"
+		 "Ana,USD,2,12.34,0.00,1.23,true\r\n"
+		 "Ben,EUR,1,7.00,5.00,0.30,true\r\n");
+	free(csv);
+	csv = commissions_csv(r, T0 + S(200), INT64_MAX, 1);
+	assert_string_equal(
+	    csv, "host,currency,shows,revenue,revenue_without_commission,"
+		 "commission,complete\r\n"
+		 "Ana,EUR,1,11.00,0.00,0.65,true\r\n");
+	free(csv);
+
+	/* folded into a ledger (a rotation), the same */
+	ledger = lshop_ledger_fold(NULL, 0, tl.journal, tl.len, T0 + S(300),
+				   &len, &err);
+	if (ledger == NULL)
+		fail_msg("fold: %s", err.message);
+	folded = lshop_report_new();
+	if (lshop_ledger_read(ledger, len, folded, NULL, NULL, &file, &seq,
+			      &err) != 0)
+		fail_msg("ledger: %s", err.message);
+	csv = commissions_csv(r, INT64_MIN, INT64_MAX, 0);
+	csv2 = commissions_csv(folded, INT64_MIN, INT64_MAX, 0);
+	assert_string_equal(csv2, csv);
+	free(csv);
+	free(csv2);
+	free(ledger);
+	lshop_report_free(folded);
+	lshop_report_free(r);
+	tl_free(&tl);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -1867,6 +2202,8 @@ int main(void)
 	    cmocka_unit_test(test_kpis_of_two_shows),
 	    cmocka_unit_test(test_show_window_and_null_rules),
 	    cmocka_unit_test(test_series_are_thinned),
+	    cmocka_unit_test(test_chapters_vtt),
+	    cmocka_unit_test(test_commissions),
 	};
 
 	return cmocka_run_group_tests(tests, setup, NULL);

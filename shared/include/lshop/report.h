@@ -49,6 +49,8 @@ typedef struct lshop_report lshop_report;
 #define LSHOP_REPORT_PIN_SPANS_MAX     2000 /* per show */
 /* a show's orders in more currencies than this leave its gmv unsaid */
 #define LSHOP_REPORT_CURRENCIES_MAX 8
+/* commission rows (offer x currency x rate) kept per show */
+#define LSHOP_REPORT_COMMISSION_ROWS_MAX 1024
 
 /* A new, empty report; NULL on ENOMEM. Free with lshop_report_free. */
 lshop_report *lshop_report_new(void);
@@ -138,7 +140,16 @@ int lshop_report_add_audience(lshop_report *r, const lshop_audience *a,
  *    "click_to_buy":x|null,"gmv_per_1000_viewers":"1.00"|null,
  *    "disclosure_coverage":x}
  * and "across_shows" says the same of those shows together ("shows" how
- * many; peaks the highest, sketches merged, the rest added up). The
+ * many; peaks the highest, sketches merged, the rest added up). Each
+ * show also has "commission" (see Commissions below):
+ *   {"rate":"0.10"|null,"revenue":{"EUR":"1.00"},
+ *    "without_commission":{...},"due":{...},"complete":true,
+ *    "offers":[{"offer_id":..,"title":..,"currency":"EUR",
+ *               "rate":"0.15"|null,"rate_source":"offer"|"show"|null,
+ *               "revenue":"1.00","commission":"0.15"}]}
+ * and the report ends with "commission_by_host":[{"host":..|null,
+ * "shows":N,"revenue":{..},"without_commission":{..},"due":{..},
+ * "complete":true}] over the listed shows. The
  * formulas, units and null rules are docs/kpis.md's: ratios are numbers
  * rounded to 4 decimals, aov and gmv_per_1000_viewers decimal strings
  * with 2 (half up). Malloc'd, NULL on ENOMEM.
@@ -174,6 +185,8 @@ int lshop_report_has_show(const lshop_report *r, const char *show_id);
  */
 char *lshop_report_show_json(const lshop_report *r, const char *stream,
 			     const char *show_id, int64_t now_ms, size_t *len);
+/* (Its per-offer objects add "commission": that offer's rows, as the
+ * show's "commission.offers" without offer_id and title.) */
 
 /*
  * The offers of the report as CSV (RFC 4180, text/csv; charset=utf-8):
@@ -235,6 +248,70 @@ char *lshop_report_show_csv(const lshop_report *r, const char *show_id,
  */
 char *lshop_report_shows_csv(const lshop_report *r, size_t last_shows,
 			     int64_t now_ms, size_t *len);
+
+/*
+ * The chapters of one show as WebVTT (SPEC §16, text/vtt; charset=utf-8):
+ * "WEBVTT", a blank line, then one cue per pin interval of the show (its
+ * series.pins of lshop_report_show_json), each followed by a blank line:
+ *
+ *   N-OFFERID
+ *   HH:MM:SS.mmm --> HH:MM:SS.mmm
+ *   TITLE — PRICE CURRENCY
+ *
+ * N is the pin's number in the show from 1 (in the order of series.pins,
+ * so a cue keeps its number while the show goes on, until the pin
+ * intervals are thinned), OFFERID the pinned offer's id: a reader gets
+ * the offer back as what follows the first '-'. Times are relative to
+ * the show's start (its show.started, the start of its recording): a
+ * cue runs from the pin's start to its end, an open pin's to now_ms
+ * while the show is on air (to the show's end otherwise); hours take
+ * more than two digits past 99. Cues are in time order and never
+ * overlap: a cue starting before the previous one's end starts there,
+ * and a cue left with no time (end not after start) is left out, its
+ * number unused. The text is the offer's title, " — " (U+2014), its
+ * price and currency as the catalog says them now (the title alone
+ * when the price is unknown; the offer id when the title is), with
+ * '&', '<' and '>' escaped as character references (so no "-->" can
+ * appear) and CR and LF (which titles may hold) as spaces. A show with
+ * no pins gives the header alone.
+ * Malloc'd and NUL-terminated (*len, if len is not NULL, leaves the NUL
+ * out). NULL with errno ENOENT when the report keeps no such show (*len,
+ * if len is not NULL, is then set to 0), NULL with errno ENOMEM when out
+ * of memory.
+ */
+char *lshop_report_show_chapters_vtt(const lshop_report *r, const char *show_id,
+				     int64_t now_ms, size_t *len);
+
+/*
+ * Commissions (docs/kpis.md "Commissions"). An order item in a show has
+ * a rate: its offer's commission as the catalog said when the order came
+ * (put or pinned before it in the journal) if it has one, else the
+ * commission of the show on air as it last started, else none (0: its
+ * revenue is "without commission"). Items of one offer in one currency
+ * at one rate (and source) make a row of the show; a row's commission is
+ * its exact revenue times its rate, rounded half up to 2 decimals once,
+ * per row; every total (a show's, a host's) is the sum of its rows'
+ * rounded commissions, so rows add up to totals exactly. Orders outside
+ * any show have no host and no commission. A show keeps at most
+ * LSHOP_REPORT_COMMISSION_ROWS_MAX rows: items that would make one more
+ * are left out and its totals say "complete":false.
+ *
+ * The payout CSV of the shows started in [from_ms, to_ms) that the report
+ * keeps (the last LSHOP_REPORT_SHOWS_MAX), oldest first, with by_host 0
+ * one row per show x offer x currency x rate:
+ *   show_id, host, started_at, offer_id, title, currency, revenue, rate
+ *   (empty: none), rate_source (offer, show or empty), commission
+ * and with by_host 1 one row per host x currency (hosts and currencies
+ * in the order first seen; a host with no orders in the period has one
+ * row with an empty currency and zeros):
+ *   host, currency, shows (of the host in the period), revenue,
+ *   revenue_without_commission, commission, complete (true/false)
+ * Amounts are decimal strings (revenue with the most decimals of its
+ * amounts, commission with 2). Malloc'd and NUL-terminated (*len, if not
+ * NULL, leaves the NUL out); NULL on ENOMEM.
+ */
+char *lshop_report_commissions_csv(const lshop_report *r, int64_t from_ms,
+				   int64_t to_ms, int by_host, size_t *len);
 
 #ifdef __cplusplus
 }
