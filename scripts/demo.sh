@@ -315,7 +315,7 @@ done
 # near enough to start it, and its calendar lists the coming weeks.
 show_start=$(date -u -d "+2 minutes" +%Y-%m-%dT%H:%M:00Z)
 curl -sf -o /dev/null -X PUT -H "Authorization: Bearer $token" \
-    -d "{\"title\":\"Glow-Up Thursday\",\"host\":\"Mia\",\"starts_at\":\"$show_start\",\"duration\":3600,\"rrule\":\"FREQ=WEEKLY;COUNT=8\",\"offers\":[\"sku-123\",\"sku-9\"]}" \
+    -d "{\"title\":\"Glow-Up Thursday\",\"host\":\"Mia\",\"starts_at\":\"$show_start\",\"duration\":3600,\"rrule\":\"FREQ=WEEKLY;COUNT=8\",\"offers\":[\"sku-123\",\"sku-9\"],\"commission\":\"0.10\"}" \
     "http://127.0.0.1:$http_port/shop/v1/streams/$stream/shows/glow-up"
 # Saved answers and a poll (SPEC §15): a viewer on the player page can
 # ask the host (the questions wait for the host, GET …/questions) and
@@ -366,6 +366,8 @@ Try:
   curl -s http://127.0.0.1:$http_port/shop/v1/streams/$stream/shows
   curl -s -H "Authorization: Bearer $token" http://127.0.0.1:$http_port/shop/v1/streams/$stream/questions
   curl -s -X POST -H "Authorization: Bearer $token" http://127.0.0.1:$http_port/shop/v1/streams/$stream/answers/shipping/pin
+  curl -s -H "Authorization: Bearer $token" "http://127.0.0.1:$http_port/shop/v1/streams/$stream/commissions.csv?by=host"
+  curl -s http://127.0.0.1:$http_port/shop/v1/streams/$stream/shows/glow-up-\$(date -u +%Y%m%d)/chapters.vtt
   ffprobe -show_packets -show_data rtmp://127.0.0.1:$rtmp_port/$stream
 EOF
 
