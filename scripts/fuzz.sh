@@ -38,15 +38,17 @@ else
 fi
 
 run_one() {
-    local t=$1 log
+    local t=$1 log dict=$top/fuzz/json.dict
     log=$build/logs/$t.log
+    # a target's own dictionary when it reads no JSON (fuzz/vtt.dict)
+    [ -f "$top/fuzz/$t.dict" ] && dict=$top/fuzz/$t.dict
     mkdir -p "$build/corpus/$t" "$build/artifacts/$t" "$build/logs"
     rm -f "$build/logs/$t.result"
     # -timeout: one input taking 10 s is a hang; -rss_limit_mb: a leak
     # or an allocation out of bounds. Only the build's corpus grows.
     if "$build/fuzz_$t" -max_total_time="$seconds" -print_final_stats=1 \
         -timeout=10 -rss_limit_mb=2048 -max_len=65536 \
-        -dict="$top/fuzz/json.dict" \
+        -dict="$dict" \
         -artifact_prefix="$build/artifacts/$t/" \
         "$build/corpus/$t" "$top/fuzz/corpus/$t" >"$log" 2>&1; then
         echo ok >"$build/logs/$t.result"

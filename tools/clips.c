@@ -1,8 +1,7 @@
 /*
- * liveshopctl clips: chapters.vtt read back strictly (the server is its
- * only writer, so anything else is a mistake worth naming), and ffmpeg
- * run once per chapter, without a shell: titles and file names never
- * reach one.
+ * liveshopctl clips: ffmpeg run once per chapter of chapters.vtt (read
+ * back strictly by the core, lshop_vtt_parse_chapters), without a shell:
+ * titles and file names never reach one.
  */
 #define _GNU_SOURCE /* pipe2 */
 
@@ -18,191 +17,6 @@
 #include <jansson.h>
 
 #include "clips.h"
-
-#define CTL_CHAPTERS_MAX 100000 /* cues; far above what a show keeps */
-
-/* One line of the file: [*pos, its end), *pos moved past its ending. */
-static int next_line(const char *vtt, size_t len, size_t *pos,
-		     const char **line, size_t *n)
-{
-	const char *nl;
-
-	if (*pos >= len)
-		return 0;
-	*line = vtt + *pos;
-	nl = memchr(*line, '\n', len - *pos);
-	*n = nl ? (size_t)(nl - *line) : len - *pos;
-	*pos += *n + (nl != NULL);
-	if (*n > 0 && (*line)[*n - 1] == '\r')
-		(*n)--;
-	return 1;
-}
-
-/* HH:MM:SS.mmm (2 or more hour digits) at s; the characters used, or 0. */
-static size_t parse_time(const char *s, size_t n, int64_t *ms)
-{
-	size_t i = 0, digits = 0;
-	int64_t h = 0;
-	int m, sec, f;
-
-	while (i < n && s[i] >= '0' && s[i] <= '9' && digits < 9) {
-		h = h * 10 + (s[i++] - '0');
-		digits++;
-	}
-	if (digits < 2 || n - i < 10 || s[i] != ':' || s[i + 3] != ':' ||
-	    s[i + 6] != '.')
-		return 0;
-	if (sscanf(s + i, ":%2d:%2d.%3d", &m, &sec, &f) != 3 || m > 59 ||
-	    sec > 59)
-		return 0;
-	for (digits = 1; digits < 10; digits++) {
-		if (digits == 3 || digits == 6)
-			continue;
-		if (s[i + digits] < '0' || s[i + digits] > '9')
-			return 0;
-	}
-	*ms = ((h * 60 + m) * 60 + sec) * 1000 + f;
-	return i + 10;
-}
-
-/* The cue text with &amp; &lt; &gt; resolved; NULL on ENOMEM. */
-static char *unescape(const char *s, size_t n)
-{
-	static const struct {
-		const char *ref;
-		char c;
-	} refs[] = {{"&amp;", '&'}, {"&lt;", '<'}, {"&gt;", '>'}};
-	char *out = malloc(n + 1), *o = out;
-	size_t i = 0, r, k;
-
-	if (out == NULL)
-		return NULL;
-	while (i < n) {
-		for (r = 0; s[i] == '&' && r < 3; r++) {
-			k = strlen(refs[r].ref);
-			if (n - i >= k && memcmp(s + i, refs[r].ref, k) == 0)
-				break;
-		}
-		if (s[i] == '&' && r < 3) {
-			*o++ = refs[r].c;
-			i += strlen(refs[r].ref);
-		} else {
-			*o++ = s[i++];
-		}
-	}
-	*o = '\0';
-	return out;
-}
-
-void ctl_chapters_free(ctl_chapter *c, size_t n)
-{
-	size_t i;
-
-	for (i = 0; c != NULL && i < n; i++)
-		free(c[i].title);
-	free(c);
-}
-
-int ctl_chapters_parse(const char *vtt, size_t len, ctl_chapter **out,
-		       size_t *n, char *err, size_t errcap)
-{
-	ctl_chapter *c = NULL, *p;
-	size_t pos = 0, ln = 0, cap = 0, count = 0, k, used;
-	const char *line, *dash;
-	int64_t last = 0;
-	char *end;
-	unsigned long num;
-
-#define BAD(...)                                                               \
-	do {                                                                   \
-		int w_ = snprintf(err, errcap, "line %zu: ", ln);              \
-		if (w_ >= 0 && (size_t)w_ < errcap)                            \
-			snprintf(err + w_, errcap - (size_t)w_, __VA_ARGS__);  \
-		goto fail;                                                     \
-	} while (0)
-
-	if (!next_line(vtt, len, &pos, &line, &k) ||
-	    !(k == 6 || (k > 6 && (line[6] == ' ' || line[6] == '\t'))) ||
-	    memcmp(line, "WEBVTT", 6) != 0) {
-		ln = 1;
-		BAD("expected the header WEBVTT");
-	}
-	ln = 1;
-	if (!next_line(vtt, len, &pos, &line, &k))
-		goto done; /* the header alone */
-	ln++;
-	if (k != 0)
-		BAD("expected a blank line after WEBVTT");
-	while (next_line(vtt, len, &pos, &line, &k)) {
-		ln++;
-		if (k == 0)
-			BAD("expected a cue identifier N-OFFERID, not a "
-			    "blank line");
-		if (count == cap) {
-			cap = cap ? cap * 2 : 16;
-			if (cap > CTL_CHAPTERS_MAX)
-				BAD("more than %d cues", CTL_CHAPTERS_MAX);
-			p = realloc(c, cap * sizeof(*c));
-			if (p == NULL)
-				BAD("out of memory");
-			c = p;
-		}
-		p = &c[count];
-		memset(p, 0, sizeof(*p));
-		/* N-OFFERID */
-		dash = memchr(line, '-', k);
-		errno = 0;
-		num = strtoul(line, &end, 10);
-		if (dash == NULL || line[0] < '0' || line[0] > '9' ||
-		    end != dash || errno || num == 0 || num > 999999 ||
-		    !lshop_id_valid(dash + 1, k - (size_t)(dash + 1 - line)))
-			BAD("expected a cue identifier N-OFFERID (N from 1, "
-			    "OFFERID 1-64 of A-Z a-z 0-9 . _ -)");
-		p->number = (unsigned)num;
-		memcpy(p->offer_id, dash + 1, k - (size_t)(dash + 1 - line));
-		/* HH:MM:SS.mmm --> HH:MM:SS.mmm */
-		if (!next_line(vtt, len, &pos, &line, &k))
-			BAD("the file ends after a cue identifier");
-		ln++;
-		used = parse_time(line, k, &p->start_ms);
-		if (used == 0 || k - used < 5 ||
-		    memcmp(line + used, " --> ", 5) != 0)
-			BAD("expected HH:MM:SS.mmm --> HH:MM:SS.mmm");
-		k -= used + 5;
-		line += used + 5;
-		used = parse_time(line, k, &p->end_ms);
-		if (used == 0 || used != k)
-			BAD("expected HH:MM:SS.mmm --> HH:MM:SS.mmm (and no "
-			    "cue settings)");
-		if (p->end_ms <= p->start_ms)
-			BAD("the cue ends before it starts");
-		if (p->start_ms < last)
-			BAD("the cue starts before the previous one ends");
-		/* the text: one line, then a blank line or the end */
-		ln++;
-		if (!next_line(vtt, len, &pos, &line, &k) || k == 0)
-			BAD("expected the cue's text (title and price)");
-		p->title = unescape(line, k);
-		if (p->title == NULL)
-			BAD("out of memory");
-		count++;
-		last = p->end_ms;
-		if (next_line(vtt, len, &pos, &line, &k)) {
-			ln++;
-			if (k != 0)
-				BAD("expected a blank line after the cue's "
-				    "one line of text");
-		}
-	}
-done:
-	*out = c;
-	*n = count;
-	return 0;
-fail:
-	ctl_chapters_free(c, count);
-	return -1;
-#undef BAD
-}
 
 static void seconds_arg(char *out, size_t cap, int64_t ms)
 {
@@ -314,8 +128,11 @@ done:
 	return rc;
 }
 
-int ctl_clips_cut(const ctl_clips_job *job, const ctl_chapter *c, size_t n)
+int ctl_clips_cut(const ctl_clips_job *job, const lshop_vtt *chapters)
 {
+	char offer_id[LSHOP_ID_MAX + 1];
+	const lshop_vtt_cue *c;
+	unsigned number;
 	char start[32], duration[32], name[LSHOP_ID_MAX + 32], why[256];
 	size_t i, cap = strlen(job->out_dir) + sizeof(name) + 2;
 	char *out = malloc(cap);
@@ -331,7 +148,7 @@ int ctl_clips_cut(const ctl_clips_job *job, const ctl_chapter *c, size_t n)
 			job->out_dir, strerror(errno));
 		goto done;
 	}
-	for (i = 0; i < n; i++) {
+	for (i = 0; i < chapters->ncues; i++) {
 		char *argv[] = {(char *)job->ffmpeg,
 				"-nostdin",
 				"-hide_banner",
@@ -351,33 +168,34 @@ int ctl_clips_cut(const ctl_clips_job *job, const ctl_chapter *c, size_t n)
 				out,
 				NULL};
 
-		snprintf(name, sizeof(name), "%02u-%s.mp4", c[i].number,
-			 c[i].offer_id);
+		c = &chapters->cues[i];
+		/* held to N-OFFERID by lshop_vtt_parse_chapters */
+		if (lshop_vtt_chapter_id(c->id, &number, offer_id) != 0)
+			goto done;
+		snprintf(name, sizeof(name), "%02u-%s.mp4", number, offer_id);
 		snprintf(out, cap, "%s/%s", job->out_dir, name);
-		seconds_arg(start, sizeof(start), c[i].start_ms);
+		seconds_arg(start, sizeof(start), c->start_ms);
 		seconds_arg(duration, sizeof(duration),
-			    c[i].end_ms - c[i].start_ms);
+			    c->end_ms - c->start_ms);
 		if (run_program(argv, why, sizeof(why)) != 0) {
 			fprintf(stderr,
 				"liveshopctl: clips: cue %u-%s (%s s + %s s): "
 				"%s\n",
-				c[i].number, c[i].offer_id, start, duration,
-				why);
+				number, offer_id, start, duration, why);
 			goto done;
 		}
 		e = json_object();
 		if (json_array_append_new(clips, e) ||
 		    json_object_set_new(e, "file", json_string(name)) ||
-		    json_object_set_new(e, "offer_id",
-					json_string(c[i].offer_id)) ||
-		    json_object_set_new(e, "title", json_string(c[i].title)) ||
+		    json_object_set_new(e, "offer_id", json_string(offer_id)) ||
+		    json_object_set_new(e, "title", json_string(c->text)) ||
 		    json_object_set_new(e, "start",
-					seconds_json(c[i].start_ms)) ||
-		    json_object_set_new(e, "end", seconds_json(c[i].end_ms))) {
+					seconds_json(c->start_ms)) ||
+		    json_object_set_new(e, "end", seconds_json(c->end_ms))) {
 			fprintf(stderr,
-				"liveshopctl: clips: cue %u-%s: its "
-				"title is no UTF-8, or out of memory\n",
-				c[i].number, c[i].offer_id);
+				"liveshopctl: clips: cue %u-%s: out of "
+				"memory\n",
+				number, offer_id);
 			goto done;
 		}
 		if (!job->quiet)

@@ -1623,12 +1623,12 @@ static int cmd_clips(struct ctl *ctl, char **args)
 {
 	const char *stream = args[0], *show = args[1];
 	const char *recording = ctl->opt[OPT_RECORDING];
-	char path[LSHOP_ID_MAX + 32], err[256];
+	char path[LSHOP_ID_MAX + 32];
 	ctl_clips_job job = {.stream = stream, .show = show};
-	ctl_chapter *chapters;
+	lshop_vtt *chapters;
+	lshop_error err;
 	ctl_response resp;
 	struct stat st;
-	size_t n;
 	int rc;
 
 	if (!recording || !recording[0])
@@ -1656,21 +1656,20 @@ static int cmd_clips(struct ctl *ctl, char **args)
 	rc = request(ctl, "GET", stream, path, NULL, 0, 0, &resp);
 	if (rc)
 		return rc;
-	rc = ctl_chapters_parse(resp.body, resp.body_len, &chapters, &n, err,
-				sizeof(err));
+	chapters = lshop_vtt_parse_chapters(resp.body, resp.body_len, &err);
 	ctl_response_free(&resp);
-	if (rc != 0)
+	if (chapters == NULL)
 		return fail(CTL_EXIT_REFUSED,
 			    "clips: the server's chapters.vtt of %s: %s", show,
-			    err);
+			    err.message);
 	job.recording = recording;
 	job.out_dir = ctl->opt[OPT_OUT];
 	job.ffmpeg = env("LIVESHOP_FFMPEG") ? env("LIVESHOP_FFMPEG") : "ffmpeg";
 	job.quiet = ctl->quiet;
 	fflush(stdout); /* before ffmpeg's children share it */
-	rc = ctl_clips_cut(&job, chapters, n) == 0 ? CTL_EXIT_OK
-						   : CTL_EXIT_REFUSED;
-	ctl_chapters_free(chapters, n);
+	rc = ctl_clips_cut(&job, chapters) == 0 ? CTL_EXIT_OK
+						: CTL_EXIT_REFUSED;
+	lshop_vtt_free(chapters);
 	return rc;
 }
 
