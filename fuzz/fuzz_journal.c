@@ -36,10 +36,15 @@ static int on_order(void *arg, const lshop_order *order, lshop_provider p,
 		    int64_t at_ms)
 {
 	struct seen *s = arg;
+	size_t i;
 
 	(void)at_ms;
 	FUZZ_CHECK(lshop_provider_name(p) != NULL);
 	FUZZ_CHECK(order->nitems <= LSHOP_ORDER_ITEMS_MAX);
+	/* a refund line's items may hold 0 units; an order's never */
+	FUZZ_CHECK(order->refund == 0 || order->refund == 1);
+	for (i = 0; i < order->nitems; i++)
+		FUZZ_CHECK(order->items[i].quantity >= (order->refund ? 0 : 1));
 	s->orders++;
 	return 0;
 }

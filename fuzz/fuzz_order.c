@@ -4,6 +4,9 @@
  * promises (its source, from note_attributes, meta_data, metadata or a
  * client_reference_id reference, one of LSHOP_SOURCE_* or none); its
  * canonical JSON must parse again as a standard order to the same JSON.
+ * A refund (Shopify's orders/updated with refunds, WooCommerce's status
+ * refunded, the standard order.refunded) holds the same, its items from
+ * 0 units, and parses again as a refund.
  *
  * Input: a byte (bits 0-1 the provider, bits 2-6 mod 6 the topic, bit 7:
  * the topic is the next NUL-terminated field), the body.
@@ -34,13 +37,14 @@ static void check_order(const lshop_order *o)
 	FUZZ_CHECK(strcmp(o->source, "") == 0 ||
 		   strcmp(o->source, LSHOP_SOURCE_PLAYER) == 0 ||
 		   strcmp(o->source, LSHOP_SOURCE_QR) == 0);
+	FUZZ_CHECK(o->refund == 0 || o->refund == 1);
 	FUZZ_CHECK(o->nitems >= 1 && o->nitems <= LSHOP_ORDER_ITEMS_MAX);
 	for (i = 0; i < strlen(o->order_id); i++)
 		FUZZ_CHECK(o->order_id[i] >= 0x20 && o->order_id[i] < 0x7f);
 	for (i = 0; i < o->nitems; i++) {
 		FUZZ_CHECK(lshop_id_valid(o->items[i].offer_id,
 					  strlen(o->items[i].offer_id)));
-		FUZZ_CHECK(o->items[i].quantity >= 1);
+		FUZZ_CHECK(o->items[i].quantity >= (o->refund ? 0 : 1));
 		FUZZ_CHECK(
 		    memchr(o->items[i].amount, 0, sizeof(o->items[i].amount)));
 		FUZZ_CHECK(strlen(o->items[i].currency) == 3);
@@ -78,6 +82,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 				err.code, err.field, err.message, out);
 			FUZZ_CHECK(!"order_to_json parses again");
 		}
+		FUZZ_CHECK(again.refund == order.refund);
 		out2 = lshop_order_to_json(&again, &out2_len);
 		FUZZ_CHECK(out2 != NULL && out2_len == out_len &&
 			   memcmp(out, out2, out_len) == 0);

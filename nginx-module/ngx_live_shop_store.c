@@ -1858,9 +1858,13 @@ ngx_live_shop_see_order(ngx_live_shop_shm_t *shm, ngx_live_shop_stream_t *st,
     u_char  key[LSHOP_ORDER_KEY_MAX];
     size_t  len;
 
-    len = ngx_live_shop_order_key(key, sizeof(key), provider, 'o',
-                                  order->order_id);
-    ngx_live_shop_see(shm, st, key, len, at_ms);
+    /* a refund names the order it refunds: only its delivery is its own */
+
+    if (!order->refund) {
+        len = ngx_live_shop_order_key(key, sizeof(key), provider, 'o',
+                                      order->order_id);
+        ngx_live_shop_see(shm, st, key, len, at_ms);
+    }
 
     if (order->delivery_id[0]) {
         len = ngx_live_shop_order_key(key, sizeof(key), provider, 'd',
@@ -1989,7 +1993,10 @@ ngx_live_shop_notified(ngx_live_shop_shm_t *shm, ngx_str_t *stream,
 /*
  * What an order does to a stream: a duplicate (result->duplicate), or
  * its events, n of them, the stock effects decided by the core per item
- * and planned on a copy of the state. The lock is held; nothing changes.
+ * and planned on a copy of the state. A refund is a duplicate only of
+ * its delivery (it names an order taken before, and repeats of it are
+ * harmless: it says what was refunded so far) and makes no event. The
+ * lock is held; nothing changes.
  */
 
 static ngx_int_t
@@ -2009,8 +2016,9 @@ ngx_live_shop_order_plan(ngx_live_shop_stream_t *st, lshop_order *order,
     len = ngx_live_shop_order_key(key, sizeof(key), provider, 'o',
                                   order->order_id);
 
-    if (ngx_live_shop_seen(st, key, len)
-        || ngx_live_shop_planned_seen(planned, key, len))
+    if (!order->refund
+        && (ngx_live_shop_seen(st, key, len)
+            || ngx_live_shop_planned_seen(planned, key, len)))
     {
         result->duplicate = 1;
         return NGX_OK;
@@ -2026,6 +2034,11 @@ ngx_live_shop_order_plan(ngx_live_shop_stream_t *st, lshop_order *order,
             result->duplicate = 1;
             return NGX_OK;
         }
+    }
+
+    if (order->refund) {
+        /* no stock, no event: the report reads its line */
+        goto see;
     }
 
     offers = ngx_pcalloc(pool, order->nitems * sizeof(void *) + 1);
@@ -2080,6 +2093,8 @@ ngx_live_shop_order_plan(ngx_live_shop_stream_t *st, lshop_order *order,
             return NGX_ERROR;
         }
     }
+
+see:
 
     if (ngx_live_shop_planned_see(planned, order, provider) != NGX_OK) {
         ngx_live_shop_no_memory(err);
@@ -2189,7 +2204,7 @@ ngx_live_shop_planned_see(ngx_live_shop_planned_t *planned,
     ngx_str_t  *k;
     ngx_uint_t  i;
 
-    for (i = 0; i < 2; i++) {
+    for (i = order->refund ? 1 : 0; i < 2; i++) {
         if (i == 1 && order->delivery_id[0] == '\0') {
             break;
         }

@@ -51,10 +51,14 @@ static const char *const audience_offer_keys[] = {
     "offer_id", "peak", "watch_ms", "impressions", "clicks", "unique", NULL};
 static const char *const order_line_keys[] = {"order", "at", "provider",
 					      "events", NULL};
+static const char *const refund_line_keys[] = {"refund", "at", "provider",
+					       NULL};
 static const char *const order_keys[] = {
     "type", "order_id", "stream", "source", "delivery_id", "items", NULL};
 static const char *const item_keys[] = {"offer",    "quantity", "amount",
 					"currency", "oversold", NULL};
+static const char *const refund_item_keys[] = {"offer", "quantity", "amount",
+					       "currency", NULL};
 static const char *const checkpoint_line_keys[] = {"checkpoint", NULL};
 static const char *const checkpoint_keys[] = {"seq",   "at",   "file",
 					      "offers", "open", "edges",
@@ -228,14 +232,17 @@ char *lshop_journal_order_line(const lshop_order *order, lshop_provider p,
 
 	if (v == NULL || evs == NULL)
 		goto done;
-	for (i = 0; i < nevents; i++)
+	for (i = 0; !order->refund && i < nevents; i++)
 		if (json_array_append_new(evs, lshop_event_json(&events[i])))
 			goto done;
-	if (lshop_json_set(v, "order", lshop_order_json(order, 1)) ||
+	/* a refund makes no event: its line has none */
+	if (lshop_json_set(v, order->refund ? "refund" : "order",
+			   lshop_order_json(order, 1)) ||
 	    lshop_json_set(v, "provider",
 			   json_string(lshop_provider_name(p))) ||
 	    lshop_json_set(v, "at", lshop_json_time(at_ms)) ||
-	    lshop_json_set(v, "events", json_incref(evs)))
+	    (!order->refund &&
+	     lshop_json_set(v, "events", json_incref(evs))))
 		goto done;
 	line = dump_line(v, len);
 done:
@@ -798,6 +805,11 @@ static int is_order_paid(const char *s, size_t len)
 	return len == 10 && memcmp(s, "order.paid", 10) == 0;
 }
 
+static int is_order_refunded(const char *s, size_t len)
+{
+	return len == 14 && memcmp(s, "order.refunded", 14) == 0;
+}
+
 /* A whole number field in [min, max]. */
 static int count_field(const json_t *obj, const char *key, const char *prefix,
 		       int64_t min, int64_t max, int64_t *out, lshop_error *err)
@@ -816,8 +828,11 @@ static int count_field(const json_t *obj, const char *key, const char *prefix,
 	return 0;
 }
 
+/* An item of an order, or of a refund (refund: from 0 units, no
+ * "oversold"). */
 static int order_item_from_json(const json_t *v, const char *prefix,
-				lshop_order_item *it, lshop_error *err)
+				int refund, lshop_order_item *it,
+				lshop_error *err)
 {
 	char field[sizeof(err->field)];
 
@@ -830,74 +845,83 @@ static int order_item_from_json(const json_t *v, const char *prefix,
 				  "amount, currency, oversold}");
 		return -1;
 	}
-	if (lshop_json_known_keys(v, item_keys, prefix, err) ||
+	if (lshop_json_known_keys(v, refund ? refund_item_keys : item_keys,
+				  prefix, err) ||
 	    text_field(v, "offer", prefix, 1, it->offer_id,
 		       sizeof(it->offer_id), lshop_id_valid, "an offer id",
 		       err) ||
-	    count_field(v, "quantity", prefix, 1, INT64_MAX, &it->quantity,
-			err) ||
+	    count_field(v, "quantity", prefix, refund ? 0 : 1, INT64_MAX,
+			&it->quantity, err) ||
 	    text_field(v, "amount", prefix, 1, it->amount, sizeof(it->amount),
 		       amount_valid, "a decimal amount like \"39.98\"", err) ||
 	    text_field(v, "currency", prefix, 1, it->currency,
 		       sizeof(it->currency), currency_valid,
 		       "3 upper-case letters (ISO 4217)", err))
 		return -1;
+	if (refund)
+		return 0;
 	/* The units the stock did not cover: never more than ordered. */
 	return count_field(v, "oversold", prefix, 0, it->quantity,
 			   &it->oversold, err);
 }
 
 /*
- * The order of an order line, read as strictly as it was written (the
- * canonical order of lshop_order_parse, its "source" included, plus
- * "oversold" and "delivery_id"). order is zeroed first, so that it
- * compares whole.
+ * The order of an order line, or with refund the refund of a refund
+ * line, read as strictly as it was written (the canonical order of
+ * lshop_order_parse, its "source" included, plus "oversold" (not in a
+ * refund) and "delivery_id"). order is zeroed first, so that it compares
+ * whole.
  */
-static int order_from_json(const json_t *v, lshop_order *order,
+static int order_from_json(const json_t *v, int refund, lshop_order *order,
 			   lshop_error *err)
 {
-	char prefix[sizeof(err->field)], type[16];
+	const char *name = refund ? "refund" : "order";
+	char prefix[sizeof(err->field)], type[16], p[8];
 	json_t *items;
 	size_t i;
 
 	memset(order, 0, sizeof(*order));
+	order->refund = refund;
+	snprintf(p, sizeof(p), "%s.", name);
 	if (!json_is_object(v)) {
-		lshop_error_set(err, "invalid_field", "order",
-				"order must be a JSON object: the canonical "
-				"order");
+		lshop_error_set(err, "invalid_field", name,
+				"%s must be a JSON object: the canonical "
+				"order",
+				name);
 		return -1;
 	}
-	if (lshop_json_known_keys(v, order_keys, "order.", err) ||
-	    text_field(v, "type", "order.", 1, type, sizeof(type),
-		       is_order_paid, "\"order.paid\"", err) ||
-	    text_field(v, "order_id", "order.", 1, order->order_id,
+	if (lshop_json_known_keys(v, order_keys, p, err) ||
+	    text_field(v, "type", p, 1, type, sizeof(type),
+		       refund ? is_order_refunded : is_order_paid,
+		       refund ? "\"order.refunded\"" : "\"order.paid\"",
+		       err) ||
+	    text_field(v, "order_id", p, 1, order->order_id,
 		       sizeof(order->order_id), order_id_valid,
 		       "1-255 printable ASCII characters", err) ||
-	    text_field(v, "stream", "order.", 1, order->stream,
+	    text_field(v, "stream", p, 1, order->stream,
 		       sizeof(order->stream), lshop_stream_valid,
 		       "a stream name APP/NAME", err) ||
 	    /* absent from orders kept before sources were read: "" */
-	    text_field(v, "source", "order.", 0, order->source,
+	    text_field(v, "source", p, 0, order->source,
 		       sizeof(order->source), source_valid,
 		       "\"player\" or \"qr\"", err) ||
-	    text_field(v, "delivery_id", "order.", 0, order->delivery_id,
+	    text_field(v, "delivery_id", p, 0, order->delivery_id,
 		       sizeof(order->delivery_id), delivery_id_valid,
 		       "1-128 visible ASCII characters", err))
 		return -1;
 	items = json_object_get(v, "items");
 	if (!json_is_array(items) ||
 	    json_array_size(items) > LSHOP_ORDER_ITEMS_MAX) {
-		lshop_error_set(
-		    err, items ? "invalid_field" : "missing_field",
-		    "order.items",
-		    "order.items must be a list of at most %d items",
-		    LSHOP_ORDER_ITEMS_MAX);
+		lshop_error_set(err, items ? "invalid_field" : "missing_field",
+				refund ? "refund.items" : "order.items",
+				"%s.items must be a list of at most %d items",
+				name, LSHOP_ORDER_ITEMS_MAX);
 		return -1;
 	}
 	for (i = 0; i < json_array_size(items); i++) {
-		snprintf(prefix, sizeof(prefix), "order.items[%zu].", i);
+		snprintf(prefix, sizeof(prefix), "%s.items[%zu].", name, i);
 		if (order_item_from_json(json_array_get(items, i), prefix,
-					 &order->items[i], err))
+					 refund, &order->items[i], err))
 			return -1;
 	}
 	order->nitems = json_array_size(items);
@@ -931,7 +955,8 @@ static int replay_order(replay_ctx *c, const json_t *v)
 	int r;
 
 	if (lshop_json_known_keys(v, order_line_keys, "", &c->err) ||
-	    order_from_json(json_object_get(v, "order"), &c->order, &c->err) ||
+	    order_from_json(json_object_get(v, "order"), 0, &c->order,
+			    &c->err) ||
 	    lshop_json_time_field(v, "at", "", 1, &at_ms, &c->err) < 0)
 		return LINE_SKIPPED;
 	p = json_object_get(v, "provider");
@@ -986,6 +1011,37 @@ static int replay_order(replay_ctx *c, const json_t *v)
 		if (r != 0)
 			return LINE_STOP;
 	}
+	return LINE_GOOD;
+}
+
+/*
+ * A refund line: handed to ops->order (order->refund set); it changes
+ * no state and carries no event.
+ */
+static int replay_refund(replay_ctx *c, const json_t *v)
+{
+	lshop_provider provider;
+	int64_t at_ms;
+	json_t *p;
+
+	if (lshop_json_known_keys(v, refund_line_keys, "", &c->err) ||
+	    order_from_json(json_object_get(v, "refund"), 1, &c->order,
+			    &c->err) ||
+	    lshop_json_time_field(v, "at", "", 1, &at_ms, &c->err) < 0)
+		return LINE_SKIPPED;
+	p = json_object_get(v, "provider");
+	if (!json_is_string(p) ||
+	    lshop_provider_parse(json_string_value(p), json_string_length(p),
+				 &provider) != 0) {
+		lshop_error_set(&c->err, p ? "invalid_field" : "missing_field",
+				"provider",
+				"provider must be one of standard, shopify, "
+				"woocommerce, stripe");
+		return LINE_SKIPPED;
+	}
+	if (c->ops->order != NULL &&
+	    c->ops->order(c->ops->arg, &c->order, provider, at_ms) != 0)
+		return LINE_STOP;
 	return LINE_GOOD;
 }
 
@@ -1181,6 +1237,9 @@ static int replay_line(replay_ctx *c, const char *line, size_t len)
 	else if (json_object_get(v, "order") != NULL &&
 		 json_object_get(v, "type") == NULL)
 		r = replay_order(c, v);
+	else if (json_object_get(v, "refund") != NULL &&
+		 json_object_get(v, "type") == NULL)
+		r = replay_refund(c, v);
 	else if (json_object_get(v, "offer") != NULL &&
 		 json_object_get(v, "type") == NULL)
 		r = replay_offer(c, v);

@@ -113,7 +113,28 @@ typedef struct commission_row {
 	int source;   /* RATE_* */
 	int64_t rate; /* in 1/10000; 0 with RATE_NONE */
 	money revenue;
+	/* what refunds took back of its kept items (kept_item), never more
+	 * than its revenue: the commission is on revenue - refunded */
+	money refunded;
 } commission_row;
+
+/*
+ * An item of an order kept for the refunds that may come for it: its
+ * row among its show's commission rows, its amount and what was
+ * refunded of it so far (1/10000).
+ */
+typedef struct kept_item {
+	size_t row;
+	int64_t amount;
+	int64_t refunded;
+} kept_item;
+
+/* An order of a show kept for its refunds (docs/kpis.md). */
+typedef struct kept_order {
+	char *id;
+	kept_item *items;
+	size_t nitems;
+} kept_order;
 
 typedef struct viewers_point {
 	int64_t at_ms;
@@ -176,6 +197,10 @@ typedef struct show_rec {
 	size_t ncrows, crows_cap;
 	/* items left out: more than LSHOP_REPORT_COMMISSION_ROWS_MAX rows */
 	int crows_full;
+	kept_order *kept; /* its orders, for their refunds */
+	size_t nkept, kept_cap;
+	size_t *kept_slots; /* open addressing by order id: index + 1 */
+	size_t nkept_slots; /* 0, or a power of 2 above twice nkept */
 } show_rec;
 
 /* An offer's figures in the latest tally between shows. */
@@ -214,6 +239,14 @@ struct lshop_report {
 	counts gap_last;
 	gap_offer gap[LSHOP_AUDIENCE_OFFERS_MAX];
 	size_t ngap;
+
+	/* refunds (docs/kpis.md): the orders and items the kept shows hold
+	 * for them, the orders past the bounds, the refund lines seen and
+	 * those that matched no kept order or item */
+	size_t kept_orders, kept_items;
+	int64_t orders_unkept;
+	int64_t refunds;
+	int64_t refunds_unmatched;
 };
 
 lshop_report *lshop_report_new(void)
@@ -235,6 +268,12 @@ static void show_free(show_rec *s)
 	free(s->order_points.p);
 	free(s->pins);
 	free(s->crows);
+	for (i = 0; i < s->nkept; i++) {
+		free(s->kept[i].id);
+		free(s->kept[i].items);
+	}
+	free(s->kept);
+	free(s->kept_slots);
 	free(s);
 }
 
@@ -395,6 +434,32 @@ static void limbs_add(uint32_t a[LIMBS], const uint32_t b[LIMBS])
 		carry = sum >= LIMB_BASE;
 		a[i] = carry ? sum - LIMB_BASE : sum;
 	}
+}
+
+/* a -= b, a ≥ b (what was refunded of a row never passes its revenue). */
+static void limbs_sub(uint32_t a[LIMBS], const uint32_t b[LIMBS])
+{
+	uint32_t borrow = 0, x;
+	size_t i;
+
+	for (i = 0; i < LIMBS; i++) {
+		x = b[i] + borrow;
+		borrow = a[i] < x;
+		a[i] = borrow ? a[i] + LIMB_BASE - x : a[i] - x;
+	}
+}
+
+/* rev -= v, in 1/10000, rev ≥ v. */
+static void revenue_sub(uint32_t rev[LIMBS], uint64_t v)
+{
+	uint32_t b[LIMBS];
+	size_t i;
+
+	for (i = 0; i < LIMBS; i++) {
+		b[i] = (uint32_t)(v % LIMB_BASE);
+		v /= LIMB_BASE;
+	}
+	limbs_sub(rev, b);
 }
 
 /* The decimals of a price string. */
@@ -569,22 +634,25 @@ static void money_add(money *a, const money *b)
 }
 
 /*
- * The commission due on a row: its revenue (1/10000) times its rate
- * (1/10000), exact in 1/10^8, rounded half up to 1/100 once, here; as
- * money in 1/10000 with 2 decimals. The product of a sum the report
- * holds (at most 38 digits) and 10^4 fits the limbs.
+ * The commission due on a row: its revenue less what was refunded of it
+ * (1/10000) times its rate (1/10000), exact in 1/10^8, rounded half up
+ * to 1/100 once, here; as money in 1/10000 with 2 decimals. The product
+ * of a sum the report holds (at most 38 digits) and 10^4 fits the limbs.
  */
 static void commission_due(const commission_row *c, money *due)
 {
 	uint64_t x, carry = 0, rem = 0;
+	uint32_t net[LIMBS];
 	size_t i;
 
 	money_init(due);
 	memcpy(due->currency, c->revenue.currency, sizeof(due->currency));
 	due->decimals = 2;
 	due->unknown = c->revenue.unknown;
+	memcpy(net, c->revenue.v, sizeof(net));
+	limbs_sub(net, c->refunded.v);
 	for (i = 0; i < LIMBS; i++) {
-		x = (uint64_t)c->revenue.v[i] * (uint64_t)c->rate + carry;
+		x = (uint64_t)net[i] * (uint64_t)c->rate + carry;
 		due->v[i] = (uint32_t)(x % LIMB_BASE);
 		carry = x / LIMB_BASE;
 	}
@@ -607,10 +675,11 @@ static void commission_due(const commission_row *c, money *due)
 
 /*
  * An item of an order in show s into its commission row: the rate of its
- * offer o if it has one, else the show's, else none. -1 on ENOMEM.
+ * offer o if it has one, else the show's, else none. *row: the row's
+ * index, SIZE_MAX when the show has no room for it. -1 on ENOMEM.
  */
 static int commission_count(show_rec *s, size_t offer, const offer_rec *o,
-			    const lshop_order_item *it)
+			    const lshop_order_item *it, size_t *row)
 {
 	commission_row *c = NULL;
 	int source = RATE_NONE;
@@ -632,6 +701,7 @@ static int commission_count(show_rec *s, size_t offer, const offer_rec *o,
 			    sizeof(c->revenue.currency)) == 0)
 			break;
 	}
+	*row = SIZE_MAX;
 	if (i == s->ncrows) {
 		if (s->ncrows == LSHOP_REPORT_COMMISSION_ROWS_MAX) {
 			s->crows_full = 1;
@@ -654,9 +724,181 @@ static int commission_count(show_rec *s, size_t offer, const offer_rec *o,
 		money_init(&c->revenue);
 		snprintf(c->revenue.currency, sizeof(c->revenue.currency), "%s",
 			 it->currency);
+		money_init(&c->refunded);
+		memcpy(c->refunded.currency, c->revenue.currency, 4);
 	}
 	money_count(&c->revenue, it);
+	*row = (size_t)(c - s->crows);
 	return 0;
+}
+
+/* Refunds (docs/kpis.md "Commissions") */
+
+static size_t *kept_slot(const show_rec *s, const char *id)
+{
+	size_t mask = s->nkept_slots - 1, i = id_hash(id) & mask;
+
+	while (s->kept_slots[i] != 0 &&
+	       strcmp(s->kept[s->kept_slots[i] - 1].id, id) != 0)
+		i = (i + 1) & mask;
+	return &s->kept_slots[i];
+}
+
+static const kept_order *kept_find(const show_rec *s, const char *id)
+{
+	size_t k;
+
+	if (s->nkept_slots == 0)
+		return NULL;
+	k = *kept_slot(s, id);
+	return k ? &s->kept[k - 1] : NULL;
+}
+
+/* Room for one more kept order in s; -1 on ENOMEM. */
+static int kept_grow(show_rec *s)
+{
+	size_t cap, nslots, i, *slots;
+	kept_order *k;
+
+	if (s->nkept == s->kept_cap) {
+		cap = s->kept_cap ? s->kept_cap * 2 : 16;
+		k = realloc(s->kept, cap * sizeof(*k));
+		if (k == NULL)
+			return -1;
+		s->kept = k;
+		s->kept_cap = cap;
+	}
+	if (2 * (s->nkept + 1) <= s->nkept_slots)
+		return 0;
+	nslots = s->nkept_slots ? s->nkept_slots * 2 : 32;
+	slots = calloc(nslots, sizeof(*slots));
+	if (slots == NULL)
+		return -1;
+	free(s->kept_slots);
+	s->kept_slots = slots;
+	s->nkept_slots = nslots;
+	for (i = 0; i < s->nkept; i++)
+		*kept_slot(s, s->kept[i].id) = i + 1;
+	return 0;
+}
+
+/*
+ * Keeps an order of show s for its refunds: its id and, per item counted
+ * in a row (rows[i] not SIZE_MAX), that row and its amount. An order id
+ * kept already in s keeps its first order; past the report's bounds the
+ * order is not kept (counted in orders_unkept). -1 on ENOMEM.
+ */
+static int kept_add(lshop_report *r, show_rec *s, const lshop_order *order,
+		    size_t n, const size_t *rows)
+{
+	kept_order *k;
+	size_t i, m = 0, *slot;
+	int64_t v;
+	int d;
+
+	for (i = 0; i < n; i++)
+		m += rows[i] != SIZE_MAX;
+	if (r->kept_orders >= LSHOP_REPORT_REFUND_ORDERS_MAX ||
+	    r->kept_items + m > LSHOP_REPORT_REFUND_ITEMS_MAX) {
+		r->orders_unkept++;
+		return 0;
+	}
+	if (kept_find(s, order->order_id) != NULL)
+		return 0;
+	if (kept_grow(s) != 0)
+		return -1;
+	k = &s->kept[s->nkept];
+	k->id = strdup(order->order_id);
+	k->items = m ? calloc(m, sizeof(*k->items)) : NULL;
+	if (k->id == NULL || (m && k->items == NULL)) {
+		free(k->id);
+		free(k->items);
+		return -1;
+	}
+	k->nitems = 0;
+	for (i = 0; i < n; i++) {
+		if (rows[i] == SIZE_MAX)
+			continue;
+		k->items[k->nitems].row = rows[i];
+		k->items[k->nitems].amount =
+		    item_amount(&order->items[i], &v, &d) == 0 ? v : 0;
+		k->items[k->nitems++].refunded = 0;
+	}
+	slot = kept_slot(s, k->id);
+	*slot = ++s->nkept;
+	r->kept_orders++;
+	r->kept_items += m;
+	return 0;
+}
+
+/*
+ * A refund: what was refunded so far of a kept order, per offer and
+ * currency, replaces what its earlier refunds said. Each of its items
+ * goes to the order's items of that offer and currency in turn, each
+ * taking at most its amount (the rest is not counted); the rows follow.
+ * A refund of an order no kept show holds, or with an item that names
+ * no item of its order, is counted unmatched (its matching items still
+ * count).
+ */
+static void report_refund(lshop_report *r, const lshop_order *refund)
+{
+	int64_t now[LSHOP_ORDER_ITEMS_MAX], v, left, take;
+	const kept_order *ko = NULL;
+	const commission_row *c;
+	commission_row *row;
+	show_rec *s = NULL;
+	size_t i, j, n;
+	int matched = 1, found, d, dmax = -1;
+
+	r->refunds++;
+	for (i = r->nshows; ko == NULL && i-- > 0;) {
+		s = r->shows[i];
+		ko = kept_find(s, refund->order_id);
+	}
+	if (ko == NULL) {
+		r->refunds_unmatched++;
+		return;
+	}
+	memset(now, 0, sizeof(now));
+	n = refund->nitems < LSHOP_ORDER_ITEMS_MAX ? refund->nitems
+						   : LSHOP_ORDER_ITEMS_MAX;
+	for (i = 0; i < n; i++) {
+		if (item_amount(&refund->items[i], &left, &d) != 0) {
+			matched = 0;
+			continue;
+		}
+		if (d > dmax)
+			dmax = d;
+		found = 0;
+		for (j = 0; j < ko->nitems; j++) {
+			c = &s->crows[ko->items[j].row];
+			if (strcmp(r->offers[c->offer].id,
+				   refund->items[i].offer_id) != 0 ||
+			    strncmp(c->revenue.currency,
+				    refund->items[i].currency, 4) != 0)
+				continue;
+			found = 1;
+			take = ko->items[j].amount - now[j];
+			if (take > left)
+				take = left;
+			now[j] += take;
+			left -= take;
+		}
+		matched &= found;
+	}
+	if (!matched)
+		r->refunds_unmatched++;
+	for (j = 0; j < ko->nitems && j < LSHOP_ORDER_ITEMS_MAX; j++) {
+		v = ko->items[j].refunded;
+		if (now[j] == v)
+			continue;
+		row = &s->crows[ko->items[j].row];
+		revenue_sub(row->refunded.v, (uint64_t)v);
+		revenue_add(row->refunded.v, (uint64_t)now[j]);
+		if (dmax > row->refunded.decimals)
+			row->refunded.decimals = dmax;
+		ko->items[j].refunded = now[j];
+	}
 }
 
 /* Audience tallies */
@@ -931,6 +1173,7 @@ static void show_end(lshop_report *r, int64_t at_ms)
 static int show_start(lshop_report *r, const lshop_event *ev)
 {
 	show_rec *s;
+	size_t i;
 
 	if (r->on_air != NULL && strcmp(r->on_air->id, ev->show.id) == 0)
 		return 0; /* re-listed by a checkpoint */
@@ -945,6 +1188,10 @@ static int show_start(lshop_report *r, const lshop_event *ev)
 		s->viewers.stride = 1;
 		s->order_points.stride = 1;
 		if (r->nshows == LSHOP_REPORT_SHOWS_MAX) {
+			/* its kept orders go with it */
+			r->kept_orders -= r->shows[0]->nkept;
+			for (i = 0; i < r->shows[0]->nkept; i++)
+				r->kept_items -= r->shows[0]->kept[i].nitems;
 			show_free(r->shows[0]);
 			memmove(r->shows, r->shows + 1,
 				(r->nshows - 1) * sizeof(r->shows[0]));
@@ -971,6 +1218,7 @@ static int show_order(lshop_report *r, const lshop_order *order, size_t n,
 {
 	show_rec *s = r->on_air;
 	const lshop_order_item *it;
+	size_t rows[LSHOP_ORDER_ITEMS_MAX];
 	orders_point pt;
 	show_offer *so;
 	offer_rec *o;
@@ -993,7 +1241,7 @@ static int show_order(lshop_report *r, const lshop_order *order, size_t n,
 		so->units = add_saturated(so->units, it->quantity);
 		so->oversold = add_saturated(so->oversold, it->oversold);
 		money_count(&so->revenue, it);
-		if (commission_count(s, so->offer, o, it) != 0)
+		if (commission_count(s, so->offer, o, it, &rows[i]) != 0)
 			return -1;
 		s->units = add_saturated(s->units, it->quantity);
 		if (s->gmv_unknown)
@@ -1009,6 +1257,8 @@ static int show_order(lshop_report *r, const lshop_order *order, size_t n,
 		if (d > m->decimals)
 			m->decimals = d;
 	}
+	if (kept_add(r, s, order, n, rows) != 0)
+		return -1;
 	s->orders++;
 	pt.at_ms = at_ms;
 	pt.orders = s->orders;
@@ -1031,6 +1281,11 @@ int lshop_report_add_order_at(lshop_report *r, const lshop_order *order,
 
 	if (at_ms > r->last_at_ms)
 		r->last_at_ms = at_ms;
+	if (order->refund) {
+		/* commissions only: GMV and the other figures stay gross */
+		report_refund(r, order);
+		return 0;
+	}
 	for (i = 0; i < n; i++) {
 		it = &order->items[i];
 		o = offer_of(r, it->offer_id);
@@ -1575,6 +1830,7 @@ static int show_kpis_json(json_t *v, const show_figures *f)
 /* A show's, or a host's, commission figures in one currency. */
 typedef struct commission_total {
 	money revenue; /* every item's; its currency is the total's */
+	money refunded; /* what refunds took back of the rows */
 	money without; /* the items with no rate */
 	money due;     /* the rows' commissions, added */
 } commission_total;
@@ -1601,11 +1857,13 @@ static commission_total *commission_total_of(commission_sums *cs,
 		return NULL;
 	t = &cs->t[cs->n++];
 	money_init(&t->revenue);
+	money_init(&t->refunded);
 	money_init(&t->without);
 	money_init(&t->due);
 	snprintf(t->revenue.currency, sizeof(t->revenue.currency), "%s",
 		 currency);
 	memcpy(t->without.currency, t->revenue.currency, 4);
+	memcpy(t->refunded.currency, t->revenue.currency, 4);
 	memcpy(t->due.currency, t->revenue.currency, 4);
 	t->due.decimals = 2;
 	return t;
@@ -1631,6 +1889,7 @@ static void commission_sums_add(commission_sums *cs, const show_rec *s)
 		}
 		commission_due(c, &due);
 		money_add(&t->revenue, &c->revenue);
+		money_add(&t->refunded, &c->refunded);
 		if (c->source == RATE_NONE)
 			money_add(&t->without, &c->revenue);
 		money_add(&t->due, &due);
@@ -1675,6 +1934,26 @@ static const char *rate_source(int source)
 				     : "";
 }
 
+/* A row's refunded amount, with its revenue's decimals (at least 2). */
+static void refunded_text(const commission_row *c, char *out, size_t cap)
+{
+	int d = c->revenue.decimals > c->refunded.decimals
+		    ? c->revenue.decimals
+		    : c->refunded.decimals;
+
+	revenue_format(out, cap, c->refunded.v, d < 2 ? 2 : d);
+}
+
+static json_t *refunded_json(const commission_row *c)
+{
+	char t[MONEY_TEXT_MAX];
+
+	if (c->revenue.unknown)
+		return json_null();
+	refunded_text(c, t, sizeof(t));
+	return json_string(t);
+}
+
 /* One row: {"offer_id","title",...} or, in an offer's own object, without
  * offer_id and title. */
 static json_t *commission_row_json(const lshop_report *r,
@@ -1694,6 +1973,7 @@ static json_t *commission_row_json(const lshop_report *r,
 	    lshop_json_set(v, "rate_source",
 			   text_json(rate_source(c->source))) ||
 	    lshop_json_set(v, "revenue", money_json(&c->revenue)) ||
+	    lshop_json_set(v, "refunded", refunded_json(c)) ||
 	    lshop_json_set(v, "commission", money_json(&due))) {
 		json_decref(v);
 		return NULL;
@@ -1701,7 +1981,8 @@ static json_t *commission_row_json(const lshop_report *r,
 	return v;
 }
 
-/* {"EUR":"1.00",...}: which 0 the revenue, 1 without, 2 due */
+/* {"EUR":"1.00",...}: which 0 the revenue, 1 without, 2 due, 3
+ * refunded */
 static json_t *commission_map(const commission_sums *cs, int which)
 {
 	const commission_total *t;
@@ -1713,6 +1994,7 @@ static json_t *commission_map(const commission_sums *cs, int which)
 		if (lshop_json_set(v, t->revenue.currency,
 				   money_json(which == 0   ? &t->revenue
 					      : which == 1 ? &t->without
+					      : which == 3 ? &t->refunded
 							   : &t->due))) {
 			json_decref(v);
 			return NULL;
@@ -1725,6 +2007,7 @@ static json_t *commission_map(const commission_sums *cs, int which)
 static int commission_sums_json(json_t *v, const commission_sums *cs)
 {
 	return lshop_json_set(v, "revenue", commission_map(cs, 0)) ||
+	       lshop_json_set(v, "refunded", commission_map(cs, 3)) ||
 	       lshop_json_set(v, "without_commission", commission_map(cs, 1)) ||
 	       lshop_json_set(v, "due", commission_map(cs, 2)) ||
 	       lshop_json_set(v, "complete", json_boolean(!cs->incomplete));
@@ -1907,7 +2190,13 @@ char *lshop_report_json(const lshop_report *r, const char *stream,
 	    lshop_json_set(v, "shows", json_incref(shows)) ||
 	    lshop_json_set(v, "across_shows",
 			   across_json(r, from, now_ms, sf)) ||
-	    lshop_json_set(v, "commission_by_host", hosts_json(r, from)))
+	    lshop_json_set(v, "commission_by_host", hosts_json(r, from)) ||
+	    lshop_json_set(v, "refunds",
+			   json_pack("{sIsIsI}", "refunds",
+				     (json_int_t)r->refunds, "unmatched",
+				     (json_int_t)r->refunds_unmatched,
+				     "orders_not_kept",
+				     (json_int_t)r->orders_unkept)))
 		goto done;
 	out = lshop_json_dump_short_reals(v, len);
 done:
@@ -2387,7 +2676,7 @@ static void csv_commission_rows(csv_buf *b, const lshop_report *r,
 {
 	const commission_row *c;
 	const show_rec *s;
-	char rate[16];
+	char rate[16], refunded[MONEY_TEXT_MAX];
 	money due;
 	size_t i, k;
 
@@ -2408,6 +2697,10 @@ static void csv_commission_rows(csv_buf *b, const lshop_report *r,
 			csv_field(b, r->offers[c->offer].title, 0);
 			csv_field(b, c->revenue.currency, 0);
 			csv_money(b, &c->revenue, 0);
+			refunded[0] = '\0';
+			if (!c->revenue.unknown)
+				refunded_text(c, refunded, sizeof(refunded));
+			csv_field(b, refunded, 0);
 			csv_field(b, rate, 0);
 			csv_field(b, rate_source(c->source), 0);
 			csv_money(b, &due, 1);
@@ -2442,9 +2735,11 @@ static void csv_commission_hosts(csv_buf *b, const lshop_report *r,
 			csv_int(b, (int64_t)cs.shows);
 			if (t != NULL) {
 				csv_money(b, &t->revenue, 0);
+				csv_money(b, &t->refunded, 0);
 				csv_money(b, &t->without, 0);
 				csv_money(b, &t->due, 0);
 			} else { /* a host with no orders in the period */
+				csv_field(b, "0.00", 0);
 				csv_field(b, "0.00", 0);
 				csv_field(b, "0.00", 0);
 				csv_field(b, "0.00", 0);
@@ -2458,11 +2753,11 @@ char *lshop_report_commissions_csv(const lshop_report *r, int64_t from_ms,
 				   int64_t to_ms, int by_host, size_t *len)
 {
 	static const char rows_header[] =
-	    "show_id,host,started_at,offer_id,title,currency,revenue,rate,"
-	    "rate_source,commission\r\n";
+	    "show_id,host,started_at,offer_id,title,currency,revenue,"
+	    "refunded,rate,rate_source,commission\r\n";
 	static const char hosts_header[] =
-	    "host,currency,shows,revenue,revenue_without_commission,"
-	    "commission,complete\r\n";
+	    "host,currency,shows,revenue,refunded,"
+	    "revenue_without_commission,commission,complete\r\n";
 	csv_buf b;
 
 	if (csv_begin(&b, by_host ? hosts_header : rows_header, r->nshows) != 0)
@@ -2595,11 +2890,11 @@ fail:
 
 static json_t *show_carry(const show_rec *s)
 {
-	json_t *v = json_object(), *gmv, *offers, *pins, *crows, *e;
+	json_t *v = json_object(), *gmv, *offers, *pins, *crows, *kept, *e;
 	const commission_row *c;
 	const show_offer *so;
 	const pin_span *p;
-	size_t i;
+	size_t i, k;
 
 	if (v == NULL || lshop_json_set(v, "id", json_string(s->id)) ||
 	    lshop_json_set(v, "series", json_string(s->series)) ||
@@ -2628,10 +2923,29 @@ static json_t *show_carry(const show_rec *s)
 	for (i = 0; i < s->ncrows; i++) {
 		c = &s->crows[i];
 		if (json_array_append_new(
-			crows, json_pack("[IiIo]", (json_int_t)c->offer,
+			crows, json_pack("[IiIoo]", (json_int_t)c->offer,
 					 c->source, (json_int_t)c->rate,
-					 money_carry(&c->revenue))))
+					 money_carry(&c->revenue),
+					 money_carry(&c->refunded))))
 			goto fail;
+	}
+	if (lshop_json_set(v, "kept", kept = json_array()))
+		goto fail;
+	for (i = 0; i < s->nkept; i++) {
+		e = json_array();
+		if (json_array_append_new(
+			kept, json_pack("[so]", s->kept[i].id, e)))
+			goto fail;
+		for (k = 0; k < s->kept[i].nitems; k++)
+			if (json_array_append_new(
+				e, json_pack(
+				       "[III]",
+				       (json_int_t)s->kept[i].items[k].row,
+				       (json_int_t)s->kept[i].items[k].amount,
+				       (json_int_t)s->kept[i]
+					   .items[k]
+					   .refunded)))
+				goto fail;
 	}
 	for (i = 0; i < s->ngmv; i++)
 		if (json_array_append_new(gmv, money_carry(&s->gmv[i])))
@@ -2699,7 +3013,11 @@ json_t *lshop_report_carry(const lshop_report *r)
 	    lshop_json_set(v, "show_pin_from",
 			   json_integer(r->show_pin_from)) ||
 	    lshop_json_set(v, "gap_last", counts_json(&r->gap_last)) ||
-	    lshop_json_set(v, "gap", gap = json_array()))
+	    lshop_json_set(v, "gap", gap = json_array()) ||
+	    lshop_json_set(v, "refunds",
+			   json_pack("[III]", (json_int_t)r->refunds,
+				     (json_int_t)r->refunds_unmatched,
+				     (json_int_t)r->orders_unkept)))
 		goto fail;
 	for (i = 0; i < r->nshows; i++)
 		if (json_array_append_new(shows, show_carry(r->shows[i])))
@@ -2991,8 +3309,90 @@ static int show_offer_restore(const lshop_report *r, const json_t *v,
 	return 0;
 }
 
+/*
+ * A show's orders kept for their refunds: [[ID, [[ROW, AMOUNT,
+ * REFUNDED], ...]], ...]; a ledger from before refunds has none (their
+ * refunds then match nothing: docs/kpis.md). What each row was refunded
+ * is carried with the row.
+ */
+static int kept_restore(lshop_report *r, const json_t *v, show_rec *s,
+			lshop_error *err)
+{
+	const json_t *kept = json_object_get(v, "kept"), *e, *items, *x;
+	kept_order *k;
+	int64_t n[3];
+	size_t i, j, m;
+
+	if (kept == NULL)
+		return 0;
+	if (!json_is_array(kept) ||
+	    json_array_size(kept) > LSHOP_REPORT_REFUND_ORDERS_MAX)
+		goto bad;
+	for (i = 0; i < json_array_size(kept); i++) {
+		e = json_array_get(kept, i);
+		items = json_array_get(e, 1);
+		if (json_array_size(e) != 2 ||
+		    !json_is_string(json_array_get(e, 0)) ||
+		    json_string_length(json_array_get(e, 0)) == 0 ||
+		    json_string_length(json_array_get(e, 0)) >
+			LSHOP_ORDER_ID_MAX ||
+		    strlen(json_string_value(json_array_get(e, 0))) !=
+			json_string_length(json_array_get(e, 0)) ||
+		    !json_is_array(items) ||
+		    json_array_size(items) > LSHOP_ORDER_ITEMS_MAX)
+			goto bad;
+		if (kept_find(s, json_string_value(json_array_get(e, 0))))
+			continue; /* listed twice: the first stays */
+		if (r->kept_orders >= LSHOP_REPORT_REFUND_ORDERS_MAX ||
+		    r->kept_items + json_array_size(items) >
+			LSHOP_REPORT_REFUND_ITEMS_MAX) {
+			r->orders_unkept++;
+			continue;
+		}
+		if (kept_grow(s) != 0)
+			return no_memory(err);
+		k = &s->kept[s->nkept];
+		m = json_array_size(items);
+		k->id = strdup(json_string_value(json_array_get(e, 0)));
+		k->items = m ? calloc(m, sizeof(*k->items)) : NULL;
+		k->nitems = m;
+		if (k->id == NULL || (m && k->items == NULL)) {
+			free(k->id);
+			free(k->items);
+			return no_memory(err);
+		}
+		*kept_slot(s, k->id) = ++s->nkept; /* freed with s */
+		r->kept_orders++;
+		r->kept_items += m;
+		for (j = 0; j < m; j++) {
+			x = json_array_get(items, j);
+			if (json_array_size(x) != 3 ||
+			    !json_is_integer(json_array_get(x, 0)) ||
+			    !json_is_integer(json_array_get(x, 1)) ||
+			    !json_is_integer(json_array_get(x, 2)))
+				goto bad;
+			n[0] = json_integer_value(json_array_get(x, 0));
+			n[1] = json_integer_value(json_array_get(x, 1));
+			n[2] = json_integer_value(json_array_get(x, 2));
+			if (n[0] < 0 || n[0] >= (int64_t)s->ncrows ||
+			    n[1] < 0 || n[2] < 0 || n[2] > n[1])
+				goto bad;
+			k->items[j].row = (size_t)n[0];
+			k->items[j].amount = n[1];
+			k->items[j].refunded = n[2];
+		}
+	}
+	return 0;
+bad:
+	lshop_error_set(err, "invalid_field", "report.shows.kept",
+			"report.shows.kept must list [ORDER_ID, [[ROW, AMOUNT, "
+			"REFUNDED], ...]] arrays, ROW a row of the show and "
+			"REFUNDED at most AMOUNT");
+	return -1;
+}
+
 /* A show's commission rate and rows; a ledger from before has none. */
-static int crows_restore(const lshop_report *r, const json_t *v, show_rec *s,
+static int crows_restore(lshop_report *r, const json_t *v, show_rec *s,
 			 lshop_error *err)
 {
 	const char *p = "report.shows.";
@@ -3023,26 +3423,34 @@ static int crows_restore(const lshop_report *r, const json_t *v, show_rec *s,
 			if (!json_is_integer(json_array_get(e, k)) || n[k] < 0)
 				break;
 		}
-		if (json_array_size(e) != 4 || k < 3 ||
-		    n[0] >= (int64_t)r->noffers || n[1] > RATE_OFFER ||
-		    n[2] > LSHOP_COMMISSION_MAX) {
+		/* REFUNDED: not in a ledger from before refunds */
+		if ((json_array_size(e) != 4 && json_array_size(e) != 5) ||
+		    k < 3 || n[0] >= (int64_t)r->noffers ||
+		    n[1] > RATE_OFFER || n[2] > LSHOP_COMMISSION_MAX) {
 			lshop_error_set(err, "invalid_field",
 					"report.shows.crows",
 					"report.shows.crows must list [OFFER, "
-					"SOURCE, RATE, REVENUE] arrays");
+					"SOURCE, RATE, REVENUE, REFUNDED] "
+					"arrays");
 			return -1;
 		}
 		c = &s->crows[i];
 		c->offer = (size_t)n[0];
 		c->source = (int)n[1];
 		c->rate = n[2];
+		money_init(&c->refunded);
 		if (money_restore(json_array_get(e, 3),
 				  "report.shows.crows.revenue", &c->revenue,
-				  err))
+				  err) ||
+		    (json_array_size(e) == 5 &&
+		     money_restore(json_array_get(e, 4),
+				   "report.shows.crows.refunded",
+				   &c->refunded, err)))
 			return -1;
+		memcpy(c->refunded.currency, c->revenue.currency, 4);
 		s->ncrows = i + 1;
 	}
-	return 0;
+	return kept_restore(r, v, s, err);
 }
 
 static int show_restore(lshop_report *r, const json_t *v, lshop_error *err)
@@ -3283,6 +3691,24 @@ int lshop_report_restore(lshop_report *r, const json_t *v, lshop_error *err)
 		if (carry_counts(json_object_get(v, "gap_last"), p, "gap_last",
 				 &r->gap_last, err))
 			return -1;
+	}
+	/* a ledger from before refunds has no counts of them */
+	e = json_object_get(v, "refunds");
+	if (e != NULL) {
+		for (k = 0; k < 3; k++) {
+			g[k] = json_integer_value(json_array_get(e, k));
+			if (!json_is_integer(json_array_get(e, k)) || g[k] < 0)
+				break;
+		}
+		if (json_array_size(e) != 3 || k < 3) {
+			lshop_error_set(err, "invalid_field", "report.refunds",
+					"report.refunds must be [REFUNDS, "
+					"UNMATCHED, ORDERS_NOT_KEPT]");
+			return -1;
+		}
+		r->refunds = g[0];
+		r->refunds_unmatched = g[1];
+		r->orders_unkept += g[2];
 	}
 	return 0;
 }

@@ -821,22 +821,26 @@ bad:
 	return -1;
 }
 
+/* Units: at least 1 in an order, 0 too in a refund (amount only). */
 static int quantity_field(const json_t *obj, const char *key,
-			  const char *prefix, int64_t *q, lshop_error *err)
+			  const char *prefix, int64_t min, int64_t *q,
+			  lshop_error *err)
 {
 	json_t *v = lshop_json_get(obj, key);
 
 	if (v == NULL) {
 		lshop_field_error(err, "missing_field", prefix, key,
 				  "is required: a whole number of units, at "
-				  "least 1");
+				  "least %" PRId64,
+				  min);
 		return -1;
 	}
-	if (!json_is_integer(v) || json_integer_value(v) < 1 ||
+	if (!json_is_integer(v) || json_integer_value(v) < min ||
 	    json_integer_value(v) > QUANTITY_MAX) {
 		lshop_field_error(err, "invalid_field", prefix, key,
-				  "must be a whole number from 1 to %" PRId64,
-				  QUANTITY_MAX);
+				  "must be a whole number from %" PRId64
+				  " to %" PRId64,
+				  min, QUANTITY_MAX);
 		return -1;
 	}
 	*q = json_integer_value(v);
@@ -1049,7 +1053,7 @@ static int shop_lines(const json_t *root, const char *amount_key,
 		}
 		if (!line_sku(line, &sku, &sku_len))
 			continue;
-		if (quantity_field(line, "quantity", prefix, &q, err) ||
+		if (quantity_field(line, "quantity", prefix, 1, &q, err) ||
 		    amount_field(line, amount_key, prefix, &amount, err))
 			return -1;
 		if (price_each) {
@@ -1088,7 +1092,8 @@ static int parse_standard(const char *topic, const json_t *root, order_acc *a,
 	v = lshop_json_get(root, "type");
 	if (v == NULL) {
 		lshop_field_error(err, "missing_field", "", "type",
-				  "is required: \"order.paid\"");
+				  "is required: \"order.paid\" or "
+				  "\"order.refunded\"");
 		return -1;
 	}
 	if (!json_is_string(v)) {
@@ -1096,9 +1101,12 @@ static int parse_standard(const char *topic, const json_t *root, order_acc *a,
 				  "must be a string such as \"order.paid\"");
 		return -1;
 	}
-	if (!is_string(v, "order.paid"))
+	if (is_string(v, "order.refunded"))
+		a->o.refund = 1;
+	else if (!is_string(v, "order.paid"))
 		return ignore(err, "type",
-			      "the event type \"%s\" is not \"order.paid\"",
+			      "the event type \"%s\" is not \"order.paid\" "
+			      "or \"order.refunded\"",
 			      shown(v));
 	if (lshop_json_known_keys(root, keys, "", err) ||
 	    order_id_field(root, "order_id", "", a->o.order_id, err))
@@ -1154,7 +1162,8 @@ static int parse_standard(const char *topic, const json_t *root, order_acc *a,
 					  "characters of A-Z a-z 0-9 . _ -");
 			return -1;
 		}
-		if (quantity_field(item, "quantity", prefix, &q, err) ||
+		if (quantity_field(item, "quantity", prefix,
+				   a->o.refund ? 0 : 1, &q, err) ||
 		    amount_field(item, "amount", prefix, &amount, err) ||
 		    currency_field(item, "currency", prefix, 0, currency,
 				   err) ||
@@ -1163,8 +1172,97 @@ static int parse_standard(const char *topic, const json_t *root, order_acc *a,
 			return -1;
 	}
 	if (a->o.nitems == 0)
-		return ignore(err, "items", "the order has no items");
+		return ignore(err, "items", "the %s has no items",
+			      a->o.refund ? "refund" : "order");
 	return 1;
+}
+
+/*
+ * The order's line a Shopify refund line is of: its "line_item", else
+ * the order's line_items[] whose "id" is its "line_item_id"; NULL when
+ * neither is there.
+ */
+static const json_t *shopify_refunded_line(const json_t *root,
+					   const json_t *rli)
+{
+	json_t *line = lshop_json_get(rli, "line_item"), *id, *lines;
+	size_t i;
+
+	if (json_is_object(line))
+		return line;
+	id = lshop_json_get(rli, "line_item_id");
+	lines = lshop_json_get(root, "line_items");
+	if (!json_is_integer(id) || !json_is_array(lines))
+		return NULL;
+	json_array_foreach(lines, i, line)
+	{
+		if (json_is_integer(lshop_json_get(line, "id")) &&
+		    json_integer_value(lshop_json_get(line, "id")) ==
+			json_integer_value(id))
+			return line;
+	}
+	return NULL;
+}
+
+/*
+ * Shopify's refunds of an order, all of them so far: per SKU, the sum
+ * over refunds[].refund_line_items[] of "subtotal" and "quantity". A
+ * refund without line items (shipping, an amount alone) refunds no
+ * offer.
+ */
+static int shopify_refunds(const json_t *root, const json_t *refunds,
+			   const char *currency, order_acc *a,
+			   lshop_error *err)
+{
+	char prefix[96], qf[112], af[112];
+	const json_t *refund, *rlis, *rli, *line;
+	const char *sku;
+	size_t i, j, sku_len;
+	int64_t q, amount;
+
+	for (i = 0; i < json_array_size(refunds); i++) {
+		refund = json_array_get(refunds, i);
+		snprintf(prefix, sizeof(prefix), "refunds[%zu]", i);
+		if (!json_is_object(refund)) {
+			lshop_field_error(err, "invalid_field", "", prefix,
+					  "must be an object");
+			return -1;
+		}
+		rlis = lshop_json_get(refund, "refund_line_items");
+		if (rlis == NULL)
+			continue;
+		if (!json_is_array(rlis)) {
+			lshop_field_error(err, "invalid_field", prefix,
+					  ".refund_line_items",
+					  "must be a list of objects");
+			return -1;
+		}
+		for (j = 0; j < json_array_size(rlis); j++) {
+			rli = json_array_get(rlis, j);
+			snprintf(prefix, sizeof(prefix),
+				 "refunds[%zu].refund_line_items[%zu].", i, j);
+			if (!json_is_object(rli)) {
+				prefix[strlen(prefix) - 1] = '\0';
+				lshop_field_error(err, "invalid_field", "",
+						  prefix, "must be an object");
+				return -1;
+			}
+			line = shopify_refunded_line(root, rli);
+			if (line == NULL || !line_sku(line, &sku, &sku_len))
+				continue;
+			if (quantity_field(rli, "quantity", prefix, 0, &q,
+					   err) ||
+			    amount_field(rli, "subtotal", prefix, &amount,
+					 err))
+				return -1;
+			snprintf(qf, sizeof(qf), "%squantity", prefix);
+			snprintf(af, sizeof(af), "%ssubtotal", prefix);
+			if (add_item(a, sku, sku_len, q, amount, currency,
+				     "refunds", qf, af, err))
+				return -1;
+		}
+	}
+	return 0;
 }
 
 /*
@@ -1177,14 +1275,28 @@ static int parse_shopify(const char *topic, const json_t *root, order_acc *a,
 			 lshop_error *err)
 {
 	char currency[4];
-	json_t *v;
+	json_t *v, *refunds = NULL;
 	int r;
 
-	if (topic != NULL && strcmp(topic, "orders/paid") != 0 &&
-	    strcmp(topic, "orders/create") != 0)
+	if (topic != NULL && strcmp(topic, "orders/updated") == 0) {
+		/* read for its refunds only: what was paid came before */
+		refunds = lshop_json_get(root, "refunds");
+		if (refunds != NULL && !json_is_array(refunds)) {
+			lshop_field_error(err, "invalid_field", "", "refunds",
+					  "must be a list of objects");
+			return -1;
+		}
+		if (json_array_size(refunds) == 0)
+			return ignore(err, "refunds",
+				      "the order has no refunds (orders/"
+				      "updated is read for refunds only)");
+		a->o.refund = 1;
+	} else if (topic != NULL && strcmp(topic, "orders/paid") != 0 &&
+		   strcmp(topic, "orders/create") != 0) {
 		return ignore(err, "",
-			      "the topic is not orders/paid or "
-			      "orders/create");
+			      "the topic is not orders/paid, orders/create "
+			      "or orders/updated");
+	}
 	if (topic == NULL || strcmp(topic, "orders/create") == 0) {
 		v = lshop_json_get(root, "financial_status");
 		if (!is_string(v, "paid"))
@@ -1207,16 +1319,23 @@ static int parse_shopify(const char *topic, const json_t *root, order_acc *a,
 			 a->o.source);
 	if (order_id_field(root, "id", "", a->o.order_id, err) ||
 	    currency_field(root, "currency", "", 0, currency, err) ||
-	    shop_lines(root, "price", 1, currency, a, err))
+	    (a->o.refund
+		 ? shopify_refunds(root, refunds, currency, a, err)
+		 : shop_lines(root, "price", 1, currency, a, err)))
 		return -1;
 	if (a->o.nitems == 0)
-		return ignore(err, "line_items",
-			      "no line item has a SKU that is a liveshop "
-			      "offer id");
+		return ignore(err, a->o.refund ? "refunds" : "line_items",
+			      "no %sline item has a SKU that is a liveshop "
+			      "offer id",
+			      a->o.refund ? "refunded " : "");
 	return 1;
 }
 
-/* WooCommerce: order.created / order.updated once processing or done. */
+/*
+ * WooCommerce: order.created / order.updated once processing or done;
+ * status "refunded" refunds every line in full. A partial refund leaves
+ * the status as it was and the order's lines as they were: not read.
+ */
 static int parse_woocommerce(const char *topic, const json_t *root,
 			     order_acc *a, lshop_error *err)
 {
@@ -1240,10 +1359,12 @@ static int parse_woocommerce(const char *topic, const json_t *root,
 				  "must be a string such as \"processing\"");
 		return -1;
 	}
-	if (!is_string(v, "processing") && !is_string(v, "completed"))
+	if (is_string(v, "refunded"))
+		a->o.refund = 1;
+	else if (!is_string(v, "processing") && !is_string(v, "completed"))
 		return ignore(err, "status",
-			      "the order's status \"%s\" is not processing "
-			      "or completed",
+			      "the order's status \"%s\" is not processing, "
+			      "completed or refunded",
 			      shown(v));
 	r = stream_attribute(root, "meta_data", "key", "value", a->o.stream,
 			     err);
@@ -1591,7 +1712,7 @@ int lshop_order_parse(lshop_provider p, const char *topic, const char *body,
 /*
  * The canonical order as a JSON object; as_kept adds what the journal
  * keeps beyond it: the delivery id (when the shop sent one) and each
- * item's oversold units.
+ * item's oversold units (a refund's items have none).
  */
 json_t *lshop_order_json(const lshop_order *order, int as_kept)
 {
@@ -1601,7 +1722,9 @@ json_t *lshop_order_json(const lshop_order *order, int as_kept)
 	root = json_object();
 	items = json_array();
 	if (root == NULL || items == NULL ||
-	    lshop_json_set(root, "type", json_string("order.paid")) ||
+	    lshop_json_set(root, "type",
+			   json_string(order->refund ? "order.refunded"
+						     : "order.paid")) ||
 	    lshop_json_set(root, "order_id", json_string(order->order_id)) ||
 	    lshop_json_set(root, "stream", json_string(order->stream)) ||
 	    (order->source[0] != '\0' &&
@@ -1621,7 +1744,7 @@ json_t *lshop_order_json(const lshop_order *order, int as_kept)
 		    lshop_json_set(it, "quantity", json_integer(x->quantity)) ||
 		    lshop_json_set(it, "amount", json_string(x->amount)) ||
 		    lshop_json_set(it, "currency", json_string(x->currency)) ||
-		    (as_kept &&
+		    (as_kept && !order->refund &&
 		     lshop_json_set(it, "oversold", json_integer(x->oversold))))
 			goto fail;
 	}

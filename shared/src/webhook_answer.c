@@ -23,15 +23,19 @@ char *lshop_webhook_answer_json(const lshop_order *order, int duplicate,
 			goto fail;
 	} else if (lshop_json_set(v, "duplicate", json_boolean(duplicate)) ||
 		   lshop_json_set(v, "order_id",
-				  json_string(order->order_id))) {
+				  json_string(order->order_id)) ||
+		   (order->refund &&
+		    lshop_json_set(v, "refund", json_true()))) {
 		goto fail;
 	} else if (!duplicate &&
 		   (lshop_json_set(v, "stream", json_string(order->stream)) ||
 		    (order->source[0] != '\0' &&
 		     lshop_json_set(v, "source",
 				    json_string(order->source))) ||
-		    lshop_json_set(v, "sold", json_integer(sold)) ||
-		    lshop_json_set(v, "oversold", json_integer(oversold)))) {
+		    (!order->refund &&
+		     (lshop_json_set(v, "sold", json_integer(sold)) ||
+		      lshop_json_set(v, "oversold",
+				     json_integer(oversold)))))) {
 		goto fail;
 	}
 	out = lshop_json_dump(v, len);

@@ -1020,6 +1020,92 @@ static void test_order_round_trip(void **state)
  * not follow, or that does not read, changes nothing and hands nothing
  * out; the replay goes on with the next line.
  */
+/*
+ * A refund line (journal.h): the refund as written, without "oversold"
+ * and without events; replay hands it to order() with refund set and
+ * changes no state; a damaged one is skipped, naming its field.
+ */
+static void test_refund_line(void **state)
+{
+	static const struct {
+		const char *line;
+		const char *field;
+	} bad[] = {
+	    /* events belong to orders */
+	    {"{\"refund\":{\"type\":\"order.refunded\",\"order_id\":\"1\","
+	     "\"stream\":\"live/demo\",\"items\":[]},\"provider\":"
+	     "\"standard\",\"at\":\"2026-11-24T10:00:00.123Z\",\"events\":[]}",
+	     "events"},
+	    /* a refund is no order.paid */
+	    {"{\"refund\":{\"type\":\"order.paid\",\"order_id\":\"1\","
+	     "\"stream\":\"live/demo\",\"items\":[]},\"provider\":"
+	     "\"standard\",\"at\":\"2026-11-24T10:00:00.123Z\"}",
+	     "refund.type"},
+	    /* its items have no oversold */
+	    {"{\"refund\":{\"type\":\"order.refunded\",\"order_id\":\"1\","
+	     "\"stream\":\"live/demo\",\"items\":[{\"offer\":\"a\","
+	     "\"quantity\":0,\"amount\":\"1.00\",\"currency\":\"EUR\","
+	     "\"oversold\":0}]},\"provider\":\"standard\",\"at\":"
+	     "\"2026-11-24T10:00:00.123Z\"}",
+	     "refund.items[0].oversold"},
+	    {"{\"refund\":{\"type\":\"order.refunded\",\"order_id\":\"1\","
+	     "\"stream\":\"live/demo\",\"items\":[{\"offer\":\"a\","
+	     "\"quantity\":-1,\"amount\":\"1.00\",\"currency\":\"EUR\"}]},"
+	     "\"provider\":\"standard\",\"at\":\"2026-11-24T10:00:00.123Z\"}",
+	     "refund.items[0].quantity"},
+	    {"{\"refund\":{\"type\":\"order.refunded\",\"order_id\":\"1\","
+	     "\"stream\":\"live/demo\",\"items\":[]},\"provider\":\"ebay\","
+	     "\"at\":\"2026-11-24T10:00:00.123Z\"}",
+	     "provider"},
+	    {"{\"refund\":[],\"provider\":\"standard\",\"at\":"
+	     "\"2026-11-24T10:00:00.123Z\"}",
+	     "refund"},
+	};
+	lshop_order o = make_order("1001", "sku-a", 0, "5.00"), log[8];
+	lshop_replay_result res;
+	lshop_state st, before;
+	char *line, buf[1024];
+	size_t len, i;
+	seen s = {0};
+
+	(void)state;
+	o.refund = 1;
+	strcpy(o.delivery_id, "msg_2");
+	strcpy(o.source, LSHOP_SOURCE_QR);
+	line = lshop_journal_order_line(&o, LSHOP_PROVIDER_SHOPIFY, T0, NULL, 0,
+					&len);
+	assert_string_equal(
+	    line, "{\"refund\":{\"type\":\"order.refunded\",\"order_id\":"
+		  "\"1001\",\"stream\":\"live/demo\",\"source\":\"qr\","
+		  "\"delivery_id\":\"msg_2\",\"items\":[{\"offer\":\"sku-a\","
+		  "\"quantity\":0,\"amount\":\"5.00\",\"currency\":\"EUR\"}]},"
+		  "\"provider\":\"shopify\",\"at\":\"2026-11-24T10:00:00.123Z\""
+		  "}\n");
+	s.order_log = log;
+	lshop_state_init(&st);
+	before = st;
+	assert_int_equal(replay(line, len, &st, &s, &res), 0);
+	assert_int_equal(res.skipped, 0);
+	assert_int_equal(s.orders, 1);
+	assert_int_equal(s.events, 0);
+	assert_int_equal(s.order_provider[0], LSHOP_PROVIDER_SHOPIFY);
+	assert_true(s.order_at[0] == T0);
+	assert_memory_equal(&log[0], &o, sizeof(o));
+	assert_memory_equal(&st, &before, sizeof(st));
+	free(line);
+
+	for (i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+		snprintf(buf, sizeof(buf), "%s\n", bad[i].line);
+		lshop_state_init(&st);
+		assert_int_equal(replay(buf, strlen(buf), &st, &s, &res), 0);
+		assert_int_equal(res.skipped, 1);
+		assert_int_equal(s.orders, 0);
+		if (strcmp(res.first_problem.field, bad[i].field) != 0)
+			fail_msg("line %zu: field %s, not %s", i,
+				 res.first_problem.field, bad[i].field);
+	}
+}
+
 static void test_bad_order_line_is_skipped_whole(void **state)
 {
 	/* the field each bad line below is skipped for */
@@ -1494,6 +1580,7 @@ int main(void)
 	    cmocka_unit_test(test_order_line),
 	    cmocka_unit_test(test_order_round_trip),
 	    cmocka_unit_test(test_bad_order_line_is_skipped_whole),
+	    cmocka_unit_test(test_refund_line),
 	};
 
 	return cmocka_run_group_tests(tests, setup, NULL);

@@ -196,7 +196,9 @@ static void test_empty_report(void **state)
 			       "\"click_to_buy\":null,"
 			       "\"gmv_per_1000_viewers\":null,"
 			       "\"disclosure_coverage\":1.0},"
-			       "\"commission_by_host\":[]}");
+			       "\"commission_by_host\":[],"
+		       "\"refunds\":{\"refunds\":0,\"unmatched\":0,"
+		       "\"orders_not_kept\":0}}");
 	assert_int_equal(len, strlen(s));
 	free(s);
 	lshop_report_free(r);
@@ -265,7 +267,9 @@ static void test_scripted_show(void **state)
 	       "\"ctr\":null,\"orders\":0,\"units\":0,\"gmv\":\"0.00\","
 	       "\"currency\":null,\"aov\":null,\"conversion\":null,"
 	       "\"click_to_buy\":null,\"gmv_per_1000_viewers\":null,"
-	       "\"disclosure_coverage\":1.0},\"commission_by_host\":[]}");
+	       "\"disclosure_coverage\":1.0},\"commission_by_host\":[],"
+	       "\"refunds\":{\"refunds\":0,\"unmatched\":0,"
+	       "\"orders_not_kept\":0}}");
 	free(s);
 
 	/* Open intervals count up to now, whenever now is. */
@@ -1965,21 +1969,6 @@ static void commission_order(timeline *tl, const char *id, const char *offer,
 	tl_order(tl, &o, LSHOP_PROVIDER_STANDARD, at, NULL);
 }
 
-static json_t *commission_show_entry(json_t *report, const char *id)
-{
-	json_t *shows = json_object_get(report, "shows"), *s;
-	size_t i;
-
-	json_array_foreach(shows, i, s)
-	{
-		if (strcmp(json_string_value(json_object_get(s, "id")), id) ==
-		    0)
-			return s;
-	}
-	fail_msg("no show %s in the report", id);
-	return NULL;
-}
-
 static void assert_due(json_t *commission, const char *key,
 		       const char *currency, const char *text)
 {
@@ -2061,7 +2050,7 @@ static void test_commissions(void **state)
 	r = report_of(&tl);
 
 	v = report_json(r, T0 + S(300));
-	sh = commission_show_entry(v, "s1");
+	sh = show_entry(v, "s1");
 	cm = json_object_get(sh, "commission");
 	assert_string_equal(json_string_value(json_object_get(cm, "rate")),
 			    "0.10");
@@ -2085,7 +2074,7 @@ static void test_commissions(void **state)
 			    "0.10");
 	assert_string_equal(json_string_value(json_object_get(e, "commission")),
 			    "0.01");
-	cm = json_object_get(commission_show_entry(v, "s2"), "commission");
+	cm = json_object_get(show_entry(v, "s2"), "commission");
 	assert_true(json_is_null(json_object_get(cm, "rate")));
 	assert_due(cm, "due", "EUR", "0.30");
 	assert_due(cm, "without_commission", "EUR", "5.00");
@@ -2094,7 +2083,7 @@ static void test_commissions(void **state)
 	assert_true(json_is_null(json_object_get(e, "rate_source")));
 	assert_string_equal(json_string_value(json_object_get(e, "commission")),
 			    "0.00");
-	cm = json_object_get(commission_show_entry(v, "s3"), "commission");
+	cm = json_object_get(show_entry(v, "s3"), "commission");
 	assert_due(cm, "due", "EUR", "0.65"); /* 0.15 + 0.50 */
 	host = json_array_get(json_object_get(v, "commission_by_host"), 0);
 	assert_string_equal(json_string_value(json_object_get(host, "host")),
@@ -2128,41 +2117,46 @@ static void test_commissions(void **state)
 	csv = commissions_csv(r, T0 + S(100), T0 + S(200), 0);
 	snprintf(rows, sizeof(rows),
 		 "show_id,host,started_at,offer_id,title,currency,revenue,"
-		 "rate,rate_source,commission\r\n"
-		 "s2,Ben,%s,sku-b,Title of sku-b,EUR,5.00,,,0.00\r\n"
-		 "s2,Ben,%s,sku-a,Title of sku-a,EUR,2.00,0.15,offer,0.30\r\n",
+		 "refunded,rate,rate_source,commission\r\n"
+		 "s2,Ben,%s,sku-b,Title of sku-b,EUR,5.00,0.00,,,0.00\r\n"
+		 "s2,Ben,%s,sku-a,Title of sku-a,EUR,2.00,0.00,0.15,offer,"
+		 "0.30\r\n",
 		 t2, t2);
 	assert_string_equal(csv, rows);
 	free(csv);
 	csv = commissions_csv(r, INT64_MIN, T0 + S(100), 0);
 	snprintf(rows, sizeof(rows),
 		 "show_id,host,started_at,offer_id,title,currency,revenue,"
-		 "rate,rate_source,commission\r\n"
-		 "s1,Ana,%s,sku-a,Title of sku-a,EUR,19.99,0.15,offer,3.00\r\n"
-		 "s1,Ana,%s,sku-b,Title of sku-b,EUR,0.10,0.10,show,0.01\r\n"
-		 "s1,Ana,%s,sku-b,Title of sku-b,USD,12.34,0.10,show,1.23\r\n"
-		 "s1,Ana,%s,sku-c,Title of sku-c,EUR,0.20,0.125,offer,0.03\r\n",
+		 "refunded,rate,rate_source,commission\r\n"
+		 "s1,Ana,%s,sku-a,Title of sku-a,EUR,19.99,0.00,0.15,offer,"
+		 "3.00\r\n"
+		 "s1,Ana,%s,sku-b,Title of sku-b,EUR,0.10,0.00,0.10,show,"
+		 "0.01\r\n"
+		 "s1,Ana,%s,sku-b,Title of sku-b,USD,12.34,0.00,0.10,show,"
+		 "1.23\r\n"
+		 "s1,Ana,%s,sku-c,Title of sku-c,EUR,0.20,0.00,0.125,offer,"
+		 "0.03\r\n",
 		 t1, t1, t1, t1);
 	assert_string_equal(csv, rows);
 	free(csv);
 	csv = commissions_csv(r, T0 + S(101), T0 + S(199), 0);
 	assert_string_equal(csv, "show_id,host,started_at,offer_id,title,"
-				 "currency,revenue,rate,rate_source,"
+				 "currency,revenue,refunded,rate,rate_source,"
 				 "commission\r\n");
 	free(csv);
 	csv = commissions_csv(r, INT64_MIN, INT64_MAX, 1);
 	assert_string_equal(
-	    csv, "host,currency,shows,revenue,revenue_without_commission,"
-		 "commission,complete\r\n"
-		 "Ana,EUR,2,31.29,0.00,3.69,true\r\n"
-		 "Ana,USD,2,12.34,0.00,1.23,true\r\n"
-		 "Ben,EUR,1,7.00,5.00,0.30,true\r\n");
+	    csv, "host,currency,shows,revenue,refunded,"
+		 "revenue_without_commission,commission,complete\r\n"
+		 "Ana,EUR,2,31.29,0.00,0.00,3.69,true\r\n"
+		 "Ana,USD,2,12.34,0.00,0.00,1.23,true\r\n"
+		 "Ben,EUR,1,7.00,0.00,5.00,0.30,true\r\n");
 	free(csv);
 	csv = commissions_csv(r, T0 + S(200), INT64_MAX, 1);
 	assert_string_equal(
-	    csv, "host,currency,shows,revenue,revenue_without_commission,"
-		 "commission,complete\r\n"
-		 "Ana,EUR,1,11.00,0.00,0.65,true\r\n");
+	    csv, "host,currency,shows,revenue,refunded,"
+		 "revenue_without_commission,commission,complete\r\n"
+		 "Ana,EUR,1,11.00,0.00,0.00,0.65,true\r\n");
 	free(csv);
 
 	/* folded into a ledger (a rotation), the same */
@@ -2179,6 +2173,165 @@ static void test_commissions(void **state)
 	assert_string_equal(csv2, csv);
 	free(csv);
 	free(csv2);
+	free(ledger);
+	lshop_report_free(folded);
+	lshop_report_free(r);
+	tl_free(&tl);
+}
+
+/* A refund line: what was refunded so far of order id, one item. */
+static void refund_line(timeline *tl, const char *id, const char *offer,
+			const char *amount, const char *currency, int64_t at)
+{
+	lshop_order o = make_order(id, offer, 1, amount);
+	char *line;
+	size_t len;
+
+	o.refund = 1;
+	strcpy(o.items[0].currency, currency);
+	line = lshop_journal_order_line(&o, LSHOP_PROVIDER_SHOPIFY, at, NULL,
+					0, &len);
+	assert_non_null(line);
+	assert_non_null(strstr(line, "{\"refund\":{\"type\":\"order.refunded\""));
+	tl_write(tl, line, len);
+	free(line);
+}
+
+static const char *row_text(json_t *cm, size_t i, const char *key)
+{
+	return json_string_value(
+	    json_object_get(json_array_get(json_object_get(cm, "offers"), i),
+			    key));
+}
+
+/*
+ * Refunds reduce commission rows (docs/kpis.md): partial, repeated
+ * (cumulative: the later figure replaces the earlier), larger than the
+ * item (capped), full, of an unknown order or outside any show
+ * (unmatched), in another currency than the item (unmatched); GMV stays
+ * gross; a ledger folded before the refunds carries what they need.
+ */
+static void test_refunds(void **state)
+{
+	lshop_offer a = make_offer("sku-a", "19.99", NULL);
+	lshop_offer b = make_offer("sku-b", "5.00", NULL);
+	lshop_show s1 = commission_show("s1", "Ana", "0.10", T0 + S(10));
+	lshop_order o2 = make_order("o2", "sku-a", 1, "19.99");
+	lshop_report *r, *folded;
+	lshop_replay_ops ops = {.order = feed_order};
+	lshop_replay_result res;
+	lshop_state st;
+	lshop_error err;
+	json_t *v, *cm, *host, *refunds;
+	char *csv, *csv2, *ledger, *js, *js2;
+	int64_t file;
+	uint64_t seq;
+	size_t len, half;
+	timeline tl;
+
+	(void)state;
+	tl_init(&tl);
+	tl_put(&tl, &a, T0);
+	tl_put(&tl, &b, T0);
+	commission_order(&tl, "o0", "sku-a", "19.99", "EUR", T0 + S(5));
+	tl_show_start(&tl, &s1, T0 + S(10));
+	commission_order(&tl, "o1", "sku-a", "39.98", "EUR", T0 + S(11));
+	order_add(&o2, "sku-b", 1, "10.00");
+	tl_order(&tl, &o2, LSHOP_PROVIDER_STANDARD, T0 + S(12), NULL);
+	commission_order(&tl, "o3", "sku-b", "5.00", "EUR", T0 + S(13));
+	commission_order(&tl, "o4", "sku-a", "12.00", "USD", T0 + S(14));
+	tl_show_end(&tl, T0 + S(50));
+	half = tl.len;
+	/* partial, the same again, then more: 15.00 of 39.98 */
+	refund_line(&tl, "o1", "sku-a", "10.00", "EUR", T0 + S(60));
+	refund_line(&tl, "o1", "sku-a", "10.00", "EUR", T0 + S(61));
+	refund_line(&tl, "o1", "sku-a", "15.00", "EUR", T0 + S(62));
+	/* full */
+	refund_line(&tl, "o3", "sku-b", "5.00", "EUR", T0 + S(63));
+	/* more than the item: capped at its 10.00 */
+	refund_line(&tl, "o2", "sku-b", "99.00", "EUR", T0 + S(64));
+	/* an order never taken; one outside any show; another currency */
+	refund_line(&tl, "nope", "sku-a", "1.00", "EUR", T0 + S(65));
+	refund_line(&tl, "o0", "sku-a", "19.99", "EUR", T0 + S(66));
+	refund_line(&tl, "o4", "sku-a", "12.00", "EUR", T0 + S(67));
+	r = report_of(&tl);
+
+	v = report_json(r, T0 + S(300));
+	cm = json_object_get(show_entry(v, "s1"), "commission");
+	/* sku-a EUR: (59.97 - 15.00) x 0.10 = 4.497 -> 4.50 */
+	assert_string_equal(row_text(cm, 0, "revenue"), "59.97");
+	assert_string_equal(row_text(cm, 0, "refunded"), "15.00");
+	assert_string_equal(row_text(cm, 0, "commission"), "4.50");
+	/* sku-b EUR: 15.00, all refunded */
+	assert_string_equal(row_text(cm, 1, "revenue"), "15.00");
+	assert_string_equal(row_text(cm, 1, "refunded"), "15.00");
+	assert_string_equal(row_text(cm, 1, "commission"), "0.00");
+	/* sku-a USD: the EUR refund of it matched nothing */
+	assert_string_equal(row_text(cm, 2, "refunded"), "0.00");
+	assert_string_equal(row_text(cm, 2, "commission"), "1.20");
+	assert_due(cm, "due", "EUR", "4.50");
+	assert_due(cm, "refunded", "EUR", "30.00");
+	assert_due(cm, "revenue", "EUR", "74.97");
+	host = json_array_get(json_object_get(v, "commission_by_host"), 0);
+	assert_due(host, "due", "EUR", "4.50");
+	assert_due(host, "refunded", "EUR", "30.00");
+	refunds = json_object_get(v, "refunds");
+	assert_int_equal(int_of(refunds, "refunds"), 8);
+	assert_int_equal(int_of(refunds, "unmatched"), 3);
+	assert_int_equal(int_of(refunds, "orders_not_kept"), 0);
+	/* GMV stays gross */
+	assert_string_equal(
+	    json_string_value(json_object_get(offer_entry(v, "sku-b"), "gmv")),
+	    "15.00");
+	json_decref(v);
+
+	csv = commissions_csv(r, INT64_MIN, INT64_MAX, 1);
+	assert_string_equal(
+	    csv, "host,currency,shows,revenue,refunded,"
+		 "revenue_without_commission,commission,complete\r\n"
+		 "Ana,EUR,1,74.97,30.00,0.00,4.50,true\r\n"
+		 "Ana,USD,1,12.00,0.00,0.00,1.20,true\r\n");
+	free(csv);
+
+	/* a smaller figure later replaces it too (a shop's correction),
+	 * and a refund of the item it left still counts */
+	refund_line(&tl, "o1", "sku-a", "5.00", "EUR", T0 + S(70));
+	refund_line(&tl, "o2", "sku-a", "0.99", "EUR", T0 + S(71));
+	lshop_report_free(r);
+	r = report_of(&tl);
+	v = report_json(r, T0 + S(300));
+	cm = json_object_get(show_entry(v, "s1"), "commission");
+	/* (59.97 - 5.99) x 0.10 = 5.398 -> 5.40 */
+	assert_string_equal(row_text(cm, 0, "refunded"), "5.99");
+	assert_string_equal(row_text(cm, 0, "commission"), "5.40");
+	json_decref(v);
+
+	/* the orders folded into a ledger (a rotation), the refunds after:
+	 * the same report */
+	ledger = lshop_ledger_fold(NULL, 0, tl.journal, half, T0 + S(55), &len,
+				   &err);
+	if (ledger == NULL)
+		fail_msg("fold: %s", err.message);
+	folded = lshop_report_new();
+	if (lshop_ledger_read(ledger, len, folded, NULL, NULL, &file, &seq,
+			      &err) != 0)
+		fail_msg("ledger: %s", err.message);
+	ops.arg = folded;
+	lshop_state_init(&st);
+	assert_int_equal(lshop_journal_replay(tl.journal + half, tl.len - half,
+					      &st, &ops, &res),
+			 0);
+	assert_int_equal(res.skipped, 0);
+	csv = commissions_csv(r, INT64_MIN, INT64_MAX, 0);
+	csv2 = commissions_csv(folded, INT64_MIN, INT64_MAX, 0);
+	assert_string_equal(csv2, csv);
+	free(csv);
+	free(csv2);
+	js = lshop_report_to_json(r, STREAM, T0 + S(300), NULL);
+	js2 = lshop_report_to_json(folded, STREAM, T0 + S(300), NULL);
+	assert_string_equal(js2, js);
+	free(js);
+	free(js2);
 	free(ledger);
 	lshop_report_free(folded);
 	lshop_report_free(r);
@@ -2204,6 +2357,7 @@ int main(void)
 	    cmocka_unit_test(test_series_are_thinned),
 	    cmocka_unit_test(test_chapters_vtt),
 	    cmocka_unit_test(test_commissions),
+	    cmocka_unit_test(test_refunds),
 	};
 
 	return cmocka_run_group_tests(tests, setup, NULL);

@@ -884,6 +884,7 @@ static void roundtrip(const lshop_order *o)
 	assert_string_equal(back.order_id, o->order_id);
 	assert_string_equal(back.stream, o->stream);
 	assert_string_equal(back.source, o->source);
+	assert_int_equal(back.refund, o->refund);
 	assert_int_equal(back.nitems, o->nitems);
 	assert_memory_equal(back.items, o->items,
 			    o->nitems * sizeof(o->items[0]));
@@ -967,11 +968,151 @@ static void test_map_shopify(void **state)
 	(void)err;
 }
 
+
+/* A Shopify refund: {"refund_line_items":[…]} of the sample's lines. */
+static json_t *shopify_refund(json_t *lines)
+{
+	return json_pack("{s:i,s:o}", "id", 929361, "refund_line_items",
+			 lines);
+}
+
+/*
+ * Refunds (docs/webhooks.md): the standard order.refunded; Shopify's
+ * orders/updated with refunds, summed per SKU over every refund so far;
+ * WooCommerce's status refunded, every line in full; Stripe's refunds
+ * not read; hostile shapes refused with the field named.
+ */
+static void test_map_refunds(void **state)
+{
+	lshop_order o;
+	json_t *v, *refunds;
+	lshop_error err;
+
+	(void)state;
+	/* standard */
+	v = load_json(STANDARD_FILE);
+	json_object_set_new(v, "type", json_string("order.refunded"));
+	parse_json(LSHOP_PROVIDER_STANDARD, NULL, v, 1, &o);
+	assert_int_equal(o.refund, 1);
+	roundtrip(&o);
+	/* an amount-only refund: 0 units */
+	v = json_pack("{s:s,s:s,s:s,s:[{s:s,s:i,s:s,s:s}]}", "type",
+		      "order.refunded", "order_id", "1001", "stream",
+		      "live/demo", "items", "offer", "sku-123", "quantity", 0,
+		      "amount", "2.50", "currency", "EUR");
+	parse_json(LSHOP_PROVIDER_STANDARD, NULL, v, 1, &o);
+	assert_item(&o, 0, "sku-123", 0, "2.50", "EUR");
+	roundtrip(&o);
+	/* an order still needs a unit */
+	v = json_pack("{s:s,s:s,s:s,s:[{s:s,s:i,s:s,s:s}]}", "type",
+		      "order.paid", "order_id", "1001", "stream", "live/demo",
+		      "items", "offer", "sku-123", "quantity", 0, "amount",
+		      "2.50", "currency", "EUR");
+	expect_field_error(LSHOP_PROVIDER_STANDARD, NULL, v,
+			   "items[0].quantity");
+
+	/* Shopify: two refunds so far, the line by line_item or by id; a
+	 * line without a liveshop SKU and a shipping-only refund skipped */
+	v = load_json(SHOPIFY_FILE);
+	refunds = json_pack(
+	    "[o,o,{s:i,s:[]}]",
+	    shopify_refund(json_pack(
+		"[{s:I,s:i,s:s,s:{s:s}},{s:I,s:i,s:s}]", "line_item_id",
+		(json_int_t)14687012345601, "quantity", 1, "subtotal", "19.99",
+		"line_item", "sku", "sku-123", "line_item_id",
+		(json_int_t)14687012345603, "quantity", 1, "subtotal",
+		"0.00")),
+	    shopify_refund(json_pack("[{s:I,s:i,s:f},{s:I,s:i,s:s}]",
+				     "line_item_id",
+				     (json_int_t)14687012345601, "quantity",
+				     1, "subtotal", 10.5, "line_item_id",
+				     (json_int_t)14687012345602, "quantity", 0,
+				     "subtotal", "4.50")),
+	    "id", 929363, "refund_line_items");
+	json_object_set_new(v, "refunds", refunds);
+	parse_json(LSHOP_PROVIDER_SHOPIFY, "orders/updated", json_incref(v), 1,
+		   &o);
+	assert_int_equal(o.refund, 1);
+	assert_string_equal(o.order_id, "5839204810771");
+	assert_string_equal(o.stream, "live/demo");
+	assert_int_equal(o.nitems, 2);
+	assert_item(&o, 0, "sku-123", 2, "30.49", "EUR");
+	assert_item(&o, 1, "sku-9", 0, "4.50", "EUR");
+	roundtrip(&o);
+	/* the same body as orders/paid is the order, not the refund */
+	parse_json(LSHOP_PROVIDER_SHOPIFY, "orders/paid", json_incref(v), 1,
+		   &o);
+	assert_int_equal(o.refund, 0);
+	/* hostile shapes */
+	json_object_set_new(v, "refunds", json_string("all"));
+	expect_field_error(LSHOP_PROVIDER_SHOPIFY, "orders/updated",
+			   json_incref(v), "refunds");
+	json_object_set_new(v, "refunds", json_pack("[i]", 1));
+	expect_field_error(LSHOP_PROVIDER_SHOPIFY, "orders/updated",
+			   json_incref(v), "refunds[0]");
+	json_object_set_new(v, "refunds",
+			    json_pack("[{s:s}]", "refund_line_items", "x"));
+	expect_field_error(LSHOP_PROVIDER_SHOPIFY, "orders/updated",
+			   json_incref(v), "refunds[0].refund_line_items");
+	json_object_set_new(
+	    v, "refunds",
+	    json_pack("[o]", shopify_refund(json_pack(
+				 "[{s:I,s:i,s:s}]", "line_item_id",
+				 (json_int_t)14687012345601, "quantity", 1,
+				 "subtotal", "-5.00"))));
+	expect_field_error(LSHOP_PROVIDER_SHOPIFY, "orders/updated",
+			   json_incref(v),
+			   "refunds[0].refund_line_items[0].subtotal");
+	json_object_set_new(
+	    v, "refunds",
+	    json_pack("[o]", shopify_refund(json_pack(
+				 "[{s:I,s:i,s:s}]", "line_item_id",
+				 (json_int_t)14687012345601, "quantity", -1,
+				 "subtotal", "5.00"))));
+	expect_field_error(LSHOP_PROVIDER_SHOPIFY, "orders/updated",
+			   json_incref(v),
+			   "refunds[0].refund_line_items[0].quantity");
+	/* a refund of no liveshop line, of an unknown line: ignored */
+	json_object_set_new(
+	    v, "refunds",
+	    json_pack("[o]", shopify_refund(json_pack(
+				 "[{s:I,s:i,s:s},{s:s,s:i,s:s}]",
+				 "line_item_id", (json_int_t)14687012345603,
+				 "quantity", 1, "subtotal", "0.00",
+				 "line_item_id", "x", "quantity", 1,
+				 "subtotal", "1.00"))));
+	expect_ignored(LSHOP_PROVIDER_SHOPIFY, "orders/updated",
+		       json_incref(v), "refunds");
+	/* no refunds: acknowledged and ignored, as before */
+	json_object_set_new(v, "refunds", json_array());
+	expect_ignored(LSHOP_PROVIDER_SHOPIFY, "orders/updated",
+		       json_incref(v), "refunds");
+	json_object_del(v, "refunds");
+	expect_ignored(LSHOP_PROVIDER_SHOPIFY, "orders/updated", v,
+		       "refunds");
+
+	/* WooCommerce: refunded is every line in full */
+	v = load_json(WC_FILE);
+	json_object_set_new(v, "status", json_string("refunded"));
+	parse_json(LSHOP_PROVIDER_WOOCOMMERCE, "order.updated", v, 1, &o);
+	assert_int_equal(o.refund, 1);
+	assert_string_equal(o.order_id, "727");
+	assert_item(&o, 0, "sku-123", 2, "33.60", "EUR");
+	assert_item(&o, 1, "sku-9", 1, "20.59", "EUR");
+	roundtrip(&o);
+
+	/* Stripe: charge.refunded names neither stream nor items */
+	v = json_pack("{s:s,s:s,s:{s:{s:s,s:i}}}", "id", "evt_1", "type",
+		      "charge.refunded", "data", "object", "id", "ch_1",
+		      "amount_refunded", 1999);
+	err = parse_json(LSHOP_PROVIDER_STRIPE, NULL, v, 0, &o);
+	assert_string_equal(err.code, "ignored");
+}
+
 static void test_map_woocommerce(void **state)
 {
-	static const char *const ignored[] = {"pending",   "on-hold",
-					      "cancelled", "refunded",
-					      "failed",    "checkout-draft"};
+	static const char *const ignored[] = {"pending", "on-hold", "cancelled",
+					      "failed", "checkout-draft"};
 	lshop_order o;
 	json_t *v;
 	size_t i;
@@ -1769,7 +1910,7 @@ static void test_errors(void **state)
 	json_object_del(v, "type");
 	expect_field_error(LSHOP_PROVIDER_STANDARD, NULL, v, "type");
 	v = load_json(STANDARD_FILE);
-	json_object_set_new(v, "type", json_string("order.refunded"));
+	json_object_set_new(v, "type", json_string("order.cancelled"));
 	expect_ignored(LSHOP_PROVIDER_STANDARD, NULL, v, "type");
 	v = load_json(STANDARD_FILE);
 	json_object_set_new(v, "items", json_array());
@@ -2065,6 +2206,7 @@ int main(void)
 	    cmocka_unit_test(test_map_standard),
 	    cmocka_unit_test(test_map_shopify),
 	    cmocka_unit_test(test_map_woocommerce),
+	    cmocka_unit_test(test_map_refunds),
 	    cmocka_unit_test(test_map_stripe),
 	    cmocka_unit_test(test_no_stream),
 	    cmocka_unit_test(test_source_shopify),

@@ -16,6 +16,7 @@
  *   {"blocked_words":["..",..],"at":T}                  the blocked words
  *   {"order":{ORDER},"provider":"shopify","at":T,"events":[EVENT,...]}
  *                                                               an order
+ *   {"refund":{REFUND},"provider":"shopify","at":T}              a refund
  *   {"checkpoint":{"seq":N,"at":T,"file":F,"edges":{"offer":T,...},
  *                  "offers":[OFFER,...],"open":[EVENT,...],
  *                  "shows":[SHOW,...]}}                        a checkpoint
@@ -36,7 +37,11 @@
  * An order line holds the canonical order (its items with "oversold"),
  * the provider it came from and its delivery id, and the events it made:
  * one line, so an order and its effects are journalled together or not at
- * all; replay applies its events like event lines.
+ * all; replay applies its events like event lines. A refund line holds
+ * the canonical refund ("type":"order.refunded", its items the amounts
+ * refunded so far, without "oversold"): it makes no event and changes
+ * no state; replay hands it to ops->order with order->refund set. A
+ * journal from before refunds has none, and reads as it did.
  *
  * Every line ends with "\n". A last line without one is a write that a
  * crash cut short: replay skips it and says so.
@@ -84,7 +89,8 @@ char *lshop_journal_event_line(const lshop_event *ev, size_t *len);
 
 /*
  * The line of an accepted order and the events[0..nevents) it made (their
- * seq set); malloc'd, "\n" included, NULL on ENOMEM.
+ * seq set); of a refund (order->refund) the refund line, without events.
+ * Malloc'd, "\n" included, NULL on ENOMEM.
  */
 char *lshop_journal_order_line(const lshop_order *order, lshop_provider p,
 			       int64_t at_ms, const lshop_event *events,
@@ -123,7 +129,8 @@ typedef struct lshop_replay_ops {
 	 */
 	int (*checkpoint)(void *arg, uint64_t seq, int64_t file);
 	/*
-	 * An order line, before its events go to event(). May be NULL.
+	 * An order line, before its events go to event(); also a refund
+	 * line, with order->refund set (and no event). May be NULL.
 	 */
 	int (*order)(void *arg, const lshop_order *order, lshop_provider p,
 		     int64_t at_ms);

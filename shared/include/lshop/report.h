@@ -51,6 +51,9 @@ typedef struct lshop_report lshop_report;
 #define LSHOP_REPORT_CURRENCIES_MAX 8
 /* commission rows (offer x currency x rate) kept per show */
 #define LSHOP_REPORT_COMMISSION_ROWS_MAX 1024
+/* orders of the kept shows, and their items, kept for their refunds */
+#define LSHOP_REPORT_REFUND_ORDERS_MAX 100000
+#define LSHOP_REPORT_REFUND_ITEMS_MAX  500000
 
 /* A new, empty report; NULL on ENOMEM. Free with lshop_report_free. */
 lshop_report *lshop_report_new(void);
@@ -77,6 +80,16 @@ int lshop_report_add_event(lshop_report *r, const lshop_event *ev);
  * an order, its units (sold on stream plus oversold), its revenue (the
  * items' amounts, exact decimal) and its oversold units; and the same in
  * the show on air, if any, with a point of its order series at at_ms.
+ * An order of a show is kept (its id, per item its commission row and
+ * amount; at most LSHOP_REPORT_REFUND_ORDERS_MAX orders and
+ * LSHOP_REPORT_REFUND_ITEMS_MAX items over the kept shows, the orders
+ * past that counted as "orders_not_kept") for the refunds that may come.
+ * A refund (order->refund) says what was refunded so far of such an
+ * order: per item, capped at its amount, it replaces the earlier refund
+ * of the order in its commission row's "refunded"; nothing else changes
+ * (GMV, revenue and the rest stay gross). A refund of an order no kept
+ * show holds, or with an item of an offer and currency its order does
+ * not have, is counted in "refunds_unmatched" (docs/kpis.md).
  * Returns 0, -1 on ENOMEM.
  */
 int lshop_report_add_order_at(lshop_report *r, const lshop_order *order,
@@ -142,14 +155,16 @@ int lshop_report_add_audience(lshop_report *r, const lshop_audience *a,
  * and "across_shows" says the same of those shows together ("shows" how
  * many; peaks the highest, sketches merged, the rest added up). Each
  * show also has "commission" (see Commissions below):
- *   {"rate":"0.10"|null,"revenue":{"EUR":"1.00"},
+ *   {"rate":"0.10"|null,"revenue":{"EUR":"1.00"},"refunded":{...},
  *    "without_commission":{...},"due":{...},"complete":true,
  *    "offers":[{"offer_id":..,"title":..,"currency":"EUR",
  *               "rate":"0.15"|null,"rate_source":"offer"|"show"|null,
- *               "revenue":"1.00","commission":"0.15"}]}
+ *               "revenue":"1.00","refunded":"0.00",
+ *               "commission":"0.15"}]}
  * and the report ends with "commission_by_host":[{"host":..|null,
- * "shows":N,"revenue":{..},"without_commission":{..},"due":{..},
- * "complete":true}] over the listed shows. The
+ * "shows":N,"revenue":{..},"refunded":{..},"without_commission":{..},
+ * "due":{..},"complete":true}] over the listed shows and "refunds":
+ * {"refunds":N,"unmatched":N,"orders_not_kept":N}. The
  * formulas, units and null rules are docs/kpis.md's: ratios are numbers
  * rounded to 4 decimals, aov and gmv_per_1000_viewers decimal strings
  * with 2 (half up). Malloc'd, NULL on ENOMEM.
@@ -289,7 +304,8 @@ char *lshop_report_show_chapters_vtt(const lshop_report *r, const char *show_id,
  * commission of the show on air as it last started, else none (0: its
  * revenue is "without commission"). Items of one offer in one currency
  * at one rate (and source) make a row of the show; a row's commission is
- * its exact revenue times its rate, rounded half up to 2 decimals once,
+ * its exact revenue less what refunds took back of it (its "refunded")
+ * times its rate, rounded half up to 2 decimals once,
  * per row; every total (a show's, a host's) is the sum of its rows'
  * rounded commissions, so rows add up to totals exactly. Orders outside
  * any show have no host and no commission. A show keeps at most
@@ -299,13 +315,15 @@ char *lshop_report_show_chapters_vtt(const lshop_report *r, const char *show_id,
  * The payout CSV of the shows started in [from_ms, to_ms) that the report
  * keeps (the last LSHOP_REPORT_SHOWS_MAX), oldest first, with by_host 0
  * one row per show x offer x currency x rate:
- *   show_id, host, started_at, offer_id, title, currency, revenue, rate
- *   (empty: none), rate_source (offer, show or empty), commission
+ *   show_id, host, started_at, offer_id, title, currency, revenue,
+ *   refunded, rate (empty: none), rate_source (offer, show or empty),
+ *   commission
  * and with by_host 1 one row per host x currency (hosts and currencies
  * in the order first seen; a host with no orders in the period has one
  * row with an empty currency and zeros):
  *   host, currency, shows (of the host in the period), revenue,
- *   revenue_without_commission, commission, complete (true/false)
+ *   refunded, revenue_without_commission, commission, complete
+ *   (true/false)
  * Amounts are decimal strings (revenue with the most decimals of its
  * amounts, commission with 2). Malloc'd and NUL-terminated (*len, if not
  * NULL, leaves the NUL out); NULL on ENOMEM.

@@ -9,6 +9,11 @@
  *    "items":[{"offer":"sku-123","quantity":2,"amount":"39.98",
  *              "currency":"EUR"}]}
  * "source" is optional: "player" or "qr" (offer.h, LSHOP_SOURCE_*).
+ *
+ * A refund is the same object with "type":"order.refunded": its items
+ * are what was refunded of that order SO FAR (cumulative: a later refund
+ * of the order replaces the earlier one, so a repeat is harmless), each
+ * item's "quantity" from 0 (an amount-only refund).
  */
 #ifndef LSHOP_WEBHOOK_H
 #define LSHOP_WEBHOOK_H
@@ -119,6 +124,9 @@ typedef struct lshop_order {
 	/* where the buyer came from, LSHOP_SOURCE_PLAYER or LSHOP_SOURCE_QR
 	 * (offer.h); "" when the order does not say (docs/webhooks.md) */
 	char source[8];
+	/* 1: a refund ("order.refunded"), its items the amounts refunded
+	 * so far; it changes no stock and makes no event */
+	int refund;
 	size_t nitems;
 	lshop_order_item items[LSHOP_ORDER_ITEMS_MAX];
 } lshop_order;
@@ -127,7 +135,8 @@ typedef struct lshop_order {
  * Maps a delivery's body onto the canonical order. topic is the
  * provider's event name when it sends one as a header (X-Shopify-Topic,
  * X-WC-Webhook-Topic), else NULL:
- *  standard:    the canonical order itself, "type":"order.paid";
+ *  standard:    the canonical order itself, "type":"order.paid", or a
+ *               refund, "type":"order.refunded";
  *  shopify:     orders/create and orders/paid: "id" → order_id;
  *               line_items[].sku → offer, .quantity, .price × quantity →
  *               amount, order "currency"; the stream and source from
@@ -135,10 +144,18 @@ typedef struct lshop_order {
  *               "live/demo"},{"name":"liveshop_src","value":"qr"}] (what
  *               a cart permalink's attributes[liveshop_stream] and
  *               attributes[liveshop_src] become);
+ *               orders/updated whose "refunds" list is not empty: a
+ *               refund, per line_items[].sku the sum over
+ *               refunds[].refund_line_items[] of its line's .subtotal
+ *               and .quantity (line_item_id → line_items[].id), the
+ *               stream and source as above;
  *  woocommerce: order.created, order.updated with "status" processing or
  *               completed: "id", line_items[].sku/.quantity/.total,
  *               "currency", meta_data [{"key":"liveshop_stream",
  *               "value":…},{"key":"liveshop_src","value":…}];
+ *               order.updated with "status" refunded: a refund of every
+ *               line in full (its .total); a partial refund carries no
+ *               per-line figures in the order and is not read;
  *  stripe:      checkout.session.completed with payment_status "paid":
  *               data.object.id → order_id; the stream and source from
  *               metadata.liveshop_stream and .liveshop_src, else from
@@ -156,7 +173,9 @@ typedef struct lshop_order {
  * other than "player" or "qr" is left out (source ""), never refused; a
  * client_reference_id that is no reference is not liveshop's and is
  * passed over.
- * Returns 1 for an order to count, 0 for a delivery to acknowledge and
+ * A refund sets order->refund (stripe's charge.refunded names neither
+ * the stream nor the items and is not read).
+ * Returns 1 for an order (or refund) to count, 0 for a delivery to acknowledge and
  * ignore (another event or status, or no liveshop items; err says why),
  * -1 with err naming the field for a body that is not what the provider
  * sends (400).
