@@ -789,7 +789,7 @@ static void test_buy_url_bounds(void **state)
 	static const char url[] = "https://shop.example/p?a=1";
 	static const char want[] = "https://shop.example/p?a=1&ls_stream="
 				   "live%2Fdemo&ls_src=qr";
-	char out[LSHOP_BUY_URL_MAX], *longest;
+	char out[LSHOP_BUY_URL_MAX], *longest, *path;
 	lshop_offer o;
 	size_t cap;
 
@@ -809,7 +809,9 @@ static void test_buy_url_bounds(void **state)
 	    lshop_buy_url(url, NULL, NULL, "qr", out, sizeof(out)), -1);
 
 	/* The longest url and stream an offer can have fit. */
-	longest = fmt("https://shop.example/%s", repeat("a", 2048 - 21));
+	path = repeat("a", 2048 - 21);
+	longest = fmt("https://shop.example/%s", path);
+	free(path);
 	assert_int_equal(strlen(longest), LSHOP_URL_MAX);
 	memset(&o, 0, sizeof(o));
 	memcpy(o.url, longest, LSHOP_URL_MAX + 1);
