@@ -208,3 +208,133 @@ def frozen_playlist(ls):
     if ls.fetch_playlist(save=False).body != r.body:
         sys.exit("the playlist changed after the publisher stopped")
     return r
+
+
+def raise_nofile_hard(want):
+    """Like h.raise_nofile, but as root also lifts the hard limit (20,000
+    SSE clients need more descriptors than a login's hard limit), so that
+    this process and the nginx it starts can hold want descriptors.
+    Returns the new soft limit."""
+    import resource
+    soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
+    if os.geteuid() == 0 and hard != resource.RLIM_INFINITY and hard < want:
+        try:
+            resource.setrlimit(resource.RLIMIT_NOFILE, (want, want))
+            return want
+        except (ValueError, OSError):
+            pass
+    return h.raise_nofile(want)
+
+
+class PeerCrowd(h.SseCrowd):
+    """h.SseCrowd for any SSE server, not only liveshop's: a client is
+    ready once its response head and a first message or comment are in
+    (nchan opens an EventSource stream with a comment, liveshop with the
+    state), messages are found by a string in their data, and
+    count_deliveries() counts them cheaply for throughput runs. source:
+    the local address to connect from (another 127.0.0.x per crowd keeps
+    the TIME_WAIT ports of the last crowd out of the way)."""
+
+    def __init__(self, port, path, n, source="127.0.0.1", **kw):
+        h.SseCrowd.__init__(self, port, path, n, **kw)
+        self.source = source
+
+    def connect(self, timeout=60, batch=100):
+        import select
+        import socket
+        self.ep = select.epoll()
+        req = ("GET %s HTTP/1.1\r\nHost: 127.0.0.1:%d\r\n"
+               "Accept: text/event-stream\r\nCache-Control: no-cache\r\n\r\n"
+               % (self.path, self.port)).encode()
+        deadline = time.monotonic() + timeout
+
+        def ready(st):
+            return st.head_done and (st.messages or st.comments)
+        while len(self.socks) < self.n:
+            fresh = []
+            for _ in range(min(batch, self.n - len(self.socks))):
+                s = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+                if self.kernel_ts:
+                    s.setsockopt(socket.SOL_SOCKET, h.SO_TIMESTAMPNS, 1)
+                s.bind((self.source, 0))
+                s.settimeout(self.connect_timeout)
+                s.connect(("127.0.0.1", self.port))
+                s.sendall(req)
+                s.setblocking(False)
+                self.socks.append(s)
+                self.by_fd[s.fileno()] = s
+                self.streams[s.fileno()] = h.SseStream()
+                self.ep.register(s.fileno(), select.EPOLLIN)
+                fresh.append(self.streams[s.fileno()])
+            want = len(self.socks)
+            # the earlier batches are ready: look at this one only
+            self.pump(lambda: all(ready(st) for st in fresh),
+                      max(0.1, deadline - time.monotonic()),
+                      "the first message or comment for %d clients" % want)
+        bad = [st.status for st in self.streams.values() if st.status != 200]
+        if bad:
+            raise RuntimeError("%d clients answered %r" % (len(bad), bad[:5]))
+        return self
+
+    def wait_data(self, needle, timeout):
+        """Pumps until every client has a message whose data holds needle;
+        returns {fd: SseMessage}."""
+        pending = set(self.streams)
+        found = {}
+
+        def done():
+            for fd in list(pending):
+                for m in reversed(self.streams[fd].messages):
+                    if needle in m.data:
+                        found[fd] = m
+                        pending.discard(fd)
+                        break
+            return not pending
+        self.pump(done, timeout, "a message holding %r at every client"
+                  % needle)
+        for st in self.streams.values():
+            del st.messages[:]      # keep 20,000 clients' memory flat
+        return found
+
+    def count_deliveries(self, marker, want, timeout, stop=None):
+        """Reads raw bytes (no SSE parsing: fast enough for thousands of
+        messages a second) until every client has received `want` more
+        occurrences of marker, or stop() is true and nothing arrived for
+        a second. Returns ({fd: occurrences}, {fd: kernel time the want-th
+        arrived}, last kernel time of any byte)."""
+        carry = {fd: b"" for fd in self.streams}
+        got = {fd: 0 for fd in self.streams}
+        done_at = {}
+        last = [None]
+        k = len(marker) - 1
+        deadline = time.monotonic() + timeout
+        quiet = time.monotonic()
+        while len(done_at) < len(got) and time.monotonic() < deadline:
+            evs = self.ep.poll(0.2, 4096)
+            if not evs:
+                if stop is not None and stop() and \
+                        time.monotonic() - quiet > 1.0:
+                    break
+                continue
+            quiet = time.monotonic()
+            for fd, _ev in evs:
+                while True:
+                    try:
+                        data, t = self._recv(fd)
+                    except BlockingIOError:
+                        break
+                    except OSError:
+                        data, t = b"", None
+                    if not data:
+                        self.closed.add(fd)
+                        self.ep.unregister(fd)
+                        break
+                    buf = carry[fd] + data
+                    got[fd] += buf.count(marker)
+                    carry[fd] = buf[-k:]
+                    last[0] = t
+                    if got[fd] >= want and fd not in done_at:
+                        done_at[fd] = t
+                    if len(data) < 65536:
+                        break
+        return got, done_at, last[0]

@@ -232,7 +232,9 @@ class RtmpCrowd:
     (tests/nginx's connect_in_worker: the other workers are stopped for
     the moment of the accept)."""
 
-    def __init__(self, port, app, name, n, workers=None):
+    def __init__(self, port, app, name, n, workers=None, place=None):
+        """place: the workers to put subscribers in (default workers)."""
+        self.place = place or workers
         self.port = port
         self.app = app
         self.name = name
@@ -245,10 +247,13 @@ class RtmpCrowd:
         self._offset = time.time() - time.monotonic()
         self.worker_of = {}
 
-    def connect(self, timeout=60):
+    def connect(self, timeout=60, ready=None):
+        """ready(sub): when a subscriber counts as connected (default:
+        playing, with the state cue; without the module, pass one that
+        waits for media)."""
         for i in range(self.n):
             if self.workers:
-                w = self.workers[i % len(self.workers)]
+                w = self.place[i % len(self.place)]
                 s = h.connect_in_worker(self.port, w, self.workers)
                 self.worker_of[s.fileno()] = w
             else:
@@ -262,8 +267,13 @@ class RtmpCrowd:
             self.by_fd[s.fileno()] = sub
             self.ep.register(s.fileno(), select.EPOLLIN)
             self.soak(0.0)
-        self.pump(lambda: all(s.playing and s.cues for s in self.subs),
-                  timeout, "every subscriber playing with the state cue")
+        what = "every subscriber playing with the state cue"
+        if ready is None:
+            def ready(s):
+                return s.playing and s.cues
+        else:
+            what = "every subscriber ready"
+        self.pump(lambda: all(ready(s) for s in self.subs), timeout, what)
         return self
 
     def soak(self, seconds):

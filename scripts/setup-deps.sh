@@ -16,7 +16,8 @@
 #     obs      libobs, obs-studio and the Qt its libobs is built with, Xvfb
 #     web      Node.js, npm, Chromium and its driver (and the npm packages)
 #     sanitize clang, llvm and clang's runtime (ASan, UBSan, libFuzzer)
-#     bench    wrk, perf
+#     bench    wrk, perf, nchan (libnginx-mod-nchan: the peer of bench/
+#              sse_peer.py)
 #     package  debhelper, lintian (scripts/package.sh)
 #     roots    debootstrap (the other releases' stages of scripts/test.sh)
 #   LIVESHOP_DEPS_LIST=1   print the packages and exit, installing nothing
@@ -178,7 +179,7 @@ want obs && packages+=(
 want web && packages+=(chromium chromium-driver fonts-liberation)
 want web && ! command -v node >/dev/null && packages+=(nodejs npm)
 want sanitize && packages+=(clang llvm $(clang_rt_package))
-want bench && packages+=(wrk linux-perf)
+want bench && packages+=(wrk linux-perf libnginx-mod-nchan)
 want package && packages+=(debhelper lintian fakeroot git)
 want roots && packages+=(debootstrap)
 
