@@ -2,6 +2,10 @@
  * lshop_journal_replay on any bytes: a journal torn by a crash, cut by
  * a full disk or corrupted on it. Replay must skip what it cannot read
  * and say so, and what it hands the callbacks must be whole.
+ * Catch-up on the same bytes, after a seq taken from the middle byte:
+ * lshop_journal_seek stays within the file, and on a journal every line
+ * of which replays, lshop_journal_events from where it points hands out
+ * exactly the events the full replay does after that seq.
  */
 #include "fuzz.h"
 #include "lshop/journal.h"
@@ -62,6 +66,66 @@ static int on_event(void *arg, const lshop_event *ev, const char *json,
 	return 0;
 }
 
+/* The events after a seq, as a count, a sum and the last seq. */
+struct after {
+	uint64_t after, count, sum, last;
+};
+
+static int on_event_after(void *arg, const lshop_event *ev,
+			  const char *json, size_t len, int restored)
+{
+	struct after *a = arg;
+
+	(void)json;
+	(void)len;
+	if (restored || ev->seq <= a->after)
+		return 0;
+	a->count++;
+	a->sum += ev->seq;
+	a->last = ev->seq;
+	return 0;
+}
+
+struct file {
+	const char *buf;
+	size_t size;
+};
+
+static int64_t read_file(void *arg, char *buf, size_t len, int64_t offset)
+{
+	const struct file *f = arg;
+	size_t n;
+
+	FUZZ_CHECK(offset >= 0 && (size_t)offset <= f->size);
+	n = f->size - (size_t)offset < len ? f->size - (size_t)offset : len;
+	memcpy(buf, f->buf + offset, n);
+	return (int64_t)n;
+}
+
+static void check_catch_up(const char *buf, size_t size, uint64_t after,
+			   int whole)
+{
+	struct after full = {after, 0, 0, 0}, part = {after, 0, 0, 0};
+	lshop_replay_ops all = {.arg = &full, .event = on_event_after};
+	lshop_replay_ops some = {.arg = &part, .event = on_event_after};
+	struct file f = {buf, size};
+	lshop_state st;
+	int64_t offset = -1;
+	int r;
+
+	r = lshop_journal_seek(read_file, &f, (int64_t)size, after, &offset);
+	FUZZ_CHECK(r == 0 || r == 1);
+	FUZZ_CHECK(offset >= 0 && (size_t)offset <= size);
+	FUZZ_CHECK(lshop_journal_events(buf + offset, size - (size_t)offset,
+					after, UINT64_MAX, &some, NULL) == 0);
+	if (!whole)
+		return;
+	lshop_state_init(&st);
+	FUZZ_CHECK(lshop_journal_replay(buf, size, &st, &all, NULL) == 0);
+	FUZZ_CHECK(part.count == full.count && part.sum == full.sum &&
+		   part.last == full.last);
+}
+
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
 	char *buf = fuzz_copy(data, size);
@@ -100,6 +164,8 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		FUZZ_CHECK(again.torn == 0 && again.last_good == res.last_good);
 		FUZZ_CHECK(st2.seq == st.seq);
 	}
+	check_catch_up(buf, size, size ? data[size / 2] % 24 : 0,
+		       res.skipped == 0 && res.torn == 0);
 	free(buf);
 	return 0;
 }

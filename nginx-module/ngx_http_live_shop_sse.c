@@ -60,7 +60,6 @@ struct ngx_http_live_shop_sse_stream_s {
 
 typedef struct {
     ngx_http_live_shop_sse_t         *sse;
-    uint64_t                          after;
     ngx_int_t                         rc;
 } ngx_http_live_shop_sse_replay_t;
 
@@ -74,8 +73,8 @@ static void ngx_http_live_shop_sse_forget(
     ngx_http_live_shop_sse_stream_t *st);
 static ngx_int_t ngx_http_live_shop_sse_catch_up(
     ngx_http_live_shop_sse_t *sse, uint64_t after);
-static int ngx_http_live_shop_sse_replay_event(void *arg,
-    const lshop_event *ev, const char *json, size_t len, int restored);
+static void ngx_http_live_shop_sse_replay_event(void *arg,
+    const lshop_event *ev, u_char *json, size_t len);
 static void ngx_http_live_shop_sse_behind_event(void *arg,
     const lshop_event *ev, u_char *json, size_t len);
 static ngx_int_t ngx_http_live_shop_sse_state(ngx_http_live_shop_sse_t *sse);
@@ -373,8 +372,6 @@ ngx_http_live_shop_sse_catch_up(ngx_http_live_shop_sse_t *sse, uint64_t after)
     ngx_uint_t                        i;
     ngx_pool_t                       *pool;
     ngx_array_t                      *events;
-    lshop_state                      *st;
-    lshop_replay_ops                  ops;
     ngx_live_shop_shm_t              *shm;
     ngx_live_shop_conf_t             *lscf;
     ngx_live_shop_event_t           **e;
@@ -398,23 +395,14 @@ ngx_http_live_shop_sse_catch_up(ngx_http_live_shop_sse_t *sse, uint64_t after)
 
         /* older than the zone keeps: the journal has them */
 
-        st = ngx_palloc(pool, sizeof(lshop_state));
-        if (st == NULL) {
-            return NGX_ERROR;
-        }
-
-        lshop_state_init(st);
-
         replay.sse = sse;
-        replay.after = after;
         replay.rc = NGX_OK;
 
-        ngx_memzero(&ops, sizeof(lshop_replay_ops));
-        ops.arg = &replay;
-        ops.event = ngx_http_live_shop_sse_replay_event;
-
-        if (ngx_live_shop_journal_replay(lscf, &sse->stream->name, -1, st,
-                                         &ops, sse->request->connection->log)
+        if (ngx_live_shop_journal_events(lscf, &sse->stream->name, after,
+                                         e[0]->seq,
+                                         ngx_http_live_shop_sse_replay_event,
+                                         &replay,
+                                         sse->request->connection->log)
             == NGX_ERROR
             || replay.rc != NGX_OK)
         {
@@ -445,30 +433,24 @@ ngx_http_live_shop_sse_catch_up(ngx_http_live_shop_sse_t *sse, uint64_t after)
 }
 
 
-static int
+static void
 ngx_http_live_shop_sse_replay_event(void *arg, const lshop_event *ev,
-    const char *json, size_t len, int restored)
+    u_char *json, size_t len)
 {
     ngx_http_live_shop_sse_replay_t *replay = arg;
 
-    if (restored || ev->seq <= replay->sse->seq
-        || (replay->sse->seq == replay->after
-            && ev->seq != replay->after + 1))
-    {
+    if (replay->rc != NGX_OK || ev->seq != replay->sse->seq + 1) {
         /* only a gapless run from "after" on is worth sending */
-        return 0;
+        return;
     }
 
     if (ngx_http_live_shop_sse_message(replay->sse, ev->seq,
                                        lshop_event_type_name(ev->type),
-                                       (u_char *) json, len)
+                                       json, len)
         != NGX_OK)
     {
         replay->rc = NGX_ERROR;
-        return -1;
     }
-
-    return 0;
 }
 
 
@@ -735,8 +717,8 @@ ngx_http_live_shop_sse_deliver_stream(ngx_http_live_shop_sse_stream_t *st)
         /* some missed events no longer kept: the journal, once for all */
         (void) ngx_live_shop_journal_events(
                    ngx_live_shop_get_conf((ngx_cycle_t *) ngx_cycle),
-                   &st->name, e[0]->seq, ngx_http_live_shop_sse_behind_event,
-                   st, pool, ngx_cycle->log);
+                   &st->name, oldest, e[0]->seq,
+                   ngx_http_live_shop_sse_behind_event, st, ngx_cycle->log);
     }
 
     for (q = ngx_queue_head(&st->clients);

@@ -609,17 +609,19 @@ ngx_int_t ngx_live_shop_journal_replay(ngx_live_shop_conf_t *lscf,
     ngx_log_t *log);
 
 /*
- * The journalled events of a stream before "upto", oldest first (not the
- * open intervals a checkpoint re-lists), each handed to handler: how RTMP
- * and SSE subscribers behind what the zone keeps catch up, with one
- * replay for all of a stream's.
+ * The journalled events of a stream after "after" and before "upto",
+ * oldest first (not the open intervals a checkpoint re-lists), each
+ * handed to handler: how RTMP and SSE subscribers behind what the zone
+ * keeps catch up, with one read for all of a stream's. Reads only the
+ * part of the journal from "after" on (lshop_journal_seek), not the
+ * files before it. NGX_DECLINED when there is no journal.
  */
 typedef void (*ngx_live_shop_event_pt)(void *arg, const lshop_event *ev,
     u_char *json, size_t len);
 
 ngx_int_t ngx_live_shop_journal_events(ngx_live_shop_conf_t *lscf,
-    ngx_str_t *stream, uint64_t upto, ngx_live_shop_event_pt handler,
-    void *arg, ngx_pool_t *pool, ngx_log_t *log);
+    ngx_str_t *stream, uint64_t after, uint64_t upto,
+    ngx_live_shop_event_pt handler, void *arg, ngx_log_t *log);
 
 /* The connection to Valkey or Redis (ngx_live_shop_redis.c) */
 

@@ -723,11 +723,33 @@ ngx_live_shop_journal_replay(ngx_live_shop_conf_t *lscf, ngx_str_t *stream,
 }
 
 
+/*
+ * Catch-up. A subscriber behind what the zone keeps needs the events
+ * after its seq, not the journal from its start: each file, newest first,
+ * is sought (lshop_journal_seek: a few 4 KiB reads) until one reaches
+ * back to that seq, and only the files so found are read, each from the
+ * offset found to its end (at most 16 KiB more than needed before, and
+ * what was appended after the zone's first event behind).
+ */
+
 typedef struct {
     ngx_live_shop_event_pt          handler;
     void                           *arg;
-    uint64_t                        upto;
+    uint64_t                        after;
 } ngx_live_shop_journal_events_t;
+
+
+static int64_t
+ngx_live_shop_journal_pread(void *arg, char *buf, size_t len, int64_t offset)
+{
+    ngx_fd_t  *fd = arg;
+
+    ssize_t  n;
+
+    n = pread(*fd, buf, len, (off_t) offset);
+
+    return (n == -1) ? -1 : n;
+}
 
 
 static int
@@ -736,9 +758,8 @@ ngx_live_shop_journal_event(void *arg, const lshop_event *ev,
 {
     ngx_live_shop_journal_events_t *je = arg;
 
-    if (!restored && ev->seq < je->upto) {
-        je->handler(je->arg, ev, (u_char *) json, len);
-    }
+    je->after = ev->seq;
+    je->handler(je->arg, ev, (u_char *) json, len);
 
     return 0;
 }
@@ -746,27 +767,142 @@ ngx_live_shop_journal_event(void *arg, const lshop_event *ev,
 
 ngx_int_t
 ngx_live_shop_journal_events(ngx_live_shop_conf_t *lscf, ngx_str_t *stream,
-    uint64_t upto, ngx_live_shop_event_pt handler, void *arg, ngx_pool_t *pool,
+    uint64_t after, uint64_t upto, ngx_live_shop_event_pt handler, void *arg,
     ngx_log_t *log)
 {
-    lshop_state                     *state;
+    int                              rc;
+    u_char                           path[NGX_MAX_PATH];
+    size_t                           size;
+    ssize_t                          n;
+    int64_t                          offset[3];
+    ngx_fd_t                         fd[3];
+    ngx_int_t                        found;
+    ngx_uint_t                       i, nfd;
+    ngx_file_info_t                  fi, seen[3];
     lshop_replay_ops                 ops;
+    lshop_replay_result              result;
     ngx_live_shop_journal_events_t   je;
+    u_char                          *buf;
 
-    state = ngx_palloc(pool, sizeof(lshop_state));
-    if (state == NULL) {
-        return NGX_ERROR;
+    if (lscf->journal.len == 0) {
+        return NGX_DECLINED;
     }
 
-    lshop_state_init(state);
+    found = NGX_DECLINED;
+    nfd = 0;
+
+    for (i = 0; i < 3; i++) {
+
+        if (ngx_live_shop_journal_path(lscf, stream,
+                                       ngx_live_shop_journal_files[i], path,
+                                       sizeof(path))
+            != NGX_OK)
+        {
+            goto done;
+        }
+
+        fd[nfd] = ngx_open_file(path, NGX_FILE_RDONLY, NGX_FILE_OPEN, 0);
+
+        if (fd[nfd] == NGX_INVALID_FILE) {
+            if (ngx_errno == NGX_ENOENT) {
+                /* .journal.1 is briefly gone while .journal.2 is made */
+                continue;
+            }
+
+            ngx_log_error(NGX_LOG_CRIT, log, ngx_errno,
+                          "live_shop: " ngx_open_file_n " \"%s\" failed",
+                          path);
+            found = NGX_ERROR;
+            goto done;
+        }
+
+        if (ngx_fd_info(fd[nfd], &fi) == NGX_FILE_ERROR) {
+            ngx_close_file(fd[nfd]);
+            found = NGX_ERROR;
+            goto done;
+        }
+
+        /* a rotation between two opens: the same file under two names */
+
+        if (nfd && seen[nfd - 1].st_ino == fi.st_ino
+            && seen[nfd - 1].st_dev == fi.st_dev)
+        {
+            ngx_close_file(fd[nfd]);
+            continue;
+        }
+
+        seen[nfd] = fi;
+
+        rc = lshop_journal_seek(ngx_live_shop_journal_pread, &fd[nfd],
+                                (int64_t) ngx_file_size(&fi), after,
+                                &offset[nfd]);
+        nfd++;
+
+        if (rc == -1) {
+            ngx_log_error(NGX_LOG_CRIT, log, ngx_errno,
+                          "live_shop: reading \"%s\" failed", path);
+            found = NGX_ERROR;
+            goto done;
+        }
+
+        if (rc == 1) {
+            break;
+        }
+    }
 
     je.handler = handler;
     je.arg = arg;
-    je.upto = upto;
+    je.after = after;
 
     ngx_memzero(&ops, sizeof(lshop_replay_ops));
     ops.arg = &je;
     ops.event = ngx_live_shop_journal_event;
 
-    return ngx_live_shop_journal_replay(lscf, stream, -1, state, &ops, log);
+    /* oldest first */
+
+    while (nfd) {
+        nfd--;
+        found = NGX_OK;
+
+        size = ngx_file_size(&seen[nfd]) - offset[nfd];
+
+        buf = ngx_alloc(size + 1, log);
+        if (buf == NULL) {
+            nfd++;
+            found = NGX_ERROR;
+            goto done;
+        }
+
+        n = pread(fd[nfd], buf, size, offset[nfd]);
+        ngx_close_file(fd[nfd]);
+
+        if (n == -1) {
+            ngx_log_error(NGX_LOG_CRIT, log, ngx_errno,
+                          "live_shop: reading the journal of \"%V\" failed",
+                          stream);
+            ngx_free(buf);
+            found = NGX_ERROR;
+            goto done;
+        }
+
+        rc = lshop_journal_events((char *) buf, n, je.after, upto, &ops,
+                                  &result);
+        ngx_free(buf);
+
+        if (rc != 0) {
+            /* at upto: the rest is in the zone */
+            found = (rc == 1) ? NGX_OK : NGX_ERROR;
+            goto done;
+        }
+    }
+
+    return found;
+
+done:
+
+    while (nfd) {
+        ngx_close_file(fd[--nfd]);
+    }
+
+    return found;
 }

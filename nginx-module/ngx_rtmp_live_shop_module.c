@@ -618,8 +618,8 @@ ngx_rtmp_live_shop_deliver_stream(ngx_rtmp_live_shop_stream_t *st)
             /* some missed events the zone no longer keeps: the journal */
             (void) ngx_live_shop_journal_events(
                        ngx_live_shop_get_conf((ngx_cycle_t *) ngx_cycle),
-                       &st->name, e[0]->seq, ngx_rtmp_live_shop_behind_event,
-                       st, pool, ngx_cycle->log);
+                       &st->name, oldest, e[0]->seq,
+                       ngx_rtmp_live_shop_behind_event, st, ngx_cycle->log);
             replayed = 1;
         }
 

@@ -1347,3 +1347,236 @@ int64_t lshop_journal_file(const char *buf, size_t len)
 	json_decref(v);
 	return n;
 }
+
+/* Catch-up */
+
+#define SEEK_BLOCK 4096
+#define SEEK_SPAN (16 * 1024) /* left to the read rather than halved */
+
+/*
+ * The seq that line[0..len) begins with after prefix, as
+ * lshop_journal_event_line and lshop_journal_checkpoint_line write it
+ * ("seq" first): 1 and *seq set, or 0 for a line that does not begin so.
+ */
+static int line_seq(const char *line, size_t len, const char *prefix,
+		    uint64_t *seq)
+{
+	size_t n = strlen(prefix), i;
+	uint64_t v = 0;
+
+	if (len <= n || memcmp(line, prefix, n) != 0)
+		return 0;
+	for (i = n; i < len && line[i] >= '0' && line[i] <= '9'; i++) {
+		if (v > (UINT64_MAX - 9) / 10)
+			return 0;
+		v = v * 10 + (uint64_t)(line[i] - '0');
+	}
+	if (i == n || i == len || line[i] != ',')
+		return 0;
+	*seq = v;
+	return 1;
+}
+
+static const char event_prefix[] = "{\"seq\":";
+static const char checkpoint_prefix[] = "{\"checkpoint\":{\"seq\":";
+static const char order_prefix[] = "{\"order\":";
+
+int lshop_journal_seek(lshop_journal_read_fn read, void *arg, int64_t size,
+		       uint64_t after, int64_t *offset)
+{
+	char block[SEEK_BLOCK];
+	const char *p, *nl, *end;
+	int64_t lo = 0, hi = size, mid, n;
+	uint64_t seq;
+	int reaches = 0, found;
+
+	*offset = 0;
+	if (size <= 0)
+		return 0;
+	n = read(arg, block, (size_t)(size < SEEK_BLOCK ? size : SEEK_BLOCK),
+		 0);
+	if (n < 0)
+		return -1;
+	/*
+	 * The first file begins without a checkpoint; a later one with the
+	 * checkpoint of the events before it. A checkpoint that cannot be
+	 * read here counts as beginning too late: the file before is read
+	 * as well, which costs time but loses nothing.
+	 */
+	if (line_seq(block, (size_t)n, checkpoint_prefix, &seq))
+		reaches = seq <= after;
+	else
+		reaches = n > 0 && (n < 14 ||
+				    memcmp(block, "{\"checkpoint\":", 14) != 0);
+
+	/*
+	 * lo: a line's start with every event before it at most after.
+	 * Only an event line seen whole moves it; a probe that sees none
+	 * (long lines) only narrows hi, so the read starts earlier.
+	 */
+	while (hi - lo > SEEK_SPAN) {
+		mid = lo + (hi - lo) / 2;
+		n = read(arg, block,
+			 (size_t)(size - mid < SEEK_BLOCK ? size - mid
+							  : SEEK_BLOCK),
+			 mid);
+		if (n < 0)
+			return -1;
+		end = block + n;
+		found = 0;
+		p = memchr(block, '\n', (size_t)n);
+		while (p != NULL && !found) {
+			p++;
+			nl = memchr(p, '\n', (size_t)(end - p));
+			if (nl == NULL)
+				break;
+			found = line_seq(p, (size_t)(nl - p), event_prefix,
+					 &seq);
+			if (!found)
+				p = nl;
+		}
+		if (found && seq <= after) {
+			lo = mid + (int64_t)(nl + 1 - block);
+			reaches = 1;
+		} else {
+			hi = mid;
+		}
+	}
+	*offset = lo;
+	return reaches;
+}
+
+typedef struct events_ctx {
+	const lshop_replay_ops *ops;
+	uint64_t after, upto;
+	lshop_event ev;
+	lshop_error err;
+} events_ctx;
+
+/* One event to hand out, if its seq is wanted: LINE_GOOD or LINE_STOP. */
+static int events_hand(events_ctx *c, const char *json, size_t len,
+		       size_t *records)
+{
+	if (c->ops->event != NULL &&
+	    c->ops->event(c->ops->arg, &c->ev, json, len, 0) != 0)
+		return LINE_STOP;
+	c->after = c->ev.seq;
+	(*records)++;
+	return LINE_GOOD;
+}
+
+/*
+ * An order line's events: all read before any is handed out, as replay
+ * takes an order line whole or not at all.
+ */
+static int events_order(events_ctx *c, const char *line, size_t len,
+			size_t *records, int *reached)
+{
+	json_t *v, *events;
+	size_t i, n;
+	char *json;
+	int r = LINE_GOOD;
+
+	v = lshop_json_load(line, len, "journal line", &c->err);
+	if (v == NULL)
+		return LINE_SKIPPED;
+	events = json_object_get(v, "events");
+	for (i = 0; i < json_array_size(events); i++)
+		if (lshop_event_from_json(json_array_get(events, i), &c->ev,
+					  &c->err) != 0) {
+			event_error(&c->err, i);
+			json_decref(v);
+			return LINE_SKIPPED;
+		}
+	for (i = 0; i < json_array_size(events) && r == LINE_GOOD; i++) {
+		lshop_event_from_json(json_array_get(events, i), &c->ev, NULL);
+		if (c->ev.seq <= c->after)
+			continue;
+		if (c->ev.seq >= c->upto) {
+			*reached = 1;
+			break;
+		}
+		json = lshop_event_to_json(&c->ev, &n);
+		if (json == NULL) {
+			r = LINE_STOP;
+			break;
+		}
+		r = events_hand(c, json, n, records);
+		free(json);
+	}
+	json_decref(v);
+	return r;
+}
+
+int lshop_journal_events(const char *buf, size_t len, uint64_t after,
+			 uint64_t upto, const lshop_replay_ops *ops,
+			 lshop_replay_result *result)
+{
+	lshop_replay_result local;
+	events_ctx *c;
+	const char *nl, *line;
+	size_t pos = 0, lineno = 0, n;
+	uint64_t seq;
+	json_t *v;
+	int r = LINE_GOOD, reached = 0;
+
+	if (result == NULL)
+		result = &local;
+	memset(result, 0, sizeof(*result));
+	lshop_error_clear(&result->first_problem);
+	c = malloc(sizeof(*c));
+	if (c == NULL) {
+		lshop_error_set(&result->first_problem, "no_memory", "",
+				"out of memory before the journal could be "
+				"read");
+		return -1;
+	}
+	c->ops = ops != NULL ? ops : &no_ops;
+	c->after = after;
+	c->upto = upto;
+	while (pos < len && r != LINE_STOP && !reached) {
+		lineno++;
+		line = buf + pos;
+		nl = memchr(line, '\n', len - pos);
+		if (nl == NULL) {
+			result->torn = 1;
+			break;
+		}
+		n = (size_t)(nl - line);
+		lshop_error_clear(&c->err);
+		r = LINE_GOOD;
+		/* only the lines wanted are parsed */
+		if (line_seq(line, n, event_prefix, &seq)) {
+			if (seq >= upto) {
+				reached = 1;
+				break;
+			}
+			if (seq > c->after) {
+				v = lshop_json_load(line, n, "journal line",
+						    &c->err);
+				if (v == NULL ||
+				    lshop_event_from_json(v, &c->ev,
+							  &c->err) != 0)
+					r = LINE_SKIPPED;
+				else
+					r = events_hand(c, line, n,
+							&result->records);
+				json_decref(v);
+			}
+		} else if (n >= sizeof(order_prefix) - 1 &&
+			   memcmp(line, order_prefix,
+				  sizeof(order_prefix) - 1) == 0) {
+			r = events_order(c, line, n, &result->records,
+					 &reached);
+		}
+		if (r == LINE_SKIPPED)
+			note_problem(result, lineno, pos, &c->err);
+		if (r != LINE_STOP)
+			result->last_good = pos + n + 1;
+		pos += n + 1;
+	}
+	free(c);
+	if (r == LINE_STOP)
+		return -1;
+	return reached;
+}

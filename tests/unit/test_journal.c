@@ -1560,6 +1560,329 @@ static void test_checkpoint_keeps_question_and_poll(void **state)
 	free(line);
 }
 
+/* Catch-up: seek and the events after a seq */
+
+/* A journal file in memory, read as a file would be; counts the bytes. */
+typedef struct mem_file {
+	const char *buf;
+	int64_t len;
+	int64_t read;
+	int reads;
+} mem_file;
+
+static int64_t mem_read(void *arg, char *buf, size_t len, int64_t offset)
+{
+	mem_file *f = arg;
+	int64_t n = f->len - offset;
+
+	if (offset < 0 || offset > f->len)
+		return -1;
+	if (n > (int64_t)len)
+		n = (int64_t)len;
+	memcpy(buf, f->buf + offset, (size_t)n);
+	f->read += n;
+	f->reads++;
+	return n;
+}
+
+/* The events a full replay hands out after "after", as a trail. */
+static char *trail_after(const char *buf, size_t len, uint64_t after)
+{
+	lshop_replay_ops ops;
+	lshop_state st;
+	seen s = {0};
+	char *out, *p, *line;
+
+	s.keep_trail = 1;
+	ops = ops_for(&s);
+	lshop_state_init(&st);
+	assert_int_equal(lshop_journal_replay(buf, len, &st, &ops, NULL), 0);
+	out = calloc(1, s.trail_len + 1);
+	assert_non_null(out);
+	/* restored events are not events of the file: keep "0 " lines */
+	for (p = s.trail; p != NULL && *p; p = strchr(line, '\n') + 1) {
+		line = p;
+		if (p[0] == '0') {
+			lshop_event ev;
+			const char *json = p + 2, *nl = strchr(p, '\n');
+
+			assert_int_equal(lshop_event_parse(json,
+							   (size_t)(nl - json),
+							   &ev, NULL), 0);
+			if (ev.seq > after)
+				strncat(out, p, (size_t)(nl + 1 - p));
+		}
+	}
+	free(s.trail);
+	return out;
+}
+
+/* The events a catch-up after "after" and before upto hands out. */
+static char *trail_seek(const char *buf, size_t len, uint64_t after,
+			uint64_t upto, mem_file *f, int *reaches, int *rc)
+{
+	lshop_replay_ops ops;
+	lshop_replay_result res;
+	int64_t off;
+	char *out;
+	seen s = {0};
+
+	f->buf = buf;
+	f->len = (int64_t)len;
+	f->read = 0;
+	f->reads = 0;
+	*reaches = lshop_journal_seek(mem_read, f, f->len, after, &off);
+	assert_true(off >= 0 && off <= f->len);
+	assert_true(off == 0 || buf[off - 1] == '\n');
+	s.keep_trail = 1;
+	ops = ops_for(&s);
+	*rc = lshop_journal_events(buf + off, len - (size_t)off, after, upto,
+				   &ops, &res);
+	assert_int_equal(res.skipped, 0);
+	assert_int_equal(s.restored, 0);
+	out = s.trail != NULL ? s.trail : calloc(1, 1);
+	assert_non_null(out);
+	return out;
+}
+
+/* A long stream: events, catalog puts and orders, in one file. */
+static void long_history(timeline *tl, int steps)
+{
+	const lshop_offer *const offers[] = {&ad_a, &plain, &sponsored_c};
+	lshop_event evs[LSHOP_PLAN_MAX];
+	lshop_order o;
+	int64_t now = T0;
+	uint32_t rnd = 4242;
+	char id[32];
+	size_t n;
+	int step;
+
+	tl_init(tl);
+	tl_put(tl, &ad_a, T0 - 1000);
+	tl_put(tl, &plain, T0 - 1000);
+	tl_put(tl, &sponsored_c, T0 - 1000);
+	for (step = 0; step < steps; step++) {
+		n = tl_random_plan(tl, &rnd, &now, offers, 3, evs);
+		if (n > 0)
+			tl_apply(tl, evs, n);
+		if (step % 97 == 0)
+			tl_put(tl, &plain, now);
+		if (step % 131 == 0) {
+			snprintf(id, sizeof(id), "order-%d", step);
+			o = make_order(id, "sku-a", 1, "19.99");
+			tl_order(tl, &o, LSHOP_PROVIDER_STANDARD, now, NULL);
+		}
+	}
+}
+
+static void test_seek_hands_out_exactly_the_events_after(void **state)
+{
+	timeline tl;
+	mem_file f;
+	uint64_t last, afters[12];
+	size_t i;
+	char *want, *got;
+	int reaches, rc;
+
+	(void)state;
+	long_history(&tl, 6000);
+	last = tl.st.seq;
+	assert_true(last > 5000);
+	afters[0] = 0;
+	afters[1] = 1;
+	afters[2] = 2;
+	afters[3] = last / 3;
+	afters[4] = last / 2;
+	afters[5] = last / 2 + 1;
+	afters[6] = last - 200;
+	afters[7] = last - 3;
+	afters[8] = last - 1;
+	afters[9] = last;
+	afters[10] = last + 10;
+	afters[11] = 5 * last / 6;
+	for (i = 0; i < 12; i++) {
+		want = trail_after(tl.journal, tl.len, afters[i]);
+		got = trail_seek(tl.journal, tl.len, afters[i], UINT64_MAX, &f,
+				 &reaches, &rc);
+		assert_string_equal(got, want);
+		/* orders' events too */
+		if (i == 0)
+			assert_non_null(strstr(want, "purchase.completed"));
+		assert_true((afters[i] < last) == (want[0] != '\0'));
+		assert_int_equal(rc, 0);
+		/* the first file reaches back to every seq */
+		assert_int_equal(reaches, 1);
+		/* a few blocks, not the file */
+		assert_true(f.read <= 40 * 4096);
+		assert_true((size_t)f.read < tl.len / 10);
+		free(want);
+		free(got);
+	}
+	tl_free(&tl);
+}
+
+static void test_seek_reads_little_before_what_it_needs(void **state)
+{
+	lshop_replay_ops ops;
+	lshop_replay_result res;
+	timeline tl;
+	mem_file f = {0};
+	int64_t off;
+	uint64_t after;
+	seen s = {0};
+	char *first, *needle;
+
+	(void)state;
+	long_history(&tl, 6000);
+	after = tl.st.seq - 100;
+	f.buf = tl.journal;
+	f.len = (int64_t)tl.len;
+	assert_int_equal(lshop_journal_seek(mem_read, &f, f.len, after, &off),
+			 1);
+	/*
+	 * nothing after "after" is before off, and the event after it is
+	 * within 16 KiB and a block of off
+	 */
+	needle = fmt("\"seq\":%llu,", (unsigned long long)after + 1);
+	first = strstr(tl.journal, needle);
+	assert_non_null(first);
+	assert_true(first >= tl.journal + off);
+	assert_true(first - (tl.journal + off) <= 16 * 1024 + 4096);
+	free(needle);
+	/* upto stops it: the zone has the rest */
+	ops = ops_for(&s);
+	assert_int_equal(lshop_journal_events(tl.journal + off,
+					      tl.len - (size_t)off, after,
+					      after + 11, &ops, &res),
+			 1);
+	assert_int_equal(s.events, 10);
+	assert_true(s.last_seq == after + 10);
+	assert_int_equal(res.records, 10);
+	tl_free(&tl);
+}
+
+static void test_seek_across_a_rotation(void **state)
+{
+	const lshop_offer catalog[] = {ad_a, plain, sponsored_c};
+	timeline tl;
+	mem_file f;
+	uint64_t cut_seq, last;
+	size_t cut, len;
+	char *cp, *file1, *want, *got, *both;
+	int reaches, rc;
+
+	(void)state;
+	long_history(&tl, 3000);
+	cut = tl.len;
+	cut_seq = tl.st.seq;
+	cp = lshop_journal_checkpoint_line(&tl.st, STREAM, T0, 1, catalog, 3,
+					   NULL, 0, NULL);
+	assert_non_null(cp);
+
+	{
+		const lshop_offer *const offers[] = {&ad_a, &plain,
+						     &sponsored_c};
+		lshop_event evs[LSHOP_PLAN_MAX];
+		int64_t now = T0 + 100000000;
+		uint32_t rnd = 99;
+		size_t n;
+		int step;
+
+		for (step = 0; step < 3000; step++) {
+			n = tl_random_plan(&tl, &rnd, &now, offers, 3, evs);
+			if (n > 0)
+				tl_apply(&tl, evs, n);
+		}
+	}
+	last = tl.st.seq;
+	file1 = rotated(&tl, cut, cp, &len);
+
+	/* after the checkpoint: the new file alone reaches back */
+	got = trail_seek(file1, len, cut_seq + 5, UINT64_MAX, &f, &reaches,
+			 &rc);
+	assert_int_equal(reaches, 1);
+	want = trail_after(tl.journal, tl.len, cut_seq + 5);
+	assert_string_equal(got, want);
+	free(got);
+	free(want);
+
+	/* at the checkpoint's seq: still this file, from its start on */
+	got = trail_seek(file1, len, cut_seq, UINT64_MAX, &f, &reaches, &rc);
+	assert_int_equal(reaches, 1);
+	want = trail_after(tl.journal, tl.len, cut_seq);
+	assert_string_equal(got, want);
+	free(got);
+	free(want);
+
+	/*
+	 * before it: the old file first, up to where the new one begins
+	 * (upto: its first event), then the new one, from its start
+	 */
+	got = trail_seek(file1, len, cut_seq - 40, UINT64_MAX, &f, &reaches,
+			 &rc);
+	assert_int_equal(reaches, 0);
+	free(got);
+	got = trail_seek(tl.journal, cut, cut_seq - 40, UINT64_MAX, &f,
+			 &reaches, &rc);
+	assert_int_equal(reaches, 1);
+	want = trail_seek(file1, len, cut_seq, UINT64_MAX, &f, &reaches, &rc);
+	both = fmt("%s%s", got, want);
+	free(got);
+	free(want);
+	want = trail_after(tl.journal, tl.len, cut_seq - 40);
+	assert_string_equal(both, want);
+	assert_true(last > cut_seq);
+	free(want);
+	free(file1);
+	free(cp);
+	tl_free(&tl);
+}
+
+static void test_events_skip_torn_and_damaged_lines(void **state)
+{
+	lshop_replay_ops ops;
+	lshop_replay_result res;
+	timeline tl;
+	seen s = {0};
+	char *buf, *torn;
+	size_t len, at;
+
+	(void)state;
+	sample_history(&tl);
+	/* a damaged event line after the 5th line: said, and passed */
+	at = after_line(tl.journal, 5);
+	buf = insert_at(tl.journal, tl.len, at, "{\"seq\":9x,\"id\"\n", &len);
+	torn = fmt("%s{\"seq\":%llu,\"id\":\"cut", buf,
+		   (unsigned long long)tl.st.seq + 1);
+	ops = ops_for(&s);
+	assert_int_equal(lshop_journal_events(torn, strlen(torn), 0,
+					      UINT64_MAX, &ops, &res),
+			 0);
+	assert_int_equal(res.torn, 1);
+	assert_true(s.last_seq == tl.st.seq);
+	assert_int_equal(res.records, s.events);
+	/* a line that looks like an event but is not JSON is skipped */
+	free(buf);
+	buf = insert_at(tl.journal, tl.len, at, "{\"seq\":4,\"id\n", &len);
+	ops = ops_for(&s);
+	assert_int_equal(lshop_journal_events(buf, len, 0, UINT64_MAX, &ops,
+					      &res),
+			 0);
+	assert_int_equal(res.skipped, 1);
+	/* and a seq met twice is handed out once */
+	free(buf);
+	buf = fmt("%s%s", tl.journal, tl.journal + after_line(tl.journal, 3));
+	ops = ops_for(&s);
+	assert_int_equal(lshop_journal_events(buf, strlen(buf), 0, UINT64_MAX,
+					      &ops, &res),
+			 0);
+	assert_true(s.last_seq == tl.st.seq);
+	assert_int_equal(s.events, tl.st.seq);
+	free(buf);
+	free(torn);
+	tl_free(&tl);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -1581,6 +1904,10 @@ int main(void)
 	    cmocka_unit_test(test_order_round_trip),
 	    cmocka_unit_test(test_bad_order_line_is_skipped_whole),
 	    cmocka_unit_test(test_refund_line),
+	    cmocka_unit_test(test_seek_hands_out_exactly_the_events_after),
+	    cmocka_unit_test(test_seek_reads_little_before_what_it_needs),
+	    cmocka_unit_test(test_seek_across_a_rotation),
+	    cmocka_unit_test(test_events_skip_torn_and_damaged_lines),
 	};
 
 	return cmocka_run_group_tests(tests, setup, NULL);

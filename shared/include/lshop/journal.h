@@ -188,6 +188,56 @@ int lshop_journal_replay(const char *buf, size_t len, lshop_state *st,
 			 const lshop_replay_ops *ops,
 			 lshop_replay_result *result);
 
+/*
+ * Catch-up: the events after a seq, without replaying everything before
+ * it. Events are written in seq order, so a file is its own index:
+ * lshop_journal_seek() finds where to start by bisection, reading a few
+ * blocks, and lshop_journal_events() hands out what follows.
+ */
+
+/*
+ * Reads up to len bytes at offset of the file being sought into buf;
+ * returns the bytes read (fewer only at its end), or -1.
+ */
+typedef int64_t (*lshop_journal_read_fn)(void *arg, char *buf, size_t len,
+					 int64_t offset);
+
+/*
+ * Where a catch-up after event seq "after" starts reading a journal file
+ * of size bytes (read through read(arg, ...)): *offset is the start of
+ * the line after the last event line whose seq is at most after, or 0.
+ * Every event of the file with a greater seq is at or after *offset.
+ * Reads about 4 KiB per halving, and leaves at most 16 KiB more than
+ * needed to the read that follows.
+ *
+ * Returns 1 if the events after "after" begin in this file (an event of
+ * seq <= after is in it, it begins with a checkpoint of seq <= after, or
+ * it is the first file of its stream), 0 if some may be in the file
+ * before it (read that one first, from its own seek), -1 if a read
+ * failed.
+ */
+int lshop_journal_seek(lshop_journal_read_fn read, void *arg, int64_t size,
+		       uint64_t after, int64_t *offset);
+
+/*
+ * Hands ops->event (restored 0; the other callbacks are not called) the
+ * events in buf[0..len), a journal from a line's start, whose seq is
+ * greater than after and less than upto, in order: those of event lines
+ * and of order lines, each once (a seq not above the last one handed out
+ * is passed over). No state is kept or checked: what comes before buf is
+ * not needed. Stops at the first event of seq >= upto.
+ *
+ * result (may be NULL): records the events handed out, skipped the lines
+ * that look like events but do not read, torn as lshop_journal_replay,
+ * last_good the byte after the last whole line looked at.
+ *
+ * Returns 1 if it stopped at upto, 0 at the end of buf, -1 if a callback
+ * stopped it or memory ran out.
+ */
+int lshop_journal_events(const char *buf, size_t len, uint64_t after,
+			 uint64_t upto, const lshop_replay_ops *ops,
+			 lshop_replay_result *result);
+
 #ifdef __cplusplus
 }
 #endif
