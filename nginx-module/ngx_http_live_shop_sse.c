@@ -80,6 +80,9 @@ static void ngx_http_live_shop_sse_behind_event(void *arg,
 static ngx_int_t ngx_http_live_shop_sse_state(ngx_http_live_shop_sse_t *sse);
 static ngx_int_t ngx_http_live_shop_sse_message(ngx_http_live_shop_sse_t *sse,
     uint64_t seq, const char *type, u_char *data, size_t len);
+static ngx_int_t ngx_http_live_shop_sse_write(ngx_http_live_shop_sse_t *sse,
+    ngx_str_t *parts, ngx_uint_t nparts);
+static void ngx_http_live_shop_sse_release(ngx_http_live_shop_sse_t *sse);
 static ngx_int_t ngx_http_live_shop_sse_send(ngx_http_live_shop_sse_t *sse,
     u_char *data, size_t len);
 static void ngx_http_live_shop_sse_write_handler(ngx_http_request_t *r);
@@ -458,20 +461,30 @@ static ngx_int_t
 ngx_http_live_shop_sse_state(ngx_http_live_shop_sse_t *sse)
 {
     uint64_t              seq;
+    ngx_int_t             rc;
     ngx_str_t             json;
+    ngx_pool_t           *pool;
     ngx_live_shop_shm_t  *shm;
 
     shm = ngx_live_shop_get_shm((ngx_cycle_t *) ngx_cycle);
 
-    if (ngx_live_shop_state_json(shm, &sse->stream->name,
-                                 sse->request->pool, &json, &seq)
-        != NGX_OK)
-    {
+    /* the state is copied into the client's buffers: made in a pool of
+     * its own, it is given back at once, not kept as long as the client */
+    pool = ngx_create_pool(4096, sse->request->connection->log);
+    if (pool == NULL) {
         return NGX_ERROR;
     }
 
-    return ngx_http_live_shop_sse_message(sse, seq, "state", json.data,
-                                          json.len);
+    rc = ngx_live_shop_state_json(shm, &sse->stream->name, pool, &json,
+                                  &seq);
+
+    rc = (rc == NGX_OK) ? ngx_http_live_shop_sse_message(sse, seq, "state",
+                                                         json.data, json.len)
+                        : NGX_ERROR;
+
+    ngx_destroy_pool(pool);
+
+    return rc;
 }
 
 
@@ -479,15 +492,18 @@ static ngx_int_t
 ngx_http_live_shop_sse_message(ngx_http_live_shop_sse_t *sse, uint64_t seq,
     const char *type, u_char *data, size_t len)
 {
-    u_char  head[NGX_INT64_LEN + 64], *p;
+    u_char     head[NGX_INT64_LEN + 64];
+    ngx_str_t  parts[3];
 
     /* compact JSON holds no newline, so one data line carries it */
-    p = ngx_sprintf(head, "id: %uL\nevent: %s\ndata: ", seq, type);
+    parts[0].data = head;
+    parts[0].len = ngx_sprintf(head, "id: %uL\nevent: %s\ndata: ", seq, type)
+                   - head;
+    parts[1].data = data;
+    parts[1].len = len;
+    ngx_str_set(&parts[2], "\n\n");
 
-    if (ngx_http_live_shop_sse_send(sse, head, p - head) != NGX_OK
-        || ngx_http_live_shop_sse_send(sse, data, len) != NGX_OK
-        || ngx_http_live_shop_sse_send(sse, (u_char *) "\n\n", 2) != NGX_OK)
-    {
+    if (ngx_http_live_shop_sse_write(sse, parts, 3) != NGX_OK) {
         return NGX_ERROR;
     }
 
@@ -500,61 +516,95 @@ ngx_http_live_shop_sse_message(ngx_http_live_shop_sse_t *sse, uint64_t seq,
 
 
 /*
- * Queues data and sends what the socket takes. Buffers come from the
- * request's pool and are reused once sent, so a long show costs no more
- * memory than the output a client leaves unread, and that is bounded.
+ * Queues data and sends what the socket takes: one part, or several
+ * written as one (a message is one write and one chunk, not three).
+ * Buffers come from the request's pool, each a large allocation of its
+ * own: they are reused while output is pending and given back once all
+ * of it is sent (ngx_http_live_shop_sse_release), so an idle client keeps
+ * none, and a client that reads slowly no more than the output it left
+ * unread, which is bounded.
  */
 
 static ngx_int_t
 ngx_http_live_shop_sse_send(ngx_http_live_shop_sse_t *sse, u_char *data,
     size_t len)
 {
-    size_t               n;
+    ngx_str_t  part;
+
+    part.data = data;
+    part.len = len;
+
+    return ngx_http_live_shop_sse_write(sse, &part, 1);
+}
+
+
+static ngx_int_t
+ngx_http_live_shop_sse_write(ngx_http_live_shop_sse_t *sse, ngx_str_t *parts,
+    ngx_uint_t nparts)
+{
+    size_t               n, len;
+    u_char              *data;
     ngx_int_t            rc;
     ngx_buf_t           *b;
+    ngx_uint_t           i;
     ngx_chain_t         *cl, *out, **ll;
     ngx_http_request_t  *r;
 
     r = sse->request;
     out = NULL;
     ll = &out;
+    b = NULL;
 
-    while (len) {
-        cl = ngx_chain_get_free_buf(r->pool, &sse->free);
-        if (cl == NULL) {
-            return NGX_ERROR;
-        }
+    for (i = 0; i < nparts; i++) {
+        data = parts[i].data;
+        len = parts[i].len;
 
-        b = cl->buf;
+        while (len) {
+            if (b == NULL || b->last == b->end) {
+                cl = ngx_chain_get_free_buf(r->pool, &sse->free);
+                if (cl == NULL) {
+                    return NGX_ERROR;
+                }
 
-        if (b->start == NULL) {
-            b->start = ngx_palloc(r->pool, NGX_HTTP_LIVE_SHOP_SSE_BUF);
-            if (b->start == NULL) {
-                return NGX_ERROR;
+                b = cl->buf;
+
+                if (b->start == NULL) {
+                    b->start = ngx_palloc(r->pool,
+                                          NGX_HTTP_LIVE_SHOP_SSE_BUF);
+                    if (b->start == NULL) {
+                        return NGX_ERROR;
+                    }
+
+                    b->end = b->start + NGX_HTTP_LIVE_SHOP_SSE_BUF;
+                    b->tag = (ngx_buf_tag_t) &ngx_http_live_shop_module;
+                }
+
+                b->pos = b->start;
+                b->last = b->start;
+                b->temporary = 1;
+                b->flush = 1;
+
+                *ll = cl;
+                ll = &cl->next;
             }
 
-            b->end = b->start + NGX_HTTP_LIVE_SHOP_SSE_BUF;
-            b->tag = (ngx_buf_tag_t) &ngx_http_live_shop_module;
+            n = ngx_min(len, (size_t) (b->end - b->last));
+            b->last = ngx_cpymem(b->last, data, n);
+
+            data += n;
+            len -= n;
         }
+    }
 
-        n = ngx_min(len, (size_t) (b->end - b->start));
-
-        b->pos = b->start;
-        b->last = ngx_cpymem(b->start, data, n);
-        b->temporary = 1;
-        b->flush = 1;
-
-        data += n;
-        len -= n;
-
-        *ll = cl;
-        ll = &cl->next;
+    if (out == NULL) {
+        return NGX_OK;
     }
 
     rc = ngx_http_output_filter(r, out);
 
     ngx_chain_update_chains(r->pool, &sse->free, &sse->busy, &out,
                             (ngx_buf_tag_t) &ngx_http_live_shop_module);
+    ngx_http_live_shop_sse_release(sse);
 
     sse->last_write = ngx_current_msec;
 
@@ -585,6 +635,27 @@ ngx_http_live_shop_sse_send(ngx_http_live_shop_sse_t *sse, u_char *data,
 }
 
 
+/* Once all output is sent, its buffers go back to the allocator. */
+
+static void
+ngx_http_live_shop_sse_release(ngx_http_live_shop_sse_t *sse)
+{
+    ngx_chain_t  *cl;
+
+    if (sse->busy != NULL) {
+        return;
+    }
+
+    for (cl = sse->free; cl; cl = cl->next) {
+        if (cl->buf->start != NULL
+            && ngx_pfree(sse->request->pool, cl->buf->start) == NGX_OK)
+        {
+            cl->buf->start = NULL;
+        }
+    }
+}
+
+
 static void
 ngx_http_live_shop_sse_write_handler(ngx_http_request_t *r)
 {
@@ -610,6 +681,7 @@ ngx_http_live_shop_sse_write_handler(ngx_http_request_t *r)
 
     ngx_chain_update_chains(r->pool, &sse->free, &sse->busy, &out,
                             (ngx_buf_tag_t) &ngx_http_live_shop_module);
+    ngx_http_live_shop_sse_release(sse);
 
     if (rc == NGX_ERROR
         || (rc == NGX_AGAIN
