@@ -23,6 +23,12 @@
 //          round trips), the others with the element's click() once it
 //          is visible (one round trip: hundreds of pages on two cores);
 //          {ms, missed: [pages whose element did not show within MS]}
+//   {"cmd":"arm","selector":S,"nths":[I0,...],"from":F,"ms":MS}
+//          pages F.. each click the nths[k]-th match of S by themselves as
+//          soon as it is visible (looked for every 50 ms, for MS): armed
+//          before what shows it, a crowd's clicks wait for no round trip
+//   {"cmd":"armed","from":F}  {missed: [pages that did not click],
+//          last: the latest click (ms since the epoch, the page's clock)}
 //   {"cmd":"reload","page":P}
 //   {"cmd":"viewport","page":P,"width":W,"height":H}
 //   {"cmd":"requests","page":P,"match":S}  [{url, method, body, status}]
@@ -167,6 +173,36 @@ async function run(c) {
         .map((nth, k) => click(i + k, nth)));
     }
     return { ms: Date.now() - t0, missed };
+  }
+  case "arm":
+    await each("all", async (p, k) => {
+      if (k < (c.from || 0)) return null;
+      await p.page.evaluate(([sel, n, ms]) => {
+        window.__liveshopArmed = new Promise((ok) => {
+          const until = Date.now() + ms;
+          const look = () => {
+            const e = document.querySelectorAll(sel)[n];
+            if (e && e.checkVisibility()) {
+              e.click();
+              ok(Date.now());
+            } else if (Date.now() > until) {
+              ok(null);
+            } else {
+              setTimeout(look, 50);
+            }
+          };
+          look();
+        });
+      }, [c.selector, c.nths[k], c.ms || 15000]);
+      return null;
+    }, 50);
+    return null;
+  case "armed": {
+    const at = await each("all", (p, k) => k < (c.from || 0) ? 0
+      : p.page.evaluate("window.__liveshopArmed"), 50);
+    return { missed: at.map((t, k) => t === null ? k : -1)
+                        .filter((k) => k >= 0),
+             last: Math.max(...at) };
   }
   case "reload":
     await one(c.page).page.reload({ waitUntil: "load" });
