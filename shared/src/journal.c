@@ -939,6 +939,36 @@ static void event_error(lshop_error *err, size_t i)
 	lshop_error_set(err, e.code, field, "events[%zu]: %s", i, e.message);
 }
 
+
+/*
+ * What an order line and a refund line share: known keys, the order (or
+ * refund) under its key, "at" and "provider" into c->order, *provider
+ * and *at_ms. 0, or -1 with c->err set.
+ */
+static int line_order(replay_ctx *c, const json_t *v,
+		      const char *const *keys, int refund,
+		      lshop_provider *provider, int64_t *at_ms)
+{
+	json_t *p;
+
+	if (lshop_json_known_keys(v, keys, "", &c->err) ||
+	    order_from_json(json_object_get(v, refund ? "refund" : "order"),
+			    refund, &c->order, &c->err) ||
+	    lshop_json_time_field(v, "at", "", 1, at_ms, &c->err) < 0)
+		return -1;
+	p = json_object_get(v, "provider");
+	if (!json_is_string(p) ||
+	    lshop_provider_parse(json_string_value(p), json_string_length(p),
+				 provider) != 0) {
+		lshop_error_set(&c->err, p ? "invalid_field" : "missing_field",
+				"provider",
+				"provider must be one of standard, shopify, "
+				"woocommerce, stripe");
+		return -1;
+	}
+	return 0;
+}
+
 /*
  * An order line is taken whole or not at all: its order and its events
  * are read, and the events applied to a copy of the state, before
@@ -947,28 +977,15 @@ static void event_error(lshop_error *err, size_t i)
 static int replay_order(replay_ctx *c, const json_t *v)
 {
 	const lshop_replay_ops *ops = c->ops;
-	json_t *events, *p;
+	json_t *events;
 	lshop_provider provider;
 	int64_t at_ms;
 	size_t i, len;
 	char *json;
 	int r;
 
-	if (lshop_json_known_keys(v, order_line_keys, "", &c->err) ||
-	    order_from_json(json_object_get(v, "order"), 0, &c->order,
-			    &c->err) ||
-	    lshop_json_time_field(v, "at", "", 1, &at_ms, &c->err) < 0)
+	if (line_order(c, v, order_line_keys, 0, &provider, &at_ms))
 		return LINE_SKIPPED;
-	p = json_object_get(v, "provider");
-	if (!json_is_string(p) ||
-	    lshop_provider_parse(json_string_value(p), json_string_length(p),
-				 &provider) != 0) {
-		lshop_error_set(&c->err, p ? "invalid_field" : "missing_field",
-				"provider",
-				"provider must be one of standard, shopify, "
-				"woocommerce, stripe");
-		return LINE_SKIPPED;
-	}
 	events = json_object_get(v, "events");
 	if (!json_is_array(events)) {
 		lshop_error_set(&c->err,
@@ -1022,23 +1039,9 @@ static int replay_refund(replay_ctx *c, const json_t *v)
 {
 	lshop_provider provider;
 	int64_t at_ms;
-	json_t *p;
 
-	if (lshop_json_known_keys(v, refund_line_keys, "", &c->err) ||
-	    order_from_json(json_object_get(v, "refund"), 1, &c->order,
-			    &c->err) ||
-	    lshop_json_time_field(v, "at", "", 1, &at_ms, &c->err) < 0)
+	if (line_order(c, v, refund_line_keys, 1, &provider, &at_ms))
 		return LINE_SKIPPED;
-	p = json_object_get(v, "provider");
-	if (!json_is_string(p) ||
-	    lshop_provider_parse(json_string_value(p), json_string_length(p),
-				 &provider) != 0) {
-		lshop_error_set(&c->err, p ? "invalid_field" : "missing_field",
-				"provider",
-				"provider must be one of standard, shopify, "
-				"woocommerce, stripe");
-		return LINE_SKIPPED;
-	}
 	if (c->ops->order != NULL &&
 	    c->ops->order(c->ops->arg, &c->order, provider, at_ms) != 0)
 		return LINE_STOP;
