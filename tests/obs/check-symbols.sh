@@ -14,7 +14,9 @@
 # The imports from OBS are the plugin's undefined dynamic symbols without
 # a symbol version: libobs exports none, while glibc, libstdc++, Qt, curl,
 # jansson and OpenSSL version theirs (those, like Qt, are out of scope).
-# Weak references (__gmon_start__, _ITM_*) are not needed to load.
+# Weak references (__gmon_start__, _ITM_*) are not needed to load. The
+# plugin's other libraries that version nothing (libqrencode) are looked
+# up in LIBOBS_DIR too: what they export is not asked of OBS.
 # Exit status: 0 all found, 1 something missing (each named), 2 bad usage.
 set -eu
 
@@ -51,6 +53,13 @@ exports() {
 }
 exports "$libobs" >"$tmp/libobs"
 exports "$frontend" >"$tmp/frontend"
+: >"$tmp/others"
+for lib in $(readelf -d "$plugin" | sed -n 's/.*(NEEDED).*\[\(.*\)\]/\1/p'); do
+    case $lib in libobs.so.*|libobs-frontend-api.so.*) continue ;; esac
+    if [ -r "$dir/$lib" ]; then
+        exports "$dir/$lib" >>"$tmp/others"
+    fi
+done
 
 # The version OBS reports (obs_get_version_string's literal), else the
 # soname's target (libobs.so.29).
@@ -64,6 +73,7 @@ n=0
 missing=0
 from_libobs=0
 from_frontend=0
+from_others=0
 while read -r sym; do
     n=$((n + 1))
     if grep -qxF "$sym" "$tmp/libobs"; then
@@ -72,6 +82,9 @@ while read -r sym; do
     elif grep -qxF "$sym" "$tmp/frontend"; then
         from_frontend=$((from_frontend + 1))
         where=libobs-frontend-api.so.0
+    elif grep -qxF "$sym" "$tmp/others"; then
+        from_others=$((from_others + 1))
+        where="another library it needs"
     else
         missing=$((missing + 1))
         echo "MISSING: $sym is imported by $(basename "$plugin") but exported" \
@@ -105,5 +118,6 @@ if [ $missing -gt 0 ]; then
     exit 1
 fi
 echo "OK: $n symbols imported ($from_libobs from libobs.so.0," \
-     "$from_frontend from libobs-frontend-api.so.0), all exported by" \
+     "$from_frontend from libobs-frontend-api.so.0, $from_others from" \
+     "other libraries it needs), all exported by" \
      "libobs $version ($dir)"
