@@ -521,7 +521,7 @@ def make_conf(d, rtmp_port, http_port, module=None, secret=SECRET,
     w("}")
     w("http {")
     # $pid in the access log tells which worker answered a request.
-    w("  log_format lstest '$pid $status \"$request\" $request_time';")
+    w("  log_format lstest '$pid $status \"$request\" $request_time $msec';")
     w("  access_log %s/access.log lstest;" % d)
     w("  client_body_temp_path %s/tmp/body; proxy_temp_path %s/tmp/proxy; "
       "fastcgi_temp_path %s/tmp/fcgi; uwsgi_temp_path %s/tmp/uwsgi; "
