@@ -31,6 +31,7 @@ answers; the figure is the messages over the time from the first
 request sent until the last subscriber had the last message.
 
     bench/sse_peer.py [--clients 1000,5000,20000] [--publishes 5]
+                      [--perf DIR]
 """
 
 import json
@@ -85,24 +86,25 @@ def nchan_body(seq, size):
 
 class Side:
     """What one module needs: where its subscribers connect, how one
-    message is published, and the needle of that message's data."""
+    message is published, the needle of that message's data, and what
+    puts things back between publishes (reset: None, or a call)."""
 
-    def __init__(self, name, port, sub_path, ka, pub):
+    def __init__(self, name, port, sub_path, ka, pub, reset=None):
         self.name = name
         self.port = port
         self.sub_path = sub_path
         self.ka = ka
         self.pub = pub
+        self.reset = reset
 
 
 def publish_liveshop(ka, base):
-    state = {"i": 0}
+    """A pin with nothing pinned: one event, offer.pinned (pinning over
+    another offer would make two, offer.unpinned first)."""
 
     def pub(size):
-        oid = ("peer-a", "peer-b")[state["i"] % 2]
-        state["i"] += 1
         t0 = time.monotonic()
-        st, body = ka.request("POST", base + "/pin", {"offer": oid})
+        st, body = ka.request("POST", base + "/pin", {"offer": "peer-a"})
         t1 = time.monotonic()
         if st != 200:
             sys.exit("pin: %d %r" % (st, body[:200]))
@@ -110,6 +112,16 @@ def publish_liveshop(ka, base):
         return t0, t1, '"seq":%d,' % ev["seq"], len(json.dumps(
             ev, separators=(",", ":"), ensure_ascii=False).encode())
     return pub
+
+
+def unpin_liveshop(ka, base):
+    """Between publishes (its offer.unpinned is not timed)."""
+
+    def reset():
+        st, body = ka.request("POST", base + "/unpin", {})
+        if st != 200:
+            sys.exit("unpin: %d %r" % (st, body[:200]))
+    return reset
 
 
 def publish_nchan(ka, path):
@@ -234,10 +246,56 @@ def crowd_child(argv):
         print(json.dumps(ans), flush=True)
 
 
-def fan_out(ls, side, n, publishes, gap, size, sources, per):
+class Profile:
+    """perf record of nginx's workers while the publishes are delivered
+    (--perf DIR): DIR/SIDE-N.data, call graphs, then the symbols that
+    took the most samples."""
+
+    def __init__(self, directory, side, n, nginx):
+        self.path = os.path.join(directory, "%s-%d.data" % (side, n))
+        master = nginx.proc.pid if getattr(nginx, "proc", None) else None
+        pids = ",".join(str(p) for p in nginx.pids() if p != master)
+        self.proc = subprocess.Popen(
+            ["perf", "record", "-q", "-F", "4999", "-g", "-p", pids, "-o",
+             self.path], stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+        # the writes: how many calls carried the messages
+        self.stat = subprocess.Popen(
+            ["perf", "stat", "-x", ",", "-e", "syscalls:sys_enter_writev,"
+             "syscalls:sys_enter_write,syscalls:sys_enter_sendfile64,"
+             "syscalls:sys_enter_epoll_wait", "-p", pids],
+            stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+        time.sleep(0.5)                  # perf attached
+
+    def stop(self, top=25):
+        self.stat.send_signal(2)
+        _, counts = self.stat.communicate(timeout=60)
+        self.proc.send_signal(2)
+        _, err = self.proc.communicate(timeout=60)
+        calls = ["%s %s" % (f[2].split(":")[-1], f[0])
+                 for f in (ln.split(",") for ln in
+                           counts.decode(errors="replace").splitlines())
+                 if len(f) > 2 and f[2].startswith("syscalls:")]
+        if self.proc.returncode not in (0, -2):
+            sys.exit("perf record failed: %s" % err.decode(errors="replace"))
+        rep = subprocess.run(
+            ["perf", "report", "-i", self.path, "--stdio", "--no-children",
+             "--sort", "dso,sym", "-g", "none", "--percent-limit", "0.5"],
+            stdout=subprocess.PIPE, stderr=subprocess.DEVNULL,
+            universal_newlines=True, timeout=300)
+        lines = [ln for ln in rep.stdout.splitlines()
+                 if ln.strip() and not ln.startswith("#")]
+        print("\nperf, %s: the workers' calls (%s) and samples (self "
+              "time) while the messages went out" % (self.path,
+                                                     ", ".join(calls)))
+        for ln in lines[:top]:
+            print("    " + ln.strip())
+
+
+def fan_out(ls, side, n, publishes, gap, size, sources, per,
+            profile=None):
     """One crowd of n on side (in client processes of at most per):
     RSS per idle subscriber and the delivery times of publishes
-    messages."""
+    messages (under perf record with profile, a directory)."""
     base = h.server_side_connections(ls.http_port)   # the publishers'
     rss0 = workers_rss(ls.nginx)
     t = time.monotonic()
@@ -249,13 +307,18 @@ def fan_out(ls, side, n, publishes, gap, size, sources, per):
         rss1 = workers_rss(ls.nginx)
         per_pub = []
         sizes = set()
+        prof = Profile(profile, side.name, n, ls.nginx) if profile else None
         for _ in range(publishes):
             t0, t1, needle, nbytes = side.pub(size)
             sizes.add(nbytes)
             got = crowd.wait_data(needle, max(30, n / 200.0))
             per_pub.append({"sent": sorted((x - t0) * 1000 for x in got),
                             "answered_ms": (t1 - t0) * 1000})
+            if side.reset:
+                side.reset()
             crowd.soak(gap)
+        if prof:
+            prof.stop()
     finally:
         crowd.close()
     dropped = crowd.closed
@@ -335,8 +398,14 @@ def main():
                     "RLIMIT_NOFILE allows; --smoke: 120, to run the split)")
     ap.add_argument("--nchan", default=NCHAN,
                     help="ngx_nchan_module.so (default %(default)s)")
+    ap.add_argument("--perf", metavar="DIR",
+                    help="record the workers with perf while each crowd's "
+                    "messages go out, into DIR/SIDE-N.data, and print the "
+                    "symbols that took the most samples")
     args = ap.parse_args()
     b.need_module(args)
+    if args.perf:
+        os.makedirs(args.perf, exist_ok=True)
     if args.smoke:
         args.clients, args.publishes, args.gap = "50,200", 3, 0.2
         args.rate_clients, args.rate_messages = 50, 200
@@ -416,7 +485,9 @@ def main():
                 size_offers()
                 side = Side("liveshop", ls.http_port, api.events_path(),
                             ka_ls, publish_liveshop(
-                                ka_ls, "/shop/v1/streams/" + STREAM))
+                                ka_ls, "/shop/v1/streams/" + STREAM),
+                            unpin_liveshop(ka_ls,
+                                           "/shop/v1/streams/" + STREAM))
             else:
                 side = Side("nchan", ls.http_port, "/nchan/sub/" + CHANNEL,
                             ka_nc, publish_nchan(ka_nc,
@@ -429,7 +500,7 @@ def main():
             for name in order:
                 side = fresh(name)
                 res = fan_out(ls, side, n, args.publishes, args.gap,
-                              args.size, sources(), per)
+                              args.size, sources(), per, args.perf)
                 print("%s, %d subscribers: p50 %.1f ms, p99 %.1f ms, "
                       "%.2f KB/subscriber, connected in %.1f s by %d "
                       "client process(es)" % (

@@ -747,11 +747,20 @@ ngx_http_live_shop_sse_behind_event(void *arg, const lshop_event *ev,
 }
 
 
+/*
+ * New events to every client of a stream. Each event's SSE lines are
+ * made once; a client is sent what it has not had in one write, so a
+ * burst (a pin that unpins another offer: two events) costs each client
+ * one system call, not one per event.
+ */
+
 static void
 ngx_http_live_shop_sse_deliver_stream(ngx_http_live_shop_sse_stream_t *st)
 {
+    u_char                    *p;
     uint64_t                   oldest;
-    ngx_uint_t                 i;
+    ngx_str_t                 *parts;
+    ngx_uint_t                 i, first;
     ngx_pool_t                *pool;
     ngx_array_t               *events;
     ngx_queue_t               *q, *next;
@@ -793,6 +802,31 @@ ngx_http_live_shop_sse_deliver_stream(ngx_http_live_shop_sse_stream_t *st)
                    ngx_http_live_shop_sse_behind_event, st, ngx_cycle->log);
     }
 
+    /* the messages: "id: ...\nevent: ...\ndata: ", the JSON, "\n\n" */
+
+    parts = ngx_palloc(pool, 3 * events->nelts * sizeof(ngx_str_t));
+    if (parts == NULL) {
+        ngx_destroy_pool(pool);
+        return;
+    }
+
+    for (i = 0; i < events->nelts; i++) {
+        p = ngx_pnalloc(pool, NGX_INT64_LEN + 64);
+        if (p == NULL) {
+            ngx_destroy_pool(pool);
+            return;
+        }
+
+        parts[3 * i].data = p;
+        parts[3 * i].len = ngx_sprintf(p, "id: %uL\nevent: %s\ndata: ",
+                                       e[i]->seq,
+                                       lshop_event_type_name(e[i]->type))
+                           - p;
+        parts[3 * i + 1].data = e[i]->json;
+        parts[3 * i + 1].len = e[i]->len;
+        ngx_str_set(&parts[3 * i + 2], "\n\n");
+    }
+
     for (q = ngx_queue_head(&st->clients);
          q != ngx_queue_sentinel(&st->clients);
          q = next)
@@ -813,20 +847,26 @@ ngx_http_live_shop_sse_deliver_stream(ngx_http_live_shop_sse_stream_t *st)
             continue;
         }
 
-        for (i = 0; i < events->nelts; i++) {
-            if (e[i]->seq <= sse->seq) {
-                continue;
-            }
-
-            if (ngx_http_live_shop_sse_message(sse, e[i]->seq,
-                                       lshop_event_type_name(e[i]->type),
-                                       e[i]->json, e[i]->len)
-                != NGX_OK)
-            {
-                ngx_http_live_shop_sse_close(sse);
-                break;
-            }
+        for (first = 0;
+             first < events->nelts && e[first]->seq <= sse->seq;
+             first++)
+        {
+            /* had it */
         }
+
+        if (first == events->nelts) {
+            continue;
+        }
+
+        if (ngx_http_live_shop_sse_write(sse, &parts[3 * first],
+                                         3 * (events->nelts - first))
+            != NGX_OK)
+        {
+            ngx_http_live_shop_sse_close(sse);
+            continue;
+        }
+
+        sse->seq = e[events->nelts - 1]->seq;
     }
 
     ngx_destroy_pool(pool);
