@@ -19,16 +19,19 @@ receive timestamps: bench/benchlib.PeerCrowd), nginx's worker RSS is
 read before and with them
 idle (the delta / N is the memory per idle subscriber), then --publishes
 messages are published --gap seconds apart over one keep-alive
-connection: on liveshop a pin call (two offers in turn; the event's JSON
-is --size bytes, the offer's title padded to it), on nchan a POST of a
-JSON body of the same size. A client's time runs from the publish
+connection: on liveshop a pin call with nothing pinned (one event; its
+JSON is --size bytes, the offer's title padded to it; an unpin between
+publishes, not timed), on nchan a POST of a JSON body of the same size. A client's time runs from the publish
 request sent to the kernel's receive time of the bytes completing the
 message. Per publish: p50 and p99 over the clients; the figure is the
 median over the publishes. Then messages per second to --rate-clients
 subscribers: a second process publishes --rate-messages messages one
 after the other over one keep-alive connection as fast as the server
-answers; the figure is the messages over the time from the first
-request sent until the last subscriber had the last message.
+answers (on liveshop pins of two offers in turn: each counted
+offer.pinned comes with an offer.unpinned); the figure is the messages
+over the time from the first request sent until the last subscriber had
+the last message. --perf DIR: perf record and perf stat of the workers
+while each crowd's messages go out.
 
     bench/sse_peer.py [--clients 1000,5000,20000] [--publishes 5]
                       [--perf DIR]
