@@ -94,6 +94,44 @@ def loadavg():
         return [float(x) for x in f.read().split()[:3]]
 
 
+BACKGROUND_LOOP = (
+    "import hashlib, os\n"
+    "buf = os.urandom(65536)\n"
+    "while True:\n"
+    "    hashlib.sha256(buf).digest()\n")
+
+
+class Background:
+    """A fixed, stated load beside a run (issue 17, item 5): n processes,
+    each hashing a 64 KiB buffer with SHA-256 in a loop at nice 0 (one
+    core's worth of CPU and memory traffic each), started before the run
+    and killed after it."""
+
+    def __init__(self, n):
+        self.n = n
+        self.procs = []
+
+    def describe(self):
+        return ("%d background process(es), each SHA-256 over 64 KiB in a "
+                "loop at nice 0" % self.n) if self.n else "no background"
+
+    def __enter__(self):
+        py = "/usr/bin/python3" if os.path.exists("/usr/bin/python3") \
+            else sys.executable
+        for _ in range(self.n):
+            self.procs.append(subprocess.Popen(
+                [py, "-c", BACKGROUND_LOOP], stdin=subprocess.DEVNULL,
+                start_new_session=True))
+        return self
+
+    def __exit__(self, *exc):
+        for p in self.procs:
+            p.kill()
+        for p in self.procs:
+            p.wait()
+        self.procs = []
+
+
 class CpuMeter:
     """CPU time of the whole machine and of given pids over an interval:
     how much of the 2 cores others (other engineers' test runs) took."""

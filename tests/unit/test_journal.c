@@ -1832,6 +1832,7 @@ static void test_seek_across_a_rotation(void **state)
 	want = trail_after(tl.journal, tl.len, cut_seq - 40);
 	assert_string_equal(both, want);
 	assert_true(last > cut_seq);
+	free(both);
 	free(want);
 	free(file1);
 	free(cp);
