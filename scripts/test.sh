@@ -45,7 +45,8 @@ if [ "${LIVESHOP_SANITIZERS:-1}" != 0 ]; then
         -DCMAKE_EXE_LINKER_FLAGS="$ld" -DCMAKE_SHARED_LINKER_FLAGS="$ld" \
         -DCMAKE_MODULE_LINKER_FLAGS="$ld" \
         -DLIVESHOP_NGINX=ON -DLIVESHOP_OBS=ON \
-        -DLIVESHOP_RTMP_SRC="$build/deps/nginx-rtmp-module"
+        -DLIVESHOP_RTMP_SRC="$build/deps/nginx-rtmp-module" \
+        -DLIVESHOP_WEB_DEPS_DIR="$build/web-deps"
     # The module as strict, built by nginx's configure (nginx-module/build.sh)
     LIVESHOP_NGX_CC_OPT="$san" LIVESHOP_NGX_LD_OPT="$ld" \
         cmake --build "$asan" -j "$(nproc)"
