@@ -17,18 +17,13 @@
 //   {"cmd":"press","page":P,"key":K}     the focused element's class after
 //   {"cmd":"click","page":PAGE,"selector":S,"nth":I,"batch":B}
 //          a mouse click on the I-th match of S ("all": B pages at once)
-//   {"cmd":"clicks","selector":S,"nths":[I0,I1,...],"batch":B,"mouse":M}
-//          page k clicks the nths[k]-th match of S, B pages at once: the
-//          first M pages with the mouse (playwright's click, several
-//          round trips), the others with the element's click() once it
-//          is visible (one round trip: hundreds of pages on two cores);
-//          {ms, missed: [pages whose element did not show within MS]}
-//   {"cmd":"arm","selector":S,"nths":[I0,...],"from":F,"ms":MS}
-//          pages F.. each click the nths[k]-th match of S by themselves as
-//          soon as it is visible (looked for whenever the page changes,
-//          for MS): armed before what shows it, a crowd's clicks wait for
-//          no round trip
-//   {"cmd":"armed","from":F}  {missed: [pages that did not click],
+//   {"cmd":"arm","selector":S,"nths":[I0,...],"from":F,"to":T,"ms":MS}
+//          pages F..T-1 (without T: to the last) each click the nths[k]-th
+//          match of S (the element's click()) by themselves as soon as it
+//          is visible (looked for whenever the page changes, for MS):
+//          armed before what shows it, a crowd's clicks wait for no round
+//          trip
+//   {"cmd":"armed","from":F,"to":T}  {missed: [pages that did not click],
 //          last: the latest click (ms since the epoch, the page's clock)}
 //   {"cmd":"reload","page":P}
 //   {"cmd":"viewport","page":P,"width":W,"height":H}
@@ -116,6 +111,11 @@ async function each(which, f, b) {
   return out;
 }
 
+/* page k is in the range of an arm or armed command */
+function armed(c, k) {
+  return k >= (c.from || 0) && (c.to === undefined || k < c.to);
+}
+
 async function run(c) {
   switch (c.cmd) {
   case "open":
@@ -146,43 +146,9 @@ async function run(c) {
         .click({ timeout: c.ms || 10000 });
       return null;
     }, c.batch || 10);
-  case "clicks": {
-    const batch = c.batch || 20;
-    const t0 = Date.now();
-    const missed = [];
-    const click = async (k, nth) => {
-      const { page } = one(k);
-      if (k < (c.mouse || 0)) {
-        await page.locator(c.selector).nth(nth)
-          .click({ timeout: c.ms || 15000 });
-        return;
-      }
-      const done = await page.evaluate(([sel, n, ms]) => new Promise((ok) => {
-        const until = Date.now() + ms;
-        const look = () => {
-          const e = document.querySelectorAll(sel)[n];
-          if (e && e.checkVisibility()) {
-            e.click();
-            ok(true);
-          } else if (Date.now() > until) {
-            ok(false);
-          } else {
-            setTimeout(look, 50);
-          }
-        };
-        look();
-      }), [c.selector, nth, c.ms || 15000]);
-      if (!done) missed.push(k);
-    };
-    for (let i = 0; i < c.nths.length; i += batch) {
-      await Promise.all(c.nths.slice(i, i + batch)
-        .map((nth, k) => click(i + k, nth)));
-    }
-    return { ms: Date.now() - t0, missed };
-  }
   case "arm":
     await each("all", async (p, k) => {
-      if (k < (c.from || 0)) return null;
+      if (!armed(c, k)) return null;
       await p.page.evaluate(([sel, n, ms]) => {
         window.__liveshopArmed = new Promise((ok) => {
           // looked for when the page changes, not on a timer: two hundred
@@ -212,7 +178,7 @@ async function run(c) {
     }, 50);
     return null;
   case "armed": {
-    const at = await each("all", (p, k) => k < (c.from || 0) ? 0
+    const at = await each("all", (p, k) => !armed(c, k) ? 0
       : p.page.evaluate("window.__liveshopArmed"), 50);
     return { missed: at.map((t, k) => t === null ? k : -1)
                         .filter((k) => k >= 0),
