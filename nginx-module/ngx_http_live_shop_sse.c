@@ -23,6 +23,7 @@
 
 #define NGX_HTTP_LIVE_SHOP_SSE_MAX_PENDING  (256 * 1024)
 #define NGX_HTTP_LIVE_SHOP_SSE_BUF          4096
+#define NGX_HTTP_LIVE_SHOP_SSE_HEAD         (NGX_INT64_LEN + 64)
 
 
 typedef struct ngx_http_live_shop_sse_stream_s
@@ -78,6 +79,8 @@ static void ngx_http_live_shop_sse_replay_event(void *arg,
 static void ngx_http_live_shop_sse_behind_event(void *arg,
     const lshop_event *ev, u_char *json, size_t len);
 static ngx_int_t ngx_http_live_shop_sse_state(ngx_http_live_shop_sse_t *sse);
+static void ngx_http_live_shop_sse_parts(ngx_str_t *parts, u_char *head,
+    uint64_t seq, const char *type, u_char *data, size_t len);
 static ngx_int_t ngx_http_live_shop_sse_message(ngx_http_live_shop_sse_t *sse,
     uint64_t seq, const char *type, u_char *data, size_t len);
 static ngx_int_t ngx_http_live_shop_sse_write(ngx_http_live_shop_sse_t *sse,
@@ -488,20 +491,33 @@ ngx_http_live_shop_sse_state(ngx_http_live_shop_sse_t *sse)
 }
 
 
-static ngx_int_t
-ngx_http_live_shop_sse_message(ngx_http_live_shop_sse_t *sse, uint64_t seq,
+/*
+ * One numbered message as three parts: "id: SEQ\nevent: TYPE\ndata: "
+ * (written into head, NGX_HTTP_LIVE_SHOP_SSE_HEAD bytes), the JSON, and
+ * "\n\n". Compact JSON holds no newline, so one data line carries it.
+ */
+
+static void
+ngx_http_live_shop_sse_parts(ngx_str_t *parts, u_char *head, uint64_t seq,
     const char *type, u_char *data, size_t len)
 {
-    u_char     head[NGX_INT64_LEN + 64];
-    ngx_str_t  parts[3];
-
-    /* compact JSON holds no newline, so one data line carries it */
     parts[0].data = head;
     parts[0].len = ngx_sprintf(head, "id: %uL\nevent: %s\ndata: ", seq, type)
                    - head;
     parts[1].data = data;
     parts[1].len = len;
     ngx_str_set(&parts[2], "\n\n");
+}
+
+
+static ngx_int_t
+ngx_http_live_shop_sse_message(ngx_http_live_shop_sse_t *sse, uint64_t seq,
+    const char *type, u_char *data, size_t len)
+{
+    u_char     head[NGX_HTTP_LIVE_SHOP_SSE_HEAD];
+    ngx_str_t  parts[3];
+
+    ngx_http_live_shop_sse_parts(parts, head, seq, type, data, len);
 
     if (ngx_http_live_shop_sse_write(sse, parts, 3) != NGX_OK) {
         return NGX_ERROR;
@@ -802,7 +818,7 @@ ngx_http_live_shop_sse_deliver_stream(ngx_http_live_shop_sse_stream_t *st)
                    ngx_http_live_shop_sse_behind_event, st, ngx_cycle->log);
     }
 
-    /* the messages: "id: ...\nevent: ...\ndata: ", the JSON, "\n\n" */
+    /* each event's message, made once for every client */
 
     parts = ngx_palloc(pool, 3 * events->nelts * sizeof(ngx_str_t));
     if (parts == NULL) {
@@ -811,20 +827,15 @@ ngx_http_live_shop_sse_deliver_stream(ngx_http_live_shop_sse_stream_t *st)
     }
 
     for (i = 0; i < events->nelts; i++) {
-        p = ngx_pnalloc(pool, NGX_INT64_LEN + 64);
+        p = ngx_pnalloc(pool, NGX_HTTP_LIVE_SHOP_SSE_HEAD);
         if (p == NULL) {
             ngx_destroy_pool(pool);
             return;
         }
 
-        parts[3 * i].data = p;
-        parts[3 * i].len = ngx_sprintf(p, "id: %uL\nevent: %s\ndata: ",
-                                       e[i]->seq,
-                                       lshop_event_type_name(e[i]->type))
-                           - p;
-        parts[3 * i + 1].data = e[i]->json;
-        parts[3 * i + 1].len = e[i]->len;
-        ngx_str_set(&parts[3 * i + 2], "\n\n");
+        ngx_http_live_shop_sse_parts(&parts[3 * i], p, e[i]->seq,
+                                     lshop_event_type_name(e[i]->type),
+                                     e[i]->json, e[i]->len);
     }
 
     for (q = ngx_queue_head(&st->clients);
