@@ -116,6 +116,12 @@ class Background:
                 "loop at nice 0" % self.n) if self.n else "no background"
 
     def __enter__(self):
+        return self.start()
+
+    def __exit__(self, *exc):
+        self.stop()
+
+    def start(self):
         py = "/usr/bin/python3" if os.path.exists("/usr/bin/python3") \
             else sys.executable
         for _ in range(self.n):
@@ -124,7 +130,7 @@ class Background:
                 start_new_session=True))
         return self
 
-    def __exit__(self, *exc):
+    def stop(self):
         for p in self.procs:
             p.kill()
         for p in self.procs:
@@ -167,6 +173,70 @@ def worker_cpu(workers):
         except (OSError, IndexError, ValueError):
             pass
     return out
+
+
+def schedstat(pids):
+    """(seconds on a CPU, seconds runnable but waiting for one) the pids
+    have had so far, from /proc/PID/schedstat (ns; /proc/PID/stat counts
+    10 ms ticks, too coarse). The wait is what a busy machine adds."""
+    run = wait = 0
+    for p in pids:
+        try:
+            with open("/proc/%d/schedstat" % p) as f:
+                v = f.read().split()
+            run += int(v[0])
+            wait += int(v[1])
+        except (OSError, ValueError, IndexError):
+            pass
+    return run / 1e9, wait / 1e9
+
+
+class PerfProfile:
+    """perf record of nginx's workers while messages are delivered
+    (sse_peer.py and sse_fanout.py --perf DIR): DIR/SIDE-N.data, call
+    graphs, and perf stat of their write and epoll_wait calls; stop()
+    prints the calls and the symbols that took the most samples."""
+
+    def __init__(self, directory, side, n, nginx):
+        os.makedirs(directory, exist_ok=True)
+        self.path = os.path.join(directory, "%s-%d.data" % (side, n))
+        master = nginx.proc.pid if getattr(nginx, "proc", None) else None
+        pids = ",".join(str(p) for p in nginx.pids() if p != master)
+        self.proc = subprocess.Popen(
+            ["perf", "record", "-q", "-F", "4999", "-g", "-p", pids, "-o",
+             self.path], stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+        # the writes: how many calls carried the messages
+        self.stat = subprocess.Popen(
+            ["perf", "stat", "-x", ",", "-e", "syscalls:sys_enter_writev,"
+             "syscalls:sys_enter_write,syscalls:sys_enter_sendfile64,"
+             "syscalls:sys_enter_epoll_wait", "-p", pids],
+            stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+        time.sleep(0.5)                  # perf attached
+
+    def stop(self, top=25):
+        self.stat.send_signal(2)
+        _, counts = self.stat.communicate(timeout=60)
+        self.proc.send_signal(2)
+        _, err = self.proc.communicate(timeout=60)
+        calls = ["%s %s" % (f[2].split(":")[-1], f[0])
+                 for f in (ln.split(",") for ln in
+                           counts.decode(errors="replace").splitlines())
+                 if len(f) > 2 and f[2].startswith("syscalls:")]
+        if self.proc.returncode not in (0, -2):
+            sys.exit("perf record failed (%s): %s" % (
+                self.proc.returncode, err.decode(errors="replace")))
+        rep = subprocess.run(
+            ["perf", "report", "-i", self.path, "--stdio", "--no-children",
+             "--sort", "dso,sym", "-g", "none", "--percent-limit", "0.5"],
+            stdout=subprocess.PIPE, stderr=subprocess.DEVNULL,
+            universal_newlines=True, timeout=300)
+        lines = [ln for ln in rep.stdout.splitlines()
+                 if ln.strip() and not ln.startswith("#")]
+        print("\nperf, %s: the workers' calls (%s) and samples (self "
+              "time) while the messages went out" % (self.path,
+                                                     ", ".join(calls)))
+        for ln in lines[:top]:
+            print("    " + ln.strip())
 
 
 def wrk(url, seconds, connections=16, threads=1, timeout=None,

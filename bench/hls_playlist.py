@@ -29,7 +29,6 @@ disturbs less than req/s.
 import os
 import statistics
 import sys
-import time
 
 import benchlib as b
 from benchlib import h

@@ -12,17 +12,27 @@
  *   disclosure) and of the empty source, in turn, FRAMES times each, in
  *   a texrender of 1280x720; the render call's own time, and the whole
  *   frame with llvmpipe's draw and the read-back.
+ * - the peer: what a host would build without the plugin, the same card
+ *   made of OBS's own sources in a scene (text_ft2_source_v2 for each
+ *   text, color_source_v3 for the card, the badge and the strike line,
+ *   image_source for a QR code PNG), described by LIVE_SHOP_BENCH_PEER;
+ *   its tick and render are measured like the overlay's, interleaved.
  * - hotkey: obs_hotkey_trigger_routed_callback() of the plugin's
  *   "pin offer 1/2" hotkeys, as OBS's frontend calls them, against a
- *   hotkey of this program whose callback does nothing.
+ *   hotkey of this program whose callback does nothing. A press over
+ *   100 us is printed with its cause: preempted (another thread or
+ *   process had the CPU), waited (the thread blocked: a lock), or on CPU
+ *   (the callback's own work).
  *
  * Usage: obs_overlay_bench PLUGIN.so PLUGIN_DATA_DIR MODULE_CONFIG_DIR
  * Environment: LIVE_SHOP_OBS_PLUGINS, LIVE_SHOP_OBS_DATA (Debian's
  * obs-plugins directory and its data), LIVE_SHOP_BENCH_FRAMES (default
  * 600), LIVE_SHOP_BENCH_PHASE (seconds, default 3), LIVE_SHOP_BENCH_HOTKEYS
  * (default 200), LIVE_SHOP_BENCH_HOTKEY_GAP_MS (ms between presses,
- * default 5), LIVE_SHOP_BENCH_VERBOSE (print debug log lines too; OBS
- * drops them unless run with --verbose).
+ * default 5), LIVE_SHOP_BENCH_PEER (the peer scene: a JSON object
+ * {"items": [{"id", "x", "y", "settings"}, ...]}, drawn in that order),
+ * LIVE_SHOP_BENCH_VERBOSE (print debug log lines too; OBS drops them
+ * unless run with --verbose).
  *
  * The server side (nginx with the module, an offer pinned and a countdown
  * running, MODULE_CONFIG_DIR/live-shop/config.json) is bench/obs_overlay.py's.
@@ -39,6 +49,7 @@
 
 #include <X11/Xlib.h>
 
+#include <graphics/vec2.h>
 #include <graphics/vec4.h>
 #include <obs-nix-platform.h>
 #include <obs.h>
@@ -231,8 +242,54 @@ static void tick_figure(const char *what, const struct hist *a,
 	fflush(stdout);
 }
 
-/* --------------------------------------------------------- empty source */
+/* ------------------------------------------------------------ the peer */
 
+/* The card as a host would build it from OBS's own sources: a private
+ * scene with one item per entry of LIVE_SHOP_BENCH_PEER's "items". */
+static obs_source_t *peer_scene(const char *json)
+{
+	obs_data_t *root = json ? obs_data_create_from_json(json) : NULL;
+	obs_data_array_t *items = root ? obs_data_get_array(root, "items")
+				       : NULL;
+	obs_scene_t *scene;
+	size_t n = items ? obs_data_array_count(items) : 0;
+
+	if (!n) {
+		fail("LIVE_SHOP_BENCH_PEER has no items");
+		obs_data_array_release(items);
+		obs_data_release(root);
+		return NULL;
+	}
+	scene = obs_scene_create_private("peer card");
+	for (size_t i = 0; i < n; i++) {
+		obs_data_t *it = obs_data_array_item(items, i);
+		obs_data_t *settings = obs_data_get_obj(it, "settings");
+		const char *id = obs_data_get_string(it, "id");
+		obs_source_t *src;
+		char name[32];
+
+		snprintf(name, sizeof(name), "peer %zu", i);
+		src = obs_source_create_private(id, name, settings);
+		if (src) {
+			struct vec2 pos;
+			obs_sceneitem_t *item = obs_scene_add(scene, src);
+
+			vec2_set(&pos, (float)obs_data_get_double(it, "x"),
+				 (float)obs_data_get_double(it, "y"));
+			obs_sceneitem_set_pos(item, &pos);
+			obs_source_release(src);
+		} else {
+			fail("the peer's source %s (%s) not created", name,
+			     id);
+		}
+		obs_data_release(settings);
+		obs_data_release(it);
+	}
+	obs_data_array_release(items);
+	obs_data_release(root);
+	/* the scene's own reference: obs_source_release() ends it */
+	return obs_scene_get_source(scene);
+}
 
 /* ------------------------------------------------------------- hotkeys */
 
@@ -279,13 +336,15 @@ int main(int argc, char **argv)
 	int gap = env_int("LIVE_SHOP_BENCH_HOTKEY_GAP_MS", 5);
 	char bin[1024], data[1024];
 	struct obs_video_info ovi = {0};
-	struct hist *ta = calloc(4, sizeof(struct hist));
-	uint64_t *ov, *em, *ovf, *emf, *hk, *hn, *hc;
+	struct hist *ta = calloc(6, sizeof(struct hist));
+	uint64_t *ov, *em, *pe, *ovf, *emf, *pef, *hk, *hn, *hc;
 	int blocked = 0, preempted = 0, slow = 0;
-	double tick_empty = 0, tick_overlay = 0;
+	int slow_waited = 0, slow_preempted = 0, slow_cpu = 0;
+	double tick_empty = 0, tick_overlay = 0, tick_peer = 0;
+	long peer_drawn = 0;
 	Display *display;
 	obs_data_t *settings;
-	obs_source_t *overlay = NULL, *empty = NULL;
+	obs_source_t *overlay = NULL, *empty = NULL, *peer = NULL;
 	obs_hotkey_id pin1, pin2, noop;
 	uint64_t t0;
 
@@ -300,12 +359,15 @@ int main(int argc, char **argv)
 		plugins_data = "/usr/share/obs/obs-plugins";
 	ov = calloc((size_t)frames, sizeof(*ov));
 	em = calloc((size_t)frames, sizeof(*em));
+	pe = calloc((size_t)frames, sizeof(*pe));
+	pef = calloc((size_t)frames, sizeof(*pef));
 	ovf = calloc((size_t)frames, sizeof(*ovf));
 	emf = calloc((size_t)frames, sizeof(*emf));
 	hk = calloc((size_t)nhot, sizeof(*hk));
 	hn = calloc((size_t)nhot, sizeof(*hn));
 	hc = calloc((size_t)nhot, sizeof(*hc));
-	if (!ta || !ov || !em || !ovf || !emf || !hk || !hn || !hc)
+	if (!ta || !ov || !em || !pe || !ovf || !emf || !pef || !hk || !hn ||
+	    !hc)
 		return 1;
 	verbose = getenv("LIVE_SHOP_BENCH_VERBOSE") != NULL;
 	base_set_log_handler(log_handler, NULL);
@@ -339,6 +401,10 @@ int main(int argc, char **argv)
 	libobs_host_register_empty(W, H);
 	snprintf(bin, sizeof(bin), "%s/text-freetype2.so", plugins);
 	snprintf(data, sizeof(data), "%s/text-freetype2", plugins_data);
+	if (libobs_host_load_module(bin, data) != 0)
+		return 1;
+	snprintf(bin, sizeof(bin), "%s/image-source.so", plugins);
+	snprintf(data, sizeof(data), "%s/image-source", plugins_data);
 	if (libobs_host_load_module(bin, data) != 0 ||
 	    libobs_host_load_module(argv[1], argv[2]) != 0)
 		return 1;
@@ -392,9 +458,37 @@ int main(int argc, char **argv)
 	printf("FIGURE overlay tick cost per frame: mean=%.2f us\n",
 	       tick_overlay - tick_empty);
 
+	/* the peer: OBS's own sources drawing the same card, beside the
+	 * overlay; drawn once its image has loaded (the count settles) */
+	peer = peer_scene(getenv("LIVE_SHOP_BENCH_PEER"));
+	if (!peer)
+		goto out;
+	t0 = os_gettime_ns();
+	do {
+		peer_drawn = drawn;
+		os_sleep_ms(100);
+		render(peer, 1);
+	} while ((drawn < 20000 || drawn != peer_drawn) &&
+		 os_gettime_ns() - t0 < 15000000000ULL);
+	if (drawn < 20000) {
+		fail("the peer drew no card within 15 s (%ld pixels)", drawn);
+		goto out;
+	}
+	printf("OK peer card drawn (%ld pixels)\n", drawn);
+	os_sleep_ms(500);
+	tick_snapshot(&ta[4]);
+	os_sleep_ms((uint32_t)phase * 1000);
+	tick_snapshot(&ta[5]);
+	tick_figure("tick per frame, with the overlay and the peer", &ta[4],
+		    &ta[5], &tick_peer);
+	printf("FIGURE peer tick cost per frame: mean=%.2f us\n",
+	       tick_peer - tick_overlay);
+
 	for (int i = 0; i < frames; i++) {
 		ov[i] = render(overlay, 0);
 		ovf[i] = frame_ns;
+		pe[i] = render(peer, 0);
+		pef[i] = frame_ns;
 		em[i] = render(empty, 0);
 		emf[i] = frame_ns;
 	}
@@ -402,8 +496,11 @@ int main(int argc, char **argv)
 	if (drawn < 20000)
 		fail("the card was gone during the render figures");
 	figure("overlay render call per frame (card, countdown)", ov, frames);
+	figure("peer render call per frame (OBS text, color, image sources)",
+	       pe, frames);
 	figure("empty source render call per frame", em, frames);
 	figure("overlay frame incl. llvmpipe draw + read-back", ovf, frames);
+	figure("peer frame incl. llvmpipe draw + read-back", pef, frames);
 	figure("empty source frame incl. llvmpipe draw + read-back", emf,
 	       frames);
 
@@ -428,12 +525,21 @@ int main(int argc, char **argv)
 		blocked += v1 > v0;
 		preempted += n1 > n0;
 		if (hk[i] > 100000) {
+			/* the cause: the switch that took the time, else the
+			 * callback's own work */
+			const char *cause = n1 > n0   ? "preempted"
+					    : v1 > v0 ? "waited"
+						      : "on CPU";
+
 			slow++;
-			printf("SLOW press %d: %.1f us wall, %.1f us on CPU, "
-			       "%ld blocking and %ld preempting context "
+			slow_preempted += n1 > n0;
+			slow_waited += n1 <= n0 && v1 > v0;
+			slow_cpu += n1 <= n0 && v1 <= v0;
+			printf("SLOW press %d: %s: %.1f us wall, %.1f us on "
+			       "CPU, %ld blocking and %ld preempting context "
 			       "switches\n",
-			       i, hk[i] / 1000.0, hc[i] / 1000.0, v1 - v0,
-			       n1 - n0);
+			       i, cause, hk[i] / 1000.0, hc[i] / 1000.0,
+			       v1 - v0, n1 - n0);
 		}
 		obs_hotkey_trigger_routed_callback(i % 2 ? pin2 : pin1, false);
 		t = os_gettime_ns();
@@ -448,9 +554,13 @@ int main(int argc, char **argv)
 	printf("HOTKEYS %d presses %d ms apart: %d blocked (waited, e.g. on "
 	       "a lock), %d preempted, %d over 100 us\n",
 	       nhot, gap, blocked, preempted, slow);
+	printf("FIGURE hotkey presses over 100 us by cause: preempted=%d "
+	       "waited=%d on_cpu=%d\n",
+	       slow_preempted, slow_waited, slow_cpu);
 	figure("hotkey callback, no-op hotkey (routed)", hn, nhot);
 
 out:
+	obs_source_release(peer);
 	obs_source_release(overlay);
 	obs_source_release(empty);
 	obs_data_release(settings);

@@ -15,7 +15,15 @@ all, and the RSS of nginx's master + workers (from /proc) before the
 clients connect, once they all have the events, and after they have all
 closed.
 
+Where the time goes (issue 17, item 5): for each event, the workers' time
+on a CPU and their time runnable but waiting for a CPU (run-queue wait,
+/proc/PID/schedstat) from the call to the last delivery; a busy machine
+shows up in the second. --perf DIR records the workers with perf while
+the events go out (benchlib.PerfProfile); --background N runs the
+stated load of run-all --background beside this run.
+
     /usr/bin/python3 bench/sse_fanout.py [--clients 1000] [--events 5]
+                                         [--perf DIR] [--background N]
 """
 
 import json
@@ -48,6 +56,15 @@ def main():
                     help="also run the ffmpeg publisher")
     ap.add_argument("--json", action="store_true",
                     help="also print the raw times as JSON")
+    ap.add_argument("--perf", metavar="DIR",
+                    help="perf record the workers while the events go out")
+    ap.add_argument("--background", type=int, default=0, metavar="N",
+                    help="N processes of run-all's stated load beside it")
+    ap.add_argument("--nginx-nice", type=int, metavar="NICE",
+                    help="nice of nginx's autogroup (its session's CPU "
+                    "weight against other sessions)")
+    ap.add_argument("--worker-priority", type=int, metavar="NICE",
+                    help="nginx's worker_priority (default: none, nice 0)")
     args = ap.parse_args()
     b.need_module(args)
     if args.smoke:
@@ -61,8 +78,24 @@ def main():
     # room for more than 4,096 clients in one worker
     ls.conf = ls.conf.replace("worker_connections 4096;",
                               "worker_connections %d;" % (args.clients + 1024))
+    if args.worker_priority is not None:
+        ls.conf = ls.conf.replace(
+            "worker_processes 2;", "worker_processes 2;\nworker_priority %d;"
+            % args.worker_priority)
     ls.nginx = h.Nginx(ls.d, ls.rtmp_port, ls.http_port, ls.conf)
     ls.start(publish=args.publish)
+    if args.nginx_nice is not None:
+        # nginx runs in a session of its own: its autogroup's nice is the
+        # weight of all its workers together against other sessions
+        try:
+            with open("/proc/%d/autogroup" % ls.nginx.proc.pid, "w") as f:
+                f.write("%d" % args.nginx_nice)
+        except OSError as e:
+            ls.stop()
+            ls.cleanup()
+            sys.exit("--nginx-nice: the scheduler's autogroups cannot be "
+                     "set here (kernel.sched_autogroup_enabled, %s)" % e)
+    background = b.Background(args.background)
     try:
         api = ls.api_for(STREAM)
         r = api.put_offer(h.offer("fan-1"))
@@ -95,7 +128,12 @@ def main():
         per_event = []
         call_ms = []
         callers = []
+        sched = []      # (on CPU, waiting for a CPU) per event, ms
+        background.start()
+        prof = b.PerfProfile(args.perf, "liveshop", args.clients, ls.nginx) \
+            if args.perf else None
         for i in range(args.events):
+            s0 = b.schedstat(ls.nginx.workers())
             pinned = api.state().json()["pinned"] is not None
             t0 = time.monotonic()
             r = api.unpin() if pinned else api.pin("fan-1")
@@ -108,6 +146,8 @@ def main():
                 STREAM, "unpin" if pinned else "pin"))
             callers.append(pids[-1] if pids else None)
             got = crowd.wait_seq(ev["seq"], 60)
+            s1 = b.schedstat(ls.nginx.workers())
+            sched.append(((s1[0] - s0[0]) * 1000, (s1[1] - s0[1]) * 1000))
             bad = [m for m in got.values() if m.json() != ev]
             if bad:
                 sys.exit("%d clients got another event" % len(bad))
@@ -118,6 +158,9 @@ def main():
                     (m.at - t1) * 1000)
             call_ms.append((t1 - t0) * 1000)
             time.sleep(args.gap)
+        if prof:
+            prof.stop()
+        background.stop()
         rss.append(("all have the %d events" % args.events,
                     ls.nginx.rss_total()))
         dropped = len(crowd.closed)
@@ -128,6 +171,7 @@ def main():
         rss.append(("%.0f s after all closed" % args.settle,
                     ls.nginx.rss_total()))
     finally:
+        background.stop()
         ls.stop()
         ls.cleanup()
 
@@ -137,11 +181,14 @@ def main():
              statistics.median(call_ms)))
     print("delivery time after the API response, ms (kernel receive time; "
           "negative = before the response was read)\n")
-    print("| event | clients | median | p90 | p99 | max |")
-    print("|---|---|---|---|---|---|")
+    print("| event | clients | median | p90 | p99 | max | workers on CPU "
+          "| workers waiting for a CPU |")
+    print("|---|---|---|---|---|---|---|---|")
     for i, ms in enumerate(per_event, 1):
-        print(row("%d (call answered by %s)" % (i, callers[i - 1]), ms))
-    print(row("all", [x for ms in per_event for x in ms]))
+        print(row("%d (call answered by %s)" % (i, callers[i - 1]), ms) +
+              " %.1f | %.1f |" % sched[i - 1])
+    print(row("all", [x for ms in per_event for x in ms]) + " %.1f | %.1f |"
+          % tuple(sum(x[k] for x in sched) for k in (0, 1)))
     for w, ms in sorted(by_worker.items(), key=lambda x: str(x[0])):
         print(row("all, worker %s" % w, ms))
     print("\nnginx RSS (master + workers, VmRSS)\n")
@@ -161,11 +208,15 @@ def main():
     ok = delivered == want and not dropped and p99 <= 250
     b.emit(args, 4, "one event to %d SSE clients on one stream"
            % args.clients, "all delivered, p99 <= 250 ms",
-           "%d/%d delivered, p99 %.1f ms; %.1f KB nginx RSS per idle client"
-           % (delivered, want, p99, per_client / 1024.0),
+           "%d/%d delivered, p99 %.1f ms (workers per event: %.1f ms on "
+           "CPU, %.1f ms waiting for one); %.1f KB nginx RSS per idle client"
+           % (delivered, want, p99,
+              statistics.median(x[0] for x in sched),
+              statistics.median(x[1] for x in sched), per_client / 1024.0),
            (250.0 / max(p99, 1e-3)) if delivered == want else 0.0, ok,
            median_ms=statistics.median(allms), max_ms=max(allms),
            rss_kb=rss, bytes_per_idle_client=per_client,
+           workers_cpu_wait_ms=sched, background=background.describe(),
            connect_s=connect_s)
     if args.json:
         print(json.dumps({"delivery_ms": per_event, "rss_kb": rss,

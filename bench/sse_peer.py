@@ -249,51 +249,6 @@ def crowd_child(argv):
         print(json.dumps(ans), flush=True)
 
 
-class Profile:
-    """perf record of nginx's workers while the publishes are delivered
-    (--perf DIR): DIR/SIDE-N.data, call graphs, then the symbols that
-    took the most samples."""
-
-    def __init__(self, directory, side, n, nginx):
-        self.path = os.path.join(directory, "%s-%d.data" % (side, n))
-        master = nginx.proc.pid if getattr(nginx, "proc", None) else None
-        pids = ",".join(str(p) for p in nginx.pids() if p != master)
-        self.proc = subprocess.Popen(
-            ["perf", "record", "-q", "-F", "4999", "-g", "-p", pids, "-o",
-             self.path], stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
-        # the writes: how many calls carried the messages
-        self.stat = subprocess.Popen(
-            ["perf", "stat", "-x", ",", "-e", "syscalls:sys_enter_writev,"
-             "syscalls:sys_enter_write,syscalls:sys_enter_sendfile64,"
-             "syscalls:sys_enter_epoll_wait", "-p", pids],
-            stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
-        time.sleep(0.5)                  # perf attached
-
-    def stop(self, top=25):
-        self.stat.send_signal(2)
-        _, counts = self.stat.communicate(timeout=60)
-        self.proc.send_signal(2)
-        _, err = self.proc.communicate(timeout=60)
-        calls = ["%s %s" % (f[2].split(":")[-1], f[0])
-                 for f in (ln.split(",") for ln in
-                           counts.decode(errors="replace").splitlines())
-                 if len(f) > 2 and f[2].startswith("syscalls:")]
-        if self.proc.returncode not in (0, -2):
-            sys.exit("perf record failed: %s" % err.decode(errors="replace"))
-        rep = subprocess.run(
-            ["perf", "report", "-i", self.path, "--stdio", "--no-children",
-             "--sort", "dso,sym", "-g", "none", "--percent-limit", "0.5"],
-            stdout=subprocess.PIPE, stderr=subprocess.DEVNULL,
-            universal_newlines=True, timeout=300)
-        lines = [ln for ln in rep.stdout.splitlines()
-                 if ln.strip() and not ln.startswith("#")]
-        print("\nperf, %s: the workers' calls (%s) and samples (self "
-              "time) while the messages went out" % (self.path,
-                                                     ", ".join(calls)))
-        for ln in lines[:top]:
-            print("    " + ln.strip())
-
-
 def fan_out(ls, side, n, publishes, gap, size, sources, per,
             profile=None):
     """One crowd of n on side (in client processes of at most per):
@@ -310,7 +265,7 @@ def fan_out(ls, side, n, publishes, gap, size, sources, per,
         rss1 = workers_rss(ls.nginx)
         per_pub = []
         sizes = set()
-        prof = Profile(profile, side.name, n, ls.nginx) if profile else None
+        prof = b.PerfProfile(profile, side.name, n, ls.nginx) if profile else None
         for _ in range(publishes):
             t0, t1, needle, nbytes = side.pub(size)
             sizes.add(nbytes)
@@ -407,8 +362,6 @@ def main():
                     "symbols that took the most samples")
     args = ap.parse_args()
     b.need_module(args)
-    if args.perf:
-        os.makedirs(args.perf, exist_ok=True)
     if args.smoke:
         args.clients, args.publishes, args.gap = "50,200", 3, 0.2
         args.rate_clients, args.rate_messages = 50, 200

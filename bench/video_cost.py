@@ -89,21 +89,8 @@ class Events(threading.Thread):
         self.ka.close()
 
 
-def run_ns(pids):
-    """CPU seconds the pids have run, from /proc/PID/schedstat (ns, where
-    /proc/PID/stat counts 10 ms ticks: too coarse for a 5% target)."""
-    total = 0
-    for p in pids:
-        try:
-            with open("/proc/%d/schedstat" % p) as f:
-                total += int(f.read().split()[0])
-        except (OSError, ValueError, IndexError):
-            pass
-    return total / 1e9
-
-
 def cpu_of(setups):
-    return {k: run_ns(ls.nginx.workers()) for k, ls in setups.items()}
+    return {k: b.schedstat(ls.nginx.workers())[0] for k, ls in setups.items()}
 
 
 def window(setups, seconds):
@@ -185,9 +172,9 @@ def main():
             for k in order:
                 ls = setups[k]
                 w = ls.nginx.workers()
-                c0 = run_ns(w)
+                c0 = b.schedstat(w)[0]
                 res = b.wrk(ls.playlist_url, args.seconds, args.connections)
-                c1 = run_ns(w)
+                c1 = b.schedstat(w)[0]
                 if res["errors"] or not res["requests"]:
                     sys.exit("%s playlist: %d errors\n%s" % (
                         k, res["errors"], res["raw"]))
