@@ -86,6 +86,7 @@ static ngx_int_t ngx_live_shop_keep(ngx_live_shop_shm_t *shm,
 static ngx_int_t ngx_live_shop_emit(ngx_live_shop_shm_t *shm,
     ngx_live_shop_stream_t *st, lshop_event *ev, ngx_pool_t *pool,
     ngx_str_t *out, lshop_error *err);
+static void ngx_live_shop_changed(ngx_live_shop_shm_t *shm);
 static ngx_int_t ngx_live_shop_commit(ngx_live_shop_shm_t *shm,
     ngx_live_shop_stream_t *st, const lshop_event *ev, const char *json,
     size_t len, lshop_error *err);
@@ -877,9 +878,24 @@ ngx_live_shop_commit(ngx_live_shop_shm_t *shm, ngx_live_shop_stream_t *st,
 
     ngx_live_shop_clock(shm, st);
 
-    (void) ngx_atomic_fetch_add(&shm->sh->generation, 1);
+    ngx_live_shop_changed(shm);
 
     return NGX_OK;
+}
+
+
+/*
+ * Every change of the zone: its generation moves on and every worker's
+ * bell rings, so new events reach all subscribers at once, whichever
+ * path made them (the workers' tick is only a safety net)
+ */
+
+static void
+ngx_live_shop_changed(ngx_live_shop_shm_t *shm)
+{
+    (void) ngx_atomic_fetch_add(&shm->sh->generation, 1);
+
+    ngx_live_shop_ring();
 }
 
 
@@ -3360,7 +3376,7 @@ ngx_live_shop_apply(ngx_live_shop_shm_t *shm, ngx_str_t *stream,
 
     ngx_live_shop_rotate(shm, st);
 
-    (void) ngx_atomic_fetch_add(&shm->sh->generation, 1);
+    ngx_live_shop_changed(shm);
 
     rc = NGX_OK;
 
@@ -3642,7 +3658,7 @@ ngx_live_shop_load_base(ngx_live_shop_shm_t *shm, ngx_str_t *stream,
                   "base, version %uL, seq %uL", stream, version,
                   st->state.seq);
 
-    (void) ngx_atomic_fetch_add(&shm->sh->generation, 1);
+    ngx_live_shop_changed(shm);
 
     rc = NGX_OK;
 
