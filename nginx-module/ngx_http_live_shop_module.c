@@ -653,7 +653,6 @@ ngx_http_live_shop_body_handler(ngx_http_request_t *r)
 
     if (rc == NGX_OK) {
         rc = ctx->call(r, body.data, body.len);
-        ngx_live_shop_ring();
 
     } else if (rc == NGX_DECLINED) {
         rc = ngx_http_live_shop_too_large(r, max);
@@ -2131,8 +2130,6 @@ ngx_http_live_shop_written(ngx_live_shop_write_t *w)
     } else {
         rc = wait->answer(r, w);
     }
-
-    ngx_live_shop_ring();
 
     ngx_http_finalize_request(r, rc);
 }

@@ -342,7 +342,6 @@ ngx_http_live_shop_webhook_body(ngx_http_request_t *r)
 
     if (!result.duplicate) {
         ngx_live_shop_deliver();
-        ngx_live_shop_ring();
         ngx_live_shop_tick_arm();
     }
 

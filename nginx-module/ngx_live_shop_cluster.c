@@ -92,7 +92,7 @@ static void ngx_live_shop_caught_up(ngx_live_shop_redis_t *rd,
     redisReply *reply, void *data);
 static ngx_int_t ngx_live_shop_cluster_base(ngx_str_t *stream,
     redisReply *base);
-static ngx_uint_t ngx_live_shop_cluster_apply(ngx_str_t *stream,
+static void ngx_live_shop_cluster_apply(ngx_str_t *stream,
     uint64_t version, redisReply *batches);
 static void ngx_live_shop_cluster_next(void);
 static void ngx_live_shop_cluster_group(ngx_live_shop_write_t *w);
@@ -778,9 +778,7 @@ ngx_live_shop_caught_up(ngx_live_shop_redis_t *rd, redisReply *reply,
             more = (ngx_live_shop_cluster_base(&cu->stream, got) == NGX_OK);
 
         } else {
-            if (ngx_live_shop_cluster_apply(&cu->stream, cu->from, got)) {
-                ngx_live_shop_ring();
-            }
+            ngx_live_shop_cluster_apply(&cu->stream, cu->from, got);
 
             more = (got->elements == NGX_LIVE_SHOP_CLUSTER_CHUNK);
         }
@@ -836,32 +834,26 @@ ngx_live_shop_cluster_base(ngx_str_t *stream, redisReply *base)
                              ngx_live_shop_get_shm((ngx_cycle_t *) ngx_cycle),
                              stream, (uint64_t) version, &ledger, &checkpoint);
 
-    if (rc == NGX_OK) {
-        ngx_live_shop_ring();
-    }
-
     return rc == NGX_ERROR ? NGX_ERROR : NGX_OK;
 }
 
 
 /*
  * Applies batches read from the log, the first being the one after
- * version; those this node has already are passed over. Returns the
- * number applied.
+ * version; those this node has already are passed over (each applied
+ * rings the workers: ngx_live_shop_apply).
  */
 
-static ngx_uint_t
+static void
 ngx_live_shop_cluster_apply(ngx_str_t *stream, uint64_t version,
     redisReply *batches)
 {
     size_t                i;
     ngx_int_t             rc;
-    ngx_uint_t            applied;
     redisReply           *b;
     ngx_live_shop_shm_t  *shm;
 
     shm = ngx_live_shop_get_shm((ngx_cycle_t *) ngx_cycle);
-    applied = 0;
 
     for (i = 0; i < batches->elements; i++) {
         b = batches->element[i];
@@ -876,15 +868,10 @@ ngx_live_shop_cluster_apply(ngx_str_t *stream, uint64_t version,
         rc = ngx_live_shop_apply(shm, stream, version + i, (u_char *) b->str,
                                  b->len);
 
-        if (rc == NGX_OK) {
-            applied++;
-
-        } else if (rc != NGX_DECLINED) {
+        if (rc != NGX_OK && rc != NGX_DECLINED) {
             break;
         }
     }
-
-    return applied;
 }
 
 
@@ -1146,7 +1133,6 @@ ngx_live_shop_cluster_appended(ngx_live_shop_redis_t *rd, redisReply *reply,
 {
     ngx_live_shop_write_t *w = data;
 
-    ngx_int_t              rc;
     ngx_live_shop_shm_t   *shm;
     ngx_live_shop_conf_t  *lscf;
 
@@ -1184,12 +1170,8 @@ ngx_live_shop_cluster_appended(ngx_live_shop_redis_t *rd, redisReply *reply,
 
     case 1:
         /* appended: this node applies it like any batch of the log */
-        rc = ngx_live_shop_apply(shm, &w->stream, w->version, w->batch,
-                                 w->len);
-
-        if (rc == NGX_OK) {
-            ngx_live_shop_ring();
-        }
+        (void) ngx_live_shop_apply(shm, &w->stream, w->version, w->batch,
+                                   w->len);
 
         lscf = ngx_live_shop_get_conf((ngx_cycle_t *) ngx_cycle);
 
@@ -1228,11 +1210,11 @@ ngx_live_shop_cluster_appended(ngx_live_shop_redis_t *rd, redisReply *reply,
 
     /* another node got there first: its batches, and plan again */
 
-    if (reply->elements == 3 && reply->element[2]->type == REDIS_REPLY_ARRAY
-        && ngx_live_shop_cluster_apply(&w->stream, w->version,
-                                       reply->element[2]))
+    if (reply->elements == 3
+        && reply->element[2]->type == REDIS_REPLY_ARRAY)
     {
-        ngx_live_shop_ring();
+        ngx_live_shop_cluster_apply(&w->stream, w->version,
+                                    reply->element[2]);
     }
 
     if (w->attempts < 3) {
@@ -1364,9 +1346,7 @@ ngx_live_shop_fold_read(ngx_live_shop_redis_t *rd, redisReply *reply,
 
     /* this node at the log's version, for the checkpoint */
 
-    if (ngx_live_shop_cluster_apply(stream, bv, e[4])) {
-        ngx_live_shop_ring();
-    }
+    ngx_live_shop_cluster_apply(stream, bv, e[4]);
 
     /* the base's checkpoint and the batches after it: a journal file */
 

@@ -491,8 +491,8 @@ ngx_live_shop_tick(ngx_event_t *ev)
         /* with several nodes, what is due is a write to the shared log */
         ngx_live_shop_cluster_tick();
 
-    } else if (ngx_live_shop_fire_due(shm, lshop_now_ms())) {
-        ngx_live_shop_ring();
+    } else {
+        (void) ngx_live_shop_fire_due(shm, lshop_now_ms());
     }
 
     ngx_live_shop_fold(shm);

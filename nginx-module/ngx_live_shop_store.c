@@ -4463,7 +4463,6 @@ ngx_live_shop_on_air(ngx_str_t *stream, ngx_uint_t on)
     }
 
     if (ngx_live_shop_act(shm, stream, act, pool, &event, &err) == NGX_OK) {
-        ngx_live_shop_ring();
         ngx_live_shop_deliver();
 
     } else if (ngx_strcmp(err.code, "show_live") != 0) {
